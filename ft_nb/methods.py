@@ -303,8 +303,8 @@ METHOD_INFO = dict(
     ia3="learned scaling vectors on the target layers' activations (IA3); tiny, mergeable")
 
 def method_family(method:str)->str:
-    "'lora', 'prefix' or 'prompt': how the method adapts the model."
-    return "prefix" if method in PREFIX_FAMILY else "prompt" if method in PROMPT_FAMILY else "lora"
+    "'weights' (LoRA family, IA3), 'prefix' or 'prompt': where the method adapts the model."
+    return "prefix" if method in PREFIX_FAMILY else "prompt" if method in PROMPT_FAMILY else "weights"
 
 def register_cli(sub):
     "Add `methods` to the `ft-nb` subcommands `sub` (an argparse subparsers object)."
