@@ -18,14 +18,15 @@ from pathlib import Path
 
 import torch
 
-def make_prompts(n:int)->list[str]:
-    "n prompts of varied length: the bundled demo task's test inputs if available, else built-in questions."
+def make_prompts(n:int, prompt_set:str="demo")->list[str]:
+    "n prompts: the bundled demo task's test inputs ('demo', ~100 tokens each) or short built-in questions ('short')."
     texts = []
-    try:
-        from ft_nb.data import demo_task_paths, load_records
-        for r in load_records(demo_task_paths()["test"]):
-            texts.append(("\n\n".join(x for x in (r.get("instruction"), r.get("input")) if x)) or r.get("prompt", ""))
-    except Exception: pass
+    if prompt_set == "demo":
+        try:
+            from ft_nb.data import demo_task_paths, load_records
+            for r in load_records(demo_task_paths()["test"]):
+                texts.append(("\n\n".join(x for x in (r.get("instruction"), r.get("input")) if x)) or r.get("prompt", ""))
+        except Exception as e: print(f"(demo task unavailable: {e}; using the short questions)")
     base = ["What are the benefits of LoRA fine-tuning?", "Name three primary colours.",
             "Explain in one paragraph why the sky is blue, as if to a ten-year-old child who asks a lot of questions.",
             "Translate to French: good morning", "Write a haiku about autumn leaves.", "What is 17 times 3?",
@@ -62,7 +63,10 @@ def bench_batched(ctx)->list:
     tb, bat = timed(lambda: inf.batch_generate(prompts, n, batch_size=ctx["batch_size"], progress=False, return_details=True))
     toks = sum(r["completion_tokens"] for r in seq)
     same = sum(a["token_ids"] == b["token_ids"] for a, b in zip(seq, bat))
-    return [(f"sequential ({len(prompts)} prompts, batch 1)", f"{toks/ts:8.1f} tokens/s  ({ts:.1f} s)"),
+    ptoks = sum(r["prompt_tokens"] for r in seq)
+    return [("workload", f"{ptoks/len(seq):.0f} prompt tokens and {toks/len(seq):.1f} answer tokens per prompt on average "
+                         "(prompt processing costs the same in both modes; batching speeds up token-by-token decoding)"),
+            (f"sequential ({len(prompts)} prompts, batch 1)", f"{toks/ts:8.1f} tokens/s  ({ts:.1f} s)"),
             (f"batched (batch_size {ctx['batch_size']}, length-sorted)", f"{toks/tb:8.1f} tokens/s  ({tb:.1f} s)"),
             ("batched / sequential", f"{ts/tb:8.2f}x   (target >= 6x; identical answers: {same}/{len(prompts)})")]
 
@@ -102,6 +106,8 @@ def main(argv=None):
     ap.add_argument("--model", default="smollm2-135m-instruct", help="base model (default: the built-in SmolLM2-135M-Instruct)")
     ap.add_argument("--adapter", help="a trained adapter directory (default: a random LoRA r=16 on q,v)")
     ap.add_argument("--prompts", type=int, default=32)
+    ap.add_argument("--prompt-set", choices=["demo", "short"], default="demo",
+                    help="demo: the bundled task's test inputs (~100 tokens); short: one-line questions (decode-dominated)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--latency-prompts", type=int, default=8)
@@ -116,7 +122,7 @@ def main(argv=None):
     inf = LoRAInference(args.model, adapter, device="cpu" if not torch.cuda.is_available() else None, allow_base_mismatch=not args.adapter)
     print(f"model {args.model} + adapter {adapter} loaded in {time.perf_counter()-t:.1f} s on {inf.device}; "
           f"torch threads {torch.get_num_threads()}, {args.prompts} prompts, {args.max_new_tokens} new tokens each")
-    ctx = dict(inf=inf, base=args.model, adapter_dir=adapter, prompts=make_prompts(args.prompts), args=args, latency=latency,
+    ctx = dict(inf=inf, base=args.model, adapter_dir=adapter, prompts=make_prompts(args.prompts, args.prompt_set), args=args, latency=latency,
                max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, latency_prompts=args.latency_prompts)
     for title, fn in SECTIONS:
         if args.only and not any(w.lower() in title.lower() for w in args.only): continue
