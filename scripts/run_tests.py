@@ -13,9 +13,11 @@ ORDER = ["05_evaluation", "08_tutorial", "04_training", "07_deployment", "06_inf
 
 def _one(nb, flags):
     "Test one notebook in this process; exit status 0 on success."
+    import inspect
     from nbdev.test import test_nb
     os.chdir(ROOT/"nbs")
-    ok, _ = test_nb(nb, skip_flags=["slow"], force_flags=flags, basepath=ROOT, cell_timeout=1800)
+    kw = dict(cell_timeout=1800) if "cell_timeout" in inspect.signature(test_nb).parameters else {}
+    ok, _ = test_nb(nb, skip_flags=["slow"], force_flags=flags, basepath=ROOT, **kw)
     sys.exit(0 if ok else 1)
 
 def _run(nb, flags):
