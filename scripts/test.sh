@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -n "${VIRTUAL_ENV:-}" ] || . "$VENV/bin/activate"
-export HF_HUB_OFFLINE=1 WANDB_MODE=offline TOKENIZERS_PARALLELISM=false PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
 exec python scripts/run_tests.py "$@"
