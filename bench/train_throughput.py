@@ -7,7 +7,11 @@ Runs, each in its own process (clean memory accounting):
 All three use the same gradient-checkpointing setting (TRL turns it on by default, which would flatter ft_nb).
 
 Prints real (non-padding) training tokens/s and the ratio to each baseline, peak memory and its ratio, the padding
-share of each run's batches, and the final validation loss of each.
+share of each run's batches, and the final validation loss of each. The validation loss is computed the same way for
+every run (token-weighted over the answer and its end-of-turn token, `ft_nb.evaluation.evaluate_loss`): each trainer's
+own eval loss averages over different tokens (TRL's completion also trains the newline after `<|im_end|>`, a nearly
+free token that lowers its mean by ~30% on this one-word-answer task), so those are printed only for reference.
+Variant `ft_nb_full` is ft_nb with `target_logits_only: false` (full-vocabulary logits at every position), an ablation.
 
     python bench/train_throughput.py                      # CPU, SmolLM2-135M, fp32 (~10 min on 2 cores)
     python bench/train_throughput.py --device cuda        # bf16 on a GPU
@@ -73,7 +77,17 @@ class Meter:
                     padding_share=round(1 - self.real/max(self.total, 1), 4), peak_mem_mb=round(self.peak/2**20, 1),
                     train_mem_mb=round((self.peak - self.rss0)/2**20, 1))
 
-def run_ft_nb(a, files, device):
+def common_val_loss(model, files, a)->float:
+    "Token-weighted validation loss over the same target tokens (answer + end of turn) for every run."
+    from ft_nb.core import load_config
+    from ft_nb.models import load_tokenizer
+    from ft_nb.data import prepare_data
+    from ft_nb.evaluation import evaluate_loss
+    cfg = load_config(dict(model_name=a.model, dataset=files["val"], val_fraction=0.0, data_format="alpaca", max_seq_len=a.max_seq_len,
+                           data_cache=False, output_dir=str(Path(a.work)/"val_prep")))
+    return evaluate_loss(model, prepare_data(cfg, load_tokenizer(a.model)).train)["loss"]
+
+def run_ft_nb(a, files, device, full_logits=False):
     from ft_nb.training import LoRATrainer
     prec = "bf16" if device == "cuda" else "fp32"
     cfg = dict(model_name=a.model, dataset=files["train"], val_dataset=files["val"], data_format="alpaca", max_seq_len=a.max_seq_len,
@@ -81,12 +95,12 @@ def run_ft_nb(a, files, device):
                packing=True, max_steps=a.steps, per_device_batch_size=a.batch, learning_rate=a.lr, lr_scheduler="cosine",
                warmup_ratio=0.1, gradient_checkpointing=a.gradient_checkpointing, eval_steps=10**6, save_steps=10**6,
                logging_steps=max(1, a.steps//5), seed=a.seed, device=device, precision=prec, data_cache=False,
-               output_dir=str(Path(a.work)/"ft_nb_run"), overwrite_output_dir=True)
+               target_logits_only=not full_logits, output_dir=str(Path(a.work)/f"{a.variant}_run"), overwrite_output_dir=True)
     t = LoRATrainer(cfg)
     t.hf_trainer.args.eval_on_start = False      # time the training steps only
     m = Meter(device); m.wrap(t.hf_trainer)
     t.hf_trainer.train(); m.stop()
-    return dict(**m.result(), val_loss=t.hf_trainer.evaluate()["eval_loss"])
+    return dict(**m.result(), own_val_loss=t.hf_trainer.evaluate()["eval_loss"], val_loss=common_val_loss(t.model, files, a))
 
 def run_trl(a, files, device, padding_free):
     import torch
@@ -114,14 +128,15 @@ def run_trl(a, files, device, padding_free):
                     processing_class=tok, peft_config=peft_cfg)
     m = Meter(device); m.wrap(tr)
     tr.train(); m.stop()
-    return dict(**m.result(), val_loss=tr.evaluate()["eval_loss"])
+    return dict(**m.result(), own_val_loss=tr.evaluate()["eval_loss"], val_loss=common_val_loss(tr.model, files, a))
 
 def child(a):
     import torch
     torch.manual_seed(a.seed)
     files = json.loads(Path(a.work, "files.json").read_text())
     device = a.device
-    r = run_ft_nb(a, files, device) if a.variant == "ft_nb" else run_trl(a, files, device, padding_free=a.variant == "trl_pf")
+    r = (run_ft_nb(a, files, device, full_logits=a.variant == "ft_nb_full") if a.variant.startswith("ft_nb")
+         else run_trl(a, files, device, padding_free=a.variant == "trl_pf"))
     Path(a.work, f"{a.variant}.json").write_text(json.dumps(r))
 
 def main():
@@ -137,7 +152,7 @@ def main():
     ap.add_argument("--n-val", type=int, default=32)
     ap.add_argument("--gradient-checkpointing", action="store_true", help="on for all runs (default: off for all)")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--variants", default="ft_nb,trl_padded,trl_pf")
+    ap.add_argument("--variants", default="ft_nb,trl_padded,trl_pf", help="comma-separated: ft_nb, ft_nb_full, trl_padded, trl_pf")
     ap.add_argument("--variant", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -158,9 +173,10 @@ def main():
         res[v] = json.loads((work/f"{v}.json").read_text())
         print(f"{v:11} done in {time.time()-t0:.0f}s: {res[v]}", flush=True)
     mem = "peak GPU MB" if a.device == "cuda" else "peak RSS MB"
-    print(f"\n{'run':12}{'real tok/s':>11}{'padding':>9}{mem:>13}{'train MB':>10}{'val loss':>10}")
+    print(f"\n{'run':12}{'real tok/s':>11}{'padding':>9}{mem:>13}{'train MB':>10}{'val loss':>10}{'(own)':>9}")
     for v, r in res.items():
-        print(f"{v:12}{r['real_tok_s']:>11.1f}{r['padding_share']:>9.1%}{r['peak_mem_mb']:>13.0f}{r['train_mem_mb']:>10.0f}{r['val_loss']:>10.4f}")
+        print(f"{v:12}{r['real_tok_s']:>11.1f}{r['padding_share']:>9.1%}{r['peak_mem_mb']:>13.0f}{r['train_mem_mb']:>10.0f}"
+              f"{r['val_loss']:>10.4f}{r['own_val_loss']:>9.4f}")
     f = res.get("ft_nb")
     for b in ("trl_padded", "trl_pf"):
         if f and b in res:

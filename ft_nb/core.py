@@ -89,6 +89,7 @@ class FTConfig:
     max_grad_norm: float = _f(1.0, "gradient clipping norm", min=0.0)
     optim: str = _f("adamw_torch", "optimizer name understood by transformers")
     gradient_checkpointing: bool = _f(False, "recompute activations to save memory")
+    target_logits_only: bool = _f(True, "LoRA family: project to the vocabulary only at trained positions (same loss, less time and memory)")
     eval_steps: int|None = _f(None, "evaluate every N steps (None: once per epoch)", min=1)
     save_steps: int|None = _f(None, "checkpoint every N steps (None: once per epoch)", min=1)
     save_total_limit: int = _f(2, "checkpoints kept", min=1)

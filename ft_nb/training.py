@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft_nb/training.html.md"""
 
 # %% ../nbs/04_training.ipynb #eb852ff0
 from __future__ import annotations
-import contextlib, hashlib, json, math, os, platform, re, shutil, subprocess, sys, time
+import contextlib, hashlib, inspect, json, math, os, platform, re, shutil, subprocess, sys, time
 import yaml
 from pathlib import Path
 import torch
@@ -19,7 +19,7 @@ from .methods import apply_method, check_method, trainable_report
 
 # %% auto #0
 __all__ = ['TrainingError', 'latest_checkpoint', 'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer',
-           'base_fingerprint', 'QLoRATrainer', 'load_adapter', 'register_cli']
+           'target_positions', 'base_fingerprint', 'QLoRATrainer', 'load_adapter', 'register_cli']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -200,13 +200,45 @@ def _setup_model(self:LoRATrainer):
     for p in self.model.parameters():
         if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float()
 
+_SPARSE_LOGIT_METHODS = ("lora","qlora","dora","ia3")   # methods that keep token positions as they are
+
+def _accepts_logits_to_keep(model)->bool:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
+
+def target_positions(labels:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
+    "Positions whose next token is trained (in any row of the batch), and those next tokens (-100 where a row trains none)."
+    shift = torch.nn.functional.pad(labels, (0, 1), value=-100)[..., 1:]
+    keep = (shift != -100).any(0).nonzero().squeeze(-1)
+    return keep, shift[:, keep]
+
 class _FTTrainer(Trainer):
-    "transformers' `Trainer`, counting the real (non-padding) tokens it trains on."
+    "transformers' `Trainer`, counting the real (non-padding) tokens it trains on; optionally with logits at trained positions only."
     real_tokens = 0
+    target_logits_only = False
     def training_step(self, model, inputs, *args, **kw):
         m = inputs.get("attention_mask")
         self.real_tokens += int(m.sum()) if m is not None else int(inputs["input_ids"].numel())
         return super().training_step(model, inputs, *args, **kw)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not (self.target_logits_only and "labels" in inputs):
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        keep, tgt = target_positions(inputs["labels"])
+        if keep.numel() == 0:   # nothing trained in this batch: the model's own (zero-token) loss
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        out = model(**{k:v for k,v in inputs.items() if k != "labels"}, logits_to_keep=keep)
+        logits = out.logits.float()
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1).to(logits.device),
+                                                 ignore_index=-100, reduction="sum")
+        # the model's own loss divides by the tokens of the whole accumulated (and gathered) batch when the Trainer passes
+        # their count, and by this batch's tokens otherwise; so do we, then scale for DDP as `Trainer.compute_loss` does
+        n = num_items_in_batch if num_items_in_batch is not None else (tgt != -100).sum()
+        loss = loss / (n.to(loss.device) if torch.is_tensor(n) else n)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            tp = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
+            loss = loss * (self.accelerator.num_processes // tp if self.args.n_gpu <= 1 else self.args.n_gpu)
+        return (loss, out) if return_outputs else loss
 
 def _tensorboard_callback(log_dir):
     from transformers.integrations import TensorBoardCallback
@@ -222,10 +254,12 @@ def _make_hf_trainer(self:LoRATrainer)->Trainer:
     if cfg.early_stopping_patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     rt = [cfg.report_to] if isinstance(cfg.report_to, str) else cfg.report_to
     if "tensorboard" in rt: cbs.append(_tensorboard_callback(Path(cfg.output_dir)/"tensorboard"))
-    return _FTTrainer(model=self.model, args=args, train_dataset=self.data.train,
-                      eval_dataset=self.data.val if self.has_val else None,
-                      data_collator=make_collator(self.tokenizer, packing=cfg.packing),
-                      processing_class=self.tokenizer, callbacks=cbs+self.callbacks)
+    t = _FTTrainer(model=self.model, args=args, train_dataset=self.data.train,
+                   eval_dataset=self.data.val if self.has_val else None,
+                   data_collator=make_collator(self.tokenizer, packing=cfg.packing),
+                   processing_class=self.tokenizer, callbacks=cbs+self.callbacks)
+    t.target_logits_only = bool(cfg.target_logits_only and cfg.method in _SPARSE_LOGIT_METHODS and _accepts_logits_to_keep(self.model))
+    return t
 
 # %% ../nbs/04_training.ipynb #336895e7
 class _env:
