@@ -10,6 +10,8 @@ Every figure is a ratio against a baseline measured in the same run on the same 
   batches (`batch_generate`); both decode greedily, so they produce the same tokens (checked) and the ratio of
   tokens/s is the speed-up. Target >= 6x.
 - unmerged adapter vs base: single-prompt latency per generated token with the LoRA adapter active vs disabled.
+  Latencies are measured on answers of exactly --max-new-tokens tokens (`ignore_eos`): models that stop at different
+  points would otherwise spread the prompt's cost over different numbers of tokens.
 - merged vs base / unmerged vs merged: added by ft_nb.deploy's section at the end (`bench_merged`).
 """
 from __future__ import annotations
@@ -58,9 +60,10 @@ def timed(fn, repeat:int=1):
 def bench_batched(ctx)->list:
     "Batched vs sequential throughput on the same prompts (greedy, same tokens)."
     inf, prompts, n = ctx["inf"], ctx["prompts"], ctx["max_new_tokens"]
+    ie = ctx["args"].ignore_eos
     inf.generate(prompts[0], n)   # warm-up
-    ts, seq = timed(lambda: [inf.generate(p, n, return_details=True) for p in prompts])
-    tb, bat = timed(lambda: inf.batch_generate(prompts, n, batch_size=ctx["batch_size"], progress=False, return_details=True))
+    ts, seq = timed(lambda: [inf.generate(p, n, return_details=True, ignore_eos=ie) for p in prompts])
+    tb, bat = timed(lambda: inf.batch_generate(prompts, n, batch_size=ctx["batch_size"], progress=False, return_details=True, ignore_eos=ie))
     toks = sum(r["completion_tokens"] for r in seq)
     same = sum(a["token_ids"] == b["token_ids"] for a, b in zip(seq, bat))
     ptoks = sum(r["prompt_tokens"] for r in seq)
@@ -71,10 +74,10 @@ def bench_batched(ctx)->list:
             ("batched / sequential", f"{ts/tb:8.2f}x   (target >= 6x; identical answers: {same}/{len(prompts)})")]
 
 def latency(inf, prompts, n, adapter)->float:
-    "Median single-prompt latency per generated token (ms), `adapter` ('active' or None for the base)."
+    "Median single-prompt latency per generated token (ms), `adapter` ('active' or None for the base); always `n` tokens."
     per = []
     for p in prompts:
-        t = time.perf_counter(); r = inf.generate(p, n, adapter=adapter, return_details=True)
+        t = time.perf_counter(); r = inf.generate(p, n, adapter=adapter, return_details=True, ignore_eos=True)
         per.append((time.perf_counter()-t)*1000/max(1, r["completion_tokens"]))
     return statistics.median(per)
 
@@ -111,6 +114,9 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--latency-prompts", type=int, default=8)
+    ap.add_argument("--ignore-eos", action="store_true",
+                    help="batched vs sequential: every answer exactly --max-new-tokens long (vLLM's throughput setting); "
+                         "latencies always use fixed-length answers, so that base, merged and adapter compare per token")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--only", nargs="*", help="run only sections whose title contains one of these words")
     args = ap.parse_args(argv)

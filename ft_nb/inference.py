@@ -320,7 +320,7 @@ def _max_new(max_length, max_new_tokens)->int:
     return n
 
 def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None, do_sample=None,
-                repetition_penalty=None, stop=None):
+                repetition_penalty=None, stop=None, ignore_eos=False):
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
     from transformers import GenerationConfig
     if temperature is not None and temperature < 0: raise InferenceError(f"temperature must be >= 0, got {temperature}")
@@ -336,6 +336,7 @@ def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=Non
     if do_sample: gc.update(**{k: v for k, v in dict(temperature=temperature or None, top_p=top_p, top_k=top_k).items() if v is not None})
     else: gc.update(temperature=None, top_p=None, top_k=None)
     if stop: gc.update(stop_strings=[stop] if isinstance(stop, str) else list(stop))
+    if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))   # end-of-turn suppressed: exactly max_new_tokens (benchmarks)
     return gc
 
 # %% ../nbs/06_inference.ipynb #7acacbbd
@@ -384,6 +385,7 @@ def generate(self:LoRAInference,
     repetition_penalty:float|None=None,  # > 1 discourages repeats
     seed:int|None=None,          # seed for sampling: same seed, same answer
     stop:str|list|None=None,     # end the answer at (and without) the first of these strings
+    ignore_eos:bool=False,       # never end early: exactly `max_length` tokens (for benchmarks, as in vLLM)
     adapter:str|None="active",   # adapter for this call; None: the base model
     system_prompt:str|None=None, # overrides the run's system prompt
     raw:bool=False,              # no chat template
@@ -394,7 +396,7 @@ def generate(self:LoRAInference,
     "The answer to `prompt` (a list of answers for a list of prompts)."
     max_length = _max_new(max_length, max_new_tokens)
     kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample, repetition_penalty=repetition_penalty,
-              seed=seed, stop=stop, adapter=adapter, system_prompt=system_prompt, raw=raw, return_details=return_details)
+              ignore_eos=ignore_eos, seed=seed, stop=stop, adapter=adapter, system_prompt=system_prompt, raw=raw, return_details=return_details)
     if isinstance(prompt, list) and not _is_chat(prompt):
         return self.batch_generate(prompt, max_length, batch_size=batch_size, progress=progress, **kw)
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
@@ -415,7 +417,7 @@ def batch_generate(self:LoRAInference,
     return_details:bool=False,
     on_batch=None,               # called with [(input index, result dict), ...] after each batch (used by `generate_file`)
     labels:list|None=None,       # names of the prompts for error messages (default "prompt i")
-    **gen,                       # temperature, top_p, top_k, do_sample, repetition_penalty, stop
+    **gen,                       # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
 )->list:
     "Answers to all `prompts`, in input order, generated in length-sorted left-padded batches."
     from tqdm.auto import tqdm

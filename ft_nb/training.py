@@ -95,7 +95,7 @@ def training_arguments(cfg:FTConfig, device:str, precision:str, has_val:bool=Tru
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, optim=cfg.optim,
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs=dict(use_reentrant=False) if cfg.gradient_checkpointing else None,
-        eval_strategy=ev, eval_steps=ev_n, eval_on_start=has_val, save_strategy=sv, save_steps=sv_n, save_total_limit=cfg.save_total_limit,
+        eval_strategy=ev, eval_steps=ev_n, eval_on_start=has_val and cfg.eval_on_start, save_strategy=sv, save_steps=sv_n, save_total_limit=cfg.save_total_limit,
         load_best_model_at_end=best, metric_for_best_model="eval_loss" if best else None, greater_is_better=False if best else None,
         logging_steps=cfg.logging_steps, logging_first_step=True, logging_nan_inf_filter=False,
         bf16=precision=="bf16", fp16=precision=="fp16", use_cpu=device=="cpu",
@@ -273,6 +273,14 @@ class _env:
             else: os.environ[k] = v
 
 @patch
+def _final_eval(self:LoRATrainer)->dict:
+    "The final adapter's validation metrics: those the Trainer logged at the last step if any (an epoch end), else a new pass."
+    t = self.hf_trainer
+    last = next((e for e in reversed(t.state.log_history) if "eval_loss" in e), None)
+    if last and last.get("step") == t.state.global_step and not t.args.load_best_model_at_end: return last
+    return t.evaluate()
+
+@patch
 def train(self:LoRATrainer)->dict:
     "Train; then evaluate, and write the adapter, manifest, `loss.png` and `report.json` to `output_dir`."
     cfg,out,t = self.cfg,Path(self.cfg.output_dir),self.hf_trainer
@@ -284,7 +292,7 @@ def train(self:LoRATrainer)->dict:
     try:
         with _env(**wandb_env):
             tr = t.train(resume_from_checkpoint=str(self.resume_from) if self.resume_from else None)
-            ev = t.evaluate() if self.has_val and not self.guard.tripped else {}
+            ev = self._final_eval() if self.has_val and not self.guard.tripped else {}
     finally: _base_config(self.model).use_cache = True
     self.wall_time_s = time.time()-t0
     if t.is_world_process_zero(): self.plot(out/"loss.png")
