@@ -222,10 +222,8 @@ class _FTTrainer(Trainer):
         return super().training_step(model, inputs, *args, **kw)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if not (self.target_logits_only and "labels" in inputs):
-            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
-        keep, tgt = target_positions(inputs["labels"])
-        if keep.numel() == 0:   # nothing trained in this batch: the model's own (zero-token) loss
+        keep, tgt = target_positions(inputs["labels"]) if self.target_logits_only and "labels" in inputs else (None, None)
+        if keep is None or keep.numel() == 0:   # the model's own loss (also when nothing is trained in this batch)
             return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
         out = model(**{k:v for k,v in inputs.items() if k != "labels"}, logits_to_keep=keep)
         logits = out.logits.float()
