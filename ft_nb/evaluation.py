@@ -341,6 +341,7 @@ def evaluate_loss(
             for j,i in enumerate(b):
                 n = len(ids[i]); inp[j,:n] = torch.tensor(ids[i]); lab[j,:n] = torch.tensor(labs[i]); att[j,:n] = 1
             logits = model(input_ids=inp.to(dev), attention_mask=att.to(dev)).logits.float()
+            logits = logits[:, logits.shape[1]-L:]   # prompt tuning / P-tuning put their virtual tokens' logits first
             tgt = lab[:, 1:].to(dev)
             total += F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction="sum").item()
             count += int((tgt != -100).sum())
