@@ -184,7 +184,8 @@ def _check_data(self:LoRATrainer):
     self.has_val = self.data.val is not None and len(self.data.val) > 0
 
 # %% ../nbs/04_training.ipynb #fd3d564b
-def _base_config(model): return (model.get_base_model() if hasattr(model, "get_base_model") else model).config
+def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
+def _base_config(model): return _base_model(model).config
 
 def _keep_4bit_trainable(model):
     "Stop bitsandbytes from repacking 4-bit weights for CPU inference during evaluation (training through them then gets no gradient)."
@@ -203,8 +204,7 @@ def _setup_model(self:LoRATrainer):
 _SPARSE_LOGIT_METHODS = ("lora","qlora","dora","ia3")   # methods that keep token positions as they are
 
 def _accepts_logits_to_keep(model)->bool:
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "logits_to_keep" in inspect.signature(base.forward).parameters
+    return "logits_to_keep" in inspect.signature(_base_model(model).forward).parameters
 
 def target_positions(labels:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
     "Positions whose next token is trained (in any row of the batch), and those next tokens (-100 where a row trains none)."
@@ -349,7 +349,7 @@ def _device_info(device, precision)->dict:
 # %% ../nbs/04_training.ipynb #52a48d85
 def base_fingerprint(model)->dict:
     "Architecture and a few embedding values of a base model: enough to tell two checkpoints of one architecture apart."
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = _base_model(model)
     c = base.config
     c = getattr(c, "text_config", None) or c
     emb = base.get_input_embeddings().weight
