@@ -1,7 +1,8 @@
 """Run ft_nb's notebooks as tests (nbdev's `test_nb`, slow cells included by default) and tests/ with pytest.
 
-Each notebook runs in its own process (two at a time by default); prints one line per notebook and ends with
-'N passed, N failed'. Usage: run_tests.py [--fast] [--workers N] [NOTEBOOK ...]
+Each notebook and each tests/test_*.py file runs in its own process (two at a time by default, heaviest first); prints
+one line per job and ends with 'N passed, N failed' (a notebook counts as one test, a pytest file as its own count).
+Usage: run_tests.py [--fast] [--workers N] [NOTEBOOK_OR_TEST_FILE ...]
 """
 import argparse, os, re, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -9,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # heaviest first, so two workers finish together
-ORDER = ["05_evaluation", "08_tutorial", "04_training", "07_deployment", "06_inference", "03_methods", "02_data", "01_models"]
+ORDER = ["04_training", "08_tutorial", "test_faults", "07a_serving", "05b_demo", "07_deployment", "test_bad_inputs",
+         "03_methods", "05_evaluation", "06_inference", "02_data", "test_commands", "01_models"]
 
 def _one(nb, flags):
     "Test one notebook in this process; exit status 0 on success."
@@ -24,7 +26,19 @@ def _run(nb, flags):
     t = time.time()
     r = subprocess.run([sys.executable, __file__, "--one", nb] + (["--flags", ",".join(flags)] if flags else []),
                        capture_output=True, text=True)
-    return nb, r.returncode==0, time.time()-t, (r.stdout[-4000:] + r.stderr[-8000:]) if r.returncode else ""
+    return nb, int(r.returncode==0), int(r.returncode!=0), time.time()-t, \
+        (r.stdout[-4000:] + r.stderr[-8000:]) if r.returncode else ""
+
+def _pytest(path, flags):
+    "One tests/test_*.py file with pytest, in its own process: (passed, failed) as pytest counts them."
+    t = time.time()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path], cwd=ROOT,
+                       capture_output=True, text=True)
+    out = r.stdout
+    p = re.search(r"(\d+) passed", out); f_ = re.search(r"(\d+) failed", out); e = re.search(r"(\d+) errors?", out)
+    passed, failed = int(p.group(1)) if p else 0, (int(f_.group(1)) if f_ else 0) + (int(e.group(1)) if e else 0)
+    if r.returncode not in (0, 5) and not failed: failed = 1
+    return path, passed, failed, time.time()-t, (out[-6000:] + r.stderr[-3000:]) if failed else ""
 
 def main():
     ap = argparse.ArgumentParser()
@@ -35,27 +49,22 @@ def main():
     ap.add_argument("--flags", default="", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one: return _one(a.one, [f for f in a.flags.split(",") if f])
-    nbs = [Path(n).resolve() for n in a.notebooks] or sorted(p for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith("_"))
+    jobs = [Path(n).resolve() for n in a.notebooks]
+    if not jobs:
+        jobs = sorted(p for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith("_"))
+        jobs += sorted((ROOT/"tests").glob("test_*.py"))
     rank = lambda p: next((i for i,o in enumerate(ORDER) if p.stem.startswith(o)), len(ORDER))
-    nbs.sort(key=rank)
+    jobs.sort(key=rank)
     flags = [] if a.fast else ["slow"]
     passed = failed = 0; t0 = time.time()
     with ThreadPoolExecutor(a.workers) as ex:
-        futs = [ex.submit(_run, str(nb), flags) for nb in nbs]
+        futs = [ex.submit(_pytest if j.suffix==".py" else _run, str(j), flags) for j in jobs]
         for f in as_completed(futs):
-            nb, ok, dt, log = f.result()
-            print(f"{'PASS' if ok else 'FAIL'} {Path(nb).name:32} {dt:7.1f} s", flush=True)
+            name, p_, f_, dt, log = f.result()
+            label = Path(name).name + (f" ({p_} passed, {f_} failed)" if name.endswith(".py") else "")
+            print(f"{'PASS' if not f_ else 'FAIL'} {label:44} {dt:7.1f} s", flush=True)
             if log: print(log, flush=True)
-            passed += ok; failed += not ok
-    tests = ROOT/"tests"
-    if tests.is_dir() and any(tests.glob("test_*.py")):
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)], cwd=ROOT,
-                           capture_output=True, text=True)
-        print(r.stdout[-3000:], r.stderr[-2000:])
-        p = re.search(r"(\d+) passed", r.stdout); f_ = re.search(r"(\d+) failed", r.stdout); e = re.search(r"(\d+) errors?", r.stdout)
-        passed += int(p.group(1)) if p else 0
-        failed += (int(f_.group(1)) if f_ else 0) + (int(e.group(1)) if e else 0)
-        if r.returncode not in (0, 5) and not (f_ or e): failed += 1
+            passed += p_; failed += f_
     print(f"total {time.time()-t0:.0f} s")
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
