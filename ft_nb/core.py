@@ -1,4 +1,12 @@
-"""One validated configuration for the whole pipeline, device and precision picking, seeding.
+"""One validated configuration for the whole pipeline, the table of fine-tuning methods, device and precision picking,
+seeding.
+
+Every stage of ft_nb (data, training, evaluation, inference, deployment) reads its settings from one flat `FTConfig`.
+Flat, because the brief's users write `{"lora_r": 16, "learning_rate": 2e-4}` and YAML files with the same keys,
+and because a command-line override `--lora_r 8` must find its field without a path. The config is validated once,
+when it is built, so a typo fails before a model is loaded rather than an hour into training. This module also holds
+the one table of fine-tuning methods (`METHODS`), the errors every module raises, device and precision picking,
+seeding and the cache directory; it imports nothing else from ft_nb.
 
 Docs: https://ft-nb.github.io/ft_nb/core.html.md"""
 
@@ -6,14 +14,15 @@ Docs: https://ft-nb.github.io/ft_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4237bf49
 from __future__ import annotations
-import dataclasses, difflib, os, random, types, typing
+import dataclasses, difflib, os, random, re, types, typing, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'DATA_FORMATS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'FTError', 'ConfigError', 'FTConfig',
+__all__ = ['METHODS', 'DATA_FORMATS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'FTError', 'ConfigError', 'ConfigWarning',
+           'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ignored_fields', 'YAMLLoader', 'load_yaml',
            'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
            'compute_dtype_4bit', 'seed_everything', 'cache_dir']
 
@@ -28,21 +37,72 @@ class FTError(Exception):
 class ConfigError(FTError, ValueError):
     "A configuration field is unknown, of the wrong type, or out of range."
 
+class ConfigWarning(UserWarning):
+    "A configuration field is set but will have no effect (e.g. `lora_r` with `method: prefix`)."
+
+# %% ../nbs/00_core.ipynb #bc0d8776
+@dataclass(frozen=True)
+class MethodSpec:
+    "What ft_nb knows about one fine-tuning method."
+    family: str       # 'weights' (changes the model's weights; mergeable) or 'virtual' (adds virtual tokens)
+    peft_type: str    # PEFT's `peft_type`, as saved in adapter_config.json
+    fields: tuple     # the method-specific FTConfig fields this method reads
+    summary: str = "" # one line for `ft-nb methods`
+
+    @property
+    def mergeable(self)->bool: return self.family == "weights"
+
+_LORA = ("lora_r", "lora_alpha", "lora_dropout", "lora_bias", "target_modules", "modules_to_save",
+         "target_logits_only", "load_in_4bit", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
+
+METHODS = dict(
+    lora=MethodSpec("weights", "LORA", _LORA,
+                    "low-rank update B·A of the target linear layers (lora_r, lora_alpha, lora_dropout); mergeable"),
+    qlora=MethodSpec("weights", "LORA", _LORA, "LoRA on a 4-bit nf4 base with double quantization (bitsandbytes); "
+                     "merge into the full-precision base"),
+    dora=MethodSpec("weights", "LORA", _LORA,
+                    "LoRA with a learned magnitude per output feature (weight-decomposed LoRA); mergeable"),
+    prefix=MethodSpec("virtual", "PREFIX_TUNING", ("num_virtual_tokens", "encoder_hidden_size"),
+                      "virtual keys/values in every layer, produced by an MLP of width encoder_hidden_size "
+                      "(prefix tuning)"),
+    ptuning_v2=MethodSpec("virtual", "PREFIX_TUNING", ("num_virtual_tokens",),
+                          "virtual keys/values in every layer, trained directly "
+                          "(P-Tuning v2: prefix tuning without the MLP)"),
+    ptuning=MethodSpec("virtual", "P_TUNING", ("num_virtual_tokens", "encoder_hidden_size"),
+                       "virtual input tokens produced by an MLP prompt encoder (P-Tuning)"),
+    prompt_tuning=MethodSpec("virtual", "PROMPT_TUNING", ("num_virtual_tokens",),
+                             "virtual input token embeddings, initialised from sampled vocabulary embeddings"),
+    ia3=MethodSpec("weights", "IA3", ("target_modules", "modules_to_save", "target_logits_only"),
+                   "learned scaling vectors on the target layers' activations (IA3); tiny, mergeable"),
+)
+
+# %% ../nbs/00_core.ipynb #24d3411c
+def method_family(name:str)->str:
+    "'weights' or 'virtual': the family of method `name` (see `METHODS`)."
+    if name not in METHODS: raise ConfigError(f"field 'method': {name!r} is not one of {list(METHODS)}")
+    return METHODS[name].family
+
+def methods_of(family:str|None=None, peft_type:str|None=None)->tuple:
+    "Names of the methods of `family` and/or `peft_type`, in table order."
+    return tuple(n for n,s in METHODS.items()
+                 if (family is None or s.family == family) and (peft_type is None or s.peft_type == peft_type))
+
 # %% ../nbs/00_core.ipynb #910cc2ca
 def _f(default, help="", choices=None, min=None, max=None, min_excl=False):
     "A dataclass field with documentation and validation metadata."
-    kw = dict(default_factory=(lambda d=default: type(d)(d))) if isinstance(default,(list,dict)) else dict(default=default)
+    if isinstance(default,(list,dict)): kw = dict(default_factory=(lambda d=default: type(d)(d)))
+    else: kw = dict(default=default)
     return field(metadata=dict(help=help, choices=choices, min=min, max=max, min_excl=min_excl), **kw)
 
 # %% ../nbs/00_core.ipynb #0a04a812
-METHODS = ("lora","qlora","dora","prefix","ptuning_v2","ptuning","prompt_tuning","ia3")
 DATA_FORMATS = ("auto","alpaca","messages","sharegpt","prompt_completion","text")
 
 @dataclass
 class FTConfig:
     "Every knob of the ft_nb pipeline, validated on construction."
     # --- model
-    model_name: str = _f("smollm2-135m-instruct", "hub id, local directory, .gguf file, or the built-in 'smollm2-135m-instruct'")
+    model_name: str = _f("smollm2-135m-instruct",
+                         "hub id, local directory, .gguf file, or the built-in 'smollm2-135m-instruct'")
     tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own")
     trust_remote_code: bool = _f(False, "allow model repos to run their own code (off unless you trust the repo)")
     load_in_4bit: bool = _f(False, "load the base model in 4-bit nf4 (QLoRA)")
@@ -52,7 +112,9 @@ class FTConfig:
     precision: str = _f("auto", "numeric precision", choices=("auto","fp32","fp16","bf16"))
     attn_implementation: str|None = _f(None, "attention kernel", choices=(None,"eager","sdpa","flash_attention_2"))
     # --- data
-    dataset: str|None = _f(None, "training data: a file, a saved datasets directory, a hub dataset, or 'demo' (the bundled task)")
+    dataset: str|None = _f(None,
+                           "training data: a file, a saved datasets directory, a hub dataset, or 'demo' (the bundled "
+                           "task)")
     val_dataset: str|None = _f(None, "separate validation data (else `val_fraction` of `dataset`)")
     test_dataset: str|None = _f(None, "held-out test data for evaluation")
     data_format: str = _f("auto", "record format", choices=DATA_FORMATS)
@@ -62,12 +124,14 @@ class FTConfig:
     max_seq_len: int = _f(512, "longest example in tokens", min=8, max=1_048_576)
     overlong: str = _f("truncate", "what to do with examples over `max_seq_len`", choices=("truncate","drop"))
     train_on_inputs: bool = _f(False, "also train on prompt tokens (default: only on the answers)")
-    packing: bool|None = _f(None, "padding-free packing (default: on for the LoRA family and IA3, off for virtual-token methods)")
+    packing: bool|None = _f(None,
+                            "padding-free packing (default: on for the LoRA family and IA3, off for virtual-token "
+                            "methods)")
     group_by_length: bool = _f(True, "group padded batches by length to cut padding")
     chat_template: str|None = _f(None, "Jinja chat template overriding the tokenizer's")
     data_cache: bool = _f(True, "cache tokenized data")
     # --- method
-    method: str = _f("lora", "fine-tuning method", choices=METHODS)
+    method: str = _f("lora", "fine-tuning method", choices=tuple(METHODS))
     lora_r: int = _f(16, "LoRA rank", min=1, max=4096)
     lora_alpha: float = _f(32, "LoRA scaling alpha", min=0, min_excl=True)
     lora_dropout: float = _f(0.05, "dropout on the LoRA path", min=0.0, max=0.99)
@@ -89,12 +153,15 @@ class FTConfig:
     max_grad_norm: float = _f(1.0, "gradient clipping norm", min=0.0)
     optim: str = _f("adamw_torch", "optimizer name understood by transformers")
     gradient_checkpointing: bool = _f(False, "recompute activations to save memory")
-    target_logits_only: bool = _f(True, "LoRA family: project to the vocabulary only at trained positions (same loss, less time and memory)")
+    target_logits_only: bool = _f(True,
+                                  "LoRA family: project to the vocabulary only at trained positions (same loss, less "
+                                  "time and memory)")
     eval_steps: int|None = _f(None, "evaluate every N steps (None: once per epoch)", min=1)
     save_steps: int|None = _f(None, "checkpoint every N steps (None: once per epoch)", min=1)
     save_total_limit: int = _f(2, "checkpoints kept", min=1)
     logging_steps: int = _f(10, "log every N steps", min=1)
-    eval_on_start: bool = _f(True, "evaluate the validation set once before the first step (a baseline for the loss curve)")
+    eval_on_start: bool = _f(True,
+                             "evaluate the validation set once before the first step (a baseline for the loss curve)")
     early_stopping_patience: int|None = _f(None, "stop after N evaluations without validation-loss improvement", min=1)
     resume: bool = _f(False, "resume from the latest checkpoint in output_dir")
     torch_compile: bool = _f(False, "compile the model with torch.compile")
@@ -102,7 +169,7 @@ class FTConfig:
     run_name: str|None = _f(None, "name of the run in the trackers")
     output_dir: str = _f("outputs/run", "where the adapter, checkpoints and reports go")
     overwrite_output_dir: bool = _f(False, "replace a previous run in output_dir")
-    seed: int = _f(42, "seed for python, numpy and torch", min=0)
+    seed: int = _f(42, "seed for python, numpy and torch", min=0, max=2**32-1)
     # --- evaluation / inference
     metrics: list = _f(["accuracy"], "task metrics computed on generated answers")
     labels: list|None = _f(None, "allowed answers for classification tasks")
@@ -137,13 +204,43 @@ def _check_field(f, v):
     if isinstance(v,(int,float)) and not isinstance(v,bool):
         lo,hi = md.get('min'),md.get('max')
         if lo is not None and (v<=lo if md.get('min_excl') else v<lo):
-            raise ConfigError(f"field '{f.name}': {v!r} is out of range; it must be {'>' if md.get('min_excl') else '>='} {lo}"
+            op = '>' if md.get('min_excl') else '>='
+            raise ConfigError(f"field '{f.name}': {v!r} is out of range; it must be {op} {lo}"
                               + (f" and <= {hi}" if hi is not None else ""))
         if hi is not None and v>hi: raise ConfigError(f"field '{f.name}': {v!r} is out of range; it must be <= {hi}")
 
+# %% ../nbs/00_core.ipynb #b97f32a3
+def _check_output_dir(out:str):
+    p = Path(out).expanduser()
+    for q in (p, *p.parents):
+        if q.is_file():
+            what = "is" if q == p else f"lies under {str(q)!r}, which is"
+            raise ConfigError(f"field 'output_dir': {out!r} {what} an existing file, not a directory; "
+                              "choose a directory path for the run")
+        if q.is_dir(): return
+
+# %% ../nbs/00_core.ipynb #2a7dfe19
+def _default(f):
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+def ignored_fields(cfg)->list[str]:
+    "Method-specific fields of `cfg` set away from their defaults that `cfg.method` does not read."
+    own = set(METHODS[cfg.method].fields)
+    if not cfg.load_in_4bit: own -= {"bnb_4bit_quant_type", "bnb_4bit_use_double_quant"}
+    specific = {n for s in METHODS.values() for n in s.fields}
+    return [f.name for f in fields(cfg)
+            if f.name in specific and f.name not in own and getattr(cfg, f.name) != _default(f)]
+
+def _warn_ignored(cfg):
+    if names := ignored_fields(cfg):
+        why = "without load_in_4bit" if set(names) <= {"bnb_4bit_quant_type","bnb_4bit_use_double_quant"} \
+              else f"with method {cfg.method!r}"
+        warnings.warn(f"config fields {names} have no effect {why}; remove them or choose a method that reads them "
+                      f"(see METHODS)", ConfigWarning, stacklevel=4)
+
 # %% ../nbs/00_core.ipynb #6633427d
 REPORTERS = ("none","wandb","tensorboard")
-VIRTUAL_TOKEN_METHODS = ("prefix","ptuning_v2","ptuning","prompt_tuning")
+VIRTUAL_TOKEN_METHODS = methods_of("virtual")
 
 def _validate(cfg:FTConfig):
     for f in fields(cfg): _check_field(f, getattr(cfg, f.name))
@@ -156,10 +253,13 @@ def _validate(cfg:FTConfig):
     if isinstance(tm,list) and (not tm or not all(isinstance(m,str) and m for m in tm)):
         raise ConfigError(f"field 'target_modules': expected a non-empty list of module names, got {tm!r}")
     if cfg.method=="qlora": cfg.load_in_4bit = True
-    if cfg.load_in_4bit and cfg.method not in ("lora","qlora","dora"):
-        raise ConfigError(f"field 'load_in_4bit': 4-bit loading is for the LoRA family (lora, qlora, dora), not method {cfg.method!r}")
+    if cfg.load_in_4bit and "load_in_4bit" not in METHODS[cfg.method].fields:
+        raise ConfigError(f"field 'load_in_4bit': 4-bit loading is for the LoRA family "
+                          f"({', '.join(methods_of(peft_type='LORA'))}), not method {cfg.method!r}")
     if cfg.load_in_4bit and cfg.method=="lora": cfg.method = "qlora"
     if cfg.packing is None: cfg.packing = cfg.method not in VIRTUAL_TOKEN_METHODS
+    _check_output_dir(cfg.output_dir)
+    _warn_ignored(cfg)
 
 # %% ../nbs/00_core.ipynb #b4f39279
 _ALIASES = dict(lr="learning_rate", epochs="num_epochs", batch_size="per_device_batch_size", rank="lora_r",
@@ -195,14 +295,41 @@ def replace(self:FTConfig, **kw)->FTConfig:
     "A new validated config with the fields in `kw` changed."
     return FTConfig.from_dict({**self.to_dict(), **kw}, source="replace()")
 
+# %% ../nbs/00_core.ipynb #5a064024
+_FLOAT12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+class _YAMLDuplicateKey(yaml.YAMLError):
+    def __init__(self, key, line, first): self.key,self.line,self.first = key,line,first
+
+class YAMLLoader(yaml.SafeLoader):
+    "`yaml.SafeLoader` that reads `1e-4` as a float (as YAML 1.2 does) and refuses duplicate keys in a mapping."
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for k,_ in node.value:
+            if k.tag == "tag:yaml.org,2002:merge": continue
+            key = self.construct_object(k, deep=True)
+            try: first = seen.setdefault(key, k.start_mark.line)
+            except TypeError: continue   # unhashable: SafeLoader reports it
+            if first != k.start_mark.line: raise _YAMLDuplicateKey(key, k.start_mark.line+1, first+1)
+        return super().construct_mapping(node, deep)
+
+YAMLLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT12, list("-+0123456789"))
+
+def load_yaml(text:str, source:str="YAML"):
+    "Parse YAML `text` with `YAMLLoader`; `ConfigError` naming `source` and the line on any problem."
+    try: return yaml.load(text, Loader=YAMLLoader)
+    except _YAMLDuplicateKey as e:
+        raise ConfigError(f"{source}: line {e.line}: duplicate key {e.key!r} (first given on line {e.first}); "
+                          "keep one of them") from None
+    except yaml.YAMLError as e: raise ConfigError(f"{source}: not valid YAML: {e}") from None
+
 # %% ../nbs/00_core.ipynb #e14b0288
 @patch(cls_method=True)
 def from_yaml(cls:FTConfig, path)->FTConfig:
     "Load and validate a YAML config file."
     p = Path(path)
     if not p.is_file(): raise ConfigError(f"config file not found: {p}")
-    try: d = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e: raise ConfigError(f"{p}: not valid YAML: {e}") from None
+    try: d = load_yaml(p.read_text(encoding="utf-8"), str(p))
     except UnicodeDecodeError: raise ConfigError(f"{p}: not a UTF-8 text file") from None
     return cls.from_dict(d or {}, source=str(p))
 
@@ -210,18 +337,14 @@ def from_yaml(cls:FTConfig, path)->FTConfig:
 def to_yaml(self:FTConfig, path=None)->str:
     "The config as YAML text, also written to `path` if given."
     txt = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(txt, encoding="utf-8")
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(txt, encoding="utf-8")
     return txt
 
 # %% ../nbs/00_core.ipynb #b943b0e1
 def _yaml_value(s:str):
-    try: v = yaml.safe_load(s)
-    except yaml.YAMLError: return s
-    # YAML 1.1 reads 1e-4 as a string; numbers written that way are common on command lines
-    if isinstance(v, str):
-        try: return float(v)
-        except ValueError: return v
-    return v
+    try: return load_yaml(s)
+    except ConfigError: return s
 
 def parse_overrides(args:list)->dict:
     "Turn ['--lora_r', '8', '--packing=false', '--resume'] into {'lora_r': 8, 'packing': False, 'resume': True}."
@@ -254,8 +377,7 @@ def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
 # %% ../nbs/00_core.ipynb #5c10c7cc
 def config_help()->str:
     "One line per config field: name, default and help."
-    return "\n".join(f"{f.name:28} {str(f.default if f.default is not dataclasses.MISSING else f.default_factory()):24} {f.metadata['help']}"
-                     for f in fields(FTConfig))
+    return "\n".join(f"{f.name:28} {str(_default(f)):24} {f.metadata['help']}" for f in fields(FTConfig))
 
 # %% ../nbs/00_core.ipynb #86c347b4
 import torch
@@ -266,10 +388,12 @@ def pick_device(force:str|None=None)->str:
         if torch.cuda.is_available(): return "cuda"
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available(): return "mps"
         return "cpu"
-    if force=="cuda" and not torch.cuda.is_available(): raise ConfigError("field 'device': 'cuda' requested but no CUDA GPU is visible")
+    if force=="cuda" and not torch.cuda.is_available():
+        raise ConfigError("field 'device': 'cuda' requested but no CUDA GPU is visible")
     if force=="mps" and not (getattr(torch.backends,"mps",None) and torch.backends.mps.is_available()):
         raise ConfigError("field 'device': 'mps' requested but Apple MPS is not available")
-    if force not in ("cpu","cuda","mps"): raise ConfigError(f"field 'device': {force!r} is not one of ['auto', 'cpu', 'cuda', 'mps']")
+    if force not in ("cpu","cuda","mps"):
+        raise ConfigError(f"field 'device': {force!r} is not one of ['auto', 'cpu', 'cuda', 'mps']")
     return force
 
 # %% ../nbs/00_core.ipynb #1833faca
@@ -279,7 +403,8 @@ def pick_precision(device:str, force:str|None=None)->str:
         if device=="cuda": return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         if device=="mps": return "fp16"
         return "fp32"
-    if force not in ("fp32","fp16","bf16"): raise ConfigError(f"field 'precision': {force!r} is not one of ['auto', 'fp32', 'fp16', 'bf16']")
+    if force not in ("fp32","fp16","bf16"):
+        raise ConfigError(f"field 'precision': {force!r} is not one of ['auto', 'fp32', 'fp16', 'bf16']")
     if force=="bf16" and device=="cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError("field 'precision': this GPU does not support bf16; use 'fp16' or 'auto'")
     return force
