@@ -1,4 +1,11 @@
-"""`ft-nb`: one command for every stage — `info`, `prepare`, `train`, `eval`, `demo`, `infer`, `merge`, `export`, `serve`.
+"""`ft-nb`: one command for every stage — `info`, `prepare`, `methods`, `train`, `eval`, `demo`, `ratings`, `infer`,
+`merge`, `export`, `card`, `serve`.
+
+Every command is a documented function in the module that does the work (`ft_nb.data.cmd_prepare`,
+`ft_nb.training.cmd_train`, ...): its docstring is the command's help line, each parameter's comment is the help of its
+option, and its defaults are *the* defaults, with no second copy in argparse code. This module holds the table of
+commands, turns a function's signature into its parser, imports only the module of the command that runs (so one
+broken module cannot take the others down), and turns whatever goes wrong into one line on stderr — never a traceback.
 
 Docs: https://ft-nb.github.io/ft_nb/cli.html.md"""
 
@@ -6,50 +13,165 @@ Docs: https://ft-nb.github.io/ft_nb/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #0c3928a7
 from __future__ import annotations
-import argparse, importlib, platform, sys
+import argparse, ast, importlib, importlib.util, inspect, os, platform, sys, traceback, types, typing
 from pathlib import Path
-from .core import FTError, ConfigError, pick_device, pick_precision, compute_dtype_4bit, cache_dir
+from fastcore.docments import docments, ann_parts
+from .core import FTError, pick_device, pick_precision, compute_dtype_4bit, cache_dir
 
 # %% auto #0
-__all__ = ['CLI_MODULES', 'build_parser', 'main', 'info']
+__all__ = ['COMMANDS', 'command_help', 'arg_spec', 'command_parser', 'CommandUnavailable', 'load_command', 'parse_command',
+           'build_parser', 'main', 'info', 'cmd_info']
 
 # %% ../nbs/09_cli.ipynb #d35b89ce
-CLI_MODULES = ("data", "methods", "training", "evaluation", "human_eval", "inference", "deploy")
+COMMANDS = dict(
+    info="ft_nb.cli:cmd_info", prepare="ft_nb.data:cmd_prepare", methods="ft_nb.methods:cmd_methods",
+    train="ft_nb.training:cmd_train", eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
+    ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
+    export="ft_nb.deploy:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve")
 
-def build_parser()->argparse.ArgumentParser:
-    "The `ft-nb` argument parser with every module's subcommands."
+# %% ../nbs/09_cli.ipynb #6c2f90d4
+def command_help(verb:str, commands:dict|None=None)->str:
+    "First line of the docstring of `verb`'s function, read from its source without importing it ('' if not found)."
+    mod, fn = (commands or COMMANDS)[verb].split(":")
+    try: tree = ast.parse(Path(importlib.util.find_spec(mod).origin).read_text(encoding="utf-8"))
+    except Exception: return ""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == fn:
+            return ((ast.get_docstring(node) or "").strip().splitlines() or [""])[0]
+    return ""
+
+# %% ../nbs/09_cli.ipynb #4d1e7b55
+def _argtype(t):
+    "The argparse `type` for annotation `t`; None keeps the string (str, Path-or-str unions, lists of str)."
+    if t in (None, str, typing.Any, inspect.Parameter.empty, list, tuple, dict): return None
+    if typing.get_origin(t) in (typing.Union, types.UnionType):
+        ts = [o for o in typing.get_args(t) if o is not type(None)]
+        return _argtype(ts[0]) if len(ts) == 1 else None
+    if typing.get_origin(t) in (list, tuple): return _argtype((typing.get_args(t) or (None,))[0])
+    return t
+
+# %% ../nbs/09_cli.ipynb #b2f6c8e1
+def arg_spec(name:str, anno, default, doc:str|None)->tuple[list, dict]:
+    "Option strings and `add_argument` kwargs of the parameter `name` (see the convention above)."
+    t, meta = ann_parts(anno)
+    extra = dict(next((m for m in meta if isinstance(m, dict)), {}))
+    aliases, has_default = list(extra.pop("aliases", [])), default is not inspect.Parameter.empty
+    opt, flag = extra.pop("opt", has_default), f"--{name.replace('_', '-')}"
+    kw, help = {}, (doc or "").replace("%", "%%")
+    if t is bool and "action" not in extra:
+        if default is None: kw.update(action=argparse.BooleanOptionalAction, default=None)
+        elif default is True: flag, kw = f"--no-{name.replace('_', '-')}", dict(action="store_false", default=True)
+        else: kw.update(action="store_true", default=False)
+    else:
+        if (ty := _argtype(t)) is not None and extra.get("action", "store") in ("store", "append"): kw["type"] = ty
+        if has_default: kw["default"] = default
+        if not opt and has_default: kw["nargs"] = "?"
+        if has_default and default not in (None, "", [], ()) and "default" not in help:
+            help += f" (default: {default})".replace("%", "%%")
+    kw.update(extra, help=help.strip())
+    if not opt: return [name], kw
+    return [flag, *aliases], dict(kw, dest=name)
+
+# %% ../nbs/09_cli.ipynb #0a9e5d31
+def command_parser(verb:str, func)->tuple[argparse.ArgumentParser, bool]:
+    "The parser of `ft-nb verb` built from `func`'s signature and docments; and whether it takes config overrides."
+    params = docments(func, full=True, returns=False, eval_str=True)
+    takes = "overrides" in params
+    p = argparse.ArgumentParser(prog=f"ft-nb {verb}", description=inspect.getdoc(func), allow_abbrev=not takes,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=params["overrides"].docment if takes else None)
+    for k, v in params.items():
+        if k == "overrides" or v.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL): continue
+        names, kw = arg_spec(k, v.anno, v.default, v.docment)
+        p.add_argument(*names, **kw)
+    return p, takes
+
+# %% ../nbs/09_cli.ipynb #4e1c5a93
+class CommandUnavailable(FTError):
+    "A command whose module cannot be imported or holds no such function."
+
+def load_command(verb:str, commands:dict|None=None):
+    "Import the module of `verb` and return its command function; `CommandUnavailable` says why that failed."
+    mod, fn = (commands or COMMANDS)[verb].split(":")
+    try: m = importlib.import_module(mod)
+    except Exception as e:
+        raise CommandUnavailable(f"`ft-nb {verb}` is unavailable: importing {mod} failed with "
+                                 f"{type(e).__name__}: {e}") from e
+    if not callable(f := getattr(m, fn, None)):
+        raise CommandUnavailable(f"`ft-nb {verb}` is unavailable: {mod} has no function {fn}")
+    return f
+
+# %% ../nbs/09_cli.ipynb #0d2c4e17
+_LEGACY = dict(demo="ft_nb.evaluation", serve="ft_nb.deploy")
+
+def _legacy_parser(verb):
+    "TRANSITION ONLY: the parser an unconverted module's `register_cli` adds for `verb` (None if none)."
+    target = COMMANDS.get(verb, ":").split(":")[0]
+    for mod in dict.fromkeys(filter(None, (target, _LEGACY.get(verb)))):
+        try: m = importlib.import_module(mod)
+        except ModuleNotFoundError: continue
+        if not hasattr(m, "register_cli"): continue
+        sub = argparse.ArgumentParser(prog="ft-nb").add_subparsers(dest="command")
+        m.register_cli(sub)
+        if verb in sub.choices: return sub.choices[verb]
+
+# %% ../nbs/09_cli.ipynb #7b4f8dc6
+def parse_command(verb:str, argv:list, commands:dict|None=None)->tuple:
+    "The function of `ft-nb verb` and its keyword arguments parsed from `argv` (argparse exits on a bad line)."
+    try: func = load_command(verb, commands)
+    except CommandUnavailable:
+        if commands is not None or (lp := _legacy_parser(verb)) is None: raise
+        args, extra = lp.parse_known_args(argv)
+        if extra and not getattr(args, "accepts_overrides", False):
+            lp.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = extra
+        return args.func, dict(args=args)
+    p, takes = command_parser(verb, func)
+    ns, extra = p.parse_known_args(argv)
+    if extra and not takes: p.error(f"unrecognized arguments: {' '.join(extra)}")
+    return func, dict(vars(ns), **(dict(overrides=extra) if takes else {}))
+
+# %% ../nbs/09_cli.ipynb #9e6bafe8
+def build_parser(commands:dict|None=None)->argparse.ArgumentParser:
+    "The top-level `ft-nb` parser: `--version` and one stub per command with its help line."
     from ft_nb import __version__
+    commands = commands or COMMANDS
     p = argparse.ArgumentParser(prog="ft-nb", description="Parameter-efficient fine-tuning of open LLMs: prepare data, "
-                                "train LoRA/QLoRA/prefix/P-tuning adapters, evaluate, serve.")
+                                "train LoRA/QLoRA/prefix/P-tuning adapters, evaluate, serve.",
+                                epilog="`ft-nb COMMAND --help` shows the options of a command. "
+                                "FT_NB_DEBUG=1 shows the traceback of an unexpected error.")
     p.add_argument("--version", action="version", version=f"ft_nb {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    i = sub.add_parser("info", help="versions, device and precision, and whether the built-in model is available")
-    i.set_defaults(func=_cli_info)
-    for name in CLI_MODULES:
-        try: mod = importlib.import_module(f"ft_nb.{name}")
-        except ModuleNotFoundError as e:
-            if (e.name or "").startswith("ft_nb."): continue   # a stage not built in this version
-            raise
-        if hasattr(mod, "register_cli"): mod.register_cli(sub)
+    for verb in commands:
+        sub.add_parser(verb, add_help=False, help=command_help(verb, commands) or "(unavailable: run it to see why)")
     return p
 
 # %% ../nbs/09_cli.ipynb #d62a6b26
-def main(argv:list|None=None)->int:
-    "Entry point of the `ft-nb` console script; returns the exit status."
-    p = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _fail(msg:str)->None:
+    "Print the traceback when FT_NB_DEBUG is set, then `msg`, on stderr."
+    if os.environ.get("FT_NB_DEBUG", "") not in ("", "0"): traceback.print_exc()
+    print(msg, file=sys.stderr)
+
+def main(argv:list|None=None, commands:dict|None=None)->int:
+    "Entry point of the `ft-nb` console script: run one command; returns the exit status, never raises."
+    argv, verb = list(sys.argv[1:] if argv is None else argv), None
     try:
-        args, extra = p.parse_known_args(argv)
-        if getattr(args, "func", None) is None: p.print_help(); return 0 if not argv else 2
-        if extra and not getattr(args, "accepts_overrides", False):
-            p.error(f"unrecognized arguments: {' '.join(extra)} (see `ft-nb {args.command} --help`)")
-        args.overrides = extra
-        return int(args.func(args) or 0)
-    except SystemExit as e: return e.code if isinstance(e.code, int) else 2
-    except FTError as e:
-        print(f"error: {e}", file=sys.stderr); return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr); return 130
+        top = build_parser(commands)
+        if not argv: top.print_help(); return 0
+        verb = top.parse_args(argv[:1]).command
+        func, kw = parse_command(verb, argv[1:], commands)
+        res = func(**kw)
+        return res if isinstance(res, int) else 0
+    except SystemExit as e:
+        if isinstance(e.code, str): print(e.code, file=sys.stderr)
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+    except FTError as e: _fail(f"error: {e}"); return 2
+    except KeyboardInterrupt: _fail("interrupted"); return 130
+    except Exception as e:
+        what = (str(e).strip().splitlines() or [""])[0][:300]
+        _fail(f"error: ft-nb {verb or ''} failed with {type(e).__name__}: {what} "
+              f"(unexpected: rerun with FT_NB_DEBUG=1 for the traceback and report it)")
+        return 1
 
 def _entry(): sys.exit(main())
 
@@ -70,12 +192,15 @@ def info()->dict:
     d.update(device=dev, gpu=torch.cuda.get_device_name(0) if dev=="cuda" else None, precision=prec,
              qlora_compute_dtype=str(compute_dtype_4bit(dev, prec)).replace("torch.", ""),
              cache_dir=str(cache_dir()).replace(str(Path.home()), "~", 1))
-    try: d["default_model"] = f"{DEFAULT_MODEL}: available ({smollm2_gguf_path().name}" + \
-            (", converted)" if (cache_dir("models", DEFAULT_MODEL)/".complete").exists() else ", converted on first use)")
+    converted = (cache_dir("models", DEFAULT_MODEL)/".complete").exists()
+    try: d["default_model"] = (f"{DEFAULT_MODEL}: available ({smollm2_gguf_path().name}"
+                               + (", converted)" if converted else ", converted on first use)"))
     except FTError as e: d["default_model"] = f"{DEFAULT_MODEL}: NOT available — {e}"
     return d
 
-def _cli_info(args)->int:
+# %% ../nbs/09_cli.ipynb #7a0e2481
+def cmd_info()->int:
+    "Versions, device and precision, and whether the built-in model is available."
     for k,v in info().items(): print(f"{k:20} {v}")
     return 0
 
