@@ -1,4 +1,16 @@
-"""Blind A/B rating sessions in the notebook or a spreadsheet, ratings saved as they are given, and their analysis: win rate with a confidence interval, rubric means, agreement between raters.
+"""Blind A/B rating sessions in the notebook or a spreadsheet, ratings saved as they are given, and their analysis:
+win rate with a confidence interval, rubric means, agreement between raters.
+
+Automatic metrics say whether the answer was *right*; the brief's "response quality 3.2/5 → 4.6/5" needs people.
+This module runs that as a blind A/B test. For each prompt a rater sees two outputs — base vs tuned, or one adapter
+vs another — in an order drawn at random (seeded, so a restarted session shows the same order), says which is better
+or that they tie, and scores each output on a rubric (by default correctness, helpfulness and tone, 1–5).
+
+Each rating is appended to a JSONL file the moment it is given, so a session can stop at any point and continue
+later from the same file. Raters outside Jupyter get the same blind items as a CSV sheet, whose filled-in copy is
+imported into the same format. The analysis reads one or several rating files. Every reader names the file and line
+of anything it cannot use, and nothing is dropped without a count: a re-rated item replaces the earlier rating, and
+the analysis says how many were replaced.
 
 Docs: https://ft-nb.github.io/ft_nb/human_eval.html.md"""
 
@@ -6,15 +18,18 @@ Docs: https://ft-nb.github.io/ft_nb/human_eval.html.md"""
 
 # %% ../nbs/05a_human_eval.ipynb #57a7df4a
 from __future__ import annotations
-import csv, hashlib, json, math, random, statistics, time
+import csv, hashlib, io, json, math, random, statistics, time
+import html as _html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 from fastcore.basics import patch
 from .core import FTError
+from .runs import atomic_write
 
 # %% auto #0
 __all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'ABSession', 'read_ratings', 'ABWidget', 'load_ratings',
-           'wilson_interval', 'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'register_cli']
+           'wilson_interval', 'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'cmd_ratings']
 
 # %% ../nbs/05a_human_eval.ipynb #f96dabf2
 class HumanEvalError(FTError, ValueError):
@@ -40,7 +55,8 @@ def ab_items(
 )->list[ABItem]:
     "Build A/B items from parallel lists."
     if not (len(prompts) == len(outputs_a) == len(outputs_b)):
-        raise HumanEvalError(f"prompts, outputs_a and outputs_b differ in length ({len(prompts)}, {len(outputs_a)}, {len(outputs_b)})")
+        raise HumanEvalError(f"prompts, outputs_a and outputs_b differ in length "
+                             f"({len(prompts)}, {len(outputs_a)}, {len(outputs_b)})")
     if len(set(names)) != 2: raise HumanEvalError(f"need two different system names, got {names}")
     ids = [str(i) for i in (ids if ids is not None else range(len(prompts)))]
     if len(set(ids)) != len(ids): raise HumanEvalError("item ids must be unique")
@@ -53,13 +69,19 @@ def _fingerprint(items)->str:
     return h.hexdigest()[:16]
 
 def _check_header(h, path, line=1):
+    "`h` if it is the header of an ft_nb rating file, else `HumanEvalError` saying what it is."
     if not isinstance(h, dict) or h.get("layout") != LAYOUT:
         got = h.get("layout") if isinstance(h, dict) else type(h).__name__
         raise HumanEvalError(f"{path}: line {line} is not an ft_nb rating-session header (layout {got!r}, expected "
                              f"{LAYOUT!r}); this file was written by another tool or version — start a new file or "
                              "convert it")
+    sy, ru = h.get("systems"), h.get("rubric")
+    if not (isinstance(sy, list) and len(sy) == 2 and all(isinstance(x, str) for x in sy) and isinstance(ru, list)):
+        raise HumanEvalError(f"{path}: line {line}: the header's systems {sy!r} / rubric {ru!r} are damaged "
+                             "(expected two system names and a list of criteria)")
     return h
 
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a03
 class ABSession:
     "A blind A/B rating session over `items`, saving each rating to the JSONL file `path`."
     def __init__(self,
@@ -70,33 +92,37 @@ class ABSession:
                  seed:int=0,           # draws which output is shown first
                 ):
         if not items: raise HumanEvalError("no items to rate")
-        self.items, self.path, self.rater, self.rubric, self.seed = list(items), Path(path), str(rater), tuple(rubric), seed
-        self.systems = tuple(items[0].outputs)
+        self.items, self.path, self.rater = list(items), Path(path), str(rater)
+        self.rubric, self.seed, self.systems = tuple(rubric), seed, tuple(items[0].outputs)
         if len(self.systems) != 2 or any(tuple(it.outputs) != self.systems for it in items):
             raise HumanEvalError(f"every item needs outputs of the same two systems; first item has {self.systems}")
         self.header = dict(layout=LAYOUT, systems=list(self.systems), rubric=list(self.rubric), seed=seed,
                            n_items=len(items), items=_fingerprint(items))
         self.done = set()
-        if self.path.exists() and self.path.stat().st_size:
+        if self.path.is_file() and self.path.stat().st_size:
             h, ratings = read_ratings(self.path)
             diff = [k for k in ("systems","rubric","seed","n_items","items") if h.get(k) != self.header[k]]
             if diff:
                 raise HumanEvalError(f"{self.path} belongs to another session ({', '.join(diff)} differ: file has "
                                      f"{ {k: h.get(k) for k in diff} }); use a new file for these items")
             self.done = {r["item"] for r in ratings if r["rater"] == self.rater}
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.header) + "\n")
+        elif self.path.is_dir(): raise HumanEvalError(f"rating file {self.path} is a directory; give a file path")
+        else: atomic_write(self.path, json.dumps(self.header) + "\n")
 
-    def order(self, item:ABItem)->tuple:
-        "System names in display order (Output 1, Output 2) for `item`."
-        r = random.Random(f"{self.seed}:{item.id}")
-        return self.systems if r.random() < 0.5 else self.systems[::-1]
+    def __repr__(self):
+        return f"ABSession({self.rater!r}, {len(self.done)}/{len(self.items)} rated, file={self.path.name})"
 
-    @property
-    def remaining(self)->list[ABItem]: return [it for it in self.items if it.id not in self.done]
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a04
+@patch
+def order(self:ABSession, item:ABItem)->tuple:
+    "System names in display order (Output 1, Output 2) for `item`: drawn from the seed and the item id."
+    r = random.Random(f"{self.seed}:{item.id}")
+    return self.systems if r.random() < 0.5 else self.systems[::-1]
 
-    def __repr__(self): return f"ABSession({self.rater!r}, {len(self.done)}/{len(self.items)} rated, file={self.path.name})"
+@patch(as_prop=True)
+def remaining(self:ABSession)->list[ABItem]:
+    "The items this rater has not rated yet."
+    return [it for it in self.items if it.id not in self.done]
 
 # %% ../nbs/05a_human_eval.ipynb #6b9fd76a
 @patch
@@ -118,40 +144,50 @@ def rate(self:ABSession,
             v = sc[c]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or not 1 <= v <= 5:
                 raise HumanEvalError(f"output {pos}: {c} must be an integer from 1 to 5, got {v!r}")
+    scores = {order[0]: {c: int(scores1[c]) for c in self.rubric}, order[1]: {c: int(scores2[c]) for c in self.rubric}}
     rec = dict(item=item.id, rater=self.rater, shown=list(order),
-               preference="tie" if pref == "tie" else order[int(pref)-1],
-               scores={order[0]: {c: int(scores1[c]) for c in self.rubric}, order[1]: {c: int(scores2[c]) for c in self.rubric}},
-               comment=comment, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+               preference="tie" if pref == "tie" else order[int(pref)-1], scores=scores, comment=comment,
+               time=time.strftime("%Y-%m-%dT%H:%M:%S"))
     with open(self.path, "a", encoding="utf-8") as f: f.write(json.dumps(rec, ensure_ascii=False) + "\n"); f.flush()
     self.done.add(item.id)
     return rec
 
 # %% ../nbs/05a_human_eval.ipynb #8db5f1af
+def _json_line(path, i, l):
+    try: return json.loads(l)
+    except json.JSONDecodeError as e:
+        raise HumanEvalError(f"{path}: line {i} is not JSON ({e}); a rating may have been cut off while it was "
+                             "saved — delete that line and rate the item again") from None
+    except RecursionError: raise HumanEvalError(f"{path}: line {i} is JSON nested too deeply to be a rating") from None
+
+def _check_rating(r, h, path, i):
+    if not isinstance(r, dict): raise HumanEvalError(f"{path}: line {i} is a {type(r).__name__}, not a rating record")
+    miss = [k for k in ("item","rater","preference","scores") if k not in r]
+    if miss: raise HumanEvalError(f"{path}: line {i} lacks {miss}")
+    if r["preference"] not in (*h["systems"], "tie"):
+        raise HumanEvalError(f"{path}: line {i}: preference {r['preference']!r} is none of {h['systems']} or 'tie'")
+    sc = r["scores"]
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+    ok = isinstance(sc, dict) and all(isinstance(v, dict) and all(num(x) for x in v.values()) for v in sc.values())
+    if not ok or not set(sc) <= set(h["systems"]):
+        raise HumanEvalError(f"{path}: line {i}: scores must map each system of {h['systems']} to numeric rubric "
+                             f"scores, got {str(sc)[:80]}")
+    return r
+
 def read_ratings(path:str|Path)->tuple[dict, list[dict]]:
     "Header and rating records of a session file; `HumanEvalError` names a bad line."
     path = Path(path)
-    if not path.exists(): raise HumanEvalError(f"rating file {path} does not exist")
-    lines = [l for l in path.read_text(encoding="utf-8").splitlines()]
+    if not path.is_file():
+        raise HumanEvalError(f"rating file {path} {'is a directory' if path.is_dir() else 'does not exist'}")
+    try: lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise HumanEvalError(f"{path} is not a UTF-8 text file (byte {e.start}); give a rating JSONL file") from None
     if not lines or not lines[0].strip(): raise HumanEvalError(f"{path} is empty: no session header")
-    try: h = json.loads(lines[0])
-    except json.JSONDecodeError as e: raise HumanEvalError(f"{path}: line 1 is not JSON ({e})") from None
-    _check_header(h, path)
-    out = []
-    for i,l in enumerate(lines[1:], 2):
-        if not l.strip(): continue
-        try: r = json.loads(l)
-        except json.JSONDecodeError as e:
-            raise HumanEvalError(f"{path}: line {i} is not JSON ({e}); a rating may have been cut off — delete that line") from None
-        miss = [k for k in ("item","rater","preference","scores") if k not in r]
-        if miss: raise HumanEvalError(f"{path}: line {i} lacks {miss}")
-        if r["preference"] not in (*h["systems"], "tie"):
-            raise HumanEvalError(f"{path}: line {i}: preference {r['preference']!r} is none of {h['systems']} or 'tie'")
-        out.append(r)
+    h = _check_header(_json_line(path, 1, lines[0]), path)
+    out = [_check_rating(_json_line(path, i, l), h, path, i) for i,l in enumerate(lines[1:], 2) if l.strip()]
     return h, out
 
 # %% ../nbs/05a_human_eval.ipynb #dfea10e8
-import html as _html
-
 class ABWidget:
     "ipywidgets front end of an `ABSession`; `.box` is the displayable widget."
     def __init__(self, session:ABSession):
@@ -159,7 +195,8 @@ class ABWidget:
         self.s, self.W = session, W
         self.header, self.prompt = W.HTML(), W.HTML()
         self.out1, self.out2 = W.HTML(layout=W.Layout(width="50%")), W.HTML(layout=W.Layout(width="50%"))
-        self.preference = W.ToggleButtons(options=[("Output 1 better", "1"), ("Tie", "tie"), ("Output 2 better", "2")], value=None)
+        self.preference = W.ToggleButtons(options=[("Output 1 better", "1"), ("Tie", "tie"), ("Output 2 better", "2")],
+                                          value=None)
         mk = lambda c: W.ToggleButtons(options=[1,2,3,4,5], value=None, description=c, style={"button_width": "32px"})
         self.scores1 = {c: mk(c) for c in session.rubric}
         self.scores2 = {c: mk(c) for c in session.rubric}
@@ -173,37 +210,42 @@ class ABWidget:
                            self.preference, self.comment, self.save, self.status])
         self.show_next()
 
-    def show_next(self):
-        "Load the next unrated item into the controls (or say the session is complete)."
-        rem = self.s.remaining
-        self.item = rem[0] if rem else None
-        for w in (self.preference, *self.scores1.values(), *self.scores2.values()): w.value = None
-        self.comment.value = ""
-        n = len(self.s.items)
-        if self.item is None:
-            self.header.value = f"<b>Session complete</b>: {n} of {n} items rated by {_html.escape(self.s.rater)}."
-            self.prompt.value = self.out1.value = self.out2.value = ""; self.save.disabled = True
-            return
-        o = self.s.order(self.item)
-        pre = lambda t: f"<pre style='white-space:pre-wrap'>{_html.escape(t)}</pre>"
-        self.header.value = f"Item {n-len(rem)+1} of {n} (rater {_html.escape(self.s.rater)})"
-        self.prompt.value = "<b>Prompt</b>" + pre(self.item.prompt)
-        self.out1.value = "<b>Output 1</b>" + pre(self.item.outputs[o[0]])
-        self.out2.value = "<b>Output 2</b>" + pre(self.item.outputs[o[1]])
-
-    def _on_save(self, _=None):
-        missing = (["preference"] if self.preference.value is None else []) + \
-                  [f"output {i} {c}" for i,d in ((1,self.scores1),(2,self.scores2)) for c,w in d.items() if w.value is None]
-        if missing:
-            self.status.value = f"<span style='color:#b00'>Please set: {', '.join(missing)}</span>"; return
-        self.s.rate(self.item, self.preference.value, {c: w.value for c,w in self.scores1.items()},
-                    {c: w.value for c,w in self.scores2.items()}, self.comment.value)
-        self.status.value = f"Saved ({len(self.s.done)}/{len(self.s.items)})."
-        self.show_next()
-
     def _ipython_display_(self):
         from IPython.display import display
         display(self.box)
+
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a07
+@patch
+def show_next(self:ABWidget):
+    "Load the next unrated item into the controls (or say the session is complete)."
+    rem = self.s.remaining
+    self.item = rem[0] if rem else None
+    for w in (self.preference, *self.scores1.values(), *self.scores2.values()): w.value = None
+    self.comment.value = ""
+    n = len(self.s.items)
+    if self.item is None:
+        self.header.value = f"<b>Session complete</b>: {n} of {n} items rated by {_html.escape(self.s.rater)}."
+        self.prompt.value = self.out1.value = self.out2.value = ""; self.save.disabled = True
+        return
+    o = self.s.order(self.item)
+    pre = lambda t: f"<pre style='white-space:pre-wrap'>{_html.escape(t)}</pre>"
+    self.header.value = f"Item {n-len(rem)+1} of {n} (rater {_html.escape(self.s.rater)})"
+    self.prompt.value = "<b>Prompt</b>" + pre(self.item.prompt)
+    self.out1.value = "<b>Output 1</b>" + pre(self.item.outputs[o[0]])
+    self.out2.value = "<b>Output 2</b>" + pre(self.item.outputs[o[1]])
+
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a08
+@patch
+def _on_save(self:ABWidget, _=None):
+    "Save the rating shown, or name the controls still unset."
+    unset = [f"output {i} {c}" for i,d in ((1,self.scores1),(2,self.scores2)) for c,w in d.items() if w.value is None]
+    missing = (["preference"] if self.preference.value is None else []) + unset
+    if missing:
+        self.status.value = f"<span style='color:#b00'>Please set: {', '.join(missing)}</span>"; return
+    self.s.rate(self.item, self.preference.value, {c: w.value for c,w in self.scores1.items()},
+                {c: w.value for c,w in self.scores2.items()}, self.comment.value)
+    self.status.value = f"Saved ({len(self.s.done)}/{len(self.s.items)})."
+    self.show_next()
 
 @patch
 def widget(self:ABSession)->ABWidget:
@@ -215,29 +257,47 @@ def _csv_cols(rubric): return ["item", "prompt", "output_1", "output_2", "prefer
                                *[f"{c}_1" for c in rubric], *[f"{c}_2" for c in rubric], "comment"]
 
 @patch
-def export_csv(self:ABSession, path:str|Path, all_items:bool=False)->Path:
+def export_csv(self:ABSession,
+               path:str|Path,         # the sheet to write (replaced atomically if it exists)
+               all_items:bool=False,  # every item, not only the ones this rater has not rated
+              )->Path:
     "Write a blind rating sheet of the remaining (or all) items to `path`."
-    path = Path(path)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        wr = csv.writer(f); wr.writerow(_csv_cols(self.rubric))
-        for it in (self.items if all_items else self.remaining):
-            o = self.order(it)
-            wr.writerow([it.id, it.prompt, it.outputs[o[0]], it.outputs[o[1]], "", *[""]*(2*len(self.rubric)), ""])
-    return path
+    buf = io.StringIO()
+    wr = csv.writer(buf); wr.writerow(_csv_cols(self.rubric))
+    for it in (self.items if all_items else self.remaining):
+        o = self.order(it)
+        wr.writerow([it.id, it.prompt, it.outputs[o[0]], it.outputs[o[1]], "", *[""]*(2*len(self.rubric)), ""])
+    return atomic_write(path, buf.getvalue())
+
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a09
+def _read_sheet(path:Path, cols:list)->list[dict]:
+    "Rows of a filled rating sheet; `HumanEvalError` for a missing file, a bad encoding, missing columns or bad CSV."
+    if not path.is_file(): raise HumanEvalError(f"rating sheet {path} does not exist")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f: rows = list(csv.DictReader(f, strict=True))
+    except UnicodeDecodeError as e:
+        raise HumanEvalError(f"{path} is not a UTF-8 CSV rating sheet (byte {e.start}); export a fresh one") from None
+    except csv.Error as e:
+        raise HumanEvalError(f"{path} is not a readable CSV rating sheet ({e}: a quoted field that is never "
+                             "closed?); fix the quote or export a fresh sheet") from None
+    if not rows: raise HumanEvalError(f"{path} has no rows")
+    miss = [c for c in cols if c not in rows[0]]
+    if miss: raise HumanEvalError(f"{path}: columns {miss} are missing; export a fresh sheet with session.export_csv")
+    short = [i for i,r in enumerate(rows, 2) if None in r.values() or None in r]
+    if short: raise HumanEvalError(f"{path}: line {short[0]} has a different number of fields than the header "
+                                   "(an unclosed quote or a stray comma?)")
+    return rows
 
 @patch
 def import_csv(self:ABSession, path:str|Path)->dict:
     "Append the ratings of a filled sheet to the session file; returns counts of saved and skipped rows."
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as f: rows = list(csv.DictReader(f))
-    cols = _csv_cols(self.rubric)
-    if not rows: raise HumanEvalError(f"{path} has no rows")
-    miss = [c for c in cols if c not in rows[0]]
-    if miss: raise HumanEvalError(f"{path}: columns {miss} are missing; export a fresh sheet with session.export_csv")
+    rows = _read_sheet(path, _csv_cols(self.rubric))
     by_id = {it.id: it for it in self.items}
     saved = skipped = 0
     for ln,row in enumerate(rows, 2):
-        if row["item"] not in by_id: raise HumanEvalError(f"{path}: line {ln}: item {row['item']!r} is not in this session")
+        if row["item"] not in by_id:
+            raise HumanEvalError(f"{path}: line {ln}: item {row['item']!r} is not in this session")
         if not row["preference (1/2/tie)"].strip() or row["item"] in self.done: skipped += 1; continue
         try:
             sc = [{c: int(row[f"{c}_{i}"]) for c in self.rubric} for i in (1,2)]
@@ -248,6 +308,15 @@ def import_csv(self:ABSession, path:str|Path)->dict:
     return dict(saved=saved, skipped=skipped)
 
 # %% ../nbs/05a_human_eval.ipynb #0b5c187e
+def _rating_rows(p:Path, rs:list)->list[dict]:
+    rows = []
+    for r in rs:
+        row = dict(file=p.name, item=r["item"], rater=r["rater"], preference=r["preference"])
+        for sys_, sc in r["scores"].items():
+            for c,v in sc.items(): row[f"{sys_}_{c}"] = v
+        rows.append(row)
+    return rows
+
 def load_ratings(*paths)->"pd.DataFrame":
     "All ratings of one session's files as a DataFrame (item, rater, preference, <system>_<criterion> scores)."
     import pandas as pd
@@ -262,20 +331,22 @@ def load_ratings(*paths)->"pd.DataFrame":
             diff = [k for k in key if key[k] != h0[k]]
             raise HumanEvalError(f"{p} comes from a different session than {first} ({', '.join(diff)} differ); "
                                  "analyse ratings of the same items together")
-        for r in rs:
-            row = dict(file=p.name, item=r["item"], rater=r["rater"], preference=r["preference"])
-            for sys_, sc in r["scores"].items():
-                for c,v in sc.items(): row[f"{sys_}_{c}"] = v
-            rows.append(row)
+        rows += _rating_rows(p, rs)
     df = pd.DataFrame(rows)
-    df.attrs.update(systems=tuple(h0["systems"]), rubric=tuple(h0["rubric"]))
-    dup = df.duplicated(["item","rater"], keep="last") if len(df) else []
-    if len(df) and dup.any(): df = df[~dup].reset_index(drop=True)   # a re-rated item: the last rating counts
+    dup = df.duplicated(["item","rater"], keep="last") if len(df) else None
+    replaced = int(dup.sum()) if dup is not None else 0
+    if replaced: df = df[~dup].reset_index(drop=True)   # a re-rated item: the last rating counts
+    df.attrs.update(systems=tuple(h0["systems"]), rubric=tuple(h0["rubric"]), replaced=replaced)
     return df
 
 # %% ../nbs/05a_human_eval.ipynb #b3b31f32
-def wilson_interval(successes:float, n:int, confidence:float=0.95)->tuple[float,float]:
+def wilson_interval(
+    successes:float,        # number of successes (ties may count as halves)
+    n:int,                  # number of trials
+    confidence:float=0.95,  # coverage of the interval
+)->tuple[float,float]:
     "Wilson score interval for a proportion `successes/n`."
+    if not 0 < confidence < 1: raise HumanEvalError(f"confidence must be between 0 and 1, got {confidence!r}")
     if n == 0: return (0.0, 1.0)
     z = statistics.NormalDist().inv_cdf(0.5 + confidence/2)
     p = successes / n
@@ -284,8 +355,13 @@ def wilson_interval(successes:float, n:int, confidence:float=0.95)->tuple[float,
     hw = z * math.sqrt(p*(1-p)/n + z*z/(4*n*n)) / den
     return (max(0.0, c-hw), min(1.0, c+hw))
 
-def win_rate(df, system:str|None=None, confidence:float=0.95)->dict:
-    "Wins, losses, ties of `system` (default: the second system) and its win rate (ties = 1/2) with a Wilson interval."
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a13
+def win_rate(
+    df,                     # ratings of one session (`load_ratings`)
+    system:str|None=None,   # whose win rate (default: the second system, e.g. "tuned")
+    confidence:float=0.95,  # coverage of the interval
+)->dict:
+    "Wins, losses, ties of `system` and its win rate (ties = 1/2) with a Wilson interval."
     a, b = df.attrs["systems"]
     system = system or b
     if system not in (a, b): raise HumanEvalError(f"unknown system {system!r}; the session compares {a!r} and {b!r}")
@@ -303,7 +379,11 @@ def rubric_means(df)->"pd.DataFrame":
     t["overall"] = t[list(ru)].mean(axis=1); t["n"] = len(df)
     return t
 
-def cohen_kappa(a:list, b:list)->float:
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a16
+def cohen_kappa(
+    a:list,  # the first rater's labels
+    b:list,  # the second rater's labels on the same items
+)->float:
     "Cohen's kappa of two raters' labels on the same items (1: perfect, 0: chance level)."
     if len(a) != len(b) or not a: raise HumanEvalError("cohen_kappa needs two equally long, non-empty label lists")
     n = len(a); cats = sorted(set(a) | set(b), key=str)
@@ -311,6 +391,7 @@ def cohen_kappa(a:list, b:list)->float:
     pe = sum((a.count(c)/n) * (b.count(c)/n) for c in cats)
     return 1.0 if pe == 1 else (po - pe) / (1 - pe)
 
+# %% ../nbs/05a_human_eval.ipynb #5a0e0a17
 def rater_agreement(df)->"pd.DataFrame":
     "Cohen's kappa on the preference for each pair of raters, over the items both rated."
     import pandas as pd, itertools
@@ -318,35 +399,35 @@ def rater_agreement(df)->"pd.DataFrame":
     for r1, r2 in itertools.combinations(sorted(df.rater.unique()), 2):
         x = df[df.rater == r1].set_index("item").preference; y = df[df.rater == r2].set_index("item").preference
         common = sorted(set(x.index) & set(y.index))
-        if not common: continue
+        if not common: continue          # no item in common: nothing to agree on
         a, b = list(x[common]), list(y[common])
         rows.append(dict(rater_1=r1, rater_2=r2, items=len(common), agreement=sum(i == j for i,j in zip(a,b))/len(a),
                          kappa=cohen_kappa(a, b)))
     return pd.DataFrame(rows, columns=["rater_1","rater_2","items","agreement","kappa"])
 
 # %% ../nbs/05a_human_eval.ipynb #ff10ff8f
-def summarize(*paths, confidence:float=0.95)->dict:
+def summarize(
+    *paths,                 # rating files of one session
+    confidence:float=0.95,  # coverage of the win-rate interval
+)->dict:
     "Win rate (with CI), rubric means and rater agreement of the rating files `paths`."
     df = load_ratings(*paths)
     if not len(df): raise HumanEvalError("the rating files contain no ratings yet")
-    return dict(ratings=len(df), raters=sorted(df.rater.unique()), win_rate=win_rate(df, confidence=confidence),
-                rubric=rubric_means(df), agreement=rater_agreement(df))
+    return dict(ratings=len(df), replaced=df.attrs["replaced"], raters=sorted(df.rater.unique()),
+                win_rate=win_rate(df, confidence=confidence), rubric=rubric_means(df), agreement=rater_agreement(df))
 
 # %% ../nbs/05a_human_eval.ipynb #82124803
-def _cli_ratings(args)->int:
-    r = summarize(*args.files, confidence=args.confidence)
+def cmd_ratings(
+    files:Annotated[list, {"nargs": "+"}],  # rating JSONL files of one session (one per rater, or shared)
+    confidence:float=0.95,                   # confidence level of the win-rate interval
+)->int:
+    "Analyse human A/B rating files: win rate with CI, rubric means, rater agreement."
+    r = summarize(*([files] if isinstance(files, (str, Path)) else files), confidence=confidence)
     w = r["win_rate"]
     print(f"{r['ratings']} ratings by {', '.join(r['raters'])}")
+    if r["replaced"]: print(f"({r['replaced']} earlier rating(s) of an item replaced by the same rater's later one)")
     print(f"{w['system']}: {w['wins']} wins, {w['ties']} ties, {w['losses']} losses; win rate (ties = 1/2) "
-          f"{w['win_rate']:.1%}, {args.confidence:.0%} CI [{w['ci_low']:.1%}, {w['ci_high']:.1%}]")
+          f"{w['win_rate']:.1%}, {confidence:.0%} CI [{w['ci_low']:.1%}, {w['ci_high']:.1%}]")
     print("\nmean rubric scores (1-5):\n" + r["rubric"].round(2).to_string())
     if len(r["agreement"]): print("\nagreement between raters:\n" + r["agreement"].round(3).to_string(index=False))
     return 0
-
-def register_cli(sub):
-    "Add `ft-nb ratings FILE...` (analysis of human A/B rating files)."
-    p = sub.add_parser("ratings", help="analyse human A/B rating files: win rate with CI, rubric means, rater agreement")
-    p.add_argument("files", nargs="+", help="rating JSONL files of one session (one per rater, or shared)")
-    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the win-rate interval")
-    p.set_defaults(func=_cli_ratings)
-    return p
