@@ -1,4 +1,14 @@
-"""Turn instruction, chat and completion records into tokenized, loss-masked training examples, with a report, a preview and clear errors.
+"""Turn instruction, chat and completion records into tokenized, loss-masked training examples,
+with a report, a preview and clear errors.
+
+This is the first stage of the pipeline, and the one where fine-tunes most often go wrong without anyone noticing: a
+chat template that differs between training and inference, a loss mask that trains on the prompt (or on nothing), an
+answer whose end-of-turn token is never trained so the model never learns to stop. Every step here is checked and
+counted, and `ft-nb prepare` shows exactly which tokens the model will learn before any GPU time is spent.
+
+The flow: **sources** (files, saved datasets, lists, hub names) → **records** in one of five **formats** → **chat
+messages** → the model's **chat template** → **token ids and labels** (-100 where nothing is learned) → **batches**
+(padding-free packing or length-grouped padding) → a **report** and a **cache**.
 
 Docs: https://ft-nb.github.io/ft_nb/data.html.md"""
 
@@ -6,42 +16,62 @@ Docs: https://ft-nb.github.io/ft_nb/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #aec2fd47
 from __future__ import annotations
-import csv, difflib, hashlib, html, io, json, math, os, random, re, shutil, sys
+import csv, difflib, hashlib, html, io, json, math, os, random, re, shutil, sys, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 from fastcore.basics import patch
 from .core import FTError, FTConfig, load_config, cache_dir
+from .runs import atomic_write, atomic_dir
 
 # %% auto #0
-__all__ = ['FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'write_jsonl', 'demo_task_paths', 'read_rows',
-           'detect_format', 'validate_record', 'load_records', 'to_messages', 'resolve_chat_template', 'render_prompt',
-           'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator', 'padding_share',
-           'split_records', 'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview',
-           'render_example', 'register_cli']
+__all__ = ['MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'write_jsonl', 'demo_task_paths',
+           'read_rows', 'detect_format', 'content_text', 'skip_reason', 'validate_record', 'DataWarning',
+           'load_records', 'to_messages', 'resolve_chat_template', 'render_prompt', 'encode_prompt',
+           'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator', 'padding_share', 'split_records',
+           'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example',
+           'cmd_prepare']
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
     "Bad task data: the message names the file, the line or record, the field, and what was expected."
 
 # %% ../nbs/02_data.ipynb #01e17772
-def write_jsonl(records:list, path)->Path:
-    "Write `records` to `path` as JSON lines (UTF-8, one object per line)."
-    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "w", encoding="utf-8") as f:
-        for r in records: f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return p
+_ESCAPE = re.compile("[\u2028\u2029\x85\ud800-\udfff]")
 
+def _json_line(r)->str:
+    "One JSON line; line separators and lone surrogates inside strings escaped, so every line-based reader agrees."
+    return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(r, ensure_ascii=False)) + "\n"
+
+# %% ../nbs/02_data.ipynb #0299ff1a
+def write_jsonl(records:list, path)->Path:
+    "Write `records` to `path` as JSON lines (UTF-8, one object per line), atomically: the old file or the new one."
+    return atomic_write(path, "".join(map(_json_line, records)))
+
+# %% ../nbs/02_data.ipynb #7259e087
 def demo_task_paths()->dict:
     "Paths of the bundled demo task's JSONL files: dict(train=, val=, test=)."
     import ft_nb
     d = Path(ft_nb.__file__).parent/"assets"/"demo_task"
     return {k: d/f"{k}.jsonl" for k in ("train", "val", "test")}
 
-# %% ../nbs/02_data.ipynb #5e2c7215
+# %% ../nbs/02_data.ipynb #8b3aa2f2
 _EXTS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
+MAX_RECORD_CHARS = 16_000_000   # characters of text in one record; a longer one is refused before it is parsed
 
+# %% ../nbs/02_data.ipynb #025b2e4d
+def _too_big(where:str, n:int)->str:
+    "The error message for a record of `n` characters at `where`."
+    return (f"{where}: a record of {n:,} characters, more than the {MAX_RECORD_CHARS:,} ft_nb reads in one record "
+            "(the longest max_seq_len, 1,048,576 tokens, is about 4 MB of text); split it into several records "
+            "or remove it")
+
+# %% ../nbs/02_data.ipynb #0517be78
 def _decode(p:Path)->str:
-    b = p.read_bytes()
+    "The text of the data file `p` (UTF-8, a BOM dropped); a `DataError` if it is empty, unreadable or not UTF-8."
+    try: b = p.read_bytes()
+    except OSError as e:
+        raise DataError(f"{p}: cannot read the file ({e.strerror or e}); check that it is readable") from None
     if not b.strip(): raise DataError(f"{p}: the file is empty; expected records")
     try: return b.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -49,89 +79,195 @@ def _decode(p:Path)->str:
         raise DataError(f"{p} line {line}: not UTF-8 text (byte 0x{b[e.start]:02x} at offset {e.start}); "
                         "re-save the file as UTF-8") from None
 
-def _jsonl_rows(p:Path, text:str):
+# %% ../nbs/02_data.ipynb #522f61cf
+class _Dups(dict):
+    "A parsed JSON object that held the key `dup` twice."
+    dup = None
+
+# %% ../nbs/02_data.ipynb #321b7cff
+def _unique_keys(pairs:list)->dict:
+    "`object_pairs_hook` for `json.loads`: a dict, marked as `_Dups` when a key occurs twice."
+    d = dict(pairs)
+    if len(d) == len(pairs): return d
+    seen = set()
+    o = _Dups(d); o.dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+    return o
+
+# %% ../nbs/02_data.ipynb #afc092fb
+def _dup_key(v)->str|None:
+    "The first key given twice in an object anywhere inside the parsed JSON value `v`, or None."
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, _Dups): return x.dup
+        if isinstance(x, dict): stack.extend(x.values())
+        elif isinstance(x, list): stack.extend(x)
+    return None
+
+# %% ../nbs/02_data.ipynb #9844cacc
+def _parse_json(s:str, where:str):
+    "`json.loads(s)` marking repeated keys; `DataError` naming `where` for too-deep nesting or an unreadable number."
+    try: return json.loads(s, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError: raise
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply to read; "
+                        "a record is an object of strings (and lists of turns)") from None
+    except ValueError as e: raise DataError(f"{where}: cannot read a JSON value ({e})") from None
+
+def _dup_msg(where:str, key:str)->str:
+    return (f"{where}: key {key!r} appears twice in one object; remove or rename one "
+            "(a JSON reader would silently keep only the last value)")
+
+# %% ../nbs/02_data.ipynb #8e07a56d
+def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
+    "Rows of JSON-lines `text` (one object per `\\n`-terminated line) and the location of each."
     rows, locs = [], []
-    for i, line in enumerate(text.splitlines(), 1):
+    for i, line in enumerate(text.split("\n"), 1):
         if not line.strip(): continue
-        try: r = json.loads(line)
+        where = f"{p} line {i}"
+        if len(line) > MAX_RECORD_CHARS: raise DataError(_too_big(where, len(line)))
+        try: r = _parse_json(line, where)
         except json.JSONDecodeError as e:
-            raise DataError(f"{p} line {i}: not valid JSON ({e.msg} at column {e.colno}); "
+            raise DataError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); "
                             "expected one JSON object per line") from None
-        rows.append(r); locs.append(f"{p} line {i}")
+        if (k := _dup_key(r)) is not None: raise DataError(_dup_msg(where, k))
+        rows.append(r); locs.append(where)
     return rows, locs
 
-def _json_rows(p:Path, text:str):
-    try: d = json.loads(text)
+# %% ../nbs/02_data.ipynb #835fc250
+def _json_rows(p:Path, text:str)->tuple[list, list]:
+    "Rows of a JSON file: a list of records, or an object holding one list (`{\"data\": [...]}`); JSON lines also work."
+    try: d = _parse_json(text, str(p))
     except json.JSONDecodeError as e:
         if e.msg == "Extra data": return _jsonl_rows(p, text)   # JSON lines saved as .json
         raise DataError(f"{p} line {e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+    if isinstance(d, _Dups): raise DataError(_dup_msg(str(p), d.dup))
     if isinstance(d, dict) and len(d) == 1 and isinstance(next(iter(d.values())), list): d = next(iter(d.values()))
     if not isinstance(d, list):
         raise DataError(f"{p}: expected a JSON list of records [{{...}}, ...], got a JSON {type(d).__name__}; "
                         "for one record per line use .jsonl")
-    return d, [f"{p} record {i}" for i in range(1, len(d)+1)]
+    locs = [f"{p} record {i}" for i in range(1, len(d)+1)]
+    for r, l in zip(d, locs):
+        if (k := _dup_key(r)) is not None: raise DataError(_dup_msg(l, k))
+    return d, locs
 
-def _csv_rows(p:Path, text:str):
-    rd = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if p.suffix == ".tsv" else ",")
-    rows, locs = [], []
+# %% ../nbs/02_data.ipynb #ae391f94
+def _rows_inside(v:str, n:int, delim:str)->list:
+    "The lines after the first of the field text `v` that read as a whole CSV row of `n` values."
+    return [l for l in v.split("\n")[1:] if l.strip() and len(next(csv.reader([l], delimiter=delim), [])) == n]
+
+# %% ../nbs/02_data.ipynb #75227514
+def _check_swallowed(p:Path, r:dict, start:int, n:int, delim:str, lines:int):
+    "Refuse the CSV row `r` (read from line `start`) if a field took in what reads as further rows: an unclosed quote."
+    short = any(v is None for v in r.values())
+    for k, v in r.items():
+        if not isinstance(v, str) or "\n" not in v: continue
+        hits = _rows_inside(v, n, delim)
+        if n >= 2 and len(hits) >= (1 if n >= 3 or short else 2):
+            raise DataError(f"{p} line {start}: field {k!r} runs over {v.count(chr(10))} line breaks and holds "
+                            f"{len(hits)} line(s) that read as rows of this file (e.g. {hits[0][:60]!r}); "
+                            "a quote opened "
+                            f"in this record is probably never closed, which would lose those records (the file has "
+                            f"{lines} lines). Close the quote, double quotes inside a field (\"\"), "
+                            "or save the data as JSONL")
+
+# %% ../nbs/02_data.ipynb #55fbc09e
+def _csv_rows(p:Path, text:str)->tuple[list, list]:
+    "Rows of CSV (or `.tsv`) text with a header line, and the line where each row starts."
+    delim = "\t" if p.suffix.lower() == ".tsv" else ","
+    rd = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
+    tl = re.split(r"\r\n|\r|\n", text)
+    rows, locs, lines, end = [], [], len(tl) - (tl[-1] == ""), 1
     try:
+        head = rd.fieldnames or []
+        if (dup := next((h for i, h in enumerate(head) if h in head[:i]), None)) is not None:
+            raise DataError(f"{p} line 1: column {dup!r} appears twice in the header; rename one of them")
         for r in rd:
-            if None in r: raise DataError(f"{p} line {rd.line_num}: more values than the {len(rd.fieldnames)} columns of the header")
-            rows.append(r); locs.append(f"{p} line {rd.line_num}")
+            start = end + 1
+            while start < rd.line_num and not tl[start - 1].strip(): start += 1   # blank lines between records
+            end = rd.line_num
+            _check_swallowed(p, r, start, len(head), delim, lines)
+            if None in r: raise DataError(f"{p} line {start}: more values than the {len(head)} columns of the header")
+            rows.append(r); locs.append(f"{p} line {start}")
     except csv.Error as e: raise DataError(f"{p} line {rd.line_num}: not valid CSV ({e})") from None
     return rows, locs
 
-def _parquet_rows(p:Path):
+# %% ../nbs/02_data.ipynb #6c90d579
+def _parquet_rows(p:Path)->tuple[list, list]:
+    "Rows of a Parquet file."
     import pyarrow.parquet as pq
     try: rows = pq.read_table(p).to_pylist()
     except Exception as e: raise DataError(f"{p}: not a readable Parquet file ({type(e).__name__}: {e})") from None
     return rows, [f"{p} record {i}" for i in range(1, len(rows)+1)]
 
-# %% ../nbs/02_data.ipynb #05046e94
-def _saved_dataset_rows(p:Path):
+# %% ../nbs/02_data.ipynb #2041dcec
+_DS_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+
+def _saved_dataset_rows(p:Path)->tuple[list, list]:
+    "Rows of a directory written by `save_to_disk` (a `DatasetDict`'s 'train' split)."
     import datasets
-    if not any((p/f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")):
-        raise DataError(f"{p} is a directory but not a dataset saved with `save_to_disk` (no dataset_info.json or "
-                        "dataset_dict.json); pass a data file or a saved dataset directory")
     try: ds = datasets.load_from_disk(str(p))
     except Exception as e: raise DataError(f"{p}: could not load the saved dataset ({type(e).__name__}: {e})") from None
     if isinstance(ds, datasets.DatasetDict):
-        if "train" not in ds: raise DataError(f"{p}: saved DatasetDict has no 'train' split (splits: {list(ds)}); save one split")
+        if "train" not in ds:
+            raise DataError(f"{p}: saved DatasetDict has no 'train' split (splits: {list(ds)}); save one split")
         ds = ds["train"]
     return ds.to_list(), [f"{p} record {i}" for i in range(1, len(ds)+1)]
 
-def _hub_rows(name:str):
+# %% ../nbs/02_data.ipynb #c8d92a07
+def _hub_rows(name:str)->tuple[list, list]:
+    "Rows of the hub dataset `owner/name[:split]` (needs a network)."
     import datasets
     repo, _, split = name.partition(":")
     try: ds = datasets.load_dataset(repo, split=split or "train")
     except Exception as e:
-        raise DataError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                        "without a network use a local file or saved dataset directory") from None
+        raise DataError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:200]}); without a network use a local file or saved dataset "
+                        "directory") from None
     return ds.to_list(), [f"{name} record {i}" for i in range(1, len(ds)+1)]
 
-# %% ../nbs/02_data.ipynb #8c46b048
+# %% ../nbs/02_data.ipynb #accb1080
 _HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(:\w+)?$")
 _DEMO = ("demo", "demo:train", "demo:val", "demo:test")
 
+def _local_source(source)->Path|None:
+    "The checked path of `source` if it is local (a bundled task, a data file, a saved dataset directory), else None."
+    if not isinstance(source, (str, Path)): return None
+    s = str(source)
+    if s in _DEMO: return demo_task_paths()[s.partition(":")[2] or "train"]
+    p = Path(s).expanduser()
+    if p.is_dir():
+        if not any((p/f).exists() for f in _DS_MARKERS):
+            raise DataError(f"{p} is a directory but not a dataset saved with `save_to_disk` (no dataset_info.json or "
+                            "dataset_dict.json); pass a data file or a saved dataset directory")
+        return p
+    if p.is_file():
+        if p.suffix.lower() not in _EXTS:
+            raise DataError(f"{p}: unsupported file type '{p.suffix}'; "
+                            "use .jsonl, .json, .csv, .tsv, .parquet or a saved datasets directory")
+        return p
+    if p.exists(): raise DataError(f"{p}: not a regular file or directory (a device, pipe or socket); pass a data file")
+    return None
+
+# %% ../nbs/02_data.ipynb #72b57b97
 def read_rows(source)->tuple[list, list]:
-    "Raw rows of `source` (file, saved dataset dir, list of dicts, Dataset, 'demo[:split]', hub name) and a location for each."
+    "Raw rows of `source` (file, saved dataset dir, list of dicts, Dataset, 'demo[:split]', hub name), their locations."
     if isinstance(source, list): return list(source), [f"record {i}" for i in range(1, len(source)+1)]
     if type(source).__name__ == "Dataset": return source.to_list(), [f"record {i}" for i in range(1, len(source)+1)]
-    if not isinstance(source, (str, Path)): raise DataError(f"dataset: expected a path, a list of dicts or a hub name, got {type(source).__name__}")
-    s = str(source)
-    if s in _DEMO: return read_rows(demo_task_paths()[s.partition(":")[2] or "train"])
-    p = Path(s).expanduser()
+    if not isinstance(source, (str, Path)):
+        raise DataError(f"dataset: expected a path, a list of dicts or a hub name, got {type(source).__name__}")
+    p, s = _local_source(source), str(source)
+    if p is None:
+        if isinstance(source, str) and _HUB_RE.match(s) and not s.lower().endswith(_EXTS): return _hub_rows(s)
+        raise DataError(f"data file not found: {Path(s).expanduser()}")
     if p.is_dir(): return _saved_dataset_rows(p)
-    if p.is_file():
-        suf = p.suffix.lower()
-        if suf == ".parquet": return _parquet_rows(p)
-        if suf not in _EXTS: raise DataError(f"{p}: unsupported file type '{p.suffix}'; use .jsonl, .json, .csv, .tsv, .parquet or a saved datasets directory")
-        text = _decode(p)
-        return _jsonl_rows(p, text) if suf in (".jsonl", ".ndjson") else _json_rows(p, text) if suf == ".json" else _csv_rows(p, text)
-    if isinstance(source, str) and _HUB_RE.match(s) and not s.lower().endswith(_EXTS): return _hub_rows(s)
-    raise DataError(f"data file not found: {p}")
+    suf = p.suffix.lower()
+    if suf == ".parquet": return _parquet_rows(p)
+    text = _decode(p)
+    if suf in (".jsonl", ".ndjson"): return _jsonl_rows(p, text)
+    return _json_rows(p, text) if suf == ".json" else _csv_rows(p, text)
 
-# %% ../nbs/02_data.ipynb #bea0eecc
+# %% ../nbs/02_data.ipynb #dddd8936
 FORMATS = dict(alpaca=("instruction", "output"), messages=("messages",), sharegpt=("conversations",),
                prompt_completion=("prompt", "completion"), text=("text",))
 _OPTIONAL = dict(alpaca=("input", "system"), messages=(), sharegpt=("system",), prompt_completion=("system",), text=())
@@ -139,6 +275,7 @@ _SHAREGPT_ROLES = dict(human="user", user="user", gpt="assistant", assistant="as
                        chatgpt="assistant", bing="assistant", bard="assistant", system="system")
 _EXPECT = "; ".join(f"{k} ({', '.join(v + _OPTIONAL[k])})" for k, v in FORMATS.items())
 
+# %% ../nbs/02_data.ipynb #3a2b95bf
 def detect_format(record:dict)->str|None:
     "The format whose distinguishing field `record` has, or None."
     if "messages" in record: return "messages"
@@ -148,50 +285,136 @@ def detect_format(record:dict)->str|None:
     if "text" in record: return "text"
     return None
 
-# %% ../nbs/02_data.ipynb #88b05159
-def _apply_field_map(r, fm:dict, loc:str):
-    if not isinstance(r, dict): raise DataError(f"{loc}: expected a record (a JSON object / mapping), got {type(r).__name__} {str(r)[:60]!r}")
+# %% ../nbs/02_data.ipynb #a55420d1
+def _rename(d:dict, fm:dict, loc:str)->dict:
+    "`d` with its keys renamed by `fm`; a `DataError` if two fields would end up under one name."
+    out, src = {}, {}
+    for k, v in d.items():
+        nk = fm.get(k, k)
+        if nk in out:
+            a, b = sorted((src[nk], k), key=lambda x: x == nk)
+            what = f"but the record also has a field {nk!r}" if b == nk else f"and {b!r} to {nk!r} too"
+            raise DataError(f"{loc}: field_map renames {a!r} to {nk!r}, {what}; "
+                            f"drop one of the two columns or map {nk!r} to another name")
+        out[nk], src[nk] = v, k
+    return out
+
+# %% ../nbs/02_data.ipynb #9440d8e9
+def _apply_field_map(r, fm:dict, loc:str)->dict:
+    "Record `r` with `fm` applied to its fields and to the keys of its turns."
+    if not isinstance(r, dict):
+        raise DataError(f"{loc}: expected a record (a JSON object / mapping), got {type(r).__name__} {str(r)[:60]!r}")
     if not fm: return dict(r)
     inner = {k for v in r.values() if isinstance(v, list) for m in v if isinstance(m, dict) for k in m}
     missing = [k for k in fm if k not in r and k not in inner]
     if missing and not any(v in r for v in fm.values()):
-        raise DataError(f"{loc}: field_map renames {missing[0]!r} to {fm[missing[0]]!r}, but the record has no field {missing[0]!r} "
-                        f"(its fields: {list(r)})")
-    out = {fm.get(k, k): v for k, v in r.items()}
+        raise DataError(f"{loc}: field_map renames {missing[0]!r} to {fm[missing[0]]!r}, but the record has no field "
+                        f"{missing[0]!r} (its fields: {list(r)})")
+    out = _rename(r, fm, loc)
     for key in ("messages", "conversations"):
         if isinstance(out.get(key), list):
-            out[key] = [{fm.get(k, k): v for k, v in m.items()} if isinstance(m, dict) else m for m in out[key]]
+            out[key] = [_rename(m, fm, f"{loc} {key}[{j}]") if isinstance(m, dict) else m
+                        for j, m in enumerate(out[key], 1)]
     return out
 
-def _typo_hint(name, keys):
-    c = difflib.get_close_matches(name, [str(k) for k in keys], n=1, cutoff=0.6)
-    return f" (found {c[0]!r}: a typo? or map it with field_map: {{{c[0]!r}: {name!r}}})" if c else f" (its fields: {list(keys)})"
+# %% ../nbs/02_data.ipynb #5b441eaf
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-def _str_field(r, k, loc, fmt, required=True):
+def _check_text(v:str, loc:str, what:str):
+    "A `DataError` if the string `v` holds a lone surrogate (not valid Unicode text)."
+    if (m := _SURROGATE.search(v)) is not None:
+        raise DataError(f"{loc}: {what} holds a lone surrogate ({ascii(m.group())[1:-1]} at character {m.start()}), "
+                        "which is not valid Unicode text; fix that \\u escape in the file "
+                        "(pairs like \\ud83d\\ude00 are fine)")
+
+# %% ../nbs/02_data.ipynb #4ff8489e
+def _typo_hint(name, keys)->str:
+    "A hint naming the field of `keys` that looks like `name` (a typo?), else the fields there are."
+    c = difflib.get_close_matches(name, [str(k) for k in keys], n=1, cutoff=0.6)
+    if not c: return f" (its fields: {list(keys)})"
+    return f" (found {c[0]!r}: a typo? or map it with field_map: {{{c[0]!r}: {name!r}}})"
+
+# %% ../nbs/02_data.ipynb #b3c79d6c
+def _str_field(r, k, loc, fmt, required=True)->str:
+    "The text of field `k` of record `r` ('' for a missing optional field); a `DataError` naming `loc` otherwise."
     v = r.get(k)
     if v is None or (isinstance(v, float) and math.isnan(v)):
         if required: raise DataError(f"{loc}: missing field {k!r} of the {fmt} format{_typo_hint(k, r.keys())}")
         return ""
-    if not isinstance(v, str): raise DataError(f"{loc}: field {k!r} must be a string, got {type(v).__name__} {str(v)[:40]!r}")
+    if not isinstance(v, str):
+        raise DataError(f"{loc}: field {k!r} must be a string, got {type(v).__name__} {str(v)[:40]!r}")
     if required and not v.strip(): raise DataError(f"{loc}: field {k!r} is empty; expected non-empty text")
+    _check_text(v, loc, f"field {k!r}")
     return v
 
-# %% ../nbs/02_data.ipynb #6ba290b8
+# %% ../nbs/02_data.ipynb #030daf14
+def content_text(
+    content,                # a message's content: a string or a list of OpenAI-style parts
+    loc:str="content",      # where it is, for the error message
+)->str|None:
+    "Text of a message's `content`, text parts joined by newlines; None if a part is not text (an image, audio, ...)."
+    if isinstance(content, str): return content
+    if not isinstance(content, list):
+        raise DataError(f"{loc} must be a string or a list of content parts, "
+                        f"got {type(content).__name__} {str(content)[:40]!r}")
+    texts = []
+    for j, part in enumerate(content, 1):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise DataError(f"{loc} part {j} must be an object with a 'type', e.g. {{'type': 'text', 'text': ...}}, "
+                            f"got {str(part)[:60]!r}")
+        if part["type"] != "text": return None
+        if not isinstance(part.get("text"), str):
+            raise DataError(f"{loc} part {j}: 'text' must be a string, got {type(part.get('text')).__name__}")
+        texts.append(part["text"])
+    return "\n".join(texts)
+
+# %% ../nbs/02_data.ipynb #b83c9d46
+_TOOL_ROLES = dict(messages=("tool", "function", "ipython"),
+                   sharegpt=("tool", "function", "function_call", "observation"))
+
+def skip_reason(r:dict, fmt:str)->str|None:
+    "Why the valid record `r` is left out with a count: 'tool_turns', 'non_text_content'; None to keep it."
+    turns = r.get(FORMATS[fmt][0]) if fmt in ("messages", "sharegpt") else None
+    if not isinstance(turns, list) or not all(isinstance(m, dict) for m in turns): return None
+    rk = "role" if fmt == "messages" else "from"
+    if any(m.get(rk) in _TOOL_ROLES[fmt] or m.get("tool_calls") or m.get("function_call") for m in turns):
+        return "tool_turns"
+    try:
+        if fmt == "messages" and any(content_text(m.get("content", "")) is None for m in turns):
+            return "non_text_content"
+    except DataError: return None   # malformed: validation names it
+    return None
+
+# %% ../nbs/02_data.ipynb #cf9b1478
 def _check_turns(r, key, loc, fmt):
+    "A `DataError` naming `loc` unless `r[key]` is a list of well-formed turns with a non-empty assistant turn."
     turns = r.get(key)
     if not isinstance(turns, list) or not turns:
-        raise DataError(f"{loc}: field {key!r} must be a non-empty list of turns, got {type(turns).__name__} {str(turns)[:40]!r}")
+        raise DataError(f"{loc}: field {key!r} must be a non-empty list of turns, got {type(turns).__name__} "
+                        f"{str(turns)[:40]!r}")
     rk, ck = ("role", "content") if fmt == "messages" else ("from", "value")
     roles = ("system", "user", "assistant") if fmt == "messages" else tuple(_SHAREGPT_ROLES)
+    texts = []
     for j, m in enumerate(turns, 1):
+        if isinstance(m, dict) and (m.get(rk) in _TOOL_ROLES[fmt] or m.get("tool_calls") or m.get("function_call")):
+            raise DataError(f"{loc}: {key}[{j}] is a tool call or result; records with tool turns are not trained "
+                            "(load_records and prepare_data leave them out with a count)")
         if not isinstance(m, dict) or rk not in m or ck not in m:
             raise DataError(f"{loc}: {key}[{j}] must be an object with {rk!r} and {ck!r}, got {str(m)[:60]!r}")
-        if m[rk] not in roles: raise DataError(f"{loc}: {key}[{j}] has unknown {rk} {m[rk]!r}; expected one of {list(roles)}")
-        if not isinstance(m[ck], str): raise DataError(f"{loc}: {key}[{j}] field {ck!r} must be a string, got {type(m[ck]).__name__}")
-    asst = [m for m in turns if (m[rk] if fmt == "messages" else _SHAREGPT_ROLES[m[rk]]) == "assistant"]
+        if m[rk] not in roles:
+            raise DataError(f"{loc}: {key}[{j}] has unknown {rk} {m[rk]!r}; expected one of {list(roles)}")
+        where = f"{loc}: {key}[{j}] field {ck!r}"
+        if fmt == "messages" and isinstance(m[ck], list): t = content_text(m[ck], where)
+        elif not isinstance(m[ck], str): raise DataError(f"{where} must be a string, got {type(m[ck]).__name__}")
+        else: t = m[ck]
+        if t is None: raise DataError(f"{where} holds a part that is not text; such records are left out with a count")
+        _check_text(t, loc, f"{key}[{j}] field {ck!r}")
+        texts.append((m[rk] if fmt == "messages" else _SHAREGPT_ROLES[m[rk]], t))
+    asst = [t for role, t in texts if role == "assistant"]
     if not asst: raise DataError(f"{loc}: field {key!r} has no assistant turn, so there is nothing to train on")
-    if not any(m[ck].strip() for m in asst): raise DataError(f"{loc}: field {key!r}: every assistant turn is empty")
+    if not any(t.strip() for t in asst): raise DataError(f"{loc}: field {key!r}: every assistant turn is empty")
 
+# %% ../nbs/02_data.ipynb #4e79b283
 def validate_record(r:dict, fmt:str, loc:str="record"):
     "Raise `DataError` naming `loc` and the field if `r` is not a valid `fmt` record."
     if fmt in ("messages", "sharegpt"): _check_turns(r, FORMATS[fmt][0], loc, fmt)
@@ -199,29 +422,66 @@ def validate_record(r:dict, fmt:str, loc:str="record"):
         for k in FORMATS[fmt]: _str_field(r, k, loc, fmt)
     for k in _OPTIONAL[fmt]: _str_field(r, k, loc, fmt, required=False)
 
-# %% ../nbs/02_data.ipynb #b388de3d
-def _load(source, fmt:str="auto", field_map:dict|None=None, name:str="dataset", rows=None)->tuple[list, list, str]:
-    "Records (field-mapped, validated), their locations, and the format; `rows` = `read_rows(source)` if already read."
+# %% ../nbs/02_data.ipynb #f1404f1a
+def _text_size(r:dict)->int:
+    "Characters of text in record `r`: its string fields and the strings of its turns."
+    n = 0
+    for v in r.values():
+        if isinstance(v, str): n += len(v)
+        elif isinstance(v, list):
+            n += sum(len(x) for m in v if isinstance(m, dict) for x in m.values() if isinstance(x, str))
+    return n
+
+# %% ../nbs/02_data.ipynb #bd777c4e
+def _src_name(s)->str:
+    "A source's name for messages: its path or hub name, or the type of an in-memory source."
+    return str(s) if isinstance(s, (str, Path)) else f"in-memory {type(s).__name__}"
+
+# %% ../nbs/02_data.ipynb #9677900a
+class DataWarning(UserWarning):
+    "Valid records were left out (e.g. conversations with tool calls); the message gives the count and the reason."
+
+# %% ../nbs/02_data.ipynb #c4f2f9a1
+def _load(
+    source, fmt:str="auto", field_map:dict|None=None,
+    name:str="dataset",  # the split, for messages
+    rows=None,           # `read_rows(source)` if already read
+)->tuple[list, list, str, dict]:
+    "Records (field-mapped, validated), their locations, the format, and the count of records left out by reason."
     if fmt not in ("auto", *FORMATS): raise DataError(f"data_format {fmt!r} is not one of {['auto', *FORMATS]}")
     rows, locs = rows or read_rows(source)
-    if not rows: raise DataError(f"{name} {source if isinstance(source, (str, Path)) else ''}: no records".replace("  ", " "))
+    if not rows: raise DataError(f"{name} {_src_name(source)}: no records")
     recs = [_apply_field_map(r, field_map or {}, l) for r, l in zip(rows, locs)]
+    for r, l in zip(recs, locs):
+        if (n := _text_size(r)) > MAX_RECORD_CHARS: raise DataError(_too_big(l, n))
     if fmt == "auto":
         fmt = detect_format(recs[0])
         if fmt is None:
-            raise DataError(f"{locs[0]}: cannot tell the format from its fields {list(recs[0])}; expected one of: {_EXPECT}. "
-                            "Set data_format, or rename your columns with field_map, e.g. {'question': 'instruction', 'answer': 'output'}")
+            raise DataError(f"{locs[0]}: cannot tell the format from its fields {list(recs[0])}; expected one of: "
+                            f"{_EXPECT}. Set data_format, or rename your columns with field_map, e.g. "
+                            "{'question': 'instruction', 'answer': 'output'}")
         for r, l in zip(recs, locs):
-            f = detect_format(r)
-            if f != fmt:
-                raise DataError(f"{l}: this record looks like {f or 'no known format'} (fields {list(r)}) but {locs[0]} is {fmt}; "
-                                "one dataset must use one format")
-    for r, l in zip(recs, locs): validate_record(r, fmt, l)
-    return recs, locs, fmt
+            if (f := detect_format(r)) != fmt:
+                raise DataError(f"{l}: this record looks like {f or 'no known format'} (fields {list(r)}) "
+                                f"but {locs[0]} "
+                                f"is {fmt}; one dataset must use one format")
+    keep, skipped = [], {}
+    for r, l in zip(recs, locs):
+        if (why := skip_reason(r, fmt)) is not None: skipped[why] = skipped.get(why, 0) + 1; continue
+        validate_record(r, fmt, l); keep.append((r, l))
+    if not keep:
+        raise DataError(f"{name} {_src_name(source)}: all {len(recs)} records were left out ("
+                        + ", ".join(f"{n} {k}" for k, n in skipped.items()) + "); ft_nb trains on text conversations")
+    return [r for r, _ in keep], [l for _, l in keep], fmt, skipped
 
+# %% ../nbs/02_data.ipynb #884edd6f
 def load_records(source, fmt:str="auto", field_map:dict|None=None)->list[dict]:
     "Validated records of `source` (see `read_rows`) with `field_map` applied; `fmt` 'auto' detects the format."
-    return _load(source, fmt, field_map)[0]
+    recs, _, _, skipped = _load(source, fmt, field_map)
+    if skipped:
+        warnings.warn(f"{_src_name(source)}: left out " + ", ".join(f"{n} record(s) with {k.replace('_', ' ')}"
+                                                                     for k, n in skipped.items()), DataWarning)
+    return recs
 
 # %% ../nbs/02_data.ipynb #5dfddb2d
 def to_messages(
@@ -234,9 +494,12 @@ def to_messages(
         inp = record.get("input") or ""
         msgs = [dict(role="user", content=record["instruction"] + (f"\n\n{inp}" if inp.strip() else "")),
                 dict(role="assistant", content=record["output"])]
-    elif fmt == "messages": msgs = [dict(role=m["role"], content=m["content"]) for m in record["messages"]]
-    elif fmt == "sharegpt": msgs = [dict(role=_SHAREGPT_ROLES[m["from"]], content=m["value"]) for m in record["conversations"]]
-    elif fmt == "prompt_completion": msgs = [dict(role="user", content=record["prompt"]), dict(role="assistant", content=record["completion"])]
+    elif fmt == "messages":
+        msgs = [dict(role=m["role"], content=content_text(m["content"])) for m in record["messages"]]
+    elif fmt == "sharegpt":
+        msgs = [dict(role=_SHAREGPT_ROLES[m["from"]], content=m["value"]) for m in record["conversations"]]
+    elif fmt == "prompt_completion":
+        msgs = [dict(role="user", content=record["prompt"]), dict(role="assistant", content=record["completion"])]
     elif fmt == "text": return [dict(role="assistant", content=record["text"])]
     else: raise DataError(f"unknown format {fmt!r}; expected one of {list(FORMATS)}")
     sys_msg = record.get("system") or system_prompt
@@ -253,11 +516,13 @@ CHATML_TEMPLATE = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' 
                    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 
 def resolve_chat_template(tokenizer, chat_template:str|None=None)->str:
-    "The Jinja template used: `chat_template` ('chatml', 'fallback' or Jinja text), else the tokenizer's, else the fallback."
-    if chat_template in ("fallback", "chatml"): return FALLBACK_TEMPLATE if chat_template == "fallback" else CHATML_TEMPLATE
+    "The Jinja template used: `chat_template` ('chatml', 'fallback' or Jinja), else the tokenizer's, else the fallback."
+    if chat_template == "fallback": return FALLBACK_TEMPLATE
+    if chat_template == "chatml": return CHATML_TEMPLATE
     if chat_template:
         if "{{" not in chat_template and "{%" not in chat_template:
-            raise DataError(f"chat_template: expected 'chatml', 'fallback' or Jinja template text, got {chat_template[:60]!r}")
+            raise DataError(f"chat_template: expected 'chatml', 'fallback' or Jinja template text, "
+                            f"got {chat_template[:60]!r}")
         return chat_template
     t = getattr(tokenizer, "chat_template", None)
     if isinstance(t, dict): t = t.get("default") or next(iter(t.values()), None)
@@ -269,12 +534,14 @@ def _render(messages, tokenizer, template:str, add_generation_prompt:bool=False)
     try: return tokenizer.apply_chat_template(messages, **kw)
     except Exception as e:
         if messages and messages[0]["role"] == "system" and len(messages) > 1 and messages[1]["role"] == "user":
-            merged = [dict(role="user", content=messages[0]["content"] + "\n\n" + messages[1]["content"])] + messages[2:]
+            first = dict(role="user", content=messages[0]["content"] + "\n\n" + messages[1]["content"])
+            merged = [first] + messages[2:]
             try: return tokenizer.apply_chat_template(merged, **kw)
             except Exception: pass
         raise DataError(f"the chat template cannot render this conversation ({type(e).__name__}: {e}); "
                         "roles were " + ", ".join(m["role"] for m in messages)) from None
 
+# %% ../nbs/02_data.ipynb #7d4e95ab
 def render_prompt(
     messages:list,             # chat messages; a trailing assistant message (the reference answer) is dropped
     tokenizer,                 # the model's tokenizer
@@ -292,14 +559,17 @@ def _special_ids(tok)->set:
         if getattr(t, "special", False): ids.add(i)
     return ids
 
+# %% ../nbs/02_data.ipynb #b146a68f
 def _bos(tok, text:str)->list:
     "[BOS] if the tokenizer adds BOS by itself and the rendered text does not already start with it."
     b = tok.bos_token_id
     if b is None or (tok.bos_token and text.startswith(tok.bos_token)): return []
     return [b] if tok("a", add_special_tokens=True).input_ids[:1] == [b] else []
 
+# %% ../nbs/02_data.ipynb #9cb37141
 def _ids(tok, text:str)->list: return tok(text, add_special_tokens=False).input_ids if text else []
 
+# %% ../nbs/02_data.ipynb #6f9ba3d6
 def encode_prompt(messages:list, tokenizer, chat_template:str|None=None)->list[int]:
     "Token ids of `render_prompt(messages)`, exactly as the prompt part of a training example."
     p = render_prompt(messages, tokenizer, chat_template)
@@ -318,10 +588,11 @@ def _answer_spans(messages, tok, template):
         content = m["content"]                         # as given, or as the template trimmed it
         a = full.find(content, lo, hi)
         if a < 0: content = content.strip(); a = full.find(content, lo, hi)
-        if a < 0: raise DataError(f"the chat template does not reproduce assistant turn {i+1} ({content[:40]!r}) in its output; "
+        if a < 0: raise DataError(f"the chat template does not reproduce assistant turn {i+1} ({content[:40]!r}) "
+                                  "in its output; "
                                   "set chat_template to a template that renders message contents")
         b = a + len(content)
-        if not ok: hi = min(len(full), b + 64)   # template not prefix-stable: look for the end token just after the answer
+        if not ok: hi = min(len(full), b + 64)   # template not prefix-stable: look for the end token right after it
         rest, end, added = full[b:hi], b, True
         acc = ""
         for t in _ids(tok, rest)[:8]:
@@ -339,13 +610,14 @@ def tokenize_messages(
     chat_template:str|None=None, # see `resolve_chat_template`
     train_on_inputs:bool=False,  # train on every token, not only the answers
 )->dict:
-    "input_ids and labels (-100 where not trained) of one conversation, plus flags eos_added, boundary_merge, offsets_used."
+    "input_ids and labels (-100 where not trained) of one conversation; flags eos_added, boundary_merge, offsets_used."
     tok, template = tokenizer, resolve_chat_template(tokenizer, chat_template)
     full, spans = _answer_spans(messages, tok, template)
     ids, pos, seg = _bos(tok, full), 0, []
     labels = [-100] * len(ids)
     def add(text, trained):
-        t = _ids(tok, text); ids.extend(t); seg.extend(t); labels.extend(t if trained or train_on_inputs else [-100] * len(t))
+        t = _ids(tok, text); ids.extend(t); seg.extend(t)
+        labels.extend(t if trained or train_on_inputs else [-100] * len(t))
     for a, b, end, added in spans:
         add(full[pos:a], False); add(full[a:end], True)
         if added: ids.append(tok.eos_token_id); labels.append(tok.eos_token_id)
@@ -355,7 +627,7 @@ def tokenize_messages(
     whole, n_bos = _ids(tok, full), len(_bos(tok, full))
     if seg != whole:
         if tok.decode(seg) == tok.decode(whole): flags["boundary_merge"] = True
-        else:   # cutting the text changed it (e.g. SentencePiece prefix space): label the whole text by character offsets
+        else:   # cutting the text changed it (SentencePiece prefix space): label the whole text by character offsets
             enc = tok(full, add_special_tokens=False, return_offsets_mapping=True)
             tr = [(a, end) for a, _, end, _ in spans]
             ids = _bos(tok, full) + enc.input_ids
@@ -364,13 +636,25 @@ def tokenize_messages(
             flags["offsets_used"] = True
     return dict(input_ids=ids, labels=labels, **flags)
 
+# %% ../nbs/02_data.ipynb #822ccdd0
 def tokenize_text(text:str, tokenizer)->dict:
     "Continued pre-training example: the text and EOS, every token trained."
     if tokenizer.eos_token_id is None: raise DataError("the tokenizer has no EOS token, needed to end text examples")
     ids = _bos(tokenizer, text) + _ids(tokenizer, text) + [tokenizer.eos_token_id]
     return dict(input_ids=ids, labels=list(ids), eos_added=False, boundary_merge=False, offsets_used=False)
 
-# %% ../nbs/02_data.ipynb #e6825773
+# %% ../nbs/02_data.ipynb #30563f7d
+_CHARS_PER_TOKEN = 32   # no real tokenizer averages more characters per token than this
+
+def _cut(msgs:list, budget:int)->list:
+    "`msgs` with their contents cut so that all together hold at most `budget` characters."
+    out = []
+    for m in msgs:
+        c = m["content"][:max(budget, 0)]; budget -= len(c)
+        out.append(dict(m, content=c))
+    return out
+
+# %% ../nbs/02_data.ipynb #b8c5060f
 def encode_records(
     records:list, fmt:str, tokenizer,
     max_seq_len:int=512, overlong:str="truncate", train_on_inputs:bool=False,
@@ -378,16 +662,24 @@ def encode_records(
     locs:list|None=None, name:str="train",   # locations for messages, split name for the report
 )->tuple[dict, dict]:
     "Tokenize `records`: (columns dict(input_ids, labels), counts dict) with drops by reason."
-    if overlong not in ("truncate", "drop"): raise DataError(f"overlong: expected 'truncate' or 'drop', got {overlong!r}")
-    cols, c = dict(input_ids=[], labels=[]), dict(read=len(records), kept=0, truncated=0, dropped=dict(too_long=0, answer_truncated=0),
-                                                   eos_added=0, boundary_merges=0, offsets_used=0, longest=0)
+    if overlong not in ("truncate", "drop"):
+        raise DataError(f"overlong: expected 'truncate' or 'drop', got {overlong!r}")
+    cols = dict(input_ids=[], labels=[])
+    c = dict(read=len(records), kept=0, truncated=0, dropped=dict(too_long=0, answer_truncated=0),
+             eos_added=0, boundary_merges=0, offsets_used=0, longest=0)
+    budget = max_seq_len * _CHARS_PER_TOKEN
     for i, r in enumerate(records):
-        try: ex = tokenize_text(r["text"], tokenizer) if fmt == "text" else \
-                  tokenize_messages(to_messages(r, fmt, system_prompt), tokenizer, chat_template, train_on_inputs)
+        msgs = None if fmt == "text" else to_messages(r, fmt, system_prompt)
+        cut = (len(r["text"]) if fmt == "text" else sum(len(m["content"]) for m in msgs)) > budget
+        try:
+            if fmt == "text": ex = tokenize_text(r["text"][:budget] if cut else r["text"], tokenizer)
+            else: ex = tokenize_messages(_cut(msgs, budget) if cut else msgs, tokenizer, chat_template, train_on_inputs)
         except DataError as e: raise DataError(f"{(locs or [])[i] if locs else f'{name} record {i+1}'}: {e}") from None
         ids, labels = ex["input_ids"], ex["labels"]
+        if cut and len(ids) <= max_seq_len: c["dropped"]["too_long"] += 1; continue
         c["longest"] = max(c["longest"], len(ids))
-        c["eos_added"] += ex["eos_added"]; c["boundary_merges"] += ex["boundary_merge"]; c["offsets_used"] += ex["offsets_used"]
+        c["eos_added"] += ex["eos_added"]; c["boundary_merges"] += ex["boundary_merge"]
+        c["offsets_used"] += ex["offsets_used"]
         if len(ids) > max_seq_len:
             if overlong == "drop": c["dropped"]["too_long"] += 1; continue
             ids, labels = ids[:max_seq_len], labels[:max_seq_len]
@@ -395,9 +687,10 @@ def encode_records(
             c["truncated"] += 1
         cols["input_ids"].append(ids); cols["labels"].append(labels); c["kept"] += 1
     if records and not c["kept"]:
-        raise DataError(f"{name}: all {len(records)} examples were dropped ({c['dropped']['too_long']} longer than max_seq_len={max_seq_len}, "
-                        f"{c['dropped']['answer_truncated']} with the answer cut off; the longest is {c['longest']} tokens); "
-                        "raise max_seq_len" + (" or use overlong: truncate" if overlong == "drop" else ""))
+        raise DataError(f"{name}: all {len(records)} examples were dropped ({c['dropped']['too_long']} longer than "
+                        f"max_seq_len={max_seq_len}, {c['dropped']['answer_truncated']} with the answer cut off; "
+                        f"the longest is {c['longest']} tokens); raise max_seq_len"
+                        + (" or use overlong: truncate" if overlong == "drop" else ""))
     return cols, c
 
 # %% ../nbs/02_data.ipynb #2caba970
@@ -406,6 +699,7 @@ class _KeepColumns:
     def __init__(self, collator, keys=("input_ids", "labels")): self.collator, self.keys = collator, keys
     def __call__(self, features): return self.collator([{k: f[k] for k in self.keys if k in f} for f in features])
 
+# %% ../nbs/02_data.ipynb #6b1d5341
 def make_collator(
     tokenizer,            # sets a pad token (EOS) if the tokenizer has none
     packing:bool=True,    # padding-free packing (needs use_cache=False) or padded batches
@@ -414,7 +708,8 @@ def make_collator(
     from transformers import DataCollatorWithFlattening, DataCollatorForSeq2Seq
     if packing: return _KeepColumns(DataCollatorWithFlattening(return_position_ids=True, separator_id=-100))
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
-    return _KeepColumns(DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100, return_tensors="pt"))
+    return _KeepColumns(DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100,
+                                               return_tensors="pt"))
 
 # %% ../nbs/02_data.ipynb #56b9c2bf
 def padding_share(
@@ -444,27 +739,33 @@ def split_records(
     "Deterministically shuffle `records` and split them into train and validation lists."
     if not 0 <= val_fraction < 1: raise DataError(f"val_fraction must be >= 0 and < 1, got {val_fraction}")
     if val_fraction == 0: return list(records), []
-    if len(records) < 2: raise DataError(f"only {len(records)} record(s): cannot hold out a validation split; add data or set val_fraction: 0")
+    if len(records) < 2:
+        raise DataError(f"only {len(records)} record(s): cannot hold out a validation split; "
+                        "add data or set val_fraction: 0")
     idx = list(range(len(records))); random.Random(seed).shuffle(idx)
     n_val = min(len(records) - 1, max(1, round(len(records) * val_fraction)))
     return [records[i] for i in sorted(idx[n_val:])], [records[i] for i in sorted(idx[:n_val])]
 
-# %% ../nbs/02_data.ipynb #f6b674db
-_DATA_VERSION = 1
-_KEY_FIELDS = ("data_format", "field_map", "system_prompt", "val_fraction", "max_seq_len", "overlong", "train_on_inputs", "seed")
+# %% ../nbs/02_data.ipynb #634690d0
+_DATA_VERSION = 2
+_KEY_FIELDS = ("data_format", "field_map", "system_prompt", "val_fraction", "max_seq_len", "overlong",
+               "train_on_inputs", "seed")
 
+# %% ../nbs/02_data.ipynb #40f2fe64
 def _content_hash(source, rows=None)->str:
+    "Hash of a source's content: the bytes of its file or dataset directory, else the rows."
     h = hashlib.sha256()
-    s = str(source) if isinstance(source, (str, Path)) else None
-    p = (demo_task_paths()[s.partition(":")[2] or "train"] if s in _DEMO else Path(s).expanduser()) if s else None
+    p = _local_source(source)
     if p is not None and p.is_file(): h.update(p.read_bytes())
-    elif p is not None and p.is_dir():
+    elif p is not None:
         for f in sorted(p.rglob("*")):
             if f.is_file(): h.update(str(f.relative_to(p)).encode()); h.update(f.read_bytes())
     else: h.update(json.dumps(rows if rows is not None else read_rows(source)[0], sort_keys=True, default=str).encode())
     return h.hexdigest()
 
+# %% ../nbs/02_data.ipynb #2a45cd38
 def _tokenizer_hash(tok)->str:
+    "Hash of everything about a tokenizer that changes its tokens."
     bt = getattr(tok, "backend_tokenizer", None)
     d = bt.to_str() if bt is not None else json.dumps(sorted(tok.get_vocab().items()))
     extra = json.dumps([type(tok).__name__, tok.special_tokens_map, _bos(tok, "x")], sort_keys=True, default=str)
@@ -483,107 +784,120 @@ class PreparedData:
     fmt: str = "alpaca"              # record format of the data
     tokenizer: object = field(default=None, repr=False)
     def __repr__(self):
-        s = ", ".join(f"{k}={len(v)}" for k, v in (("train", self.train), ("val", self.val), ("test", self.test)) if v is not None)
+        splits = (("train", self.train), ("val", self.val), ("test", self.test))
+        s = ", ".join(f"{k}={len(v)}" for k, v in splits if v is not None)
         return f"PreparedData({s}, format={self.fmt}, hash={self.data_hash[:12]})"
 
-# %% ../nbs/02_data.ipynb #36b2f46b
+# %% ../nbs/02_data.ipynb #5e5bb8bc
 def _stats(cols:dict, counts:dict)->dict:
+    "The report of one split: `counts` with token totals, the trained share and length statistics."
     L = sorted(len(x) for x in cols["input_ids"])
     tr = sum(sum(l != -100 for l in ls) for ls in cols["labels"]); tot = sum(L)
     q = lambda f: L[min(len(L) - 1, int(f * len(L)))] if L else 0
     return dict(**counts, tokens=tot, trained_tokens=tr, trained_share=round(tr / tot, 4) if tot else 0.0,
-                length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0, median=q(0.5), p95=q(0.95), max=L[-1] if L else 0))
+                length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0, median=q(0.5), p95=q(0.95),
+                            max=L[-1] if L else 0))
 
-def _src_name(s): return str(s) if isinstance(s, (str, Path)) else f"in-memory {type(s).__name__}"
-
-def _sources(cfg):
+# %% ../nbs/02_data.ipynb #f42763fd
+def _sources(cfg)->dict:
+    "The config's sources by split; `dataset: demo` brings the bundled validation and test files."
     s = dict(train=cfg.dataset, val=cfg.val_dataset, test=cfg.test_dataset)
-    if str(cfg.dataset) in ("demo", "demo:train"): s["val"], s["test"] = s["val"] or "demo:val", s["test"] or "demo:test"
+    if str(cfg.dataset) in ("demo", "demo:train"):
+        s["val"], s["test"] = s["val"] or "demo:val", s["test"] or "demo:test"
     return s
 
-# %% ../nbs/02_data.ipynb #a40a84ec
+# %% ../nbs/02_data.ipynb #dccd0eb3
 def _save_splits(d:Path, splits:dict, meta:dict):
-    import datasets
-    tmp = d.with_name(d.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    for k, ds in splits.items():
-        if ds is not None: ds.save_to_disk(str(tmp/k))
-    (tmp/"meta.json").write_text(json.dumps(meta, indent=1))
-    shutil.rmtree(d, ignore_errors=True); tmp.rename(d)
+    "Write `splits` and `meta.json` to the cache directory `d` atomically (`ft_nb.runs.atomic_dir`)."
+    with atomic_dir(d, overwrite=True) as tmp:
+        for k, ds in splits.items():
+            if ds is not None: ds.save_to_disk(str(tmp/k))
+        (tmp/"meta.json").write_text(json.dumps(meta, indent=1))
 
+# %% ../nbs/02_data.ipynb #a3ca668b
 def _load_splits(d:Path):
+    "The cached splits and meta of `d`; None if the entry cannot be read (it is then rebuilt)."
     import datasets
-    meta = json.loads((d/"meta.json").read_text())
-    return {k: datasets.load_from_disk(str(d/k)) if (d/k).exists() else None for k in ("train", "val", "test")}, meta
+    try:
+        meta = json.loads((d/"meta.json").read_text())
+        splits = {k: datasets.load_from_disk(str(d/k)) if (d/k).exists() else None for k in ("train", "val", "test")}
+        return splits, meta
+    except Exception: return None
 
-# %% ../nbs/02_data.ipynb #ff5813b9
+# %% ../nbs/02_data.ipynb #360a2cc5
 def prepare_data(
     cfg,                         # FTConfig, dict or YAML path (see `load_config`)
     tokenizer,                   # the model's tokenizer
     cache_root:str|Path|None=None, # where cached data lives (default: `cache_dir('data')`)
-    sources:dict|None=None,      # override dataset/val_dataset/test_dataset: dict(train=, val=, test=), e.g. in-memory lists
+    sources:dict|None=None,      # override dataset/val_dataset/test_dataset: dict(train=, val=, test=), e.g. lists
 )->PreparedData:
     "Load, validate, split, render, tokenize and mask the config's data, with a report; cached by content."
     import datasets
     cfg = load_config(cfg)
     srcs = {**_sources(cfg), **{k: v for k, v in (sources or {}).items() if v is not None}}
     if srcs["train"] is None or (isinstance(srcs["train"], str) and not srcs["train"].strip()):
-        raise DataError("no training data: set `dataset` to a file, a saved datasets directory, a hub dataset or 'demo'")
+        raise DataError("no training data: set `dataset` to a file, a saved datasets directory, a hub dataset "
+                        "or 'demo'")
     template = resolve_chat_template(tokenizer, cfg.chat_template)
-    local = lambda s: isinstance(s, (str, Path)) and (str(s) in _DEMO or Path(s).expanduser().exists())
-    rows = {k: None if s is None or local(s) else read_rows(s) for k, s in srcs.items()}   # lists, Datasets, hub: read once
-    parts = dict(v=_DATA_VERSION, src={k: _content_hash(s, rows[k][0] if rows[k] else None) for k, s in srcs.items() if s is not None},
-                 tok=_tokenizer_hash(tokenizer), tpl=template, cfg={k: getattr(cfg, k) for k in _KEY_FIELDS})
+    # what each source is is checked first; lists, Datasets and hub datasets are read once, here
+    rows = {k: None if s is None or _local_source(s) is not None else read_rows(s) for k, s in srcs.items()}
+    parts = dict(v=_DATA_VERSION, tok=_tokenizer_hash(tokenizer), tpl=template,
+                 cfg={k: getattr(cfg, k) for k in _KEY_FIELDS},
+                 src={k: _content_hash(s, rows[k][0] if rows[k] else None) for k, s in srcs.items() if s is not None})
     key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-    cdir = Path(cache_root) if cache_root else cache_dir("data")
-    d = cdir/key[:24]
+    d = (Path(cache_root) if cache_root else cache_dir("data"))/key[:24]
     was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
     try:
-        if cfg.data_cache and (d/"meta.json").exists():
-            splits, meta = _load_splits(d)
+        cached = _load_splits(d) if cfg.data_cache and (d/"meta.json").exists() else None
+        if cached:
+            splits, meta = cached
             rep = dict(meta["report"], cache=dict(status="hit", path=str(d)))
         else:
             splits, rep, fmt = _prepare(cfg, tokenizer, srcs, rows, template)
             meta = dict(report=rep, fmt=fmt)
             if cfg.data_cache: _save_splits(d, splits, meta)
-            rep = dict(rep, cache=dict(status="miss" if cfg.data_cache else "off", path=str(d) if cfg.data_cache else None))
+            rep = dict(rep, cache=dict(status="miss", path=str(d)) if cfg.data_cache else dict(status="off", path=None))
     finally:
         if was: datasets.enable_progress_bars()
     rep["padding"] = padding_share([len(x) for x in splits["train"]["input_ids"]], cfg.per_device_batch_size, cfg.seed)
     rep["data_hash"] = key
-    rep["chat_template_source"] = ("config" if cfg.chat_template else "tokenizer" if getattr(tokenizer, "chat_template", None)
+    has_own = getattr(tokenizer, "chat_template", None)
+    rep["chat_template_source"] = ("config" if cfg.chat_template else "tokenizer" if has_own
                                    else "fallback (the tokenizer has none)")
     return PreparedData(splits["train"], splits["val"], splits["test"], rep, template, key, meta["fmt"], tokenizer)
 
-# %% ../nbs/02_data.ipynb #060401b3
-def _prepare(cfg, tok, srcs, rows, template):
+# %% ../nbs/02_data.ipynb #1e6deaf3
+def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, str]:
+    "Load, split and encode every split of `srcs`: (splits, report, format of the training data)."
     from datasets import Dataset
-    def load(k):
-        return _load(srcs[k], cfg.data_format, cfg.field_map, name=k, rows=rows[k])
-    recs, locs, fmt = load("train")
-    data = dict(train=(recs, locs))
-    if srcs["val"] is not None: data["val"] = load("val")[:2]
+    load = lambda k: _load(srcs[k], cfg.data_format, cfg.field_map, name=k, rows=rows[k])
+    data = dict(train=load("train"))
+    recs, locs, fmt, skipped = data["train"]
+    if srcs["val"] is not None: data["val"] = load("val")
     elif cfg.val_fraction > 0:
         tr, va = split_records(list(range(len(recs))), cfg.val_fraction, cfg.seed)
-        data = dict(train=([recs[i] for i in tr], [locs[i] for i in tr]), val=([recs[i] for i in va], [locs[i] for i in va]))
-    if srcs["test"] is not None: data["test"] = load("test")[:2]
-    splits, rep = dict(train=None, val=None, test=None), dict(format=fmt, sources={k: str(v) if isinstance(v, (str, Path)) else f"<{type(v).__name__}>" for k, v in srcs.items() if v is not None},
-                                                             max_seq_len=cfg.max_seq_len, overlong=cfg.overlong, train_on_inputs=cfg.train_on_inputs, splits={})
-    fmts = {}
-    for k, (rs, ls) in data.items():
-        f = fmt if k == "train" else (detect_format(rs[0]) if cfg.data_format == "auto" else cfg.data_format)
+        data["train"] = ([recs[i] for i in tr], [locs[i] for i in tr], fmt, skipped)
+        data["val"] = ([recs[i] for i in va], [locs[i] for i in va], fmt, {})
+    if srcs["test"] is not None: data["test"] = load("test")
+    sources = {k: str(v) if isinstance(v, (str, Path)) else f"<{type(v).__name__}>"
+               for k, v in srcs.items() if v is not None}
+    rep = dict(format=fmt, sources=sources, max_seq_len=cfg.max_seq_len, overlong=cfg.overlong,
+               train_on_inputs=cfg.train_on_inputs, splits={})
+    splits = dict(train=None, val=None, test=None)
+    for k, (rs, ls, f, left_out) in data.items():
+        name = f"{k} split of {_src_name(srcs[k] if srcs[k] is not None else srcs['train'])}"
         cols, counts = encode_records(rs, f, tok, cfg.max_seq_len, cfg.overlong, cfg.train_on_inputs, cfg.system_prompt,
-                                      template, ls, f"{k} split of {_src_name(srcs[k] if srcs[k] is not None else srcs['train'])}")
+                                      template, ls, name)
+        counts["read"] += sum(left_out.values()); counts["dropped"].update(left_out)
         splits[k] = Dataset.from_dict(cols); rep["splits"][k] = _stats(cols, counts)
-    tr = rep["splits"]["train"]
-    rep["trained_token_share"] = tr["trained_share"]
+    rep["trained_token_share"] = rep["splits"]["train"]["trained_share"]
     rep["dropped_total"] = sum(sum(s["dropped"].values()) for s in rep["splits"].values())
     return splits, rep, fmt
 
-# %% ../nbs/02_data.ipynb #2101f258
+# %% ../nbs/02_data.ipynb #f5ab5a0d
 def plot_lengths(data:PreparedData, path=None):
     "Histogram of token lengths per split (saved to `path` if given); returns the matplotlib figure."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3))
     for k in ("train", "val", "test"):
         ds = getattr(data, k)
@@ -591,26 +905,31 @@ def plot_lengths(data:PreparedData, path=None):
     mx = data.report.get("max_seq_len")
     if mx: ax.axvline(mx, color="red", ls="--", lw=1, label=f"max_seq_len={mx}")
     ax.set_xlabel("tokens per example"); ax.set_ylabel("examples"); ax.legend(); fig.tight_layout()
-    if path is not None: fig.savefig(path, dpi=100); plt.close(fig)
+    if path is not None:
+        buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=100); plt.close(fig)
+        atomic_write(path, buf.getvalue())
     return fig
 
+# %% ../nbs/02_data.ipynb #130258ad
 def save_prepared(data:PreparedData, out_dir)->Path:
     "Write the splits (`save_to_disk`), report.json, chat_template.jinja and token_lengths.png to `out_dir`."
     import datasets
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir(): raise DataError(f"{out} is a file, not a directory; choose another --out")
     was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
     try:
         for k in ("train", "val", "test"):
             ds = getattr(data, k)
-            if ds is not None: shutil.rmtree(out/k, ignore_errors=True); ds.save_to_disk(str(out/k))
+            if ds is None: continue
+            with atomic_dir(out/k, overwrite=True) as tmp: ds.save_to_disk(str(tmp))
     finally:
         if was: datasets.enable_progress_bars()
-    (out/"report.json").write_text(json.dumps(data.report, indent=1))
-    (out/"chat_template.jinja").write_text(data.chat_template)
+    atomic_write(out/"report.json", json.dumps(data.report, indent=1))
+    atomic_write(out/"chat_template.jinja", data.chat_template)
     plot_lengths(data, out/"token_lengths.png")
     return out
 
-# %% ../nbs/02_data.ipynb #610499b6
+# %% ../nbs/02_data.ipynb #25a62ab4
 def report_text(rep:dict)->str:
     "The report as a few readable lines."
     lines = [f"format: {rep['format']}   chat template: {rep.get('chat_template_source', '?')}   sources: "
@@ -618,8 +937,10 @@ def report_text(rep:dict)->str:
     for k, s in rep["splits"].items():
         dr = ", ".join(f"{n} {r}" for r, n in s["dropped"].items() if n) or "none"
         L = s["length"]
-        lines.append(f"{k:5}: read {s['read']}, kept {s['kept']}, truncated {s['truncated']}, dropped: {dr}; tokens/example "
-                     f"min {L['min']} median {L['median']} mean {L['mean']} p95 {L['p95']} max {L['max']}; trained tokens {s['trained_share']:.1%}")
+        lines.append(f"{k:5}: read {s['read']}, kept {s['kept']}, truncated {s['truncated']}, dropped: {dr}; "
+                     f"tokens/example min {L['min']} median {L['median']} mean {L['mean']} p95 {L['p95']} "
+                     f"max {L['max']}; "
+                     f"trained tokens {s['trained_share']:.1%}")
     p = rep.get("padding")
     if p: lines.append(f"padding share at batch size {p['batch_size']}: padded {p['padded_random']:.1%}, "
                        f"length-grouped {p['padded_grouped']:.1%}, padding-free packing {p['packed']:.1%}")
@@ -634,6 +955,7 @@ class Preview(str):
     def _repr_html_(self): return self.html
     def __repr__(self): return str(self)
 
+# %% ../nbs/02_data.ipynb #ab34c943
 def _runs(ids, labels):
     runs = []
     for i, l in zip(ids, labels):
@@ -642,6 +964,7 @@ def _runs(ids, labels):
         else: runs.append((t, [i]))
     return runs
 
+# %% ../nbs/02_data.ipynb #cc55454b
 def render_example(input_ids:list, labels:list, tokenizer)->Preview:
     "One example with its trained tokens highlighted (green) and the rest dimmed."
     a, h, p = [], [], []
@@ -653,6 +976,7 @@ def render_example(input_ids:list, labels:list, tokenizer)->Preview:
         p.append(f"⟦{s}⟧" if t else s)
     return Preview("".join(a), '<pre style="white-space:pre-wrap">' + "".join(h) + "</pre>", "".join(p))
 
+# %% ../nbs/02_data.ipynb #eb5e890c
 @patch
 def preview(self:PreparedData, n:int=2, split:str="train")->Preview:
     "The first `n` examples of `split`, trained tokens highlighted."
@@ -660,35 +984,34 @@ def preview(self:PreparedData, n:int=2, split:str="train")->Preview:
     if ds is None: raise DataError(f"no {split} split to preview")
     exs = [render_example(ds[i]["input_ids"], ds[i]["labels"], self.tokenizer) for i in range(min(n, len(ds)))]
     sep = "\n" + "─" * 60 + "\n"
-    head = lambda i: f"[{split} {i}: {len(ds[i]['input_ids'])} tokens, {sum(l != -100 for l in ds[i]['labels'])} trained]"
+    trained = lambda i: sum(l != -100 for l in ds[i]["labels"])
+    head = lambda i: f"[{split} {i}: {len(ds[i]['input_ids'])} tokens, {trained(i)} trained]"
     return Preview(sep.join(f"{head(i)}\n{e}" for i, e in enumerate(exs)),
                    "<hr>".join(f"<b>{html.escape(head(i))}</b>{e.html}" for i, e in enumerate(exs)),
                    sep.join(f"{head(i)}\n{e.plain}" for i, e in enumerate(exs)))
 
-# %% ../nbs/02_data.ipynb #b93df6f8
-def _cli_prepare(args)->int:
+# %% ../nbs/02_data.ipynb #f2754b07
+def cmd_prepare(
+    config:str,                                           # YAML config file
+    preview:Annotated[int, {"metavar": "N"}]=2,           # show N examples with trained tokens highlighted (0: none)
+    out:str=None,                                    # where to write the processed data (default: <output_dir>/data)
+    split:Annotated[str, {"choices": ["train", "val", "test"]}]="train",  # split to preview
+    color:bool=False,                                     # colour the preview even when not writing to a terminal
+    overrides:list=None,  # other --key value pairs override config fields, e.g. --max_seq_len 256 --lora_r 8
+)->int:
+    """Check, tokenize and mask a config's data; write it with a report and preview.
+
+    Dry run of the data stage: report, processed splits and a preview of the trained tokens."""
     from ft_nb.models import load_tokenizer
-    cfg = load_config(args.config, overrides=getattr(args, "overrides", None) or [])
+    cfg = load_config(config, overrides=overrides or [])
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)
     data = prepare_data(cfg, tok)
-    out = save_prepared(data, args.out or Path(cfg.output_dir)/"data")
+    dest = save_prepared(data, out or Path(cfg.output_dir)/"data")
     print(report_text(data.report))
-    print(f"wrote {out} (splits, report.json, chat_template.jinja, token_lengths.png)")
-    if args.preview:
-        pv = data.preview(args.preview, getattr(args, "split", "train"))
-        if sys.stdout.isatty() or args.color: print("\ntrained tokens in \x1b[1;32mgreen\x1b[0m, the rest is only read:"); print(pv)
-        else: print("\ntrained tokens between ⟦ ⟧, the rest is only read:"); print(pv.plain)
+    print(f"wrote {dest} (splits, report.json, chat_template.jinja, token_lengths.png)")
+    if preview:
+        pv = data.preview(preview, split)
+        ansi = sys.stdout.isatty() or color
+        how = "in \x1b[1;32mgreen\x1b[0m" if ansi else "between ⟦ ⟧"
+        print(f"\ntrained tokens {how}, the rest is only read:", pv if ansi else pv.plain, sep="\n")
     return 0
-
-def register_cli(sub):
-    "Add `prepare` to the `ft-nb` subcommands `sub` (an argparse subparsers object)."
-    p = sub.add_parser("prepare", help="check, tokenize and mask a config's data; write it with a report and preview",
-                       description="Dry run of the data stage: report, processed splits and a preview of the trained tokens.",
-                       epilog="Any other --key value overrides that config field, e.g. --max_seq_len 256 --train_on_inputs true.")
-    p.add_argument("config", help="YAML config file")
-    p.add_argument("--preview", type=int, default=2, metavar="N", help="show N examples with trained tokens highlighted (0: none)")
-    p.add_argument("--out", default=None, help="where to write the processed data (default: <output_dir>/data)")
-    p.add_argument("--split", default="train", choices=("train", "val", "test"), help="split to preview")
-    p.add_argument("--color", action="store_true", help="colour the preview even when not writing to a terminal")
-    p.set_defaults(func=_cli_prepare, accepts_overrides=True)
-    return p
