@@ -14,16 +14,16 @@ Docs: https://ft-nb.github.io/ft_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4237bf49
 from __future__ import annotations
-import dataclasses, difflib, os, random, re, types, typing, warnings
+import dataclasses, difflib, math, os, random, re, types, typing, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'DATA_FORMATS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'FTError', 'ConfigError', 'ConfigWarning',
-           'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ignored_fields', 'YAMLLoader', 'load_yaml',
-           'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
+__all__ = ['METHODS', 'DATA_FORMATS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'FTError', 'ConfigError',
+           'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ignored_fields', 'YAMLLoader',
+           'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
            'compute_dtype_4bit', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
@@ -193,14 +193,31 @@ def _type_ok(v, ts):
     return isinstance(v, ts)
 
 # %% ../nbs/00_core.ipynb #1edf8e2d
+def _short(v, n:int=80)->str:
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + f"... ({len(r)} characters)"
+
+def _bad_text(v)->str|None:
+    "Why a string inside `v` cannot be written out as UTF-8 (a lone surrogate), or None."
+    if isinstance(v, str):
+        try: v.encode("utf-8")
+        except UnicodeEncodeError as e:
+            return f"{_short(v)} contains a lone surrogate {v[e.start]!r} at position {e.start}"
+        return None
+    items = list(v.keys()) + list(v.values()) if isinstance(v, dict) else v if isinstance(v, list) else []
+    return next((w for w in map(_bad_text, items) if w), None)
+
 def _check_field(f, v):
     "Raise `ConfigError` if value `v` is not allowed for field `f`."
     ts,md = _allowed_types(f),f.metadata
     if not _type_ok(v, ts):
         want = " or ".join('null' if t is type(None) else t.__name__ for t in dict.fromkeys(ts))
-        raise ConfigError(f"field '{f.name}': expected {want}, got {type(v).__name__} {v!r}")
+        raise ConfigError(f"field '{f.name}': expected {want}, got {type(v).__name__} {_short(v)}")
+    if why := _bad_text(v): raise ConfigError(f"field '{f.name}': {why}; text must be valid Unicode")
     if md.get('choices') is not None and v not in md['choices']:
-        raise ConfigError(f"field '{f.name}': {v!r} is not one of {[c for c in md['choices'] if c is not None]}")
+        raise ConfigError(f"field '{f.name}': {_short(v)} is not one of {[c for c in md['choices'] if c is not None]}")
+    if isinstance(v,float) and not math.isfinite(v):
+        raise ConfigError(f"field '{f.name}': {v!r} is not a finite number")
     if isinstance(v,(int,float)) and not isinstance(v,bool):
         lo,hi = md.get('min'),md.get('max')
         if lo is not None and (v<=lo if md.get('min_excl') else v<lo):
@@ -322,13 +339,20 @@ def load_yaml(text:str, source:str="YAML"):
         raise ConfigError(f"{source}: line {e.line}: duplicate key {e.key!r} (first given on line {e.first}); "
                           "keep one of them") from None
     except yaml.YAMLError as e: raise ConfigError(f"{source}: not valid YAML: {e}") from None
+    except RecursionError: raise ConfigError(f"{source}: nested too deeply to be a config") from None
 
 # %% ../nbs/00_core.ipynb #e14b0288
+_MAX_CONFIG_BYTES = 1_000_000
+
 @patch(cls_method=True)
 def from_yaml(cls:FTConfig, path)->FTConfig:
     "Load and validate a YAML config file."
     p = Path(path)
+    if p.is_dir(): raise ConfigError(f"{p} is a directory; pass a YAML config file (see configs/)")
     if not p.is_file(): raise ConfigError(f"config file not found: {p}")
+    if p.stat().st_size > _MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: {p.stat().st_size:,} bytes is too large for a config file; pass the YAML config, "
+                          "not a data file (data goes in `dataset`)")
     try: d = load_yaml(p.read_text(encoding="utf-8"), str(p))
     except UnicodeDecodeError: raise ConfigError(f"{p}: not a UTF-8 text file") from None
     return cls.from_dict(d or {}, source=str(p))
@@ -378,6 +402,9 @@ def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
 def config_help()->str:
     "One line per config field: name, default and help."
     return "\n".join(f"{f.name:28} {str(_default(f)):24} {f.metadata['help']}" for f in fields(FTConfig))
+
+# %% ../nbs/00_core.ipynb #f8a81847
+INFORMATIONAL_FIELDS:dict = {}   # field name -> why no code needs to read it (it is only recorded in the manifest)
 
 # %% ../nbs/00_core.ipynb #86c347b4
 import torch

@@ -256,6 +256,8 @@ def load_for(
         attn_implementation=cfg.attn_implementation, quant_type=cfg.bnb_4bit_quant_type,
         double_quant=cfg.bnb_4bit_use_double_quant, tokenizer_name=cfg.tokenizer_name)
     model.train(for_training)
+    if not for_training and model.generation_config is not None:
+        model.generation_config.max_new_tokens = cfg.max_new_tokens   # `generate()`'s default answer length
     return model, tok
 
 # %% ../nbs/01_models.ipynb #e10d1e6a
