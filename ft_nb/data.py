@@ -25,8 +25,8 @@ from .core import FTError, FTConfig, load_config, cache_dir
 from .runs import atomic_write, atomic_dir
 
 # %% auto #0
-__all__ = ['MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'write_jsonl', 'demo_task_paths',
-           'read_rows', 'detect_format', 'content_text', 'skip_reason', 'validate_record', 'DataWarning',
+__all__ = ['MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning', 'write_jsonl',
+           'demo_task_paths', 'read_rows', 'detect_format', 'content_text', 'skip_reason', 'validate_record',
            'load_records', 'to_messages', 'resolve_chat_template', 'render_prompt', 'encode_prompt',
            'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator', 'padding_share', 'split_records',
            'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example',
@@ -35,6 +35,10 @@ __all__ = ['MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE'
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
     "Bad task data: the message names the file, the line or record, the field, and what was expected."
+
+# %% ../nbs/02_data.ipynb #9677900a
+class DataWarning(UserWarning):
+    "Valid records were left out (e.g. conversations with tool calls); the message gives the count and the reason."
 
 # %% ../nbs/02_data.ipynb #01e17772
 _ESCAPE = re.compile("[\u2028\u2029\x85\ud800-\udfff]")
@@ -115,6 +119,7 @@ def _parse_json(s:str, where:str):
     except ValueError as e: raise DataError(f"{where}: cannot read a JSON value ({e})") from None
 
 def _dup_msg(where:str, key:str)->str:
+    "The message for `key` given twice in a record at `where`."
     return (f"{where}: key {key!r} appears twice in one object; remove or rename one "
             "(a JSON reader would silently keep only the last value)")
 
@@ -176,6 +181,7 @@ def _csv_rows(p:Path, text:str)->tuple[list, list]:
     "Rows of CSV (or `.tsv`) text with a header line, and the line where each row starts."
     delim = "\t" if p.suffix.lower() == ".tsv" else ","
     rd = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
+    limit = csv.field_size_limit(MAX_RECORD_CHARS)   # the default, 131,072 characters, refuses long legitimate texts
     tl = re.split(r"\r\n|\r|\n", text)
     rows, locs, lines, end = [], [], len(tl) - (tl[-1] == ""), 1
     try:
@@ -189,7 +195,12 @@ def _csv_rows(p:Path, text:str)->tuple[list, list]:
             _check_swallowed(p, r, start, len(head), delim, lines)
             if None in r: raise DataError(f"{p} line {start}: more values than the {len(head)} columns of the header")
             rows.append(r); locs.append(f"{p} line {start}")
-    except csv.Error as e: raise DataError(f"{p} line {rd.line_num}: not valid CSV ({e})") from None
+    except csv.Error as e:
+        if "field larger than field limit" in str(e):
+            raise DataError(f"{p} line {rd.line_num}: a field of more than {MAX_RECORD_CHARS:,} characters, more than "
+                            "ft_nb reads in one record; split the record or remove it") from None
+        raise DataError(f"{p} line {rd.line_num}: not valid CSV ({e})") from None
+    finally: csv.field_size_limit(limit)
     return rows, locs
 
 # %% ../nbs/02_data.ipynb #6c90d579
@@ -211,6 +222,9 @@ def _saved_dataset_rows(p:Path)->tuple[list, list]:
     if isinstance(ds, datasets.DatasetDict):
         if "train" not in ds:
             raise DataError(f"{p}: saved DatasetDict has no 'train' split (splits: {list(ds)}); save one split")
+        if len(ds) > 1:
+            warnings.warn(f"{p}: reading its 'train' split; the others ({', '.join(k for k in ds if k != 'train')}) "
+                          f"are not read (use e.g. val_dataset: {p/next(k for k in ds if k != 'train')})", DataWarning)
         ds = ds["train"]
     return ds.to_list(), [f"{p} record {i}" for i in range(1, len(ds)+1)]
 
@@ -437,10 +451,6 @@ def _src_name(s)->str:
     "A source's name for messages: its path or hub name, or the type of an in-memory source."
     return str(s) if isinstance(s, (str, Path)) else f"in-memory {type(s).__name__}"
 
-# %% ../nbs/02_data.ipynb #9677900a
-class DataWarning(UserWarning):
-    "Valid records were left out (e.g. conversations with tool calls); the message gives the count and the reason."
-
 # %% ../nbs/02_data.ipynb #c4f2f9a1
 def _load(
     source, fmt:str="auto", field_map:dict|None=None,
@@ -554,6 +564,7 @@ def render_prompt(
 
 # %% ../nbs/02_data.ipynb #9777727c
 def _special_ids(tok)->set:
+    "Ids of the special tokens, the added ones marked special included."
     ids = set(tok.all_special_ids)
     for i, t in (getattr(tok, "added_tokens_decoder", None) or {}).items():
         if getattr(t, "special", False): ids.add(i)
@@ -567,7 +578,9 @@ def _bos(tok, text:str)->list:
     return [b] if tok("a", add_special_tokens=True).input_ids[:1] == [b] else []
 
 # %% ../nbs/02_data.ipynb #9cb37141
-def _ids(tok, text:str)->list: return tok(text, add_special_tokens=False).input_ids if text else []
+def _ids(tok, text:str)->list:
+    "Token ids of `text` without special tokens added."
+    return tok(text, add_special_tokens=False).input_ids if text else []
 
 # %% ../nbs/02_data.ipynb #6f9ba3d6
 def encode_prompt(messages:list, tokenizer, chat_template:str|None=None)->list[int]:
@@ -956,7 +969,8 @@ class Preview(str):
     def __repr__(self): return str(self)
 
 # %% ../nbs/02_data.ipynb #ab34c943
-def _runs(ids, labels):
+def _runs(ids, labels)->list:
+    "Consecutive runs of `ids` as (trained?, ids), from the labels."
     runs = []
     for i, l in zip(ids, labels):
         t = l != -100
@@ -1003,6 +1017,7 @@ def cmd_prepare(
 
     Dry run of the data stage: report, processed splits and a preview of the trained tokens."""
     from ft_nb.models import load_tokenizer
+    if preview < 0: raise DataError(f"--preview: expected a number of examples >= 0, got {preview}")
     cfg = load_config(config, overrides=overrides or [])
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)
     data = prepare_data(cfg, tok)
