@@ -26,8 +26,8 @@ from .runs import atomic_write, atomic_dir
 
 # %% auto #0
 __all__ = ['MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning', 'write_jsonl',
-           'demo_task_paths', 'read_rows', 'detect_format', 'content_text', 'skip_reason', 'validate_record',
-           'load_records', 'to_messages', 'resolve_chat_template', 'render_prompt', 'encode_prompt',
+           'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map', 'content_text', 'skip_reason',
+           'validate_record', 'load_records', 'to_messages', 'resolve_chat_template', 'render_prompt', 'encode_prompt',
            'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator', 'padding_share', 'split_records',
            'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example',
            'cmd_prepare']
@@ -314,8 +314,12 @@ def _rename(d:dict, fm:dict, loc:str)->dict:
     return out
 
 # %% ../nbs/02_data.ipynb #9440d8e9
-def _apply_field_map(r, fm:dict, loc:str)->dict:
-    "Record `r` with `fm` applied to its fields and to the keys of its turns."
+def apply_field_map(
+    r,                  # a raw record (a dict)
+    fm:dict,            # field_map: {your name: our name}
+    loc:str="record",   # where the record is, for messages
+)->dict:
+    "Record `r` with `fm` applied to its fields and to the keys of its turns; a `DataError` naming `loc` if it can't."
     if not isinstance(r, dict):
         raise DataError(f"{loc}: expected a record (a JSON object / mapping), got {type(r).__name__} {str(r)[:60]!r}")
     if not fm: return dict(r)
@@ -461,7 +465,7 @@ def _load(
     if fmt not in ("auto", *FORMATS): raise DataError(f"data_format {fmt!r} is not one of {['auto', *FORMATS]}")
     rows, locs = rows or read_rows(source)
     if not rows: raise DataError(f"{name} {_src_name(source)}: no records")
-    recs = [_apply_field_map(r, field_map or {}, l) for r, l in zip(rows, locs)]
+    recs = [apply_field_map(r, field_map or {}, l) for r, l in zip(rows, locs)]
     for r, l in zip(recs, locs):
         if (n := _text_size(r)) > MAX_RECORD_CHARS: raise DataError(_too_big(l, n))
     if fmt == "auto":
