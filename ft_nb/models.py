@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from .core import FTError, FTConfig, cache_dir, load_config, pick_device, pick_precision, torch_dtype
 from .core import compute_dtype_4bit
+from .runs import RunError, read_run
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'TINY_ARCHS', 'ModelError', 'smollm2_gguf_path', 'default_tokenizer_dir', 'default_model_dir',
@@ -135,6 +136,9 @@ def resolve_model(name_or_path:str)->dict:
             raise ModelError(f"{s} is a directory but holds no config.json: pass a directory saved with "
                              "save_pretrained, a .gguf file, or a hub id")
         return dict(kind="dir", path=str(p), gguf_file=None)
+    if p.is_file():
+        raise ModelError(f"{s} is a file, not a model: pass a directory saved with save_pretrained, a .gguf file, "
+                         "or a hub id")
     if s.startswith(("/", "./", "../", "~")) or os.sep in s.strip("/").split("/",1)[-1]:
         raise ModelError(f"model path not found: {s}")
     return dict(kind="hub", path=s, gguf_file=None)
@@ -196,6 +200,9 @@ def _from_pretrained(cls, name, src, **kw):
                 if _hub_offline(): raise _load_error(name, src, e) from None
         return cls.from_pretrained(src["path"], **kw)
     except (OSError, ValueError) as e: raise _load_error(name, src, e) from None
+    except Exception as e:
+        if type(e).__name__ != "SafetensorError": raise
+        raise _load_error(name, src, e) from None
     finally:
         if was: hf_logging.enable_progress_bar()
 
@@ -217,6 +224,9 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
     from transformers import AutoModelForCausalLM
     device = pick_device(device); prec = pick_precision(device, precision)
     src = resolve_model(name_or_path)
+    if src["kind"] == "dir":   # a saved or merged model, or an adapter: refuse one that was not completely written
+        try: read_run(src["path"])
+        except RunError as e: raise ModelError(f"cannot load {name_or_path}: {e}") from None
     kw = dict(trust_remote_code=trust_remote_code)
     if src["gguf_file"]: kw["gguf_file"] = src["gguf_file"]
     if attn_implementation: kw["attn_implementation"] = attn_implementation
