@@ -450,6 +450,9 @@ def compute_dtype_4bit(device:str, precision:str|None=None)->torch.dtype:
 def seed_everything(seed:int=42)->int:
     "Seed python, numpy and torch (CPU and CUDA); returns the seed."
     import numpy as np
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"seed: {_short(seed)} is not allowed; use a whole number from 0 to {2**32-1} "
+                          "(numpy's limit)")
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
@@ -459,5 +462,9 @@ def seed_everything(seed:int=42)->int:
 def cache_dir(*parts)->Path:
     "The ft_nb cache directory (env `FT_NB_CACHE`, default ~/.cache/ft_nb), or a subdirectory of it, created."
     root = Path(os.environ.get("FT_NB_CACHE") or Path.home()/".cache"/"ft_nb").expanduser()
-    p = root.joinpath(*parts); p.mkdir(parents=True, exist_ok=True)
+    p = root.joinpath(*parts)
+    try: p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FTError(f"cache directory {p} cannot be created ({e.strerror}); set FT_NB_CACHE to a writable "
+                      "directory") from None
     return p
