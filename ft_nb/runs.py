@@ -219,10 +219,11 @@ class RunInfo:
     config: dict               # the training config recorded in the manifest ({} when absent)
     method: str|None = None    # 'lora', 'dora', 'prefix', ... (from the config, else from the PEFT config)
 
-# %% ../nbs/00a_runs.ipynb #f6b34700
+# %% ../nbs/00a_runs.ipynb #65f716be
 def _prop(f): return property(f, doc=f.__doc__)
 
 RunInfo.load_in_4bit = _prop(lambda self: bool(self.config.get("load_in_4bit") or self.method == "qlora"))
+RunInfo.quantized = RunInfo.load_in_4bit
 RunInfo.mergeable = _prop(lambda self: self.kind == "adapter" and self.family == "weights")
 RunInfo.data_hash = _prop(lambda self: self.manifest.get("data_hash"))
 RunInfo.base_fingerprint = _prop(lambda self: self.manifest.get("base_fingerprint"))
@@ -237,6 +238,12 @@ def _getitem(self:RunInfo, k:str):
     except AttributeError: raise KeyError(k) from None
 RunInfo.__getitem__ = _getitem
 RunInfo.get = lambda self, k, default=None: getattr(self, k, default)
+_PROPS = ("load_in_4bit", "mergeable", "data_hash", "has_tokenizer", "train_time_s", "adapter_mb", "trainable_share")
+
+def _as_dict(self:RunInfo)->dict:
+    "The fields and the derived values, JSON-ready (`path` as a string)."
+    return {**asdict(self), "path": str(self.path), **{k: getattr(self, k) for k in _PROPS}}
+RunInfo.as_dict = _as_dict
 
 # %% ../nbs/00a_runs.ipynb #0bab4026
 _PROMPT_LEARNING = {"PREFIX_TUNING", "P_TUNING", "PROMPT_TUNING", "MULTITASK_PROMPT_TUNING", "CPT", "ADAPTION_PROMPT"}
