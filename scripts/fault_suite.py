@@ -1,0 +1,558 @@
+#!/usr/bin/env python
+"""Fault injection for ft_nb (issue 11, "What it must show"): SIGKILL at seeded random points of a tiny training run and
+during its final save, SIGKILL during batch inference, and a full disk (a small tmpfs) during training.
+
+Every run is `ft_nb.cli.main(argv)` in a process forked from a "zygote" that imported ft_nb once (a fresh
+`python -m ft_nb.cli` would spend most of the suite's time importing torch). Inside the forked run, hooks count the
+*events* of the run -- a training step, a file opened for writing under the run's folder, a safetensors / torch.save /
+tokenizer save, a rename, a directory removal, a `generate` call -- and at the chosen event the process damages what it
+was doing (the file it was writing is cut to half its size, a directory being removed loses its weights first) and
+SIGKILLs itself. A counting run gives the events of an uninterrupted run; the kill points are drawn from them with a
+seed (`--seed`, env `FT_NB_FAULT_SEED`), so a failure can be replayed.
+
+What each scenario checks:
+- training: the killed run exits by SIGKILL; whatever the run directory then holds, `read_run` (ft_nb.runs) either
+  refuses it or it *is* the finished adapter; `resume: true` (or the one thing its message says to do) finishes the run;
+  the adapter equals the uninterrupted run's (max |diff| <= 1e-6); no `.partial-*` or `.tmp` is left; no traceback.
+- inference: `ft-nb infer --input --output` killed and rerun answers every input exactly once, in order, with the same
+  answers as an uninterrupted run; no `.tmp` left; no answer already written is generated again (total `generate`
+  calls <= rows + kills).
+- full disk: a tmpfs is filled after the first checkpoint; the run stops with a clear one-line error (no traceback),
+  the last good checkpoint is intact, and after freeing space `resume` finishes with the same adapter.
+
+Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,disk] [--keep DIR]
+Prints one line per scenario; exit status 1 if any failed. tests/test_faults.py runs the same scenarios under pytest.
+"""
+from __future__ import annotations
+import argparse, builtins, io, json, os, random, re, shutil, signal, subprocess, sys, tempfile, time, traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOL = 1e-6
+ENV = dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", WANDB_MODE="disabled",
+           PYTHONWARNINGS="ignore", TRANSFORMERS_VERBOSITY="error", OMP_NUM_THREADS="1")
+MAX_STEPS, SAVE_STEPS = 6, 2
+
+def demo_file(split:str="train")->Path:
+    "The bundled demo task's `split` JSONL (wherever the data owner keeps it under ft_nb/assets)."
+    hits = sorted((ROOT/"ft_nb"/"assets").rglob(f"{split}.jsonl"))
+    if not hits: raise FileNotFoundError(f"no bundled {split}.jsonl under {ROOT/'ft_nb'/'assets'}")
+    return hits[0]
+
+def train_config(output_dir, data)->dict:
+    "The tiny training run every training scenario repeats: 6 steps, a checkpoint every 2, dropout on (RNG restored)."
+    return dict(model_name="tiny-llama", dataset=str(data), val_fraction=0.0, max_seq_len=128, max_steps=MAX_STEPS,
+                save_steps=SAVE_STEPS, save_total_limit=2, learning_rate=1e-2, per_device_batch_size=4, lora_dropout=0.1,
+                logging_steps=1, eval_on_start=False, device="cpu", precision="fp32", seed=0, report_to="none",
+                output_dir=str(output_dir))
+
+# ---------------------------------------------------------------------------------------------------------------------
+# inside a forked run: count events, kill at one
+
+class Injector:
+    "Counts the events of one run (logged to a file) and SIGKILLs the process at the chosen one."
+    def __init__(self, job:dict):
+        self.n, self.kill = 0, job.get("kill")          # kill: {"at": k} (k-th event) or {"match": s, "nth": k}
+        self.matched = 0
+        self.root = os.path.abspath(job["root"]) if job.get("root") else None
+        self.log = os.open(job["events"], os.O_WRONLY|os.O_CREAT|os.O_APPEND) if job.get("events") else None
+        self.fill = job.get("fill_after_save"); self.fill_path = job.get("fill_path")
+
+    def rel(self, p)->str|None:
+        "`p` relative to the run's folder, or None outside it (those writes are not events)."
+        if self.root is None: return None
+        try: p = os.path.abspath(os.fsdecode(p))
+        except TypeError: return None
+        return os.path.relpath(p, self.root) if p == self.root or p.startswith(self.root + os.sep) else None
+
+    def event(self, name:str)->bool:
+        "Record an event; True if the process must now do its damage and `die()`."
+        self.n += 1
+        if self.log is not None: os.write(self.log, f"{self.n}\t{name}\n".encode())
+        k = self.kill or {}
+        if "at" in k: return k["at"] == self.n
+        if "match" in k and k["match"] in name:
+            self.matched += 1
+            return self.matched == k.get("nth", 1)
+        return False
+
+    def die(self):
+        if self.log is not None: os.write(self.log, b"KILLED\n")
+        for s in (sys.stdout, sys.stderr):
+            try: s.flush()
+            except Exception: pass
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def _halve(path, start:int=0):
+    "Cut what was written to `path` after byte `start` to half (a write interrupted part-way)."
+    try: os.truncate(path, start + (os.path.getsize(path) - start)//2)
+    except OSError: pass
+
+class _Dying:
+    "A file opened for writing at the kill event: written normally, then cut to half its size, then SIGKILL."
+    def __init__(self, f, path, inj, start=0): self._f, self._path, self._inj, self._start = f, path, inj, start
+    def __getattr__(self, k): return getattr(self._f, k)
+    def __iter__(self): return iter(self._f)
+    def __enter__(self): return self
+    def __exit__(self, *a): self.close()
+    def close(self):
+        try: self._f.close()
+        except OSError: pass
+        _halve(self._path, self._start); self._inj.die()
+
+def _patch_everywhere(orig, new):
+    "Replace every module-level reference to `orig` (e.g. `from safetensors.torch import save_file as x`) by `new`."
+    for m in list(sys.modules.values()):
+        d = getattr(m, "__dict__", None)
+        if not isinstance(d, dict): continue
+        for k, v in list(d.items()):
+            if v is orig:
+                try: setattr(m, k, new)
+                except Exception: pass
+
+def install(inj:Injector):
+    "The hooks of one forked run."
+    real_open = io.open
+    def open_(file, mode="r", *a, **kw):
+        f = real_open(file, mode, *a, **kw)
+        if any(c in mode for c in "wax+"):
+            path = os.readlink(f"/proc/self/fd/{file}") if isinstance(file, int) else file
+            rel = inj.rel(path)
+            if rel is not None and inj.event(f"write {rel}"):
+                return _Dying(f, path, inj, os.path.getsize(path) if "a" in mode else 0)
+        return f
+    _patch_everywhere(real_open, open_)
+    builtins.open = io.open = open_
+
+    for name in ("replace", "rename"):
+        real = getattr(os, name)
+        def mv(src, dst, *a, _real=real, _name=name, **kw):
+            rs, rd = inj.rel(src), inj.rel(dst)
+            if (rs or rd) and inj.event(f"{_name} {rs} -> {rd}"): inj.die()
+            return _real(src, dst, *a, **kw)
+        _patch_everywhere(real, mv); setattr(os, name, mv)
+
+    real_rmtree = shutil.rmtree
+    def rmtree(path, *a, **kw):
+        rel = inj.rel(path)
+        if rel is not None and inj.event(f"rmtree {rel}"):   # the hostile order: weights first, then the kill
+            for p in Path(path).rglob("*"):
+                if p.suffix in (".safetensors", ".bin", ".pt", ".pth"): p.unlink(missing_ok=True)
+            inj.die()
+        return real_rmtree(path, *a, **kw)
+    rmtree.avoids_symlink_attacks = getattr(real_rmtree, "avoids_symlink_attacks", False)
+    _patch_everywhere(real_rmtree, rmtree); shutil.rmtree = rmtree
+
+    def saver(real, what):
+        def save(obj, f, *a, **kw):
+            rel = inj.rel(f) if isinstance(f, (str, os.PathLike)) else None
+            kill = rel is not None and inj.event(f"{what} {rel}")
+            r = real(obj, f, *a, **kw)
+            if kill: _halve(f); inj.die()
+            return r
+        return save
+    import torch, safetensors.torch as st
+    for mod, name, what in ((st, "save_file", "safetensors"), (torch, "save", "torch.save")):
+        real = getattr(mod, name); new = saver(real, what)
+        _patch_everywhere(real, new); setattr(mod, name, new)
+
+    import transformers
+    from transformers import Trainer
+    tb = getattr(transformers, "PreTrainedTokenizerBase", None)
+    if tb is not None and hasattr(tb, "save_pretrained"):
+        real_tok = tb.save_pretrained
+        def tok_save(self, save_directory, *a, **kw):
+            rel = inj.rel(save_directory)
+            kill = rel is not None and inj.event(f"tokenizer {rel}")
+            r = real_tok(self, save_directory, *a, **kw)
+            if kill: _halve(Path(save_directory)/"tokenizer.json"); inj.die()
+            return r
+        tb.save_pretrained = tok_save
+
+    real_step = Trainer.training_step
+    def training_step(self, *a, **kw):
+        if inj.event(f"step {self.state.global_step + 1}"): inj.die()
+        return real_step(self, *a, **kw)
+    Trainer.training_step = training_step
+
+    real_ck = Trainer._save_checkpoint
+    def save_checkpoint(self, *a, **kw):
+        if inj.event(f"checkpoint {self.state.global_step}"): inj.die()
+        r = real_ck(self, *a, **kw)
+        if inj.fill is not None and self.state.global_step == inj.fill: fill_disk(inj.fill_path)
+        return r
+    Trainer._save_checkpoint = save_checkpoint
+
+    from transformers import GenerationMixin
+    real_gen = GenerationMixin.generate
+    def generate(self, *a, **kw):
+        if inj.event("generate"): inj.die()
+        return real_gen(self, *a, **kw)
+    GenerationMixin.generate = generate
+
+def fill_disk(path):
+    "Fill the file system holding `path` (another process taking the space); leaves the file in place."
+    fd = os.open(path, os.O_WRONLY|os.O_CREAT, 0o644)
+    try:
+        st = os.statvfs(os.path.dirname(path))
+        try: os.posix_fallocate(fd, 0, max(st.f_bavail*st.f_frsize - 4096, 4096))
+        except OSError: pass
+        os.lseek(fd, 0, os.SEEK_END)
+        block = b"\0"*4096
+        while True:
+            try: os.write(fd, block)
+            except OSError: break
+    finally: os.close(fd)
+
+def _child(job:dict):
+    "Body of a forked run: redirect output, install the hooks, run `ft_nb.cli.main(argv)`, exit with its status."
+    for fd, key in ((1, "stdout"), (2, "stderr")):
+        f = os.open(job[key], os.O_WRONLY|os.O_CREAT|os.O_TRUNC, 0o644); os.dup2(f, fd); os.close(f)
+    os.chdir(job["cwd"])
+    os.environ.update(job.get("env") or {})
+    rc = 99
+    try:
+        import torch; torch.set_num_threads(1)
+        install(Injector(job))
+        from ft_nb.cli import main
+        rc = main(list(job["argv"]))
+        rc = rc if isinstance(rc, int) else 0
+    except SystemExit as e: rc = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        traceback.print_exc()          # a raw traceback escaped ft_nb.cli.main: the test reports it
+        rc = 99
+    finally:
+        for s in (sys.stdout, sys.stderr):
+            try: s.flush()
+            except Exception: pass
+        os._exit(rc)
+
+def zygote_main():
+    "Import ft_nb once, then fork one run per JSON job read from stdin; answer one JSON line per job."
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)                      # import noise must not reach the protocol channel
+    for m in ("torch", "transformers", "peft", "safetensors.torch", "datasets", "ft_nb.core", "ft_nb.models", "ft_nb.data",
+              "ft_nb.training", "ft_nb.inference", "ft_nb.cli", "ft_nb.runs"):
+        try: __import__(m)
+        except Exception as e: print(f"fault_suite zygote: could not preload {m}: {type(e).__name__}: {e}", file=sys.stderr)
+    proto.write(json.dumps(dict(ready=True)) + "\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        t0 = time.time()
+        pid = os.fork()
+        if pid == 0:
+            try: _child(job)
+            finally: os._exit(98)
+        timed_out, status = False, None
+        while True:
+            got, status = os.waitpid(pid, os.WNOHANG)
+            if got: break
+            if time.time() - t0 > job.get("timeout", 300):
+                os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0); timed_out = True; status = None; break
+            time.sleep(0.05)
+        rc = None if status is None else (os.waitstatus_to_exitcode(status))
+        proto.write(json.dumps(dict(rc=rc, timed_out=timed_out, seconds=round(time.time()-t0, 2))) + "\n")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the driving side
+
+class Zygote:
+    "A pre-imported python that forks one `ft_nb.cli.main(argv)` run per `run()`."
+    def __init__(self):
+        env = {**os.environ, **ENV, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.p = subprocess.Popen([sys.executable, "-u", __file__, "--zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True, cwd=str(ROOT), env=env)
+        line = self.p.stdout.readline()
+        if not line: raise RuntimeError("fault_suite: the zygote process died while importing ft_nb")
+
+    def run(self, argv:list, cwd, name:str, **job)->dict:
+        "Run `ft-nb argv` in a forked process; returns rc (negative: signal), stdout, stderr, events, seconds."
+        cwd = Path(cwd)
+        job = dict(argv=[str(a) for a in argv], cwd=str(cwd), stdout=str(cwd/f"{name}.out"), stderr=str(cwd/f"{name}.err"),
+                   events=str(cwd/f"{name}.events"), root=str(job.pop("root", cwd)), **job)
+        Path(job["events"]).unlink(missing_ok=True)
+        self.p.stdin.write(json.dumps(job) + "\n"); self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line: raise RuntimeError("fault_suite: the zygote process died")
+        r = json.loads(line)
+        rd = lambda k: Path(job[k]).read_text(errors="replace") if Path(job[k]).exists() else ""
+        ev = [l.split("\t", 1)[1] for l in rd("events").splitlines() if "\t" in l]
+        return dict(r, argv=job["argv"], stdout=rd("stdout"), stderr=rd("stderr"), events=ev,
+                    killed=r["rc"] == -signal.SIGKILL)
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            try: self.p.wait(10)
+            except subprocess.TimeoutExpired: self.p.kill(); self.p.wait()
+
+def _tail(s:str, n:int=400)->str: return s.strip()[-n:].replace("\n", " | ")
+
+def has_traceback(s:str)->bool: return "Traceback (most recent call last)" in s
+
+def _reader():
+    "THE run-directory reader: ft_nb.runs.read_run (H1); before it lands, the old one in ft_nb.inference."
+    try:
+        from ft_nb.runs import read_run, RunError
+        return read_run, RunError, "ft_nb.runs.read_run"
+    except ImportError:
+        from ft_nb.inference import read_run
+        from ft_nb.core import FTError
+        return read_run, FTError, "ft_nb.inference.read_run (ft_nb.runs not importable)"
+
+def adapter_tensors(d)->dict:
+    from safetensors.numpy import load_file
+    return load_file(str(Path(d)/"adapter_model.safetensors"))
+
+def max_diff(a:dict, b:dict)->float:
+    import numpy as np
+    if sorted(a) != sorted(b): return float("inf")
+    return max((float(np.abs(a[k].astype("float64") - b[k].astype("float64")).max()) if a[k].size else 0.0)
+               for k in a) if a else 0.0
+
+def leftovers(d)->list:
+    "Hidden temporaries a finished operation must not leave behind."
+    d = Path(d)
+    return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.name.startswith(".partial-") or p.name.endswith(".tmp"))
+
+def _norm(ev:str)->str: return re.sub(r"\.partial-[^/ ]+", ".partial-*", ev)
+
+class Suite:
+    "The fault scenarios over one work folder; each scenario method returns a list of problems (empty: passed)."
+    def __init__(self, workdir=None, seed:int|None=None, log=print):
+        self.seed = int(os.environ.get("FT_NB_FAULT_SEED", 0)) if seed is None else seed
+        self.work = Path(workdir or tempfile.mkdtemp(prefix="ft_nb_faults_")); self.work.mkdir(parents=True, exist_ok=True)
+        self.log, self._z, self._ref, self._iref = log, None, None, None
+        self.data = self.work/"train24.jsonl"
+        if not self.data.exists():
+            self.data.write_text("".join(demo_file("train").read_text(encoding="utf-8").splitlines(True)[:24]), encoding="utf-8")
+
+    @property
+    def z(self)->Zygote:
+        if self._z is None: self._z = Zygote()
+        return self._z
+
+    def close(self):
+        if self._z is not None: self._z.close(); self._z = None
+
+    # --- training -------------------------------------------------------------------------------------------------
+    def _cfg(self, d:Path, output_dir=None)->Path:
+        import yaml
+        d.mkdir(parents=True, exist_ok=True)
+        p = d/"run.yaml"
+        p.write_text(yaml.safe_dump(train_config(output_dir or d/"out", self.data), sort_keys=False))
+        return p
+
+    def train_reference(self)->dict:
+        "The uninterrupted run (with its event list); raises if it does not finish."
+        if self._ref is None:
+            d = self.work/"train-ref"; shutil.rmtree(d, ignore_errors=True)
+            cfg = self._cfg(d)
+            r = self.z.run(["train", cfg], d, "run1", timeout=600)
+            if r["rc"] != 0:
+                raise AssertionError(f"the uninterrupted tiny training run failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+            self._ref = dict(dir=d/"out", tensors=adapter_tensors(d/"out"), events=r["events"], seconds=r["seconds"])
+        return self._ref
+
+    def train_kill_points(self, n_random:int=5, n_final:int=2)->list[tuple[int,str]]:
+        "Seeded kill points: `n_random` anywhere in the run, `n_final` during the final save (after the last checkpoint)."
+        ev = self.train_reference()["events"]
+        last_ck = max(i for i, e in enumerate(ev) if e.startswith("checkpoint "))
+        final = [i for i, e in enumerate(ev) if i > last_ck and "checkpoints" not in e]
+        rng = random.Random(self.seed)
+        # the final save must not be entered from the checkpoint's own writes: those count as "anywhere"
+        pts = sorted(rng.sample(range(len(ev)), min(n_random, len(ev))))
+        fin = sorted(rng.sample(final, min(n_final, len(final)))) if final else []
+        return [(i + 1, _norm(ev[i])) for i in pts] + [(i + 1, _norm(ev[i]) + " [final save]") for i in fin]
+
+    def _resume(self, cfg:Path, d:Path, tag:str)->tuple[list, bool, dict]:
+        "Finish an interrupted run: `resume: true`, or the one thing its refusal says to do. (problems, finished, result)"
+        probs, r = [], self.z.run(["train", cfg, "--resume", "true"], d, f"resume{tag}", timeout=600)
+        if has_traceback(r["stderr"]): probs.append(f"resume printed a raw traceback: {_tail(r['stderr'])}")
+        if r["rc"] == 0: return probs, True, r
+        msg = (r["stderr"].strip().splitlines() or [""])[-1]
+        if r["rc"] != 2: return probs + [f"resume failed (rc {r['rc']}): {_tail(r['stderr'])}"], False, r
+        if re.search(r"finished|already complete", msg, re.I): return probs, True, r
+        if re.search(r"without .?resume", msg): argv = ["train", cfg]
+        elif "overwrite_output_dir" in msg: argv = ["train", cfg, "--overwrite_output_dir", "true"]
+        else: return probs + [f"resume refused with no way forward: {msg[:300]}"], False, r
+        r2 = self.z.run(argv, d, f"advice{tag}", timeout=600)
+        if has_traceback(r2["stderr"]): probs.append(f"raw traceback: {_tail(r2['stderr'])}")
+        if r2["rc"] != 0:
+            return probs + [f"resume said {msg[:200]!r}; doing that failed too (rc {r2['rc']}): {_tail(r2['stderr'], 300)}"], False, r2
+        return probs, True, r2
+
+    def check_looks_complete(self, out:Path)->list:
+        "Whatever `out` holds after a kill: `read_run` refuses it, or it is exactly the finished adapter."
+        read_run, RunError, which = _reader()
+        if not out.exists() or not (out/"adapter_config.json").exists(): return []
+        try: read_run(out)
+        except RunError: return []
+        except Exception as e: return [f"{which}({out.name}) crashed: {type(e).__name__}: {e}"[:400]]
+        try: diff = max_diff(adapter_tensors(out), self.train_reference()["tensors"])
+        except Exception as e:
+            return [f"{which} accepted an incomplete run directory ({type(e).__name__} reading its weights: {str(e)[:150]})"]
+        if diff > TOL: return [f"{which} accepted a run directory whose adapter is not the finished one (max diff {diff:.2e})"]
+        return []
+
+    def train_scenario(self, name:str, kills:list[dict])->list:
+        "Kill successive runs at `kills` (each {'at': k} or {'match': s}); then finish and compare with the reference."
+        ref = self.train_reference()
+        d = self.work/f"train-{name}"; shutil.rmtree(d, ignore_errors=True)
+        cfg, out, probs = self._cfg(d), d/"out", []
+        for j, k in enumerate(kills):
+            argv = ["train", cfg] if j == 0 else ["train", cfg, "--resume", "true"]
+            r = self.z.run(argv, d, f"kill{j}", kill=k, timeout=600)
+            if not r["killed"]:
+                return probs + [f"run {j+1} was meant to be killed at {k} but ended with rc {r['rc']} after "
+                                f"{len(r['events'])} events: {_tail(r['stderr'])}"]
+            probs += self.check_looks_complete(out)
+        p, ok, r = self._resume(cfg, d, "")
+        probs += p
+        if not ok: return probs
+        read_run, RunError, which = _reader()
+        try: info = read_run(out)
+        except Exception as e: return probs + [f"after recovery {which} refuses the run: {type(e).__name__}: {str(e)[:300]}"]
+        try:
+            diff = max_diff(adapter_tensors(out), ref["tensors"])
+            if diff > TOL: probs.append(f"recovered adapter differs from the uninterrupted run: max |diff| {diff:.2e} > {TOL}")
+        except Exception as e: probs.append(f"recovered adapter unreadable: {type(e).__name__}: {e}")
+        man = getattr(info, "manifest", None) if not isinstance(info, dict) else info.get("manifest")
+        steps = ((man or {}).get("result") or {}).get("steps")
+        if steps is not None and steps != MAX_STEPS: probs.append(f"manifest says {steps} steps, the run has {MAX_STEPS}")
+        if lo := leftovers(d): probs.append(f"left behind: {lo[:5]}")
+        return probs
+
+    # --- inference ------------------------------------------------------------------------------------------------
+    N_ROWS = 10
+    def _infer_argv(self, d:Path)->list:
+        return ["infer", "--base", "tiny-llama", "--input", d/"in.jsonl", "--output", d/"answers.jsonl", "--max-new-tokens", "3",
+                "--batch-size", "1", "--no-progress", "--device", "cpu", "--precision", "fp32"]
+
+    def _infer_dir(self, name:str)->Path:
+        d = self.work/f"infer-{name}"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+        rows = [json.loads(l) for l in demo_file("test").read_text(encoding="utf-8").splitlines()[:self.N_ROWS]]
+        (d/"in.jsonl").write_text("".join(json.dumps(dict(id=i, prompt=r.get("input") or str(r)), ensure_ascii=False) + "\n"
+                                          for i, r in enumerate(rows)), encoding="utf-8")
+        return d
+
+    def infer_reference(self)->dict:
+        if self._iref is None:
+            d = self._infer_dir("ref")
+            r = self.z.run(self._infer_argv(d), d, "run1", timeout=300)
+            if r["rc"] != 0: raise AssertionError(f"uninterrupted `ft-nb infer` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+            self._iref = dict(rows=[json.loads(l) for l in (d/"answers.jsonl").read_text().splitlines()], events=r["events"])
+        return self._iref
+
+    def infer_kill_points(self, n_random:int=3)->list[list[dict]]:
+        "Seeded random kills, plus: the restart killed while it deals with the rows already written, and the final copy."
+        ev = self.infer_reference()["events"]
+        rng = random.Random(self.seed + 1)
+        pts = [[dict(at=i + 1, what=_norm(ev[i]))] for i in sorted(rng.sample(range(len(ev)), min(n_random, len(ev))))]
+        mid = next((i for i, e in enumerate(ev) if e == "generate"), 0) + 2 * 2   # a few rows in
+        pts.append([dict(at=mid + 1, what=_norm(ev[mid])), dict(match="write", nth=1, what="restart: first write")])
+        last_gen = max(i for i, e in enumerate(ev) if e == "generate")
+        fin = [i for i in range(last_gen + 1, len(ev))] or [len(ev) - 1]   # after the last answer: the final ordering
+        i = next((i for i in fin if ev[i].endswith(".tmp")), fin[-1])
+        pts.append([dict(at=i + 1, what=_norm(ev[i]) + " [after the last answer]")])
+        return pts
+
+    def infer_scenario(self, name:str, kills:list[dict])->list:
+        ref = self.infer_reference()["rows"]
+        d, probs, gens = self._infer_dir(name), [], 0
+        argv = self._infer_argv(d)
+        for j, k in enumerate(kills):
+            r = self.z.run(argv, d, f"kill{j}", kill={kk: v for kk, v in k.items() if kk != "what"}, timeout=300)
+            gens += r["events"].count("generate")
+            if not r["killed"]:
+                return [f"run {j+1} was meant to be killed at {k['what']} but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
+        r = self.z.run(argv, d, "finish", timeout=300)
+        gens += r["events"].count("generate")
+        if has_traceback(r["stderr"]): probs.append(f"raw traceback: {_tail(r['stderr'])}")
+        if r["rc"] != 0: return probs + [f"the rerun failed (rc {r['rc']}): {_tail(r['stderr'])}"]
+        try: rows = [json.loads(l) for l in (d/"answers.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+        except Exception as e: return probs + [f"answers.jsonl unreadable after the rerun: {e}"]
+        ids = [x.get("id") for x in rows]
+        if ids != list(range(self.N_ROWS)): probs.append(f"inputs answered {ids} (want each of 0..{self.N_ROWS-1} once, in order)")
+        elif [x.get("response") for x in rows] != [x.get("response") for x in ref]:
+            probs.append("answers differ from the uninterrupted run's")
+        if gens > self.N_ROWS + len(kills):
+            probs.append(f"{gens} generations for {self.N_ROWS} rows and {len(kills)} kill(s): answers already written were "
+                         f"thrown away and generated again")
+        if lo := leftovers(d): probs.append(f"left behind: {lo}")
+        return probs
+
+    # --- full disk ------------------------------------------------------------------------------------------------
+    def disk_full(self, size_mb:int=64)->list|str:
+        "Train on a tmpfs that fills up after the first checkpoint. Returns problems, or a string: why it was skipped."
+        ref = self.train_reference()
+        mnt = self.work/"tmpfs"; mnt.mkdir(exist_ok=True)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mnt)], capture_output=True, text=True)
+        if m.returncode: return f"cannot mount a tmpfs here ({(m.stderr or m.stdout).strip()[:200]}); full-disk scenario skipped"
+        try:
+            d = self.work/"disk"; shutil.rmtree(d, ignore_errors=True)
+            out = mnt/"out"; cfg = self._cfg(d, output_dir=out)
+            fill = mnt/"filler.bin"
+            r = self.z.run(["train", cfg], d, "full", root=mnt, fill_after_save=SAVE_STEPS, fill_path=str(fill), timeout=600)
+            probs = []
+            if r["rc"] == 0: return [f"training on a full disk reported success; {list(map(str, out.glob('*')))[:8]}"]
+            if r["killed"] or r["timed_out"]: return [f"training on a full disk did not end cleanly (rc {r['rc']})"]
+            if has_traceback(r["stderr"]): probs.append(f"full disk: raw traceback: {_tail(r['stderr'])}")
+            msg = r["stderr"].strip()
+            if r["rc"] != 2: probs.append(f"full disk: exit status {r['rc']}, want 2 (an FTError)")
+            if not re.search(r"no space|disk|space left|full", msg, re.I):
+                probs.append(f"full disk: the message does not say the disk is full: {_tail(msg, 300)!r}")
+            if f"checkpoint-{SAVE_STEPS}" not in msg and "resume" not in msg:
+                probs.append(f"full disk: the message names neither the last good checkpoint (checkpoint-{SAVE_STEPS}) nor "
+                             f"how to continue (resume): {_tail(msg, 300)!r}")
+            ck = out/"checkpoints"/f"checkpoint-{SAVE_STEPS}"
+            try:
+                st = json.loads((ck/"trainer_state.json").read_text())
+                assert st["global_step"] == SAVE_STEPS, st.get("global_step")
+                adapter_tensors(ck)
+            except Exception as e: probs.append(f"full disk: the last good checkpoint {ck.name} is damaged: {type(e).__name__}: {e}")
+            probs += self.check_looks_complete(out)
+            fill.unlink()
+            p, ok, r2 = self._resume(cfg, d, "")
+            probs += [f"after freeing space: {x}" for x in p]
+            if ok:
+                try:
+                    diff = max_diff(adapter_tensors(out), ref["tensors"])
+                    if diff > TOL: probs.append(f"after freeing space, resumed adapter differs: max |diff| {diff:.2e}")
+                except Exception as e: probs.append(f"after freeing space, adapter unreadable: {e}")
+            if lo := leftovers(mnt): probs.append(f"left behind: {lo[:5]}")
+            return probs
+        finally:
+            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+def main(argv=None)->int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=None, help="seed of the kill points (default: env FT_NB_FAULT_SEED or 0)")
+    ap.add_argument("--only", default="train,infer,disk", help="comma-separated: train, infer, disk")
+    ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one, removed)")
+    ap.add_argument("--zygote", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.zygote: zygote_main(); return 0
+    s = Suite(a.keep, a.seed)
+    only, failed, t0 = set(a.only.split(",")), 0, time.time()
+    def report(name, probs):
+        nonlocal failed
+        if isinstance(probs, str): print(f"SKIP {name}: {probs}", flush=True); return
+        failed += bool(probs)
+        print(f"{'FAIL' if probs else 'PASS'} {name}" + "".join(f"\n     - {p}" for p in probs), flush=True)
+    try:
+        if "train" in only:
+            print(f"reference run: {len(s.train_reference()['events'])} events, seed {s.seed}", flush=True)
+            for at, what in s.train_kill_points(): report(f"train: kill at event {at} ({what})", s.train_scenario(f"k{at}", [dict(at=at)]))
+        if "infer" in only:
+            for ks in s.infer_kill_points():
+                report("infer: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
+                       s.infer_scenario("-".join(str(k.get("at", "m")) for k in ks), ks))
+        if "disk" in only: report("full disk during training", s.disk_full())
+    finally:
+        s.close()
+        if not a.keep: shutil.rmtree(s.work, ignore_errors=True)
+    print(f"{failed} failed, {time.time()-t0:.0f} s")
+    return 1 if failed else 0
+
+if __name__ == "__main__": sys.exit(main())

@@ -1,0 +1,1016 @@
+"""Issue 11, the bad-input catalogue: data files, configs, command lines and HTTP requests a hostile-but-realistic user
+sends. Each case asserts a clear message (the file, the line or record, the field, what to do), no raw traceback, no
+"unexpected" catch-all, no HTTP 500, and no record lost without a count. Valid-but-odd inputs (U+2028 in JSONL,
+`learning_rate: 1e-4`, OpenAI content arrays, tool turns, legal quoted line breaks in CSV) must be accepted.
+
+The command line is driven in-process (`ft_nb.cli.main(argv)`, see conftest.run_cli); the server runs in-process on
+127.0.0.1 on a tiny random model. Cases are registered with `@case(kind, name)` and run by one parametrized test."""
+import csv, io, json, os, shutil, threading, time
+from pathlib import Path
+import pytest
+import yaml
+from conftest import ROOT, TRACEBACK, run_cli
+
+CASES = []
+def case(kind:str, name:str):
+    "Register the function below as the bad-input case `kind:name`."
+    def deco(f):
+        CASES.append(pytest.param(f, id=f"{kind}:{name}"))
+        return f
+    return deco
+
+def demo_rows(n:int, split:str="train")->list[dict]:
+    p = sorted((ROOT/"ft_nb"/"assets").rglob(f"{split}.jsonl"))[0]
+    return [json.loads(l) for l in p.read_text(encoding="utf-8").splitlines()[:n]]
+
+def jl(rows)->str: return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# what every answer must look like
+
+def _low(s): return s.lower()
+
+def no_crash(r):
+    "No raw traceback and no 'unexpected' catch-all: the code knew what went wrong."
+    assert TRACEBACK not in r.text, f"raw traceback (rc {r.rc}):\n{r.text[-3000:]}"
+    assert r.rc in (0, 2) and "(unexpected:" not in r.err, \
+        f"an unexpected exception reached the command line (rc {r.rc}): {r.message}"
+
+def error(r, *must, any_of=()):
+    "A refusal: exit status 2 and one clear message holding every `must` (and one of `any_of`), case-insensitive."
+    no_crash(r)
+    assert r.rc == 2, f"want exit status 2 with a clear error, got {r.rc}; stdout: {r.out[-600:]!r}; stderr: {r.err[-900:]!r}"
+    msg = _low(r.err)
+    missing = [m for m in must if _low(str(m)) not in msg]
+    assert not missing, f"the message does not name {missing}: {r.err.strip()[-900:]!r}"
+    if any_of: assert any(_low(a) in msg for a in any_of), f"the message says none of {list(any_of)}: {r.err.strip()[-900:]!r}"
+
+def counts(r)->list[tuple[int,int]]:
+    "(read, kept) of each split in `ft-nb prepare`'s report."
+    import re
+    return [(int(a), int(b)) for a, b in re.findall(r"read (\d+), kept (\d+)", r.out)]
+
+def accepted(r, n:int):
+    "Exit 0, and the report counts all `n` records: kept, or dropped/skipped with a count."
+    no_crash(r)
+    assert r.rc == 0, f"valid input refused (rc {r.rc}): {r.err.strip()[-900:]!r}"
+    c = counts(r)
+    assert c, f"no record count in the output: {r.out[-600:]!r}"
+    read, kept = map(sum, zip(*c))
+    assert read == n, f"{n} records in the file, the report read {read}: {r.out[-600:]!r}"
+    if kept < read:
+        lost = str(read - kept)
+        assert lost in r.out and any(w in _low(r.out) for w in ("drop", "skip", "left out")), \
+            f"{read - kept} of {read} records left out without a count: {r.out[-600:]!r}"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# fixtures: a quicker CLI (tokenizer loaded once, help lines cached) and a work folder per case
+
+@pytest.fixture(scope="module", autouse=True)
+def _quick():
+    "Load the tiny model's tokenizer once for the module (each `ft-nb prepare` would load it again: ~1.5 s)."
+    import functools, ft_nb.models as fm, ft_nb.cli as fc
+    saved = {}
+    if hasattr(fm, "load_tokenizer"):
+        saved["tok"] = fm.load_tokenizer
+        fm.load_tokenizer = functools.lru_cache(maxsize=4)(fm.load_tokenizer)
+    if hasattr(fc, "command_help"):          # help lines are read from every module's source on each main() call
+        saved["help"] = orig = fc.command_help
+        memo = {}
+        def command_help(verb, commands=None):
+            if commands is not None: return orig(verb, commands)
+            if verb not in memo: memo[verb] = orig(verb)
+            return memo[verb]
+        fc.command_help = command_help
+    yield
+    if "tok" in saved: fm.load_tokenizer = saved["tok"]
+    if "help" in saved: fc.command_help = saved["help"]
+
+class Work:
+    "A case's folder, with helpers that write inputs and run `ft-nb`."
+    def __init__(self, d:Path): self.d = d
+    def write(self, name:str, data)->Path:
+        p = self.d/name; p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes): p.write_bytes(data)
+        else: p.write_text(data, encoding="utf-8", newline="")
+        return p
+    def config(self, text:str|None=None, name:str="c.yaml", **kw)->Path:
+        "A config file: raw YAML `text`, or the tiny prepare config updated with `kw`."
+        if text is None:
+            d = dict(model_name="tiny-llama", dataset=str(self.d/"d.jsonl"), output_dir=str(self.d/"out"), val_fraction=0.0,
+                     max_seq_len=128)
+            d.update(kw)
+            text = yaml.safe_dump(d, sort_keys=False, allow_unicode=True)
+        return self.write(name, text)
+    def cli(self, *argv): return run_cli(list(argv), cwd=self.d)
+    def prepare(self, data=None, name:str="d.jsonl", extra=(), **kw):
+        "`ft-nb prepare` on `data` (text/bytes written to `name`) with the tiny config."
+        if data is not None: self.write(name, data)
+        cfg = self.config(**{"dataset": str(self.d/name), **kw})
+        return self.cli("prepare", cfg, "--preview", "0", "--out", self.d/"prepared", *extra)
+
+@pytest.fixture
+def w(tmp_path): return Work(tmp_path)
+
+class PeakRSS:
+    "Largest resident memory growth (MB) of this process while the block runs (sampled every 20 ms)."
+    def __enter__(self):
+        self.base = self.peak = self._rss(); self.stop = False
+        self.t = threading.Thread(target=self._watch, daemon=True); self.t.start(); self.t0 = time.time()
+        return self
+    def _rss(self):
+        with open("/proc/self/statm") as f: return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    def _watch(self):
+        while not self.stop: self.peak = max(self.peak, self._rss()); time.sleep(0.02)
+    def __exit__(self, *a):
+        self.stop = True; self.t.join(); self.seconds = time.time() - self.t0
+        self.grew = self.peak - self.base
+
+# ---------------------------------------------------------------------------------------------------------------------
+# data files (ft-nb prepare)
+
+ALP = demo_rows(10)
+
+@case("data", "csv-unterminated-quote")
+def _(w):
+    buf = io.StringIO(); wr = csv.writer(buf); wr.writerow(["instruction", "output"])
+    for r in ALP: wr.writerow([r["input"], r["output"]])
+    lines = buf.getvalue().splitlines(True)
+    lines[4] = '"' + lines[4].replace('"', "")          # row 4 opens a quote that never closes
+    r = w.prepare("".join(lines), name="d.csv")
+    if r.rc == 0: accepted(r, 10)                       # all ten read is fine; four of ten is not
+    else: error(r, "d.csv", any_of=("quote", "line"))
+
+@case("data", "csv-legal-quoted-line-break")
+def _(w):
+    buf = io.StringIO(); wr = csv.writer(buf); wr.writerow(["instruction", "output"])
+    for i, r in enumerate(ALP): wr.writerow([r["input"] + ("\nsecond line" if i % 3 == 0 else ""), r["output"]])
+    accepted(w.prepare(buf.getvalue(), name="d.csv"), 10)
+
+@case("data", "csv-bom-header")
+def _(w):
+    buf = io.StringIO(); wr = csv.writer(buf); wr.writerow(["instruction", "output"])
+    for r in ALP: wr.writerow([r["input"], r["output"]])
+    accepted(w.prepare(("\ufeff" + buf.getvalue()).encode("utf-8"), name="d.csv"), 10)
+
+@case("data", "csv-row-with-extra-fields")
+def _(w):
+    text = "instruction,output\n" + "".join(f'"{r["input"]}",{r["output"]}\n' for r in ALP[:5]) + 'a ticket,billing,stray\n'
+    r = w.prepare(text, name="d.csv")
+    error(r, "d.csv", any_of=("line 7", "row 6", "record 6", "extra", "field"))
+
+@case("data", "csv-header-only")
+def _(w): error(w.prepare("instruction,output\n", name="d.csv"), "d.csv", any_of=("no record", "empty", "no data", "0 record"))
+
+@case("data", "jsonl-u2028-inside-strings")
+def _(w):
+    rows = [dict(r, input=r["input"] + "\u2028more") for r in ALP]
+    accepted(w.prepare(jl(rows)), 10)
+
+@case("data", "jsonl-u0085-inside-strings")
+def _(w):
+    rows = [dict(r, input=r["input"] + "\u0085more") for r in ALP]
+    accepted(w.prepare(jl(rows)), 10)
+
+@case("data", "jsonl-written-by-write_jsonl-with-separators")
+def _(w):
+    try: from ft_nb.data import write_jsonl
+    except ImportError: pytest.fail("ft_nb.data.write_jsonl is gone")
+    write_jsonl([dict(r, input=r["input"] + "\u2028\u2029\u0085x") for r in ALP], w.d/"d.jsonl")
+    accepted(w.prepare(), 10)
+
+@case("data", "jsonl-crlf-line-endings")
+def _(w): accepted(w.prepare(jl(ALP).replace("\n", "\r\n")), 10)
+
+@case("data", "jsonl-invalid-line")
+def _(w):
+    lines = jl(ALP).splitlines(True); lines[2] = '{"instruction": "x", "output": \n'
+    error(w.prepare("".join(lines)), "d.jsonl", "line 3")
+
+@case("data", "jsonl-cut-off-last-line")
+def _(w): error(w.prepare(jl(ALP)[:-40]), "d.jsonl", "line 10")
+
+@case("data", "jsonl-duplicate-keys")
+def _(w):
+    lines = jl(ALP[:4]).splitlines(True)
+    lines.insert(2, '{"instruction": "first", "instruction": "second", "output": "billing"}\n')
+    error(w.prepare("".join(lines)), "d.jsonl", "line 3", "instruction", any_of=("duplicate", "twice", "more than once"))
+
+@case("data", "jsonl-lone-surrogate")
+def _(w):
+    lines = jl(ALP[:4]).splitlines(True)
+    lines.insert(1, '{"instruction": "bad \\ud800 text", "output": "billing"}\n')
+    error(w.prepare("".join(lines)), "d.jsonl", "line 2", any_of=("surrogate", "not valid text", "unicode"))
+
+@case("data", "jsonl-invalid-utf8-bytes")
+def _(w):
+    data = jl(ALP[:3]).encode() + b'{"instruction": "caf\xe9", "output": "billing"}\n'
+    error(w.prepare(data), "d.jsonl", any_of=("utf-8", "utf8", "encoding"))
+
+@case("data", "jsonl-nested-100000-deep")
+def _(w):
+    data = jl(ALP[:3]) + '{"instruction": ' + "[" * 100_000 + "]" * 100_000 + ', "output": "x"}\n'
+    error(w.prepare(data), "d.jsonl", "line 4", any_of=("deep", "nest"))
+
+@case("data", "jsonl-array-record")
+def _(w): error(w.prepare(jl(ALP[:3]) + "[1, 2, 3]\n"), "d.jsonl", "line 4", any_of=("object", "dict"))
+
+@case("data", "jsonl-null-records")
+def _(w): error(w.prepare("null\nnull\n"), "d.jsonl", "line 1")
+
+@case("data", "jsonl-huge-integer")
+def _(w):
+    error(w.prepare(jl(ALP[:3]) + '{"instruction": "x", "output": "y", "n": ' + "9" * 5000 + "}\n"), "d.jsonl", "line 4")
+
+@case("data", "alpaca-missing-output")
+def _(w):
+    rows = ALP[:5] + [dict(instruction="no answer here")]
+    error(w.prepare(jl(rows)), "d.jsonl", "output", any_of=("line 6", "record 6", "row 6"))
+
+@case("data", "alpaca-output-not-text")
+def _(w):
+    rows = ALP[:3] + [dict(instruction="x", output=42)]
+    error(w.prepare(jl(rows)), "d.jsonl", "output", any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "alpaca-empty-output")
+def _(w):
+    r = w.prepare(jl(ALP[:5] + [dict(instruction="x", output="")]))
+    if r.rc == 0: accepted(r, 6)
+    else: error(r, "d.jsonl", "output", any_of=("line 6", "record 6", "row 6"))
+
+@case("data", "empty-file")
+def _(w): error(w.prepare(""), "d.jsonl", any_of=("empty", "no record", "0 record"))
+
+@case("data", "blank-lines-only")
+def _(w): error(w.prepare("\n\n  \n"), "d.jsonl", any_of=("empty", "no record", "0 record"))
+
+@case("data", "binary-file-as-jsonl")
+def _(w):
+    import gzip
+    error(w.prepare(gzip.compress(jl(ALP).encode())), "d.jsonl", any_of=("binary", "utf-8", "gzip", "not text", "encoding"))
+
+@case("data", "utf16-file")
+def _(w):
+    r = w.prepare(jl(ALP).encode("utf-16"))
+    if r.rc == 0: accepted(r, 10)
+    else: error(r, "d.jsonl", any_of=("utf-16", "utf-8", "encoding"))
+
+@case("data", "nul-bytes-in-line")
+def _(w):
+    r = w.prepare(jl(ALP[:3]) + '{"instruction": "a\x00b", "output": "billing"}\n')
+    if r.rc == 0: accepted(r, 4)
+    else: error(r, "d.jsonl", "line 4")
+
+@case("data", "messages-content-arrays")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content=[dict(type="text", text=r["input"])]),
+                           dict(role="assistant", content=[dict(type="text", text=r["output"])])]) for r in ALP[:6]]
+    accepted(w.prepare(jl(rows)), 6)
+
+@case("data", "messages-tool-turns")
+def _(w):
+    call = dict(id="c1", type="function", function=dict(name="lookup", arguments='{"order": 1}'))
+    rows = [dict(messages=[dict(role="user", content=r["input"]), dict(role="assistant", content=None, tool_calls=[call]),
+                           dict(role="tool", tool_call_id="c1", content="found"), dict(role="assistant", content=r["output"])])
+            for r in ALP[:3]]
+    plain = [dict(messages=[dict(role="user", content=r["input"]), dict(role="assistant", content=r["output"])]) for r in ALP[3:9]]
+    accepted(w.prepare(jl(plain[:3] + rows + plain[3:])), 9)      # rendered, or skipped with a count
+
+@case("data", "messages-unknown-role")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content="hi"), dict(role="assistant", content="billing")])] * 3
+    rows.append(dict(messages=[dict(role="wizard", content="hi"), dict(role="assistant", content="x")]))
+    error(w.prepare(jl(rows)), "d.jsonl", "wizard", any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "messages-not-a-list")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content="hi"), dict(role="assistant", content="billing")])] * 3
+    rows.append(dict(messages="user: hi"))
+    error(w.prepare(jl(rows)), "d.jsonl", "messages", any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "messages-content-image-part")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content=[dict(type="image_url", image_url=dict(url="http://x/y.png"))]),
+                           dict(role="assistant", content="billing")])] * 3
+    r = w.prepare(jl(rows))
+    if r.rc == 0: accepted(r, 3)
+    else: error(r, "d.jsonl", any_of=("image", "content"))
+
+@case("data", "messages-no-assistant-turn")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content="hi"), dict(role="assistant", content="billing")])] * 3
+    rows.append(dict(messages=[dict(role="user", content="only a question")]))
+    r = w.prepare(jl(rows))
+    if r.rc == 0: accepted(r, 4)
+    else: error(r, "d.jsonl", any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "sharegpt-unknown-from")
+def _(w):
+    rows = [dict(conversations=[dict(**{"from": "human", "value": "hi"}), dict(**{"from": "gpt", "value": "billing"})])] * 3
+    rows.append(dict(conversations=[dict(**{"from": "alien", "value": "hi"}), dict(**{"from": "gpt", "value": "x"})]))
+    error(w.prepare(jl(rows)), "d.jsonl", "alien", any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "mixed-formats")
+def _(w):
+    rows = ALP[:3] + [dict(messages=[dict(role="user", content="hi"), dict(role="assistant", content="billing")])]
+    error(w.prepare(jl(rows)), "d.jsonl", any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "field-map-onto-existing-column")
+def _(w):
+    rows = [dict(question=r["input"], instruction="also here", output=r["output"]) for r in ALP[:5]]
+    w.write("d.jsonl", jl(rows))
+    error(w.prepare(field_map={"question": "instruction"}), "instruction", any_of=("field_map",))
+
+@case("data", "field-map-source-missing")
+def _(w):
+    w.write("d.jsonl", jl(ALP[:5]))
+    error(w.prepare(field_map={"question": "instruction"}), "question")
+
+@case("data", "data-format-mismatch")
+def _(w):
+    w.write("d.jsonl", jl(ALP[:5]))
+    error(w.prepare(data_format="messages"), "messages", any_of=("line 1", "record 1", "row 1"))
+
+@case("data", "json-top-level-object")
+def _(w):
+    r = w.prepare(json.dumps(dict(data=ALP[:3])), name="d.json")
+    if r.rc == 0: accepted(r, 3)           # the records under the one key
+    else: error(r, "d.json", any_of=("list", "array", "records"))
+
+@case("data", "json-nested-100000-deep")
+def _(w): error(w.prepare("[" * 100_000 + "]" * 100_000, name="d.json"), "d.json", any_of=("deep", "nest"))
+
+@case("data", "missing-file")
+def _(w): error(w.prepare(None, name="nope.jsonl"), "nope.jsonl", any_of=("not found", "does not exist", "no such"))
+
+@case("data", "unsupported-extension")
+def _(w): error(w.prepare("hello\n", name="d.txt"), "d.txt", any_of=(".jsonl", "supported", "format"))
+
+@case("data", "corrupt-parquet")
+def _(w): error(w.prepare(b"PAR1 this is not parquet", name="d.parquet"), "d.parquet")
+
+@case("data", "directory-that-is-not-a-dataset")
+def _(w):
+    d = w.d/"notdata"; d.mkdir()
+    (d/"notes.txt").write_text("hello"); (d/"image.png").write_bytes(b"\x89PNG\r\n")
+    with open(d/"blob.bin", "wb") as f: f.truncate(2 * 2**30)     # 2 GB, sparse: costs no disk
+    with PeakRSS() as m: r = w.prepare(None, name="notdata")
+    error(r, "notdata", any_of=("not a dataset", "no data file", "dataset"))
+    assert m.seconds < 20 and m.grew < 500, f"refusing a 2 GB folder took {m.seconds:.0f} s and {m.grew:.0f} MB"
+
+@case("data", "50MB-single-line-record")
+def _(w):
+    p = w.d/"d.jsonl"
+    with open(p, "w", encoding="utf-8") as f:
+        f.write(jl(ALP[:3]))
+        f.write('{"instruction": "' + "lorem ipsum " * (50 * 2**20 // 12) + '", "output": "billing"}\n')
+    with PeakRSS() as m: r = w.prepare()
+    if r.rc == 0: accepted(r, 4)
+    else: error(r, "d.jsonl", any_of=("line 4", "record 4", "mb", "bytes", "too long", "too large"))
+    assert m.seconds < 60 and m.grew < 1500, f"a 50 MB record took {m.seconds:.0f} s and {m.grew:.0f} MB before an answer"
+
+@case("data", "demo-unknown-split")
+def _(w): error(w.prepare(None, name="x", dataset="demo:nope"), "demo", any_of=("train", "val", "test"))
+
+@case("data", "hub-dataset-offline")
+def _(w):
+    error(w.prepare(None, name="x", dataset="no-such-user/no-such-dataset"), "no-such-user/no-such-dataset")
+
+@case("data", "val-dataset-broken")
+def _(w):
+    w.write("d.jsonl", jl(ALP)); w.write("v.jsonl", '{"instruction": \n')
+    error(w.prepare(val_dataset=str(w.d/"v.jsonl")), "v.jsonl", "line 1")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# configs
+
+def cfg_text(w, body:str)->str:
+    return f"model_name: tiny-llama\ndataset: {w.d/'d.jsonl'}\noutput_dir: {w.d/'out'}\nval_fraction: 0.0\n" + body
+
+@case("config", "learning_rate-1e-4-yaml")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    accepted(w.cli("prepare", w.config(cfg_text(w, "learning_rate: 1e-4\nweight_decay: 1e-2\nlora_alpha: 1e2\n")),
+                   "--preview", "0", "--out", w.d/"p"), 10)
+
+@case("config", "learning_rate-1e-4-override")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    accepted(w.cli("prepare", w.config(), "--preview", "0", "--out", w.d/"p", "--learning_rate", "1e-4"), 10)
+
+@case("config", "yaml-duplicate-key")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "lora_r: 8\nlearning_rate: 1e-3\nlora_r: 16\n"))), "lora_r", "line 7",
+                any_of=("duplicate",))
+
+@case("config", "seed-2**32")
+def _(w): error(w.cli("train", w.config(cfg_text(w, f"seed: {2**32}\n"))), "seed")
+
+@case("config", "seed-2**32-prepare")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    error(w.cli("prepare", w.config(cfg_text(w, f"seed: {2**32}\n")), "--preview", "0"), "seed")
+
+@case("config", "seed-negative")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "seed: -1\n"))), "seed")
+
+@case("config", "seed-override-too-big")
+def _(w): error(w.cli("train", w.config(), "--seed", str(2**40)), "seed")
+
+@case("config", "output_dir-is-a-file")
+def _(w):
+    w.write("d.jsonl", jl(ALP)); f = w.write("taken", "I am a file")
+    error(w.cli("train", w.config(output_dir=str(f))), "output_dir", "taken")
+
+@case("config", "output_dir-is-a-file-prepare")
+def _(w):
+    w.write("d.jsonl", jl(ALP)); f = w.write("taken", "I am a file")
+    error(w.cli("prepare", w.config(output_dir=str(f)), "--preview", "0"), "output_dir", "taken")
+
+@case("config", "output_dir-under-a-file")
+def _(w):
+    w.write("d.jsonl", jl(ALP)); f = w.write("taken", "I am a file")
+    error(w.cli("train", w.config(output_dir=str(f/"run"))), "output_dir", "taken")
+
+@case("config", "unknown-key-typo")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "learnin_rate: 1e-3\n"))), "learnin_rate", "learning_rate")
+
+@case("config", "unknown-override")
+def _(w): error(w.cli("train", w.config(), "--not_a_field", "3"), "not_a_field")
+
+@case("config", "override-without-value")
+def _(w): error(w.cli("train", w.config(), "--lora_r"), "lora_r")
+
+@case("config", "override-wrong-type")
+def _(w): error(w.cli("train", w.config(), "--max_steps", "abc"), "max_steps")
+
+@case("config", "wrong-type-lora_r")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "lora_r: sixteen\n"))), "lora_r")
+
+@case("config", "lora_r-zero")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "lora_r: 0\n"))), "lora_r")
+
+@case("config", "unknown-method")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "method: lorax\n"))), "method", "lora")
+
+@case("config", "learning_rate-nan")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "learning_rate: .nan\n"))), "learning_rate")
+
+@case("config", "learning_rate-inf")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "learning_rate: .inf\n"))), "learning_rate")
+
+@case("config", "num_epochs-zero")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "num_epochs: 0\n"))), "num_epochs")
+
+@case("config", "val_fraction-1.5")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "").replace("val_fraction: 0.0", "val_fraction: 1.5"))), "val_fraction")
+
+@case("config", "max_seq_len-float")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    r = w.cli("prepare", w.config(cfg_text(w, "max_seq_len: 1.5e2\n")), "--preview", "0", "--out", w.d/"p")
+    if r.rc == 0: accepted(r, 10)
+    else: error(r, "max_seq_len")
+
+@case("config", "packing-not-a-bool")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "packing: maybe\n"))), "packing")
+
+@case("config", "field_map-not-a-mapping")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "field_map: [question, instruction]\n"))), "field_map")
+
+@case("config", "target_modules-empty")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "target_modules: []\n"))), "target_modules")
+
+@case("config", "report_to-unknown")
+def _(w): error(w.cli("train", w.config(cfg_text(w, "report_to: mlflow\n"))), "report_to", "mlflow")
+
+@case("config", "yaml-syntax-error")
+def _(w): error(w.cli("train", w.config("model_name: tiny-llama\n  lora_r: 8\n: oops\n")), "c.yaml", "line")
+
+@case("config", "yaml-tab-indent")
+def _(w): error(w.cli("train", w.config("model_name: tiny-llama\nfield_map:\n\tq: instruction\n")), "c.yaml", "line")
+
+@case("config", "yaml-top-level-list")
+def _(w): error(w.cli("train", w.config("- model_name: tiny-llama\n")), "c.yaml", any_of=("mapping", "dict", "key: value"))
+
+@case("config", "yaml-empty-file")
+def _(w):
+    r = w.cli("train", w.config(""))
+    error(r, any_of=("empty", "dataset"))
+
+@case("config", "yaml-nested-100000-deep")
+def _(w): error(w.cli("train", w.config("lora_r: " + "[" * 100_000 + "]" * 100_000 + "\n")), "c.yaml",
+                any_of=("deep", "nest", "lora_r"))
+
+@case("config", "yaml-alias-bomb")
+def _(w):
+    text = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    t0 = time.time(); r = w.cli("train", w.config(text))
+    error(r, "c.yaml", any_of=("unknown", "field", "alias", "a"))
+    assert time.time() - t0 < 20
+
+@case("config", "config-file-missing")
+def _(w): error(w.cli("train", w.d/"nope.yaml"), "nope.yaml", any_of=("not found", "does not exist", "no such"))
+
+@case("config", "config-not-utf8")
+def _(w): error(w.cli("train", w.write("c.yaml", b"model_name: tiny-llama\nsystem_prompt: caf\xe9\n")), "c.yaml",
+                any_of=("utf-8", "encoding", "utf8"))
+
+@case("config", "config-is-a-directory")
+def _(w): error(w.cli("train", w.d), any_of=("directory", "yaml", "not a file"))
+
+@case("config", "system_prompt-lone-surrogate")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    r = w.cli("prepare", w.config(cfg_text(w, 'system_prompt: "be nice \\ud800"\n')), "--preview", "0", "--out", w.d/"p")
+    error(r, "system_prompt", any_of=("surrogate", "not valid text", "unicode"))
+
+@case("config", "chat_template-broken-jinja")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    r = w.cli("prepare", w.config(cfg_text(w, 'chat_template: "{% for m in messages %}{{ m.content }"\n')),
+              "--preview", "0", "--out", w.d/"p")
+    error(r, any_of=("chat_template", "chat template"))
+
+@case("config", "resume-without-checkpoint")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    r = w.cli("train", w.config(resume=True))
+    error(r, "resume", any_of=("checkpoint", "no run"))
+
+@case("config", "dataset-unset")
+def _(w): error(w.cli("prepare", w.config(cfg_text(w, "").replace(f"dataset: {w.d/'d.jsonl'}\n", "")), "--preview", "0"),
+                "dataset")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# command lines
+
+INFER = ("--base", "tiny-llama", "--device", "cpu", "--precision", "fp32", "--no-progress")
+
+@case("cli", "unknown-command")
+def _(w): error(w.cli("trian", "c.yaml"), "trian", any_of=("train", "choose", "invalid"))
+
+@case("cli", "infer-no-prompt-or-input")
+def _(w): error(w.cli("infer", *INFER), any_of=("--prompt", "--input"))
+
+@case("cli", "infer-prompt-and-input")
+def _(w): error(w.cli("infer", *INFER, "--prompt", "hi", "--input", "x.jsonl", "--output", "y.jsonl"), "--prompt", "--input")
+
+@case("cli", "infer-input-without-output")
+def _(w): error(w.cli("infer", *INFER, "--input", w.write("p.jsonl", '{"prompt": "hi"}\n')), "--output")
+
+@case("cli", "infer-max-new-tokens-not-int")
+def _(w): error(w.cli("infer", *INFER, "--prompt", "hi", "--max-new-tokens", "abc"), "max-new-tokens", any_of=("int",))
+
+@case("cli", "infer-max-new-tokens-negative")
+def _(w): error(w.cli("infer", *INFER, "--prompt", "hi", "--max-new-tokens", "-5"), any_of=("max-new-tokens", "max_new_tokens"))
+
+@case("cli", "infer-seed-2**32")
+def _(w): error(w.cli("infer", *INFER, "--prompt", "hi", "--temperature", "0.7", "--seed", str(2**32)), "seed")
+
+@case("cli", "infer-temperature-negative")
+def _(w): error(w.cli("infer", *INFER, "--prompt", "hi", "--temperature", "-1"), "temperature")
+
+@case("cli", "infer-top-p-above-1")
+def _(w): error(w.cli("infer", *INFER, "--prompt", "hi", "--temperature", "0.7", "--top-p", "2"), any_of=("top-p", "top_p"))
+
+@case("cli", "infer-adapter-missing")
+def _(w): error(w.cli("infer", *INFER, "--adapter", w.d/"nope", "--prompt", "hi"), "nope")
+
+@case("cli", "infer-adapter-not-an-adapter")
+def _(w):
+    (w.d/"plain").mkdir(); (w.d/"plain"/"notes.txt").write_text("x")
+    error(w.cli("infer", *INFER, "--adapter", w.d/"plain", "--prompt", "hi"), "plain", any_of=("adapter_config.json", "adapter"))
+
+@case("cli", "infer-base-not-a-model")
+def _(w):
+    (w.d/"notamodel").mkdir(); (w.d/"notamodel"/"x.txt").write_text("x")
+    error(w.cli("infer", "--base", w.d/"notamodel", "--prompt", "hi", "--device", "cpu"), "notamodel")
+
+@case("cli", "infer-base-unknown-offline")
+def _(w): error(w.cli("infer", "--base", "no-such-org/no-such-model", "--prompt", "hi", "--device", "cpu"), "no-such-org/no-such-model")
+
+@case("cli", "infer-input-invalid-json-line")
+def _(w):
+    p = w.write("p.jsonl", '{"prompt": "a"}\n{"prompt": \n{"prompt": "c"}\n')
+    error(w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl"), "p.jsonl", "line 2")
+
+@case("cli", "infer-input-lone-surrogate")
+def _(w):
+    p = w.write("p.jsonl", '{"prompt": "a"}\n{"prompt": "b \\udc80"}\n')
+    error(w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl"), "p.jsonl", "line 2",
+          any_of=("surrogate", "not valid text", "unicode"))
+
+@case("cli", "infer-input-no-prompt-field")
+def _(w):
+    p = w.write("p.jsonl", '{"question": "a"}\n')
+    error(w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl"), "p.jsonl", "line 1", any_of=("--prompt-field",))
+
+@case("cli", "infer-input-csv-unterminated-quote")
+def _(w):
+    p = w.write("p.csv", 'prompt\n"a\nb\nc\nd\n')
+    r = w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl", "--max-new-tokens", "1")
+    error(r, "p.csv", any_of=("quote", "line"))
+
+@case("cli", "infer-input-nested-deep")
+def _(w):
+    p = w.write("p.jsonl", '{"prompt": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    error(w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl"), "p.jsonl", "line 1", any_of=("deep", "nest"))
+
+@case("cli", "infer-input-empty")
+def _(w):
+    p = w.write("p.jsonl", "")
+    r = w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl")
+    if r.rc == 0: no_crash(r); assert "0" in r.out, r.out
+    else: error(r, "p.jsonl", any_of=("empty", "no prompt", "no record"))
+
+@case("cli", "infer-output-is-a-directory")
+def _(w):
+    p = w.write("p.jsonl", '{"prompt": "a"}\n'); (w.d/"outdir").mkdir()
+    error(w.cli("infer", *INFER, "--input", p, "--output", w.d/"outdir", "--max-new-tokens", "1"), "outdir")
+
+@case("cli", "infer-output-is-the-input")
+def _(w):
+    p = w.write("p.jsonl", '{"prompt": "a"}\n{"prompt": "b"}\n')
+    r = w.cli("infer", *INFER, "--input", p, "--output", p, "--max-new-tokens", "1")
+    assert p.read_text() == '{"prompt": "a"}\n{"prompt": "b"}\n', "the input file was overwritten by its own answers"
+    error(r, "p.jsonl", any_of=("same", "input"))
+
+@case("cli", "infer-output-from-another-input")
+def _(w):
+    p = w.write("p.jsonl", '{"prompt": "a"}\n{"prompt": "b"}\n')
+    o = w.write("o.jsonl", '{"prompt": "zzz", "index": 0, "response": "x"}\n')
+    r = w.cli("infer", *INFER, "--input", p, "--output", o, "--max-new-tokens", "1")
+    assert "zzz" in o.read_text(), "an existing output file of another input was thrown away without --overwrite"
+    error(r, "o.jsonl", any_of=("--overwrite", "different input"))
+
+@case("cli", "prepare-bad-split-choice")
+def _(w): error(w.cli("prepare", w.config(), "--split", "nope"), "split", any_of=("train", "choice"))
+
+@case("cli", "prepare-preview-not-int")
+def _(w): error(w.cli("prepare", w.config(), "--preview", "lots"), "preview")
+
+@case("cli", "argv-with-undecodable-filename")
+def _(w): error(w.cli("train", "caf\udce9.yaml"), any_of=("not found", "does not exist", "no such", "caf"))
+
+@case("cli", "merge-missing-adapter")
+def _(w): error(w.cli("merge", w.d/"nope"), "nope")
+
+@case("cli", "merge-not-an-adapter")
+def _(w):
+    (w.d/"plain").mkdir(); (w.d/"plain"/"x.txt").write_text("x")
+    error(w.cli("merge", w.d/"plain"), "plain")
+
+@case("cli", "export-missing-model")
+def _(w): error(w.cli("export", w.d/"nope"), "nope")
+
+@case("cli", "export-bad-type")
+def _(w): error(w.cli("export", w.d, "--type", "q4_k"), "type", any_of=("f16", "choice"))
+
+@case("cli", "card-missing-path")
+def _(w): error(w.cli("card", w.d/"nope"), "nope")
+
+@case("cli", "ratings-missing-file")
+def _(w): error(w.cli("ratings", w.d/"nope.jsonl"), "nope.jsonl")
+
+@case("cli", "ratings-broken-jsonl")
+def _(w): error(w.cli("ratings", w.write("r.jsonl", '{"winner": "a"}\n{"winner": \n')), "r.jsonl", any_of=("line 2", "line 1"))
+
+@case("cli", "eval-limit-negative")
+def _(w): error(w.cli("eval", w.config(), "--limit", "-3"), "limit")
+
+@case("cli", "serve-port-out-of-range")
+def _(w): error(w.cli("serve", "--base", "tiny-llama", "--port", "99999", "--device", "cpu"), "port")
+
+@case("cli", "serve-adapter-missing")
+def _(w): error(w.cli("serve", "--base", "tiny-llama", "--adapter", f"bot={w.d/'nope'}", "--port", "0"), "nope")
+
+@case("cli", "serve-bad-adapter-name")
+def _(w):
+    (w.d/"a").mkdir()
+    error(w.cli("serve", "--base", "tiny-llama", "--adapter", f"../etc={w.d/'a'}", "--port", "0"), any_of=("name", "adapter"))
+
+# --- run directories that are not complete: every reader refuses them by name
+
+@pytest.fixture(scope="module")
+def good_adapter(tmp_path_factory):
+    "A small LoRA adapter of tiny-llama written like a finished ft_nb run (manifest last, when ft_nb.runs has it)."
+    from peft import LoraConfig, get_peft_model
+    from ft_nb.models import make_tiny_model
+    d = tmp_path_factory.mktemp("adapter")/"run"
+    model, tok = make_tiny_model("llama")
+    pm = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    pm.save_pretrained(d); tok.save_pretrained(d)
+    cfg = dict(model_name="tiny-llama", method="lora", lora_r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    (d/"ft_nb_config.yaml").write_text(yaml.safe_dump(cfg))
+    man = dict(ft_nb_manifest=1, base_model="tiny-llama", method="lora", config=cfg)
+    try:
+        from ft_nb.runs import write_manifest
+        write_manifest(d, man)
+    except ImportError: (d/"ft_nb_manifest.json").write_text(json.dumps(man))
+    return d
+
+def damaged(w, good, how)->Path:
+    d = w.d/"run"; shutil.copytree(good, d); how(d); return d
+
+def _cut(p): p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+@case("run", "infer-complete-adapter-accepted")
+def _(w, good_adapter):
+    r = w.cli("infer", "--adapter", good_adapter, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu")
+    no_crash(r); assert r.rc == 0, f"a complete adapter was refused: {r.err[-600:]}"
+
+@case("run", "infer-truncated-tokenizer.json")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: _cut(d/"tokenizer.json"))
+    error(w.cli("infer", "--adapter", d, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu"), "tokenizer.json")
+
+@case("run", "infer-truncated-weights")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: _cut(d/"adapter_model.safetensors"))
+    error(w.cli("infer", "--adapter", d, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu"), "adapter_model.safetensors")
+
+@case("run", "infer-weights-without-manifest")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: (d/"ft_nb_manifest.json").unlink())
+    error(w.cli("infer", "--adapter", d, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu"), "manifest")
+
+@case("run", "infer-adapter_config-not-json")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: (d/"adapter_config.json").write_text('{"peft_type": "LORA", '))
+    error(w.cli("infer", "--adapter", d, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu"), "adapter_config.json")
+
+@case("run", "infer-adapter_config-nested-deep")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: (d/"adapter_config.json").write_text("[" * 100_000 + "]" * 100_000))
+    error(w.cli("infer", "--adapter", d, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu"), "adapter_config.json")
+
+@case("run", "merge-truncated-weights")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: _cut(d/"adapter_model.safetensors"))
+    error(w.cli("merge", d, "--out", w.d/"merged", "--device", "cpu"), "adapter_model.safetensors")
+    assert not (w.d/"merged").exists(), "a refused merge left an output directory"
+
+@case("run", "card-weights-without-manifest")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: (d/"ft_nb_manifest.json").unlink())
+    error(w.cli("card", d), "manifest")
+
+@case("run", "eval-truncated-weights")
+def _(w, good_adapter):
+    d = damaged(w, good_adapter, lambda d: _cut(d/"adapter_model.safetensors"))
+    w.write("t.jsonl", jl(demo_rows(3, "test")))
+    cfg = w.config(test_dataset=str(w.d/"t.jsonl"), dataset=str(w.d/"t.jsonl"))
+    error(w.cli("eval", cfg, "--adapter", d, "--no-base", "--limit", "2"), "adapter_model.safetensors")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# HTTP requests to the server (in-process, 127.0.0.1, tiny model)
+
+@pytest.fixture(scope="module")
+def server():
+    try: from ft_nb.serve import ModelServer, build_app, ServerThread, load_engine
+    except ImportError: from ft_nb.deploy import ModelServer, build_app, ServerThread, load_engine
+    import httpx
+    srv = ModelServer(load_engine("tiny-llama", device="cpu", precision="fp32"), max_tokens_limit=64)
+    with ServerThread(build_app(srv), host="127.0.0.1", port=0) as th:
+        with httpx.Client(base_url=f"http://127.0.0.1:{th.port}", timeout=60) as c:
+            name = c.get("/v1/models").json()["data"][0]["id"]
+            yield c, name
+
+def post(server, body, path="/v1/chat/completions", raw=False, headers=None):
+    c, _ = server
+    data = body if raw else json.dumps(body).encode()
+    t0 = time.time()
+    r = c.post(path, content=data, headers={"content-type": "application/json", **(headers or {})})
+    r.elapsed_s = time.time() - t0
+    return r
+
+def refused(r, status:int|tuple=400, param:str|None=None, within:float=5.0):
+    "A 4xx in OpenAI's error shape, naming `param`, answered within `within` seconds."
+    assert r.status_code < 500, f"HTTP {r.status_code} (a server error) for a bad request: {r.text[:500]}"
+    assert r.status_code in ((status,) if isinstance(status, int) else status), f"HTTP {r.status_code}, want {status}: {r.text[:400]}"
+    try: e = r.json()["error"]
+    except Exception: pytest.fail(f"not OpenAI's error shape: {r.text[:300]}")
+    assert set(e) >= {"message", "type", "param", "code"} and e["message"], f"error object lacks fields: {e}"
+    if param: assert param in (e.get("param") or "") or param in e["message"], f"the error does not name {param!r}: {e}"
+    assert r.elapsed_s < within, f"took {r.elapsed_s:.1f} s to refuse (bound {within} s)"
+
+def msgs(text="hi"): return [dict(role="user", content=text)]
+def chat(server, **kw): return dict(model=server[1], messages=msgs(), max_tokens=2, **kw)
+
+@case("http", "valid-chat-sanity")
+def _(w, server):
+    r = post(server, chat(server)); assert r.status_code == 200, r.text[:300]
+
+@case("http", "valid-content-array")
+def _(w, server):
+    r = post(server, dict(chat(server), messages=[dict(role="user", content=[dict(type="text", text="hi")])]))
+    assert r.status_code == 200, r.text[:300]
+
+@case("http", "valid-stream")
+def _(w, server):
+    r = post(server, chat(server, stream=True))
+    assert r.status_code == 200 and "data: [DONE]" in r.text, r.text[:300]
+
+@case("http", "not-json")
+def _(w, server): refused(post(server, b"{model: x", raw=True))
+
+@case("http", "not-utf8")
+def _(w, server): refused(post(server, b'{"model": "\xff\xfe"}', raw=True))
+
+@case("http", "json-array-body")
+def _(w, server): refused(post(server, [1, 2]))
+
+@case("http", "empty-body")
+def _(w, server): refused(post(server, b"", raw=True))
+
+@case("http", "nested-100000-deep")
+def _(w, server): refused(post(server, b'{"model": "m", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", raw=True))
+
+@case("http", "missing-model")
+def _(w, server): refused(post(server, dict(messages=msgs())), param="model")
+
+@case("http", "unknown-model")
+def _(w, server): refused(post(server, dict(model="../../etc/passwd", messages=msgs())), 404, param="model")
+
+@case("http", "model-not-a-string")
+def _(w, server): refused(post(server, dict(model=["x"], messages=msgs())), param="model")
+
+@case("http", "messages-empty")
+def _(w, server): refused(post(server, dict(chat(server), messages=[])), param="messages")
+
+@case("http", "messages-not-a-list")
+def _(w, server): refused(post(server, dict(chat(server), messages="hi")), param="messages")
+
+@case("http", "messages-too-many")
+def _(w, server): refused(post(server, dict(chat(server), messages=msgs() * 600)), param="messages")
+
+@case("http", "role-unknown")
+def _(w, server): refused(post(server, dict(chat(server), messages=[dict(role="wizard", content="hi")])), param="role")
+
+@case("http", "content-missing")
+def _(w, server): refused(post(server, dict(chat(server), messages=[dict(role="user")])), param="content")
+
+@case("http", "content-null")
+def _(w, server): refused(post(server, dict(chat(server), messages=[dict(role="user", content=None)])), param="content")
+
+@case("http", "content-image-part")
+def _(w, server):
+    m = [dict(role="user", content=[dict(type="image_url", image_url=dict(url="http://127.0.0.1/x.png"))])]
+    refused(post(server, dict(chat(server), messages=m)), param="content")
+
+@case("http", "content-lone-surrogate")
+def _(w, server):
+    body = json.dumps(chat(server)).replace('"hi"', '"bad \\ud800 text"').encode()
+    refused(post(server, body, raw=True), param="content")
+
+@case("http", "content-lone-surrogate-streaming")
+def _(w, server):
+    body = json.dumps(chat(server, stream=True)).replace('"hi"', '"\\udfff"').encode()
+    refused(post(server, body, raw=True), param="content")
+
+@case("http", "tool-turn")
+def _(w, server):
+    m = [dict(role="user", content="hi"), dict(role="assistant", content=None, tool_calls=[dict(id="c", type="function",
+         function=dict(name="f", arguments="{}"))]), dict(role="tool", tool_call_id="c", content="ok")]
+    r = post(server, dict(chat(server), messages=m))
+    if r.status_code != 200: refused(r, param="messages")
+
+@case("http", "seed-2**32")
+def _(w, server): refused(post(server, chat(server, seed=2**32, temperature=0.7)), param="seed")
+
+@case("http", "seed-negative")
+def _(w, server): refused(post(server, chat(server, seed=-1, temperature=0.7)), param="seed")
+
+@case("http", "seed-huge-integer")
+def _(w, server): refused(post(server, json.dumps(chat(server)).replace('"max_tokens": 2', '"seed": ' + "9" * 5000).encode(), raw=True))
+
+@case("http", "stream-wrong-type")
+def _(w, server): refused(post(server, chat(server, stream="yes")), param="stream")
+
+@case("http", "stream_options-wrong-type")
+def _(w, server): refused(post(server, chat(server, stream=True, stream_options="usage")), param="stream_options")
+
+@case("http", "stream_options-include_usage-wrong-type")
+def _(w, server): refused(post(server, chat(server, stream=True, stream_options=dict(include_usage="yes"))), param="include_usage")
+
+@case("http", "stream_options-without-stream")
+def _(w, server): refused(post(server, chat(server, stream_options=dict(include_usage=True))), param="stream_options")
+
+@case("http", "stop-four-of-20000-chars")
+def _(w, server): refused(post(server, chat(server, stop=["x" * 20_000] * 4)), param="stop", within=3)
+
+@case("http", "stop-one-of-80000-chars")
+def _(w, server): refused(post(server, chat(server, stop="y" * 80_000)), param="stop", within=3)
+
+@case("http", "stop-five-strings")
+def _(w, server): refused(post(server, chat(server, stop=["a", "b", "c", "d", "e"])), param="stop")
+
+@case("http", "stop-empty-string")
+def _(w, server): refused(post(server, chat(server, stop=[""])), param="stop")
+
+@case("http", "stop-not-strings")
+def _(w, server): refused(post(server, chat(server, stop=[1, 2])), param="stop")
+
+@case("http", "max_tokens-huge")
+def _(w, server): refused(post(server, chat(server) | dict(max_tokens=10**9)), param="max_tokens")
+
+@case("http", "max_tokens-zero")
+def _(w, server): refused(post(server, chat(server) | dict(max_tokens=0)), param="max_tokens")
+
+@case("http", "max_tokens-string")
+def _(w, server): refused(post(server, chat(server) | dict(max_tokens="10")), param="max_tokens")
+
+@case("http", "max_tokens-float")
+def _(w, server): refused(post(server, chat(server) | dict(max_tokens=2.5)), param="max_tokens")
+
+@case("http", "max_completion_tokens-disagrees")
+def _(w, server): refused(post(server, chat(server, max_completion_tokens=5)), param="max")
+
+@case("http", "n-5")
+def _(w, server): refused(post(server, chat(server, n=5)), param="n")
+
+@case("http", "temperature-5")
+def _(w, server): refused(post(server, chat(server, temperature=5)), param="temperature")
+
+@case("http", "temperature-string")
+def _(w, server): refused(post(server, chat(server, temperature="hot")), param="temperature")
+
+@case("http", "temperature-nan")
+def _(w, server): refused(post(server, json.dumps(chat(server)).replace('"max_tokens": 2', '"max_tokens": 2, "temperature": NaN').encode(), raw=True))
+
+@case("http", "top_p-zero")
+def _(w, server): refused(post(server, chat(server, temperature=0.5, top_p=0)), param="top_p")
+
+@case("http", "logit_bias-huge")
+def _(w, server):
+    r = post(server, chat(server, logit_bias={str(i): 1 for i in range(60_000)}))
+    if r.status_code != 200: refused(r, param="logit_bias")
+    assert r.elapsed_s < 10, f"a 60,000-entry logit_bias took {r.elapsed_s:.1f} s"
+
+@case("http", "logit_bias-not-numbers")
+def _(w, server):
+    r = post(server, chat(server, logit_bias={"hello": "world"}))
+    if r.status_code != 200: refused(r, param="logit_bias")
+
+@case("http", "frequency_penalty-unsupported")
+def _(w, server):
+    r = post(server, chat(server, frequency_penalty=1.5))
+    if r.status_code != 200: refused(r, param="frequency_penalty")
+
+@case("http", "prompt-too-long")
+def _(w, server): refused(post(server, dict(chat(server), messages=msgs("word " * 150_000))), param="messages", within=10)
+
+@case("http", "body-too-large")
+def _(w, server): refused(post(server, dict(chat(server), messages=msgs("z" * 2_000_000))), 413)
+
+@case("http", "duplicate-keys")
+def _(w, server):
+    r = post(server, ('{"model": "%s", "model": "other", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}'
+                      % server[1]).encode(), raw=True)
+    if r.status_code != 200: refused(r, (400, 404), param="model")
+
+@case("http", "completions-prompt-list-of-two")
+def _(w, server): refused(post(server, dict(model=server[1], prompt=["a", "b"], max_tokens=2), "/v1/completions"), param="prompt")
+
+@case("http", "completions-prompt-empty")
+def _(w, server): refused(post(server, dict(model=server[1], prompt="", max_tokens=2), "/v1/completions"), param="prompt")
+
+@case("http", "completions-prompt-int")
+def _(w, server): refused(post(server, dict(model=server[1], prompt=5, max_tokens=2), "/v1/completions"), param="prompt")
+
+@case("http", "completions-lone-surrogate")
+def _(w, server):
+    body = json.dumps(dict(model=server[1], prompt="x", max_tokens=2)).replace('"x"', '"\\ud83d"').encode()
+    refused(post(server, body, "/v1/completions", raw=True), param="prompt")
+
+@case("http", "unknown-route")
+def _(w, server): refused(post(server, chat(server), "/v1/embeddings"), 404)
+
+@case("http", "wrong-method")
+def _(w, server):
+    c, _ = server; t0 = time.time(); r = c.get("/v1/chat/completions"); r.elapsed_s = time.time() - t0
+    refused(r, 405)
+
+@case("http", "text-plain-content-type")
+def _(w, server):
+    r = post(server, chat(server), headers={"content-type": "text/plain"})
+    if r.status_code != 200: refused(r, (400, 415))
+
+@case("http", "model-path-traversal-get")
+def _(w, server):
+    c, _ = server; t0 = time.time(); r = c.get("/v1/models/..%2F..%2Fetc%2Fpasswd"); r.elapsed_s = time.time() - t0
+    refused(r, 404)
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+def test_catalogue_size():
+    kinds = {}
+    for p in CASES: kinds[p.id.split(":")[0]] = kinds.get(p.id.split(":")[0], 0) + 1
+    assert len(CASES) >= 80 and {"data", "config", "cli", "http"} <= set(kinds), kinds
+
+@pytest.mark.parametrize("fn", CASES)
+def test_bad_input(fn, request, w):
+    import inspect
+    extra = [request.getfixturevalue(n) for n in list(inspect.signature(fn).parameters)[1:]]
+    fn(w, *extra)

@@ -1,0 +1,41 @@
+"""Issue 11, fault injection: SIGKILL at seeded random points of a tiny training run and during its final save, SIGKILL
+during `ft-nb infer --input/--output`, and a full disk during training (scripts/fault_suite.py does the work; see its
+docstring for what each scenario checks). Seed: env FT_NB_FAULT_SEED (default 0); replay with
+`python scripts/fault_suite.py --seed N --keep DIR`."""
+import pytest
+import fault_suite as fs
+
+N_RANDOM, N_FINAL, N_INFER_RANDOM = 5, 2, 3
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    s = fs.Suite(tmp_path_factory.mktemp("faults"))
+    yield s
+    s.close()
+
+def _ok(probs, what):
+    assert not probs, f"{what} (seed {fs.os.environ.get('FT_NB_FAULT_SEED', 0)}):\n  - " + "\n  - ".join(probs)
+
+def test_reference_training_run(suite):
+    ref = suite.train_reference()
+    assert ref["tensors"], "the uninterrupted run saved no adapter weights"
+    read_run, RunError, which = fs._reader()
+    read_run(ref["dir"])                       # the finished run is accepted by THE reader
+    pts = suite.train_kill_points(N_RANDOM, N_FINAL)
+    assert len(pts) == N_RANDOM + N_FINAL, pts
+
+@pytest.mark.parametrize("i", range(N_RANDOM + N_FINAL))
+def test_kill_training(suite, i):
+    at, what = suite.train_kill_points(N_RANDOM, N_FINAL)[i]
+    _ok(suite.train_scenario(f"k{at}", [dict(at=at)]), f"SIGKILL at event {at} of the training run ({what})")
+
+@pytest.mark.parametrize("i", range(N_INFER_RANDOM + 2))
+def test_kill_batch_inference(suite, i):
+    kills = suite.infer_kill_points(N_INFER_RANDOM)[i]
+    what = " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in kills)
+    _ok(suite.infer_scenario("-".join(str(k.get("at", "m")) for k in kills), kills), f"ft-nb infer killed at {what}")
+
+def test_full_disk_during_training(suite):
+    probs = suite.disk_full()
+    if isinstance(probs, str): pytest.skip(probs)
+    _ok(probs, "full disk (tmpfs) during training")
