@@ -370,15 +370,21 @@ def _yaml_value(s:str):
     try: return load_yaml(s)
     except ConfigError: return s
 
+_KEY_EQ = re.compile(r"^[A-Za-z_][\w-]*=")
+
 def parse_overrides(args:list)->dict:
-    "Turn ['--lora_r', '8', '--packing=false', '--resume'] into {'lora_r': 8, 'packing': False, 'resume': True}."
+    "Turn ['--lora_r', '8', '--packing=false', '--resume', 'seed=3'] into {'lora_r': 8, 'packing': False, ...}."
     out,i = {},0
     args = list(args or [])
     while i < len(args):
         a = args[i]
-        if not a.startswith("--") or len(a)==2: raise ConfigError(f"command line: expected --key value, got {a!r}")
-        k = a[2:].replace("-", "_")
-        if "=" in k: k,v = k.split("=",1); out[k] = _yaml_value(v); i += 1; continue
+        if _KEY_EQ.match(a): a = "--" + a          # key=value, as in `ft-nb train cfg.yaml lora_r=8`
+        if not a.startswith("--") or len(a)==2:
+            raise ConfigError(f"command line: expected --key value or key=value, got {a!r}")
+        k = a[2:]
+        if "=" in k:
+            k,v = k.split("=",1); out[k.replace("-", "_")] = _yaml_value(v); i += 1; continue
+        k = k.replace("-", "_")
         if i+1 < len(args) and not args[i+1].startswith("--"): out[k] = _yaml_value(args[i+1]); i += 2
         else: out[k] = True; i += 1
     return out
