@@ -270,8 +270,10 @@ def get_metric(
     if close or not isinstance(m, str) or not m.strip():
         raise EvalError(f"unknown metric {m!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
                         f"{_known()}; or register your own with ft_nb.evaluation.register_metric")
-    return hub_metric(m)
+    if m not in _HUB: _HUB[m] = hub_metric(m)      # loaded once per session
+    return _HUB[m]
 
+_HUB: dict = {}
 def _known()->str: return f"known metrics: {', '.join(sorted(METRICS))}"
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a09
@@ -441,6 +443,18 @@ def _encode(tok, text:str)->list[int]:
     if b is None or (tok.bos_token and text.startswith(tok.bos_token)): return ids
     return [b] + ids if tok("a", add_special_tokens=True)["input_ids"][:1] == [b] else ids
 
+# %% ../nbs/05_evaluation.ipynb #1e4c0a30
+def _check_context(model, enc:list, max_new_tokens:int):
+    "`EvalError` naming the first prompt whose tokens plus `max_new_tokens` exceed the model's context."
+    c = getattr(model, "config", None)
+    ctx = getattr(getattr(c, "text_config", None) or c, "max_position_embeddings", None)
+    over = [i for i,e in enumerate(enc) if ctx and len(e) + max_new_tokens > ctx]
+    if over:
+        raise EvalError(f"{len(over)} test prompt(s) do not fit the model's context of {ctx} tokens with "
+                        f"max_new_tokens={max_new_tokens} (first: example {over[0]}, {len(enc[over[0]])} prompt "
+                        "tokens); "
+                        "shorten those examples or lower eval_max_new_tokens")
+
 # %% ../nbs/05_evaluation.ipynb #1e4c0a18
 @torch.inference_mode()
 def generate_answers(
@@ -457,9 +471,10 @@ def generate_answers(
     from tqdm.auto import tqdm
     from ft_nb.models import model_device
     if not prompts: return []
+    enc = [_encode(tokenizer, p) for p in prompts]
+    _check_context(model, enc, max_new_tokens)
     model = _prepare_for_generation(model)
     was_training = model.training; model.eval()
-    enc = [_encode(tokenizer, p) for p in prompts]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     dev, out = model_device(model), [None]*len(prompts)
     batches = _token_batches([len(e) + max_new_tokens for e in enc], batch_size, max_batch_tokens)
