@@ -132,8 +132,8 @@ def parse_command(verb:str, argv:list, commands:dict|None=None)->tuple:
     return func, dict(vars(ns), **(dict(overrides=extra) if takes else {}))
 
 # %% ../nbs/09_cli.ipynb #9e6bafe8
-def build_parser(commands:dict|None=None)->argparse.ArgumentParser:
-    "The top-level `ft-nb` parser: `--version` and one stub per command with its help line."
+def build_parser(commands:dict|None=None, helps:bool=True)->argparse.ArgumentParser:
+    "The top-level `ft-nb` parser: `--version` and one stub per command with its help line (read only if `helps`)."
     from ft_nb import __version__
     commands = commands or COMMANDS
     p = argparse.ArgumentParser(prog="ft-nb", description="Parameter-efficient fine-tuning of open LLMs: prepare data, "
@@ -143,7 +143,8 @@ def build_parser(commands:dict|None=None)->argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ft_nb {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for verb in commands:
-        sub.add_parser(verb, add_help=False, help=command_help(verb, commands) or "(unavailable: run it to see why)")
+        h = (command_help(verb, commands) or "(unavailable: run it to see why)") if helps else None
+        sub.add_parser(verb, add_help=False, help=h)
     return p
 
 # %% ../nbs/09_cli.ipynb #d62a6b26
@@ -156,7 +157,7 @@ def main(argv:list|None=None, commands:dict|None=None)->int:
     "Entry point of the `ft-nb` console script: run one command; returns the exit status, never raises."
     argv, verb = list(sys.argv[1:] if argv is None else argv), None
     try:
-        top = build_parser(commands)
+        top = build_parser(commands, helps=not argv or argv[0] in ("-h", "--help"))   # the help lines cost ~1 s
         if not argv: top.print_help(); return 0
         verb = top.parse_args(argv[:1]).command
         func, kw = parse_command(verb, argv[1:], commands)
