@@ -120,7 +120,7 @@ def _parse_json(s:str, where:str):
 
 def _dup_msg(where:str, key:str)->str:
     "The message for `key` given twice in a record at `where`."
-    return (f"{where}: key {key!r} appears twice in one object; remove or rename one "
+    return (f"{where}: duplicate key {key!r} (given twice in one object); remove or rename one "
             "(a JSON reader would silently keep only the last value)")
 
 # %% ../nbs/02_data.ipynb #8e07a56d
@@ -250,6 +250,8 @@ def _local_source(source)->Path|None:
     s = str(source)
     if s in _DEMO: return demo_task_paths()[s.partition(":")[2] or "train"]
     p = Path(s).expanduser()
+    if s.startswith("demo:") and not p.exists():
+        raise DataError(f"{s}: the bundled demo task has no split {s[5:]!r}; use demo (train), demo:val or demo:test")
     if p.is_dir():
         if not any((p/f).exists() for f in _DS_MARKERS):
             raise DataError(f"{p} is a directory but not a dataset saved with `save_to_disk` (no dataset_info.json or "
@@ -455,6 +457,18 @@ def _src_name(s)->str:
     "A source's name for messages: its path or hub name, or the type of an in-memory source."
     return str(s) if isinstance(s, (str, Path)) else f"in-memory {type(s).__name__}"
 
+# %% ../nbs/02_data.ipynb #c07ac85c
+def _check_map_used(fm:dict, rows:list, where:str):
+    "A `DataError` if a field that `fm` renames occurs in no record (the map would do nothing, without a word)."
+    seen = {k for r in rows if isinstance(r, dict) for k in r}
+    seen |= {k for r in rows if isinstance(r, dict) for v in r.values() if isinstance(v, list)
+             for m in v if isinstance(m, dict) for k in m}
+    for k, v in fm.items():
+        if k not in seen:
+            first = list(rows[0]) if rows and isinstance(rows[0], dict) else []
+            raise DataError(f"{where}: field_map renames {k!r} to {v!r}, but no record has a field {k!r} "
+                            f"(fields of the first record: {first}); fix the name or remove it from field_map")
+
 # %% ../nbs/02_data.ipynb #c4f2f9a1
 def _load(
     source, fmt:str="auto", field_map:dict|None=None,
@@ -466,6 +480,7 @@ def _load(
     rows, locs = rows or read_rows(source)
     if not rows: raise DataError(f"{name} {_src_name(source)}: no records")
     recs = [apply_field_map(r, field_map or {}, l) for r, l in zip(rows, locs)]
+    if name not in ("val", "test"): _check_map_used(field_map or {}, rows, f"{name} {_src_name(source)}")
     for r, l in zip(recs, locs):
         if (n := _text_size(r)) > MAX_RECORD_CHARS: raise DataError(_too_big(l, n))
     if fmt == "auto":
@@ -764,7 +779,7 @@ def split_records(
     return [records[i] for i in sorted(idx[n_val:])], [records[i] for i in sorted(idx[:n_val])]
 
 # %% ../nbs/02_data.ipynb #634690d0
-_DATA_VERSION = 2
+_DATA_VERSION = 3   # bumped when validation or encoding changes, so no older cache entry is served
 _KEY_FIELDS = ("data_format", "field_map", "system_prompt", "val_fraction", "max_seq_len", "overlong",
                "train_on_inputs", "seed")
 
@@ -823,6 +838,12 @@ def _sources(cfg)->dict:
         s["val"], s["test"] = s["val"] or "demo:val", s["test"] or "demo:test"
     return s
 
+# %% ../nbs/02_data.ipynb #4592f805
+def _source_names(srcs:dict)->dict:
+    "The report's names of the sources by split (an in-memory source by its type)."
+    return {k: str(v) if isinstance(v, (str, Path)) else f"<{type(v).__name__}>"
+            for k, v in srcs.items() if v is not None}
+
 # %% ../nbs/02_data.ipynb #dccd0eb3
 def _save_splits(d:Path, splits:dict, meta:dict):
     "Write `splits` and `meta.json` to the cache directory `d` atomically (`ft_nb.runs.atomic_dir`)."
@@ -868,7 +889,7 @@ def prepare_data(
         cached = _load_splits(d) if cfg.data_cache and (d/"meta.json").exists() else None
         if cached:
             splits, meta = cached
-            rep = dict(meta["report"], cache=dict(status="hit", path=str(d)))
+            rep = dict(meta["report"], sources=_source_names(srcs), cache=dict(status="hit", path=str(d)))
         else:
             splits, rep, fmt = _prepare(cfg, tokenizer, srcs, rows, template)
             meta = dict(report=rep, fmt=fmt)
@@ -896,9 +917,7 @@ def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, st
         data["train"] = ([recs[i] for i in tr], [locs[i] for i in tr], fmt, skipped)
         data["val"] = ([recs[i] for i in va], [locs[i] for i in va], fmt, {})
     if srcs["test"] is not None: data["test"] = load("test")
-    sources = {k: str(v) if isinstance(v, (str, Path)) else f"<{type(v).__name__}>"
-               for k, v in srcs.items() if v is not None}
-    rep = dict(format=fmt, sources=sources, max_seq_len=cfg.max_seq_len, overlong=cfg.overlong,
+    rep = dict(format=fmt, sources=_source_names(srcs), max_seq_len=cfg.max_seq_len, overlong=cfg.overlong,
                train_on_inputs=cfg.train_on_inputs, splits={})
     splits = dict(train=None, val=None, test=None)
     for k, (rs, ls, f, left_out) in data.items():
