@@ -1,4 +1,14 @@
-"""Merge an adapter into its base with a parity check, export GGUF, serve an OpenAI-compatible API, write model cards.
+"""Merge an adapter into its base with a parity check, export GGUF, write model cards, share on the hub.
+
+A trained adapter is a few megabytes that only mean something next to their base model. This module ships them as
+files others can run: `merge_adapter` folds a LoRA / DoRA / IA³ adapter into the base weights and saves a standalone
+model that plain `transformers` (or vLLM, TGI, llama.cpp's converter) loads without peft, and every merge is checked:
+the merged model must reproduce the adapter's logits, or the merge fails and leaves nothing behind. A merge replaces
+its output only once the new one is complete, so a kill never costs the old one. `export_gguf` writes a merged
+Llama-family or Qwen 2 model as F16 / Q8_0 GGUF for llama.cpp, Ollama and LM Studio, and `verify_gguf` loads it back
+with `transformers` to compare logits and tokenization. `write_model_card` and `push_to_hub` share adapters and
+merged models on the Hugging Face hub, with a card that says exactly what produced them. Serving over HTTP is
+`ft_nb.serve`.
 
 Docs: https://ft-nb.github.io/ft_nb/deployment.html.md"""
 
@@ -6,51 +16,22 @@ Docs: https://ft-nb.github.io/ft_nb/deployment.html.md"""
 
 # %% ../nbs/07_deployment.ipynb #d697dc3a
 from __future__ import annotations
-import contextlib, json, math, os, re, shutil, tempfile, threading, time, uuid
+import json, os, re, time
 from pathlib import Path
+from typing import Annotated
 import numpy as np, torch
-from fastcore.basics import patch
 from .core import FTError
+from .runs import RunInfo, atomic_dir, atomic_write, read_run, run_files, write_manifest, MANIFEST
 
 # %% auto #0
-__all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'DeployError', 'adapter_info', 'find_metrics', 'write_model_card',
-           'merge_adapter', 'verify_gguf', 'export_gguf', 'ServeError', 'ModelServer', 'build_app', 'load_engine',
-           'ServerThread', 'serve', 'push_to_hub', 'register_cli', 'bench_merged']
+__all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'DeployError', 'find_metrics', 'write_model_card', 'merge_adapter',
+           'verify_gguf', 'export_gguf', 'push_to_hub', 'cmd_merge', 'cmd_export', 'cmd_card']
 
 # %% ../nbs/07_deployment.ipynb #7392945a
 class DeployError(FTError):
-    "A merge, export or serving problem the user can fix; the message says what to do."
-
-# %% ../nbs/07_deployment.ipynb #f52fa5b4
-def _read_json(p:Path)->dict:
-    try: return json.loads(Path(p).read_text())
-    except json.JSONDecodeError as e: raise DeployError(f"{p}: not valid JSON ({e}); restore or delete the file")
-
-def adapter_info(
-    adapter_path:str|Path,  # directory holding adapter_config.json (and, for ft_nb runs, ft_nb_manifest.json)
-)->dict:
-    "Method, base model, PEFT settings, training config and data hash of a saved adapter."
-    p = Path(adapter_path)
-    if not (p/"adapter_config.json").is_file():
-        raise DeployError(f"{p}: no adapter_config.json here; pass the directory that LoRATrainer.save_adapter "
-                          "(or peft's save_pretrained) wrote")
-    ac = _read_json(p/"adapter_config.json")
-    man = _read_json(p/"ft_nb_manifest.json") if (p/"ft_nb_manifest.json").is_file() else {}
-    cfg = man.get("config") or {}
-    peft_type = str(ac.get("peft_type", "LORA")).upper()
-    method = cfg.get("method") or ("dora" if ac.get("use_dora") else peft_type.lower())
-    base = man.get("base_model") or man.get("base_model_name") or cfg.get("model_name") or ac.get("base_model_name_or_path")
-    return dict(path=str(p), peft_type=peft_type, method=method, base_model=base,
-                quantized=bool(cfg.get("load_in_4bit") or method == "qlora"),
-                mergeable=peft_type not in _PROMPT_LEARNING, adapter_config=ac, manifest=man,
-                data_hash=man.get("data_hash"))
-
-_PROMPT_LEARNING = {"PREFIX_TUNING", "P_TUNING", "PROMPT_TUNING", "MULTITASK_PROMPT_TUNING", "CPT", "ADAPTION_PROMPT"}
+    "A merge, export or sharing problem the user can fix; the message says what to do."
 
 # %% ../nbs/07_deployment.ipynb #e00f3b7f
-_HPARAMS = ("method", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "num_virtual_tokens", "load_in_4bit",
-            "learning_rate", "lr_scheduler", "warmup_ratio", "num_epochs", "max_steps", "per_device_batch_size",
-            "gradient_accumulation_steps", "max_seq_len", "packing", "train_on_inputs", "precision", "seed")
 _EVAL_FILES = ("eval_report.json", "evaluation.json", "eval/report.json", "evaluation/report.json", "report.json")
 
 def find_metrics(run_dir)->dict|None:
@@ -59,26 +40,61 @@ def find_metrics(run_dir)->dict|None:
     for f in _EVAL_FILES:
         p = Path(run_dir)/f
         if not p.is_file(): continue
-        try: d = json.loads(p.read_text())
-        except json.JSONDecodeError: continue
-        for cand in (d, d.get("eval") if isinstance(d.get("eval"), dict) else None, d.get("evaluation") if isinstance(d.get("evaluation"), dict) else None):
-            if isinstance(cand, dict) and isinstance(cand.get("metrics"), dict) and cand["metrics"]: return cand["metrics"]
+        try: d = json.loads(p.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError): continue       # not a report: the card says there is none
+        if not isinstance(d, dict): continue
+        for cand in (d, d.get("eval"), d.get("evaluation")):
+            if isinstance(cand, dict) and isinstance(cand.get("metrics"), dict) and cand["metrics"]:
+                return cand["metrics"]
     return None
 
+# %% ../nbs/07_deployment.ipynb #7d3c9b10
 def _fmt(v): return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 def _metrics_table(m:dict)->str:
-    if all(isinstance(v, dict) for v in m.values()):
-        cols = [c for c in ("before", "after", "delta") if any(c in v for v in m.values())] or sorted({k for v in m.values() for k in v})
-        rows = [f"| {k} | " + " | ".join(_fmt(v.get(c, "")) for c in cols) + " |" for k, v in m.items()]
-        return "\n".join([f"| metric | {' | '.join(cols)} |", "|---" * (len(cols)+1) + "|", *rows])
-    return "\n".join(["| metric | value |", "|---|---|", *[f"| {k} | {_fmt(v)} |" for k, v in m.items()]])
+    "A markdown table of `find_metrics`' result: one row per metric, a column per value (before / after / delta)."
+    if not all(isinstance(v, dict) for v in m.values()):
+        return "\n".join(["| metric | value |", "|---|---|", *[f"| {k} | {_fmt(v)} |" for k, v in m.items()]])
+    cols = [c for c in ("before", "after", "delta") if any(c in v for v in m.values())]
+    cols = cols or sorted({k for v in m.values() for k in v})
+    rows = [f"| {k} | " + " | ".join(_fmt(v.get(c, "")) for c in cols) + " |" for k, v in m.items()]
+    return "\n".join([f"| metric | {' | '.join(cols)} |", "|---" * (len(cols)+1) + "|", *rows])
 
 # %% ../nbs/07_deployment.ipynb #39070a66
+_HPARAMS = ("method", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "num_virtual_tokens", "load_in_4bit",
+            "learning_rate", "lr_scheduler", "warmup_ratio", "num_epochs", "max_steps", "per_device_batch_size",
+            "gradient_accumulation_steps", "max_seq_len", "packing", "train_on_inputs", "precision", "seed")
+_FT_NB = "[ft_nb](https://github.com/ft-nb/ft_nb)"
+
+def _hparams(info:RunInfo)->dict:
+    "The hyperparameters worth a card: from the training config, else from the PEFT config."
+    hp = {k: info.config[k] for k in _HPARAMS if info.config.get(k) is not None}
+    ac = info.adapter_config or {}
+    for k, ak in (("lora_r", "r"), ("lora_alpha", "lora_alpha"), ("target_modules", "target_modules")):
+        if k not in hp and ac.get(ak) is not None:
+            hp[k] = sorted(ac[ak]) if isinstance(ac[ak], (list, set)) else ac[ak]
+    return hp
+
+def _card_recorded(p:Path):
+    "Keep a manifest that records README.md true once the card is rewritten (peft writes a card of its own)."
+    f = p/MANIFEST
+    if not f.is_file(): return
+    man = json.loads(f.read_text(encoding="utf-8"))
+    if isinstance(man.get("files"), dict) and "README.md" in man["files"]:
+        man["files"]["README.md"] = (p/"README.md").stat().st_size
+        atomic_write(f, json.dumps(man, indent=1, default=str))
+
+def _usage_snippet(kind:str, title:str)->str:
+    if kind == "adapter":
+        return f'from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("{title}")'
+    return (f'from transformers import AutoModelForCausalLM, AutoTokenizer\n'
+            f'model = AutoModelForCausalLM.from_pretrained("{title}")\ntok = AutoTokenizer.from_pretrained("{title}")')
+
+# %% ../nbs/07_deployment.ipynb #8f2a6d19
 def write_model_card(
     path:str|Path,          # adapter or merged-model directory; README.md is written here
-    kind:str="adapter",     # "adapter" (library_name: peft) or "merged" (library_name: transformers)
-    info:dict|None=None,    # `adapter_info` of the adapter (read from `path` for adapters when omitted)
+    kind:str|None=None,     # "adapter" (library_name: peft) or "merged" (transformers); default: what `path` holds
+    info:RunInfo|None=None, # `read_run` of the adapter the model came from (default: `read_run(path)`)
     extra:dict|None=None,   # e.g. the merge report, shown in its own section
     run_dir=None,           # where to look for the evaluation report (default: `path`)
     license:str|None=None,  # SPDX id; default: the manifest's `license`, else "other"
@@ -86,37 +102,38 @@ def write_model_card(
 )->str:
     "Write a Hugging Face hub model card (YAML front matter + markdown) to `path/README.md`; returns its text."
     import yaml
+    p = Path(path); info = info or read_run(p)
+    kind = kind or info.kind
     if kind not in ("adapter", "merged"): raise DeployError(f"kind must be 'adapter' or 'merged', got {kind!r}")
-    p = Path(path); info = info or adapter_info(p)
-    man, cfg = info.get("manifest") or {}, (info.get("manifest") or {}).get("config") or {}
-    ac = info.get("adapter_config") or {}
-    base, method = info.get("base_model") or "unknown", info.get("method") or "unknown"
-    hp = {k: cfg[k] for k in _HPARAMS if cfg.get(k) is not None}
-    for k, ak in (("lora_r", "r"), ("lora_alpha", "lora_alpha"), ("target_modules", "target_modules")):
-        if k not in hp and ac.get(ak) is not None: hp[k] = sorted(ac[ak]) if isinstance(ac[ak], (list, set)) else ac[ak]
+    man, cfg = info.manifest, info.config
+    base, method = info.base_model or "unknown", info.method or "unknown"
     meta = {"base_model": base, "library_name": "peft" if kind=="adapter" else "transformers",
             "license": license or man.get("license") or cfg.get("license") or "other",
             "tags": ["ft_nb", method, "peft"] + (["merged"] if kind=="merged" else []) + ["text-generation"],
             "pipeline_tag": "text-generation", "base_model_relation": "adapter" if kind=="adapter" else "merge"}
     metrics = find_metrics(run_dir if run_dir is not None else p)
     title = repo_name or p.name
-    lines = ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "", f"# {title}", "",
-             (f"A **{method}** adapter for `{base}`, trained with [ft_nb](https://github.com/ft-nb/ft_nb)." if kind=="adapter"
-              else f"`{base}` with a **{method}** adapter merged into its weights by [ft_nb](https://github.com/ft-nb/ft_nb); "
-                   "loads with plain `transformers`, no peft needed."), "",
+    intro = (f"A **{method}** adapter for `{base}`, trained with {_FT_NB}." if kind=="adapter" else
+             f"`{base}` with a **{method}** adapter merged into its weights by {_FT_NB}; loads with plain "
+             "`transformers`, no peft needed.")
+    lines = ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "", f"# {title}", "", intro, "",
              "## Training", "", f"- method: `{method}`", f"- base model: `{base}`",
-             f"- data hash: `{info.get('data_hash') or man.get('data_hash') or 'not recorded'}`"]
+             f"- data hash: `{info.data_hash or 'not recorded'}`"]
     for k in ("trainable_params", "adapter_size_mb", "wall_time_s", "device", "git_rev"):
         if man.get(k) is not None: lines.append(f"- {k.replace('_', ' ')}: `{man[k]}`")
-    if hp: lines += ["", "### Hyperparameters", "", "| name | value |", "|---|---|", *[f"| {k} | `{v}` |" for k, v in hp.items()]]
-    lines += ["", "## Evaluation", "", _metrics_table(metrics) if metrics else "No evaluation report in the run directory."]
-    if extra: lines += ["", "## Merge check" if kind=="merged" else "## Notes", "",
-                        *[f"- {k}: `{_fmt(v)}`" for k, v in extra.items() if v is not None and k not in ("adapter_path", "out_dir")]]
-    use = (f"from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained(\"{title}\")" if kind=="adapter"
-           else f"from transformers import AutoModelForCausalLM, AutoTokenizer\nmodel = AutoModelForCausalLM.from_pretrained(\"{title}\")\ntok = AutoTokenizer.from_pretrained(\"{title}\")")
-    lines += ["", "## Usage", "", "```python", use, "```", ""]
+    if hp := _hparams(info):
+        lines += ["", "### Hyperparameters", "", "| name | value |", "|---|---|",
+                  *[f"| {k} | `{v}` |" for k, v in hp.items()]]
+    lines += ["", "## Evaluation", "",
+              _metrics_table(metrics) if metrics else "No evaluation report in the run directory."]
+    if extra:
+        lines += ["", "## Merge check" if kind=="merged" else "## Notes", ""]
+        lines += [f"- {k}: `{_fmt(v)}`" for k, v in extra.items()
+                  if v is not None and k not in ("adapter_path", "out_dir")]
+    lines += ["", "## Usage", "", "```python", _usage_snippet(kind, title), "```", ""]
     text = "\n".join(lines)
-    (p/"README.md").write_text(text)
+    atomic_write(p/"README.md", text)
+    _card_recorded(p)
     return text
 
 # %% ../nbs/07_deployment.ipynb #a3d83a0c
@@ -138,28 +155,40 @@ def _logits(model, tok, prompts, device=None)->torch.Tensor:
 def _max_diff(a:torch.Tensor, b:torch.Tensor)->float: return float((a-b).abs().max())
 
 # %% ../nbs/07_deployment.ipynb #9c359b73
-_REL_TOL = {"fp16": 4e-3, "bf16": 3e-2}
-
 def _load_base(base, precision="fp32", device=None, load_in_4bit=False):
+    "The base model an adapter is merged into (or, for the QLoRA gap, the 4-bit one it was trained on)."
     from ft_nb.models import load_model_and_tokenizer
     if not base:
         raise DeployError("the adapter does not name its base model (no ft_nb_manifest.json and no "
                           "base_model_name_or_path in adapter_config.json); pass base_model=")
     return load_model_and_tokenizer(str(base), precision=precision, device=device, load_in_4bit=load_in_4bit)
 
-def _adapter_tokenizer(adapter_path, fallback):
+def _adapter_tokenizer(info:RunInfo, fallback):
+    "The run's tokenizer (it carries the chat template used in training), else the base's."
     from ft_nb.models import load_tokenizer
-    p = Path(adapter_path)
-    if (p/"tokenizer_config.json").is_file() or (p/"tokenizer.json").is_file():
-        return load_tokenizer(str(p))   # the run's tokenizer carries the chat template used in training
-    return fallback
+    return load_tokenizer(str(info.path)) if info.has_tokenizer or (info.path/"tokenizer.json").is_file() else fallback
 
-def _check_mergeable(info):
-    if not info["mergeable"]:
-        raise DeployError(f"{info['path']}: a {info['method']} adapter ({info['peft_type']}) adds virtual tokens, "
+def _check_mergeable(info:RunInfo):
+    "Refuse adapters that add virtual tokens: there is no weight update to fold in."
+    if not info.mergeable:
+        raise DeployError(f"{info.path}: a {info.method} adapter ({info.peft_type}) adds virtual tokens, "
                           "not a weight update, so it cannot be merged into the base model. Serve it unmerged: "
-                          f"`ft-nb serve --base {info['base_model']} --adapter NAME={info['path']}` or "
+                          f"`ft-nb serve --base {info.base_model} --adapter NAME={info.path}` or "
                           "LoRAInference(base_model=..., adapter_path=...)")
+
+# %% ../nbs/07_deployment.ipynb #5b0e7a61
+_REL_TOL = {"fp16": 4e-3, "bf16": 3e-2}
+
+def _parity(ada:torch.Tensor, merged:torch.Tensor, precision:str, tol:float|None, base)->dict:
+    "Compare the adapter's logits with the merged model's; raise unless they agree within `tol`."
+    scale = float(ada.abs().max())
+    if tol is None: tol = max(1e-4, 1e-5*scale) if precision == "fp32" else _REL_TOL[precision]*max(1.0, scale)
+    diff = _max_diff(ada, merged)
+    if diff > tol:
+        raise DeployError(f"merge parity check failed: merged logits differ from the adapter's by {diff:.3g} "
+                          f"(> tol {tol:.3g}); nothing was saved. Check the adapter matches base {base!r}, "
+                          "or merge in fp32")
+    return dict(parity_max_abs_diff=diff, tol=tol, logit_scale=scale)
 
 # %% ../nbs/07_deployment.ipynb #a6311641
 def merge_adapter(
@@ -167,27 +196,27 @@ def merge_adapter(
     out_dir:str|Path|None=None,  # where the merged model goes; default: `<adapter_path>-merged`
     base_model=None,         # base name/path; default: the one recorded in the run's manifest / adapter config
     prompts:list|None=None,  # sample prompts for the parity check; default: `DEFAULT_PARITY_PROMPTS`
-    tol:float|None=None,     # largest allowed |logit difference|; default: fp32 1e-4 (1e-5 × max|logit| for logits > 10), 16-bit relative
-    precision:str="fp32",    # dtype the merged model is saved in: "fp32", "bf16" or "fp16"; the merge itself runs in fp32
+    tol:float|None=None,     # largest allowed |logit difference|; default: see `_parity`
+    precision:str="fp32",    # dtype the merged model is saved in: fp32, bf16 or fp16 (the merge runs in fp32)
     device:str|None=None,    # where to merge (default: `pick_device()`)
-    quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: when the adapter was trained with QLoRA
-    overwrite:bool=False,    # replace an existing `out_dir`
+    quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: for QLoRA-trained adapters
+    overwrite:bool=False,    # replace an existing `out_dir` (kept until the new one is complete)
     model_card:bool=True,    # write README.md (hub model card) into `out_dir`
 )->dict:
-    "Merge an adapter into the full-precision base, save a standalone model, and fail unless its logits match the adapter's."
+    "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
     from ft_nb.core import torch_dtype
     t0 = time.time()
-    info = adapter_info(adapter_path); _check_mergeable(info)
-    if precision not in ("fp32", "bf16", "fp16"): raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+    info = read_run(adapter_path); _check_mergeable(info)
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     out = Path(out_dir) if out_dir else Path(str(Path(adapter_path)).rstrip("/") + "-merged")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise DeployError(f"{out} already exists and is not empty; pass overwrite=True (--overwrite) or another out_dir")
-    base = base_model or info["base_model"]
-    prompts = list(prompts or DEFAULT_PARITY_PROMPTS)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or another out_dir")
+    base, prompts = base_model or info.base_model, list(prompts or DEFAULT_PARITY_PROMPTS)
     model, tok = _load_base(base, "fp32", device)              # never the 4-bit model: see above
-    tok = _adapter_tokenizer(adapter_path, tok)
+    tok = _adapter_tokenizer(info, tok)
     pm = PeftModel.from_pretrained(model, str(adapter_path)).eval()
     with pm.disable_adapter(): base_logits = _logits(pm, tok, prompts)
     ada_logits = _logits(pm, tok, prompts)
@@ -195,42 +224,34 @@ def merge_adapter(
     if precision != "fp32": merged = merged.to(torch_dtype(precision))
     if tok.pad_token_id is not None: merged.generation_config.pad_token_id = tok.pad_token_id
     if merged.generation_config.eos_token_id is None: merged.generation_config.eos_token_id = tok.eos_token_id
-    tmp = out.parent/f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    try:
-        merged.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
+    with atomic_dir(out, overwrite=out.exists()) as tmp:       # the old `out` stays until this block completes
+        merged.save_pretrained(tmp, safe_serialization=True); tok.save_pretrained(tmp)
         del merged, pm, model
         reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype(precision)).eval()
-        m_logits = _logits(reloaded, tok, prompts, device="cpu")
-        del reloaded
-        scale = float(ada_logits.abs().max())
-        tol = tol if tol is not None else (max(1e-4, 1e-5*scale) if precision=="fp32" else _REL_TOL[precision]*max(1.0, scale))
-        diff = _max_diff(ada_logits, m_logits)
-        report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base), method=info["method"],
-                      precision=precision, prompts=len(prompts), parity_max_abs_diff=diff, tol=tol, logit_scale=scale,
+        m_logits = _logits(reloaded, tok, prompts, device="cpu"); del reloaded
+        report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base), method=info.method,
+                      precision=precision, prompts=len(prompts), **_parity(ada_logits, m_logits, precision, tol, base),
                       adapter_effect=_max_diff(base_logits, ada_logits), quant_gap=None)
-        if diff > tol:
-            raise DeployError(f"merge parity check failed: merged logits differ from the adapter's by {diff:.3g} "
-                              f"(> tol {tol:.3g}); nothing was saved. Check the adapter matches base {base!r}, "
-                              "or merge in fp32")
-        if quant_gap if quant_gap is not None else info["quantized"]:
-            q, _ = _load_base(base, "fp32", device, load_in_4bit=True)
-            qp = PeftModel.from_pretrained(q, str(adapter_path)).eval()
-            report["quant_gap"] = _max_diff(_logits(qp, tok, prompts), m_logits)
-            report["quant_gap_note"] = ("4-bit base + adapter (as trained) vs merged full-precision model: the cost of "
-                                        "4-bit training, not a merge error")
-            del qp, q
+        if quant_gap if quant_gap is not None else info.load_in_4bit:
+            report.update(_quant_gap(base, adapter_path, device, tok, prompts, m_logits))
         report["wall_s"] = round(time.time()-t0, 2)
         (tmp/"ft_nb_merge_report.json").write_text(json.dumps(report, indent=2))
-        if info["manifest"]:
-            (tmp/"ft_nb_manifest.json").write_text(json.dumps(dict(info["manifest"], merged_from=str(adapter_path)), indent=2))
         if model_card: write_model_card(tmp, kind="merged", info=info, extra=report, run_dir=adapter_path)
-        if out.exists(): shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
+        files = [f for f in run_files(tmp) if f != "README.md"]   # the card may be rewritten (`ft-nb card`)
+        merge = dict(precision=precision, parity_max_abs_diff=report["parity_max_abs_diff"])
+        write_manifest(tmp, dict(info.manifest, base_model=str(base), merged_from=str(adapter_path),
+                                 method=info.method, merge=merge), files=files)
     return report
+
+# %% ../nbs/07_deployment.ipynb #6e2d8a14
+def _quant_gap(base, adapter_path, device, tok, prompts, merged_logits)->dict:
+    "How far '4-bit base + adapter' (what QLoRA trained) is from the merged full-precision model."
+    from peft import PeftModel
+    q, _ = _load_base(base, "fp32", device, load_in_4bit=True)
+    qp = PeftModel.from_pretrained(q, str(adapter_path)).eval()
+    return dict(quant_gap=_max_diff(_logits(qp, tok, prompts), merged_logits),
+                quant_gap_note="4-bit base + adapter (as trained) vs merged full-precision model: the cost of "
+                               "4-bit training, not a merge error")
 
 # %% ../nbs/07_deployment.ipynb #50f639fe
 GGUF_TYPES = ("f32", "f16", "q8_0")
@@ -260,18 +281,20 @@ def _pre_tokenizer_name(pre:dict|None)->str:
     return next((n for n in _PRE_NAMES if n in names), names[0])
 
 def _add_gguf_tokenizer(w, tok, n_vocab:int):
-    "Write a byte-level BPE tokenizer as llama.cpp's `gpt2` tokenizer metadata (tokens, types, merges, special ids, template)."
+    "Write a byte-level BPE tokenizer as llama.cpp's `gpt2` tokenizer metadata (tokens, merges, special ids, template)."
     from gguf import TokenType
     spec = json.loads(tok.backend_tokenizer.to_str())
     model, pre = spec.get("model") or {}, json.dumps(spec.get("pre_tokenizer"))
     if model.get("type") != "BPE" or "ByteLevel" not in pre:
         raise DeployError(f"export_gguf handles byte-level BPE tokenizers (Llama 3, Qwen 2, SmolLM); this one is "
-                          f"{model.get('type')} with pre-tokenizer {pre[:80]}. Convert it with llama.cpp's convert_hf_to_gguf.py")
+                          f"{model.get('type')} with pre-tokenizer {pre[:80]}. "
+                          "Convert it with llama.cpp's convert_hf_to_gguf.py")
     vocab = tok.get_vocab()
     if max(vocab.values()) >= n_vocab:
         raise DeployError(f"the tokenizer has ids up to {max(vocab.values())} but the model only {n_vocab} embeddings; "
                           "resize the embeddings before exporting")
-    tokens, types = [f"[PAD{i}]" for i in range(n_vocab)], [TokenType.UNUSED]*n_vocab   # llama.cpp's filler for unused rows
+    tokens = [f"[PAD{i}]" for i in range(n_vocab)]          # llama.cpp's filler for unused rows
+    types = [TokenType.UNUSED]*n_vocab
     for t, i in vocab.items(): tokens[i], types[i] = t, TokenType.NORMAL
     for i, at in tok.added_tokens_decoder.items():
         if i < n_vocab: types[i] = TokenType.CONTROL if at.special else TokenType.USER_DEFINED
@@ -311,7 +334,7 @@ def _write_gguf(model, tok, out:Path, qtype:str)->dict:
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     rp = getattr(cfg, "rope_parameters", None) or {}
     w = GGUFWriter(str(out), arch)
-    # Mistral is llama.cpp's `llama` graph (transformers' loader reads it back as Llama: same math without a sliding window)
+    # Mistral is llama.cpp's `llama` graph (transformers reads it back as Llama: the same math without a sliding window)
     w.add_name(Path(str(cfg._name_or_path or "model")).name)
     w.add_context_length(cfg.max_position_embeddings); w.add_embedding_length(cfg.hidden_size)
     w.add_block_count(cfg.num_hidden_layers); w.add_feed_forward_length(cfg.intermediate_size)
@@ -360,17 +383,18 @@ def verify_gguf(
     prompts:list|None=None,  # texts to compare on; default `DEFAULT_PARITY_PROMPTS` + one chat-formatted prompt
     tol:float|None=None,     # max |Δlogit| / max |logit|; default `GGUF_TOL[type of the file]`
 )->dict:
-    "Load a GGUF file back with transformers and compare logits and tokenization with `reference`; raises if they differ."
+    "Load a GGUF file back with transformers; compare logits and tokenization with `reference`; raise if they differ."
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from ft_nb.models import load_model_and_tokenizer
     g = Path(gguf_path)
     if not g.is_file(): raise DeployError(f"GGUF file not found: {g}")
-    ref, rtok = reference if isinstance(reference, tuple) else load_model_and_tokenizer(str(reference), device="cpu", precision="fp32")
+    if isinstance(reference, tuple): ref, rtok = reference
+    else: ref, rtok = load_model_and_tokenizer(str(reference), device="cpu", precision="fp32")
     ft, template = _gguf_meta(g, "general.file_type", "tokenizer.chat_template")
     qtype = _FILE_TYPES.get(int(ft), str(ft))
     tol = tol if tol is not None else GGUF_TOL.get(qtype, 5e-2)
     rp = getattr(ref.config, "rope_parameters", None) or {}
-    # transformers' GGUF loader does not read rope scaling: give it the source config so the weights are what is compared
+    # transformers' GGUF loader does not read rope scaling: give it the source config, so the weights are compared
     kw = dict(config=ref.config) if rp.get("rope_type", "default") != "default" else {}
     gm = AutoModelForCausalLM.from_pretrained(str(g.parent), gguf_file=g.name, dtype=torch.float32, **kw).eval()
     prompts = list(prompts or DEFAULT_PARITY_PROMPTS)
@@ -388,11 +412,12 @@ def verify_gguf(
                                        f"differently, e.g. {tok_mismatch[0][:60]!r}")
     if rtok.chat_template and template != rtok.chat_template:
         raise DeployError(f"{g}: the chat template was not stored intact")
-    return dict(gguf=str(g), type=qtype, max_abs_diff=diff, rel_diff=rel, top1_agreement=top1, tol=tol, texts=len(texts),
+    return dict(gguf=str(g), type=qtype, max_abs_diff=diff, rel_diff=rel, top1_agreement=top1, tol=tol,
+                texts=len(texts),
                 tokenizer_mismatches=0, chat_template_kept=template == rtok.chat_template, loaded_as=type(gm).__name__)
 
 def export_gguf(
-    model:str|Path,          # merged model directory (from `merge_adapter`) or a model name `load_model_and_tokenizer` knows
+    model:str|Path,          # merged model directory (from `merge_adapter`) or a model name ft_nb knows
     out:str|Path|None=None,  # the .gguf file; default `<model dir>/model-<qtype>.gguf`
     qtype:str="f16",         # "f16", "q8_0" or "f32"
     verify:bool=True,        # load the file back with transformers and compare logits (`verify_gguf`)
@@ -405,11 +430,14 @@ def export_gguf(
     if qtype not in GGUF_TYPES: raise DeployError(f"qtype must be one of {GGUF_TYPES}, got {qtype!r}")
     src = Path(str(model))
     if (src/"adapter_config.json").is_file():
-        raise DeployError(f"{src} is an adapter, not a model: merge it first (`ft-nb merge {src}`), then export the merged directory")
-    if not src.exists() and (str(model).startswith((".", "/", "~")) or os.sep in str(model).strip(os.sep).split(os.sep, 1)[-1]):
+        raise DeployError(f"{src} is an adapter, not a model: merge it first (`ft-nb merge {src}`), "
+                          "then export the merged directory")
+    looks_local = str(model).startswith((".", "/", "~")) or os.sep in str(model).strip(os.sep).split(os.sep, 1)[-1]
+    if not src.exists() and looks_local:
         raise DeployError(f"{src}: no such directory; pass the merged model directory that `ft-nb merge` wrote")
     if out is None:
-        if not src.is_dir(): raise DeployError("pass out= (--out, the .gguf path) when exporting a model that is not a local directory")
+        if not src.is_dir():
+            raise DeployError("pass out= (--out, the .gguf path) when exporting a model that is not a local directory")
         out = src/f"model-{qtype}.gguf"
     out = Path(out)
     if out.suffix != ".gguf": raise DeployError(f"out must end in .gguf, got {out}")
@@ -427,354 +455,6 @@ def export_gguf(
     rep["wall_s"] = round(time.time()-t0, 2)
     return rep
 
-# %% ../nbs/07_deployment.ipynb #56fc4231
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-
-class ServeError(DeployError):
-    "A request the server refuses: carries the HTTP status, OpenAI error type, field and code."
-    def __init__(self, status:int, message:str, param:str|None=None, code:str|None=None, type:str|None=None):
-        super().__init__(message)
-        self.status, self.message, self.param, self.code = status, message, param, code
-        self.type = type or ("invalid_request_error" if status < 500 else "server_error")
-    def body(self)->dict: return {"error": dict(message=self.message, type=self.type, param=self.param, code=self.code)}
-
-def _check_adapters(adapters:dict|None)->dict:
-    "Validate the served `name -> adapter dir` mapping once, at start-up."
-    out = {}
-    for name, path in (adapters or {}).items():
-        if not _NAME_RE.match(str(name)):
-            raise DeployError(f"adapter name {name!r}: use letters, digits and . _ - : (at most 64), e.g. 'support-bot'")
-        p = Path(path).expanduser().resolve()
-        if not (p/"adapter_config.json").is_file(): raise DeployError(f"adapter {name!r}: {p} holds no adapter_config.json")
-        out[str(name)] = p
-    return out
-
-# %% ../nbs/07_deployment.ipynb #89d2f041
-def _request_models():
-    "pydantic models of the two request bodies (built on first use: pydantic/fastapi are imported lazily)."
-    global _REQ
-    if "_REQ" in globals(): return _REQ
-    from typing import Literal, Union
-    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
-    Num = Union[StrictInt, StrictFloat]
-    class _Base(BaseModel):
-        model_config = ConfigDict(extra="ignore")        # clients send fields we do not use (user, metadata, ...)
-        model: StrictStr
-        max_tokens: StrictInt|None = Field(None, ge=1)
-        temperature: Num|None = Field(None, ge=0, le=2)
-        top_p: Num|None = Field(None, gt=0, le=1)
-        n: StrictInt = Field(1, ge=1, le=1, description="only n=1 is supported")
-        stream: StrictBool = False
-        stream_options: dict|None = None
-        stop: StrictStr|list[StrictStr]|None = None
-        seed: StrictInt|None = None
-        presence_penalty: Num|None = Field(None, ge=0, le=0, description="not supported: leave at 0")
-        frequency_penalty: Num|None = Field(None, ge=0, le=0, description="not supported: leave at 0")
-        logprobs: StrictBool|StrictInt|None = Field(None, le=0, description="not supported")
-    class Message(BaseModel):
-        model_config = ConfigDict(extra="ignore")
-        role: Literal["system", "user", "assistant", "developer", "tool"]
-        content: StrictStr|list[dict]
-    class Chat(_Base):
-        messages: list[Message] = Field(min_length=1, max_length=512)
-        max_completion_tokens: StrictInt|None = Field(None, ge=1)
-    class Completion(_Base):
-        prompt: StrictStr|list[StrictStr]
-        echo: StrictBool = False
-    _REQ = dict(chat=Chat, completion=Completion)
-    return _REQ
-
-def _validation_error(e)->ServeError:
-    errs = e.errors()
-    first = errs[0]
-    loc = ".".join(str(x) for x in first["loc"] if not str(x).startswith(("function-", "str", "int", "float", "bool", "list")))
-    desc = {"n": "only n=1 is supported", "presence_penalty": "presence_penalty is not supported (leave it at 0)",
-            "frequency_penalty": "frequency_penalty is not supported (leave it at 0)", "logprobs": "logprobs are not supported"}
-    msg = desc.get(loc) or first["msg"]
-    more = f" (and {len(errs)-1} more problem{'s' if len(errs) > 2 else ''})" if len(errs) > 1 else ""
-    return ServeError(400, f"invalid field '{loc}': {msg}{more}", param=loc, code="invalid_value")
-
-def _text_of(content, i)->str:
-    if isinstance(content, str): return content
-    parts = []
-    for part in content:
-        if part.get("type") != "text" or not isinstance(part.get("text"), str):
-            raise ServeError(400, f"messages.{i}.content: only text parts are supported", param=f"messages.{i}.content")
-        parts.append(part["text"])
-    return "".join(parts)
-
-# %% ../nbs/07_deployment.ipynb #7c77ae0c
-class ModelServer:
-    "The serving logic behind the HTTP routes: model names, validation, the queue, and generation via a LoRAInference."
-    def __init__(self,
-        engine,                          # a `LoRAInference` with the served adapters loaded (see `load_engine`)
-        base_name:str|None=None,         # the `model` name of the base; default `engine.base_name`
-        max_tokens_limit:int=512,        # largest max_tokens a request may ask for
-        default_max_tokens:int=256,      # chat requests that give none (completions default to 16, as OpenAI's)
-        max_body_bytes:int=1_000_000,    # larger request bodies get 413
-        max_queue:int=64,                # requests waiting beyond this get 503 at once
-        api_key:str|None=None,           # when set, requests need `Authorization: Bearer <api_key>`
-    ):
-        self.engine, self.max_tokens_limit, self.default_max_tokens = engine, max_tokens_limit, min(default_max_tokens, max_tokens_limit)
-        self.max_body_bytes, self.max_queue, self.api_key = max_body_bytes, max_queue, api_key
-        self.base_name = base_name or Path(str(getattr(engine, "base_name", "base"))).name
-        if self.base_name in getattr(engine, "adapters", {}):
-            raise DeployError(f"adapter name {self.base_name!r} is also the base model's name; rename the adapter")
-        self.models = {self.base_name: None, **{n: n for n in getattr(engine, "adapters", {})}}
-        self.created = int(time.time())
-        self._lock, self._count_lock, self._waiting = threading.Lock(), threading.Lock(), 0
-        self.context = int(getattr(engine.model.config, "max_position_embeddings", 0) or 0)
-        self.stats = dict(requests=0, errors=0, generated_tokens=0)
-
-    def model_list(self)->dict:
-        return {"object": "list", "data": [dict(id=n, object="model", created=self.created, owned_by="ft_nb",
-                                                 parent=None if a is None else self.base_name) for n, a in self.models.items()]}
-
-    def adapter_for(self, name:str):
-        "`adapter=` argument for model `name` (None = base); unknown names are 404, never a path lookup."
-        if name not in self.models:
-            raise ServeError(404, f"model '{name[:80]}' not found; available: {sorted(self.models)}", param="model",
-                             code="model_not_found")
-        return self.models[name]
-
-# %% ../nbs/07_deployment.ipynb #e5f25452
-@patch
-def parse(self:ModelServer, raw:bytes, kind:str)->tuple:
-    "Validate a request body of `kind` ('chat' or 'completion'): returns the job (request, prompt, max_tokens, generation kwargs)."
-    from pydantic import ValidationError
-    if len(raw) > self.max_body_bytes:
-        raise ServeError(413, f"request body is {len(raw)} bytes; the limit is {self.max_body_bytes}", code="body_too_large")
-    try: obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ServeError(400, f"request body is not valid JSON: {e}", code="invalid_json")
-    if not isinstance(obj, dict): raise ServeError(400, f"request body must be a JSON object, got {type(obj).__name__}", code="invalid_json")
-    try: req = _request_models()[kind].model_validate(obj)
-    except ValidationError as e: raise _validation_error(e) from None
-    adapter = self.adapter_for(req.model)
-    mt = (getattr(req, "max_completion_tokens", None) or req.max_tokens
-          or (self.default_max_tokens if kind == "chat" else min(16, self.max_tokens_limit)))
-    if mt > self.max_tokens_limit:
-        raise ServeError(400, f"max_tokens {mt} exceeds this server's limit of {self.max_tokens_limit}", param="max_tokens", code="invalid_value")
-    stop = [req.stop] if isinstance(req.stop, str) else (req.stop or None)
-    if stop and (len(stop) > 4 or not all(stop)): raise ServeError(400, "stop: at most 4 non-empty strings", param="stop")
-    if kind == "chat":
-        prompt = [dict(role="system" if m.role == "developer" else m.role, content=_text_of(m.content, i)) for i, m in enumerate(req.messages)]
-        try: n_prompt = len(self.engine.encode(prompt))   # the run's chat template and system prompt, as generation uses
-        except FTError as e: raise ServeError(400, f"messages: {e}", param="messages") from None
-    else:
-        if isinstance(req.prompt, list) and len(req.prompt) != 1:
-            raise ServeError(400, "prompt: send one prompt per request (a list of exactly one string)", param="prompt")
-        prompt = req.prompt if isinstance(req.prompt, str) else req.prompt[0]
-        if not prompt: raise ServeError(400, "prompt must not be empty", param="prompt")
-        n_prompt = len(self.engine.encode(prompt, raw=True))
-    if self.context and n_prompt + mt > self.context:
-        raise ServeError(400, f"the prompt is {n_prompt} tokens; with max_tokens {mt} it exceeds the model's context of "
-                              f"{self.context} tokens", param="messages" if kind == "chat" else "prompt", code="context_length_exceeded")
-    greedy = req.temperature is None or req.temperature == 0
-    kw = dict(adapter=adapter, raw=kind != "chat", do_sample=not greedy, stop=stop, seed=req.seed)
-    if not greedy: kw.update(temperature=float(req.temperature), top_p=float(req.top_p) if req.top_p is not None else None)
-    return dict(kind=kind, req=req, prompt=prompt, max_tokens=mt, kw=kw, prompt_tokens=n_prompt)
-
-# %% ../nbs/07_deployment.ipynb #c035a6af
-@patch
-def reserve(self:ModelServer):
-    "Take a place in the queue, or refuse with 503 when `max_queue` requests already wait."
-    with self._count_lock:
-        if self._waiting >= self.max_queue:
-            raise ServeError(503, f"server busy: {self._waiting} requests queued; retry shortly", code="overloaded")
-        self._waiting += 1
-
-@patch
-def release(self:ModelServer):
-    with self._count_lock: self._waiting -= 1
-
-@patch
-@contextlib.contextmanager
-def slot(self:ModelServer):
-    "Hold the model for one generation (after a place in the queue)."
-    self.reserve()
-    try:
-        with self._lock: yield
-    finally: self.release()
-
-def _usage(p, c): return dict(prompt_tokens=p, completion_tokens=c, total_tokens=p+c)
-
-@patch
-def complete(self:ModelServer, job:dict)->dict:
-    "Generate a whole answer and wrap it as an OpenAI chat.completion / text_completion object."
-    kind, req, prompt = job["kind"], job["req"], job["prompt"]
-    with self.slot():
-        r = self.engine.generate(prompt, job["max_tokens"], return_details=True, **job["kw"])
-    self.stats["generated_tokens"] += r["completion_tokens"]
-    base = dict(created=int(time.time()), model=req.model, usage=_usage(r["prompt_tokens"], r["completion_tokens"]))
-    if kind == "chat":
-        return dict(id=f"chatcmpl-{uuid.uuid4().hex[:24]}", object="chat.completion", **base, choices=[dict(
-            index=0, message=dict(role="assistant", content=r["text"]), finish_reason=r["finish_reason"], logprobs=None)])
-    text = (prompt + r["text"]) if req.echo else r["text"]
-    return dict(id=f"cmpl-{uuid.uuid4().hex[:24]}", object="text_completion", **base, choices=[dict(
-        index=0, text=text, finish_reason=r["finish_reason"], logprobs=None)])
-
-# %% ../nbs/07_deployment.ipynb #dce64fec
-def _sse(obj)->str: return f"data: {json.dumps(obj)}\n\n"
-
-@patch
-def stream_events(self:ModelServer, job:dict):
-    "Start generating `job` in a worker thread; returns a generator of SSE strings ending with `data: [DONE]`."
-    import queue
-    kind, req, prompt, mt = job["kind"], job["req"], job["prompt"], job["max_tokens"]
-    q, cancel, END = queue.Queue(), threading.Event(), object()
-    self.reserve()                      # 503 now, before the 200 response starts
-    def work():
-        try:
-            with self._lock:
-                gen = self.engine.stream(prompt, mt, **job["kw"])
-                try:
-                    for piece in gen:
-                        if cancel.is_set(): break
-                        q.put(piece)
-                finally: gen.close()
-        except Exception as e: q.put(e)
-        finally: self.release(); q.put(END)
-    threading.Thread(target=work, daemon=True).start()
-    cid = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
-    meta = dict(id=cid, object="chat.completion.chunk" if kind == "chat" else "text_completion", created=int(time.time()), model=req.model)
-    def choice(text=None, finish=None, role=None):
-        if kind != "chat": return dict(index=0, text=text or "", finish_reason=finish, logprobs=None)
-        delta = {} if text is None and role is None else dict(({"role": role} if role else {}), **({"content": text} if text is not None else {}))
-        return dict(index=0, delta=delta, finish_reason=finish, logprobs=None)
-    def events():
-        pieces = []
-        try:
-            if kind == "chat": yield _sse(dict(meta, choices=[choice("", role="assistant")]))
-            elif req.echo: yield _sse(dict(meta, choices=[choice(prompt)]))
-            while (item := q.get()) is not END:
-                if isinstance(item, Exception):
-                    yield _sse({"error": dict(message=f"generation failed: {item}", type="server_error", param=None, code=None)})
-                    return
-                pieces.append(item); yield _sse(dict(meta, choices=[choice(item)]))
-            n = len(self.engine.tokenizer("".join(pieces), add_special_tokens=False).input_ids)
-            self.stats["generated_tokens"] += n
-            yield _sse(dict(meta, choices=[choice(finish="length" if n >= mt else "stop")]))
-            if (req.stream_options or {}).get("include_usage"): yield _sse(dict(meta, choices=[], usage=_usage(job["prompt_tokens"], n)))
-            yield "data: [DONE]\n\n"
-        finally: cancel.set()
-    return events()
-
-# %% ../nbs/07_deployment.ipynb #8c29c9ef
-def build_app(server:ModelServer):
-    "The FastAPI app exposing `server` as an OpenAI-compatible API."
-    from fastapi import FastAPI, Request
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import JSONResponse, StreamingResponse
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-    app = FastAPI(title="ft_nb server", description="OpenAI-compatible API for a base model and its LoRA adapters")
-    app.state.server = server
-
-    def err(e:ServeError):
-        server.stats["errors"] += 1
-        return JSONResponse(e.body(), status_code=e.status, headers={"Retry-After": "1"} if e.status == 503 else None)
-
-    @app.exception_handler(ServeError)
-    async def _serve_error(request, e): return err(e)
-
-    @app.exception_handler(StarletteHTTPException)     # unknown routes / methods, in OpenAI's error shape too
-    async def _http_error(request, e):
-        return err(ServeError(e.status_code, f"{request.method} {request.url.path}: {e.detail}", code="not_found" if e.status_code == 404 else None))
-
-    @app.middleware("http")
-    async def _guard(request, call_next):
-        server.stats["requests"] += 1
-        if server.api_key and request.url.path.startswith("/v1") and \
-           request.headers.get("authorization", "") != f"Bearer {server.api_key}":
-            return err(ServeError(401, "missing or wrong API key (Authorization: Bearer ...)", code="invalid_api_key", type="authentication_error"))
-        cl = request.headers.get("content-length")
-        if cl and cl.isdigit() and int(cl) > server.max_body_bytes:
-            return err(ServeError(413, f"request body is {cl} bytes; the limit is {server.max_body_bytes}", code="body_too_large"))
-        return await call_next(request)
-
-    async def body(request)->bytes:
-        chunks, n = [], 0
-        async for c in request.stream():       # bounded read: a chunked body cannot grow past the limit either
-            n += len(c); chunks.append(c)
-            if n > server.max_body_bytes: raise ServeError(413, f"request body exceeds {server.max_body_bytes} bytes", code="body_too_large")
-        return b"".join(chunks)
-
-    async def handle(request, kind:str):
-        job = await run_in_threadpool(server.parse, await body(request), kind)
-        if job["req"].stream:
-            return StreamingResponse(server.stream_events(job), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        return JSONResponse(await run_in_threadpool(server.complete, job))
-
-    async def chat_completions(request): return await handle(request, "chat")
-    async def completions(request): return await handle(request, "completion")
-    for f in (chat_completions, completions): f.__annotations__ = {"request": Request}   # real classes, not strings:
-    app.post("/v1/chat/completions")(chat_completions)     # FastAPI must see `Request` even under postponed annotations
-    app.post("/v1/completions")(completions)
-
-    @app.get("/v1/models")
-    async def models(): return server.model_list()
-
-    @app.get("/v1/models/{model_id:path}")
-    async def model(model_id:str):
-        server.adapter_for(model_id)
-        return next(m for m in server.model_list()["data"] if m["id"] == model_id)
-
-    @app.get("/health")
-    async def health(): return dict(status="ok", models=sorted(server.models), queued=server._waiting, **server.stats)
-    return app
-
-# %% ../nbs/07_deployment.ipynb #0aa9bf85
-def load_engine(
-    base_model=None,         # base name/path; default: the base recorded by the first adapter
-    adapters:dict|None=None, # {name: adapter dir} served as model `name`
-    device:str|None=None, precision:str|None=None,
-    load_in_4bit:bool=False, # serve on a 4-bit base (QLoRA adapters as trained; less memory, slower on CPU)
-):
-    "A `LoRAInference` holding the base model and all `adapters`, ready for `ModelServer`."
-    from ft_nb.inference import LoRAInference
-    adapters = _check_adapters(adapters)
-    base = base_model or (adapter_info(next(iter(adapters.values())))["base_model"] if adapters else None)
-    if base is None: raise DeployError("nothing to serve: pass a base model (--base) and/or adapters (--adapter name=path)")
-    inf = LoRAInference(str(base), None, device=device, precision=precision, load_in_4bit=load_in_4bit)
-    for name, path in adapters.items(): inf.load_adapter(path, name, activate=False)
-    inf.set_adapter(None)
-    return inf
-
-class ServerThread:
-    "Run `app` with uvicorn on 127.0.0.1 in a daemon thread (port 0 = a free port); `.url`, `.stop()`; a context manager."
-    def __init__(self, app, host:str="127.0.0.1", port:int=0, log_level:str="warning"):
-        import socket, uvicorn
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.host, self.port = host, self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5))
-        self.thread = threading.Thread(target=self.server.run, kwargs=dict(sockets=[self.sock]), daemon=True)
-        self.thread.start()
-        t0 = time.time()
-        while not self.server.started:
-            if not self.thread.is_alive() or time.time()-t0 > 30: raise DeployError("the server did not start")
-            time.sleep(0.02)
-    @property
-    def url(self)->str: return f"http://{self.host}:{self.port}/v1"
-    def stop(self):
-        self.server.should_exit = True; self.thread.join(10); self.sock.close()
-    def __enter__(self): return self
-    def __exit__(self, *a): self.stop()
-
-def serve(
-    base_model=None, adapters:dict|None=None, host:str="127.0.0.1", port:int=8000,
-    device:str|None=None, precision:str|None=None, load_in_4bit:bool=False, **server_kw,  # `ModelServer` limits, api_key
-):
-    "Load the models and serve the OpenAI-compatible API in the foreground (Ctrl-C stops)."
-    import uvicorn
-    if host not in ("127.0.0.1", "localhost", "::1") and not server_kw.get("api_key"):
-        print(f"warning: serving on {host} without an API key: anyone who can reach this port can use the models")
-    srv = ModelServer(load_engine(base_model, adapters, device, precision, load_in_4bit), **server_kw)
-    print(f"serving {sorted(srv.models)} at http://{host}:{port}/v1")
-    uvicorn.run(build_app(srv), host=host, port=port, log_level="info")
-
 # %% ../nbs/07_deployment.ipynb #1eb035a8
 def push_to_hub(
     path:str|Path,          # adapter or merged-model directory
@@ -786,135 +466,70 @@ def push_to_hub(
     "Upload `path` to the hub repo `repo_id` (created if needed) with a model card; returns the repo URL."
     from huggingface_hub import HfApi
     p = Path(path)
-    if not (p/"adapter_config.json").is_file() and not (p/"config.json").is_file():
-        raise DeployError(f"{p}: neither an adapter (adapter_config.json) nor a model (config.json) directory")
-    if not re.match(r"^[\w.-]+/[\w.-]+$", repo_id): raise DeployError(f"repo_id must look like 'user/name', got {repo_id!r}")
-    if not (p/"README.md").is_file():
-        if (p/"adapter_config.json").is_file(): write_model_card(p, repo_name=repo_id)
-        elif (p/"ft_nb_manifest.json").is_file():
-            man = _read_json(p/"ft_nb_manifest.json")
-            write_model_card(p, kind="merged", repo_name=repo_id, info=dict(manifest=man, base_model=man.get("base_model"),
-                             method=(man.get("config") or {}).get("method"), data_hash=man.get("data_hash")))
+    if not re.match(r"^[\w.-]+/[\w.-]+$", repo_id):
+        raise DeployError(f"repo_id must look like 'user/name', got {repo_id!r}")
+    info = read_run(p)                    # complete, and an adapter or a model
+    if not (p/"README.md").is_file(): write_model_card(p, info=info, repo_name=repo_id)
     api = HfApi(token=token)
     url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
     api.upload_folder(folder_path=str(p), repo_id=repo_id, commit_message=commit_message,
-                      ignore_patterns=["checkpoints/*", "*.partial", ".*", "*.partial-*/*"])
+                      ignore_patterns=["checkpoints/*", "*.partial", ".*", ".partial-*/*"])
     return str(url)
 
 # %% ../nbs/07_deployment.ipynb #186c7ce6
-def _parse_adapter_specs(specs:list)->dict:
-    "`name=path` or `path` (named after its directory) -> {name: path}; duplicate names are refused."
-    out = {}
-    for s in specs or []:
-        name, path = s.split("=", 1) if "=" in s and not Path(s).exists() else (Path(s.rstrip("/")).name, s)
-        if name in out: raise DeployError(f"adapter name {name!r} given twice; use name=path to tell them apart")
-        out[name] = path
-    return out
-
 def _print_report(rep:dict, keys):
     for k in keys:
         if rep.get(k) is not None: print(f"{k:22} {_fmt(rep[k])}")
 
-def _cli_merge(args)->int:
-    rep = merge_adapter(args.adapter, args.out, base_model=args.base, tol=args.tol, precision=args.precision,
-                        device=args.device, overwrite=args.overwrite)
+_PRECISIONS = {"choices": ["fp32", "bf16", "fp16"]}
+
+# %% ../nbs/07_deployment.ipynb #0c4f7a9d
+def cmd_merge(
+    adapter:str,              # adapter / run directory
+    out:str=None,             # output directory (default: ADAPTER-merged)
+    base:str=None,            # base model (default: the one the run recorded)
+    precision:Annotated[str, _PRECISIONS]="fp32",  # dtype of the saved model
+    tol:float=None,           # largest allowed logit difference (default 1e-4 in fp32)
+    device:str=None,          # cpu, cuda or mps (default: best available)
+    overwrite:bool=False,     # replace an existing output directory (the old one stays until the new one is complete)
+    gguf:Annotated[str, {"choices": list(GGUF_TYPES)}]=None,  # also export the merged model to GGUF of this type
+)->int:
+    "Merge a LoRA/DoRA adapter into its base model, with a logit parity check."
+    rep = merge_adapter(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite)
     _print_report(rep, ("out_dir", "base_model", "method", "precision", "parity_max_abs_diff", "tol", "adapter_effect",
                         "quant_gap", "quant_gap_note", "wall_s"))
-    if args.gguf:
-        g = export_gguf(rep["out_dir"], qtype=args.gguf)
-        _print_report(dict(gguf=g["gguf"], size_mb=g["size_mb"], gguf_rel_diff=g["verify"]["rel_diff"]), ("gguf", "size_mb", "gguf_rel_diff"))
+    if gguf:
+        g = export_gguf(rep["out_dir"], qtype=gguf)
+        _print_report(dict(gguf=g["gguf"], size_mb=g["size_mb"], gguf_rel_diff=g["verify"]["rel_diff"]),
+                      ("gguf", "size_mb", "gguf_rel_diff"))
     return 0
 
-def _cli_export(args)->int:
-    rep = export_gguf(args.model, args.out, qtype=args.type, verify=not args.no_verify)
+# %% ../nbs/07_deployment.ipynb #5a7c0e3b
+def cmd_export(
+    model:str,                # merged model directory
+    type:Annotated[str, {"choices": list(GGUF_TYPES)}]="f16",  # GGUF tensor type
+    out:str=None,             # output .gguf (default: MODEL/model-TYPE.gguf)
+    no_verify:bool=False,     # skip loading the file back and comparing logits
+)->int:
+    "Export a merged Llama-family / Qwen 2 model to GGUF, verified by loading it back."
+    rep = export_gguf(model, out, qtype=type, verify=not no_verify)
     v = rep.get("verify") or {}
     _print_report(dict(rep, rel_diff=v.get("rel_diff"), tokenizer_mismatches=v.get("tokenizer_mismatches"),
                        kept_f16=", ".join(rep["kept_f16"]) or None),
                   ("gguf", "type", "size_mb", "tensors", "kept_f16", "rel_diff", "tokenizer_mismatches", "wall_s"))
     return 0
 
-def _cli_serve(args)->int:
-    serve(args.base, _parse_adapter_specs(list(args.adapters) + list(args.adapter or [])), host=args.host, port=args.port, device=args.device,
-          precision=args.precision, load_in_4bit=args.load_in_4bit, api_key=args.api_key or os.environ.get("FT_NB_API_KEY"),
-          max_tokens_limit=args.max_tokens_limit, max_body_bytes=args.max_body_bytes, max_queue=args.max_queue)
-    return 0
-
-def _cli_card(args)->int:
-    p = Path(args.path)
-    kind = args.kind or ("adapter" if (p/"adapter_config.json").is_file() else "merged")
-    info = None
-    if kind == "merged":
-        if not (p/"config.json").is_file(): raise DeployError(f"{p}: no config.json; pass an adapter or merged-model directory")
-        man = _read_json(p/"ft_nb_manifest.json") if (p/"ft_nb_manifest.json").is_file() else {}
-        rep = _read_json(p/"ft_nb_merge_report.json") if (p/"ft_nb_merge_report.json").is_file() else None
-        info = dict(manifest=man, base_model=man.get("base_model") or (man.get("config") or {}).get("model_name"),
-                    method=(man.get("config") or {}).get("method"), data_hash=man.get("data_hash"))
-        write_model_card(p, kind="merged", info=info, extra=rep, license=args.license)
-    else: write_model_card(p, license=args.license)
+# %% ../nbs/07_deployment.ipynb #7c2e0f5d
+def cmd_card(
+    path:str,                 # adapter / run directory or merged-model directory
+    kind:Annotated[str, {"choices": ["adapter", "merged"]}]=None,  # default: what the directory holds
+    license:str=None,         # SPDX license id for the card (default: the manifest's, else 'other')
+)->int:
+    "Write the Hugging Face model card (README.md) of an adapter or merged model."
+    p = Path(path)
+    info = read_run(p)
+    rep = p/"ft_nb_merge_report.json"
+    extra = json.loads(rep.read_text()) if info.kind == "merged" and rep.is_file() else None
+    write_model_card(p, kind=kind, info=info, extra=extra, license=license)
     print(f"wrote {p/'README.md'}")
     return 0
-
-def register_cli(sub):
-    "Add `merge`, `export`, `serve` and `card` to the `ft-nb` command line."
-    p = sub.add_parser("merge", help="merge a LoRA/DoRA adapter into its base model, with a logit parity check")
-    p.add_argument("adapter", help="adapter / run directory")
-    p.add_argument("--out", help="output directory (default: ADAPTER-merged)")
-    p.add_argument("--base", help="base model (default: the one the run recorded)")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="dtype of the saved model")
-    p.add_argument("--tol", type=float, help="largest allowed logit difference (default 1e-4 in fp32)")
-    p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    p.add_argument("--gguf", choices=list(GGUF_TYPES), help="also export the merged model to GGUF of this type")
-    p.set_defaults(func=_cli_merge)
-    p = sub.add_parser("export", help="export a merged Llama-family / Qwen 2 model to GGUF, verified by loading it back")
-    p.add_argument("model", help="merged model directory")
-    p.add_argument("--type", default="f16", choices=list(GGUF_TYPES), help="GGUF tensor type (default f16)")
-    p.add_argument("--out", help="output .gguf (default: MODEL/model-TYPE.gguf)")
-    p.add_argument("--no-verify", action="store_true", help="skip loading the file back and comparing logits")
-    p.set_defaults(func=_cli_export)
-    p = sub.add_parser("serve", help="OpenAI-compatible HTTP server for a base model and named adapters")
-    p.add_argument("adapters", nargs="*", help="adapter directories, as name=path or path (served under the directory name)")
-    p.add_argument("--adapter", action="append", metavar="NAME=PATH", help="an adapter to serve (repeatable; same as the positionals)")
-    p.add_argument("--base", help="base model (default: the first adapter's base)")
-    p.add_argument("--host", default="127.0.0.1"); p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--device"); p.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
-    p.add_argument("--load-in-4bit", action="store_true", help="4-bit base (QLoRA adapters as trained)")
-    p.add_argument("--api-key", help="require Authorization: Bearer KEY (default: env FT_NB_API_KEY, else none)")
-    p.add_argument("--max-tokens-limit", type=int, default=512); p.add_argument("--max-body-bytes", type=int, default=1_000_000)
-    p.add_argument("--max-queue", type=int, default=64)
-    p.set_defaults(func=_cli_serve)
-    p = sub.add_parser("card", help="write the Hugging Face model card (README.md) of an adapter or merged model")
-    p.add_argument("path", help="adapter / run directory or merged-model directory")
-    p.add_argument("--kind", choices=["adapter", "merged"], help="default: adapter if adapter_config.json is there")
-    p.add_argument("--license", help="SPDX license id for the card (default: the manifest's, else 'other')")
-    p.set_defaults(func=_cli_card)
-
-# %% ../nbs/07_deployment.ipynb #d31f7ce2
-def bench_merged(ctx:dict, rounds:int=3)->list:
-    "Rows (label, value) for bench/inference_bench.py: merged vs plain base and unmerged adapter vs merged latency."
-    import statistics
-    from ft_nb.inference import LoRAInference
-    inf, lat, n = ctx["inf"], ctx["latency"], ctx["max_new_tokens"]
-    ps = ctx["prompts"][:ctx.get("latency_prompts", 8)]
-    tmp = Path(tempfile.mkdtemp(prefix="ft_nb_bench_merge_"))
-    try:
-        rep = merge_adapter(ctx["adapter_dir"], tmp/"merged", base_model=ctx["base"], device=str(inf.device), model_card=False)
-        dev = str(inf.device)
-        prec = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}.get(next(inf.model.parameters()).dtype, "fp32")
-        plain = LoRAInference(ctx["base"], None, device=dev, precision=prec)
-        merged = LoRAInference(str(tmp/"merged"), None, device=dev, precision=prec)
-        plain.tokenizer, merged.tokenizer = inf.tokenizer, inf.tokenizer     # same prompts, same tokens for all three
-        for x in (plain, merged): x.chat_template, x.system_prompt, x._eos_ids = inf.chat_template, inf.system_prompt, inf._eos_ids
-        same = merged.generate(ps[0], n, adapter=None) == inf.generate(ps[0], n)
-        for m, a in ((plain, None), (merged, None), (inf, "active")): lat(m, ps[:1], n, a)     # warm-up
-        r = {"base": [], "merged": [], "unmerged": []}
-        for _ in range(rounds):
-            r["base"].append(lat(plain, ps, n, None)); r["merged"].append(lat(merged, ps, n, None))
-            r["unmerged"].append(lat(inf, ps, n, "active"))
-        b, m, u = (statistics.median(r[k]) for k in ("base", "merged", "unmerged"))
-        return [("merge parity (max |Δlogit|, fp32)", f"{rep['parity_max_abs_diff']:8.2e}   (tol {rep['tol']:.0e})"),
-                ("merged answers = adapter's (greedy)", f"{'yes' if same else 'NO'}"),
-                ("base latency (plain model)", f"{b:8.2f} ms/token"), ("merged latency", f"{m:8.2f} ms/token"),
-                ("merged / base", f"{m/b:8.3f}x   (target <= 1.05x; {rounds} interleaved rounds)"),
-                ("unmerged adapter latency", f"{u:8.2f} ms/token"), ("unmerged / merged", f"{u/m:8.3f}x")]
-    finally: shutil.rmtree(tmp, ignore_errors=True)
