@@ -101,31 +101,10 @@ def load_command(verb:str, commands:dict|None=None):
         raise CommandUnavailable(f"`ft-nb {verb}` is unavailable: {mod} has no function {fn}")
     return f
 
-# %% ../nbs/09_cli.ipynb #0d2c4e17
-_LEGACY = dict(demo="ft_nb.evaluation", serve="ft_nb.deploy")
-
-def _legacy_parser(verb):
-    "TRANSITION ONLY: the parser an unconverted module's `register_cli` adds for `verb` (None if none)."
-    target = COMMANDS.get(verb, ":").split(":")[0]
-    for mod in dict.fromkeys(filter(None, (target, _LEGACY.get(verb)))):
-        try: m = importlib.import_module(mod)
-        except ModuleNotFoundError: continue
-        if not hasattr(m, "register_cli"): continue
-        sub = argparse.ArgumentParser(prog="ft-nb").add_subparsers(dest="command")
-        m.register_cli(sub)
-        if verb in sub.choices: return sub.choices[verb]
-
 # %% ../nbs/09_cli.ipynb #7b4f8dc6
 def parse_command(verb:str, argv:list, commands:dict|None=None)->tuple:
     "The function of `ft-nb verb` and its keyword arguments parsed from `argv` (argparse exits on a bad line)."
-    try: func = load_command(verb, commands)
-    except CommandUnavailable:
-        if commands is not None or (lp := _legacy_parser(verb)) is None: raise
-        args, extra = lp.parse_known_args(argv)
-        if extra and not getattr(args, "accepts_overrides", False):
-            lp.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.overrides = extra
-        return args.func, dict(args=args)
+    func = load_command(verb, commands)
     p, takes = command_parser(verb, func)
     ns, extra = p.parse_known_args(argv)
     if extra and not takes: p.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -81,7 +81,7 @@ def _is_template(toks): return any(("[" in t or "]" in t or "..." in t or t == "
 
 def check_ft_nb(args):
     "Check one `ft-nb` command line (its arguments after the program name)."
-    from ft_nb.cli import COMMANDS as CMDS, parse_command, load_command, command_parser, _legacy_parser
+    from ft_nb.cli import COMMANDS as CMDS, parse_command, load_command, command_parser
     from ft_nb.core import FTConfig, load_config, parse_overrides
     from dataclasses import fields
     toks = [t.replace("[", "").replace("]", "") for t in args]
@@ -96,9 +96,7 @@ def check_ft_nb(args):
         rc, err = _help(v)
         assert rc == 0, f"`ft-nb {v} --help` failed: {err}"
     if verb != verbs[0] or not rest or rest in (["--help"], ["-h"]): return   # a command named, not a command line
-    try: p, takes = command_parser(verb, load_command(verb))
-    except Exception:                                           # a module still on register_cli (transition)
-        p = _legacy_parser(verb); takes = bool(p.get_default("accepts_overrides"))
+    p, takes = command_parser(verb, load_command(verb))
     known = {s for a in p._actions for s in a.option_strings}
     fields_ = {f.name for f in fields(FTConfig)}
     for t in rest:
@@ -117,7 +115,7 @@ def check_ft_nb(args):
         with contextlib.redirect_stderr(err): func, kw = parse_command(verb, rest)
     except SystemExit as e: raise AssertionError(f"`ft-nb {shlex.join([verb] + rest)}` does not parse: "
                                                  f"{err.getvalue().strip()}") from None
-    ov = [o for o in kw.get("overrides") or [] if o not in ("--key", "value")] if isinstance(kw, dict) else []
+    ov = [o for o in kw.get("overrides") or [] if o not in ("--key", "value")]
     if ov:
         try: load_config(None, ov)
         except Exception as e: raise AssertionError(f"`ft-nb {verb}`: overrides {ov} rejected: {e}") from None
