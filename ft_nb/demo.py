@@ -63,8 +63,8 @@ def _check_out_dir(out:Path):
     "Refuse a run directory that is a file or holds something other than an earlier run."
     if out.is_file(): raise FTError(f"--out {out} is a file; give a directory for the demo run")
     if not out.is_dir() or not any(out.iterdir()): return
-    marks = [MANIFEST, "demo_times.md", "trainer_state.json", "adapter_config.json"]
-    if any((out/m).exists() for m in marks) or any(out.glob("checkpoint-*")): return
+    marks = [MANIFEST, "demo_times.md", "ft_nb_config.yaml", "report.json", "adapter_config.json", "checkpoints"]
+    if any((out/m).exists() for m in marks) or any(out.glob("checkpoint-*")): return   # an earlier (maybe cut) run
     names = sorted(p.name for p in out.iterdir())[:5]
     raise FTError(f"--out {out} already holds files that are not an ft_nb run ({', '.join(names)}); "
                   "the demo would replace them: choose another directory")
