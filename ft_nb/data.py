@@ -123,11 +123,20 @@ def _dup_msg(where:str, key:str)->str:
     return (f"{where}: duplicate key {key!r} (given twice in one object); remove or rename one "
             "(a JSON reader would silently keep only the last value)")
 
+# %% ../nbs/02_data.ipynb #cb00f9b1
+def _lines(text:str):
+    "The lines of `text`, split at `\\n` only, one at a time (no second copy of a large file in memory)."
+    i = 0
+    while i <= len(text):
+        j = text.find("\n", i)
+        if j < 0: j = len(text)
+        yield text[i:j]; i = j + 1
+
 # %% ../nbs/02_data.ipynb #8e07a56d
 def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
     "Rows of JSON-lines `text` (one object per `\\n`-terminated line) and the location of each."
     rows, locs = [], []
-    for i, line in enumerate(text.split("\n"), 1):
+    for i, line in enumerate(_lines(text), 1):
         if not line.strip(): continue
         where = f"{p} line {i}"
         if len(line) > MAX_RECORD_CHARS: raise DataError(_too_big(where, len(line)))
