@@ -191,3 +191,13 @@ def test_readme_lists_every_notebook():
     named = set(re.findall(r"`(\d\d[a-z]?_\w+)`", txt))
     have = {p.stem for p in (ROOT/"nbs").glob("*.ipynb") if p.stem != "index" and not p.name.startswith("_")}
     assert named == have, f"README table: missing {sorted(have - named)}, names {sorted(named - have)} that do not exist"
+
+def test_package_docs_list_every_module():
+    "nbdev-export writes each module's opening paragraph into the package docstring and nbs/llms.txt: all of them."
+    import ast
+    pkg = ast.get_docstring(ast.parse((ROOT/"ft_nb/__init__.py").read_text(encoding="utf-8"))) or ""
+    llms = (ROOT/"nbs/llms.txt").read_text(encoding="utf-8")
+    mods = sorted(p.stem for p in (ROOT/"ft_nb").glob("*.py") if not p.name.startswith("_"))
+    for where, txt in (("ft_nb/__init__.py docstring", pkg), ("nbs/llms.txt", llms)):
+        missing = [m for m in mods if f"ft_nb.{m}" not in txt]
+        assert not missing, f"{where} does not list {missing}: export the notebook's opening paragraph (#| export)"
