@@ -10,8 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # heaviest first, so two workers finish together
-ORDER = ["04_training", "08_tutorial", "test_faults", "07a_serving", "05b_demo", "07_deployment", "test_bad_inputs",
-         "03_methods", "05_evaluation", "06_inference", "02_data", "test_commands", "01_models"]
+ORDER = ["04_training", "08_tutorial", "test_gpu_check", "test_faults", "test_multinode", "07a_serving", "05b_demo",
+         "07_deployment", "10_cloud", "test_bad_inputs", "03_methods", "05_evaluation", "06_inference", "02_data",
+         "test_commands", "03a_launch", "01_models"]
 
 def _one(nb, flags):
     "Test one notebook in this process; exit status 0 on success."
