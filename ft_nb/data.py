@@ -661,6 +661,9 @@ def tokenize_messages(
         labels.extend(t if trained or train_on_inputs else [-100] * len(t))
     for a, b, end, added in spans:
         add(full[pos:a], False); add(full[a:end], True)
+        if added and tok.eos_token_id is None:
+            raise DataError("the chat template ends no turn with a special token and the tokenizer has no EOS token "
+                            "to end the answer with; set chat_template (e.g. 'chatml') or use a tokenizer with EOS")
         if added: ids.append(tok.eos_token_id); labels.append(tok.eos_token_id)
         pos = end
     add(full[pos:], False)
@@ -669,7 +672,10 @@ def tokenize_messages(
     if seg != whole:
         if tok.decode(seg) == tok.decode(whole): flags["boundary_merge"] = True
         else:   # cutting the text changed it (SentencePiece prefix space): label the whole text by character offsets
-            enc = tok(full, add_special_tokens=False, return_offsets_mapping=True)
+            try: enc = tok(full, add_special_tokens=False, return_offsets_mapping=True)
+            except NotImplementedError:
+                raise DataError(f"this tokenizer ({type(tok).__name__}) changes text cut into pieces and cannot map "
+                                "tokens to characters; load its fast version (use_fast=True)") from None
             tr = [(a, end) for a, _, end, _ in spans]
             ids = _bos(tok, full) + enc.input_ids
             labels = [-100] * n_bos + [i if train_on_inputs or any(a <= s < e for a, e in tr) else -100
@@ -902,8 +908,11 @@ def prepare_data(
         else:
             splits, rep, fmt = _prepare(cfg, tokenizer, srcs, rows, template)
             meta = dict(report=rep, fmt=fmt)
-            if cfg.data_cache: _save_splits(d, splits, meta)
             rep = dict(rep, cache=dict(status="miss", path=str(d)) if cfg.data_cache else dict(status="off", path=None))
+            if cfg.data_cache:
+                try: _save_splits(d, splits, meta)
+                except (OSError, FTError) as e:   # an unwritable cache (read-only, full) costs time, not the run
+                    rep["cache"] = dict(status=f"not written ({e})", path=None)
     finally:
         if was: datasets.enable_progress_bars()
     rep["padding"] = padding_share([len(x) for x in splits["train"]["input_ids"]], cfg.per_device_batch_size, cfg.seed)
@@ -967,11 +976,13 @@ def save_prepared(data:PreparedData, out_dir)->Path:
             ds = getattr(data, k)
             if ds is None: continue
             with atomic_dir(out/k, overwrite=True) as tmp: ds.save_to_disk(str(tmp))
+        atomic_write(out/"report.json", json.dumps(data.report, indent=1))
+        atomic_write(out/"chat_template.jinja", data.chat_template)
+        plot_lengths(data, out/"token_lengths.png")
+    except OSError as e:
+        raise DataError(f"{out}: cannot write the prepared data ({e.strerror or e}); choose another --out") from None
     finally:
         if was: datasets.enable_progress_bars()
-    atomic_write(out/"report.json", json.dumps(data.report, indent=1))
-    atomic_write(out/"chat_template.jinja", data.chat_template)
-    plot_lengths(data, out/"token_lengths.png")
     return out
 
 # %% ../nbs/02_data.ipynb #25a62ab4
