@@ -332,14 +332,32 @@ class YAMLLoader(yaml.SafeLoader):
 
 YAMLLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT12, list("-+0123456789"))
 
+_MAX_VALUES = 100_000
+
+def _expanded_size(o, memo:dict)->int:
+    "How many values `o` holds once YAML aliases are expanded (shared containers counted once per use)."
+    if not isinstance(o, (list, dict)): return 1
+    if id(o) in memo: return memo[id(o)]
+    memo[id(o)] = _MAX_VALUES + 1                      # a cycle (`&a [*a]`) counts as too many
+    items = list(o.keys()) + list(o.values()) if isinstance(o, dict) else o
+    n = 1
+    for x in items:
+        n += _expanded_size(x, memo)
+        if n > _MAX_VALUES: break
+    memo[id(o)] = n
+    return n
+
 def load_yaml(text:str, source:str="YAML"):
     "Parse YAML `text` with `YAMLLoader`; `ConfigError` naming `source` and the line on any problem."
-    try: return yaml.load(text, Loader=YAMLLoader)
+    try: d = yaml.load(text, Loader=YAMLLoader)
     except _YAMLDuplicateKey as e:
         raise ConfigError(f"{source}: line {e.line}: duplicate key {e.key!r} (first given on line {e.first}); "
                           "keep one of them") from None
     except yaml.YAMLError as e: raise ConfigError(f"{source}: not valid YAML: {e}") from None
     except RecursionError: raise ConfigError(f"{source}: nested too deeply to be a config") from None
+    if _expanded_size(d, {}) > _MAX_VALUES:   # "billion laughs": a few aliases that expand to millions of values
+        raise ConfigError(f"{source}: expands to more than {_MAX_VALUES:,} values (through *aliases); not a config")
+    return d
 
 # %% ../nbs/00_core.ipynb #e14b0288
 _MAX_CONFIG_BYTES = 1_000_000
