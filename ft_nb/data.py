@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
-from .core import FTError, FTConfig, load_config, cache_dir
+from .core import FTError, load_config, cache_dir
 from .runs import atomic_write, atomic_dir
 
 # %% auto #0
