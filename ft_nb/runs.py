@@ -36,6 +36,11 @@ def _disk_error(e:OSError, what)->RunError|None:
     return RunError(f"no space left on the device while writing {what}: free some space (or choose another "
                     "directory) and run the command again; nothing half-written was left in place")
 
+def _write_error(e:OSError, what)->RunError:
+    "A `RunError` for any failure to create or rename `what` (full disk, no permission, a file in the way)."
+    return _disk_error(e, what) or RunError(f"cannot write {what}: {e.strerror or e}; check that the path is a "
+                                            "writable directory")
+
 # %% ../nbs/00a_runs.ipynb #080bf438
 def _partial_name(name:str)->str: return f".partial-{name}-{os.getpid()}-{secrets.token_hex(4)}"
 
@@ -70,7 +75,9 @@ def _remove(p:Path):
 
 def atomic_write(path, data:str|bytes)->Path:
     "Write `data` to `path` through a temporary file beside it: readers see the old file or the new one, never a part."
-    p = Path(path).expanduser(); p.parent.mkdir(parents=True, exist_ok=True)
+    p = Path(path).expanduser()
+    try: p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise _write_error(e, p) from None
     tmp = p.with_name(_partial_name(p.name))
     if not isinstance(data, (str, bytes, bytearray)):
         raise TypeError(f"data: expected str or bytes, got {type(data).__name__}")
@@ -78,10 +85,8 @@ def atomic_write(path, data:str|bytes)->Path:
     try:
         with open(tmp, "wb") as f: f.write(b); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, p)
-    except BaseException as e:
-        _remove(tmp)
-        if isinstance(e, OSError) and (d := _disk_error(e, p)): raise d from None
-        raise
+    except OSError as e: _remove(tmp); raise _write_error(e, p) from None
+    except BaseException: _remove(tmp); raise
     _fsync_dir(p.parent)
     return p
 
@@ -136,14 +141,14 @@ def atomic_dir(
     if dest.exists() and not overwrite:
         raise RunError(f"{dest} already exists; pass overwrite=True (--overwrite) to replace it, "
                        "or choose another path")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    clean_partials(dest.parent)
     tmp = dest.parent/_partial_name(dest.name)
-    tmp.mkdir()
+    try: dest.parent.mkdir(parents=True, exist_ok=True); clean_partials(dest.parent); tmp.mkdir()
+    except OSError as e: raise _write_error(e, dest) from None
     try:
         yield tmp
         _fsync_tree(tmp)
-        _commit(tmp, dest, overwrite, keep)
+        try: _commit(tmp, dest, overwrite, keep)
+        except OSError as e: raise _write_error(e, dest) from None
     except BaseException as e:
         _remove(tmp)
         if isinstance(e, OSError) and (d := _disk_error(e, dest)): raise d from None
