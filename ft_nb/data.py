@@ -70,9 +70,29 @@ def _too_big(where:str, n:int)->str:
             "(the longest max_seq_len, 1,048,576 tokens, is about 4 MB of text); split it into several records "
             "or remove it")
 
+# %% ../nbs/02_data.ipynb #35b13bb6
+_MEMORY_PER_BYTE = 8   # Python records take several times the bytes of their JSON or CSV text
+
+def _available_memory()->int|None:
+    "Bytes of memory available now (Linux `MemAvailable`), or None where it cannot be read."
+    try:
+        for l in Path("/proc/meminfo").read_text().splitlines():
+            if l.startswith("MemAvailable:"): return int(l.split()[1]) * 1024
+    except (OSError, ValueError): pass
+    return None
+
+def _check_memory(p:Path, avail:int|None=None):
+    "A `DataError` if reading the file `p` would need more memory than is available."
+    need, avail = p.stat().st_size * _MEMORY_PER_BYTE, avail or _available_memory()
+    if avail is not None and need > avail:
+        mib = lambda n: f"{n / 2**20:,.1f} MiB"
+        raise DataError(f"{p}: {mib(p.stat().st_size)} of data would need about {mib(need)} of memory to read, "
+                        f"{mib(avail)} are available; split it into smaller files")
+
 # %% ../nbs/02_data.ipynb #0517be78
 def _decode(p:Path)->str:
     "The text of the data file `p` (UTF-8, a BOM dropped); a `DataError` if it is empty, unreadable or not UTF-8."
+    _check_memory(p)
     try: b = p.read_bytes()
     except OSError as e:
         raise DataError(f"{p}: cannot read the file ({e.strerror or e}); check that it is readable") from None
