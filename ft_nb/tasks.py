@@ -28,8 +28,7 @@ DEMO_INSTRUCTION = ("Classify the customer support ticket into exactly one categ
 _SLOTS = dict(
     product=["wireless earbuds", "standing desk", "coffee grinder", "phone case", "yoga mat", "smart watch",
              "desk lamp", "backpack", "air fryer", "mechanical keyboard", "water bottle", "running shoes", "blender",
-             "webcam",
-             "office chair", "e-reader", "portable charger", "bluetooth speaker"],
+             "webcam", "office chair", "e-reader", "portable charger", "bluetooth speaker"],
     order=[f"#{n}" for n in range(48213, 48213 + 400, 7)],
     amount=["$12.99", "$24.50", "$9.99", "$49.00", "$118.40", "$7.25", "$89.99", "$15.00", "$230.00", "$64.10"],
     plan=["Premium", "Basic", "Family", "Pro", "Student", "Business", "annual", "monthly"],
