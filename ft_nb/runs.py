@@ -148,11 +148,13 @@ def atomic_dir(
     dest = Path(dest).expanduser()
     if dest.exists() and not dest.is_dir():
         raise RunError(f"{dest} is a file, not a directory; remove it or choose another output path")
+    try: dest.parent.mkdir(parents=True, exist_ok=True); clean_partials(dest.parent)   # may put back an old `dest`
+    except OSError as e: raise _write_error(e, dest) from None
     if dest.exists() and not overwrite:
         raise RunError(f"{dest} already exists; pass overwrite=True (--overwrite) to replace it, "
                        "or choose another path")
     tmp = dest.parent/_partial_name(dest.name)
-    try: dest.parent.mkdir(parents=True, exist_ok=True); clean_partials(dest.parent); tmp.mkdir()
+    try: tmp.mkdir()
     except OSError as e: raise _write_error(e, dest) from None
     try:
         yield tmp
@@ -164,18 +166,19 @@ def atomic_dir(
         if isinstance(e, OSError) and (d := _disk_error(e, dest)): raise d from None
         raise
 
-# %% ../nbs/00a_runs.ipynb #a3df0747
-MANIFEST_SKIP = ("checkpoints", "tensorboard", "runs", "wandb")
+# %% ../nbs/00a_runs.ipynb #5d65d314
+MANIFEST_SKIP = ("checkpoints", "tensorboard", "runs", "wandb", "README.md")
 
 def run_files(run_dir, skip=MANIFEST_SKIP)->dict:
-    "{relative path: size} of the files in `run_dir`, without the manifest, hidden entries and the `skip` folders."
+    "{relative path: size} of the files in `run_dir`, without the manifest, hidden entries and top-level `skip` names."
     d, out = Path(run_dir), {}
     for root, dirs, files in os.walk(d):
         rel = Path(root).relative_to(d)
-        dirs[:] = sorted(n for n in dirs if not n.startswith(".") and not (rel == Path(".") and n in skip))
+        top = rel == Path(".")
+        dirs[:] = sorted(n for n in dirs if not n.startswith(".") and not (top and n in skip))
         for f in sorted(files):
             r = (rel/f).as_posix()
-            if f.startswith(".") or r == MANIFEST: continue
+            if f.startswith(".") or r == MANIFEST or (top and f in skip): continue
             out[r] = (Path(root)/f).stat().st_size
     return out
 
