@@ -20,7 +20,10 @@ What each scenario checks:
 - full disk: a tmpfs is filled after the first checkpoint; the run stops with a clear one-line error (no traceback),
   the last good checkpoint is intact, and after freeing space `resume` finishes with the same adapter.
 
-Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,disk] [--keep DIR]
+- merge: `ft-nb merge --overwrite` killed at seeded random points leaves the old output or the new one, whole (never a
+  mix, never nothing), and a rerun finishes without leaving `.partial-*` directories.
+
+Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,merge,disk] [--keep DIR]
 Prints one line per scenario; exit status 1 if any failed. tests/test_faults.py runs the same scenarios under pytest.
 """
 from __future__ import annotations
@@ -360,10 +363,19 @@ class Suite:
         last_ck = max(i for i, e in enumerate(ev) if e.startswith("checkpoint "))
         final = [i for i, e in enumerate(ev) if i > last_ck and "checkpoints" not in e]
         rng = random.Random(self.seed)
-        # the final save must not be entered from the checkpoint's own writes: those count as "anywhere"
-        pts = sorted(rng.sample(range(len(ev)), min(n_random, len(ev))))
+        first_ck = min(i for i, e in enumerate(ev) if e.startswith("checkpoint "))
+        early = rng.randrange(first_ck + 1)                 # one before the first checkpoint is complete (issue 11.7)
+        pts = sorted([early] + rng.sample([i for i in range(len(ev)) if i != early], min(n_random, len(ev)) - 1))
         fin = sorted(rng.sample(final, min(n_final, len(final)))) if final else []
         return [(i + 1, _norm(ev[i])) for i in pts] + [(i + 1, _norm(ev[i]) + " [final save]") for i in fin]
+
+    def train_double_kill(self)->list[dict]:
+        "A kill after the first checkpoint, then the resumed run killed while writing its first checkpoint's weights."
+        ev = self.train_reference()["events"]
+        first_ck = min(i for i, e in enumerate(ev) if e.startswith("checkpoint "))
+        steps = [i for i, e in enumerate(ev) if e.startswith("step ") and i > first_ck]
+        at = random.Random(self.seed + 3).choice(steps[:-1] or steps) + 1
+        return [dict(at=at, what=_norm(ev[at - 1])), dict(match="safetensors", nth=1, what="resume: its first weights file")]
 
     def _resume(self, cfg:Path, d:Path, tag:str)->tuple[list, bool, dict]:
         "Finish an interrupted run: `resume: true`, or the one thing its refusal says to do. (problems, finished, result)"
@@ -402,7 +414,7 @@ class Suite:
         cfg, out, probs = self._cfg(d), d/"out", []
         for j, k in enumerate(kills):
             argv = ["train", cfg] if j == 0 else ["train", cfg, "--resume", "true"]
-            r = self.z.run(argv, d, f"kill{j}", kill=k, timeout=600)
+            r = self.z.run(argv, d, f"kill{j}", kill={kk: v for kk, v in k.items() if kk != "what"}, timeout=600)
             if not r["killed"]:
                 return probs + [f"run {j+1} was meant to be killed at {k} but ended with rc {r['rc']} after "
                                 f"{len(r['events'])} events: {_tail(r['stderr'])}"]
@@ -482,6 +494,60 @@ class Suite:
         if lo := leftovers(d): probs.append(f"left behind: {lo}")
         return probs
 
+    # --- merge --overwrite --------------------------------------------------------------------------------------------
+    def _weights(self, d:Path)->dict:
+        import hashlib
+        return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(d).rglob("*.safetensors"))}
+
+    def merge_reference(self)->dict:
+        "An old merged output (fp16), and `merge --overwrite` over a copy of it (fp32) with its events."
+        if getattr(self, "_mref", None) is None:
+            ad = self.train_reference()["dir"]
+            d = self.work/"merge-ref"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+            r = self.z.run(["merge", ad, "--out", d/"old", "--precision", "fp16", "--device", "cpu"], d, "old", timeout=300)
+            if r["rc"] != 0: raise AssertionError(f"`ft-nb merge` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+            shutil.copytree(d/"old", d/"cnt"/"out")
+            r = self.z.run(self._merge_argv(d/"cnt"/"out"), d/"cnt", "new", timeout=300)
+            if r["rc"] != 0: raise AssertionError(f"`ft-nb merge --overwrite` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+            self._mref = dict(old=d/"old", old_w=self._weights(d/"old"), new_w=self._weights(d/"cnt"/"out"), events=r["events"])
+            if self._mref["old_w"] == self._mref["new_w"]: raise AssertionError("fp16 and fp32 merges wrote the same weights")
+        return self._mref
+
+    def _merge_argv(self, out:Path)->list:
+        return ["merge", self.train_reference()["dir"], "--out", out, "--overwrite", "--device", "cpu"]
+
+    def merge_kill_points(self, n:int=3)->list[tuple[int,str]]:
+        ev = self.merge_reference()["events"]
+        rng = random.Random(self.seed + 2)
+        # the most hostile moment, if the writer has one: the old output moved aside, the new one not yet in place
+        gap = [i + 1 for i, e in enumerate(ev[:-1]) if e.startswith(("replace out ", "rename out "))][:1]
+        pts = sorted(rng.sample([i for i in range(len(ev)) if i not in gap], min(n - len(gap), len(ev) - len(gap))) + gap)
+        return [(i + 1, _norm(ev[i]) + (" [old output moved aside]" if i in gap else "")) for i in pts]
+
+    def merge_scenario(self, at:int)->list:
+        "`merge --overwrite` killed at event `at`: the output is the old one or the new one, whole; a rerun finishes."
+        ref = self.merge_reference()
+        d = self.work/f"merge-k{at}"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+        out = d/"out"; shutil.copytree(ref["old"], out)
+        r = self.z.run(self._merge_argv(out), d, "kill", kill=dict(at=at), timeout=300)
+        if not r["killed"]: return [f"merge was meant to be killed at event {at} but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
+        probs, w = [], self._weights(out) if out.exists() else {}
+        aside = [p for p in d.iterdir() if p.is_dir() and p.name.startswith(".partial-") and self._weights(p) == ref["old_w"]]
+        if not out.exists() and aside: pass   # the old output kept whole beside it, for the next ft_nb run to put back
+        elif w not in (ref["old_w"], ref["new_w"]):
+            probs.append(f"after the kill the output is neither the old merge nor the new one: {sorted(w)[:4]}"
+                         + ("" if out.exists() else " (the output directory is gone)"))
+        read_run, RunError, which = _reader()
+        if out.exists():
+            try: read_run(out)
+            except Exception as e: probs.append(f"{which} refuses the output left by the killed merge: {str(e)[:200]}")
+        r = self.z.run(self._merge_argv(out), d, "rerun", timeout=300)
+        if has_traceback(r["stderr"]): probs.append(f"raw traceback: {_tail(r['stderr'])}")
+        if r["rc"] != 0: return probs + [f"merge rerun failed (rc {r['rc']}): {_tail(r['stderr'])}"]
+        if self._weights(out) != ref["new_w"]: probs.append("the rerun's output differs from an uninterrupted merge")
+        if lo := leftovers(d): probs.append(f"left behind after the rerun: {lo[:5]}")
+        return probs
+
     # --- full disk ------------------------------------------------------------------------------------------------
     def disk_full(self, size_mb:int=64)->list|str:
         "Train on a tmpfs that fills up after the first checkpoint. Returns problems, or a string: why it was skipped."
@@ -528,7 +594,7 @@ class Suite:
 def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill points (default: env FT_NB_FAULT_SEED or 0)")
-    ap.add_argument("--only", default="train,infer,disk", help="comma-separated: train, infer, disk")
+    ap.add_argument("--only", default="train,infer,merge,disk", help="comma-separated: train, infer, merge, disk")
     ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one, removed)")
     ap.add_argument("--zygote", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -544,10 +610,15 @@ def main(argv=None)->int:
         if "train" in only:
             print(f"reference run: {len(s.train_reference()['events'])} events, seed {s.seed}", flush=True)
             for at, what in s.train_kill_points(): report(f"train: kill at event {at} ({what})", s.train_scenario(f"k{at}", [dict(at=at)]))
+            ks = s.train_double_kill()
+            report("train: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
+                   s.train_scenario("double", ks))
         if "infer" in only:
             for ks in s.infer_kill_points():
                 report("infer: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
                        s.infer_scenario("-".join(str(k.get("at", "m")) for k in ks), ks))
+        if "merge" in only:
+            for at, what in s.merge_kill_points(): report(f"merge --overwrite: kill at event {at} ({what})", s.merge_scenario(at))
         if "disk" in only: report("full disk during training", s.disk_full())
     finally:
         s.close()

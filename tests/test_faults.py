@@ -39,3 +39,12 @@ def test_full_disk_during_training(suite):
     probs = suite.disk_full()
     if isinstance(probs, str): pytest.skip(probs)
     _ok(probs, "full disk (tmpfs) during training")
+
+def test_kill_training_then_kill_its_resume(suite):
+    kills = suite.train_double_kill()
+    _ok(suite.train_scenario("double", kills), "killed at " + " then ".join(k["what"] for k in kills))
+
+@pytest.mark.parametrize("i", range(3))
+def test_kill_merge_overwrite(suite, i):
+    at, what = suite.merge_kill_points(3)[i]
+    _ok(suite.merge_scenario(at), f"ft-nb merge --overwrite killed at event {at} ({what})")
