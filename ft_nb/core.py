@@ -255,6 +255,17 @@ def _warn_ignored(cfg):
         warnings.warn(f"config fields {names} have no effect {why}; remove them or choose a method that reads them "
                       f"(see METHODS)", ConfigWarning, stacklevel=4)
 
+# %% ../nbs/00_core.ipynb #cab1d41e
+def _check_items(cfg):
+    "The items of list and dict fields: names are non-empty strings (YAML reads `labels: [1, 2]` as numbers)."
+    for name in ("labels", "metrics", "modules_to_save"):
+        v = getattr(cfg, name)
+        if isinstance(v, list) and not all(isinstance(x, str) and x for x in v):
+            raise ConfigError(f"field '{name}': expected a list of non-empty strings, got {_short(v)}"
+                              + ("; quote numbers in YAML (['1', '2'])" if name == "labels" else ""))
+    bad = {k: v for k, v in cfg.field_map.items() if not (isinstance(k, str) and k and isinstance(v, str) and v)}
+    if bad: raise ConfigError(f"field 'field_map': expected {{your column: our field}} names, got {_short(bad)}")
+
 # %% ../nbs/00_core.ipynb #6633427d
 REPORTERS = ("none","wandb","tensorboard")
 VIRTUAL_TOKEN_METHODS = methods_of("virtual")
@@ -269,6 +280,7 @@ def _validate(cfg:FTConfig):
         raise ConfigError(f"field 'target_modules': expected a list of module names or 'all-linear', got {tm!r}")
     if isinstance(tm,list) and (not tm or not all(isinstance(m,str) and m for m in tm)):
         raise ConfigError(f"field 'target_modules': expected a non-empty list of module names, got {tm!r}")
+    _check_items(cfg)
     if cfg.method=="qlora": cfg.load_in_4bit = True
     if cfg.load_in_4bit and "load_in_4bit" not in METHODS[cfg.method].fields:
         raise ConfigError(f"field 'load_in_4bit': 4-bit loading is for the LoRA family "
