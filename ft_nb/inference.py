@@ -1,4 +1,20 @@
-"""Answer prompts with a base model and trained adapters: the training chat template, sampling, streaming, batched and resumable file inference, several adapters on one base, and `ft-nb infer`.
+"""Answer prompts with a base model and trained adapters: the training chat template, sampling, streaming, batched
+and resumable file inference, several adapters on one base, and `ft-nb infer`.
+
+An adapter is only useful if it is asked questions exactly the way it was trained: the same chat template, the same
+system prompt, the same special tokens. `LoRAInference` therefore reads everything it can from the run directory
+(the tokenizer saved with the adapter, `ft_nb_manifest.json`, `adapter_config.json`, all through `ft_nb.runs.read_run`)
+instead of asking the user to repeat it, and it refuses an adapter that was trained for another base model before
+spending a minute loading weights. Answers are the tokens a plain no-cache greedy decode gives, whether prompts come one
+at a time, in left-padded batches, streamed, or from a file that a killed run can resume without losing an answer.
+
+```python
+from ft_nb.inference import LoRAInference
+model = LoRAInference(base_model="smollm2-135m-instruct", adapter_path="runs/demo")
+model.generate("What are the benefits of LoRA fine-tuning?", max_length=256)   # -> the answer text
+for piece in model.stream("Tell me a story"): print(piece, end="")
+model.generate_file("questions.jsonl", "answers.jsonl", batch_size=16)       # batched, resumable
+```
 
 Docs: https://ft-nb.github.io/ft_nb/inference.html.md"""
 
@@ -6,71 +22,28 @@ Docs: https://ft-nb.github.io/ft_nb/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #ae79d65d
 from __future__ import annotations
-import argparse, copy, csv, json, os, re, threading, time, warnings
+import copy, csv, json, os, re, threading, time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 import torch
 from fastcore.basics import patch
-from .core import FTError, seed_everything, cache_dir
-from .models import DEFAULT_MODEL, load_model_and_tokenizer, resolve_model, setup_tokenizer
+from .core import FTError, FTConfig, seed_everything
+from .runs import RunError, read_run, atomic_write, clean_partials
+from .models import load_for, load_tokenizer, setup_tokenizer, model_device
+from .models import base_fingerprint, same_fingerprint, same_base_name
 from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
 from .methods import prepare_for_generation
-from .training import base_fingerprint
 
 # %% auto #0
-__all__ = ['MANIFEST', 'DEFAULT_MAX_NEW_TOKENS', 'InferenceError', 'read_run', 'same_base', 'check_base_name',
-           'adapter_fit_problems', 'LoRAInference', 'read_prompts', 'register_cli']
+__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name', 'adapter_fit_problems',
+           'LoRAInference', 'read_prompts', 'cmd_infer']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
-class InferenceError(FTError):
+class InferenceError(FTError, ValueError):
     "An adapter, base model, prompt or input file that inference cannot use; the message says what to do."
 
-MANIFEST = "ft_nb_manifest.json"
-
-def _manifest_base(man:dict):
-    "The base model name recorded in an ft_nb manifest, whatever key the trainer used."
-    for k in ("base_model", "base_model_name", "model_name"):
-        if isinstance(man.get(k), str) and man[k]: return man[k]
-    return (man.get("config") or {}).get("model_name")
-
-# %% ../nbs/06_inference.ipynb #911a705f
-def read_run(
-    adapter_path:str|Path,  # run directory or any folder holding `adapter_config.json`
-)->dict:
-    "What an adapter directory says about itself: peft config, ft_nb manifest, base model, chat template, system prompt."
-    p = Path(adapter_path).expanduser()
-    if not p.is_dir(): raise InferenceError(f"adapter_path {str(p)!r} is not a directory: pass the run directory (output_dir) or the folder given to save_adapter()")
-    cf = p/"adapter_config.json"
-    if not cf.exists(): raise InferenceError(f"{cf} not found: {p} is not a saved adapter (expected adapter_config.json and adapter weights, as written by trainer.save_adapter)")
-    try: acfg = json.loads(cf.read_text())
-    except json.JSONDecodeError as e: raise InferenceError(f"{cf} is not valid JSON ({e}); re-save the adapter") from None
-    man = {}
-    if (p/MANIFEST).exists():
-        try: man = json.loads((p/MANIFEST).read_text())
-        except json.JSONDecodeError as e: raise InferenceError(f"{p/MANIFEST} is not valid JSON ({e})") from None
-    conf = man.get("config") or {}
-    return dict(path=p, adapter_config=acfg, manifest=man, peft_type=acfg.get("peft_type"),
-                base_model=_manifest_base(man) or acfg.get("base_model_name_or_path"),
-                chat_template=man.get("chat_template") or conf.get("chat_template"),
-                system_prompt=conf.get("system_prompt"), load_in_4bit=conf.get("load_in_4bit"), method=conf.get("method"),
-                has_tokenizer=(p/"tokenizer_config.json").exists())
-
 # %% ../nbs/06_inference.ipynb #276a7aac
-def _norm_name(name)->str:
-    "A comparable form of a model name: ft_nb aliases resolved, local paths absolute, hub ids lower-cased."
-    s = str(name).strip().rstrip("/")
-    if s.lower() == DEFAULT_MODEL: return str(cache_dir("models", DEFAULT_MODEL).resolve())  # where the alias is stored
-    if s.lower().startswith("tiny-"):
-        try: s = resolve_model(s)["path"]
-        except FTError: pass
-    p = Path(s).expanduser()
-    if p.exists(): return str(p.resolve())
-    return s.lower()
-
-def same_base(a, b)->bool:
-    "Whether two base-model names (hub id, alias, local dir) denote the same model."
-    return _norm_name(a) == _norm_name(b)
-
 def check_base_name(
     adapter_base:str|None,  # the base recorded with the adapter
     base:str|None,          # the base the user asked for
@@ -78,118 +51,99 @@ def check_base_name(
     allow_base_mismatch:bool=False,  # accept different names (a local copy of the same weights)
 ):
     "Raise `InferenceError` naming both models when an adapter was trained for another base model."
-    if allow_base_mismatch or not adapter_base or not base or same_base(adapter_base, base): return
-    raise InferenceError(f"the adapter in {adapter_path} was trained for base model {adapter_base!r}, but the base model given is "
-                         f"{base!r}. Load it with base_model={adapter_base!r}; if {base!r} holds the same weights under another "
-                         f"name, pass allow_base_mismatch=True (--allow-base-mismatch).")
+    if allow_base_mismatch or not adapter_base or not base or same_base_name(adapter_base, base): return
+    raise InferenceError(f"the adapter in {adapter_path} was trained for base model {adapter_base!r}, "
+                         f"but the base model given is {base!r}. Load it with base_model={adapter_base!r}; "
+                         f"if {base!r} holds the same weights under another name, "
+                         "pass allow_base_mismatch=True (--allow-base-mismatch).")
 
 # %% ../nbs/06_inference.ipynb #049cc594
 def _text_config(model):
+    "The text model's config (multimodal configs nest it)."
     c = model.config
     return c.get_text_config() if hasattr(c, "get_text_config") else c
 
-def adapter_fit_problems(
-    model,                  # the (unwrapped) base model
-    run:dict,               # from `read_run`
-    check_weights:bool=True,  # also compare the manifest's sample of embedding weights (another checkpoint of one architecture)
-)->list[str]:
-    "Why an adapter does not fit a base model, in words: sizes, module shapes, weights (empty when it fits)."
-    acfg, probs, tc = run["adapter_config"], [], _text_config(model)
-    fp = run["manifest"].get("base_fingerprint")
-    if fp:
-        have = base_fingerprint(model)
-        for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size"):
-            if k in fp and fp[k] != have[k]: probs.append(f"{k.replace('_', ' ')}: adapter's base {fp[k]}, given base {have[k]}")
-        if not probs and check_weights and "embed_sample" in fp and not torch.allclose(
-                torch.tensor(fp["embed_sample"]), torch.tensor(have["embed_sample"]), rtol=2e-2, atol=2e-3):
-            probs.append("weights: the embedding sample recorded at training differs (another checkpoint of the same architecture)")
+_FP_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")
+
+def _fingerprint_problems(model, fp:dict|None, check_weights:bool=True)->list[str]:
+    "How the base fingerprint recorded at training (`fp`) differs from `model`'s, in words."
+    if not fp: return []
+    have = base_fingerprint(model)
+    probs = [f"{k.replace('_', ' ')}: adapter's base {fp[k]}, given base {have.get(k)}"
+             for k in _FP_KEYS if k in fp and fp[k] != have.get(k)]
+    if not probs and check_weights and not same_fingerprint(fp, have):
+        probs.append("weights: the embedding sample recorded at training differs "
+                     "(another checkpoint of the same architecture)")
+    return probs
+
+# %% ../nbs/06_inference.ipynb #3f8d1c2e
+def _config_problems(model, acfg:dict)->list[str]:
+    "How the sizes in a prompt-learning `adapter_config.json` differ from `model`'s."
+    tc, probs = _text_config(model), []
     H, nl = getattr(tc, "hidden_size", None), getattr(tc, "num_hidden_layers", None)
-    V = model.get_input_embeddings().weight.shape[0]
     heads = getattr(tc, "num_attention_heads", None) or 1
     kv_dim = (getattr(tc, "head_dim", None) or (H or 0)//heads) * (getattr(tc, "num_key_value_heads", None) or heads)
     if acfg.get("token_dim") and H and acfg["token_dim"] not in (H, kv_dim):   # prefix tuning stores key/value width
         probs.append(f"hidden size: adapter {acfg['token_dim']}, base {H}")
-    if acfg.get("num_layers") and nl and acfg["num_layers"] != nl: probs.append(f"layers: adapter {acfg['num_layers']}, base {nl}")
-    wf = run["path"]/"adapter_model.safetensors"
-    if not wf.exists(): return probs
-    from safetensors import safe_open
-    mods = dict(model.named_modules())
-    with safe_open(str(wf), "pt") as f:
-        for k in f.keys():
-            shape = f.get_slice(k).get_shape()
-            name = re.sub(r"^base_model\.model\.", "", k)
-            m = re.match(r"(.*)\.lora_(A|B)(?:\.[^.]+)?\.weight$", name)
-            if m:
-                mod = mods.get(m.group(1))
-                if mod is None: probs.append(f"module {m.group(1)!r} of the adapter does not exist in the base"); continue
-                fin, fout = getattr(mod, "in_features", None), getattr(mod, "out_features", None)
-                if m.group(2)=="A" and fin and shape[1]!=fin: probs.append(f"{m.group(1)} input size: adapter {shape[1]}, base {fin}")
-                if m.group(2)=="B" and fout and shape[0]!=fout: probs.append(f"{m.group(1)} output size: adapter {shape[0]}, base {fout}")
-            elif re.search(r"(embed_tokens|wte|lm_head)[^.]*\.weight$", name) and len(shape)==2 and shape[0]!=V:
-                probs.append(f"vocabulary: adapter {shape[0]}, base {V} ({k})")
-            if len(probs) >= 5: break
+    if acfg.get("num_layers") and nl and acfg["num_layers"] != nl:
+        probs.append(f"layers: adapter {acfg['num_layers']}, base {nl}")
     return probs
 
-# %% ../nbs/06_inference.ipynb #cd681d80
-_RESERVED = ("active", "base")
-_END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|end_of_text|>")
+# %% ../nbs/06_inference.ipynb #6a1e9b3d
+def _tensor_shapes(weights:Path)->dict:
+    "Name -> shape of every tensor in a safetensors file, read from its header; a damaged file is refused."
+    from safetensors import safe_open
+    try:
+        with safe_open(str(weights), "pt") as f: return {k: f.get_slice(k).get_shape() for k in f.keys()}
+    except Exception as e:
+        raise InferenceError(f"{weights} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run directory is "
+                             "incomplete or damaged: save the adapter again") from None
 
-class LoRAInference:
-    "A base model with zero or more adapters, answering prompts the way it was trained (chat template, system prompt)."
-    def __init__(self,
-        base_model=None,            # hub id, ft_nb alias, local dir, .gguf path, or a loaded transformers model; None: the run's base
-        adapter_path=None,          # run / adapter directory; None: the plain base model
-        *,
-        adapter_name:str="default", # name of this adapter for `adapter=` and `load_adapter`
-        tokenizer=None,             # a tokenizer (default: the run's, else the base's)
-        device:str|None=None,       # 'cpu', 'cuda', 'mps'; None: best available
-        precision:str|None=None,    # 'fp32', 'bf16', 'fp16'; None: best for the device
-        load_in_4bit:bool|None=None,  # None: as the run was trained (QLoRA -> 4-bit)
-        chat_template:str|None=None,  # overrides the run's template
-        system_prompt:str|None=None,  # overrides the run's system prompt
-        allow_base_mismatch:bool=False, # accept a base whose *name* differs from the run's (shapes are still checked)
-        trust_remote_code:bool=False,
-    ):
-        run = read_run(adapter_path) if adapter_path is not None else None
-        loaded = base_model is not None and not isinstance(base_model, (str, Path))
-        name = (getattr(base_model.config, "_name_or_path", None) if loaded else base_model) or (run or {}).get("base_model")
-        name = str(name) if name is not None else None
-        if name is None and not loaded:
-            raise InferenceError("base_model is required: the adapter directory does not record its base model")
-        if run: check_base_name(run["base_model"], name, run["path"], allow_base_mismatch)
-        if load_in_4bit is None: load_in_4bit = bool(run and (run["load_in_4bit"] or run["method"]=="qlora"))
-        if loaded: model, tok = base_model, tokenizer
-        else:
-            model, tok = load_model_and_tokenizer(str(name), load_in_4bit=load_in_4bit, device=device, precision=precision,
-                                                  trust_remote_code=trust_remote_code, padding_side="left")
-        if tokenizer is not None: tok = tokenizer
-        elif run and run["has_tokenizer"]:
-            from transformers import AutoTokenizer
-            tok = AutoTokenizer.from_pretrained(str(run["path"]), trust_remote_code=trust_remote_code)
-        if tok is None: raise InferenceError("pass tokenizer= together with a loaded base_model")
-        self.tokenizer = _inference_tokenizer(tok)
-        self.model, self.base_name, self.adapters, self._lock = model.eval(), str(name), {}, threading.RLock()
-        self.chat_template = chat_template or (run or {}).get("chat_template")
-        self.system_prompt = system_prompt if system_prompt is not None else (run or {}).get("system_prompt")
-        if run: self.load_adapter(run["path"], adapter_name, allow_base_mismatch=allow_base_mismatch, _run=run)
-        self._eos_ids = _eos_ids(self.model, self.tokenizer, self.chat_template)
+# %% ../nbs/06_inference.ipynb #8b3a1d4e
+_LORA_KEY = re.compile(r"(.*)\.lora_(A|B)(?:\.[^.]+)?\.weight$")
+_EMBED_KEY = re.compile(r"(embed_tokens|wte|lm_head)[^.]*\.weight$")
 
-    @property
-    def device(self): return next(self.model.parameters()).device
-    @property
-    def active_adapter(self)->str|None:
-        "The adapter used when a call does not name one (None: the base model)."
-        return getattr(self, "_active", None)
+def _tensor_problems(model, weights:Path, limit:int=5)->list[str]:
+    "How the tensor shapes in an adapter's weights file differ from `model`'s layers (at most `limit` differences)."
+    if not weights.exists(): return []
+    mods, V, probs = dict(model.named_modules()), model.get_input_embeddings().weight.shape[0], []
+    for k, shape in _tensor_shapes(weights).items():
+        name = re.sub(r"^base_model\.model\.", "", k)
+        m = _LORA_KEY.match(name)
+        if m:
+            mod = mods.get(m.group(1))
+            fin, fout = getattr(mod, "in_features", None), getattr(mod, "out_features", None)
+            if mod is None: probs.append(f"module {m.group(1)!r} of the adapter does not exist in the base")
+            elif m.group(2)=="A" and fin and shape[1]!=fin:
+                probs.append(f"{m.group(1)} input size: adapter {shape[1]}, base {fin}")
+            elif m.group(2)=="B" and fout and shape[0]!=fout:
+                probs.append(f"{m.group(1)} output size: adapter {shape[0]}, base {fout}")
+        elif _EMBED_KEY.search(name) and len(shape)==2 and shape[0]!=V:
+            probs.append(f"vocabulary: adapter {shape[0]}, base {V} ({k})")
+        if len(probs) >= limit: break
+    return probs
 
-    def __repr__(self):
-        return f"LoRAInference(base={self.base_name!r}, adapters={list(self.adapters)}, active={self.active_adapter!r}, device={str(self.device)!r})"
+# %% ../nbs/06_inference.ipynb #2b7e4f90
+def adapter_fit_problems(
+    model,                  # the (unwrapped) base model
+    run,                    # a `runs.RunInfo` (from `read_run`)
+    check_weights:bool=True,  # also compare the manifest's sample of embedding weights
+)->list[str]:
+    "Why an adapter does not fit a base model, in words: sizes, module shapes, weights (empty when it fits)."
+    return (_fingerprint_problems(model, run.manifest.get("base_fingerprint"), check_weights)
+            + _config_problems(model, run.adapter_config)
+            + _tensor_problems(model, run.path/"adapter_model.safetensors"))
 
+# %% ../nbs/06_inference.ipynb #1f3b5c7d
 def _inference_tokenizer(tok):
     "A copy of `tok` that pads on the left (generation continues from the right edge) and has a pad token."
     return setup_tokenizer(copy.deepcopy(tok), padding_side="left")
 
+# %% ../nbs/06_inference.ipynb #2c4e6a8b
+_END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|end_of_text|>")
+
 def _eos_ids(model, tok, chat_template=None)->set:
-    "Token ids that end an answer: the generation config's and tokenizer's EOS, plus the chat template's end-of-turn token."
+    "Token ids that end an answer: the generation config's and tokenizer's EOS, plus the template's end-of-turn token."
     ids = set()
     for v in (getattr(getattr(model, "generation_config", None), "eos_token_id", None), tok.eos_token_id):
         ids.update(v if isinstance(v, (list, tuple)) else [v] if v is not None else [])
@@ -201,44 +155,151 @@ def _eos_ids(model, tok, chat_template=None)->set:
             if isinstance(i, int) and i != tok.unk_token_id: ids.add(i)
     return ids
 
+# %% ../nbs/06_inference.ipynb #4e6a8c0d
+_MODEL_FIELDS = ("tokenizer_name", "attn_implementation", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
+
+def _base_config(
+    name:str,                   # the base model to load
+    run=None,                   # the adapter's `RunInfo`, whose recorded model fields are followed
+    load_in_4bit:bool|None=None,  # None: as the run was trained
+    trust_remote_code:bool=False,
+)->FTConfig:
+    "The model part of an `FTConfig` for loading base `name` for inference."
+    rc = run.config if run is not None else {}
+    if load_in_4bit is None: load_in_4bit = bool(run is not None and run.load_in_4bit)
+    kw = {k: rc[k] for k in _MODEL_FIELDS if rc.get(k) is not None}
+    if "tokenizer_name" in kw and not same_base_name(str(rc.get("model_name") or ""), name): del kw["tokenizer_name"]
+    return FTConfig(model_name=name, method="qlora" if load_in_4bit else "lora", load_in_4bit=load_in_4bit,
+                    trust_remote_code=trust_remote_code, **kw)
+
+# %% ../nbs/06_inference.ipynb #7b9d1f3a
+def _run_tokenizer(run, trust_remote_code:bool=False):
+    "The tokenizer saved in the run directory, or None when the run has none."
+    if run is None or not run.has_tokenizer: return None
+    try: return load_tokenizer(str(run.path), padding_side="left", trust_remote_code=trust_remote_code)
+    except Exception as e:
+        raise InferenceError(f"the tokenizer saved in {run.path} cannot be read ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0][:200] if str(e) else ''}); the run directory is incomplete "
+                             "or damaged: save the adapter again, or copy the tokenizer files from the base model"
+                             ) from None
+
+# %% ../nbs/06_inference.ipynb #cd681d80
+class LoRAInference:
+    "A base model with zero or more adapters, answering prompts the way it was trained (chat template, system prompt)."
+    def __init__(self,
+        base_model=None,            # hub id, ft_nb alias, local dir, .gguf, or a loaded model; None: the run's base
+        adapter_path=None,          # run / adapter directory; None: the plain base model
+        *,
+        adapter_name:str="default", # name of this adapter for `adapter=` and `load_adapter`
+        tokenizer=None,             # a tokenizer (default: the run's, else the base's)
+        device:str|None=None,       # 'cpu', 'cuda', 'mps'; None: best available
+        precision:str|None=None,    # 'fp32', 'bf16', 'fp16'; None: best for the device
+        load_in_4bit:bool|None=None,  # None: as the run was trained (QLoRA -> 4-bit)
+        chat_template:str|None=None,  # overrides the run's template
+        system_prompt:str|None=None,  # overrides the run's system prompt
+        allow_base_mismatch:bool=False, # accept a base whose *name* differs from the run's (shapes are still checked)
+        trust_remote_code:bool=False,   # let the model's repository run its own code
+    ):
+        run = _read_adapter(adapter_path) if adapter_path is not None else None
+        loaded = base_model is not None and not isinstance(base_model, (str, Path))
+        name = (getattr(base_model.config, "_name_or_path", None) if loaded else base_model) or (run and run.base_model)
+        if name is None and not loaded:
+            raise InferenceError("base_model is required: the adapter directory does not record its base model")
+        self.base_name = str(name)
+        if run: check_base_name(run.base_model, self.base_name, run.path, allow_base_mismatch)
+        if loaded: model, tok = base_model, tokenizer
+        else: model, tok = load_for(_base_config(self.base_name, run, load_in_4bit, trust_remote_code), device=device,
+                                    precision=precision, for_training=False)
+        saved = _run_tokenizer(run, trust_remote_code) if tokenizer is None else None
+        tok = tokenizer if tokenizer is not None else saved if saved is not None else tok
+        if tok is None: raise InferenceError("pass tokenizer= together with a loaded base_model")
+        self.tokenizer, self.model = _inference_tokenizer(tok), model.eval()
+        self.adapters, self._active, self._lock = {}, None, threading.RLock()
+        self.chat_template = chat_template or (run and run.chat_template)
+        self.system_prompt = system_prompt if system_prompt is not None else (run and run.system_prompt)
+        if run: self.load_adapter(run.path, adapter_name, allow_base_mismatch=allow_base_mismatch, _run=run)
+        self._eos_ids = _eos_ids(self.model, self.tokenizer, self.chat_template)
+
+# %% ../nbs/06_inference.ipynb #0e2a4c6d
+def _read_adapter(path)->object:
+    "The `RunInfo` of an adapter directory; a merged model or an incomplete run is refused with what to do."
+    run = read_run(path)
+    if run.kind != "adapter":
+        raise InferenceError(f"{run.path} holds a merged model, not an adapter: load it as the base model "
+                             f"(LoRAInference({str(run.path)!r}) or ft-nb infer --base {run.path})")
+    return run
+
+# %% ../nbs/06_inference.ipynb #2a4c6e8f
+@patch(as_prop=True)
+def device(self:LoRAInference)->torch.device:
+    "Where the model's weights are."
+    return model_device(self.model)
+
+@patch(as_prop=True)
+def active_adapter(self:LoRAInference)->str|None:
+    "The adapter used when a call does not name one (None: the base model)."
+    return self._active
+
+@patch
+def __repr__(self:LoRAInference):
+    return (f"LoRAInference(base={self.base_name!r}, adapters={list(self.adapters)}, active={self.active_adapter!r}, "
+            f"device={str(self.device)!r})")
+
+# %% ../nbs/06_inference.ipynb #4c6e8a0b
+_RESERVED = ("active", "base")
+
+@patch
+def _check_new_adapter(self:LoRAInference, run, name:str, allow_base_mismatch:bool=False):
+    "Refuse adapter `name` from `run` before loading it: reserved or taken name, other base, shapes, other peft kind."
+    from peft import PeftModel
+    if name in _RESERVED: raise InferenceError(f"adapter name {name!r} is reserved; choose another")
+    if name in self.adapters:
+        raise InferenceError(f"an adapter named {name!r} is already loaded (from {self.adapters[name]}); "
+                             "choose another name")
+    check_base_name(run.base_model, self.base_name, run.path, allow_base_mismatch)
+    base = self.model.get_base_model() if isinstance(self.model, PeftModel) else self.model
+    probs = adapter_fit_problems(base, run, check_weights=not allow_base_mismatch)
+    if probs: raise InferenceError(f"the adapter in {run.path} does not fit base model {self.base_name!r} "
+                                   f"(trained for {run.base_model!r}): " + "; ".join(probs))
+    if isinstance(self.model, PeftModel):
+        have = {str(c.peft_type).split(".")[-1] for c in self.model.peft_config.values()}
+        if str(run.peft_type).split(".")[-1] not in have:
+            raise InferenceError(f"cannot load {run.peft_type} adapter {name!r} next to {sorted(have)} adapters "
+                                 f"{list(self.adapters)}: peft holds one kind of adapter per model; "
+                                 "use a second LoRAInference")
+
 # %% ../nbs/06_inference.ipynb #3ecee507
 @patch
 def load_adapter(self:LoRAInference,
     adapter_path,                # run / adapter directory
     name:str|None=None,          # its name for `adapter=`; default: the directory name
     activate:bool=True,          # make it the adapter used by calls that do not name one
-    allow_base_mismatch:bool=False,
-    _run=None,
+    allow_base_mismatch:bool=False,  # accept a base whose *name* differs from the run's (shapes are still checked)
+    _run=None,                   # the run, when the caller has read it already
 )->str:
     "Load another adapter onto the same base model (no reload of the base); returns its name."
     from peft import PeftModel
-    run = _run or read_run(adapter_path)
-    name = name or run["path"].name
-    if name in _RESERVED: raise InferenceError(f"adapter name {name!r} is reserved; choose another")
-    if name in self.adapters: raise InferenceError(f"an adapter named {name!r} is already loaded (from {self.adapters[name]}); choose another name")
-    check_base_name(run["base_model"], self.base_name, run["path"], allow_base_mismatch)
-    base = self.model.get_base_model() if isinstance(self.model, PeftModel) else self.model
-    probs = adapter_fit_problems(base, run, check_weights=not allow_base_mismatch)
-    if probs: raise InferenceError(f"the adapter in {run['path']} does not fit base model {self.base_name!r} "
-                                   f"(trained for {run['base_model']!r}): " + "; ".join(probs))
+    run = _run or _read_adapter(adapter_path)
+    name = name or run.path.name
+    self._check_new_adapter(run, name, allow_base_mismatch)
     with self._lock:
         try:
-            if isinstance(self.model, PeftModel):
-                have = {str(c.peft_type) for c in self.model.peft_config.values()}
-                if str(run["peft_type"]) not in {h.split(".")[-1] for h in have} | have:
-                    raise InferenceError(f"cannot load {run['peft_type']} adapter {name!r} next to {sorted(have)} adapters "
-                                         f"{list(self.adapters)}: peft holds one kind of adapter per model; use a second LoRAInference")
-                self.model.load_adapter(str(run["path"]), adapter_name=name)
-            else: self.model = PeftModel.from_pretrained(self.model, str(run["path"]), adapter_name=name)
-        except RuntimeError as e:
-            raise InferenceError(f"the adapter in {run['path']} does not fit base model {self.base_name!r} "
-                                 f"(trained for {run['base_model']!r}): {str(e)[:500]}") from None
+            if isinstance(self.model, PeftModel): self.model.load_adapter(str(run.path), adapter_name=name)
+            else: self.model = PeftModel.from_pretrained(self.model, str(run.path), adapter_name=name)
+        except Exception as e:
+            if isinstance(e, RuntimeError) and "size mismatch" in str(e):
+                raise InferenceError(f"the adapter in {run.path} does not fit base model {self.base_name!r} "
+                                     f"(trained for {run.base_model!r}): {str(e)[:500]}") from None
+            if isinstance(e, (FTError, torch.OutOfMemoryError)): raise
+            raise InferenceError(f"the adapter weights in {run.path} cannot be loaded ({type(e).__name__}: "
+                                 f"{str(e)[:300]}); the run directory is incomplete or damaged: save it again"
+                                 ) from None
         self.model.eval()
-        self.adapters[name] = str(run["path"])
-        if activate or self.active_adapter is None: self.set_adapter(name)
-        else: self.set_adapter(self.active_adapter)
+        self.adapters[name] = str(run.path)
+        self.set_adapter(name if activate or self.active_adapter is None else self.active_adapter)
     return name
 
+# %% ../nbs/06_inference.ipynb #11cb1c17
 @patch
 def set_adapter(self:LoRAInference,
     name:str|None,  # a loaded adapter's name; None: the base model
@@ -252,6 +313,7 @@ def set_adapter(self:LoRAInference,
             self.model = prepare_for_generation(self.model)
         self._active = name
 
+# %% ../nbs/06_inference.ipynb #0c3e5a7b
 @contextmanager
 def _using(inf:LoRAInference, adapter):
     "Switch `adapter` ('active', a name, None or 'base' for the base model) on for a block; yields the model to call."
@@ -259,7 +321,8 @@ def _using(inf:LoRAInference, adapter):
     if adapter == "active": adapter = inf.active_adapter
     if adapter == "base": adapter = None
     if adapter is not None and adapter not in inf.adapters:
-        raise InferenceError(f"no adapter named {adapter!r}; loaded: {list(inf.adapters)} (None selects the base model)")
+        raise InferenceError(f"no adapter named {adapter!r}; loaded: {list(inf.adapters)} "
+                             "(None selects the base model)")
     if adapter is None:
         if not isinstance(inf.model, PeftModel): yield inf.model
         elif inf.model.peft_config[inf.model.active_adapter].is_prompt_learning:
@@ -274,9 +337,16 @@ def _using(inf:LoRAInference, adapter):
         if adapter != prev and prev is not None: inf.set_adapter(prev)
         elif adapter != prev: inf._active = None
 
-# %% ../nbs/06_inference.ipynb #11cb1c17
+# %% ../nbs/06_inference.ipynb #2e5a7c9d
 def _is_chat(p)->bool: return isinstance(p, list) and len(p)>0 and all(isinstance(m, dict) for m in p)
 
+def _check_chat(msgs:list, where:str="the chat"):
+    "Raise `InferenceError` naming the first message without string 'role' and 'content'."
+    for i, m in enumerate(msgs):
+        if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise InferenceError(f"{where}, message {i}: needs string 'role' and 'content' fields, got {m!r}"[:400])
+
+# %% ../nbs/06_inference.ipynb #4a7c9e1f
 @patch
 def messages(self:LoRAInference,
     prompt:str|list,              # text, or a chat: a list of {"role", "content"} dicts
@@ -285,58 +355,76 @@ def messages(self:LoRAInference,
     "The chat `prompt` stands for, with the run's system prompt first unless the chat brings its own."
     if isinstance(prompt, str): msgs = [dict(role="user", content=prompt)]
     elif _is_chat(prompt):
-        for i, m in enumerate(prompt):
-            if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-                raise InferenceError(f"message {i} of the chat needs string 'role' and 'content' fields, got {m!r}")
+        _check_chat(prompt)
         msgs = [dict(role=m["role"], content=m["content"]) for m in prompt]
-    else: raise InferenceError(f"a prompt is a string or a list of {{'role','content'}} dicts, got {type(prompt).__name__}")
+    else: raise InferenceError("a prompt is a string or a list of {'role','content'} dicts, "
+                               f"got {type(prompt).__name__}")
     sp = self.system_prompt if system_prompt is None else system_prompt
     if sp and msgs[0]["role"] != "system": msgs = [dict(role="system", content=sp)] + msgs
     return msgs
 
+# %% ../nbs/06_inference.ipynb #6c9e1a3b
 @patch
-def render(self:LoRAInference, prompt:str|list, system_prompt:str|None=None, raw:bool=False)->str:
-    "The exact text the model is given for `prompt` (`raw`: the text as given, no chat template)."
+def render(self:LoRAInference,
+    prompt:str|list,              # text or chat
+    system_prompt:str|None=None,  # overrides the run's system prompt
+    raw:bool=False,               # the text as given, no chat template
+)->str:
+    "The exact text the model is given for `prompt`."
     if raw:
         if not isinstance(prompt, str): raise InferenceError("raw=True needs a text prompt, not a chat")
         return prompt
     return render_prompt(self.messages(prompt, system_prompt), self.tokenizer, chat_template=self.chat_template)
 
 @patch
-def encode(self:LoRAInference, prompt:str|list, system_prompt:str|None=None, raw:bool=False)->list[int]:
+def encode(self:LoRAInference,
+    prompt:str|list,              # text or chat
+    system_prompt:str|None=None,  # overrides the run's system prompt
+    raw:bool=False,               # the text as given, no chat template
+)->list[int]:
     "The prompt's token ids, exactly as the prompt part of a training example (`ft_nb.data.encode_prompt`)."
     if raw: return self.tokenizer(self.render(prompt, raw=True), add_special_tokens=True)["input_ids"]
     return encode_prompt(self.messages(prompt, system_prompt), self.tokenizer, self.chat_template)
 
 # %% ../nbs/06_inference.ipynb #c3ad056a
-DEFAULT_MAX_NEW_TOKENS = 256
+DEFAULT_MAX_NEW_TOKENS = 256   # the default answer budget of `generate`, `ft-nb infer` and the server
 
 def _max_new(max_length, max_new_tokens)->int:
     "The answer-length limit from the brief's `max_length` or transformers' `max_new_tokens` (default 256)."
     if max_length is not None and max_new_tokens is not None and max_length != max_new_tokens:
-        raise InferenceError(f"give max_length or max_new_tokens, not both ({max_length} vs {max_new_tokens}); both mean new tokens")
-    n = max_new_tokens if max_new_tokens is not None else max_length if max_length is not None else DEFAULT_MAX_NEW_TOKENS
-    if not isinstance(n, int) or n < 1: raise InferenceError(f"max_length (new tokens) must be an integer >= 1, got {n!r}")
+        raise InferenceError(f"give max_length or max_new_tokens, not both ({max_length} vs {max_new_tokens}); "
+                             "both mean new tokens")
+    n = next((v for v in (max_new_tokens, max_length) if v is not None), DEFAULT_MAX_NEW_TOKENS)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise InferenceError(f"max_length (new tokens) must be an integer >= 1, got {n!r}")
     return n
+
+# %% ../nbs/06_inference.ipynb #8f2b4d6e
+def _check_sampling(temperature=None, top_p=None, top_k=None, repetition_penalty=None):
+    "Raise `InferenceError` naming the first sampling parameter out of range."
+    if temperature is not None and not temperature >= 0:
+        raise InferenceError(f"temperature must be >= 0, got {temperature}")
+    if top_p is not None and not 0 < top_p <= 1: raise InferenceError(f"top_p must be in (0, 1], got {top_p}")
+    if top_k is not None and not top_k >= 0: raise InferenceError(f"top_k must be >= 0, got {top_k}")
+    if repetition_penalty is not None and not repetition_penalty > 0:
+        raise InferenceError(f"repetition_penalty must be > 0, got {repetition_penalty}")
 
 def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None, do_sample=None,
                 repetition_penalty=None, stop=None, ignore_eos=False):
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
     from transformers import GenerationConfig
-    if temperature is not None and temperature < 0: raise InferenceError(f"temperature must be >= 0, got {temperature}")
-    if top_p is not None and not 0 < top_p <= 1: raise InferenceError(f"top_p must be in (0, 1], got {top_p}")
-    if top_k is not None and top_k < 0: raise InferenceError(f"top_k must be >= 0, got {top_k}")
-    if repetition_penalty is not None and repetition_penalty <= 0: raise InferenceError(f"repetition_penalty must be > 0, got {repetition_penalty}")
+    _check_sampling(temperature, top_p, top_k, repetition_penalty)
     if do_sample is None: do_sample = bool((temperature or 0) > 0 or top_p is not None or top_k is not None)
     if temperature == 0: do_sample = False
     gc = copy.deepcopy(getattr(model, "generation_config", None) or GenerationConfig())
     gc.update(max_new_tokens=int(max_new_tokens), do_sample=do_sample, num_beams=1, max_length=None,
               pad_token_id=tok.pad_token_id, eos_token_id=sorted(eos_ids) or None,
               repetition_penalty=repetition_penalty if repetition_penalty is not None else 1.0)
-    if do_sample: gc.update(**{k: v for k, v in dict(temperature=temperature or None, top_p=top_p, top_k=top_k).items() if v is not None})
+    sampling = dict(temperature=temperature or None, top_p=top_p, top_k=top_k)
+    if do_sample: gc.update(**{k: v for k, v in sampling.items() if v is not None})
     else: gc.update(temperature=None, top_p=None, top_k=None)
     if stop: gc.update(stop_strings=[stop] if isinstance(stop, str) else list(stop))
-    if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))   # end-of-turn suppressed: exactly max_new_tokens (benchmarks)
+    if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))   # end-of-turn suppressed: exactly max_new_tokens
     return gc
 
 # %% ../nbs/06_inference.ipynb #7acacbbd
@@ -346,6 +434,7 @@ def _cut_stop(text:str, stop)->tuple[str,bool]:
     hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return (text[:min(hits)], True) if hits else (text, False)
 
+# %% ../nbs/06_inference.ipynb #2d6f8b0c
 def _left_pad(seqs:list[list[int]], pad_id:int):
     "input_ids and attention_mask tensors of `seqs`, padded on the left."
     L = max(len(x) for x in seqs)
@@ -355,13 +444,15 @@ def _left_pad(seqs:list[list[int]], pad_id:int):
         if x: ids[i, L-len(x):] = torch.tensor(x); mask[i, L-len(x):] = 1
     return ids, mask
 
+# %% ../nbs/06_inference.ipynb #4f8b0d2e
 @patch
 def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc)->list[dict]:
     "Generate with `model` for the token-id lists `seqs` in one left-padded batch; a result dict per sequence."
     ids, mask = (t.to(self.device) for t in _left_pad(seqs, self.tokenizer.pad_token_id))
     stops = getattr(gc, "stop_strings", None)
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gc, **(dict(tokenizer=self.tokenizer) if stops else {}))
+        out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gc,
+                             **(dict(tokenizer=self.tokenizer) if stops else {}))
     res = []
     for row, n in zip(out[:, ids.shape[1]:].tolist(), map(len, seqs)):
         end = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
@@ -371,11 +462,61 @@ def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc)->list[d
                         prompt_tokens=n, completion_tokens=len(new)))
     return res
 
+# %% ../nbs/06_inference.ipynb #4a02fea0
+@patch
+def _check_context(self:LoRAInference, seqs:list, n_new:int, labels:list|None=None):
+    "Refuse the first prompt whose tokens plus `n_new` answer tokens exceed the model's context."
+    ctx = getattr(_text_config(self.model), "max_position_embeddings", None)
+    for i, q in enumerate(seqs):
+        if ctx and len(q) + n_new > ctx:
+            what = labels[i] if labels else f"prompt {i}"
+            raise InferenceError(f"{what} has {len(q)} tokens; with max_length {n_new} it exceeds the model's "
+                                 f"context of {ctx} tokens: shorten the prompt or lower max_length")
+
+@patch
+def batch_generate(self:LoRAInference,
+    prompts:list,                # texts and/or chats
+    max_length:int|None=None,    # most new tokens per answer (default 256)
+    *,
+    max_new_tokens:int|None=None,  # alias of `max_length`
+    batch_size:int=8,            # prompts per forward pass
+    progress:bool=True,          # tqdm progress bar
+    seed:int|None=None,          # seed for sampling: same seed, same answers
+    adapter:str|None="active",   # adapter for this call; None: the base model
+    system_prompt:str|None=None, # overrides the run's system prompt
+    raw:bool=False,              # no chat template
+    return_details:bool=False,   # dicts (text, finish_reason, prompt_tokens, completion_tokens, token_ids)
+    on_batch=None,               # called with [(input index, result dict), ...] after each batch (see `generate_file`)
+    labels:list|None=None,       # names of the prompts for error messages (default "prompt i")
+    **gen,                       # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
+)->list:
+    "Answers to all `prompts`, in input order, generated in length-sorted left-padded batches."
+    from tqdm.auto import tqdm
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InferenceError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    seqs = [self.encode(p, system_prompt=system_prompt, raw=raw) for p in prompts]
+    n_new = _max_new(max_length, max_new_tokens)
+    self._check_context(seqs, n_new, labels)
+    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
+    gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
+    out = [None]*len(seqs)
+    with self._lock, _using(self, adapter) as model:
+        if seed is not None: seed_everything(seed)
+        bar = tqdm(total=len(seqs), desc="generating", disable=not progress, unit="prompt")
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s+batch_size]
+            res = self._generate_batch(model, [seqs[i] for i in idx], gc)
+            for i, r in zip(idx, res): out[i] = r
+            if on_batch: on_batch(list(zip(idx, res)))
+            bar.update(len(idx))
+        bar.close()
+    return out if return_details else [r["text"].strip() for r in out]
+
 # %% ../nbs/06_inference.ipynb #d533249c
 @patch
 def generate(self:LoRAInference,
     prompt:str|list,             # text, a chat (list of {"role","content"} dicts), or a list of texts/chats
-    max_length:int|None=None,    # most tokens in the *answer* (the brief's name; the prompt is not counted); default 256
+    max_length:int|None=None,    # most tokens in the *answer* (the brief's name; the prompt does not count); 256
     *,
     max_new_tokens:int|None=None,  # alias of `max_length` (transformers' name)
     temperature:float|None=None, # > 0 samples; None or 0: greedy
@@ -395,67 +536,30 @@ def generate(self:LoRAInference,
 ):
     "The answer to `prompt` (a list of answers for a list of prompts)."
     max_length = _max_new(max_length, max_new_tokens)
-    kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample, repetition_penalty=repetition_penalty,
-              ignore_eos=ignore_eos, seed=seed, stop=stop, adapter=adapter, system_prompt=system_prompt, raw=raw, return_details=return_details)
+    kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
+              repetition_penalty=repetition_penalty, ignore_eos=ignore_eos, seed=seed, stop=stop, adapter=adapter,
+              system_prompt=system_prompt, raw=raw, return_details=return_details)
     if isinstance(prompt, list) and not _is_chat(prompt):
         return self.batch_generate(prompt, max_length, batch_size=batch_size, progress=progress, **kw)
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
 
-# %% ../nbs/06_inference.ipynb #4a02fea0
-@patch
-def batch_generate(self:LoRAInference,
-    prompts:list,                # texts and/or chats
-    max_length:int|None=None,    # most new tokens per answer (default 256)
-    *,
-    max_new_tokens:int|None=None,  # alias of `max_length`
-    batch_size:int=8,            # prompts per forward pass
-    progress:bool=True,          # tqdm progress bar
-    seed:int|None=None,
-    adapter:str|None="active",
-    system_prompt:str|None=None,
-    raw:bool=False,
-    return_details:bool=False,
-    on_batch=None,               # called with [(input index, result dict), ...] after each batch (used by `generate_file`)
-    labels:list|None=None,       # names of the prompts for error messages (default "prompt i")
-    **gen,                       # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
-)->list:
-    "Answers to all `prompts`, in input order, generated in length-sorted left-padded batches."
-    from tqdm.auto import tqdm
-    if batch_size < 1: raise InferenceError(f"batch_size must be >= 1, got {batch_size}")
-    seqs = [self.encode(p, system_prompt=system_prompt, raw=raw) for p in prompts]
-    n_new = _max_new(max_length, max_new_tokens)
-    ctx = getattr(_text_config(self.model), "max_position_embeddings", None)
-    for i, q in enumerate(seqs):
-        if ctx and len(q) + n_new > ctx:
-            raise InferenceError(f"{labels[i] if labels else f'prompt {i}'} has {len(q)} tokens; with max_length {n_new} it exceeds the "
-                                 f"model's context of {ctx} tokens: shorten the prompt or lower max_length")
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-    gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
-    out = [None]*len(seqs)
-    with self._lock, _using(self, adapter) as model:
-        if seed is not None: seed_everything(seed)
-        bar = tqdm(total=len(seqs), desc="generating", disable=not progress, unit="prompt")
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s+batch_size]
-            res = self._generate_batch(model, [seqs[i] for i in idx], gc)
-            for i, r in zip(idx, res): out[i] = r
-            if on_batch: on_batch(list(zip(idx, res)))
-            bar.update(len(idx))
-        bar.close()
-    return out if return_details else [r["text"].strip() for r in out]
-
 # %% ../nbs/06_inference.ipynb #9e3cc741
+def _held_back(buf:str, sent:int, stops:list, hold:int)->tuple[int,bool]:
+    "How far `buf` may be shown (text that could start a stop string is held back), and whether a stop string was hit."
+    cut, hit = _cut_stop(buf, stops)
+    return (len(cut), True) if hit else (max(sent, len(buf)-hold), False)
+
 @patch
 def stream(self:LoRAInference,
     prompt:str|list,            # text or chat
     max_length:int|None=None,   # most new tokens (default 256)
     *,
     max_new_tokens:int|None=None,  # alias of `max_length`
-    seed:int|None=None,
-    adapter:str|None="active",
-    system_prompt:str|None=None,
-    raw:bool=False,
-    stop:str|list|None=None,
+    seed:int|None=None,         # seed for sampling
+    adapter:str|None="active",  # adapter for this call; None: the base model
+    system_prompt:str|None=None,  # overrides the run's system prompt
+    raw:bool=False,             # no chat template
+    stop:str|list|None=None,    # end the answer at (and without) the first of these strings
     **gen,                      # temperature, top_p, top_k, do_sample, repetition_penalty
 ):
     "Yield the answer to `prompt` in pieces as they are generated."
@@ -465,25 +569,24 @@ def stream(self:LoRAInference,
     streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
     err, cancel = [], threading.Event()
     class _Cancel(StoppingCriteria):   # the reader went away (closed the generator): stop generating
-        def __call__(self, input_ids, scores, **kw): return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
+        def __call__(self, input_ids, scores, **kw):
+            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
     def work():
         try:
             with self._lock, _using(self, adapter) as model, torch.no_grad():
                 if seed is not None: seed_everything(seed)
-                model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, streamer=streamer,
-                               stopping_criteria=StoppingCriteriaList([_Cancel()]), **(dict(tokenizer=self.tokenizer) if stop else {}))
+                model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
+                               streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancel()]),
+                               **(dict(tokenizer=self.tokenizer) if stop else {}))
         except Exception as e:
             err.append(e); streamer.end()
     th = threading.Thread(target=work, daemon=True); th.start()
     stops = [stop] if isinstance(stop, str) else list(stop or [])
-    hold, sent, done = max((len(s) for s in stops), default=1)-1, 0, False
-    buf = ""
+    hold, sent, done, buf = max((len(s) for s in stops), default=1)-1, 0, False, ""
     try:
         for piece in streamer:
             buf += piece
-            cut, hit = _cut_stop(buf, stops)
-            if hit: done = True; safe = len(cut)
-            else: safe = max(sent, len(buf)-hold)
+            safe, done = _held_back(buf, sent, stops, hold)
             if safe > sent: yield buf[sent:safe]; sent = safe
             if done: break
     finally:
@@ -492,73 +595,196 @@ def stream(self:LoRAInference,
     if not done and len(buf) > sent: yield buf[sent:]
 
 # %% ../nbs/06_inference.ipynb #fd688be3
+_PROMPT_FIELDS = ("messages", "prompt", "instruction", "conversations")
+
+def _strip_answer(msgs:list)->list:
+    "A chat without its final assistant turn (the reference answer of a test record)."
+    return msgs[:-1] if len(msgs) > 1 and msgs[-1].get("role") == "assistant" else msgs
+
 def _record_prompt(rec:dict, where:str, prompt_field:str|None=None):
     "The prompt (text or chat) of one input record."
-    def strip_answer(msgs):
-        return msgs[:-1] if len(msgs) > 1 and msgs[-1].get("role") == "assistant" else msgs
-    field = prompt_field or next((k for k in ("messages", "prompt", "instruction", "conversations") if k in rec), None)
-    if field is None: raise InferenceError(f"{where}: no prompt: expected a 'prompt', 'messages', 'instruction' or 'conversations' field "
-                                           f"(fields: {sorted(rec)}); pass prompt_field= (--prompt-field) to name yours")
+    field = prompt_field or next((k for k in _PROMPT_FIELDS if k in rec), None)
+    if field is None: raise InferenceError(f"{where}: no prompt: expected a 'prompt', 'messages', 'instruction' or "
+                                           f"'conversations' field (fields: {sorted(rec)}); pass prompt_field= "
+                                           "(--prompt-field) to name yours")
     if field not in rec: raise InferenceError(f"{where}: no field {field!r} (fields: {sorted(rec)})")
     p = rec[field]
     try:
-        if not prompt_field and field == "instruction": p = strip_answer(to_messages({"output": "", **rec}, "alpaca"))
-        if not prompt_field and field == "conversations": p = strip_answer(to_messages(rec, "sharegpt"))
-    except (KeyError, TypeError) as e: raise InferenceError(f"{where}: field {field!r} is malformed ({type(e).__name__}: {e})") from None
+        if not prompt_field and field == "instruction": p = _strip_answer(to_messages({"output": "", **rec}, "alpaca"))
+        if not prompt_field and field == "conversations": p = _strip_answer(to_messages(rec, "sharegpt"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise InferenceError(f"{where}: field {field!r} is malformed ({type(e).__name__}: {e})"[:400]) from None
     if isinstance(p, str):
         if not p.strip(): raise InferenceError(f"{where}: field {field!r} is empty")
         return p
     if _is_chat(p):
-        for j, m in enumerate(p):
-            if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-                raise InferenceError(f"{where}: field {field!r}, message {j}: needs string 'role' and 'content', got {m!r}")
-        return strip_answer(p)
-    raise InferenceError(f"{where}: field {field!r} must be text or a list of {{'role','content'}} messages, got {type(p).__name__}")
+        _check_chat(p, f"{where}: field {field!r}")
+        return _strip_answer(p)
+    raise InferenceError(f"{where}: field {field!r} must be text or a list of {{'role','content'}} messages, "
+                         f"got {type(p).__name__}")
+
+# %% ../nbs/06_inference.ipynb #4c8e0a2f
+MAX_LINE_BYTES = 16 * 2**20   # a prompts-file line longer than this is refused unread (no model's context holds it)
+
+def _no_dup_keys(pairs:list)->dict:
+    "A JSON object's pairs as a dict; a repeated key is an error instead of a silent last-wins."
+    d = {}
+    for k, v in pairs:
+        if k in d: raise ValueError(f"duplicate key {k!r} in one object")
+        d[k] = v
+    return d
+
+def _lone_surrogate_field(rec:dict)->str|None:
+    "The first field of `rec` holding a lone surrogate (not encodable as UTF-8), or None."
+    for k, v in rec.items():
+        try: json.dumps({k: v}, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError: return k
+    return None
+
+def _json_record(line:bytes, where:str)->dict:
+    "One JSONL line as a dict; bad UTF-8, bad JSON, duplicate keys, deep nesting and lone surrogates are refused."
+    try: text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InferenceError(f"{where}: not UTF-8 text (byte {e.start} of the line); save the file as UTF-8") from None
+    try: rec = json.loads(text, object_pairs_hook=_no_dup_keys)
+    except json.JSONDecodeError as e:
+        raise InferenceError(f"{where}: not valid JSON ({e.msg}, column {e.colno}); one JSON object per line "
+                             "is expected") from None
+    except RecursionError: raise InferenceError(f"{where}: JSON nested too deeply to be a prompt record") from None
+    except ValueError as e: raise InferenceError(f"{where}: {e}") from None
+    if not isinstance(rec, dict): raise InferenceError(f"{where}: a JSON object is expected, got {type(rec).__name__}")
+    if (k := _lone_surrogate_field(rec)) is not None:
+        raise InferenceError(f"{where}: field {k!r} holds a lone surrogate (an escape like \\ud800 that is not "
+                             "valid Unicode text); fix the text")
+    return rec
+
+# %% ../nbs/06_inference.ipynb #6e0a2c4b
+def _jsonl_records(path:Path):
+    "(line number, record) of each non-blank line of a JSONL file, read one bounded line at a time."
+    with open(path, "rb") as f:
+        for n, line in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
+            if len(line) > MAX_LINE_BYTES:
+                raise InferenceError(f"{path} line {n} is longer than {MAX_LINE_BYTES >> 20} MiB: no prompt is that "
+                                     "long; is this a JSONL file (one JSON object per line)?")
+            if n == 1 and line.startswith(b"\xef\xbb\xbf"): line = line[3:]   # a UTF-8 byte-order mark
+            if line.strip(): yield n, _json_record(line, f"{path} line {n}")
+
+# %% ../nbs/06_inference.ipynb #8a2c4e6d
+def _csv_records(path:Path):
+    "(first line number, record) of each row of a CSV file with a header row, read strictly."
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rd, start = csv.reader(f, strict=True), 1
+        try:
+            header = next(rd, None)
+            if not header: raise InferenceError(f"{path}: empty CSV (a header row naming the columns is needed)")
+            if len(set(header)) < len(header):
+                raise InferenceError(f"{path} line 1: duplicate column names in the header {header}")
+            start = rd.line_num + 1
+            for row in rd:
+                if row and len(row) != len(header):
+                    raise InferenceError(f"{path} line {start}: {len(row)} fields, but the header has {len(header)}; "
+                                         "quote fields that contain commas")
+                if row: yield start, dict(zip(header, row))
+                start = rd.line_num + 1
+        except csv.Error as e:
+            hint = ("; a quoted field is never closed" if "end of data" in str(e) else
+                    "; long prompts read better from JSONL" if "field limit" in str(e) else "")
+            raise InferenceError(f"{path} line {start}: malformed CSV ({e}){hint}") from None
+        except UnicodeDecodeError as e:
+            raise InferenceError(f"{path}: not UTF-8 text (near line {start}); save the file as UTF-8") from None
 
 # %% ../nbs/06_inference.ipynb #04642440
-def read_prompts(
-    path:str|Path,               # .jsonl / .json (one object per line) or .csv with a header row
-    prompt_field:str|None=None,  # the field holding the prompt; default: detected (prompt, messages, instruction, conversations)
-)->list[tuple[dict,object]]:
-    "(record, prompt) pairs of an input file, in file order; errors name the file, line and field."
+def _read_prompt_lines(path, prompt_field:str|None=None)->list[tuple[int,dict,object]]:
+    "(line number, record, prompt) of every row of a prompts file."
     path = Path(path)
     if not path.exists(): raise InferenceError(f"input file {path} does not exist")
-    rows = []
-    if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8") as f:
-            rd = csv.DictReader(f)
-            if not rd.fieldnames: raise InferenceError(f"{path}: empty CSV (a header row naming the columns is needed)")
-            for rec in rd:
-                rows.append((dict(rec), _record_prompt(rec, f"{path} line {rd.line_num}", prompt_field)))
-    elif path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip(): continue
-                try: rec = json.loads(line)
-                except json.JSONDecodeError as e: raise InferenceError(f"{path} line {n}: not valid JSON ({e.msg}, column {e.colno}); one JSON object per line is expected") from None
-                if not isinstance(rec, dict): raise InferenceError(f"{path} line {n}: a JSON object is expected, got {type(rec).__name__}")
-                rows.append((rec, _record_prompt(rec, f"{path} line {n}", prompt_field)))
+    if path.is_dir(): raise InferenceError(f"input {path} is a directory; pass a .jsonl or .csv file")
+    kind = path.suffix.lower()
+    if kind == ".csv": recs = _csv_records(path)
+    elif kind in (".jsonl", ".json", ".ndjson"): recs = _jsonl_records(path)
     else: raise InferenceError(f"{path}: unsupported input type {path.suffix!r}; use .jsonl or .csv")
+    try: rows = [(n, rec, _record_prompt(rec, f"{path} line {n}", prompt_field)) for n, rec in recs]
+    except OSError as e: raise InferenceError(f"cannot read {path}: {e.strerror or e}") from None
+    if not rows: raise InferenceError(f"{path} holds no records: nothing to answer")
     return rows
 
-# %% ../nbs/06_inference.ipynb #4fb86e71
-def _read_done(out:Path, rows:list, output_field:str)->tuple[dict,int]:
-    "Rows of an existing output file, by input index, checked against the input; and the number of broken trailing lines."
-    done, lines = {}, out.read_text(encoding="utf-8").splitlines()
-    for n, line in enumerate(lines, 1):
-        if not line.strip(): continue
-        try: r = json.loads(line)
-        except json.JSONDecodeError:
-            if n == len(lines): return done, 1   # a line cut short by an interrupted run: answer that row again
-            raise InferenceError(f"{out} line {n}: not valid JSON; it is not an output of generate_file (pass overwrite=True to replace it)") from None
-        i = r.get("index") if isinstance(r, dict) else None
-        if not isinstance(i, int) or output_field not in r:
-            raise InferenceError(f"{out} line {n}: no 'index'/{output_field!r} fields; it is not an output of generate_file (pass overwrite=True to replace it)")
-        if i >= len(rows) or any(r.get(k) != v for k, v in rows[i][0].items()):
-            raise InferenceError(f"{out} line {n} was written for a different input (row {i} does not match); pass overwrite=True or another output file")
-        done[i] = r
-    return done, 0
+def read_prompts(
+    path:str|Path,               # .jsonl / .json (one object per line) or .csv with a header row
+    prompt_field:str|None=None,  # the field holding the prompt; default: detected (prompt, messages, instruction, ...)
+)->list[tuple[dict,object]]:
+    "(record, prompt) pairs of an input file, in file order; errors name the file, line and field."
+    return [(rec, p) for _, rec, p in _read_prompt_lines(path, prompt_field)]
 
+# %% ../nbs/06_inference.ipynb #4fb86e71
+def _last_line_start(f, size:int)->int:
+    "Byte offset where the last line of binary file `f` (of `size` bytes) starts, read backwards in 1 MiB steps."
+    pos = size
+    while pos > 0:
+        step = min(pos, 1 << 20); pos -= step
+        f.seek(pos); i = f.read(step).rfind(b"\n")
+        if i >= 0: return pos + i + 1
+    return 0
+
+def _repair_tail(out:Path)->int:
+    "Cut off a last line that an interrupted run left unfinished (1 if one was cut); finished lines are not touched."
+    with open(out, "rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0: return 0
+        f.seek(size-1)
+        if f.read(1) == b"\n": return 0
+        start = _last_line_start(f, size)
+        f.seek(start); tail = f.read()
+        try: whole = isinstance(json.loads(tail.decode("utf-8")), dict)
+        except (ValueError, UnicodeDecodeError): whole = False
+        if whole: f.write(b"\n"); return 0          # a whole row whose newline was not written yet
+        f.truncate(start)
+        return 1 if tail.strip() else 0
+
+# %% ../nbs/06_inference.ipynb #6f0c2e4a
+_OWN_FIELDS = ("index", "finish_reason")
+
+def _same_value(a, b)->bool: return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN equals NaN
+
+def _read_done(out:Path, rows:list, output_field:str)->tuple[dict,list]:
+    "Rows of an existing output file by input index, each checked against its input record; and the file's index order."
+    done, order = {}, []
+    with open(out, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip(): continue
+            try: r = json.loads(line.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise InferenceError(f"{out} line {n}: not valid JSON; it is not an output of generate_file "
+                                     "(pass overwrite=True to replace it)") from None
+            i = r.get("index") if isinstance(r, dict) else None
+            if not isinstance(i, int) or output_field not in r:
+                raise InferenceError(f"{out} line {n}: no 'index'/{output_field!r} fields; it is not an output of "
+                                     "generate_file (pass overwrite=True to replace it)")
+            if not 0 <= i < len(rows) or any(not _same_value(r.get(k), v) for k, v in rows[i].items()):
+                raise InferenceError(f"{out} line {n} was written for a different input (row {i} does not match); "
+                                     "pass overwrite=True or another output file")
+            done[i] = r; order.append(i)
+    return done, order
+
+# %% ../nbs/06_inference.ipynb #8b2e4a6c
+def _write_in_order(out:Path, rows:list[dict]):
+    "Replace `out` by `rows`, one JSON line each, atomically (`runs.atomic_write`: a temporary beside it, renamed)."
+    try: atomic_write(out, "".join(json.dumps(r, ensure_ascii=False)+"\n" for r in rows))
+    except (OSError, RunError) as e:
+        raise InferenceError(f"cannot write the ordered copy of {out} ({e}); every answer is in {out} (each row has "
+                             "its 'index'): run the same command again to order it") from None
+
+# %% ../nbs/06_inference.ipynb #0d4a6c8e
+def _check_output(out:Path, input_path, rows:list, output_field:str):
+    "Refuse an output that would destroy the input, is a directory, or would overwrite input fields."
+    if out.exists() and Path(input_path).exists() and out.resolve() == Path(input_path).resolve():
+        raise InferenceError(f"the output file {out} is the input file: choose another output path")
+    if out.is_dir(): raise InferenceError(f"the output {out} is a directory: give a file, e.g. {out/'answers.jsonl'}")
+    for n, rec, _ in rows:
+        clash = [k for k in (output_field, *_OWN_FIELDS) if k in rec]
+        if clash: raise InferenceError(f"{input_path} line {n} already has field(s) {clash}, which the output writes: "
+                                       f"rename them, or pass output_field= (--output-field) another name")
+
+# %% ../nbs/06_inference.ipynb #1e5b7d9f
 @patch
 def generate_file(self:LoRAInference,
     input_path:str|Path,        # JSONL or CSV of prompts (see `read_prompts`)
@@ -567,86 +793,95 @@ def generate_file(self:LoRAInference,
     prompt_field:str|None=None, # field holding the prompt (default: detected)
     output_field:str="response",  # field receiving the answer
     overwrite:bool=False,       # start over instead of resuming
-    batch_size:int=8,
-    progress:bool=True,
+    batch_size:int=8,           # prompts per forward pass
+    progress:bool=True,         # tqdm progress bar
     **gen,                      # max_length, temperature, ..., adapter, system_prompt, raw, seed
 )->dict:
     "Answer every row of `input_path` into `output_path` (resumable); returns a report of counts and speed."
     from tqdm.auto import tqdm
-    rows, out = read_prompts(input_path, prompt_field), Path(output_path)
-    done, broken = _read_done(out, rows, output_field) if out.exists() and not overwrite else ({}, 0)
-    todo = [i for i in range(len(rows)) if i not in done]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8") as f:   # rewrite what is kept (drops a broken last line), then append
-        for i in sorted(done): f.write(json.dumps(done[i], ensure_ascii=False)+"\n")
+    lines, out = _read_prompt_lines(input_path, prompt_field), Path(output_path)
+    _check_output(out, input_path, lines, output_field)
+    recs = [rec for _, rec, _ in lines]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True); clean_partials(out.parent)
+        if overwrite: out.unlink(missing_ok=True)
+        broken = _repair_tail(out) if out.exists() else 0
+        done, order = _read_done(out, recs, output_field) if out.exists() else ({}, [])
+    except OSError as e: raise InferenceError(f"cannot use the output file {out}: {e.strerror or e}") from None
+    todo = [i for i in range(len(lines)) if i not in done]
     t0, ntok = time.perf_counter(), 0
-    bar = tqdm(total=len(rows), initial=len(done), desc=f"answering {Path(input_path).name}", disable=not progress, unit="row")
+    bar = tqdm(total=len(lines), initial=len(done), desc=f"answering {Path(input_path).name}", disable=not progress,
+               unit="row")
     def write(batch):
         nonlocal ntok
-        with open(out, "a", encoding="utf-8") as f:
-            for j, r in batch:
-                i = todo[j]
-                row = {**rows[i][0], "index": i, output_field: r["text"].strip(), "finish_reason": r["finish_reason"]}
-                done[i] = row; ntok += r["completion_tokens"]
-                f.write(json.dumps(row, ensure_ascii=False)+"\n")
+        new = [{**recs[todo[j]], "index": todo[j], output_field: r["text"].strip(), "finish_reason": r["finish_reason"]}
+               for j, r in batch]
+        try:
+            with open(out, "a", encoding="utf-8") as f:
+                f.write("".join(json.dumps(row, ensure_ascii=False)+"\n" for row in new))
+                f.flush(); os.fsync(f.fileno())
+        except OSError as e:
+            raise InferenceError(f"cannot write {out}: {e.strerror or e}; the answers written so far are kept: "
+                                 "make room and run again to resume") from None
+        for row, (_, r) in zip(new, batch):
+            done[row["index"]] = row; order.append(row["index"]); ntok += r["completion_tokens"]
         bar.update(len(batch))
-    if todo: self.batch_generate([rows[i][1] for i in todo], batch_size=batch_size, progress=False, return_details=True, on_batch=write,
-                                 labels=[f"{input_path} row {i+1}" for i in todo], **gen)
+    if todo: self.batch_generate([lines[i][2] for i in todo], batch_size=batch_size, progress=False,
+                                 return_details=True, on_batch=write,
+                                 labels=[f"{input_path} line {lines[i][0]}" for i in todo], **gen)
     bar.close()
-    tmp = out.with_name(out.name+".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for i in range(len(rows)): f.write(json.dumps(done[i], ensure_ascii=False)+"\n")
-    os.replace(tmp, out)
+    if order != list(range(len(lines))): _write_in_order(out, [done[i] for i in range(len(lines))])
     secs = time.perf_counter()-t0
-    return dict(input=str(input_path), output=str(out), rows=len(rows), skipped=len(rows)-len(todo), generated=len(todo),
-                repaired_lines=broken, truncated=sum(1 for i in todo if done[i]["finish_reason"]=="length"),
+    return dict(input=str(input_path), output=str(out), rows=len(lines), skipped=len(lines)-len(todo),
+                generated=len(todo), repaired_lines=broken,
+                truncated=sum(1 for i in todo if done[i]["finish_reason"]=="length"),
                 seconds=round(secs, 2), tokens_per_s=round(ntok/secs, 1) if secs and ntok else 0.0)
 
 # %% ../nbs/06_inference.ipynb #4d9d5df5
-def register_cli(sub):
-    "Add `ft-nb infer` to the `ft-nb` subcommands."
-    p = sub.add_parser("infer", help="answer prompts with a base model and a trained adapter",
-                       description="Answer one prompt (--prompt, streamed) or a JSONL/CSV file (--input/--output, batched, resumable).")
-    p.add_argument("--base", help="base model: hub id, alias (smollm2-135m-instruct), local dir or .gguf (default: the adapter's run)")
-    p.add_argument("--adapter", help="adapter / run directory (default: none, the plain base model)")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--prompt", help="one prompt; the answer is printed as it is generated")
-    g.add_argument("--input", help="JSONL or CSV file of prompts (fields prompt, messages, instruction or conversations)")
-    p.add_argument("--output", help="JSONL file for the answers (required with --input; rerun to resume)")
-    p.add_argument("--max-new-tokens", "--max-length", dest="max_new_tokens", type=int, default=256, help="most tokens per answer (default 256)")
-    p.add_argument("--temperature", type=float); p.add_argument("--top-p", type=float); p.add_argument("--top-k", type=int)
-    p.add_argument("--repetition-penalty", type=float)
-    p.add_argument("--do-sample", action=argparse.BooleanOptionalAction, default=None, help="force sampling on/off")
-    p.add_argument("--seed", type=int, help="seed for sampling")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--system-prompt", help="override the run's system prompt")
-    p.add_argument("--prompt-field", help="input field holding the prompt (default: detected)")
-    p.add_argument("--output-field", default="response", help="output field receiving the answer (default: response)")
-    p.add_argument("--overwrite", action="store_true", help="start the output over instead of resuming")
-    p.add_argument("--raw", action="store_true", help="no chat template: send the text as is")
-    p.add_argument("--device"); p.add_argument("--precision", choices=["fp32", "bf16", "fp16"])
-    p.add_argument("--load-in-4bit", action=argparse.BooleanOptionalAction, default=None, help="default: as the run was trained")
-    p.add_argument("--allow-base-mismatch", action="store_true", help="accept a base whose name differs from the run's")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cli_infer)
-    return p
-
-def _cli_infer(args)->int:
-    extra = [o for o in (getattr(args, "overrides", None) or [])]
-    if extra: raise InferenceError(f"ft-nb infer: unknown arguments {' '.join(map(str, extra))} (see ft-nb infer --help)")
-    if args.input and not args.output: raise InferenceError("--input needs --output (the JSONL file for the answers)")
-    if args.base is None and args.adapter is None: raise InferenceError("give --base, --adapter, or both")
-    inf = LoRAInference(args.base, args.adapter, device=args.device, precision=args.precision, load_in_4bit=args.load_in_4bit,
-                        system_prompt=args.system_prompt, allow_base_mismatch=args.allow_base_mismatch)
-    gen = dict(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, do_sample=args.do_sample,
-               repetition_penalty=args.repetition_penalty, seed=args.seed, raw=args.raw)
-    if args.prompt is not None:
-        for piece in inf.stream(args.prompt, args.max_new_tokens, **gen): print(piece, end="", flush=True)
+def cmd_infer(
+    base:str=None,              # base model: hub id, alias, local dir or .gguf (default: the adapter's run's base)
+    adapter:str=None,           # adapter / run directory (default: none, the plain base model)
+    prompt:str=None,            # one prompt; the answer is printed as it is generated
+    input:str=None,             # JSONL or CSV file of prompts (fields prompt, messages, instruction or conversations)
+    output:str=None,            # JSONL file for the answers (required with --input; rerun to resume)
+    max_new_tokens:Annotated[int, {"aliases": ["--max-length"]}]=DEFAULT_MAX_NEW_TOKENS,  # most tokens per answer
+    temperature:float=None,     # > 0 samples; unset or 0: greedy
+    top_p:float=None,           # nucleus sampling
+    top_k:int=None,             # sample among the k likeliest tokens
+    repetition_penalty:float=None,  # > 1 discourages repeats
+    do_sample:bool=None,        # force sampling on or off
+    seed:int=None,              # seed for sampling: same seed, same answer
+    batch_size:int=8,           # prompts per forward pass (--input)
+    system_prompt:str=None,     # override the run's system prompt
+    prompt_field:str=None,      # input field holding the prompt (default: detected)
+    output_field:str="response",  # output field receiving the answer
+    overwrite:bool=False,       # start the output over instead of resuming
+    raw:bool=False,             # no chat template: send the text as is
+    device:str=None,            # cpu, cuda or mps (default: the best available)
+    precision:Annotated[str, {"choices": ["fp32", "bf16", "fp16"]}]=None,  # default: the best for the device
+    load_in_4bit:bool=None,     # load the base in 4-bit (default: as the run was trained)
+    allow_base_mismatch:bool=False,  # accept a base whose name differs from the run's (shapes are still checked)
+    no_progress:bool=False,     # no progress bar
+)->int:
+    "Answer prompts with a base model and a trained adapter: one --prompt (streamed) or an --input file (resumable)."
+    if prompt is not None and input is not None:
+        raise InferenceError("--prompt and --input are mutually exclusive: give one")
+    if prompt is None and input is None:
+        raise InferenceError("give --prompt (one prompt) or --input (a file of prompts)")
+    if input is not None and not output: raise InferenceError("--input needs --output (the JSONL file for the answers)")
+    if output is not None and input is None:
+        raise InferenceError("--output goes with --input; a --prompt answer is printed")
+    if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
+    inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,
+                        system_prompt=system_prompt, allow_base_mismatch=allow_base_mismatch)
+    gen = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
+               repetition_penalty=repetition_penalty, seed=seed, raw=raw)
+    if prompt is not None:
+        for piece in inf.stream(prompt, max_new_tokens, **gen): print(piece, end="", flush=True)
         print()
         return 0
-    rep = inf.generate_file(args.input, args.output, prompt_field=args.prompt_field, output_field=args.output_field,
-                            overwrite=args.overwrite, batch_size=args.batch_size, progress=not args.no_progress,
-                            max_length=args.max_new_tokens, **gen)
+    rep = inf.generate_file(input, output, prompt_field=prompt_field, output_field=output_field, overwrite=overwrite,
+                            batch_size=batch_size, progress=not no_progress, max_length=max_new_tokens, **gen)
     print(f"answered {rep['generated']} rows ({rep['skipped']} already done) of {rep['rows']} -> {rep['output']} "
           f"in {rep['seconds']} s, {rep['tokens_per_s']} tokens/s; {rep['truncated']} cut at --max-new-tokens")
     return 0
