@@ -38,7 +38,9 @@ def run_cli(argv, cwd=None)->CliResult:
             except SystemExit as e: rc = e.code if isinstance(e.code, int) else 1
             except BaseException: traceback.print_exc(); rc = 99
     finally: os.chdir(old)
-    return CliResult(rc if isinstance(rc, int) else 0, out.getvalue(), err.getvalue())
+    r = CliResult(rc if isinstance(rc, int) else 0, out.getvalue(), err.getvalue())
+    if os.environ.get("FT_NB_SHOW_MESSAGES"): print(f"\n    ft-nb {' '.join(map(str, argv))[:120]}\n    -> {r.rc}: {r.message[:400]}")
+    return r
 
 @pytest.fixture(scope="session")
 def cli(): return run_cli

@@ -644,6 +644,24 @@ def _(w):
     assert "zzz" in o.read_text(), "an existing output file of another input was thrown away without --overwrite"
     error(r, "o.jsonl", any_of=("--overwrite", "different input"))
 
+@case("cli", "infer-input-csv-quoted-line-break")
+def _(w):
+    p = w.write("p.csv", 'id,prompt\n1,first\n2,"two\nlines"\n3,third\n')
+    r = w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl", "--max-new-tokens", "1", "--batch-size", "2")
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+    rows = [json.loads(l) for l in (w.d/"o.jsonl").read_text().splitlines()]
+    assert [x["id"] for x in rows] == ["1", "2", "3"] and rows[1]["prompt"] == "two\nlines", rows
+
+@case("cli", "eval-test-file-bad-line")
+def _(w):
+    w.write("t.jsonl", jl(demo_rows(2, "test")) + '{"instruction": "x", "output": \n')
+    error(w.cli("eval", w.config(test_dataset=str(w.d/"t.jsonl")), "--limit", "2", "--no-val-loss"), "t.jsonl", "line 3")
+
+@case("cli", "serve-help-prefers-api-key-env")
+def _(w):
+    r = w.cli("serve", "--help")
+    no_crash(r); assert r.rc == 0 and "FT_NB_API_KEY" in r.out, f"`ft-nb serve --help` does not point to FT_NB_API_KEY: {r.out[-800:]}"
+
 @case("cli", "prepare-bad-split-choice")
 def _(w): error(w.cli("prepare", w.config(), "--split", "nope"), "split", any_of=("train", "choice"))
 
@@ -762,6 +780,39 @@ def _(w, good_adapter):
     w.write("t.jsonl", jl(demo_rows(3, "test")))
     cfg = w.config(test_dataset=str(w.d/"t.jsonl"), dataset=str(w.d/"t.jsonl"))
     error(w.cli("eval", cfg, "--adapter", d, "--no-base", "--limit", "2"), "adapter_model.safetensors")
+
+@pytest.fixture(scope="module")
+def plain_adapter(good_adapter, tmp_path_factory):
+    "The same adapter as a plain PEFT directory: no ft_nb manifest or config (accepted; its files are still checked)."
+    d = tmp_path_factory.mktemp("plain")/"run"
+    shutil.copytree(good_adapter, d)
+    for n in ("ft_nb_manifest.json", "ft_nb_config.yaml"): (d/n).unlink(missing_ok=True)
+    return d
+
+@case("run", "plain-peft-adapter-accepted")
+def _(w, plain_adapter):
+    r = w.cli("infer", "--base", "tiny-llama", "--adapter", plain_adapter, "--prompt", "hi", "--max-new-tokens", "2", "--device", "cpu")
+    no_crash(r); assert r.rc == 0, f"a plain PEFT adapter was refused: {r.err[-600:]}"
+
+@case("run", "plain-peft-adapter_config-not-json")
+def _(w, plain_adapter):
+    d = damaged(w, plain_adapter, lambda d: (d/"adapter_config.json").write_text('{"peft_type": "LORA", '))
+    error(w.cli("infer", "--base", "tiny-llama", "--adapter", d, "--prompt", "hi", "--device", "cpu"), "adapter_config.json")
+
+@case("run", "plain-peft-adapter_config-nested-deep")
+def _(w, plain_adapter):
+    d = damaged(w, plain_adapter, lambda d: (d/"adapter_config.json").write_text("[" * 100_000 + "]" * 100_000))
+    error(w.cli("infer", "--base", "tiny-llama", "--adapter", d, "--prompt", "hi", "--device", "cpu"), "adapter_config.json")
+
+@case("run", "plain-peft-truncated-weights")
+def _(w, plain_adapter):
+    d = damaged(w, plain_adapter, lambda d: _cut(d/"adapter_model.safetensors"))
+    error(w.cli("infer", "--base", "tiny-llama", "--adapter", d, "--prompt", "hi", "--device", "cpu"), "adapter_model.safetensors")
+
+@case("run", "plain-peft-weights-missing")
+def _(w, plain_adapter):
+    d = damaged(w, plain_adapter, lambda d: (d/"adapter_model.safetensors").unlink())
+    error(w.cli("merge", d, "--base", "tiny-llama", "--out", w.d/"m", "--device", "cpu"), "adapter_model")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # HTTP requests to the server (in-process, 127.0.0.1, tiny model)
