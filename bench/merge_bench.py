@@ -12,18 +12,16 @@ slows all of them alike; the median of the rounds is reported. Latencies are per
 --max-new-tokens tokens. `bench/inference_bench.py` runs `bench_merged` as its last section.
 """
 from __future__ import annotations
-import argparse, shutil, statistics, sys, tempfile, time
+import argparse, shutil, statistics, sys, tempfile
 from pathlib import Path
 
 import torch
 
-def latency(inf, prompts, n, adapter)->float:
-    "Median single-prompt latency per generated token (ms), `adapter` ('active' or None for the base); always `n` tokens."
-    per = []
-    for p in prompts:
-        t = time.perf_counter(); r = inf.generate(p, n, adapter=adapter, return_details=True, ignore_eos=True)
-        per.append((time.perf_counter()-t)*1000/max(1, r["completion_tokens"]))
-    return statistics.median(per)
+def _inference_bench():
+    "bench/inference_bench.py, for its prompts, random adapter and per-token latency (one definition of each)."
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import inference_bench
+    return inference_bench
 
 def _precision(inf)->str:
     return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}.get(next(inf.model.parameters()).dtype,
@@ -31,13 +29,13 @@ def _precision(inf)->str:
 
 def bench_merged(
     ctx:dict,      # inf (LoRAInference with the adapter active), base (name), adapter_dir, prompts, max_new_tokens,
-                   # latency_prompts (default 8), latency (optional: the caller's timing function)
+                   # latency_prompts (default 8), latency (optional; default: inference_bench.latency)
     rounds:int=3,  # interleaved timing rounds
 )->list:
     "Rows (label, value): merge parity, merged vs plain base and unmerged adapter vs merged latency."
     from ft_nb.deploy import merge_adapter
     from ft_nb.inference import LoRAInference
-    inf, n, lat = ctx["inf"], ctx["max_new_tokens"], ctx.get("latency") or latency
+    inf, n, lat = ctx["inf"], ctx["max_new_tokens"], ctx.get("latency") or _inference_bench().latency
     ps = ctx["prompts"][:ctx.get("latency_prompts", 8)]
     tmp = Path(tempfile.mkdtemp(prefix="ft_nb_bench_merge_"))
     try:
@@ -72,14 +70,13 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
-    sys.path.insert(0, str(Path(__file__).parent))
-    from inference_bench import make_prompts, random_lora     # the inference benchmark's prompts and random adapter
+    ib = _inference_bench()
     from ft_nb.inference import LoRAInference
     tmp = Path(tempfile.mkdtemp(prefix="ft_nb_bench_"))
     try:
-        adapter = Path(args.adapter) if args.adapter else random_lora(args.model, tmp/"lora")
+        adapter = Path(args.adapter) if args.adapter else ib.random_lora(args.model, tmp/"lora")
         inf = LoRAInference(args.model, adapter, device="cpu" if not torch.cuda.is_available() else None)
-        ctx = dict(inf=inf, base=args.model, adapter_dir=adapter, prompts=make_prompts(args.prompts),
+        ctx = dict(inf=inf, base=args.model, adapter_dir=adapter, prompts=ib.make_prompts(args.prompts),
                    max_new_tokens=args.max_new_tokens, latency_prompts=args.prompts)
         print(f"## Merged vs base, unmerged vs merged ({args.model}, {args.max_new_tokens} tokens per answer)")
         for label, value in bench_merged(ctx, rounds=args.rounds): print(f"{label:40} {value}")

@@ -280,6 +280,7 @@ def _pre_tokenizer_name(pre:dict|None)->str:
                                     "differently; convert with llama.cpp's convert_hf_to_gguf.py instead")
     return next((n for n in _PRE_NAMES if n in names), names[0])
 
+# %% ../nbs/07_deployment.ipynb #6e1a3c29
 def _add_gguf_tokenizer(w, tok, n_vocab:int):
     "Write a byte-level BPE tokenizer as llama.cpp's `gpt2` tokenizer metadata (tokens, merges, special ids, template)."
     from gguf import TokenType
@@ -322,7 +323,9 @@ def _rope_freq_factors(cfg)->np.ndarray|None:
     plain = 1.0 / (float(rp.get("rope_theta", 10000.0)) ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
     return (plain / scaled.double()).float().numpy()
 
+# %% ../nbs/07_deployment.ipynb #9b4d6f5c
 def _write_gguf(model, tok, out:Path, qtype:str)->dict:
+    "Write `model` and `tok` as a GGUF file of `qtype` at `out`; the tensor count and what stayed F16."
     import gguf
     from gguf import GGUFWriter, GGMLQuantizationType as Q, LlamaFileType as FT, MODEL_ARCH, get_tensor_name_map
     cfg = model.config
@@ -375,6 +378,7 @@ def _gguf_meta(path, *keys:str)->list:
     fields = GGUFReader(str(path)).fields
     return [fields[k].contents() if k in fields else None for k in keys]
 
+# %% ../nbs/07_deployment.ipynb #ac5e7a6d
 _FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0"}
 
 def verify_gguf(
@@ -416,6 +420,7 @@ def verify_gguf(
                 texts=len(texts),
                 tokenizer_mismatches=0, chat_template_kept=template == rtok.chat_template, loaded_as=type(gm).__name__)
 
+# %% ../nbs/07_deployment.ipynb #ce7a9c8f
 def export_gguf(
     model:str|Path,          # merged model directory (from `merge_adapter`) or a model name ft_nb knows
     out:str|Path|None=None,  # the .gguf file; default `<model dir>/model-<qtype>.gguf`
