@@ -32,8 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOL = 1e-6
-ENV = dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", WANDB_MODE="disabled",
-           PYTHONWARNINGS="ignore", TRANSFORMERS_VERBOSITY="error", OMP_NUM_THREADS="1")
+ENV = dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", PYTHONWARNINGS="ignore", TRANSFORMERS_VERBOSITY="error", OMP_NUM_THREADS="1")
 MAX_STEPS, SAVE_STEPS = 6, 2
 
 def demo_file(split:str="train")->Path:
@@ -369,6 +368,12 @@ class Suite:
         fin = sorted(rng.sample(final, min(n_final, len(final)))) if final else []
         return [(i + 1, _norm(ev[i])) for i in pts] + [(i + 1, _norm(ev[i]) + " [final save]") for i in fin]
 
+    TARGETED = (("trainer_state.json", 2, "the second checkpoint's trainer_state.json half written (11.6)"),
+                ("rmtree out/checkpoints/", 1, "an old checkpoint half deleted: weights gone, state left (11.6)"))
+    def train_targeted(self)->list[dict]:
+        "Kills aimed at the moments issue 11 names, whatever the seed draws."
+        return [dict(match=m, nth=n, what=w) for m, n, w in self.TARGETED]
+
     def train_double_kill(self)->list[dict]:
         "A kill after the first checkpoint, then the resumed run killed while writing its first checkpoint's weights."
         ev = self.train_reference()["events"]
@@ -549,17 +554,18 @@ class Suite:
         return probs
 
     # --- full disk ------------------------------------------------------------------------------------------------
-    def disk_full(self, size_mb:int=64)->list|str:
-        "Train on a tmpfs that fills up after the first checkpoint. Returns problems, or a string: why it was skipped."
+    def disk_full(self, after:int=SAVE_STEPS, size_mb:int=64)->list|str:
+        """Train on a tmpfs that fills up after checkpoint `after` (the first, or the last: then the final save fails).
+        Returns problems, or a string: why it was skipped."""
         ref = self.train_reference()
         mnt = self.work/"tmpfs"; mnt.mkdir(exist_ok=True)
         m = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mnt)], capture_output=True, text=True)
         if m.returncode: return f"cannot mount a tmpfs here ({(m.stderr or m.stdout).strip()[:200]}); full-disk scenario skipped"
         try:
-            d = self.work/"disk"; shutil.rmtree(d, ignore_errors=True)
+            d = self.work/f"disk{after}"; shutil.rmtree(d, ignore_errors=True)
             out = mnt/"out"; cfg = self._cfg(d, output_dir=out)
             fill = mnt/"filler.bin"
-            r = self.z.run(["train", cfg], d, "full", root=mnt, fill_after_save=SAVE_STEPS, fill_path=str(fill), timeout=600)
+            r = self.z.run(["train", cfg], d, "full", root=mnt, fill_after_save=after, fill_path=str(fill), timeout=600)
             probs = []
             if r["rc"] == 0: return [f"training on a full disk reported success; {list(map(str, out.glob('*')))[:8]}"]
             if r["killed"] or r["timed_out"]: return [f"training on a full disk did not end cleanly (rc {r['rc']})"]
@@ -568,13 +574,13 @@ class Suite:
             if r["rc"] != 2: probs.append(f"full disk: exit status {r['rc']}, want 2 (an FTError)")
             if not re.search(r"no space|disk|space left|full", msg, re.I):
                 probs.append(f"full disk: the message does not say the disk is full: {_tail(msg, 300)!r}")
-            if f"checkpoint-{SAVE_STEPS}" not in msg and "resume" not in msg:
-                probs.append(f"full disk: the message names neither the last good checkpoint (checkpoint-{SAVE_STEPS}) nor "
+            if f"checkpoint-{after}" not in msg and "resume" not in msg:
+                probs.append(f"full disk: the message names neither the last good checkpoint (checkpoint-{after}) nor "
                              f"how to continue (resume): {_tail(msg, 300)!r}")
-            ck = out/"checkpoints"/f"checkpoint-{SAVE_STEPS}"
+            ck = out/"checkpoints"/f"checkpoint-{after}"
             try:
                 st = json.loads((ck/"trainer_state.json").read_text())
-                assert st["global_step"] == SAVE_STEPS, st.get("global_step")
+                assert st["global_step"] == after, st.get("global_step")
                 adapter_tensors(ck)
             except Exception as e: probs.append(f"full disk: the last good checkpoint {ck.name} is damaged: {type(e).__name__}: {e}")
             probs += self.check_looks_complete(out)
@@ -590,6 +596,7 @@ class Suite:
             return probs
         finally:
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+            shutil.rmtree(mnt, ignore_errors=True)
 
 def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -610,6 +617,7 @@ def main(argv=None)->int:
         if "train" in only:
             print(f"reference run: {len(s.train_reference()['events'])} events, seed {s.seed}", flush=True)
             for at, what in s.train_kill_points(): report(f"train: kill at event {at} ({what})", s.train_scenario(f"k{at}", [dict(at=at)]))
+            for k in s.train_targeted(): report(f"train: kill at {k['what']}", s.train_scenario(f"t-{k['match']}", [k]))
             ks = s.train_double_kill()
             report("train: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
                    s.train_scenario("double", ks))
@@ -619,7 +627,9 @@ def main(argv=None)->int:
                        s.infer_scenario("-".join(str(k.get("at", "m")) for k in ks), ks))
         if "merge" in only:
             for at, what in s.merge_kill_points(): report(f"merge --overwrite: kill at event {at} ({what})", s.merge_scenario(at))
-        if "disk" in only: report("full disk during training", s.disk_full())
+        if "disk" in only:
+            report("full disk during training (after the first checkpoint)", s.disk_full(SAVE_STEPS))
+            report("full disk during the final save (after the last checkpoint)", s.disk_full(MAX_STEPS))
     finally:
         s.close()
         if not a.keep: shutil.rmtree(s.work, ignore_errors=True)

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-for k, v in dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", WANDB_MODE="disabled",
-                 TRANSFORMERS_VERBOSITY="error").items():
+for k, v in dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", TRANSFORMERS_VERBOSITY="error").items():
     os.environ.setdefault(k, v)
 for p in (ROOT, ROOT/"scripts"):
     if str(p) not in sys.path: sys.path.insert(0, str(p))

@@ -949,10 +949,10 @@ def _(w, server): refused(post(server, chat(server, stream=True, stream_options=
 def _(w, server): refused(post(server, chat(server, stream_options=dict(include_usage=True))), param="stream_options")
 
 @case("http", "stop-four-of-20000-chars")
-def _(w, server): refused(post(server, chat(server, stop=["x" * 20_000] * 4)), param="stop", within=3)
+def _(w, server): refused(post(server, chat(server, stop=["x" * 20_000] * 4)), param="stop", within=5)
 
 @case("http", "stop-one-of-80000-chars")
-def _(w, server): refused(post(server, chat(server, stop="y" * 80_000)), param="stop", within=3)
+def _(w, server): refused(post(server, chat(server, stop="y" * 80_000)), param="stop", within=5)
 
 @case("http", "stop-five-strings")
 def _(w, server): refused(post(server, chat(server, stop=["a", "b", "c", "d", "e"])), param="stop")

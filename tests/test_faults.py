@@ -35,10 +35,16 @@ def test_kill_batch_inference(suite, i):
     what = " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in kills)
     _ok(suite.infer_scenario("-".join(str(k.get("at", "m")) for k in kills), kills), f"ft-nb infer killed at {what}")
 
-def test_full_disk_during_training(suite):
-    probs = suite.disk_full()
+@pytest.mark.parametrize("after", [fs.SAVE_STEPS, fs.MAX_STEPS], ids=["after-first-checkpoint", "in-final-save"])
+def test_full_disk_during_training(suite, after):
+    probs = suite.disk_full(after)
     if isinstance(probs, str): pytest.skip(probs)
-    _ok(probs, "full disk (tmpfs) during training")
+    _ok(probs, f"full disk (tmpfs) after checkpoint-{after}")
+
+@pytest.mark.parametrize("i", range(len(fs.Suite.TARGETED)))
+def test_kill_training_targeted(suite, i):
+    k = suite.train_targeted()[i]
+    _ok(suite.train_scenario(f"t{i}", [k]), f"SIGKILL at {k['what']}")
 
 def test_kill_training_then_kill_its_resume(suite):
     kills = suite.train_double_kill()
