@@ -66,14 +66,27 @@ def accepted(r, n:int):
 # ---------------------------------------------------------------------------------------------------------------------
 # fixtures: a quicker CLI (tokenizer loaded once, help lines cached) and a work folder per case
 
+_TOK_STATE = ("chat_template", "padding_side", "truncation_side", "pad_token", "model_max_length")
+
 @pytest.fixture(scope="module", autouse=True)
 def _quick():
     "Load the tiny model's tokenizer once for the module (each `ft-nb prepare` would load it again: ~1.5 s)."
     import functools, ft_nb.models as fm, ft_nb.cli as fc
     saved = {}
     if hasattr(fm, "load_tokenizer"):
-        saved["tok"] = fm.load_tokenizer
-        fm.load_tokenizer = functools.lru_cache(maxsize=4)(fm.load_tokenizer)
+        saved["tok"] = orig_tok = fm.load_tokenizer
+        cache = {}
+        def load_tokenizer(*a, **kw):   # one load per arguments; the settings a run may change are put back each time
+            key = repr((a, sorted(kw.items())))
+            if key not in cache:
+                tok = orig_tok(*a, **kw)
+                cache[key] = (tok, {k: getattr(tok, k, None) for k in _TOK_STATE})
+            tok, state = cache[key]
+            for k, v in state.items():
+                try: setattr(tok, k, v)
+                except Exception: pass
+            return tok
+        fm.load_tokenizer = load_tokenizer
     if hasattr(fc, "command_help"):          # help lines are read from every module's source on each main() call
         saved["help"] = orig = fc.command_help
         memo = {}
