@@ -27,7 +27,7 @@ Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,merge,disk] 
 Prints one line per scenario; exit status 1 if any failed. tests/test_faults.py runs the same scenarios under pytest.
 """
 from __future__ import annotations
-import argparse, builtins, io, json, os, random, re, shutil, signal, subprocess, sys, tempfile, time, traceback
+import argparse, builtins, io, json, math, os, random, re, shutil, signal, subprocess, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -440,6 +440,55 @@ class Suite:
         if lo := leftovers(d): probs.append(f"left behind: {lo[:5]}")
         return probs
 
+    # --- resuming a finished run ---------------------------------------------------------------------------------
+    def _lrs(self, out:Path)->dict:
+        "{step: learning_rate} logged by the run in `out` (report.json's log history)."
+        try: h = json.loads((out/"report.json").read_text()).get("log_history") or []
+        except (OSError, ValueError): return {}
+        return {e["step"]: e["learning_rate"] for e in h if "learning_rate" in e and "step" in e}
+
+    def resume_scenario(self, kind:str)->list:
+        """`resume: true` on the finished reference run (11.2, 11.3): 'finished' (nothing to do: says so, changes
+        nothing), 'extend' (max_steps 6 -> 8: two more steps, no step past 8), 'lr' (extend with a new learning_rate:
+        applied and recorded, or refused by name)."""
+        ref = self.train_reference()
+        d = self.work/f"resume-{kind}"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+        shutil.copytree(ref["dir"], d/"out"); cfg = self._cfg(d)
+        before = {p: (d/"out"/p).read_bytes() for p in ("adapter_model.safetensors", "ft_nb_manifest.json")}
+        extra = {"finished": [], "extend": ["--max_steps", "8"], "lr": ["--max_steps", "8", "--learning_rate", "5e-3"]}[kind]
+        r = self.z.run(["train", cfg, "--resume", "true", *extra], d, kind, timeout=600)
+        probs = [f"raw traceback: {_tail(r['stderr'])}"] if has_traceback(r["stderr"]) else []
+        msg = (r["stderr"].strip().splitlines() or [""])[-1]
+        if kind == "finished":
+            if r["rc"] not in (0, 2) or not re.search(r"finished|nothing to do|complete", r["stderr"] + r["stdout"], re.I):
+                probs.append(f"resume of a finished run: rc {r['rc']}, and it does not say the run is finished: {msg[:300]!r}")
+            if any((d/"out"/p).read_bytes() != b for p, b in before.items()): probs.append("resume of a finished run changed it")
+            return probs
+        if kind == "lr" and r["rc"] == 2:
+            if "learning_rate" not in msg: probs.append(f"a refused learning_rate change does not name it: {msg[:300]!r}")
+            return probs
+        if r["rc"] != 0: return probs + [f"resume with {' '.join(extra)} failed (rc {r['rc']}): {_tail(r['stderr'])}"]
+        try: man = json.loads((d/"out"/"ft_nb_manifest.json").read_text())
+        except Exception as e: return probs + [f"no readable manifest after the resume: {e}"]
+        steps = (man.get("result") or {}).get("steps")
+        if steps != 8: probs.append(f"extended to max_steps 8, the manifest says {steps} steps")
+        lrs = self._lrs(d/"out")
+        if max(lrs, default=0) > 8: probs.append(f"trained past max_steps 8: logged steps {sorted(lrs)}")
+        if max_diff(adapter_tensors(d/"out"), ref["tensors"]) == 0: probs.append("the extended adapter equals the 6-step one")
+        if zero := [st for st in (7, 8) if lrs.get(st) == 0]:   # cosine over 8 steps is > 0 at steps 7 and 8
+            probs.append(f"extended step(s) {zero} trained with learning_rate 0 (the finished {MAX_STEPS}-step schedule's "
+                         f"end), not the new 8-step schedule's rate: logged {[(k, lrs[k]) for k in sorted(lrs)][-3:]}")
+        if kind == "lr":
+            text = json.dumps(man)
+            if not ("0.005" in text and "0.01" in text):
+                probs.append("the manifest does not record the learning_rate change (0.01 -> 0.005) at the resume")
+            ext = self._lrs(self.work/"resume-extend"/"out")
+            for st in (7, 8):
+                if st in lrs and ext.get(st) and not math.isclose(lrs[st] / ext[st], 0.5, rel_tol=1e-3):
+                    probs.append(f"learning_rate at step {st}: {lrs[st]:.3g}, want half of {ext[st]:.3g} (the changed "
+                                 "rate was not applied as recorded)")
+        return probs
+
     # --- inference ------------------------------------------------------------------------------------------------
     N_ROWS = 10
     def _infer_argv(self, d:Path)->list:
@@ -618,6 +667,7 @@ def main(argv=None)->int:
             print(f"reference run: {len(s.train_reference()['events'])} events, seed {s.seed}", flush=True)
             for at, what in s.train_kill_points(): report(f"train: kill at event {at} ({what})", s.train_scenario(f"k{at}", [dict(at=at)]))
             for k in s.train_targeted(): report(f"train: kill at {k['what']}", s.train_scenario(f"t-{k['match']}", [k]))
+            for kind in ("finished", "extend", "lr"): report(f"resume: {kind}", s.resume_scenario(kind))
             ks = s.train_double_kill()
             report("train: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
                    s.train_scenario("double", ks))

@@ -54,3 +54,8 @@ def test_kill_training_then_kill_its_resume(suite):
 def test_kill_merge_overwrite(suite, i):
     at, what = suite.merge_kill_points(3)[i]
     _ok(suite.merge_scenario(at), f"ft-nb merge --overwrite killed at event {at} ({what})")
+
+@pytest.mark.parametrize("kind", ["finished", "extend", "lr"])
+def test_resume_finished_run(suite, kind):
+    if kind == "lr" and not (suite.work/"resume-extend"/"out").exists(): suite.resume_scenario("extend")  # rates to compare
+    _ok(suite.resume_scenario(kind), f"resume: true on a finished run ({kind})")
