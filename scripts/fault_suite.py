@@ -59,6 +59,7 @@ class Injector:
         self.root = os.path.abspath(job["root"]) if job.get("root") else None
         self.log = os.open(job["events"], os.O_WRONLY|os.O_CREAT|os.O_APPEND) if job.get("events") else None
         self.fill = job.get("fill_after_save"); self.fill_path = job.get("fill_path")
+        self.poison = job.get("poison_at_step")      # NaN into a trainable weight before this step
 
     def rel(self, p)->str|None:
         "`p` relative to the run's folder, or None outside it (those writes are not events)."
@@ -174,6 +175,9 @@ def install(inj:Injector):
     real_step = Trainer.training_step
     def training_step(self, *a, **kw):
         if inj.event(f"step {self.state.global_step + 1}"): inj.die()
+        if inj.poison == self.state.global_step + 1:
+            model = a[0] if a else kw["model"]
+            with torch.no_grad(): next(p for p in model.parameters() if p.requires_grad).view(-1)[0] = float("nan")
         return real_step(self, *a, **kw)
     Trainer.training_step = training_step
 
@@ -489,6 +493,37 @@ class Suite:
                                  "rate was not applied as recorded)")
         return probs
 
+    # --- NaN -------------------------------------------------------------------------------------------------------
+    def nan_scenario(self, save_steps:int|None)->list:
+        """A NaN put into a trainable weight before step 3 (11.1): the run stops with a clear error, no checkpoint or
+        output holds a NaN, the checkpoint the message calls good is finite, and its advice (resume with a lower
+        learning_rate) works."""
+        import numpy as np
+        d = self.work/f"nan-{save_steps}"; shutil.rmtree(d, ignore_errors=True)
+        cfg, out = self._cfg(d), d/"out"
+        r = self.z.run(["train", cfg, "--save_steps", "null" if save_steps is None else str(save_steps)], d, "nan",
+                       poison_at_step=3, timeout=600)
+        probs = [f"raw traceback: {_tail(r['stderr'])}"] if has_traceback(r["stderr"]) else []
+        msg = (r["stderr"].strip().splitlines() or [""])[-1]
+        if r["rc"] != 2: return probs + [f"a NaN weight: exit status {r['rc']}, want 2 and a clear error: {_tail(r['stderr'])}"]
+        if not re.search(r"nan|not finite|non-finite|inf", msg, re.I): probs.append(f"the error does not say NaN: {msg[:300]!r}")
+        for f in sorted(out.rglob("*.safetensors")):
+            try: bad = [k for k, v in adapter_tensors(f.parent).items() if not np.isfinite(v).all()]
+            except Exception as e: bad = [f"unreadable: {e}"]
+            if bad: probs.append(f"{f.relative_to(d)} holds NaN/Inf ({bad[:2]})")
+        probs += self.check_looks_complete(out)
+        good = [c for c in (out/"checkpoints").glob("checkpoint-*")] if (out/"checkpoints").is_dir() else []
+        if good:
+            named = [c.name for c in good if c.name in msg]
+            if not named: probs.append(f"the error names no last good checkpoint though {[c.name for c in good]} exist")
+            r2 = self.z.run(["train", cfg, "--resume", "true", "--learning_rate", "5e-3", "--save_steps",
+                             "null" if save_steps is None else str(save_steps)], d, "advice", timeout=600)
+            if r2["rc"] != 0: probs.append(f"following the advice (resume with a lower learning_rate) failed (rc {r2['rc']}): "
+                                          f"{_tail(r2['stderr'])}")
+        elif not re.search(r"no good|none|before the first", msg, re.I):
+            probs.append(f"no checkpoint was kept, but the error does not say so: {msg[:300]!r}")
+        return probs
+
     # --- inference ------------------------------------------------------------------------------------------------
     N_ROWS = 10
     def _infer_argv(self, d:Path)->list:
@@ -668,6 +703,7 @@ def main(argv=None)->int:
             for at, what in s.train_kill_points(): report(f"train: kill at event {at} ({what})", s.train_scenario(f"k{at}", [dict(at=at)]))
             for k in s.train_targeted(): report(f"train: kill at {k['what']}", s.train_scenario(f"t-{k['match']}", [k]))
             for kind in ("finished", "extend", "lr"): report(f"resume: {kind}", s.resume_scenario(kind))
+            for ss in (SAVE_STEPS, None): report(f"NaN before step 3, save_steps {ss}", s.nan_scenario(ss))
             ks = s.train_double_kill()
             report("train: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
                    s.train_scenario("double", ks))

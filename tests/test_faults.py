@@ -59,3 +59,7 @@ def test_kill_merge_overwrite(suite, i):
 def test_resume_finished_run(suite, kind):
     if kind == "lr" and not (suite.work/"resume-extend"/"out").exists(): suite.resume_scenario("extend")  # rates to compare
     _ok(suite.resume_scenario(kind), f"resume: true on a finished run ({kind})")
+
+@pytest.mark.parametrize("save_steps", [fs.SAVE_STEPS, None], ids=["save_steps-2", "save_steps-unset"])
+def test_nan_weight_during_training(suite, save_steps):
+    _ok(suite.nan_scenario(save_steps), f"a NaN weight before step 3 (save_steps {save_steps})")
