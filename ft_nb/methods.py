@@ -57,6 +57,7 @@ def linear_module_names(model:nn.Module)->list[str]:
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if n and _is_linear(m) and m is not head})
 
+# %% ../nbs/03_methods.ipynb #6cc84237
 def _missing_modules(model:nn.Module, names)->list[str]:
     "The entries of `names` that match no module (PEFT's rule: the full name, or its dotted suffix)."
     have = [n for n, _ in model.named_modules()]
@@ -71,6 +72,7 @@ def is_4bit(model:nn.Module)->bool:
     qc4 = qc.get("load_in_4bit", False) if isinstance(qc, dict) else getattr(qc, "load_in_4bit", False)
     return bool(getattr(model, "is_loaded_in_4bit", False) or qc4)
 
+# %% ../nbs/03_methods.ipynb #aa517060
 def check_4bit_support(device:str="cpu")->None:
     "Raise `MethodError` unless bitsandbytes 4-bit can run on `device` ('cuda', 'cpu', 'mps', ...)."
     if device == "mps":
@@ -143,6 +145,7 @@ def _feedforward(model, targets)->list[str]:
     names = [n for n, _ in model.named_modules()]
     return [t for t in targets if any(n.endswith("." + t) and (".mlp." in n or ".feed_forward." in n) for n in names)]
 
+# %% ../nbs/03_methods.ipynb #4234713c
 def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
     "The PEFT config for `cfg.method`, fitted to `model`."
     cfg = _as_config(cfg); m = cfg.method
