@@ -340,11 +340,19 @@ def _using(inf:LoRAInference, adapter):
 # %% ../nbs/06_inference.ipynb #2e5a7c9d
 def _is_chat(p)->bool: return isinstance(p, list) and len(p)>0 and all(isinstance(m, dict) for m in p)
 
+def _check_text(s:str, where:str="the prompt"):
+    "Refuse text that is not valid Unicode (a lone surrogate, e.g. from undecodable command-line bytes)."
+    try: s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InferenceError(f"{where} holds a lone surrogate {s[e.start]!r} at character {e.start}: not valid text "
+                             "(bytes that are not UTF-8?)") from None
+
 def _check_chat(msgs:list, where:str="the chat"):
-    "Raise `InferenceError` naming the first message without string 'role' and 'content'."
+    "Raise `InferenceError` naming the first message without string 'role' and 'content', or with invalid text."
     for i, m in enumerate(msgs):
         if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
             raise InferenceError(f"{where}, message {i}: needs string 'role' and 'content' fields, got {m!r}"[:400])
+        _check_text(m["content"], f"{where}, message {i}")
 
 # %% ../nbs/06_inference.ipynb #4a7c9e1f
 @patch
@@ -353,7 +361,7 @@ def messages(self:LoRAInference,
     system_prompt:str|None=None,  # overrides the run's system prompt
 )->list[dict]:
     "The chat `prompt` stands for, with the run's system prompt first unless the chat brings its own."
-    if isinstance(prompt, str): msgs = [dict(role="user", content=prompt)]
+    if isinstance(prompt, str): _check_text(prompt); msgs = [dict(role="user", content=prompt)]
     elif _is_chat(prompt):
         _check_chat(prompt)
         msgs = [dict(role=m["role"], content=m["content"]) for m in prompt]
@@ -373,6 +381,7 @@ def render(self:LoRAInference,
     "The exact text the model is given for `prompt`."
     if raw:
         if not isinstance(prompt, str): raise InferenceError("raw=True needs a text prompt, not a chat")
+        _check_text(prompt)
         return prompt
     return render_prompt(self.messages(prompt, system_prompt), self.tokenizer, chat_template=self.chat_template)
 
@@ -839,7 +848,7 @@ def generate_file(self:LoRAInference,
 
 # %% ../nbs/06_inference.ipynb #4d9d5df5
 def cmd_infer(
-    base:str=None,              # base model: hub id, alias, local dir or .gguf (default: the adapter's run's base)
+    base:str=None,              # base model: hub id, alias, local dir or .gguf (default: the adapter's own base)
     adapter:str=None,           # adapter / run directory (default: none, the plain base model)
     prompt:str=None,            # one prompt; the answer is printed as it is generated
     input:str=None,             # JSONL or CSV file of prompts (fields prompt, messages, instruction or conversations)
@@ -872,6 +881,9 @@ def cmd_infer(
     if output is not None and input is None:
         raise InferenceError("--output goes with --input; a --prompt answer is printed")
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
+    _check_sampling(temperature, top_p, top_k, repetition_penalty); _max_new(max_new_tokens, None)   # before loading
+    if seed is not None: seed_everything(seed)
+    if input is not None: _read_prompt_lines(input, prompt_field)
     inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,
                         system_prompt=system_prompt, allow_base_mismatch=allow_base_mismatch)
     gen = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
