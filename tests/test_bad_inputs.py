@@ -394,6 +394,37 @@ def _(w):
     w.write("d.jsonl", jl(ALP)); w.write("v.jsonl", '{"instruction": \n')
     error(w.prepare(val_dataset=str(w.d/"v.jsonl")), "v.jsonl", "line 1")
 
+@case("data", "overlong-drop-counted")
+def _(w):
+    rows = ALP[:6] + [dict(instruction="word " * 400, output="billing")] * 2
+    accepted(w.prepare(jl(rows), overlong="drop", max_seq_len=200), 8)
+
+@case("data", "jsonl-utf8-bom")
+def _(w): accepted(w.prepare(("\ufeff" + jl(ALP)).encode("utf-8")), 10)
+
+@case("data", "json-extension-holding-jsonl")
+def _(w):
+    r = w.prepare(jl(ALP), name="d.json")
+    if r.rc == 0: accepted(r, 10)
+    else: error(r, "d.json", any_of=(".jsonl", "one json", "line"))
+
+@case("data", "alpaca-extra-fields-accepted")
+def _(w): accepted(w.prepare(jl([dict(r, id=i, meta=dict(source="x")) for i, r in enumerate(ALP)])), 10)
+
+@case("data", "alpaca-system-not-text")
+def _(w): error(w.prepare(jl(ALP[:3] + [dict(ALP[3], system=["be", "nice"])])), "d.jsonl", "system",
+                any_of=("line 4", "record 4", "row 4"))
+
+@case("data", "messages-extra-keys-accepted")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content=r["input"], name="u1"), dict(role="assistant", content=r["output"],
+                                                                             weight=1)]) for r in ALP[:5]]
+    accepted(w.prepare(jl(rows)), 5)
+
+@case("data", "dataset-not-a-string")
+def _(w): error(w.cli("prepare", w.config(cfg_text(w, "").replace(f"dataset: {w.d/'d.jsonl'}", "dataset: 123")), "--preview", "0"),
+                "dataset")
+
 # ---------------------------------------------------------------------------------------------------------------------
 # configs
 
@@ -551,6 +582,17 @@ def _(w):
     r = w.cli("train", w.config(resume=True))
     error(r, "resume", any_of=("checkpoint", "no run"))
 
+@case("config", "output_dir-empty")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    error(w.cli("prepare", w.config(cfg_text(w, "").replace(f"output_dir: {w.d/'out'}", "output_dir: ''")), "--preview", "0"),
+          "output_dir")
+
+@case("config", "target-module-not-in-model")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    error(w.cli("train", w.config(target_modules=["q_proj", "qkv_fused"], max_steps=1)), "qkv_fused")
+
 @case("config", "dataset-unset")
 def _(w): error(w.cli("prepare", w.config(cfg_text(w, "").replace(f"dataset: {w.d/'d.jsonl'}\n", "")), "--preview", "0"),
                 "dataset")
@@ -674,6 +716,23 @@ def _(w):
 def _(w):
     r = w.cli("serve", "--help")
     no_crash(r); assert r.rc == 0 and "FT_NB_API_KEY" in r.out, f"`ft-nb serve --help` does not point to FT_NB_API_KEY: {r.out[-800:]}"
+
+@case("cli", "infer-input-50MB-line")
+def _(w):
+    p = w.d/"p.jsonl"
+    with open(p, "w") as f: f.write('{"prompt": "a"}\n{"prompt": "' + "lorem ipsum " * (50 * 2**20 // 12) + '"}\n')
+    with PeakRSS() as m: r = w.cli("infer", *INFER, "--input", p, "--output", w.d/"o.jsonl", "--max-new-tokens", "1")
+    error(r, "p.jsonl", any_of=("line 2", "too long", "too large", "tokens", "context"))
+    assert m.seconds < 60 and m.grew < 1500, f"a 50 MB prompt took {m.seconds:.0f} s and {m.grew:.0f} MB before an answer"
+
+@case("cli", "infer-input-is-a-directory")
+def _(w): error(w.cli("infer", *INFER, "--input", w.d, "--output", w.d/"o.jsonl"), any_of=("directory", "not a file"))
+
+@case("cli", "infer-prompt-undecodable-bytes")
+def _(w):
+    r = w.cli("infer", *INFER, "--prompt", "caf\udce9 au lait", "--max-new-tokens", "1")
+    if r.rc == 0: no_crash(r)
+    else: error(r, any_of=("prompt", "surrogate", "utf-8", "unicode"))
 
 @case("cli", "prepare-bad-split-choice")
 def _(w): error(w.cli("prepare", w.config(), "--split", "nope"), "split", any_of=("train", "choice"))
@@ -1033,6 +1092,35 @@ def _(w, server):
     r = post(server, ('{"model": "%s", "model": "other", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}'
                       % server[1]).encode(), raw=True)
     if r.status_code != 200: refused(r, (400, 404), param="model")
+
+@case("http", "model-empty")
+def _(w, server): refused(post(server, dict(chat(server), model="")), (400, 404), param="model")
+
+@case("http", "max_tokens-true")
+def _(w, server): refused(post(server, chat(server) | dict(max_tokens=True)), param="max_tokens")
+
+@case("http", "n-true")
+def _(w, server): refused(post(server, chat(server, n=True)), param="n")
+
+@case("http", "stream-1")
+def _(w, server): refused(post(server, chat(server, stream=1)), param="stream")
+
+@case("http", "temperature-true")
+def _(w, server): refused(post(server, chat(server, temperature=True)), param="temperature")
+
+@case("http", "seed-float")
+def _(w, server): refused(post(server, chat(server, seed=1.5, temperature=0.7)), param="seed")
+
+@case("http", "body-too-large-chunked")
+def _(w, server):
+    c, _ = server
+    def gen():
+        yield b'{"model": "x", "messages": [{"role": "user", "content": "'
+        for _ in range(40): yield b"z" * 65536
+        yield b'"}]}'
+    t0 = time.time(); r = c.post("/v1/chat/completions", content=gen(), headers={"content-type": "application/json"})
+    r.elapsed_s = time.time() - t0
+    refused(r, 413)
 
 @case("http", "completions-prompt-list-of-two")
 def _(w, server): refused(post(server, dict(model=server[1], prompt=["a", "b"], max_tokens=2), "/v1/completions"), param="prompt")
