@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
 from .core import FTError
-from .runs import RunInfo, atomic_dir, atomic_write, read_run, run_files, write_manifest, MANIFEST
+from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST
 
 # %% auto #0
 __all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'DeployError', 'find_metrics', 'write_model_card', 'merge_adapter',
@@ -212,6 +212,7 @@ def merge_adapter(
     if precision not in ("fp32", "bf16", "fp16"):
         raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     out = Path(out_dir) if out_dir else Path(str(Path(adapter_path)).rstrip("/") + "-merged")
+    clean_partials(out.parent)             # a merge killed while swapping outputs: its old output is put back first
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or another out_dir")
     base, prompts = base_model or info.base_model, list(prompts or DEFAULT_PARITY_PROMPTS)
@@ -224,7 +225,7 @@ def merge_adapter(
     if precision != "fp32": merged = merged.to(torch_dtype(precision))
     if tok.pad_token_id is not None: merged.generation_config.pad_token_id = tok.pad_token_id
     if merged.generation_config.eos_token_id is None: merged.generation_config.eos_token_id = tok.eos_token_id
-    with atomic_dir(out, overwrite=out.exists()) as tmp:       # the old `out` stays until this block completes
+    with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:   # the old `out` stays until this completes
         merged.save_pretrained(tmp, safe_serialization=True); tok.save_pretrained(tmp)
         del merged, pm, model
         reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype(precision)).eval()
