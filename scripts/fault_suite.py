@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOL = 1e-6
 ENV = dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", PYTHONWARNINGS="ignore", TRANSFORMERS_VERBOSITY="error", OMP_NUM_THREADS="1")
 MAX_STEPS, SAVE_STEPS = 6, 2
+RUN_TIMEOUT = int(os.environ.get("FT_NB_FAULT_TIMEOUT", 240))   # seconds one forked run may take (a hang is a failure)
 
 def demo_file(split:str="train")->Path:
     "The bundled demo task's `split` JSONL (wherever the data owner keeps it under ft_nb/assets)."
@@ -283,8 +284,8 @@ class Zygote:
         r = json.loads(line)
         rd = lambda k: Path(job[k]).read_text(errors="replace") if Path(job[k]).exists() else ""
         ev = [l.split("\t", 1)[1] for l in rd("events").splitlines() if "\t" in l]
-        return dict(r, argv=job["argv"], stdout=rd("stdout"), stderr=rd("stderr"), events=ev,
-                    killed=r["rc"] == -signal.SIGKILL)
+        err = rd("stderr") + (f"\n[fault_suite: no answer after {job['timeout']} s; the run was killed]" if r["timed_out"] else "")
+        return dict(r, argv=job["argv"], stdout=rd("stdout"), stderr=err, events=ev, killed=r["rc"] == -signal.SIGKILL)
 
     def close(self):
         if self.p.poll() is None:
@@ -354,7 +355,7 @@ class Suite:
         if self._ref is None:
             d = self.work/"train-ref"; shutil.rmtree(d, ignore_errors=True)
             cfg = self._cfg(d)
-            r = self.z.run(["train", cfg], d, "run1", timeout=600)
+            r = self.z.run(["train", cfg], d, "run1", timeout=RUN_TIMEOUT)
             if r["rc"] != 0:
                 raise AssertionError(f"the uninterrupted tiny training run failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
             self._ref = dict(dir=d/"out", tensors=adapter_tensors(d/"out"), events=r["events"], seconds=r["seconds"])
@@ -388,7 +389,7 @@ class Suite:
 
     def _resume(self, cfg:Path, d:Path, tag:str)->tuple[list, bool, dict]:
         "Finish an interrupted run: `resume: true`, or the one thing its refusal says to do. (problems, finished, result)"
-        probs, r = [], self.z.run(["train", cfg, "--resume", "true"], d, f"resume{tag}", timeout=600)
+        probs, r = [], self.z.run(["train", cfg, "--resume", "true"], d, f"resume{tag}", timeout=RUN_TIMEOUT)
         if has_traceback(r["stderr"]): probs.append(f"resume printed a raw traceback: {_tail(r['stderr'])}")
         if r["rc"] == 0: return probs, True, r
         msg = (r["stderr"].strip().splitlines() or [""])[-1]
@@ -397,7 +398,7 @@ class Suite:
         if re.search(r"without .?resume", msg): argv = ["train", cfg]
         elif "overwrite_output_dir" in msg: argv = ["train", cfg, "--overwrite_output_dir", "true"]
         else: return probs + [f"resume refused with no way forward: {msg[:300]}"], False, r
-        r2 = self.z.run(argv, d, f"advice{tag}", timeout=600)
+        r2 = self.z.run(argv, d, f"advice{tag}", timeout=RUN_TIMEOUT)
         if has_traceback(r2["stderr"]): probs.append(f"raw traceback: {_tail(r2['stderr'])}")
         if r2["rc"] != 0:
             return probs + [f"resume said {msg[:200]!r}; doing that failed too (rc {r2['rc']}): {_tail(r2['stderr'], 300)}"], False, r2
@@ -423,7 +424,7 @@ class Suite:
         cfg, out, probs = self._cfg(d), d/"out", []
         for j, k in enumerate(kills):
             argv = ["train", cfg] if j == 0 else ["train", cfg, "--resume", "true"]
-            r = self.z.run(argv, d, f"kill{j}", kill={kk: v for kk, v in k.items() if kk != "what"}, timeout=600)
+            r = self.z.run(argv, d, f"kill{j}", kill={kk: v for kk, v in k.items() if kk != "what"}, timeout=RUN_TIMEOUT)
             if not r["killed"]:
                 return probs + [f"run {j+1} was meant to be killed at {k} but ended with rc {r['rc']} after "
                                 f"{len(r['events'])} events: {_tail(r['stderr'])}"]
@@ -460,7 +461,7 @@ class Suite:
         shutil.copytree(ref["dir"], d/"out"); cfg = self._cfg(d)
         before = {p: (d/"out"/p).read_bytes() for p in ("adapter_model.safetensors", "ft_nb_manifest.json")}
         extra = {"finished": [], "extend": ["--max_steps", "8"], "lr": ["--max_steps", "8", "--learning_rate", "5e-3"]}[kind]
-        r = self.z.run(["train", cfg, "--resume", "true", *extra], d, kind, timeout=600)
+        r = self.z.run(["train", cfg, "--resume", "true", *extra], d, kind, timeout=RUN_TIMEOUT)
         probs = [f"raw traceback: {_tail(r['stderr'])}"] if has_traceback(r["stderr"]) else []
         msg = (r["stderr"].strip().splitlines() or [""])[-1]
         if kind == "finished":
@@ -502,7 +503,7 @@ class Suite:
         d = self.work/f"nan-{save_steps}"; shutil.rmtree(d, ignore_errors=True)
         cfg, out = self._cfg(d), d/"out"
         r = self.z.run(["train", cfg, "--save_steps", "null" if save_steps is None else str(save_steps)], d, "nan",
-                       poison_at_step=3, timeout=600)
+                       poison_at_step=3, timeout=RUN_TIMEOUT)
         probs = [f"raw traceback: {_tail(r['stderr'])}"] if has_traceback(r["stderr"]) else []
         msg = (r["stderr"].strip().splitlines() or [""])[-1]
         if r["rc"] != 2: return probs + [f"a NaN weight: exit status {r['rc']}, want 2 and a clear error: {_tail(r['stderr'])}"]
@@ -517,7 +518,7 @@ class Suite:
             named = [c.name for c in good if c.name in msg]
             if not named: probs.append(f"the error names no last good checkpoint though {[c.name for c in good]} exist")
             r2 = self.z.run(["train", cfg, "--resume", "true", "--learning_rate", "5e-3", "--save_steps",
-                             "null" if save_steps is None else str(save_steps)], d, "advice", timeout=600)
+                             "null" if save_steps is None else str(save_steps)], d, "advice", timeout=RUN_TIMEOUT)
             if r2["rc"] != 0: probs.append(f"following the advice (resume with a lower learning_rate) failed (rc {r2['rc']}): "
                                           f"{_tail(r2['stderr'])}")
         elif not re.search(r"no good|none|before the first", msg, re.I):
@@ -540,7 +541,7 @@ class Suite:
     def infer_reference(self)->dict:
         if self._iref is None:
             d = self._infer_dir("ref")
-            r = self.z.run(self._infer_argv(d), d, "run1", timeout=300)
+            r = self.z.run(self._infer_argv(d), d, "run1", timeout=RUN_TIMEOUT)
             if r["rc"] != 0: raise AssertionError(f"uninterrupted `ft-nb infer` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
             self._iref = dict(rows=[json.loads(l) for l in (d/"answers.jsonl").read_text().splitlines()], events=r["events"])
         return self._iref
@@ -563,11 +564,11 @@ class Suite:
         d, probs, gens = self._infer_dir(name), [], 0
         argv = self._infer_argv(d)
         for j, k in enumerate(kills):
-            r = self.z.run(argv, d, f"kill{j}", kill={kk: v for kk, v in k.items() if kk != "what"}, timeout=300)
+            r = self.z.run(argv, d, f"kill{j}", kill={kk: v for kk, v in k.items() if kk != "what"}, timeout=RUN_TIMEOUT)
             gens += r["events"].count("generate")
             if not r["killed"]:
                 return [f"run {j+1} was meant to be killed at {k['what']} but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
-        r = self.z.run(argv, d, "finish", timeout=300)
+        r = self.z.run(argv, d, "finish", timeout=RUN_TIMEOUT)
         gens += r["events"].count("generate")
         if has_traceback(r["stderr"]): probs.append(f"raw traceback: {_tail(r['stderr'])}")
         if r["rc"] != 0: return probs + [f"the rerun failed (rc {r['rc']}): {_tail(r['stderr'])}"]
@@ -593,10 +594,10 @@ class Suite:
         if getattr(self, "_mref", None) is None:
             ad = self.train_reference()["dir"]
             d = self.work/"merge-ref"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
-            r = self.z.run(["merge", ad, "--out", d/"old", "--precision", "fp16", "--device", "cpu"], d, "old", timeout=300)
+            r = self.z.run(["merge", ad, "--out", d/"old", "--precision", "fp16", "--device", "cpu"], d, "old", timeout=RUN_TIMEOUT)
             if r["rc"] != 0: raise AssertionError(f"`ft-nb merge` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
             shutil.copytree(d/"old", d/"cnt"/"out")
-            r = self.z.run(self._merge_argv(d/"cnt"/"out"), d/"cnt", "new", timeout=300)
+            r = self.z.run(self._merge_argv(d/"cnt"/"out"), d/"cnt", "new", timeout=RUN_TIMEOUT)
             if r["rc"] != 0: raise AssertionError(f"`ft-nb merge --overwrite` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
             self._mref = dict(old=d/"old", old_w=self._weights(d/"old"), new_w=self._weights(d/"cnt"/"out"), events=r["events"])
             if self._mref["old_w"] == self._mref["new_w"]: raise AssertionError("fp16 and fp32 merges wrote the same weights")
@@ -618,7 +619,7 @@ class Suite:
         ref = self.merge_reference()
         d = self.work/f"merge-k{at}"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
         out = d/"out"; shutil.copytree(ref["old"], out)
-        r = self.z.run(self._merge_argv(out), d, "kill", kill=dict(at=at), timeout=300)
+        r = self.z.run(self._merge_argv(out), d, "kill", kill=dict(at=at), timeout=RUN_TIMEOUT)
         if not r["killed"]: return [f"merge was meant to be killed at event {at} but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
         probs, w = [], self._weights(out) if out.exists() else {}
         aside = [p for p in d.iterdir() if p.is_dir() and p.name.startswith(".partial-") and self._weights(p) == ref["old_w"]]
@@ -630,7 +631,7 @@ class Suite:
         if out.exists():
             try: read_run(out)
             except Exception as e: probs.append(f"{which} refuses the output left by the killed merge: {str(e)[:200]}")
-        r = self.z.run(self._merge_argv(out), d, "rerun", timeout=300)
+        r = self.z.run(self._merge_argv(out), d, "rerun", timeout=RUN_TIMEOUT)
         if has_traceback(r["stderr"]): probs.append(f"raw traceback: {_tail(r['stderr'])}")
         if r["rc"] != 0: return probs + [f"merge rerun failed (rc {r['rc']}): {_tail(r['stderr'])}"]
         if self._weights(out) != ref["new_w"]: probs.append("the rerun's output differs from an uninterrupted merge")
@@ -643,13 +644,15 @@ class Suite:
         Returns problems, or a string: why it was skipped."""
         ref = self.train_reference()
         mnt = self.work/"tmpfs"; mnt.mkdir(exist_ok=True)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mnt)], capture_output=True, text=True)
+        try: m = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mnt)], capture_output=True,
+                                text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as e: m = subprocess.CompletedProcess([], 1, "", str(e))
         if m.returncode: return f"cannot mount a tmpfs here ({(m.stderr or m.stdout).strip()[:200]}); full-disk scenario skipped"
         try:
             d = self.work/f"disk{after}"; shutil.rmtree(d, ignore_errors=True)
             out = mnt/"out"; cfg = self._cfg(d, output_dir=out)
             fill = mnt/"filler.bin"
-            r = self.z.run(["train", cfg], d, "full", root=mnt, fill_after_save=after, fill_path=str(fill), timeout=600)
+            r = self.z.run(["train", cfg], d, "full", root=mnt, fill_after_save=after, fill_path=str(fill), timeout=RUN_TIMEOUT)
             probs = []
             if r["rc"] == 0: return [f"training on a full disk reported success; {list(map(str, out.glob('*')))[:8]}"]
             if r["killed"] or r["timed_out"]: return [f"training on a full disk did not end cleanly (rc {r['rc']})"]
