@@ -593,6 +593,19 @@ def _(w):
     w.write("d.jsonl", jl(ALP))
     error(w.cli("train", w.config(target_modules=["q_proj", "qkv_fused"], max_steps=1)), "qkv_fused")
 
+@case("config", "output_dir-unwritable")
+def _(w):
+    w.write("d.jsonl", jl(ALP))
+    error(w.cli("train", w.config(output_dir="/proc/ft_nb_run", max_steps=1)), "/proc/ft_nb_run")
+
+@case("config", "overwrite_output_dir-keeps-user-files")
+def _(w):
+    w.write("d.jsonl", jl(ALP)); out = w.d/"out"; out.mkdir()
+    (out/"notes.txt").write_text("my notes"); (out/"ft_nb_config.yaml").write_text("model_name: tiny-llama\n")
+    r = w.cli("train", w.config(overwrite_output_dir=True, max_steps=1, per_device_batch_size=2, eval_on_start=False))
+    no_crash(r); assert r.rc == 0, f"training over an old run with overwrite_output_dir failed: {r.message}"
+    assert (out/"notes.txt").exists(), "overwrite_output_dir deleted a file ft_nb never wrote (notes.txt)"
+
 @case("config", "dataset-unset")
 def _(w): error(w.cli("prepare", w.config(cfg_text(w, "").replace(f"dataset: {w.d/'d.jsonl'}\n", "")), "--preview", "0"),
                 "dataset")
@@ -733,6 +746,28 @@ def _(w):
     r = w.cli("infer", *INFER, "--prompt", "caf\udce9 au lait", "--max-new-tokens", "1")
     if r.rc == 0: no_crash(r)
     else: error(r, any_of=("prompt", "surrogate", "utf-8", "unicode"))
+
+@case("cli", "prepare-out-is-a-file")
+def _(w):
+    w.write("d.jsonl", jl(ALP)); f = w.write("taken", "a file")
+    error(w.cli("prepare", w.config(), "--preview", "0", "--out", f), "taken")
+
+@case("cli", "merge-out-is-the-adapter")
+def _(w, good_adapter):
+    d = w.d/"run"; shutil.copytree(good_adapter, d)
+    before = (d/"adapter_model.safetensors").read_bytes()
+    r = w.cli("merge", d, "--out", d, "--overwrite", "--device", "cpu")
+    assert (d/"adapter_model.safetensors").exists() and (d/"adapter_model.safetensors").read_bytes() == before, \
+        "merge --out ADAPTER --overwrite destroyed the adapter it merges"
+    error(r, any_of=("same", "adapter", "--out"))
+
+@case("cli", "merge-out-is-a-file")
+def _(w, good_adapter):
+    f = w.write("taken", "a file")
+    error(w.cli("merge", good_adapter, "--out", f, "--device", "cpu"), "taken")
+
+@case("cli", "ratings-nested-deep")
+def _(w): error(w.cli("ratings", w.write("r.jsonl", "[" * 100_000 + "]" * 100_000 + "\n")), "r.jsonl", "line 1")
 
 @case("cli", "prepare-bad-split-choice")
 def _(w): error(w.cli("prepare", w.config(), "--split", "nope"), "split", any_of=("train", "choice"))
@@ -1121,6 +1156,46 @@ def _(w, server):
     t0 = time.time(); r = c.post("/v1/chat/completions", content=gen(), headers={"content-type": "application/json"})
     r.elapsed_s = time.time() - t0
     refused(r, 413)
+
+@case("http", "content-parts-too-many")
+def _(w, server):
+    refused(post(server, dict(chat(server), messages=[dict(role="user", content=[dict(type="text", text="a")] * 65)])),
+            param="content")
+
+@case("http", "stop-lone-surrogate")
+def _(w, server):
+    refused(post(server, json.dumps(chat(server, stop=["x"])).replace('["x"]', '["\\ud800"]').encode(), raw=True), param="stop")
+
+@case("http", "model-lone-surrogate")
+def _(w, server):
+    r = post(server, json.dumps(chat(server)).replace(f'"{server[1]}"', '"\\udc00"').encode(), raw=True)
+    refused(r, (400, 404), param="model")
+
+@case("http", "unknown-field-lone-surrogate")
+def _(w, server):
+    r = post(server, json.dumps(chat(server, user="u")).replace('"u"', '"\\ud800"').encode(), raw=True)
+    if r.status_code != 200: refused(r)
+
+@case("http", "model-name-100k-chars")
+def _(w, server):
+    r = post(server, dict(chat(server), model="m" * 100_000))
+    refused(r, (400, 404), param="model")
+    assert len(r.content) < 4000, f"the error echoes the whole 100k-character name ({len(r.content)} bytes)"
+
+@case("http", "response_format-json_object")
+def _(w, server):
+    r = post(server, chat(server, response_format=dict(type="json_object")))
+    if r.status_code != 200: refused(r, param="response_format")
+
+@case("http", "tools-given")
+def _(w, server):
+    r = post(server, chat(server, tools=[dict(type="function", function=dict(name="f", parameters={}))]))
+    if r.status_code != 200: refused(r, param="tools")
+
+@case("http", "body-with-utf8-bom")
+def _(w, server):
+    r = post(server, b"\xef\xbb\xbf" + json.dumps(chat(server)).encode(), raw=True)
+    if r.status_code != 200: refused(r)
 
 @case("http", "completions-prompt-list-of-two")
 def _(w, server): refused(post(server, dict(model=server[1], prompt=["a", "b"], max_tokens=2), "/v1/completions"), param="prompt")
