@@ -23,7 +23,10 @@ What each scenario checks:
 - merge: `ft-nb merge --overwrite` killed at seeded random points leaves the old output or the new one, whole (never a
   mix, never nothing), and a rerun finishes without leaving `.partial-*` directories.
 
-Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,merge,disk] [--keep DIR]
+- prepare: `ft-nb prepare` killed while it writes its data cache or `--out`: the rerun writes the same token ids and
+  labels as an uninterrupted run (a half-written cache entry is never used) and leaves no `.partial-*` behind.
+
+Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,prepare,merge,disk] [--keep DIR]
 Prints one line per scenario; exit status 1 if any failed. tests/test_faults.py runs the same scenarios under pytest.
 """
 from __future__ import annotations
@@ -584,6 +587,57 @@ class Suite:
         if lo := leftovers(d): probs.append(f"left behind: {lo}")
         return probs
 
+    # --- ft-nb prepare (its data cache and --out) ------------------------------------------------------------------
+    def _prep_dir(self, name:str)->tuple[Path, dict]:
+        "A folder with a cache whose `data` part is empty (models and tokenizers linked from the real cache)."
+        d = self.work/f"prepare-{name}"; shutil.rmtree(d, ignore_errors=True); (d/"cache"/"data").mkdir(parents=True)
+        real = Path(os.environ.get("FT_NB_CACHE") or Path.home()/".cache"/"ft_nb").expanduser()
+        for sub in ("tiny", "tokenizers", "models"):
+            (real/sub).mkdir(parents=True, exist_ok=True); (d/"cache"/sub).symlink_to(real/sub)
+        self._cfg(d)
+        return d, dict(FT_NB_CACHE=str(d/"cache"))
+
+    def _prep_argv(self, d:Path)->list: return ["prepare", d/"run.yaml", "--preview", "0", "--out", d/"prep"]
+
+    def _prepared(self, d:Path)->dict:
+        "The token ids and labels `ft-nb prepare` wrote, by split."
+        from datasets import load_from_disk
+        out = {}
+        for p in sorted((d/"prep").iterdir()) if (d/"prep").is_dir() else []:
+            if p.is_dir() and not p.name.startswith("."):
+                ds = load_from_disk(str(p)); out[p.name] = [ds[c] for c in ("input_ids", "labels") if c in ds.column_names]
+        return out
+
+    def prepare_reference(self)->dict:
+        if getattr(self, "_pref", None) is None:
+            d, env = self._prep_dir("ref")
+            r = self.z.run(self._prep_argv(d), d, "run1", env=env, timeout=RUN_TIMEOUT)
+            if r["rc"] != 0: raise AssertionError(f"`ft-nb prepare` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+            self._pref = dict(events=r["events"], data=self._prepared(d))
+            if not self._pref["data"]: raise AssertionError(f"`ft-nb prepare --out` wrote no splits: {sorted(os.listdir(d/'prep'))}")
+        return self._pref
+
+    def prepare_kill_points(self, n:int=2)->list[tuple[int,str]]:
+        ev = self.prepare_reference()["events"]
+        rng = random.Random(self.seed + 4)
+        cache = [i for i, e in enumerate(ev) if "cache/data" in e]           # always one inside the data cache's write
+        aim = set(cache[len(cache) // 2:][:1])
+        pts = aim | set(rng.sample([i for i in range(len(ev)) if i not in aim], min(n, len(ev) - len(aim))))
+        return [(i + 1, _norm(ev[i])) for i in sorted(pts)]
+
+    def prepare_scenario(self, at:int)->list:
+        "`ft-nb prepare` killed at event `at`; the rerun writes what an uninterrupted run writes, from a sound cache."
+        ref = self.prepare_reference()
+        d, env = self._prep_dir(f"k{at}")
+        r = self.z.run(self._prep_argv(d), d, "kill", env=env, kill=dict(at=at), timeout=RUN_TIMEOUT)
+        if not r["killed"]: return [f"prepare was meant to be killed at event {at} but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
+        r = self.z.run(self._prep_argv(d), d, "rerun", env=env, timeout=RUN_TIMEOUT)
+        probs = [f"raw traceback: {_tail(r['stderr'])}"] if has_traceback(r["stderr"]) else []
+        if r["rc"] != 0: return probs + [f"prepare rerun failed (rc {r['rc']}): {_tail(r['stderr'])}"]
+        if self._prepared(d) != ref["data"]: probs.append("the rerun's prepared data differ from an uninterrupted run's")
+        if lo := leftovers(d/"cache"/"data") + leftovers(d/"prep"): probs.append(f"left behind after the rerun: {lo[:5]}")
+        return probs
+
     # --- merge --overwrite --------------------------------------------------------------------------------------------
     def _weights(self, d:Path)->dict:
         import hashlib
@@ -688,7 +742,8 @@ class Suite:
 def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill points (default: env FT_NB_FAULT_SEED or 0)")
-    ap.add_argument("--only", default="train,infer,merge,disk", help="comma-separated: train, infer, merge, disk")
+    ap.add_argument("--only", default="train,infer,prepare,merge,disk",
+                    help="comma-separated: train, infer, prepare, merge, disk")
     ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one, removed)")
     ap.add_argument("--zygote", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -714,6 +769,8 @@ def main(argv=None)->int:
             for ks in s.infer_kill_points():
                 report("infer: kill at " + " then ".join(f"{k.get('at', k.get('match'))} ({k['what']})" for k in ks),
                        s.infer_scenario("-".join(str(k.get("at", "m")) for k in ks), ks))
+        if "prepare" in only:
+            for at, what in s.prepare_kill_points(): report(f"prepare: kill at event {at} ({what})", s.prepare_scenario(at))
         if "merge" in only:
             for at, what in s.merge_kill_points(): report(f"merge --overwrite: kill at event {at} ({what})", s.merge_scenario(at))
         if "disk" in only:

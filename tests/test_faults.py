@@ -63,3 +63,8 @@ def test_resume_finished_run(suite, kind):
 @pytest.mark.parametrize("save_steps", [fs.SAVE_STEPS, None], ids=["save_steps-2", "save_steps-unset"])
 def test_nan_weight_during_training(suite, save_steps):
     _ok(suite.nan_scenario(save_steps), f"a NaN weight before step 3 (save_steps {save_steps})")
+
+@pytest.mark.parametrize("i", range(3))
+def test_kill_prepare(suite, i):
+    at, what = suite.prepare_kill_points(2)[i]
+    _ok(suite.prepare_scenario(at), f"ft-nb prepare killed at event {at} ({what})")
