@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .runs import MANIFEST, atomic_write
 from .tasks import DEMO_LABELS
 from .training import LoRATrainer
-from .evaluation import compare_models, save_comparison, to_markdown
+from .evaluation import compare_models, save_comparison, to_markdown, brief_markdown
 
 # %% auto #0
 __all__ = ['DEMO_CONFIG', 'run_demo', 'cmd_demo']
@@ -108,10 +108,11 @@ def _print_demo(comp, gain:float, st:_Stages, total:float, out:Path):
     print("\n## Before / after\n"); print(to_markdown(t))
     print(f"\naccuracy: base {t.loc['base','accuracy']:.1f}% -> tuned {t.loc['tuned','accuracy']:.1f}% "
           f"({gain:+.1f} points) on {len(comp.results[0].predictions)} test tickets")
+    if comp.brief is not None: print("\n## The brief's table\n"); print(brief_markdown(comp.brief))
     print("\n## Stages\n"); print(st.markdown())
     print(f"\ntorch threads: {torch.get_num_threads()}; device: {comp.config.get('device')}")
     print(f"total wall time {total:.0f} s ({total/60:.1f} min); files in {out}: comparison.md, comparison.png, "
-          "eval_report.json, eval_predictions.jsonl, loss.png, demo_times.md")
+          "brief.md, eval_report.json, eval_predictions.jsonl, loss.png, demo_times.md")
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a18
 def cmd_demo(

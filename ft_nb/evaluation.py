@@ -28,11 +28,12 @@ import torch.nn.functional as F
 from .core import FTError
 
 # %% auto #0
-__all__ = ['METRICS', 'EvalError', 'normalize_text', 'as_references', 'exact_match', 'token_f1', 'extract_label',
-           'label_accuracy', 'label_found', 'rouge_l', 'bleu', 'parse_json_reply', 'json_valid', 'json_field_accuracy',
-           'Metric', 'register_metric', 'get_metric', 'hub_metric', 'compute_metrics', 'score_examples',
-           'evaluate_loss', 'generate_answers', 'eval_prompts', 'EvalResult', 'evaluate_model', 'Comparison',
-           'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'compare_models', 'cmd_eval']
+__all__ = ['METRICS', 'DEVICE_PRICES', 'BRIEF_ROWS', 'EvalError', 'normalize_text', 'as_references', 'exact_match', 'token_f1',
+           'extract_label', 'label_accuracy', 'label_found', 'rouge_l', 'bleu', 'parse_json_reply', 'json_valid',
+           'json_field_accuracy', 'Metric', 'register_metric', 'get_metric', 'hub_metric', 'compute_metrics',
+           'score_examples', 'evaluate_loss', 'generate_answers', 'eval_prompts', 'EvalResult', 'evaluate_model',
+           'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
+           'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models', 'cmd_eval']
 
 # %% ../nbs/05_evaluation.ipynb #3a3a9f0c
 class EvalError(FTError, ValueError):
@@ -603,7 +604,8 @@ def _labels(cfg):
 def _run_info(run)->dict:
     "What the comparison table shows of a run: training time, adapter size, trainable share (from its manifest)."
     return dict(path=str(run.path), train_time_s=run.train_time_s, adapter_mb=run.adapter_mb,
-                trainable_share=run.trainable_share, method=run.method, base_model=run.base_model)
+                trainable_share=run.trainable_share, method=run.method, base_model=run.base_model,
+                device=(run.manifest or {}).get("device"))
 
 def _load_entry(cfg, entry, device, precision):
     "(name, model, info) for 'base', an adapter directory or a merged model directory."
@@ -630,6 +632,7 @@ class Comparison:
     table: "pd.DataFrame"
     config: dict = field(default_factory=dict)
     stage_times: dict = field(default_factory=dict)
+    brief: object = None       # the brief's six-row table (`brief_table`), when computed
 
     def _repr_markdown_(self): return to_markdown(self.table)
     def __repr__(self): return self.table.to_string()
@@ -700,6 +703,7 @@ def _report(comp:Comparison)->dict:
     return dict(metrics={k: dict(before=b.get(k), after=a.get(k)) for k in dict.fromkeys([*b, *a])},
                 rows=[dict(model=n, **{k: _nan_none(v) for k,v in row.items()}) for n,row in t.iterrows()],
                 test_examples=len(rs[0].predictions) if rs else 0, labels=rs[0].labels if rs else None,
+                brief=None if comp.brief is None else comp.brief.to_dict(),
                 stage_times=comp.stage_times, config=comp.config)
 
 def save_comparison(comp:Comparison, out_dir)->dict:
@@ -712,6 +716,8 @@ def save_comparison(comp:Comparison, out_dir)->dict:
     paths = dict(markdown=out/"comparison.md", csv=out/"comparison.csv", png=out/"comparison.png",
                  report=out/"eval_report.json", predictions=out/"eval_predictions.jsonl")
     atomic_write(paths["markdown"], to_markdown(t) + "\n")
+    if comp.brief is not None:
+        paths["brief"] = out/"brief.md"; atomic_write(paths["brief"], brief_markdown(comp.brief) + "\n")
     atomic_write(paths["csv"], t.to_csv())
     plot_comparison(t, paths["png"])
     atomic_write(paths["report"], json.dumps(_report(comp), indent=1, default=str))
@@ -720,6 +726,100 @@ def save_comparison(comp:Comparison, out_dir)->dict:
              for i in range(len(rs[0].prompts) if rs else 0)]
     atomic_write(paths["predictions"], "".join(lines))
     return paths
+
+# %% ../nbs/05_evaluation.ipynb #fc795154
+DEVICE_PRICES = {"cpu": 0.10, "mps": 0.0, "T4": 0.59, "L4": 0.80, "A10": 1.10, "L40S": 1.95, "A100-40GB": 2.10,
+                 "A100-80GB": 2.50, "A100": 2.10, "H100": 3.95, "H200": 4.54, "B200": 6.25, "cuda": 2.00}
+
+def hourly_price(
+    device:dict|str|None,      # a run manifest's `device` entry (type, name) or a device/GPU name
+)->float|None:
+    "The default price per device-hour (USD) of `device`, or None when it is unknown."
+    if device is None: return None
+    kind, name = (device.get("type"), str(device.get("name") or "")) if isinstance(device, dict) else (device, device)
+    if kind == "cuda" or kind not in ("cpu", "mps"):
+        up = name.upper()
+        for k in sorted((k for k in DEVICE_PRICES if k not in ("cpu", "mps", "cuda")), key=len, reverse=True):
+            if k.split("-")[0] in up and (k.count("-") == 0 or k.split("-")[1] in up.replace(" ", "")):
+                return DEVICE_PRICES[k]
+        return DEVICE_PRICES["cuda"] if kind == "cuda" else None
+    return DEVICE_PRICES[kind]
+
+# %% ../nbs/05_evaluation.ipynb #4263b0ff
+def _try_json(text:str):
+    try: return parse_json_reply(text)
+    except ValueError: return None
+
+def _json_values(d)->list[str]:
+    if isinstance(d, dict): return [s for v in d.values() for s in _json_values(v)]
+    if isinstance(d, list): return [s for v in d for s in _json_values(v)]
+    return [] if d is None or isinstance(d, bool) else [str(d)]
+
+def hallucination_rate(
+    r:EvalResult,   # one model's answers (with its prompts and label set)
+)->float|None:
+    "Share of answers that name no allowed label (label tasks) or hold JSON values absent from the prompt; else None."
+    preds = r.predictions
+    if not preds: return None
+    if r.labels: return sum(extract_label(p, r.labels) is None for p in preds) / len(preds)
+    parsed = [_try_json(p) for p in preds]
+    if not any(isinstance(x, (dict, list)) for x in parsed): return None
+    bad = 0
+    for x, prompt in zip(parsed, r.prompts):
+        vals = _json_values(x) if isinstance(x, (dict, list)) else []
+        src = normalize_text(prompt)
+        bad += any(normalize_text(v) and normalize_text(v) not in src for v in vals)
+    return bad / len(preds)
+
+# %% ../nbs/05_evaluation.ipynb #c8c58d74
+def response_quality(
+    ratings,                 # rating files of one human A/B session (paths), or {model name: mean score 1-5}
+)->dict:
+    "Mean rubric score (1-5, all criteria) per rated system of a human evaluation session."
+    if ratings is None: return {}
+    if isinstance(ratings, dict): return {k: float(v) for k, v in ratings.items()}
+    from ft_nb.human_eval import load_ratings, rubric_means
+    df = load_ratings(*([ratings] if isinstance(ratings, (str, Path)) else ratings))
+    if not len(df): return {}
+    return {s: float(v) for s, v in rubric_means(df)["overall"].items()}
+
+# %% ../nbs/05_evaluation.ipynb #047ddb2c
+BRIEF_ROWS = ("Task accuracy", "Response quality", "Hallucination rate", "Training time", "Adapter size", "Cost")
+
+def brief_table(
+    comp:Comparison,          # the comparison (base and fine-tuned rows)
+    ratings=None,             # human ratings: rating files of an A/B session, or {model: mean score}
+    price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: `hourly_price` of the run)
+    metric:str|None=None,     # the task metric (default: the config's first metric)
+)->"pd.DataFrame":
+    "The brief's six rows (accuracy, quality, hallucination, training time, adapter size, cost) for every model."
+    import pandas as pd
+    rs = comp.results
+    metric = metric or next(iter(rs[0].metrics), None) if rs else None
+    rq = response_quality(ratings)
+    cols = {}
+    for r in rs:
+        tt, mb, dev = r.info.get("train_time_s"), r.info.get("adapter_mb"), r.info.get("device")
+        world = (dev or {}).get("world_size", 1) if isinstance(dev, dict) else 1
+        price = price_per_hour if price_per_hour is not None else hourly_price(dev)
+        hr = hallucination_rate(r)
+        acc = r.metrics.get(metric) if metric else None
+        devname = (dev.get("name") if dev.get("type") == "cuda" else dev.get("type")) if isinstance(dev, dict) else None
+        cols[r.name] = [
+            "—" if acc is None else f"{100*acc:.1f}%",
+            f"{rq[r.name]:.1f}/5" if r.name in rq else "not rated",
+            "—" if hr is None else f"{100*hr:.1f}%",
+            "—" if tt is None else f"{tt:.0f} s" + (f" ({devname})" if devname else ""),
+            "—" if mb is None else f"{mb:.2f} MB",
+            "—" if tt is None or price is None else f"${tt/3600*price*world:.4f}"
+                                                   + (f" at ${price:.2f}/h" if world == 1 else f" ({world} × ${price:.2f}/h)")]
+    return pd.DataFrame(cols, index=pd.Index(BRIEF_ROWS, name="metric"))
+
+def brief_markdown(t)->str:
+    "The brief's table as GitHub markdown."
+    lines = ["| metric | " + " | ".join(map(str, t.columns)) + " |", "|" + "---|"*(len(t.columns)+1)]
+    lines += [f"| {i} | " + " | ".join(row) + " |" for i, row in t.iterrows()]
+    return "\n".join(lines)
 
 # %% ../nbs/05_evaluation.ipynb #fe6a934d
 def compare_models(
@@ -732,6 +832,8 @@ def compare_models(
     progress:bool=True,            # progress bars
     val_loss:bool=True,            # compute validation loss and perplexity
     names:list|None=None,          # row names of `models` (default: their directory names)
+    ratings=None,                  # human rating files (or {model: score}) for the brief's response-quality row
+    price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: by device, `DEVICE_PRICES`)
 )->Comparison:
     "Evaluate the base model and each fine-tuned model on the same test prompts; return (and save) the comparison."
     from ft_nb.core import load_config, pick_device, pick_precision
@@ -766,6 +868,7 @@ def compare_models(
         r.info = info; results.append(r); times[f"evaluate {name}"] = r.eval_time_s
         del model
     comp = Comparison(results, comparison_table(results), cfg.to_dict(), times)
+    comp.brief = brief_table(comp, ratings, price_per_hour)
     out = out_dir or (models[0] if models else cfg.output_dir)
     if out: save_comparison(comp, out)
     return comp
@@ -773,6 +876,7 @@ def compare_models(
 # %% ../nbs/05_evaluation.ipynb #c3c2cb93
 def _print_comparison(comp:Comparison):
     print(to_markdown(comp.table))
+    if comp.brief is not None: print("\n" + brief_markdown(comp.brief) + "\n")
     t = comp.table
     if "base" in t.index and len(t) > 1 and "accuracy" in t.columns:
         for n in t.index[t.index != "base"]:
@@ -785,6 +889,9 @@ def cmd_eval(
     limit:int=None,             # evaluate the first N test examples only
     out:str=None,               # directory for the table/chart/report (default: first adapter)
     no_val_loss:bool=False,     # skip validation loss and perplexity
+    # human rating file(s) of an A/B session, for the response-quality row (repeatable)
+    ratings:Annotated[str, {"action": "append", "metavar": "FILE"}]=None,
+    price_per_hour:float=None,  # USD per device-hour for the cost row (default: by device, see DEVICE_PRICES)
     overrides:list=None,        # config overrides: --key value
 )->int:
     "Evaluate the base model and adapters on the test set: the before/after table."
@@ -793,7 +900,7 @@ def cmd_eval(
     adapters = [adapter] if isinstance(adapter, str) else list(adapter or [])
     if not adapters and no_base: raise EvalError("nothing to evaluate: give --adapter DIR or drop --no-base")
     comp = compare_models(cfg, adapters, include_base=not no_base, limit=limit, out_dir=out,
-                          val_loss=not no_val_loss)
+                          val_loss=not no_val_loss, ratings=ratings, price_per_hour=price_per_hour)
     _print_comparison(comp)
     print(f"table, chart and report written to {out or (adapters[0] if adapters else cfg.output_dir)}")
     return 0
