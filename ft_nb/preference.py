@@ -31,7 +31,8 @@ from .training import LoRATrainer, TrainingError, NonFiniteGuard, check_output_d
 # %% auto #0
 __all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
            'detect_pair_format', 'to_pair', 'end_of_turn', 'encode_pair', 'PreferenceData', 'read_pairs',
-           'prepare_pairs', 'preview_pair']
+           'prepare_pairs', 'preview_pair', 'preference_arguments', 'PreferenceTrainer', 'answer_logps',
+           'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
 
 # %% ../nbs/04b_preference.ipynb #b9320622
 class PreferenceError(FTError, ValueError):
@@ -316,3 +317,346 @@ def preview_pair(example:dict, tokenizer)->Preview:
     return Preview("\n".join(f"{head(k)}\n{p}" for k, p in zip(sides, ps)),
                    "".join(f"<b>{head(k)}</b>{p.html}" for k, p in zip(sides, ps)),
                    "\n".join(f"{head(k)}\n{p.plain}" for k, p in zip(sides, ps)))
+
+# %% ../nbs/04b_preference.ipynb #5c0fe026
+def _trl(stage:str):
+    "TRL's (config class, trainer class) for `stage`."
+    if stage == "dpo": from trl import DPOConfig as C, DPOTrainer as T
+    elif stage == "kto": from trl import KTOConfig as C, KTOTrainer as T
+    elif stage == "orpo": from trl.experimental.orpo import ORPOConfig as C, ORPOTrainer as T
+    elif stage == "simpo": from trl.experimental.cpo import CPOConfig as C, CPOTrainer as T
+    else: raise PreferenceError(f"unknown stage {stage!r}; choose from {list(STAGES)}")
+    return C, T
+
+# %% ../nbs/04b_preference.ipynb #439c4cf0
+def _kl_rotate(batch):
+    "KTO's mismatched completions: each batch's completions rotated by one (as TRL builds them)."
+    batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
+    return batch
+
+class _PrefMixin:
+    "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
+    real_tokens, nan_guard, lr_change = 0, None, None
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        if dataset is None or "prompt_ids" not in dataset.column_names:
+            return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        if getattr(self, "calculate_KL", False) and "KL_completion_ids" not in dataset.column_names:
+            dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
+        return dataset
+
+    def training_step(self, model, inputs, *args, **kw):
+        m = inputs.get("attention_mask")
+        self.real_tokens += int(m.sum()) if m is not None else 0
+        loss = super().training_step(model, inputs, *args, **kw)
+        if self.nan_guard is not None:
+            bad = ~torch.isfinite(loss.detach()).all()
+            g = self.nan_guard; g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
+        return loss
+
+    def _save_checkpoint(self, model, trial):
+        if self.nan_guard is not None and self.nan_guard.tripped: return   # never save the poisoned state
+        return super()._save_checkpoint(model, trial)
+
+    def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
+        if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
+        p = feature["prompt_ids"]
+        out = dict(prompt_input_ids=p, prompt_attention_mask=[1] * len(p))
+        for side in ("chosen", "rejected"):
+            a = feature[f"{side}_ids"]
+            out.update({f"{side}_input_ids": p + a, f"{side}_attention_mask": [1] * (len(p) + len(a)),
+                        f"{side}_labels": [-100] * len(p) + a})
+        return out
+
+    def save_model(self, output_dir=None, _internal_call=False):
+        super().save_model(output_dir, _internal_call)
+        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
+
+def _trainer_class(stage:str):
+    from ft_nb.training import _FTTrainer
+    C, T = _trl(stage)
+    cls = type(f"FT{T.__name__}", (_PrefMixin, T),
+               dict(_load_optimizer_and_scheduler=_FTTrainer._load_optimizer_and_scheduler))
+    return C, cls
+
+# %% ../nbs/04b_preference.ipynb #bd6d754b
+def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
+    "The TRL config fields of the preference settings."
+    if stage == "dpo":
+        return dict(beta=pref.beta, loss_type=[pref.loss_type or "sigmoid"], label_smoothing=pref.label_smoothing,
+                    precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
+    if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
+        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto", desirable_weight=pref.desirable_weight,
+                    undesirable_weight=pref.undesirable_weight, max_length=cfg.max_seq_len,
+                    precompute_ref_log_probs=pref.precompute_ref_log_probs)
+    if stage == "orpo": return dict(beta=pref.beta, max_length=cfg.max_seq_len)
+    return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
+                label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
+
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
+    "TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe precision/checkpointing."
+    from transformers import TrainingArguments
+    args = training_arguments(cfg, device, precision, has_val)
+    C, _ = _trl(pref.stage)
+    names = {f.name for f in dataclasses.fields(C) if f.init}
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
+    kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
+              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
+                 if k in names}, **_stage_args(pref.stage, pref, cfg))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return C(**{k: v for k, v in kw.items() if k in names})
+
+# %% ../nbs/04b_preference.ipynb #aac9856f
+class PreferenceTrainer(LoRATrainer):
+    "Preference-tune `config.model_name` (or continue an SFT adapter) on preference pairs with TRL's trainers."
+    def __init__(self,
+                 config,            # YAML path, dict (with a `preference:` block) or `FTConfig`
+                 preference=None,   # `PreferenceConfig` or dict (else the config's `preference:` block)
+                 model=None,        # an already loaded base model (else loaded from `config.model_name`)
+                 tokenizer=None,    # its tokenizer (required with `model`)
+                 data=None,         # an already prepared `PreferenceData`
+                 callbacks=None,    # extra `TrainerCallback`s
+                 overrides=None):   # `--key value` overrides for either config
+        from ft_nb.launch import check_launch
+        self.cfg, self.pref = cfg, pref = load_preference(config, overrides, preference)
+        self._check_stage()
+        self.resume = check_output_dir(cfg)
+        self.resume_from = self.resume.checkpoint if self.resume else None
+        self.device = pick_device(cfg.device)
+        self.precision = pick_precision(self.device, cfg.precision)
+        check_launch(cfg, self.device)
+        self.init_info = self._init_run()
+        seed_everything(cfg.seed)
+        model, tokenizer = self._load_model(model, tokenizer)
+        check_method(cfg, model)
+        self._check_base(model)
+        self.tokenizer = tokenizer
+        self.data = data if data is not None else prepare_pairs(cfg, pref, tokenizer)
+        self._check_data()
+        seed_everything(cfg.seed)
+        self.model = self._policy(model)
+        self._setup_model()
+        self.callbacks = list(callbacks or [])
+        self.hf_trainer = self._make_hf_trainer()
+        self.result, self.pref_eval = None, None
+
+# %% ../nbs/04b_preference.ipynb #da5e0f8f
+@patch
+def _check_stage(self:PreferenceTrainer):
+    cfg, pref = self.cfg, self.pref
+    if cfg.method in methods_of("virtual"):
+        raise PreferenceError(f"method {cfg.method!r} with stage {pref.stage!r}: prompt-learning methods put virtual "
+                              "tokens before the sequence, and TRL's preference trainers align the answer masks with "
+                              "the positions of the real tokens, so the wrong tokens would be scored; use a LoRA-family "
+                              f"method ({', '.join(methods_of(peft_type='LORA'))})")
+
+# %% ../nbs/04b_preference.ipynb #38e17575
+@patch
+def _init_run(self:PreferenceTrainer):
+    "The SFT run of `init_adapter` (checked complete by `runs.read_run`), or None."
+    p = self.pref.init_adapter
+    if not p: return None
+    try: info = read_run(p)
+    except RunError as e: raise PreferenceError(f"init_adapter: {e}") from None
+    if info.kind != "adapter": raise PreferenceError(f"init_adapter: {p} holds a merged model, not an adapter")
+    if info.peft_type != "LORA":
+        raise PreferenceError(f"init_adapter: {p} is a {info.peft_type} adapter; preference stages continue "
+                              "LoRA-family adapters (the reference is that adapter, frozen)")
+    return info
+
+@patch
+def _check_base(self:PreferenceTrainer, model):
+    "Refuse an `init_adapter` trained on another base model."
+    info = self.init_info
+    if info is None: return
+    fp = info.base_fingerprint
+    if fp and not same_fingerprint(base_fingerprint(model), fp):
+        raise PreferenceError(f"init_adapter: {info.path} was trained on base model {info.base_model!r}, but this "
+                              f"config's model_name {self.cfg.model_name!r} has different weights or shape; set "
+                              "model_name to the adapter's base model")
+
+# %% ../nbs/04b_preference.ipynb #4e33892e
+@patch
+def _policy(self:PreferenceTrainer, model):
+    "A fresh adapter (`apply_method`), or the SFT adapter of `init_adapter`, trainable."
+    if self.init_info is None: return apply_method(model, self.cfg)
+    from peft import PeftModel
+    path = str(self.init_info.path)
+    return PeftModel.from_pretrained(model, path, is_trainable=True)   # TRL's DPO/KTO copy it as the frozen `ref`
+
+# %% ../nbs/04b_preference.ipynb #83dbde21
+@patch
+def _make_hf_trainer(self:PreferenceTrainer):
+    from transformers import EarlyStoppingCallback
+    from ft_nb.launch import agree_on_config
+    cfg, pref = self.cfg, self.pref
+    args = preference_arguments(cfg, pref, self.device, self.precision, has_val=self.has_val)
+    agree_on_config(cfg)
+    self.guard = NonFiniteGuard()
+    cbs = [self.guard]
+    if cfg.early_stopping_patience:
+        cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    _, T = _trainer_class(pref.stage)
+    kw = dict(ref_model=None) if pref.stage in ("dpo", "kto") else {}
+    tr, va = self.data.train, self.data.val if self.has_val else None
+    if pref.stage in ("orpo", "simpo"):   # their trainers look for text columns before tokenizing (`tokenize_row`)
+        text = lambda d: d.map(lambda e: dict(prompt="", chosen="", rejected="")) if d is not None else None
+        tr, va = text(tr), text(va)
+    if pref.stage == "kto": tr = tr.shuffle(seed=cfg.seed).flatten_indices()   # read in order (see _stage_args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        t = T(model=self.model, args=args, train_dataset=tr, eval_dataset=va, processing_class=self.tokenizer,
+              callbacks=cbs + self.callbacks, **kw)
+    t.nan_guard = self.guard
+    return t
+
+# %% ../nbs/04b_preference.ipynb #e976b32a
+@patch
+def manifest(self:PreferenceTrainer)->dict:
+    "`LoRATrainer.manifest` plus the preference settings, the SFT adapter started from and the held-out evaluation."
+    m = LoRATrainer.manifest(self)
+    m.update(stage=self.pref.stage, preference=dataclasses.asdict(self.pref),
+             init_adapter=str(self.init_info.path) if self.init_info else None,
+             preference_eval=self.pref_eval)
+    return json.loads(json.dumps(m, default=str))
+
+# %% ../nbs/04b_preference.ipynb #64c271f9
+@torch.no_grad()
+def answer_logps(model, prompts:list, answers:list, pad_id:int=0, batch_size:int=8)->list[float]:
+    "Summed log-probability of each answer's tokens after its prompt (token id lists)."
+    dev, out, was = model_device(model), [], model.training
+    model.eval()
+    try:
+        for i in range(0, len(prompts), batch_size):
+            seqs = [p + a for p, a in zip(prompts[i:i+batch_size], answers[i:i+batch_size])]
+            n = max(map(len, seqs))
+            ids = torch.full((len(seqs), n), pad_id, dtype=torch.long); att = torch.zeros_like(ids)
+            mask = torch.zeros_like(ids)
+            for j, (s, p) in enumerate(zip(seqs, prompts[i:i+batch_size])):
+                ids[j, :len(s)] = torch.tensor(s); att[j, :len(s)] = 1; mask[j, len(p):len(s)] = 1
+            ids, att, mask = ids.to(dev), att.to(dev), mask.to(dev)
+            lp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits[:, :-1].float(), -1)
+            tok_lp = lp.gather(-1, ids[:, 1:, None]).squeeze(-1) * mask[:, 1:]
+            out += tok_lp.sum(-1).tolist()
+    finally: model.train(was)
+    return out
+
+# %% ../nbs/04b_preference.ipynb #eb8e66aa
+def _reference(model):
+    "Context in which `model` is the reference: the frozen `ref` adapter if loaded, else no adapter."
+    from trl.trainer.utils import use_adapter
+    return use_adapter(model, "ref" if "ref" in getattr(model, "peft_config", {}) else None)
+
+def preference_eval(
+    model,                  # the PEFT policy (its reference is the adapter switched off, or its `ref` adapter)
+    examples,               # encoded pairs (`PreferenceData.val` or `encode_pair` dicts)
+    beta:float=0.1,         # the beta of the implicit reward
+    pad_id:int=0,           # padding token id
+    batch_size:int=8,       # pairs per forward pass
+)->dict:
+    "Reward accuracy and margin of held-out pairs, and chosen/rejected log-probabilities before (reference) and after."
+    ex = [dict(e) for e in examples]
+    if not ex: raise PreferenceError("preference_eval: no examples")
+    if "chosen_ids" not in ex[0]: raise PreferenceError("preference_eval: needs chosen/rejected pairs (not KTO data)")
+    P = [e["prompt_ids"] for e in ex]
+    lp = lambda k: answer_logps(model, P, [e[k] for e in ex], pad_id, batch_size)
+    pc, pr = lp("chosen_ids"), lp("rejected_ids")
+    with _reference(model): rc, rr = lp("chosen_ids"), lp("rejected_ids")
+    m = [beta * ((a - b) - (c - d)) for a, b, c, d in zip(pc, rc, pr, rr)]
+    mean = lambda v: round(sum(v) / len(v), 4)
+    return dict(pairs=len(ex), reward_accuracy=mean([float(x > 0) for x in m]), reward_margin=mean(m),
+                chosen_logp=dict(before=mean(rc), after=mean(pc)), rejected_logp=dict(before=mean(rr), after=mean(pr)))
+
+# %% ../nbs/04b_preference.ipynb #de6d9b63
+@patch
+def _held_out(self:PreferenceTrainer):
+    "Encoded held-out pairs: `test_pairs` if set, else the validation split (None for KTO data or no split)."
+    if self.pref.test_pairs:
+        cfg = self.cfg.replace(dataset=self.pref.test_pairs, val_fraction=0)
+        return prepare_pairs(cfg, self.pref, self.tokenizer).train
+    return self.data.val if self.data.fmt != "kto" else None
+
+@patch
+def _train_loop(self:PreferenceTrainer)->float:
+    loss = LoRATrainer._train_loop(self)
+    held = self._held_out()
+    if held is not None and len(held) and not self.guard.tripped:
+        self.pref_eval = preference_eval(self.model, held, self.pref.beta, self.tokenizer.pad_token_id or 0,
+                                         self.cfg.per_device_eval_batch_size or self.cfg.per_device_batch_size)
+    return loss
+
+@patch
+def save_adapter(self:PreferenceTrainer, path=None, extra=None):
+    if self.result is not None: self.result["preference_eval"] = self.pref_eval
+    return LoRATrainer.save_adapter(self, path, extra)
+
+# %% ../nbs/04b_preference.ipynb #2533b9a4
+def _right(pred:str, refs:list, labels)->bool:
+    from ft_nb.evaluation import normalize_text, extract_label
+    if labels:
+        got = extract_label(pred, labels)
+        return got is not None and normalize_text(got) in {normalize_text(r) for r in refs}
+    return normalize_text(pred) in {normalize_text(r) for r in refs}
+
+def pairs_from_predictions(
+    predictions,              # eval_predictions.jsonl of `ft-nb eval` (or its directory)
+    model:str|None=None,      # the column of the model whose mistakes to use (default: the last one that is not base)
+    labels:list|None=None,    # allowed labels: an answer is right if the label found in it is the reference's
+)->tuple[list, dict]:
+    "(pairs, counts): chosen = the reference, rejected = `model`'s answer, only where that answer is wrong."
+    p = Path(predictions)
+    if p.is_dir(): p = p/"eval_predictions.jsonl"
+    rows, locs = read_rows(str(p))
+    if not rows: raise PreferenceError(f"{p}: no predictions")
+    cols = [k for k in rows[0] if k not in ("prompt", "reference")]
+    if "prompt" not in rows[0] or "reference" not in rows[0] or not cols:
+        raise PreferenceError(f"{locs[0]}: expected the fields prompt, reference and one per model "
+                              f"(eval_predictions.jsonl of ft-nb eval), got {list(rows[0])}")
+    model = model or next((c for c in reversed(cols) if c != "base"), cols[-1])
+    if model not in cols: raise PreferenceError(f"{p}: no predictions of model {model!r}; the file has {cols}")
+    c = dict(read=len(rows), model=model, right=0, wrong=0, no_reference=0, empty_answer=0, pairs=0)
+    out = []
+    for r, loc in zip(rows, locs):
+        ref = r.get("reference")
+        refs = [ref] if isinstance(ref, str) else [x for x in ref or [] if isinstance(x, str)]
+        refs = [x for x in refs if x.strip()]
+        pred = r.get(model)
+        if not refs: c["no_reference"] += 1; continue
+        if not isinstance(pred, str): raise PreferenceError(f"{loc}: field {model!r} must be the model's answer text")
+        if _right(pred, refs, labels): c["right"] += 1; continue
+        c["wrong"] += 1
+        if not pred.strip(): c["empty_answer"] += 1; continue
+        out.append(dict(prompt=r["prompt"], chosen=refs[0], rejected=pred, rendered=True))
+    c["pairs"] = len(out)
+    return out, c
+
+# %% ../nbs/04b_preference.ipynb #b887990d
+def cmd_pairs(
+    predictions:str,          # eval_predictions.jsonl of `ft-nb eval` (or the directory holding it)
+    out:str="pairs.jsonl",    # where to write the preference pairs (JSON lines)
+    model:str=None,           # the model column whose wrong answers become the rejected ones (default: the last adapter)
+    labels:str=None,          # comma-separated allowed labels (an answer is right if it names the reference's label)
+)->int:
+    "Turn evaluation predictions into preference pairs: chosen = reference, rejected = the model's wrong answer."
+    labs = [l.strip() for l in labels.split(",") if l.strip()] if labels else None
+    pairs, c = pairs_from_predictions(predictions, model, labs)
+    if not pairs: raise PreferenceError(f"{predictions}: model {c['model']!r} made no usable mistakes "
+                                        f"({c['right']} right, {c['wrong']} wrong, {c['empty_answer']} empty); no pairs")
+    write_jsonl(pairs, out)
+    print(f"{c['pairs']} pairs from {c['wrong']} wrong answers of {c['model']!r} ({c['read']} predictions: "
+          f"{c['right']} right, {c['no_reference']} without reference, {c['empty_answer']} empty) -> {out}")
+    return 0
+
+# %% ../nbs/04b_preference.ipynb #feb09807
+def cmd_prefer(
+    config:str,          # YAML config with a `preference:` block (see configs/smollm2_dpo.yaml)
+    overrides:list=None, # overrides of either config, `--key value`, e.g. --beta 0.2 --init_adapter outputs/sft
+)->int:
+    "Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result and leaves the adapter in output_dir."
+    t = PreferenceTrainer(config, overrides=overrides)
+    r = t.train()
+    if t.hf_trainer.is_world_process_zero():
+        print(json.dumps(r, indent=1, default=str))
+        print(f"adapter, manifest, loss.png and report.json in {t.cfg.output_dir}")
+    return 0
