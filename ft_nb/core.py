@@ -22,9 +22,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['METHODS', 'DATA_FORMATS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'FTError', 'ConfigError',
-           'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ignored_fields', 'YAMLLoader',
-           'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
-           'compute_dtype_4bit', 'seed_everything', 'cache_dir']
+           'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ensure_dir', 'ignored_fields',
+           'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision',
+           'torch_dtype', 'compute_dtype_4bit', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -228,6 +228,7 @@ def _check_field(f, v):
 
 # %% ../nbs/00_core.ipynb #b97f32a3
 def _check_output_dir(out:str):
+    if not out.strip(): raise ConfigError("field 'output_dir': empty; name a directory for the run (e.g. outputs/run)")
     p = Path(out).expanduser()
     for q in (p, *p.parents):
         if q.is_file():
@@ -235,6 +236,15 @@ def _check_output_dir(out:str):
             raise ConfigError(f"field 'output_dir': {out!r} {what} an existing file, not a directory; "
                               "choose a directory path for the run")
         if q.is_dir(): return
+
+def ensure_dir(path, field:str="output_dir")->Path:
+    "Create directory `path` (and its parents) or raise `ConfigError` naming `field` and the reason."
+    p = Path(path).expanduser()
+    try: p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"field '{field}': cannot create {str(p)!r} ({e.strerror or e}); "
+                          "choose a directory you can write to") from None
+    return p
 
 # %% ../nbs/00_core.ipynb #2a7dfe19
 def _default(f):
@@ -281,6 +291,10 @@ def _validate(cfg:FTConfig):
     if isinstance(tm,list) and (not tm or not all(isinstance(m,str) and m for m in tm)):
         raise ConfigError(f"field 'target_modules': expected a non-empty list of module names, got {tm!r}")
     _check_items(cfg)
+    for name in ("model_name", "tokenizer_name", "dataset", "val_dataset", "test_dataset", "optim"):
+        v = getattr(cfg, name)
+        if isinstance(v, str) and not v.strip():
+            raise ConfigError(f"field '{name}': empty; give a value or leave it out")
     if cfg.method=="qlora": cfg.load_in_4bit = True
     if cfg.load_in_4bit and "load_in_4bit" not in METHODS[cfg.method].fields:
         raise ConfigError(f"field 'load_in_4bit': 4-bit loading is for the LoRA family "
