@@ -25,12 +25,12 @@ from .core import FTError, load_config, cache_dir
 from .runs import atomic_write, atomic_dir
 
 # %% auto #0
-__all__ = ['MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning', 'write_jsonl',
-           'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map', 'content_text', 'skip_reason',
-           'validate_record', 'load_records', 'to_messages', 'resolve_chat_template', 'render_prompt', 'encode_prompt',
-           'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator', 'padding_share', 'split_records',
-           'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example',
-           'cmd_prepare']
+__all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning',
+           'write_jsonl', 'bundled_task_paths', 'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map',
+           'content_text', 'skip_reason', 'validate_record', 'load_records', 'to_messages', 'resolve_chat_template',
+           'render_prompt', 'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator',
+           'padding_share', 'split_records', 'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared',
+           'report_text', 'Preview', 'render_example', 'cmd_prepare']
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
@@ -53,11 +53,20 @@ def write_jsonl(records:list, path)->Path:
     return atomic_write(path, "".join(map(_json_line, records)))
 
 # %% ../nbs/02_data.ipynb #7259e087
+BUNDLED_TASKS = dict(demo="demo_task", extract="extract_task")   # source name -> directory under ft_nb/assets
+
+def bundled_task_paths(
+    name:str="demo",   # `demo` (ticket classification) or `extract` (ticket fields as JSON)
+)->dict:
+    "Paths of a bundled task's JSONL files: dict(train=, val=, test=)."
+    import ft_nb
+    if name not in BUNDLED_TASKS: raise DataError(f"no bundled task {name!r}; choose from {list(BUNDLED_TASKS)}")
+    d = Path(ft_nb.__file__).parent/"assets"/BUNDLED_TASKS[name]
+    return {k: d/f"{k}.jsonl" for k in ("train", "val", "test")}
+
 def demo_task_paths()->dict:
     "Paths of the bundled demo task's JSONL files: dict(train=, val=, test=)."
-    import ft_nb
-    d = Path(ft_nb.__file__).parent/"assets"/"demo_task"
-    return {k: d/f"{k}.jsonl" for k in ("train", "val", "test")}
+    return bundled_task_paths("demo")
 
 # %% ../nbs/02_data.ipynb #8b3aa2f2
 _EXTS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
@@ -271,16 +280,18 @@ def _hub_rows(name:str)->tuple[list, list]:
 
 # %% ../nbs/02_data.ipynb #accb1080
 _HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(:\w+)?$")
-_DEMO = ("demo", "demo:train", "demo:val", "demo:test")
+_DEMO = tuple(f"{t}{s}" for t in BUNDLED_TASKS for s in ("", ":train", ":val", ":test"))
 
 def _local_source(source)->Path|None:
     "The checked path of `source` if it is local (a bundled task, a data file, a saved dataset directory), else None."
     if not isinstance(source, (str, Path)): return None
     s = str(source)
-    if s in _DEMO: return demo_task_paths()[s.partition(":")[2] or "train"]
+    if s in _DEMO: t, _, split = s.partition(":"); return bundled_task_paths(t)[split or "train"]
     p = Path(s).expanduser()
-    if s.startswith("demo:") and not p.exists():
-        raise DataError(f"{s}: the bundled demo task has no split {s[5:]!r}; use demo (train), demo:val or demo:test")
+    t = s.partition(":")[0]
+    if t in BUNDLED_TASKS and ":" in s and not p.exists():
+        raise DataError(f"{s}: the bundled {t} task has no split {s.partition(':')[2]!r}; use {t} (train), "
+                        f"{t}:val or {t}:test")
     if p.is_dir():
         if not any((p/f).exists() for f in _DS_MARKERS):
             raise DataError(f"{p} is a directory but not a dataset saved with `save_to_disk` (no dataset_info.json or "

@@ -1,10 +1,11 @@
 """Small, license-clean tasks that ship with ft_nb, and the generators that wrote their files.
 
 Every notebook, test and tutorial of ft_nb needs real data that is there without a network. This module holds the
-generator of the bundled **support-ticket classification** task (`make_demo_task`, its labels `DEMO_LABELS` and its
-instruction `DEMO_INSTRUCTION`); the files it wrote live in `ft_nb/assets/` and are read through the data module's
-`demo:` sources, so loading data never needs the generator. A test regenerates the files and compares bytes, so the
-generator and the bundled data cannot drift apart.
+generators of the two bundled tasks: **support-ticket classification** (`make_demo_task`, its labels `DEMO_LABELS`
+and its instruction `DEMO_INSTRUCTION`) and **ticket field extraction** into JSON (`make_extraction_task`,
+`EXTRACT_FIELDS`, `EXTRACT_INSTRUCTION`). The files they wrote live in `ft_nb/assets/` and are read through the data
+module's `demo` and `extract` sources, so loading data never needs a generator. Tests regenerate the files and
+compare bytes, so the generators and the bundled data cannot drift apart.
 
 Docs: https://ft-nb.github.io/ft_nb/tasks.html.md"""
 
@@ -12,12 +13,13 @@ Docs: https://ft-nb.github.io/ft_nb/tasks.html.md"""
 
 # %% ../nbs/02a_tasks.ipynb #013bfda3
 from __future__ import annotations
-import random, re
+import json, random, re
 from pathlib import Path
 from .data import write_jsonl, demo_task_paths
 
 # %% auto #0
-__all__ = ['DEMO_LABELS', 'DEMO_INSTRUCTION', 'make_demo_task', 'write_demo_task']
+__all__ = ['DEMO_LABELS', 'DEMO_INSTRUCTION', 'EXTRACT_FIELDS', 'EXTRACT_INSTRUCTION', 'make_demo_task', 'write_demo_task',
+           'make_extraction_task', 'write_extraction_task']
 
 # %% ../nbs/02a_tasks.ipynb #305388af
 DEMO_LABELS = ["billing", "refund", "shipping", "technical", "account", "cancellation", "product_info", "feedback"]
@@ -226,4 +228,73 @@ def write_demo_task(
 )->dict:
     "Write the demo task's three splits as JSON lines into `out_dir`; returns their paths."
     task = make_demo_task(seed)
+    return {k: write_jsonl(task[k], Path(out_dir)/f"{k}.jsonl") for k in ("train", "val", "test")}
+
+# %% ../nbs/02a_tasks.ipynb #1ffac411
+EXTRACT_FIELDS = ["order_number", "product", "plan", "urgency"]
+EXTRACT_INSTRUCTION = ("Extract these fields from the customer support ticket as a JSON object: order_number (such as "
+                       "#48213), product, plan (the subscription plan), urgency (low, medium or high). Use null for a "
+                       "field the ticket does not mention. Reply with the JSON object only, for example: "
+                       '{"order_number": "#48220", "product": "desk lamp", "plan": null, "urgency": "high"}')
+
+# %% ../nbs/02a_tasks.ipynb #d3d271ae
+_URGENCY = dict(
+    high=["URGENT: {x}", "{x} This is urgent, please act today.", "{x} I need this fixed immediately.",
+          "Emergency! {x}", "{x} Please treat this as high priority."],
+    medium=["{x} Please look into it this week.", "{x} A reply in the next few days would be great.",
+            "{x} I'd appreciate an answer soon.", "{x} Normal priority."],
+    low=["{x} No rush at all.", "{x} Whenever you have time.", "{x} It's not urgent.",
+         "{x} Low priority, just letting you know.", "{x} When you get a chance."],
+)
+_X_CORE = [   # (template, fields it mentions)
+    ("I ordered the {product} (order {order}) and it still has not arrived.", ("product", "order_number")),
+    ("Order {order}: the {product} stopped working after two days.", ("order_number", "product")),
+    ("My {plan} plan was charged twice this month.", ("plan",)),
+    ("I'd like to upgrade from the {plan} plan, and I have a question about the {product} too.", ("plan", "product")),
+    ("The {product} from order {order} came with a scratch. I'm on the {plan} plan.",
+     ("product", "order_number", "plan")),
+    ("Can you cancel order {order}? I changed my mind.", ("order_number",)),
+    ("How do I reset the password of my account? I can't log in.", ()),
+    ("Does the {product} work with my phone?", ("product",)),
+    ("I was billed for the {plan} plan but I cancelled it last month. Order {order} was my last purchase.",
+     ("plan", "order_number")),
+    ("The tracking page for order {order} shows no updates.", ("order_number",)),
+    ("Is there a student discount on the {product}? My plan is {plan}.", ("product", "plan")),
+    ("The app crashes whenever I open my {plan} dashboard.", ("plan",)),
+]
+_X_SLOT = dict(order_number="order", product="product", plan="plan")
+
+# %% ../nbs/02a_tasks.ipynb #bda28bc4
+def _extraction_example(rng)->tuple[str, dict]:
+    "One ticket and its fields (None for those it does not mention)."
+    t, fs = rng.choice(_X_CORE)
+    vals = {f: rng.choice(_SLOTS[_X_SLOT[f]]) for f in fs}
+    text = t.format(**{_X_SLOT[f]: v for f, v in vals.items()})
+    urgency = rng.choice(sorted(_URGENCY))
+    text = rng.choice(_URGENCY[urgency]).format(x=text)
+    opener = rng.choice(_OPEN)
+    text = f"{opener} {text}".strip() if opener and not text.startswith(("URGENT", "Emergency")) else text
+    return text, {f: vals.get(f) for f in EXTRACT_FIELDS[:3]} | dict(urgency=urgency)
+
+def make_extraction_task(
+    seed:int=1,       # the same seed always gives the same files
+    n_train:int=400,  # training records
+    n_val:int=60,     # validation records
+    n_test:int=100,   # test records
+)->dict:
+    "The ticket-extraction task: dict(train=, val=, test=) lists of alpaca records whose output is a JSON object."
+    rng, seen, recs = random.Random(seed), set(), []
+    while len(recs) < n_train + n_val + n_test:
+        text, fields = _extraction_example(rng)
+        if text.lower() in seen: continue
+        seen.add(text.lower())
+        recs.append(dict(instruction=EXTRACT_INSTRUCTION, input=text, output=json.dumps(fields)))
+    return dict(train=recs[:n_train], val=recs[n_train:n_train+n_val], test=recs[n_train+n_val:])
+
+def write_extraction_task(
+    out_dir,          # directory for train.jsonl, val.jsonl, test.jsonl
+    seed:int=1,       # the seed of `make_extraction_task`
+)->dict:
+    "Write the extraction task's three splits as JSON lines into `out_dir`; returns their paths."
+    task = make_extraction_task(seed)
     return {k: write_jsonl(task[k], Path(out_dir)/f"{k}.jsonl") for k in ("train", "val", "test")}
