@@ -212,6 +212,10 @@ def merge_adapter(
     if precision not in ("fp32", "bf16", "fp16"):
         raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     out = Path(out_dir) if out_dir else Path(str(Path(adapter_path)).rstrip("/") + "-merged")
+    src = Path(adapter_path).resolve()
+    if out.resolve() == src or out.resolve() in src.parents:
+        raise DeployError(f"--out {out} is the adapter directory or holds it: the merge would replace the adapter it "
+                          "reads; choose another output directory")
     clean_partials(out.parent)             # a merge killed while swapping outputs: its old output is put back first
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or another out_dir")
