@@ -13,7 +13,7 @@ Docs: https://ft-nb.github.io/ft_nb/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #0c3928a7
 from __future__ import annotations
-import argparse, ast, importlib, importlib.util, inspect, os, platform, sys, traceback, types, typing
+import argparse, ast, importlib, importlib.util, inspect, os, platform, sys, traceback, types, typing, warnings
 from pathlib import Path
 from fastcore.docments import docments, ann_parts
 from .core import FTError, pick_device, pick_precision, compute_dtype_4bit, cache_dir
@@ -27,7 +27,8 @@ COMMANDS = dict(
     info="ft_nb.cli:cmd_info", prepare="ft_nb.data:cmd_prepare", methods="ft_nb.methods:cmd_methods",
     train="ft_nb.training:cmd_train", eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
     ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
-    export="ft_nb.deploy:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve")
+    export="ft_nb.deploy:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve",
+    pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune")
 
 # %% ../nbs/09_cli.ipynb #6c2f90d4
 def command_help(verb:str, commands:dict|None=None)->str:
@@ -134,7 +135,16 @@ def _fail(msg:str)->None:
 
 def main(argv:list|None=None, commands:dict|None=None)->int:
     "Entry point of the `ft-nb` console script: run one command; returns the exit status, never raises."
-    argv, verb = list(sys.argv[1:] if argv is None else argv), None
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+        def one_line(message, category, *args, **kw):   # ft_nb's own warnings: `warning: ...`; others as usual
+            if category.__module__.startswith("ft_nb"): print(f"warning: {message}", file=sys.stderr)
+            else: show(message, category, *args, **kw)
+        warnings.showwarning = one_line
+        return _main(list(sys.argv[1:] if argv is None else argv), commands)
+
+def _main(argv:list, commands:dict|None)->int:
+    verb = None
     try:
         top = build_parser(commands, helps=not argv or argv[0] in ("-h", "--help"))   # the help lines cost ~1 s
         if not argv: top.print_help(); return 0
