@@ -933,10 +933,31 @@ def server():
     with ServerThread(build_app(srv), host="127.0.0.1", port=0) as th:
         with httpx.Client(base_url=f"http://127.0.0.1:{th.port}", timeout=60) as c:
             name = c.get("/v1/models").json()["data"][0]["id"]
-            yield c, name
+            yield c, name, srv.engine
+
+KEY = "sk-test-" + "k" * 24
+
+@pytest.fixture(scope="module")
+def keyed_server(server):
+    "A second server on the same engine that needs `Authorization: Bearer KEY`."
+    try: from ft_nb.serve import ModelServer, build_app, ServerThread
+    except ImportError: from ft_nb.deploy import ModelServer, build_app, ServerThread
+    import httpx
+    c, name = server[0], server[1]
+    srv = ModelServer(server[2], max_tokens_limit=64, api_key=KEY)
+    with ServerThread(build_app(srv), host="127.0.0.1", port=0) as th:
+        with httpx.Client(base_url=f"http://127.0.0.1:{th.port}", timeout=60) as kc: yield kc, name
+
+def keyed(keyed_server, headers=None, path="/v1/chat/completions", params=None):
+    c, name = keyed_server
+    t0 = time.time()
+    r = c.post(path, content=json.dumps(dict(model=name, messages=msgs(), max_tokens=2)).encode(), params=params,
+               headers={"content-type": "application/json", **(headers or {})})
+    r.elapsed_s = time.time() - t0
+    return r
 
 def post(server, body, path="/v1/chat/completions", raw=False, headers=None):
-    c, _ = server
+    c = server[0]
     data = body if raw else json.dumps(body).encode()
     t0 = time.time()
     r = c.post(path, content=data, headers={"content-type": "application/json", **(headers or {})})
@@ -1148,7 +1169,7 @@ def _(w, server): refused(post(server, chat(server, seed=1.5, temperature=0.7)),
 
 @case("http", "body-too-large-chunked")
 def _(w, server):
-    c, _ = server
+    c = server[0]
     def gen():
         yield b'{"model": "x", "messages": [{"role": "user", "content": "'
         for _ in range(40): yield b"z" * 65536
@@ -1216,7 +1237,7 @@ def _(w, server): refused(post(server, chat(server), "/v1/embeddings"), 404)
 
 @case("http", "wrong-method")
 def _(w, server):
-    c, _ = server; t0 = time.time(); r = c.get("/v1/chat/completions"); r.elapsed_s = time.time() - t0
+    c = server[0]; t0 = time.time(); r = c.get("/v1/chat/completions"); r.elapsed_s = time.time() - t0
     refused(r, 405)
 
 @case("http", "text-plain-content-type")
@@ -1226,8 +1247,33 @@ def _(w, server):
 
 @case("http", "model-path-traversal-get")
 def _(w, server):
-    c, _ = server; t0 = time.time(); r = c.get("/v1/models/..%2F..%2Fetc%2Fpasswd"); r.elapsed_s = time.time() - t0
+    c = server[0]; t0 = time.time(); r = c.get("/v1/models/..%2F..%2Fetc%2Fpasswd"); r.elapsed_s = time.time() - t0
     refused(r, 404)
+
+@case("http", "api-key-valid-sanity")
+def _(w, keyed_server):
+    r = keyed(keyed_server, {"authorization": f"Bearer {KEY}"}); assert r.status_code == 200, r.text[:300]
+
+@case("http", "api-key-missing")
+def _(w, keyed_server): refused(keyed(keyed_server), 401)
+
+@case("http", "api-key-wrong")
+def _(w, keyed_server):
+    r = keyed(keyed_server, {"authorization": "Bearer " + KEY[:-1] + "x"}); refused(r, 401)
+    assert KEY[:-1] not in r.text, "the error echoes the key"
+
+@case("http", "api-key-in-query-string")
+def _(w, keyed_server): refused(keyed(keyed_server, params={"api_key": KEY}), 401)
+
+@case("http", "api-key-without-bearer")
+def _(w, keyed_server): refused(keyed(keyed_server, {"authorization": KEY}), 401)
+
+@case("http", "api-key-bad-request-still-401")
+def _(w, keyed_server):
+    c, _ = keyed_server; t0 = time.time()
+    r = c.post("/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
+    r.elapsed_s = time.time() - t0
+    refused(r, 401)
 
 # ---------------------------------------------------------------------------------------------------------------------
 
