@@ -11,15 +11,18 @@ spans that start with a known program) and `!` lines of code cells. Each is chec
 - `bash scripts/X.sh`: the script exists and `bash -n` parses it.
 - `python bench/X.py ...` / `python scripts/X.py ...`: `--help` runs and lists every option shown.
 - `torchrun` / `accelerate launch`: the launcher is installed, config files named exist, and the command it launches
-  is checked as above. `nbdev-*`: installed. `pip install` and `vllm` are not run (network, other projects).
+  is checked as above. `nbdev-*`: installed. `modal run/deploy X.py --opt`: X.py exists and has a parameter for each
+  option shown (Modal itself needs an account and the network, so it is not run). `pip install` and `vllm` are not
+  run (network, other projects).
 """
 import contextlib, functools, io, json, re, shlex, shutil, subprocess, sys
 from pathlib import Path
 import pytest, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PROG = re.compile(r"(?:\.venv/bin/)?ft-nb(?![\w-])|\$\(which ft-nb\)|bash scripts/|python3? (?:bench|scripts)/|"
-                  r"python3? -m ft_nb\.cli\b|torchrun\b|accelerate launch\b|nbdev-[a-z_]+|pip install\b|vllm serve\b")
+PROG = re.compile(r"(?:\.venv/bin/)?ft-nb(?![\w-])|\$\(which ft-nb\)|bash (?:scripts|bench)/|python3? (?:bench|scripts)/|"
+                  r"python3? -m ft_nb\.cli\b|torchrun\b|accelerate launch\b|nbdev-[a-z_]+|pip install\b|vllm serve\b|"
+                  r"modal (?:run|deploy|setup|volume|secret)\b")
 SHELL_FENCES = ("bash", "sh", "shell", "console", "")
 
 def _docs():
@@ -109,7 +112,7 @@ def check_ft_nb(args):
         try: load_config(None, parse_overrides([name, "1"]))   # an alias (--lr) passes, a typo names the closest field
         except Exception as e:
             if "unknown option" in str(e): raise AssertionError(f"`ft-nb {verb}`: {name} is not an option: {e}") from None
-    if _is_template(args): return
+    if _is_template(args) or (len(rest) == 1 and rest[0].startswith("--")): return   # a usage line, an option named
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err): func, kw = parse_command(verb, rest)
@@ -132,6 +135,15 @@ def check_script(toks):
 def check_command(cmd):
     toks = shlex.split(cmd.replace("$(which ft-nb)", "ft-nb"))
     if toks[0] in ("pip", "vllm"): return "not run"
+    if toks[0] == "modal":
+        for t in toks[2:]:
+            if t.endswith((".py", ".yaml", ".yml")) and "/" in t: assert (ROOT/t).is_file(), f"{t} does not exist"
+        scripts = [ROOT/t for t in toks[2:] if t.endswith(".py")]
+        for t in toks[2:]:
+            if t.startswith("--") and scripts:
+                name = t[2:].split("=")[0].replace("-", "_")
+                assert re.search(rf"\b{name}\b", scripts[0].read_text()), f"{scripts[0].name} has no option {t}"
+        return "not run: needs a Modal account"
     if toks[0].endswith("ft-nb"): return check_ft_nb(toks[1:])
     if toks[:2] in (["python", "-m"], ["python3", "-m"]) and toks[2] == "ft_nb.cli": return check_ft_nb(toks[3:])
     if toks[0] == "bash":
