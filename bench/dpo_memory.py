@@ -9,9 +9,9 @@ size just before the model is loaded (the Python/torch/transformers baseline, th
 variant and the ratio ft_nb / TRL-with-reference (target <= 0.6).
 
 Measured 2026-11-30 (2 steps, LoRA r=16 on q_proj,v_proj; synthetic llama models with the SmolLM2 tokenizer):
-    H200, bf16, ~0.66B params (--hidden 2048 --layers 16): batch 2: 1641 vs 2911 MB = 0.56; batch 8: 2446 vs 3716 = 0.66
-    H200, bf16, SmolLM2-135M shape (--layers 30):           batch 2:  436 vs  649 MB = 0.67; batch 8:  852 vs 1066 = 0.80
-    CPU (2 busy cores), fp32, 68M params (--layers 12):     batch 2:  707 vs  948 MB = 0.75 (RSS, noisier)
+    H200 bf16, ~0.66B params (--hidden 2048 --layers 16): batch 2 1641 vs 2911 MB = 0.56; batch 8 2446 vs 3716 = 0.66
+    H200 bf16, SmolLM2-135M shape (--layers 30):          batch 2  436 vs  649 MB = 0.67; batch 8  852 vs 1066 = 0.80
+    CPU (2 busy cores) fp32, 68M params (--layers 12):    batch 2  707 vs  948 MB = 0.75 (RSS, noisier)
 The saving is always one copy of the base model (TRL's own PEFT path copies only the adapter as its `ref`); the ratio
 reaches 0.6 once the weights outweigh the activations (the logits over a 49k vocabulary dominate small models).
 """
@@ -31,7 +31,8 @@ def _model_dir(a)->str:
         from ft_nb.models import tiny_config, default_tokenizer_dir
         torch.manual_seed(0)
         h = a.hidden // 64
-        c = tiny_config("llama", hidden=a.hidden, layers=a.layers, heads=h, kv_heads=next(k for k in (h // 3, h // 4, 1) if k and h % k == 0))
+        kv = next(k for k in (h // 3, h // 4, 1) if k and h % k == 0)
+        c = tiny_config("llama", hidden=a.hidden, layers=a.layers, heads=h, kv_heads=kv)
         AutoModelForCausalLM.from_config(c).save_pretrained(out)
         AutoTokenizer.from_pretrained(default_tokenizer_dir()).save_pretrained(out)
         (out/".complete").write_text("ok")
