@@ -750,25 +750,29 @@ def _try_json(text:str):
     try: return parse_json_reply(text)
     except ValueError: return None
 
-def _json_values(d)->list[str]:
-    if isinstance(d, dict): return [s for v in d.values() for s in _json_values(v)]
-    if isinstance(d, list): return [s for v in d for s in _json_values(v)]
-    return [] if d is None or isinstance(d, bool) else [str(d)]
+def _json_leaves(d, key=None)->list[tuple]:
+    "(top-level key, value as text) for every non-null leaf of a JSON value."
+    if isinstance(d, dict): return [x for k, v in d.items() for x in _json_leaves(v, k if key is None else key)]
+    if isinstance(d, list): return [x for v in d for x in _json_leaves(v, key)]
+    return [] if d is None or isinstance(d, bool) else [(key, str(d))]
 
 def hallucination_rate(
     r:EvalResult,   # one model's answers (with its prompts and label set)
 )->float|None:
-    "Share of answers that name no allowed label (label tasks) or hold JSON values absent from the prompt; else None."
+    "Share of answers naming no allowed label (label tasks) or holding an ungrounded JSON value; else None."
     preds = r.predictions
     if not preds: return None
     if r.labels: return sum(extract_label(p, r.labels) is None for p in preds) / len(preds)
     parsed = [_try_json(p) for p in preds]
     if not any(isinstance(x, (dict, list)) for x in parsed): return None
     bad = 0
-    for x, prompt in zip(parsed, r.prompts):
-        vals = _json_values(x) if isinstance(x, (dict, list)) else []
+    for x, prompt, ref in zip(parsed, r.prompts, r.references):
         src = normalize_text(prompt)
-        bad += any(normalize_text(v) and normalize_text(v) not in src for v in vals)
+        rv = _try_json((_ref_list(ref) or [""])[0]) if ref is not None else None
+        known = {(k, normalize_text(v)) for k, v in _json_leaves(rv)} if isinstance(rv, (dict, list)) else set()
+        leaves = _json_leaves(x) if isinstance(x, (dict, list)) else []
+        bad += any(normalize_text(v) and normalize_text(v) not in src and (k, normalize_text(v)) not in known
+                   for k, v in leaves)
     return bad / len(preds)
 
 # %% ../nbs/05_evaluation.ipynb #c8c58d74
