@@ -558,7 +558,7 @@ class Suite:
         pts.append([dict(at=mid + 1, what=_norm(ev[mid])), dict(match="write", nth=1, what="restart: first write")])
         last_gen = max(i for i, e in enumerate(ev) if e == "generate")
         fin = [i for i in range(last_gen + 1, len(ev))] or [len(ev) - 1]   # after the last answer: the final ordering
-        i = next((i for i in fin if ev[i].endswith(".tmp")), fin[-1])
+        i = next((i for i in fin if ev[i].startswith("write") and (".tmp" in ev[i] or ".partial" in ev[i])), fin[-1])
         pts.append([dict(at=i + 1, what=_norm(ev[i]) + " [after the last answer]")])
         return pts
 
