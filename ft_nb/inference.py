@@ -43,6 +43,8 @@ __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'MAX_LINE_BYTES', 'InferenceError', 'check_
 class InferenceError(FTError, ValueError):
     "An adapter, base model, prompt or input file that inference cannot use; the message says what to do."
 
+DEFAULT_MAX_NEW_TOKENS = 256   # the answer budget of `generate`, `ft-nb infer` and the server when a run records none
+
 # %% ../nbs/06_inference.ipynb #276a7aac
 def check_base_name(
     adapter_base:str|None,  # the base recorded with the adapter
@@ -169,6 +171,7 @@ def _base_config(
     if load_in_4bit is None: load_in_4bit = bool(run is not None and run.load_in_4bit)
     kw = {k: rc[k] for k in _MODEL_FIELDS if rc.get(k) is not None}
     if "tokenizer_name" in kw and not same_base_name(str(rc.get("model_name") or ""), name): del kw["tokenizer_name"]
+    if isinstance(rc.get("max_new_tokens"), int): kw["max_new_tokens"] = rc["max_new_tokens"]
     return FTConfig(model_name=name, method="qlora" if load_in_4bit else "lora", load_in_4bit=load_in_4bit,
                     trust_remote_code=trust_remote_code, **kw)
 
@@ -215,6 +218,7 @@ class LoRAInference:
         if tok is None: raise InferenceError("pass tokenizer= together with a loaded base_model")
         self.tokenizer, self.model = _inference_tokenizer(tok), model.eval()
         self.adapters, self._active, self._lock = {}, None, threading.RLock()
+        self.max_new_tokens = int((run.config.get("max_new_tokens") if run else None) or DEFAULT_MAX_NEW_TOKENS)
         self.chat_template = chat_template or (run and run.chat_template)
         self.system_prompt = system_prompt if system_prompt is not None else (run and run.system_prompt)
         if run: self.load_adapter(run.path, adapter_name, allow_base_mismatch=allow_base_mismatch, _run=run)
@@ -396,16 +400,15 @@ def encode(self:LoRAInference,
     return encode_prompt(self.messages(prompt, system_prompt), self.tokenizer, self.chat_template)
 
 # %% ../nbs/06_inference.ipynb #c3ad056a
-DEFAULT_MAX_NEW_TOKENS = 256   # the default answer budget of `generate`, `ft-nb infer` and the server
-
-def _max_new(max_length, max_new_tokens)->int:
-    "The answer-length limit from the brief's `max_length` or transformers' `max_new_tokens` (default 256)."
+def _max_new(max_length, max_new_tokens, default:int=DEFAULT_MAX_NEW_TOKENS)->int:
+    "The answer-length limit from the brief's `max_length` or transformers' `max_new_tokens`, else `default`."
     if max_length is not None and max_new_tokens is not None and max_length != max_new_tokens:
         raise InferenceError(f"give max_length or max_new_tokens, not both ({max_length} vs {max_new_tokens}); "
                              "both mean new tokens")
-    n = next((v for v in (max_new_tokens, max_length) if v is not None), DEFAULT_MAX_NEW_TOKENS)
+    n = next((v for v in (max_new_tokens, max_length) if v is not None), default)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise InferenceError(f"max_length (new tokens) must be an integer >= 1, got {n!r}")
+        raise InferenceError(f"max_length / max_new_tokens (the answer's new tokens) must be an integer >= 1, "
+                             f"got {n!r}")
     return n
 
 # %% ../nbs/06_inference.ipynb #8f2b4d6e
@@ -419,7 +422,7 @@ def _check_sampling(temperature=None, top_p=None, top_k=None, repetition_penalty
         raise InferenceError(f"repetition_penalty must be > 0, got {repetition_penalty}")
 
 def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None, do_sample=None,
-                repetition_penalty=None, stop=None, ignore_eos=False):
+                repetition_penalty=None, ignore_eos=False):
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
     from transformers import GenerationConfig
     _check_sampling(temperature, top_p, top_k, repetition_penalty)
@@ -432,7 +435,6 @@ def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=Non
     sampling = dict(temperature=temperature or None, top_p=top_p, top_k=top_k)
     if do_sample: gc.update(**{k: v for k, v in sampling.items() if v is not None})
     else: gc.update(temperature=None, top_p=None, top_k=None)
-    if stop: gc.update(stop_strings=[stop] if isinstance(stop, str) else list(stop))
     if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))   # end-of-turn suppressed: exactly max_new_tokens
     return gc
 
@@ -442,6 +444,24 @@ def _cut_stop(text:str, stop)->tuple[str,bool]:
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return (text[:min(hits)], True) if hits else (text, False)
+
+# %% ../nbs/06_inference.ipynb #3b7c9d1e
+def _stops(stop)->list[str]:
+    "The stop strings of `stop` (a string, a list of strings, or None), empty ones dropped."
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    if not all(isinstance(s, str) for s in stops):
+        raise InferenceError(f"stop must be a string or a list of strings, got {stop!r}"[:200])
+    return [s for s in stops if s]
+
+def _stop_criterion(tok, stops:list[str], prompt_len:int):
+    "A stopping criterion that ends each row once its answer (after `prompt_len` tokens) holds one of `stops`."
+    from transformers import StoppingCriteria
+    tail = max(map(len, stops)) + 8     # tokens: a token decodes to at least one character, so this spans any stop
+    class _StopOnText(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kw):
+            texts = tok.batch_decode(input_ids[:, prompt_len:][:, -tail:], skip_special_tokens=True)
+            return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool, device=input_ids.device)
+    return _StopOnText()
 
 # %% ../nbs/06_inference.ipynb #2d6f8b0c
 def _left_pad(seqs:list[list[int]], pad_id:int):
@@ -455,17 +475,20 @@ def _left_pad(seqs:list[list[int]], pad_id:int):
 
 # %% ../nbs/06_inference.ipynb #4f8b0d2e
 @patch
-def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc)->list[dict]:
+def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc, stops:list[str]=())->list[dict]:
     "Generate with `model` for the token-id lists `seqs` in one left-padded batch; a result dict per sequence."
-    ids, mask = (t.to(self.device) for t in _left_pad(seqs, self.tokenizer.pad_token_id))
-    stops = getattr(gc, "stop_strings", None)
+    from transformers import StoppingCriteriaList
+    pad = self.tokenizer.pad_token_id
+    ids, mask = (t.to(self.device) for t in _left_pad(seqs, pad))
+    crit = [_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else []
     with torch.no_grad():
         out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gc,
-                             **(dict(tokenizer=self.tokenizer) if stops else {}))
+                             stopping_criteria=StoppingCriteriaList(crit))
     res = []
     for row, n in zip(out[:, ids.shape[1]:].tolist(), map(len, seqs)):
         end = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
         new = row if end is None else row[:end]
+        while stops and new and new[-1] == pad: new = new[:-1]     # a row ended by a stop string is padded after it
         text, stopped = _cut_stop(self.tokenizer.decode(new, skip_special_tokens=True), stops)
         res.append(dict(text=text, token_ids=new, finish_reason="stop" if end is not None or stopped else "length",
                         prompt_tokens=n, completion_tokens=len(new)))
@@ -504,9 +527,9 @@ def batch_generate(self:LoRAInference,
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InferenceError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     seqs = [self.encode(p, system_prompt=system_prompt, raw=raw) for p in prompts]
-    n_new = _max_new(max_length, max_new_tokens)
+    n_new = _max_new(max_length, max_new_tokens, self.max_new_tokens)
     self._check_context(seqs, n_new, labels)
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
+    order, stops = sorted(range(len(seqs)), key=lambda i: -len(seqs[i])), _stops(gen.pop("stop", None))
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
     out = [None]*len(seqs)
     with self._lock, _using(self, adapter) as model:
@@ -514,7 +537,7 @@ def batch_generate(self:LoRAInference,
         bar = tqdm(total=len(seqs), desc="generating", disable=not progress, unit="prompt")
         for s in range(0, len(order), batch_size):
             idx = order[s:s+batch_size]
-            res = self._generate_batch(model, [seqs[i] for i in idx], gc)
+            res = self._generate_batch(model, [seqs[i] for i in idx], gc, stops)
             for i, r in zip(idx, res): out[i] = r
             if on_batch: on_batch(list(zip(idx, res)))
             bar.update(len(idx))
@@ -544,7 +567,7 @@ def generate(self:LoRAInference,
     progress:bool=False,         # progress bar for a list of prompts
 ):
     "The answer to `prompt` (a list of answers for a list of prompts)."
-    max_length = _max_new(max_length, max_new_tokens)
+    max_length = _max_new(max_length, max_new_tokens, self.max_new_tokens)
     kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
               repetition_penalty=repetition_penalty, ignore_eos=ignore_eos, seed=seed, stop=stop, adapter=adapter,
               system_prompt=system_prompt, raw=raw, return_details=return_details)
@@ -574,7 +597,8 @@ def stream(self:LoRAInference,
     "Yield the answer to `prompt` in pieces as they are generated."
     from transformers import TextIteratorStreamer, StoppingCriteria, StoppingCriteriaList
     ids = torch.tensor([self.encode(prompt, system_prompt=system_prompt, raw=raw)], device=self.device)
-    gc = _gen_config(self.model, self.tokenizer, self._eos_ids, _max_new(max_length, max_new_tokens), stop=stop, **gen)
+    n_new, stops = _max_new(max_length, max_new_tokens, self.max_new_tokens), _stops(stop)
+    gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
     streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
     err, cancel = [], threading.Event()
     class _Cancel(StoppingCriteria):   # the reader went away (closed the generator): stop generating
@@ -584,13 +608,12 @@ def stream(self:LoRAInference,
         try:
             with self._lock, _using(self, adapter) as model, torch.no_grad():
                 if seed is not None: seed_everything(seed)
+                crit = [_Cancel()] + ([_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else [])
                 model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
-                               streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancel()]),
-                               **(dict(tokenizer=self.tokenizer) if stop else {}))
+                               streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
         except Exception as e:
             err.append(e); streamer.end()
     th = threading.Thread(target=work, daemon=True); th.start()
-    stops = [stop] if isinstance(stop, str) else list(stop or [])
     hold, sent, done, buf = max((len(s) for s in stops), default=1)-1, 0, False, ""
     try:
         for piece in streamer:
@@ -736,18 +759,20 @@ def _last_line_start(f, size:int)->int:
 
 def _repair_tail(out:Path)->int:
     "Cut off a last line that an interrupted run left unfinished (1 if one was cut); finished lines are not touched."
-    with open(out, "rb+") as f:
+    with open(out, "rb") as f:                       # read only: the file is never opened for rewriting
         size = f.seek(0, os.SEEK_END)
         if size == 0: return 0
         f.seek(size-1)
         if f.read(1) == b"\n": return 0
         start = _last_line_start(f, size)
         f.seek(start); tail = f.read()
-        try: whole = isinstance(json.loads(tail.decode("utf-8")), dict)
-        except (ValueError, UnicodeDecodeError): whole = False
-        if whole: f.write(b"\n"); return 0          # a whole row whose newline was not written yet
-        f.truncate(start)
-        return 1 if tail.strip() else 0
+    try: whole = isinstance(json.loads(tail.decode("utf-8")), dict)
+    except (ValueError, UnicodeDecodeError): whole = False
+    if whole:                                        # a whole row whose newline was not written yet
+        with open(out, "ab") as f: f.write(b"\n")
+        return 0
+    os.truncate(out, start)
+    return 1 if tail.strip() else 0
 
 # %% ../nbs/06_inference.ipynb #6f0c2e4a
 _OWN_FIELDS = ("index", "finish_reason")
@@ -853,7 +878,7 @@ def cmd_infer(
     prompt:str=None,            # one prompt; the answer is printed as it is generated
     input:str=None,             # JSONL or CSV file of prompts (fields prompt, messages, instruction or conversations)
     output:str=None,            # JSONL file for the answers (required with --input; rerun to resume)
-    max_new_tokens:Annotated[int, {"aliases": ["--max-length"]}]=DEFAULT_MAX_NEW_TOKENS,  # most tokens per answer
+    max_new_tokens:Annotated[int, {"aliases": ["--max-length"]}]=None,  # most tokens per answer (default: run's or 256)
     temperature:float=None,     # > 0 samples; unset or 0: greedy
     top_p:float=None,           # nucleus sampling
     top_k:int=None,             # sample among the k likeliest tokens
@@ -881,7 +906,7 @@ def cmd_infer(
     if output is not None and input is None:
         raise InferenceError("--output goes with --input; a --prompt answer is printed")
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
-    _check_sampling(temperature, top_p, top_k, repetition_penalty); _max_new(max_new_tokens, None)   # before loading
+    _check_sampling(temperature, top_p, top_k, repetition_penalty); _max_new(None, max_new_tokens)   # before loading
     if seed is not None: seed_everything(seed)
     if input is not None: _read_prompt_lines(input, prompt_field)
     inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,
