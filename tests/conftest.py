@@ -3,13 +3,11 @@
 import contextlib, io, os, sys, traceback
 from dataclasses import dataclass
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 for k, v in dict(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TQDM_DISABLE="1", TRANSFORMERS_VERBOSITY="error").items():
     os.environ.setdefault(k, v)
-for p in (ROOT, ROOT/"scripts"):
-    if str(p) not in sys.path: sys.path.insert(0, str(p))
+if str(ROOT/"scripts") not in sys.path: sys.path.insert(0, str(ROOT/"scripts"))   # fault_suite (ft_nb is installed -e)
 
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -40,6 +38,3 @@ def run_cli(argv, cwd=None)->CliResult:
     r = CliResult(rc if isinstance(rc, int) else 0, out.getvalue(), err.getvalue())
     if os.environ.get("FT_NB_SHOW_MESSAGES"): print(f"\n    ft-nb {' '.join(map(str, argv))[:120]}\n    -> {r.rc}: {r.message[:400]}")
     return r
-
-@pytest.fixture(scope="session")
-def cli(): return run_cli
