@@ -1,5 +1,5 @@
-"""`ft-nb`: one command for every stage — `info`, `prepare`, `methods`, `train`, `eval`, `demo`, `ratings`, `infer`,
-`merge`, `export`, `card`, `serve`.
+"""`ft-nb`: one command line for every stage — `prepare`, `train`, `eval`, `infer`, `merge`, `serve` and the rest —
+built from documented functions, with one line instead of a traceback when something goes wrong.
 
 Every command is a documented function in the module that does the work (`ft_nb.data.cmd_prepare`,
 `ft_nb.training.cmd_train`, ...): its docstring is the command's help line, each parameter's comment is the help of its
