@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/"nbs"
 SITE_URL = "https://ft-nb.github.io/ft_nb/"
-API_PAGE = "training.html"           # the API page in the screenshot
+API_PAGE = "launch.html"             # the API page in the screenshot: its first screen shows two show_doc entries
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 
 class DocsError(Exception): pass
@@ -312,8 +312,8 @@ def build(out:Path=ROOT/"_docs", notebooks=None, workers:int=2, log=print)->dict
 def chromium()->str|None:
     return next((p for c in CHROMIUM if (p := shutil.which(c))), None)
 
-def screenshot(page:Path, png:Path, width:int=1280, height:int=800)->Path:
-    "Load `page` in headless Chromium and save a PNG of the first screen."
+def screenshot(page:Path, png:Path, width:int=1280, height:int=1000, fragment:str="")->Path:
+    "Load `page` (at `#fragment`) in headless Chromium and save a PNG of the first screen."
     exe = chromium()
     if exe is None: raise DocsError("headless Chromium not found: install it with `apt-get install -y chromium`")
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -321,14 +321,16 @@ def screenshot(page:Path, png:Path, width:int=1280, height:int=800)->Path:
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--hide-scrollbars", f"--user-data-dir={prof}", f"--window-size={width},{height}",
-               f"--screenshot={png}", page.resolve().as_uri()]
+               f"--screenshot={png}", page.resolve().as_uri() + (f"#{fragment}" if fragment else "")]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode or not png.exists(): raise DocsError(f"chromium failed ({r.returncode}): {r.stderr[-500:]}")
     return png
 
 def screenshots(site:Path, dest:Path)->list:
     "The index and one API page as PNGs in `dest`."
-    return [screenshot(site/"index.html", dest/"docs_index.png"), screenshot(site/API_PAGE, dest/"docs_api.png")]
+    page, _, frag = API_PAGE.partition("#")
+    return [screenshot(site/"index.html", dest/"docs_index.png"),
+            screenshot(site/page, dest/"docs_api.png", fragment=frag)]
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
