@@ -324,6 +324,10 @@ def screenshot(page:Path, png:Path, width:int=1280, height:int=1000, fragment:st
                f"--screenshot={png}", page.resolve().as_uri() + (f"#{fragment}" if fragment else "")]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode or not png.exists(): raise DocsError(f"chromium failed ({r.returncode}): {r.stderr[-500:]}")
+    try:                                # 64 colours: a third of the size, text still crisp
+        from PIL import Image
+        Image.open(png).convert("RGB").quantize(colors=64).save(png, optimize=True)
+    except ImportError: pass
     return png
 
 def screenshots(site:Path, dest:Path)->list:
