@@ -1,4 +1,4 @@
-"""DPO, KTO, ORPO and SimPO on top of an SFT adapter: preference pairs rendered exactly as SFT data, the reference model without a second copy, and pairs built from a model's own mistakes.
+"""DPO, KTO, ORPO and SimPO on an SFT adapter: pairs rendered as SFT data, no second model, pairs from mistakes.
 
 Supervised fine-tuning shows a model good answers; preference tuning also shows it the bad ones it should move away
 from. This module reads preference data in the common shapes (TRL's `prompt`/`chosen`/`rejected`, a shared `messages`
@@ -6,7 +6,7 @@ history with two answers, KTO's `prompt`/`completion`/`label`), renders it with 
 only the answer and its end-of-turn token are scored, once, and trains through TRL's trainers with the LoRA family.
 The reference model is the policy with its adapter switched off (or, when continuing an SFT adapter, a frozen copy of
 that adapter), so memory holds one base model, never two. `pairs_from_predictions` turns `ft-nb eval` predictions
-into pairs (chosen = the reference answer, rejected = the model's wrong answer): SFT → evaluate → learn from the errors.
+into pairs (chosen = the reference answer, rejected = the model's wrong answer): SFT → evaluate → learn from errors.
 
 Docs: https://ft-nb.github.io/ft_nb/preference.html.md"""
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 import torch
 from fastcore.basics import patch
-from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of, seed_everything
-from .core import pick_device, pick_precision
+from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
+from .core import pick_device, pick_precision, seed_everything
 from .runs import read_run, RunError, atomic_write
 from .models import load_for, base_fingerprint, same_fingerprint, model_device
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
@@ -70,7 +70,8 @@ def _check_pref(p:PreferenceConfig):
     for f in fields(p):
         v, t = getattr(p, f.name), str(f.type).replace(" ", "")
         if v is None and "None" in t: continue
-        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool): setattr(p, f.name, float(v)); continue
+        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
+            setattr(p, f.name, float(v)); continue
         base = dict(str=str, float=float, bool=bool)[t.split("|")[0]]
         need(isinstance(v, base) and not (base is float and isinstance(v, bool)),
              f"{f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
@@ -85,7 +86,8 @@ def _check_pref(p:PreferenceConfig):
         need(losses is not None, f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
         need(p.loss_type in losses, f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
     if p.stage in ("orpo", "simpo"):
-        need(not p.precompute_ref_log_probs, f"{p.stage} uses no reference model: precompute_ref_log_probs does not apply")
+        need(not p.precompute_ref_log_probs,
+             f"{p.stage} uses no reference model: precompute_ref_log_probs does not apply")
     if p.stage == "kto": need(p.pair_format in ("auto", "kto"), "the kto stage reads prompt/completion/label records")
 
 # %% ../nbs/04b_preference.ipynb #ede7627f
@@ -141,7 +143,8 @@ def _msgs(v, loc, key)->list:
     "Chat messages of field `key` (a string is one user message)."
     if isinstance(v, str): return [dict(role="user", content=v)]
     if not isinstance(v, list) or not v:
-        raise DataError(f"{loc}: field {key!r} must be a string or a non-empty list of messages, got {type(v).__name__}")
+        raise DataError(f"{loc}: field {key!r} must be a string or a non-empty list of messages, "
+                        f"got {type(v).__name__}")
     out = []
     for i, m in enumerate(v):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str) or "content" not in m:
@@ -161,7 +164,8 @@ def _answer(r, key, loc)->tuple[list, str]:
     if isinstance(v, dict): v = [v]
     ms = _msgs(v, loc, key)
     if ms[-1]["role"] != "assistant":
-        raise DataError(f"{loc}: field {key!r}: the last message must be the assistant's answer, got {ms[-1]['role']!r}")
+        raise DataError(f"{loc}: field {key!r}: the last message must be the assistant's answer, "
+                        f"got {ms[-1]['role']!r}")
     return ms[:-1], ms[-1]["content"]
 
 # %% ../nbs/04b_preference.ipynb #fe0056d9
@@ -185,7 +189,8 @@ def to_pair(
     system_prompt:str|None=None, # as in SFT: added when the history has no system message
 )->dict:
     "dict(history, chosen, rejected) (or history, completion, label for KTO) of one record."
-    if fmt not in PAIR_FORMATS[1:]: raise DataError(f"{loc}: unknown pair format {fmt!r}; use one of {list(PAIR_FORMATS)}")
+    if fmt not in PAIR_FORMATS[1:]:
+        raise DataError(f"{loc}: unknown pair format {fmt!r}; use one of {list(PAIR_FORMATS)}")
     hist = _history(r, fmt, loc)
     if fmt == "kto":
         pre, comp = _answer(r, "completion", loc)
@@ -200,7 +205,8 @@ def to_pair(
     if out["history"][-1]["role"] == "assistant":
         raise DataError(f"{loc}: the history ends with an assistant message; the answers must follow a user message")
     sysm = r.get("system") if isinstance(r.get("system"), str) else system_prompt
-    if sysm and out["history"][0]["role"] != "system": out["history"] = [dict(role="system", content=sysm)] + out["history"]
+    if sysm and out["history"][0]["role"] != "system":
+        out["history"] = [dict(role="system", content=sysm)] + out["history"]
     out["rendered"] = r.get("rendered") is True and isinstance(r.get("prompt"), str)
     return out
 
@@ -386,7 +392,8 @@ def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
         return dict(beta=pref.beta, loss_type=[pref.loss_type or "sigmoid"], label_smoothing=pref.label_smoothing,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
     if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
-        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto", desirable_weight=pref.desirable_weight,
+        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto",
+                    desirable_weight=pref.desirable_weight,
                     undesirable_weight=pref.undesirable_weight, max_length=cfg.max_seq_len,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs)
     if stage == "orpo": return dict(beta=pref.beta, max_length=cfg.max_seq_len)
@@ -448,8 +455,8 @@ def _check_stage(self:PreferenceTrainer):
     if cfg.method in methods_of("virtual"):
         raise PreferenceError(f"method {cfg.method!r} with stage {pref.stage!r}: prompt-learning methods put virtual "
                               "tokens before the sequence, and TRL's preference trainers align the answer masks with "
-                              "the positions of the real tokens, so the wrong tokens would be scored; use a LoRA-family "
-                              f"method ({', '.join(methods_of(peft_type='LORA'))})")
+                              "the positions of the real tokens, so the wrong tokens would be scored; use a "
+                              f"LoRA-family method ({', '.join(methods_of(peft_type='LORA'))})")
 
 # %% ../nbs/04b_preference.ipynb #38e17575
 @patch
@@ -635,14 +642,15 @@ def pairs_from_predictions(
 def cmd_pairs(
     predictions:str,          # eval_predictions.jsonl of `ft-nb eval` (or the directory holding it)
     out:str="pairs.jsonl",    # where to write the preference pairs (JSON lines)
-    model:str=None,           # the model column whose wrong answers become the rejected ones (default: the last adapter)
+    model:str=None,           # the model column whose wrong answers become the rejected ones (default: last adapter)
     labels:str=None,          # comma-separated allowed labels (an answer is right if it names the reference's label)
 )->int:
     "Turn evaluation predictions into preference pairs: chosen = reference, rejected = the model's wrong answer."
     labs = [l.strip() for l in labels.split(",") if l.strip()] if labels else None
     pairs, c = pairs_from_predictions(predictions, model, labs)
-    if not pairs: raise PreferenceError(f"{predictions}: model {c['model']!r} made no usable mistakes "
-                                        f"({c['right']} right, {c['wrong']} wrong, {c['empty_answer']} empty); no pairs")
+    if not pairs:
+        raise PreferenceError(f"{predictions}: model {c['model']!r} made no usable mistakes "
+                              f"({c['right']} right, {c['wrong']} wrong, {c['empty_answer']} empty); no pairs")
     write_jsonl(pairs, out)
     print(f"{c['pairs']} pairs from {c['wrong']} wrong answers of {c['model']!r} ({c['read']} predictions: "
           f"{c['right']} right, {c['no_reference']} without reference, {c['empty_answer']} empty) -> {out}")
@@ -653,7 +661,7 @@ def cmd_prefer(
     config:str,          # YAML config with a `preference:` block (see configs/smollm2_dpo.yaml)
     overrides:list=None, # overrides of either config, `--key value`, e.g. --beta 0.2 --init_adapter outputs/sft
 )->int:
-    "Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result and leaves the adapter in output_dir."
+    "Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result, leaves the adapter in output_dir."
     t = PreferenceTrainer(config, overrides=overrides)
     r = t.train()
     if t.hf_trainer.is_world_process_zero():
