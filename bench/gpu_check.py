@@ -231,8 +231,9 @@ def main(argv=None):
             failed.append(s); row(s, "ERROR", f"{type(e).__name__}: {str(e)[:300]}")
             traceback.print_exc()
         row(s, "section time (s)", round(time.time() - t, 1))
-    res = dict(device=c.device, precision=c.prec, smoke=c.smoke, wall_s=round(time.time() - t0, 1), failed=failed, rows=ROWS)
-    Path(a.out).write_text(json.dumps(res, indent=1, default=str))
+        res = dict(device=c.device, precision=c.prec, smoke=c.smoke, wall_s=round(time.time() - t0, 1),
+                   failed=failed, done=names[:names.index(s) + 1], rows=ROWS)
+        Path(a.out).write_text(json.dumps(res, indent=1, default=str))   # after every section: a killed run keeps them
     print(f"\n| section | measure | value | note |\n|---|---|---|---|")
     for r in ROWS: print(f"| {r['section']} | {r['measure']} | {_fmt(r['value'])} | {r['note']} |")
     print(f"\n{len(names) - len(failed)} of {len(names)} sections passed in {res['wall_s']} s; table: {a.out}")
