@@ -598,7 +598,7 @@ def save_adapter(self:PreferenceTrainer, path=None, extra=None):
     if self.result is not None: self.result["preference_eval"] = self.pref_eval
     return LoRATrainer.save_adapter(self, path, extra)
 
-# %% ../nbs/04b_preference.ipynb #2533b9a4
+# %% ../nbs/04b_preference.ipynb #18742763
 def _right(pred:str, refs:list, labels)->bool:
     from ft_nb.evaluation import normalize_text, extract_label
     if labels:
@@ -638,7 +638,7 @@ def pairs_from_predictions(
     c["pairs"] = len(out)
     return out, c
 
-# %% ../nbs/04b_preference.ipynb #b887990d
+# %% ../nbs/04b_preference.ipynb #ffcb0bbb
 def cmd_pairs(
     predictions:str,          # eval_predictions.jsonl of `ft-nb eval` (or the directory holding it)
     out:str="pairs.jsonl",    # where to write the preference pairs (JSON lines)
@@ -656,7 +656,7 @@ def cmd_pairs(
           f"{c['right']} right, {c['no_reference']} without reference, {c['empty_answer']} empty) -> {out}")
     return 0
 
-# %% ../nbs/04b_preference.ipynb #feb09807
+# %% ../nbs/04b_preference.ipynb #36cb118c
 def cmd_prefer(
     config:str,          # YAML config with a `preference:` block (see configs/smollm2_dpo.yaml)
     overrides:list=None, # overrides of either config, `--key value`, e.g. --beta 0.2 --init_adapter outputs/sft
