@@ -656,12 +656,21 @@ def cmd_pairs(
           f"{c['right']} right, {c['no_reference']} without reference, {c['empty_answer']} empty) -> {out}")
     return 0
 
-# %% ../nbs/04b_preference.ipynb #36cb118c
+# %% ../nbs/04b_preference.ipynb #2810aebb
 def cmd_prefer(
     config:str,          # YAML config with a `preference:` block (see configs/smollm2_dpo.yaml)
+    preview:int=0,       # only show the data report and this many pairs, scored tokens highlighted (no training)
     overrides:list=None, # overrides of either config, `--key value`, e.g. --beta 0.2 --init_adapter outputs/sft
 )->int:
     "Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result, leaves the adapter in output_dir."
+    if preview:
+        from ft_nb.models import load_tokenizer
+        cfg, pref = load_preference(config, overrides)
+        tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)
+        d = prepare_pairs(cfg, pref, tok)
+        print(json.dumps(d.report))
+        for i in range(min(preview, len(d.train))): print(preview_pair(d.train[i], tok))
+        return 0
     t = PreferenceTrainer(config, overrides=overrides)
     r = t.train()
     if t.hf_trainer.is_world_process_zero():
