@@ -58,7 +58,8 @@ class tolerant_exec_show_docs(exec_show_docs):
         try: super().__call__(cell)
         except Exception as e:
             c = e.__cause__ or e
-            errors.append(dict(cell=cell.get("id") or cell.idx_, first_line=(cell.source.strip().splitlines() or [""])[0][:100],
+            lines = [l for l in cell.source.strip().splitlines() if not l.lstrip().startswith("#|")] or [""]
+            errors.append(dict(cell=cell.get("id") or cell.idx_, first_line=lines[0][:100],
                                error=(type(c).__name__ + ": " + " ".join(str(c).split()))[:300]))
             if saved is not None: cell["outputs"] = saved
             self.k.exc = None   # else every later cell re-raises it
