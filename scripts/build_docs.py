@@ -92,9 +92,11 @@ def proc_nb(src:Path, dst:Path, timeout:int=600, log=print)->tuple:
     errs = dst.with_suffix(".errors.json")
     if r is not None and r.returncode == 0 and dst.exists():
         cells = json.loads(errs.read_text()) if errs.exists() else []
-        stops = [f"nbs/{src.name}: cell id {c['cell']} ({c['first_line']!r}) fails when nbdev's docs processing runs it "
+        stops = [f"nbs/{src.name}: cell id {c['cell']} ({c['first_line']!r}) fails when nbdev's docs processing runs "
+                 f"it "
                  f"(it runs every cell holding an import, from the project root): {c['error']}" for c in cells]
-        log(f"  {src.name}: {time.time()-t:.0f} s" + (f", {len(cells)} cells nbdev_docs would stop at" if cells else ""))
+        stop = f", {len(cells)} cells nbdev_docs would stop at" if cells else ""
+        log(f"  {src.name}: {time.time()-t:.0f} s{stop}")
         return None, stops
     why = (f"took over {timeout} s: a cell that imports something also computes (nbdev runs every cell with an "
            f"import); keep imports in cells of their own" if r is None else f"failed: {_last_error(r.stderr)}")
@@ -215,7 +217,8 @@ code{font-size:.875em;color:#9753b8}pre code{color:inherit}table{border-collapse
 td,th{border:1px solid #dee2e6;padding:.25rem .5rem;font-size:.85rem}.jp-OutputArea-output pre{background:#fff}
 .jp-Cell{margin:.4rem 0}.jp-InputArea-prompt,.jp-OutputPrompt{display:none}img{max-width:100%}
 blockquote{margin:.5rem 0;padding:.1rem 1rem;border-left:4px solid #dee2e6;color:#495057}
-.source-link{float:right;font-size:smaller}.callout-note,.callout-tip,.callout-warning,.callout-important,.callout-caution{border-left:4px solid #2780e3;
+.source-link{float:right;font-size:smaller}
+.callout-note,.callout-tip,.callout-warning,.callout-important,.callout-caution{border-left:4px solid #2780e3;
 padding:.3rem 1rem;background:#f3f8fd;margin:.6rem 0}.callout-warning,.callout-caution{border-color:#ff7518}
 """
 
@@ -234,7 +237,8 @@ def page_html(title, description, body, nav, name)->str:
     desc = f'<p class="description">{desc}</p>' if description else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)} – ft_nb</title><link rel="stylesheet" href="site.css"><link rel="stylesheet" href="styles.css">
+<title>{html.escape(title)} – ft_nb</title>
+<link rel="stylesheet" href="site.css"><link rel="stylesheet" href="styles.css">
 </head><body><header><a href="index.html">ft_nb</a></header><div class="layout"><nav><ul>
 {chr(10).join(items)}
 </ul></nav><main><h1 class="title" id="title">{html.escape(title)}</h1>{desc}

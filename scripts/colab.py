@@ -46,7 +46,8 @@ else: print("No GPU: the CPU settings apply (on Colab: Runtime > Change runtime 
 
 def _src(c)->str: return "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
 
-def _is_badge(c)->bool: return c.get("id") == BADGE_ID or (c["cell_type"] == "markdown" and "colab-badge.svg" in _src(c))
+def _is_badge(c)->bool:
+    return c.get("id") == BADGE_ID or (c["cell_type"] == "markdown" and "colab-badge.svg" in _src(c))
 
 def _is_setup(c)->bool:
     s = _src(c)
@@ -71,7 +72,8 @@ def wanted(nb:Path, cells:list)->list:
     "`cells` with exactly one badge and one setup cell, right under the title."
     rest = [c for c in cells if not (_is_badge(c) or _is_setup(c))]
     i = _title_index(rest) + 1
-    return rest[:i] + [_cell("markdown", BADGE_ID, badge_source(nb)), _cell("code", SETUP_ID, setup_source(nb))] + rest[i:]
+    ours = [_cell("markdown", BADGE_ID, badge_source(nb)), _cell("code", SETUP_ID, setup_source(nb))]
+    return rest[:i] + ours + rest[i:]
 
 def _norm(cells): return [(c["cell_type"], c.get("id"), _src(c)) for c in cells]
 

@@ -23,7 +23,8 @@ def site():
 class _Page(HTMLParser):
     "Ids and links of one page; its text outside code inputs (`text`) and inside them (`code`)."
     def __init__(self):
-        super().__init__(); self.ids, self.links, self.text, self.code, self._skip, self._divs = set(), [], [], [], 0, []
+        super().__init__()
+        self.ids, self.links, self.text, self.code, self._skip, self._divs = set(), [], [], [], 0, []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if a.get("id"): self.ids.add(a["id"])
@@ -49,7 +50,8 @@ def test_build_reports_no_problems(site):
 
 def test_every_notebook_has_a_page(site):
     nbs = sorted(p for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith("_"))
-    missing = [p.name for p in nbs if not (OUT/("index.html" if p.stem == "index" else build_docs.page_name(p))).exists()]
+    page = lambda p: "index.html" if p.stem == "index" else build_docs.page_name(p)
+    missing = [p.name for p in nbs if not (OUT/page(p)).exists()]
     assert not missing, f"no page for {missing}"
     print(f"\n{len(list(OUT.glob('*.html')))} pages for {len(nbs)} notebooks, built in {site['seconds']:.0f} s")
 
