@@ -28,7 +28,9 @@ NOT_DEFAULT = sorted({p for ps in EXTRA_PKGS.values() for p in ps} | {"IPython",
 
 def _run(cmd, timeout=900, **kw):
     r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, **kw)
-    if r.returncode: raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}")
+    if r.returncode:
+        cmdline = " ".join(map(str, cmd))
+        raise RuntimeError(f"{cmdline} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}")
     return r
 
 def _digest(*parts)->str:
@@ -101,7 +103,8 @@ def run_in_env(env, code:str, cwd, timeout=900, block=()):
             _BLOCKED, _find_spec = {sorted(block)!r}, importlib.util.find_spec
             class _Block(importlib.abc.MetaPathFinder):   # `import x` fails as if x were not installed
                 def find_spec(self, name, path=None, target=None):
-                    if name.split('.')[0] in _BLOCKED: raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                    if name.split('.')[0] in _BLOCKED:
+                        raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
             sys.meta_path.insert(0, _Block())
             # availability probes (transformers' is_X_available) see it missing too
             importlib.util.find_spec = lambda name, package=None: \
