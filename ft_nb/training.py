@@ -1,4 +1,22 @@
-"""`LoRATrainer`: LoRA, QLoRA, DoRA, Prefix Tuning, P-Tuning v2, prompt tuning and IA³ on transformers' `Trainer`, with checkpoints, resume, early stopping, a NaN guard, trackers and a run manifest.
+"""`LoRATrainer`: every PEFT method on transformers' `Trainer`; checkpoints, resume, a NaN guard, atomic run dirs.
+
+The brief's API is three lines:
+
+```python
+trainer = LoRATrainer(config)          # a dict, a YAML path or an FTConfig
+trainer.train()                        # trains, evaluates, writes the adapter + manifest to output_dir
+trainer.save_adapter("./lora_adapters")
+```
+
+Everything under it is the field's code: transformers' `Trainer` runs the loop (gradient accumulation, mixed
+precision, schedulers, checkpoint rotation, resume with optimizer/scheduler/RNG/data position, DDP/FSDP/DeepSpeed
+through accelerate, progress bars in the terminal and widgets in notebooks), PEFT builds the adapters
+(`ft_nb.methods`), and `ft_nb.data` tokenizes and packs. We use plain `Trainer` rather than TRL's `SFTTrainer` because
+our data arrives already tokenized and loss-masked, with a padding-free collator of its own; `SFTTrainer` would
+only add a second preprocessing path to keep in sync. What this module adds is what a user would otherwise get
+wrong: settings each method needs, refusing bad runs *before* the model is loaded, stopping on a non-finite loss
+without saving it, a resume that does what it says (or refuses), a run directory that is complete or visibly not,
+and a manifest that states exactly what produced an adapter.
 
 Docs: https://ft-nb.github.io/ft_nb/training.html.md"""
 
@@ -6,34 +24,68 @@ Docs: https://ft-nb.github.io/ft_nb/training.html.md"""
 
 # %% ../nbs/04_training.ipynb #eb852ff0
 from __future__ import annotations
-import contextlib, hashlib, inspect, json, math, os, platform, re, shutil, subprocess, sys, time
+import contextlib, dataclasses, errno, inspect, json, math, os, platform, re, secrets, shutil, subprocess, time
+import warnings
 import yaml
 from pathlib import Path
 import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
-from .core import FTConfig, FTError, load_config, pick_device, pick_precision, seed_everything
-from .models import load_model_and_tokenizer
+from .core import FTConfig, FTError, load_config, pick_device, pick_precision, seed_everything, methods_of
+from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
+from .models import load_for, base_fingerprint, same_fingerprint
+from .launch import check_launch, agree_on_config
 from .data import prepare_data, make_collator
 from .methods import apply_method, check_method, trainable_report
 
 # %% auto #0
-__all__ = ['TrainingError', 'latest_checkpoint', 'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer',
-           'target_positions', 'base_fingerprint', 'QLoRATrainer', 'load_adapter', 'register_cli']
+__all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
+           'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'target_positions',
+           'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
     "A training run that cannot start or cannot go on; the message says why and what to do."
 
-_RUN_FILES = ("ft_nb_manifest.json", "adapter_config.json", "report.json", "trainer_state.json", "ft_nb_config.yaml")
-_RESUME_KEYS = ("model_name", "method", "dataset", "lora_r", "lora_alpha", "target_modules", "num_virtual_tokens", "encoder_hidden_size",
-                "load_in_4bit", "max_seq_len", "packing", "per_device_batch_size", "gradient_accumulation_steps", "seed")
+# %% ../nbs/04_training.ipynb #a8c5e134
+def checkpoint_problem(ck)->str|None:
+    "Why checkpoint directory `ck` cannot be resumed from, or None if it is complete."
+    ck = Path(ck)
+    try: state = json.loads((ck/"trainer_state.json").read_text())
+    except FileNotFoundError: return "it has no trainer_state.json (its save was interrupted)"
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return f"its trainer_state.json is unreadable ({type(e).__name__})"
+    if not isinstance(state, dict) or not isinstance(state.get("global_step"), int):
+        return "its trainer_state.json holds no global_step"
+    weights = [p for p in ck.glob("adapter_model.*") if p.suffix in (".safetensors", ".bin")]
+    if not weights or not (ck/"adapter_config.json").is_file():
+        return "it has a trainer state but no adapter weights (deleted or never written)"
+    optim = [p for p in ck.iterdir() if p.name.startswith(("optimizer", "global_step", "pytorch_model_fsdp"))]
+    if not optim: return "it has no optimizer state"
+    empty = [p.name for p in weights + optim + [ck/"adapter_config.json"] if p.is_file() and p.stat().st_size == 0]
+    if empty: return f"{', '.join(sorted(empty))} is empty"
+    return None
 
-def latest_checkpoint(output_dir)->Path|None:
-    "The newest *complete* checkpoint under `output_dir/checkpoints` (a killed save leaves no `trainer_state.json`)."
+# %% ../nbs/04_training.ipynb #60f68878
+def _step(p:Path)->int: return int(p.name.split("-")[-1])
+
+def checkpoints(output_dir)->list[Path]:
+    "The `checkpoint-N` directories under `output_dir/checkpoints`, newest (highest N) first."
     ck = Path(output_dir)/"checkpoints"
-    done = [p for p in ck.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit() and (p/"trainer_state.json").is_file()]
-    return max(done, key=lambda p: int(p.name.split("-")[-1])) if done else None
+    if not ck.is_dir(): return []
+    found = [p for p in ck.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return sorted(found, key=_step, reverse=True)
+
+def latest_checkpoint(output_dir, skipped:list|None=None)->Path|None:
+    "The newest complete checkpoint of the run in `output_dir`; newer incomplete ones go to `skipped` as (path, why)."
+    for p in checkpoints(output_dir):
+        if (why := checkpoint_problem(p)) is None: return p
+        if skipped is not None: skipped.append((p, why))
+    return None
+
+# %% ../nbs/04_training.ipynb #544fcfc8
+_RUN_FILES = (MANIFEST, "adapter_config.json", "report.json", "trainer_state.json", "ft_nb_config.yaml",
+              "ft_nb_resumes.json")
 
 def _holds_run(out:Path)->list:
     "Names of the previous run's files found in `out`."
@@ -41,50 +93,145 @@ def _holds_run(out:Path)->list:
     if (out/"checkpoints").is_dir() and any((out/"checkpoints").iterdir()): found.append("checkpoints/")
     return found
 
+def _final_manifest(out:Path)->dict|None:
+    "The manifest of the finished run in `out`, or None (no run, or its final save did not complete)."
+    try: m = json.loads((Path(out)/MANIFEST).read_text())
+    except (OSError, ValueError): return None
+    return m if isinstance(m, dict) and isinstance(m.get("result"), dict) else None
+
+# %% ../nbs/04_training.ipynb #bc7afebc
+_RESUME_FREE = {"learning_rate", "max_steps", "num_epochs", "lr_scheduler", "warmup_ratio", "max_grad_norm",
+                "eval_steps", "save_steps", "save_total_limit", "logging_steps", "eval_on_start",
+                "early_stopping_patience", "report_to", "run_name", "device", "precision", "attn_implementation",
+                "gradient_checkpointing", "torch_compile", "target_logits_only", "per_device_eval_batch_size",
+                "data_cache", "metrics", "labels", "eval_max_new_tokens", "eval_batch_size", "max_new_tokens",
+                "test_dataset", "trust_remote_code"}
+_NOT_CHANGES = {"resume", "overwrite_output_dir", "output_dir"}
+
+def resume_changes(old:dict, cfg:FTConfig)->dict:
+    "`{field: [old, new]}` for the settings `cfg` changes against the run's config `old`; refuses the ones it cannot."
+    new = cfg.to_dict()
+    diff = {k: [old[k], new[k]] for k in new if k in old and old[k] != new[k] and k not in _NOT_CHANGES}
+    if bad := {k: v for k, v in diff.items() if k not in _RESUME_FREE}:
+        raise TrainingError(
+            f"resume: the config differs from the run in {cfg.output_dir} in settings its checkpoints depend on ("
+            + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
+            + f"); resume with the run's own values ({Path(cfg.output_dir)/'ft_nb_config.yaml'}) or start a new run")
+    return diff
+
+# %% ../nbs/04_training.ipynb #38a41873
+def _progress(out:Path, ck:Path|None)->tuple[int, float]:
+    "(steps, epochs) the run in `out` has done: from its final manifest, else from checkpoint `ck`."
+    if (m := _final_manifest(out)): return int(m["result"].get("steps") or 0), float(m["result"].get("epoch") or 0)
+    if ck is None: return 0, 0.0
+    st = json.loads((ck/"trainer_state.json").read_text())
+    return int(st["global_step"]), float(st.get("epoch") or 0)
+
+def _reached(cfg:FTConfig, steps:int, epochs:float)->bool:
+    return steps >= cfg.max_steps if cfg.max_steps > 0 else epochs >= cfg.num_epochs - 1e-9
+
+def _target(cfg:FTConfig)->str:
+    return f"max_steps {cfg.max_steps}" if cfg.max_steps > 0 else f"num_epochs {cfg.num_epochs}"
+
+# %% ../nbs/04_training.ipynb #09544362
+_RESUMES = Path("checkpoints")/"ft_nb_resumes.json"
+
+def _resume_history(out:Path, before:int|None=None)->list:
+    "The resumes recorded for the run in `out` (those before step `before`, if given)."
+    try: h = json.loads((Path(out)/_RESUMES).read_text())
+    except (OSError, ValueError): return []
+    return [e for e in h if isinstance(e, dict) and (before is None or e.get("step", 0) < before)]
+
+# %% ../nbs/04_training.ipynb #ac1a843d
+@dataclasses.dataclass
+class ResumePoint:
+    "Where a resumed run continues."
+    checkpoint: Path         # the checkpoint it continues from
+    step: int                # that checkpoint's global step
+    changes: dict            # settings changed against the run's config: {field: [old, new]}
+    finish_only: bool=False  # training is complete; only the final save is missing
+    skipped: list=dataclasses.field(default_factory=list)  # newer incomplete checkpoints, (path, why)
+
 # %% ../nbs/04_training.ipynb #f455dab0
-def check_output_dir(cfg:FTConfig)->Path|None:
-    "Refuse an `output_dir` holding another run (unless `resume`/`overwrite_output_dir`); the checkpoint to resume from."
+_OVERWRITE = "set `overwrite_output_dir: true` to start it again from step 0, or choose another output_dir"
+
+def _check_resume(cfg:FTConfig, out:Path)->ResumePoint:
+    skipped = []
+    ck, man = latest_checkpoint(out, skipped), _final_manifest(out)
+    why = "".join(f"; {p.name} is incomplete: {w}" for p, w in skipped)
+    steps, epochs = _progress(out, ck)
+    _changes(cfg, out, steps)     # settings the checkpoints depend on are refused first
+    if man and _reached(cfg, steps, epochs):
+        raise TrainingError(f"resume: the run in {out} is finished (step {steps}, {_target(cfg)}); nothing to do. To "
+                            "train further raise max_steps (or num_epochs) and resume again; to start over "
+                            "set `overwrite_output_dir: true`")
+    if ck is None:
+        if man: raise TrainingError(f"resume: the run in {out} finished at step {steps} and kept no checkpoint to "
+                                    f"extend{why}; {_OVERWRITE}")
+        if _holds_run(out):
+            raise TrainingError(f"resume: the run in {out} stopped before its first complete checkpoint, so there is "
+                                f"nothing to resume{why}; {_OVERWRITE}")
+        raise TrainingError(f"resume: {out} holds no run to resume; start the run without `resume`, or set "
+                            "output_dir to the run you want to continue")
+    st = json.loads((ck/"trainer_state.json").read_text())
+    done = _reached(cfg, int(st["global_step"]), float(st.get("epoch") or 0))
+    return ResumePoint(ck, int(st["global_step"]), _changes(cfg, out, st["global_step"]), finish_only=done,
+                       skipped=skipped)
+
+def _changes(cfg:FTConfig, out:Path, step:int)->dict:
+    "The settings `cfg` changes against the run's config at `step` (its start config plus the resumes before)."
+    f = out/"ft_nb_config.yaml"
+    if not f.is_file(): return {}
+    old = yaml.safe_load(f.read_text()) or {}
+    for h in _resume_history(out, before=step + 1): old.update({k: v[1] for k, v in h["changed"].items()})
+    return resume_changes(old, cfg)
+
+# %% ../nbs/04_training.ipynb #70bc44f6
+def _remove_run(out:Path, found:list):
+    "Remove only what a run of ours writes in `out` (the user's own files stay)."
+    names = [n.rstrip("/") for n in found] + ["loss.png", "tensorboard", "adapter_model.safetensors"]
+    for p in [out/n for n in names] + list(out.glob(".partial-*")):
+        if p.is_dir(): shutil.rmtree(p)
+        elif p.exists(): p.unlink()
+
+def check_output_dir(cfg:FTConfig)->ResumePoint|None:
+    "Refuse an `output_dir` holding another run (unless `resume`/`overwrite_output_dir`); where a resume continues."
     out = Path(cfg.output_dir)
-    if cfg.resume:
-        ck = latest_checkpoint(out)
-        if ck is None:
-            raise TrainingError(f"resume: no complete checkpoint under {out/'checkpoints'}; start the run without `resume` "
-                                f"(checkpoints are written every `save_steps`), or set output_dir to the run you want to continue")
-        if (out/"ft_nb_config.yaml").is_file():   # the run's own config, written when it started
-            old = FTConfig.from_yaml(out/"ft_nb_config.yaml")
-            diff = [f"{k}: {getattr(old,k)!r} -> {getattr(cfg,k)!r}" for k in _RESUME_KEYS if getattr(old,k)!=getattr(cfg,k)]
-            if diff: raise TrainingError(f"resume: the config differs from the run in {out} in settings a checkpoint depends on "
-                                         f"({'; '.join(diff)}); resume with the run's own config ({out/'ft_nb_config.yaml'}) or start a new run")
-        return ck
+    if cfg.resume: return _check_resume(cfg, out)
     found = _holds_run(out)
     if found and not cfg.overwrite_output_dir:
-        raise TrainingError(f"output_dir {out} already holds a run ({', '.join(found)}); set `resume: true` to continue it, "
-                            f"`overwrite_output_dir: true` to replace it, or choose another output_dir")
-    if found:   # overwrite: remove only what a run of ours writes
-        for n in found: (shutil.rmtree if (out/n.rstrip('/')).is_dir() else os.remove)(out/n.rstrip('/'))
-        for n in ("loss.png","tensorboard","adapter_model.safetensors","ft_nb_config.yaml"):
-            p = out/n
-            if p.is_dir(): shutil.rmtree(p)
-            elif p.exists(): p.unlink()
+        if latest_checkpoint(out) is None and not _final_manifest(out):
+            raise TrainingError(f"output_dir {out} holds a run that stopped before its first complete checkpoint "
+                                f"({', '.join(found)}); nothing in it can be resumed: {_OVERWRITE}")
+        raise TrainingError(f"output_dir {out} already holds a run ({', '.join(found)}); set `resume: true` to "
+                            "continue it, `overwrite_output_dir: true` to replace it, or choose another output_dir")
+    if found: _remove_run(out, found)
     return None
 
 # %% ../nbs/04_training.ipynb #54d6919f
 def _steps_strategy(n): return ("steps", n) if n else ("epoch", None)
 
+def _check_early_stopping(cfg:FTConfig, has_val:bool, ev, ev_n, sv, sv_n)->tuple:
+    "The save strategy early stopping needs (checkpoints on evaluation steps), or a `TrainingError`."
+    if not has_val:
+        raise TrainingError("early_stopping_patience needs a validation set: set `val_dataset` or a `val_fraction` > 0")
+    if cfg.save_steps is None: sv, sv_n = ev, ev_n
+    if sv != ev or (sv_n and sv_n % ev_n):
+        raise TrainingError(f"early_stopping_patience keeps the best checkpoint, so save_steps ({cfg.save_steps}) "
+                            f"must be a multiple of eval_steps ({cfg.eval_steps}); set save_steps: {cfg.eval_steps} "
+                            "or leave it unset")
+    return sv, sv_n
+
+# %% ../nbs/04_training.ipynb #0248391f
 def training_arguments(cfg:FTConfig, device:str, precision:str, has_val:bool=True)->TrainingArguments:
-    "`TrainingArguments` for `cfg` on `device` in `precision`; raises `TrainingError` for settings that cannot work together."
-    ev,ev_n = _steps_strategy(cfg.eval_steps) if has_val else ("no", None)
-    sv,sv_n = _steps_strategy(cfg.save_steps)
+    "`TrainingArguments` for `cfg` on `device` in `precision`; `TrainingError` for settings that cannot work together."
+    ev, ev_n = _steps_strategy(cfg.eval_steps) if has_val else ("no", None)
+    sv, sv_n = _steps_strategy(cfg.save_steps)
     best = bool(cfg.early_stopping_patience)
-    if best:
-        if not has_val: raise TrainingError("early_stopping_patience needs a validation set: set `val_dataset` or a `val_fraction` > 0")
-        if cfg.save_steps is None: sv,sv_n = ev,ev_n
-        if sv!=ev or (sv_n and sv_n % ev_n):
-            raise TrainingError(f"early_stopping_patience keeps the best checkpoint, so save_steps ({cfg.save_steps}) must be a "
-                                f"multiple of eval_steps ({cfg.eval_steps}); set save_steps: {cfg.eval_steps} or leave it unset")
-    sched = "constant_with_warmup" if cfg.lr_scheduler=="constant" and cfg.warmup_ratio>0 else cfg.lr_scheduler
+    if best: sv, sv_n = _check_early_stopping(cfg, has_val, ev, ev_n, sv, sv_n)
+    sched = "constant_with_warmup" if cfg.lr_scheduler == "constant" and cfg.warmup_ratio > 0 else cfg.lr_scheduler
     rt = [cfg.report_to] if isinstance(cfg.report_to, str) else list(cfg.report_to)
-    rt = [r for r in rt if r not in ("none","tensorboard")]    # tensorboard: our own callback picks the log dir
+    rt = [r for r in rt if r not in ("none", "tensorboard")]    # tensorboard: our own callback picks the log dir
     fields = TrainingArguments.__dataclass_fields__
     kw = dict(
         output_dir=str(Path(cfg.output_dir)/"checkpoints"),
@@ -95,10 +242,12 @@ def training_arguments(cfg:FTConfig, device:str, precision:str, has_val:bool=Tru
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, optim=cfg.optim,
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs=dict(use_reentrant=False) if cfg.gradient_checkpointing else None,
-        eval_strategy=ev, eval_steps=ev_n, eval_on_start=has_val and cfg.eval_on_start, save_strategy=sv, save_steps=sv_n, save_total_limit=cfg.save_total_limit,
-        load_best_model_at_end=best, metric_for_best_model="eval_loss" if best else None, greater_is_better=False if best else None,
+        eval_strategy=ev, eval_steps=ev_n, eval_on_start=has_val and cfg.eval_on_start,
+        save_strategy=sv, save_steps=sv_n, save_total_limit=cfg.save_total_limit,
+        load_best_model_at_end=best, metric_for_best_model="eval_loss" if best else None,
+        greater_is_better=False if best else None,
         logging_steps=cfg.logging_steps, logging_first_step=True, logging_nan_inf_filter=False,
-        bf16=precision=="bf16", fp16=precision=="fp16", use_cpu=device=="cpu",
+        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu",
         torch_compile=cfg.torch_compile, report_to=rt or "none", run_name=cfg.run_name or Path(cfg.output_dir).name,
         seed=cfg.seed, data_seed=cfg.seed, remove_unused_columns=False, dataloader_num_workers=0)
     # the same settings on transformers 4.56+ and 5.x, whose names differ
@@ -107,27 +256,33 @@ def training_arguments(cfg:FTConfig, device:str, precision:str, has_val:bool=Tru
     grouped = cfg.group_by_length and not cfg.packing   # packed batches have no padding to save
     if "train_sampling_strategy" in fields: kw["train_sampling_strategy"] = "group_by_length" if grouped else "random"
     else: kw["group_by_length"] = grouped
-    return TrainingArguments(**{k:v for k,v in kw.items() if k in fields})
+    if "activation_checkpointing" in fields:     # transformers 5.2x's name for gradient checkpointing
+        for k in ("", "_kwargs"): kw[f"activation_checkpointing{k}"] = kw.pop(f"gradient_checkpointing{k}")
+    return TrainingArguments(**{k: v for k, v in kw.items() if k in fields})
 
 # %% ../nbs/04_training.ipynb #a672b135
 class NonFiniteGuard(TrainerCallback):
-    "Stop training, without saving, once the loss or a trainable parameter is NaN/Inf."
-    def __init__(self): self.tripped = None
+    "Stop training, without saving, once the training loss, a logged loss or a trainable parameter is NaN/Inf."
+    def __init__(self): self.tripped, self.bad_loss = None, None
     def _trip(self, control, state, what):
-        self.tripped = dict(step=state.global_step, what=what)
+        if self.tripped is None: self.tripped = dict(step=state.global_step, what=what)
         control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
         return control
     def on_step_end(self, args, state, control, model=None, **kw):
+        bad, self.bad_loss = self.bad_loss, None
+        if bad is not None and bool(bad): return self._trip(control, state, "the training loss was NaN/Inf")
         ps = [p for p in model.parameters() if p.requires_grad] if model is not None else []
         if ps and not bool(torch.stack([torch.isfinite(p.detach()).all() for p in ps]).all()):
             return self._trip(control, state, "a trainable parameter became NaN/Inf")
     def on_log(self, args, state, control, logs=None, **kw):
-        bad = {k:v for k,v in (logs or {}).items() if k in ("loss","eval_loss") and isinstance(v,float) and not math.isfinite(v)}
-        if bad: return self._trip(control, state, f"the logged {', '.join(f'{k}={v}' for k,v in bad.items())}")
+        names = dict(loss="logged training loss", eval_loss="validation loss")
+        bad = {k: v for k, v in (logs or {}).items() if k in names and isinstance(v, float) and not math.isfinite(v)}
+        if bad: return self._trip(control, state, "the " + ", ".join(f"{names[k]} was {v}" for k, v in bad.items()))
+    def on_epoch_end(self, args, state, control, **kw):
+        if self.tripped: control.should_save = control.should_evaluate = False
+        return control
 
 # %% ../nbs/04_training.ipynb #68d8a29c
-_PROMPT_METHODS = ("prefix","ptuning_v2","ptuning","prompt_tuning")
-
 class LoRATrainer:
     "Fine-tune `config.model_name` on `config.dataset` with the PEFT method `config.method` (LoRA by default)."
     def __init__(self,
@@ -137,23 +292,17 @@ class LoRATrainer:
                  data=None,         # an already prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
                  callbacks=None):   # extra `TrainerCallback`s
         self.cfg = cfg = self._config(config)
-        self.resume_from = check_output_dir(cfg)
+        self.resume = check_output_dir(cfg)
+        self.resume_from = self.resume.checkpoint if self.resume else None
         self._check_combination(cfg)
         self.device = pick_device(cfg.device)
         self.precision = pick_precision(self.device, cfg.precision)
+        check_launch(cfg, self.device)   # launcher settings that cannot work (QLoRA with ZeRO-3, ...)
         seed_everything(cfg.seed)
-        if model is None:
-            if self.device=="cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-            model, tokenizer = load_model_and_tokenizer(cfg.model_name, load_in_4bit=cfg.load_in_4bit, device=self.device,
-                precision=self.precision, trust_remote_code=cfg.trust_remote_code, padding_side="right")
-        elif tokenizer is None: raise TrainingError("LoRATrainer(model=...) also needs tokenizer=...")
+        model, tokenizer = self._load_model(model, tokenizer)
         check_method(cfg, model)
         self.tokenizer = tokenizer
-        if data is None:   # under DDP the main process tokenizes (and caches) first, the others then read its cache
-            first = (training_arguments(cfg, self.device, self.precision).main_process_first(desc="prepare data")
-                     if _world_size() > 1 else contextlib.nullcontext())
-            with first: data = prepare_data(cfg, tokenizer)
-        self.data = data
+        self.data = self._prepare_data(data)
         self._check_data()
         seed_everything(cfg.seed)   # the adapter's initial weights depend only on the seed
         self.model = apply_method(model, cfg)
@@ -167,28 +316,51 @@ class LoRATrainer:
 # %% ../nbs/04_training.ipynb #9857b831
 @patch
 def _check_combination(self:LoRATrainer, cfg):
-    if cfg.packing and cfg.method in _PROMPT_METHODS:
-        raise TrainingError(f"packing: padding-free packing shares one row between examples, but method {cfg.method!r} adds its "
-                            f"virtual tokens once per row, so only the first packed example would see them; set packing: false")
+    if cfg.packing and cfg.method in methods_of("virtual"):
+        raise TrainingError(f"packing: padding-free packing shares one row between examples, but method "
+                            f"{cfg.method!r} adds its virtual tokens once per row, so only the first packed example "
+                            "would see them; set packing: false")
 
+# %% ../nbs/04_training.ipynb #5e156c86
 def _world_size(): return int(os.environ.get("WORLD_SIZE", "1"))
 
 @patch
+def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
+    "The base model and tokenizer: those given, or loaded from the config (right padding, for training)."
+    cfg = self.cfg
+    if model is not None:
+        if tokenizer is None: raise TrainingError("LoRATrainer(model=...) also needs tokenizer=...")
+        return model, tokenizer
+    if self.device == "cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return load_for(cfg, device=self.device, precision=self.precision, for_training=True)
+
+# %% ../nbs/04_training.ipynb #7010440a
+@patch
+def _prepare_data(self:LoRATrainer, data):
+    "`data` if given, else the config's data prepared with the tokenizer."
+    if data is not None: return data
+    cfg = self.cfg   # under DDP the main process tokenizes (and caches) first, the others then read its cache
+    first = (training_arguments(cfg, self.device, self.precision).main_process_first(desc="prepare data")
+             if _world_size() > 1 else contextlib.nullcontext())
+    with first: return prepare_data(cfg, self.tokenizer)
+
+@patch
 def _check_data(self:LoRATrainer):
-    cfg,n = self.cfg,len(self.data.train)
-    need = cfg.per_device_batch_size*cfg.gradient_accumulation_steps*_world_size()
+    cfg, n = self.cfg, len(self.data.train)
+    need = cfg.per_device_batch_size * cfg.gradient_accumulation_steps * _world_size()
     if n < need:
-        raise TrainingError(f"dataset {cfg.dataset}: the training set has {n} example(s) after preparation, fewer than one optimizer "
-                            f"step needs (per_device_batch_size {cfg.per_device_batch_size} x gradient_accumulation_steps "
-                            f"{cfg.gradient_accumulation_steps} x {_world_size()} process(es) = {need}); add data or lower those settings")
+        raise TrainingError(f"dataset {cfg.dataset}: the training set has {n} example(s) after preparation, fewer "
+                            f"than one optimizer step needs (per_device_batch_size {cfg.per_device_batch_size} x "
+                            f"gradient_accumulation_steps {cfg.gradient_accumulation_steps} x {_world_size()} "
+                            f"process(es) = {need}); add data or lower those settings")
     self.has_val = self.data.val is not None and len(self.data.val) > 0
 
 # %% ../nbs/04_training.ipynb #fd3d564b
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
 def _base_config(model): return _base_model(model).config
 
-def _keep_4bit_trainable(model):
-    "Stop bitsandbytes from repacking 4-bit weights for CPU inference during evaluation (training through them then gets no gradient)."
+def _keep_4bit_trainable(model)->int:
+    "Stop bitsandbytes repacking 4-bit weights for CPU inference (training through them then gets no gradient)."
     n = 0
     for m in model.modules():
         if hasattr(m, "support_avx512bf16_for_cpu"): m.support_avx512bf16_for_cpu = False; n += 1
@@ -197,47 +369,80 @@ def _keep_4bit_trainable(model):
 @patch
 def _setup_model(self:LoRATrainer):
     _base_config(self.model).use_cache = False
-    if self.cfg.load_in_4bit and self.device=="cpu": _keep_4bit_trainable(self.model)
+    if self.cfg.load_in_4bit and self.device == "cpu": _keep_4bit_trainable(self.model)
     for p in self.model.parameters():
         if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float()
 
-_SPARSE_LOGIT_METHODS = ("lora","qlora","dora","ia3")   # methods that keep token positions as they are
-
+# %% ../nbs/04_training.ipynb #10fb7a10
 def _accepts_logits_to_keep(model)->bool:
     return "logits_to_keep" in inspect.signature(_base_model(model).forward).parameters
 
 def target_positions(labels:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
-    "Positions whose next token is trained (in any row of the batch), and those next tokens (-100 where a row trains none)."
+    "Positions whose next token is trained (in any row of the batch), and those tokens (-100 where a row trains none)."
     shift = torch.nn.functional.pad(labels, (0, 1), value=-100)[..., 1:]
     keep = (shift != -100).any(0).nonzero().squeeze(-1)
     return keep, shift[:, keep]
 
+# %% ../nbs/04_training.ipynb #ac43dc31
 class _FTTrainer(Trainer):
-    "transformers' `Trainer`, counting the real (non-padding) tokens it trains on; optionally with logits at trained positions only."
+    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
     real_tokens = 0
     target_logits_only = False
+    nan_guard = None     # the run's NonFiniteGuard
+    lr_change = None     # [old, new] when a resume changed the learning rate
+
     def training_step(self, model, inputs, *args, **kw):
         m = inputs.get("attention_mask")
         self.real_tokens += int(m.sum()) if m is not None else int(inputs["input_ids"].numel())
-        return super().training_step(model, inputs, *args, **kw)
+        loss = super().training_step(model, inputs, *args, **kw)
+        if self.nan_guard is not None:
+            bad = ~torch.isfinite(loss.detach()).all()
+            g = self.nan_guard; g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
+            if torch.distributed.is_available() and torch.distributed.is_initialized():   # every rank stops together
+                f = g.bad_loss.float().reshape(1); torch.distributed.all_reduce(f); g.bad_loss = f[0] > 0
+        return loss
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        keep, tgt = target_positions(inputs["labels"]) if self.target_logits_only and "labels" in inputs else (None, None)
-        if keep is None or keep.numel() == 0:   # the model's own loss (also when nothing is trained in this batch)
-            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
-        out = model(**{k:v for k,v in inputs.items() if k != "labels"}, logits_to_keep=keep)
-        logits = out.logits.float()
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1).to(logits.device),
-                                                 ignore_index=-100, reduction="sum")
-        # the model's own loss divides by the tokens of the whole accumulated (and gathered) batch when the Trainer passes
-        # their count, and by this batch's tokens otherwise; so do we, then scale for DDP as `Trainer.compute_loss` does
-        n = num_items_in_batch if num_items_in_batch is not None else (tgt != -100).sum()
-        loss = loss / (n.to(loss.device) if torch.is_tensor(n) else n)
-        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
-            tp = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
-            loss = loss * (self.accelerator.num_processes // tp if self.args.n_gpu <= 1 else self.args.n_gpu)
-        return (loss, out) if return_outputs else loss
+# %% ../nbs/04_training.ipynb #3965f353
+@patch
+def compute_loss(self:_FTTrainer, model, inputs, return_outputs=False, num_items_in_batch=None):
+    keep, tgt = target_positions(inputs["labels"]) if self.target_logits_only and "labels" in inputs else (None, None)
+    if keep is None or keep.numel() == 0:   # the model's own loss (also when nothing is trained in this batch)
+        return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
+                                    num_items_in_batch=num_items_in_batch)
+    out = model(**{k: v for k, v in inputs.items() if k != "labels"}, logits_to_keep=keep)
+    logits = out.logits.float()
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1).to(logits.device),
+                                             ignore_index=-100, reduction="sum")
+    # the model's own loss divides by the tokens of the whole accumulated (and gathered) batch when the Trainer passes
+    # their count, and by this batch's tokens otherwise; so do we, then scale for DDP as `Trainer.compute_loss` does
+    n = num_items_in_batch if num_items_in_batch is not None else (tgt != -100).sum()
+    loss = loss / (n.to(loss.device) if torch.is_tensor(n) else n)
+    if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+        tp = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
+        loss = loss * (self.accelerator.num_processes // tp if self.args.n_gpu <= 1 else self.args.n_gpu)
+    return (loss, out) if return_outputs else loss
 
+# %% ../nbs/04_training.ipynb #6c23a9d4
+@patch
+def _save_checkpoint(self:_FTTrainer, model, trial):
+    if self.nan_guard is not None and self.nan_guard.tripped: return   # never save the poisoned state
+    return Trainer._save_checkpoint(self, model, trial)
+
+@patch
+def _load_optimizer_and_scheduler(self:_FTTrainer, checkpoint):
+    Trainer._load_optimizer_and_scheduler(self, checkpoint)
+    sch, new = self.lr_scheduler, self.args.learning_rate
+    base = getattr(sch, "base_lrs", None)
+    if checkpoint is None or not base or math.isclose(base[0], new, rel_tol=1e-9): return
+    r = new / base[0]
+    sch.base_lrs = [b * r for b in base]
+    for g in self.optimizer.param_groups:
+        g["lr"] *= r
+        if "initial_lr" in g: g["initial_lr"] *= r
+    sch._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+    self.lr_change = [base[0], new]
+
+# %% ../nbs/04_training.ipynb #6bcbea12
 def _tensorboard_callback(log_dir):
     from transformers.integrations import TensorBoardCallback
     cb = TensorBoardCallback(); cb.logging_dir = str(log_dir)
@@ -247,146 +452,250 @@ def _tensorboard_callback(log_dir):
 def _make_hf_trainer(self:LoRATrainer)->Trainer:
     cfg = self.cfg
     args = training_arguments(cfg, self.device, self.precision, has_val=self.has_val)
+    agree_on_config(cfg)     # the process group exists now: every rank must have been given the same config
     self.guard = NonFiniteGuard()
     cbs = [self.guard]
-    if cfg.early_stopping_patience: cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    if cfg.early_stopping_patience:
+        cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     rt = [cfg.report_to] if isinstance(cfg.report_to, str) else cfg.report_to
     if "tensorboard" in rt: cbs.append(_tensorboard_callback(Path(cfg.output_dir)/"tensorboard"))
     t = _FTTrainer(model=self.model, args=args, train_dataset=self.data.train,
                    eval_dataset=self.data.val if self.has_val else None,
                    data_collator=make_collator(self.tokenizer, packing=cfg.packing),
                    processing_class=self.tokenizer, callbacks=cbs+self.callbacks)
-    t.target_logits_only = bool(cfg.target_logits_only and cfg.method in _SPARSE_LOGIT_METHODS and _accepts_logits_to_keep(self.model))
+    t.nan_guard = self.guard
+    t.target_logits_only = bool(cfg.target_logits_only and cfg.method in methods_of("weights")
+                                and _accepts_logits_to_keep(self.model))
     return t
 
 # %% ../nbs/04_training.ipynb #336895e7
 class _env:
     "Set environment variables for the duration of a `with` block."
-    def __init__(self, **kv): self.kv,self.old = {k:v for k,v in kv.items() if v is not None},{}
+    def __init__(self, **kv): self.kv, self.old = {k: v for k, v in kv.items() if v is not None}, {}
     def __enter__(self):
-        for k,v in self.kv.items(): self.old[k] = os.environ.get(k); os.environ[k] = v
+        for k, v in self.kv.items(): self.old[k] = os.environ.get(k); os.environ[k] = v
     def __exit__(self, *a):
-        for k,v in self.old.items():
+        for k, v in self.old.items():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
+# %% ../nbs/04_training.ipynb #dcb93958
+@patch
+def _start_run(self:LoRATrainer, out:Path):
+    "Record the run's config (a new run) or the resume and its changes; drop what a killed run left half-written."
+    rp, main = self.resume, self.hf_trainer.is_world_process_zero()
+    self.resumes = _resume_history(out, rp.step) if rp else []
+    if rp and rp.changes and not rp.finish_only:
+        self.resumes.append(dict(step=rp.step, checkpoint=rp.checkpoint.name, changed=rp.changes))
+    if not main: return
+    out.mkdir(parents=True, exist_ok=True)
+    clean_partials(out)                    # staging directories of final saves that were killed
+    if rp is None:
+        atomic_write(out/"ft_nb_config.yaml", yaml.safe_dump(_scrub(self.cfg.to_dict()), sort_keys=False,
+                                                             allow_unicode=True))
+        return
+    for p, _ in rp.skipped: shutil.rmtree(p, ignore_errors=True)
+    atomic_write(out/_RESUMES, json.dumps(self.resumes, indent=1))
+
+# %% ../nbs/04_training.ipynb #846ba101
 @patch
 def _final_eval(self:LoRATrainer)->dict:
-    "The final adapter's validation metrics: those the Trainer logged at the last step if any (an epoch end), else a new pass."
+    "The final adapter's validation metrics: those logged at the last step if any (an epoch end), else a new pass."
     t = self.hf_trainer
     last = next((e for e in reversed(t.state.log_history) if "eval_loss" in e), None)
     if last and last.get("step") == t.state.global_step and not t.args.load_best_model_at_end: return last
     return t.evaluate()
 
 @patch
-def train(self:LoRATrainer)->dict:
-    "Train; then evaluate, and write the adapter, manifest, `loss.png` and `report.json` to `output_dir`."
-    cfg,out,t = self.cfg,Path(self.cfg.output_dir),self.hf_trainer
-    out.mkdir(parents=True, exist_ok=True)
-    if t.is_world_process_zero() and not self.resume_from:   # the run's config, for `resume` to check against (no secrets)
-        (out/"ft_nb_config.yaml").write_text(yaml.safe_dump(_scrub(cfg.to_dict()), sort_keys=False, allow_unicode=True))
-    wandb_env = dict(WANDB_DIR=os.environ.get("WANDB_DIR") or str(out.resolve()), WANDB_PROJECT=os.environ.get("WANDB_PROJECT") or "ft_nb")
-    t0 = time.time()
+def _train_loop(self:LoRATrainer)->float:
+    "Run the `Trainer` (from the resume checkpoint, if any) and the final evaluation; the mean training loss."
+    t, out = self.hf_trainer, Path(self.cfg.output_dir)
+    wandb_env = dict(WANDB_DIR=os.environ.get("WANDB_DIR") or str(out.resolve()),
+                     WANDB_PROJECT=os.environ.get("WANDB_PROJECT") or "ft_nb")
     try:
         with _env(**wandb_env):
             tr = t.train(resume_from_checkpoint=str(self.resume_from) if self.resume_from else None)
-            ev = self._final_eval() if self.has_val and not self.guard.tripped else {}
+            self.eval_metrics = self._final_eval() if self.has_val and not self.guard.tripped else {}
     finally: _base_config(self.model).use_cache = True
-    self.wall_time_s = time.time()-t0
-    if t.is_world_process_zero(): self.plot(out/"loss.png")
-    if self.guard.tripped:
-        g,ck = self.guard.tripped,latest_checkpoint(out)
-        raise TrainingError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last good checkpoint is "
-                            f"{ck if ck else 'none (the failure came before the first save)'}. Lower learning_rate, use fp32/bf16 "
-                            f"rather than fp16, or check the data, then continue with `resume: true`")
-    rep = trainable_report(self.model)
-    self.result = dict(train_loss=tr.training_loss, eval_loss=ev.get("eval_loss"), steps=t.state.global_step,
-                       wall_time_s=round(self.wall_time_s, 2), trainable=rep["trainable"], trainable_share=rep["share"],
-                       tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s,1e-9), 1),
-                       resumed_from=str(self.resume_from) if self.resume_from else None, output_dir=str(out))
-    self.save_adapter(out)
-    if t.is_world_process_zero():
-        (out/"report.json").write_text(json.dumps(dict(result=self.result, data=_jsonable(getattr(self.data,"report",{})),
-                                                       log_history=t.state.log_history), indent=1, default=str))
+    return tr.training_loss
+
+@patch
+def _finish_from_checkpoint(self:LoRATrainer)->float:
+    "Training reached its end but the final save did not finish: load the last checkpoint, evaluate and save."
+    from transformers.trainer_callback import TrainerState
+    t, ck = self.hf_trainer, self.resume.checkpoint
+    t._load_from_checkpoint(str(ck))
+    t.state = TrainerState.load_from_json(str(ck/"trainer_state.json"))
+    _base_config(self.model).use_cache = True
+    self.eval_metrics = self._final_eval() if self.has_val else {}
+    ls = [e["loss"] for e in t.state.log_history if "loss" in e]
+    return sum(ls)/len(ls) if ls else float("nan")
+
+# %% ../nbs/04_training.ipynb #9779781b
+def _disk_full(e)->bool:
+    if isinstance(e, OSError): return e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+    return "no space left" in str(e)
+
+# %% ../nbs/04_training.ipynb #fe1d147c
+@patch
+def _next_step(self:LoRATrainer, ck:Path|None)->str:
+    return f"continue from it with `resume: true`" if ck else "start again with `overwrite_output_dir: true`"
+
+@patch
+def _nan_error(self:LoRATrainer)->TrainingError:
+    g, ck = self.guard.tripped, latest_checkpoint(self.cfg.output_dir)
+    return TrainingError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last "
+                         f"good checkpoint is {ck if ck else 'none (the failure came before the first save)'}. "
+                         "Lower learning_rate, use fp32/bf16 rather than fp16, or check the data, then "
+                         + self._next_step(ck))
+
+@patch
+def _write_error(self:LoRATrainer, e)->TrainingError:
+    out, step, removed = Path(self.cfg.output_dir), self.hf_trainer.state.global_step, []
+    if self.hf_trainer.is_world_process_zero():
+        for p in checkpoints(out):        # newest first: what the failed write left half-done
+            if checkpoint_problem(p) is None: break
+            shutil.rmtree(p, ignore_errors=True); removed.append(p.name)
+    ck = latest_checkpoint(out)
+    what = "no space left on the device" if _disk_full(e) else getattr(e, "strerror", None) or str(e)
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    return TrainingError(f"training stopped at step {step}: writing to {out} failed: {what}{where}"
+                         + (f"; removed the incomplete {', '.join(removed)}" if removed else "")
+                         + f". The last good checkpoint is {ck or 'none'}; free space (or lower save_total_limit), "
+                         + "then " + self._next_step(ck))
+
+# %% ../nbs/04_training.ipynb #e26a7082
+@patch
+def train(self:LoRATrainer)->dict:
+    "Train; then evaluate, and write the adapter, manifest, `loss.png` and `report.json` to `output_dir`."
+    out, t = Path(self.cfg.output_dir), self.hf_trainer
+    try:
+        self._start_run(out)
+        t0 = time.time()
+        finish = self.resume is not None and self.resume.finish_only
+        train_loss = self._finish_from_checkpoint() if finish else self._train_loop()
+        self.wall_time_s = time.time() - t0
+        if self.guard.tripped:
+            if t.is_world_process_zero(): atomic_write(out/"loss.png", self._png())
+            raise self._nan_error()
+        rep = trainable_report(self.model)
+        self.result = dict(train_loss=train_loss, eval_loss=self.eval_metrics.get("eval_loss"),
+                           steps=t.state.global_step, epoch=t.state.epoch, wall_time_s=round(self.wall_time_s, 2),
+                           trainable=rep["trainable"], trainable_share=rep["share"],
+                           tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s, 1e-9), 1),
+                           resumed_from=str(self.resume_from) if self.resume_from else None, output_dir=str(out))
+        self.save_adapter(out, extra={"report.json": self._report, "loss.png": self._png})
+    except (OSError, RunError) as e: raise self._write_error(e) from None
     return self.result
 
+@patch
+def _report(self:LoRATrainer)->str:
+    return json.dumps(dict(result=self.result, data=_jsonable(getattr(self.data, "report", {})),
+                           log_history=self.hf_trainer.state.log_history), indent=1, default=str)
+
 # %% ../nbs/04_training.ipynb #9316bd50
-_SECRET_KEY = re.compile(r"(^|_)(token|api_?key|secret|password|passwd|credentials?|auth)$|secret|password|api_?key", re.I)
+_SECRET_KEY = re.compile(r"(^|_)(token|api_?key|secret|password|passwd|credentials?|auth)$|secret|password|api_?key",
+                         re.I)
 _SECRET_VAL = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|wandb_[A-Za-z0-9]{16,})\b")
 
 def _scrub(o, key=""):
     "`o` with secrets masked: values under secret-like keys, and token-shaped strings anywhere."
-    if isinstance(o, dict): return {k:("***" if _SECRET_KEY.search(str(k)) and v not in (None,"",False) else _scrub(v, k)) for k,v in o.items()}
-    if isinstance(o, (list,tuple)): return [_scrub(v) for v in o]
+    if isinstance(o, dict):
+        return {k: ("***" if _SECRET_KEY.search(str(k)) and v not in (None, "", False) else _scrub(v, k))
+                for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_scrub(v) for v in o]
     if isinstance(o, str): return _SECRET_VAL.sub("***", o)
     return o
 
 def _jsonable(o): return json.loads(json.dumps(o, default=str))
 
+# %% ../nbs/04_training.ipynb #42a5d5f7
 def _versions()->dict:
     import importlib.metadata as md
     vs = dict(python=platform.python_version())
-    for n in ("ft_nb","torch","transformers","peft","trl","accelerate","datasets","bitsandbytes"):
+    for n in ("ft_nb", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes"):
         try: vs[n] = md.version(n)
         except md.PackageNotFoundError: vs[n] = None
     return vs
 
 def _git_rev(cwd=".")->str|None:
     "The git commit of `cwd` (with '+dirty' if there are uncommitted changes), or None outside a repository."
+    run = lambda *a: subprocess.run(["git", *a], cwd=cwd, capture_output=True, text=True, timeout=10)
     try:
-        rev = subprocess.run(["git","rev-parse","HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+        rev = run("rev-parse", "HEAD")
         if rev.returncode: return None
-        dirty = subprocess.run(["git","status","--porcelain","--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=10)
+        dirty = run("status", "--porcelain", "--untracked-files=no")
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError): return None
 
 def _device_info(device, precision)->dict:
-    d = dict(type=device, precision=precision, world_size=_world_size(), torch_threads=torch.get_num_threads(), platform=platform.platform())
-    if device=="cuda": d["name"] = torch.cuda.get_device_name(0)
-    else: d["name"] = platform.processor() or platform.machine()
+    d = dict(type=device, precision=precision, world_size=_world_size(), torch_threads=torch.get_num_threads(),
+             platform=platform.platform())
+    d["name"] = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or platform.machine()
     return d
-
-# %% ../nbs/04_training.ipynb #52a48d85
-def base_fingerprint(model)->dict:
-    "Architecture and a few embedding values of a base model: enough to tell two checkpoints of one architecture apart."
-    base = _base_model(model)
-    c = base.config
-    c = getattr(c, "text_config", None) or c
-    emb = base.get_input_embeddings().weight
-    return dict(model_type=c.model_type, hidden_size=c.hidden_size, num_hidden_layers=c.num_hidden_layers,
-                vocab_size=emb.shape[0], embed_sample=[round(float(x), 5) for x in emb[:2, :8].detach().float().flatten().cpu()])
-
-def _same_base(a:dict, b:dict)->bool:
-    if any(a[k]!=b[k] for k in ("model_type","hidden_size","num_hidden_layers","vocab_size")): return False
-    return torch.allclose(torch.tensor(a["embed_sample"]), torch.tensor(b["embed_sample"]), rtol=2e-2, atol=2e-3)
 
 # %% ../nbs/04_training.ipynb #e832bf72
 @patch
 def manifest(self:LoRATrainer)->dict:
-    "The run manifest: config, data hash, versions, seed, git revision, device, wall time, trainable parameters, base model."
-    cfg,rep = self.cfg,trainable_report(self.model)
+    "The run manifest: config, data hash, versions, seed, git revision, device, time, parameters, resumes, base model."
+    cfg, rep = self.cfg, trainable_report(self.model)
     return _jsonable(_scrub(dict(
         ft_nb_manifest=1, created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         base_model=cfg.model_name, base_fingerprint=base_fingerprint(self.model), method=cfg.method,
-        config=cfg.to_dict(), data_hash=getattr(self.data, "data_hash", None), data_report=getattr(self.data, "report", None),
+        config=cfg.to_dict(), data_hash=getattr(self.data, "data_hash", None),
+        data_report=getattr(self.data, "report", None),
         chat_template=getattr(self.data, "chat_template", None) or getattr(self.tokenizer, "chat_template", None),
         seed=cfg.seed, versions=_versions(), git_rev=_git_rev(), device=_device_info(self.device, self.precision),
-        wall_time_s=round(getattr(self, "wall_time_s", 0.0), 2), trainable_params=rep["trainable"], total_params=rep["total"],
-        trainable_share=rep["share"], result=self.result)))
+        wall_time_s=round(getattr(self, "wall_time_s", 0.0), 2), trainable_params=rep["trainable"],
+        total_params=rep["total"], trainable_share=rep["share"], result=self.result,
+        resumes=getattr(self, "resumes", []))))
+
+# %% ../nbs/04_training.ipynb #cb1a3314
+def _stage_name()->str:
+    "A staging directory name, the same on every rank of a distributed run (rank 0's)."
+    name = [f".partial-final-{os.getpid()}-{secrets.token_hex(4)}"]
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.broadcast_object_list(name, src=0)
+    return name[0]
+
+def _commit_into(stage:Path, dest:Path, manifest:dict)->Path:
+    "Move the files of `stage` into `dest`, the old manifest out first and the new one (`write_manifest`) in last."
+    files = sorted(stage.iterdir())
+    for f in files:
+        with open(f, "rb") as fh: os.fsync(fh.fileno())
+    (dest/MANIFEST).unlink(missing_ok=True)
+    for f in files: os.replace(f, dest/f.name)
+    stage.rmdir()
+    return write_manifest(dest, manifest, skip=MANIFEST_SKIP + ("wandb",))
+
+# %% ../nbs/04_training.ipynb #8f5d39ab
+@patch
+def _png(self:LoRATrainer)->bytes:
+    import io
+    b = io.BytesIO(); self.plot().savefig(b, format="png", dpi=90)
+    return b.getvalue()
 
 @patch
-def save_adapter(self:LoRATrainer, path=None)->Path:
-    "Save the adapter, the tokenizer (with its chat template) and `ft_nb_manifest.json` to `path` (default `output_dir`)."
-    path = Path(path or self.cfg.output_dir)
+def save_adapter(self:LoRATrainer,
+                 path=None,     # where to write (default: `output_dir`)
+                 extra=None):   # {file name: function returning its text or bytes}, written with the adapter
+    "Write the adapter, the tokenizer (with its chat template) and `ft_nb_manifest.json` to `path`, atomically."
+    path, main = Path(path or self.cfg.output_dir), self.hf_trainer.is_world_process_zero()
+    stage = path/_stage_name()
     tpl = getattr(self.data, "chat_template", None)
     if tpl: self.tokenizer.chat_template = tpl
-    self.hf_trainer.save_model(str(path))           # every rank: FSDP/DeepSpeed gather; rank 0 writes
-    if not self.hf_trainer.is_world_process_zero(): return path
-    (path/"training_args.bin").unlink(missing_ok=True)
-    size = sum(f.stat().st_size for f in path.glob("adapter_model.*"))/2**20
-    if self.result is not None: self.result["adapter_size_mb"] = round(size, 3)
-    m = self.manifest(); m["adapter_size_mb"] = round(size, 3)
-    (path/"ft_nb_manifest.json").write_text(json.dumps(m, indent=1))
+    try:
+        self.hf_trainer.save_model(str(stage))           # every rank: FSDP/DeepSpeed gather; rank 0 writes
+        if not main: return path
+        (stage/"training_args.bin").unlink(missing_ok=True)
+        for name, make in (extra or {}).items():
+            data = make(); (stage/name).write_bytes(data if isinstance(data, bytes) else data.encode())
+        size = sum(f.stat().st_size for f in stage.glob("adapter_model.*"))/2**20
+        if self.result is not None: self.result["adapter_size_mb"] = round(size, 3)
+        m = self.manifest(); m["adapter_size_mb"] = round(size, 3)
+        _commit_into(stage, path, m)
+    finally:
+        if main and stage.exists(): shutil.rmtree(stage, ignore_errors=True)
     return path
 
 # %% ../nbs/04_training.ipynb #ca8587f1
@@ -398,10 +707,11 @@ def plot(self:LoRATrainer, path=None):
     tr = [(e["step"], e["loss"]) for e in h if "loss" in e]
     ev = [(e["step"], e["eval_loss"]) for e in h if "eval_loss" in e]
     lr = [(e["step"], e["learning_rate"]) for e in h if "learning_rate" in e]
-    fig = Figure(figsize=(9, 3.2)); a1,a2 = fig.subplots(1, 2)
+    fig = Figure(figsize=(9, 3.2)); a1, a2 = fig.subplots(1, 2)
     if tr: a1.plot(*zip(*tr), label="train")
     if ev: a1.plot(*zip(*ev), "o-", label="validation")
-    a1.set_xlabel("step"); a1.set_ylabel("loss"); a1.legend(); a1.set_title(f"{self.cfg.method} on {Path(self.cfg.model_name).name}")
+    a1.set_xlabel("step"); a1.set_ylabel("loss"); a1.legend()
+    a1.set_title(f"{self.cfg.method} on {Path(self.cfg.model_name).name}")
     if lr: a2.plot(*zip(*lr))
     a2.set_xlabel("step"); a2.set_ylabel("learning rate"); a2.ticklabel_format(axis="y", style="sci", scilimits=(0,0))
     fig.tight_layout()
@@ -414,36 +724,47 @@ class QLoRATrainer(LoRATrainer):
     def _config(self, config): return load_config(config).replace(load_in_4bit=True)
 
 # %% ../nbs/04_training.ipynb #86ae5341
-def load_adapter(base_model_or_name=None,   # a loaded base model, a name/path for `load_model_and_tokenizer`, or None: the manifest's
-                 adapter_path=".",           # a directory written by `save_adapter` (or any PEFT adapter directory)
+def _base_config_of(info, base, load_in_4bit)->FTConfig:
+    "The training config's model settings (as far as this FTConfig knows them), for base model `base`."
+    known = {f.name for f in dataclasses.fields(FTConfig)}
+    conf = {k: v for k, v in info.config.items() if k in known and k not in ("output_dir", "resume")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # fields the method ignores were reported when the run was trained
+        try: cfg = load_config(conf)
+        except FTError: cfg = load_config({})
+        kw = dict(model_name=str(base), device="auto", precision="auto")
+        if load_in_4bit is not None and load_in_4bit != cfg.load_in_4bit:
+            kw.update(load_in_4bit=load_in_4bit, method="qlora" if load_in_4bit else "lora")
+        return cfg.replace(**kw)
+
+def load_trained(run_dir,                    # a training run's output_dir (or any PEFT adapter directory)
+                 base=None,                  # a loaded base model, a name/path, or None: the one in the manifest
                  device:str|None=None,       # where to load the base model (default: best available)
                  precision:str|None=None,    # base model precision (default: best for the device)
                  load_in_4bit:bool|None=None,# default: as in training
                  is_trainable:bool=False,    # keep the adapter trainable (to continue training)
-                 for_generation:bool=True):  # apply `prepare_for_generation` so `generate` is correct for every method
-    "Load `adapter_path` onto its base model; returns `(peft_model, tokenizer)`. Refuses a base model the adapter was not trained on."
+                 for_generation:bool=True):  # apply `prepare_for_generation` so `generate` is right for every method
+    "Load the adapter in `run_dir` onto its base model: `(peft_model, tokenizer)`; refuses another base model."
     from peft import PeftModel
     from transformers import AutoTokenizer
-    ap = Path(adapter_path)
-    if not (ap/"adapter_config.json").is_file():
-        raise TrainingError(f"adapter_path {ap}: no adapter_config.json there; pass the directory written by `save_adapter` / `ft-nb train`")
-    mf = ap/"ft_nb_manifest.json"
-    man = json.loads(mf.read_text()) if mf.is_file() else None
-    if base_model_or_name is None:
-        base_model_or_name = man["base_model"] if man else json.loads((ap/"adapter_config.json").read_text()).get("base_model_name_or_path")
-        if not base_model_or_name: raise TrainingError(f"adapter_path {ap}: it does not say which base model it belongs to; pass base_model_or_name")
-    if isinstance(base_model_or_name, (str, Path)):
-        q = load_in_4bit if load_in_4bit is not None else bool(man and man["config"].get("load_in_4bit"))
-        dev = pick_device(device); model,_ = load_model_and_tokenizer(str(base_model_or_name), load_in_4bit=q, device=dev,
-                                                                      precision=pick_precision(dev, precision))
-    else: model = base_model_or_name
-    if man and "base_fingerprint" in man and not _same_base(base_fingerprint(model), man["base_fingerprint"]):
-        raise TrainingError(f"adapter_path {ap}: this adapter was trained on base model {man['base_model']!r} "
-                            f"({man['base_fingerprint']['model_type']}, hidden {man['base_fingerprint']['hidden_size']}), but the given "
-                            f"base model {getattr(model, 'name_or_path', '') or base_model_or_name!r} has different weights or shape; "
-                            f"load it with the base model it was trained on")
-    tok = AutoTokenizer.from_pretrained(str(ap))
-    pm = PeftModel.from_pretrained(model, str(ap), is_trainable=is_trainable)
+    info = read_run(run_dir)
+    if info.kind != "adapter":
+        raise TrainingError(f"{run_dir} holds a whole (merged) model, not an adapter; load it as a model")
+    base = base if base is not None else info.base_model
+    if base is None: raise TrainingError(f"{run_dir}: it does not say which base model it belongs to; pass base=")
+    tok = None
+    if isinstance(base, (str, Path)):
+        model, tok = load_for(_base_config_of(info, base, load_in_4bit), device=device, precision=precision,
+                              for_training=is_trainable)
+    else: model = base
+    fp = info.base_fingerprint
+    if fp and not same_fingerprint(base_fingerprint(model), fp):
+        raise TrainingError(f"{run_dir}: this adapter was trained on base model {info.base_model!r} "
+                            f"({fp['model_type']}, hidden {fp['hidden_size']}), but the given base model "
+                            f"{getattr(model, 'name_or_path', '') or base!r} has different weights or shape; "
+                            "load it with the base model it was trained on")
+    if info.has_tokenizer: tok = AutoTokenizer.from_pretrained(str(info.path))
+    pm = PeftModel.from_pretrained(model, str(info.path), is_trainable=is_trainable)
     if not is_trainable: pm.eval()
     if for_generation:
         from ft_nb.methods import prepare_for_generation
@@ -451,19 +772,15 @@ def load_adapter(base_model_or_name=None,   # a loaded base model, a name/path f
     return pm, tok
 
 # %% ../nbs/04_training.ipynb #57982c5c
-def _cli_train(args)->int:
-    cfg = load_config(args.config, overrides=getattr(args, "overrides", None))
+def cmd_train(
+    config:str,          # YAML config file (see configs/)
+    overrides:list=None, # config overrides `--key value`, e.g. --learning_rate 1e-4 --max_steps 50
+)->int:
+    "Fine-tune a model from a YAML config; prints the result and leaves the adapter and its manifest in output_dir."
+    cfg = load_config(config, overrides=overrides)
     t = LoRATrainer(cfg)
     r = t.train()
     if t.hf_trainer.is_world_process_zero():
         print(json.dumps(r, indent=1))
         print(f"adapter, manifest, loss.png and report.json in {cfg.output_dir}")
     return 0
-
-def register_cli(sub):
-    "Add `ft-nb train CONFIG [--key value ...]` to the `ft-nb` subcommands."
-    p = sub.add_parser("train", help="fine-tune a model from a YAML config (overrides: --key value)",
-                       description="Train an adapter. Any config field can be overridden: --learning_rate 1e-4 --max_steps 50")
-    p.add_argument("config", help="YAML config file (see configs/)")
-    p.set_defaults(func=_cli_train, overrides=[], accepts_overrides=True)
-    return p
