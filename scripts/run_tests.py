@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # heaviest first, so two workers finish together
-ORDER = ["04_training", "08_tutorial", "test_gpu_check", "test_faults", "test_multinode", "07a_serving", "05b_demo",
+ORDER = ["test_wheel", "04_training", "test_colab", "test_docs", "test_gpu_check", "test_faults", "test_multinode", "07a_serving", "05b_demo",
          "07_deployment", "10_cloud", "test_bad_inputs", "03_methods", "05_evaluation", "06_inference", "02_data",
          "test_commands", "03a_launch", "01_models"]
 
@@ -54,6 +54,8 @@ def main():
     if not jobs:
         jobs = sorted(p for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith("_"))
         jobs += sorted((ROOT/"tests").glob("test_*.py"))
+        if (ROOT/"tests"/"test_colab.py").exists():   # it runs the tutorial as Colab would (fresh kernel, installed
+            jobs = [j for j in jobs if j.name != "08_tutorial.ipynb"]   # wheel): a second run of it here adds nothing
     rank = lambda p: next((i for i,o in enumerate(ORDER) if p.stem.startswith(o)), len(ORDER))
     jobs.sort(key=rank)
     flags = [] if a.fast else ["slow"]
