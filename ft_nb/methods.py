@@ -80,7 +80,7 @@ def check_4bit_support(device:str="cpu")->None:
                           "Use method 'lora' (full precision) here, or a CUDA GPU for qlora.")
     try: import bitsandbytes  # noqa: F401
     except ImportError:
-        raise MethodError("4-bit loading (qlora) needs bitsandbytes: `pip install bitsandbytes`, "
+        raise MethodError("4-bit loading (qlora) needs bitsandbytes: `pip install 'ft_nb[qlora]'`, "
                           "or use method 'lora' without load_in_4bit.") from None
 
 # %% ../nbs/03_methods.ipynb #71904850
