@@ -1,5 +1,4 @@
-"""One validated configuration for the whole pipeline, the table of fine-tuning methods, device and precision picking,
-seeding.
+"""One validated config for the whole pipeline, the table of fine-tuning methods, devices, precision and seeding.
 
 Every stage of ft_nb (data, training, evaluation, inference, deployment) reads its settings from one flat `FTConfig`.
 Flat, because the brief's users write `{"lora_r": 16, "learning_rate": 2e-4}` and YAML files with the same keys,
@@ -14,7 +13,7 @@ Docs: https://ft-nb.github.io/ft_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #4237bf49
 from __future__ import annotations
-import dataclasses, difflib, math, os, random, re, types, typing, warnings
+import dataclasses, difflib, importlib.util, math, os, random, re, types, typing, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import yaml
@@ -280,11 +279,17 @@ def _check_items(cfg):
 REPORTERS = ("none","wandb","tensorboard")
 VIRTUAL_TOKEN_METHODS = methods_of("virtual")
 
+def _installed(pkg:str)->bool: return importlib.util.find_spec(pkg) is not None
+
 def _validate(cfg:FTConfig):
     for f in fields(cfg): _check_field(f, getattr(cfg, f.name))
     rt = [cfg.report_to] if isinstance(cfg.report_to,str) else cfg.report_to
     bad = [r for r in rt if r not in REPORTERS]
     if bad: raise ConfigError(f"field 'report_to': unknown tracker(s) {bad}; choose from {list(REPORTERS)}")
+    for r in rt:
+        if r != "none" and not _installed(r):
+            raise ConfigError(f"field 'report_to': {r} is not installed; pip install 'ft_nb[{r}]', "
+                              "or set report_to: none")
     tm = cfg.target_modules
     if isinstance(tm,str) and tm!="all-linear":
         raise ConfigError(f"field 'target_modules': expected a list of module names or 'all-linear', got {tm!r}")

@@ -1,5 +1,4 @@
-"""Turn a config into a model: any causal LM with its tokenizer (a hub id, a local directory, a `.gguf` file or the
-built-in offline model), the identity of a base model, and tiny random models for tests.
+"""Turn a config into a model and tokenizer (hub, local, `.gguf` or built-in), tell base models apart, make tiny ones.
 
 Every stage that needs a model gets it from `load_for(cfg)`, the one place where a config becomes a model: it passes
 every model field of `FTConfig` (model and tokenizer names, attention kernel, 4-bit quantization settings, remote
@@ -211,7 +210,7 @@ def bnb_config(device:str, precision:str|None=None, quant_type:str="nf4", double
     "The bitsandbytes 4-bit config for QLoRA on `device`."
     from transformers import BitsAndBytesConfig
     try: import bitsandbytes  # noqa: F401
-    except ImportError: raise ModelError("4-bit loading needs bitsandbytes: `pip install bitsandbytes`") from None
+    except ImportError: raise ModelError("4-bit loading needs bitsandbytes: pip install 'ft_nb[qlora]'") from None
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
                               bnb_4bit_compute_dtype=compute_dtype_4bit(device, precision))
 

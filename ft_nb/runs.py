@@ -1,5 +1,4 @@
-"""Write run directories so that a kill or a full disk never leaves one that looks complete, and read every run,
-adapter or merged model back through one reader that refuses what is incomplete.
+"""Write run directories that a kill or a full disk never leaves looking complete; read them back through one reader.
 
 A run directory is a promise: the adapter in it, its tokenizer and its manifest belong together and are whole. A kill
 or a full disk in the middle of writing one must therefore leave either the old directory or the new one, never a
