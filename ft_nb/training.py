@@ -32,6 +32,7 @@ import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
 from .core import FTConfig, FTError, load_config, pick_device, pick_precision, seed_everything, methods_of
+from .core import ensure_dir
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
 from .models import load_for, base_fingerprint, same_fingerprint
 from .launch import check_launch, agree_on_config
@@ -294,6 +295,7 @@ class LoRATrainer:
         self.cfg = cfg = self._config(config)
         self.resume = check_output_dir(cfg)
         self.resume_from = self.resume.checkpoint if self.resume else None
+        ensure_dir(cfg.output_dir)       # an output_dir that cannot be created is refused before the model loads
         self._check_combination(cfg)
         self.device = pick_device(cfg.device)
         self.precision = pick_precision(self.device, cfg.precision)
