@@ -430,12 +430,23 @@ def _save_checkpoint(self:_FTTrainer, model, trial):
     if self.nan_guard is not None and self.nan_guard.tripped: return   # never save the poisoned state
     return Trainer._save_checkpoint(self, model, trial)
 
+def _follow_schedule(opt, sch):
+    "Set each group's rate to this run's schedule at the checkpoint's step (a grown max_steps changes the schedule)."
+    lams = getattr(sch, "lr_lambdas", None)
+    if not lams or len(lams) != len(opt.param_groups): return
+    for g, b, f in zip(opt.param_groups, sch.base_lrs, lams):
+        want = b * f(sch.last_epoch)
+        if not math.isclose(g["lr"], want, rel_tol=1e-6, abs_tol=1e-12): g["lr"] = want   # else keep it bit for bit
+    sch._last_lr = [g["lr"] for g in opt.param_groups]
+
 @patch
 def _load_optimizer_and_scheduler(self:_FTTrainer, checkpoint):
     Trainer._load_optimizer_and_scheduler(self, checkpoint)
     sch, new = self.lr_scheduler, self.args.learning_rate
     base = getattr(sch, "base_lrs", None)
-    if checkpoint is None or not base or math.isclose(base[0], new, rel_tol=1e-9): return
+    if checkpoint is None or not base: return
+    _follow_schedule(self.optimizer, sch)
+    if math.isclose(base[0], new, rel_tol=1e-9): return
     r = new / base[0]
     sch.base_lrs = [b * r for b in base]
     for g in self.optimizer.param_groups:
