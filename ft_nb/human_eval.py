@@ -191,7 +191,10 @@ def read_ratings(path:str|Path)->tuple[dict, list[dict]]:
 class ABWidget:
     "ipywidgets front end of an `ABSession`; `.box` is the displayable widget."
     def __init__(self, session:ABSession):
-        import ipywidgets as W
+        try: import ipywidgets as W
+        except ImportError:
+            raise HumanEvalError("the rating widget needs ipywidgets: pip install 'ft_nb[notebook]' (or rate with "
+                                 "export_csv / import_csv)") from None
         self.s, self.W = session, W
         self.header, self.prompt = W.HTML(), W.HTML()
         self.out1, self.out2 = W.HTML(layout=W.Layout(width="50%")), W.HTML(layout=W.Layout(width="50%"))

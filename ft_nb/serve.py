@@ -72,12 +72,17 @@ def _check_adapters(adapters:dict|None)->dict:
     return out
 
 # %% ../nbs/07a_serving.ipynb #e21a0f98
+def _serve_extra(e:ImportError)->FTError:
+    "The error for a server package that is not installed: it names the extra that brings it."
+    return FTError(f"the server needs {e.name or 'fastapi, uvicorn and pydantic'}: pip install 'ft_nb[serve]'")
+
 def _request_models()->dict:
     "pydantic models of the chat and completion request bodies (built once, on first use)."
     global _REQ
     if "_REQ" in globals(): return _REQ
     from typing import Any, Literal, Union
-    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+    try: from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+    except ImportError as e: raise _serve_extra(e) from None
     Num = Union[StrictInt, StrictFloat]
     class Loose(BaseModel): model_config = ConfigDict(extra="ignore")   # clients send fields we do not use
     class StreamOptions(Loose): include_usage: StrictBool = False
@@ -433,10 +438,12 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
 # %% ../nbs/07a_serving.ipynb #dce19e81
 def build_app(server:ModelServer):
     "The FastAPI app exposing `server` as an OpenAI-compatible API."
-    from fastapi import FastAPI, Request
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import JSONResponse, StreamingResponse
-    from starlette.exceptions import HTTPException as StarletteHTTPException
+    try:
+        from fastapi import FastAPI, Request
+        from fastapi.concurrency import run_in_threadpool
+        from fastapi.responses import JSONResponse, StreamingResponse
+        from starlette.exceptions import HTTPException as StarletteHTTPException
+    except ImportError as e: raise _serve_extra(e) from None
     app = FastAPI(title="ft_nb server", description="OpenAI-compatible API for a base model and its LoRA adapters")
     app.state.server = server
     key = f"Bearer {server.api_key}".encode() if server.api_key else None
@@ -514,7 +521,9 @@ def build_app(server:ModelServer):
 class ServerThread:
     "Run `app` with uvicorn in a daemon thread (port 0: a free port); `.url`, `.stop()`; a context manager."
     def __init__(self, app, host:str="127.0.0.1", port:int=0, log_level:str="warning"):
-        import socket, uvicorn
+        import socket
+        try: import uvicorn
+        except ImportError as e: raise _serve_extra(e) from None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
