@@ -16,8 +16,9 @@ DRIVER = textwrap.dedent('''
         if event == "open" and isinstance(args[0], (str, os.PathLike)) and isinstance(args[1], str) \\
                 and any(c in args[1] for c in "wax+") and os.path.realpath(args[0]).startswith(out_dir):
             writes.append(os.path.relpath(os.path.realpath(args[0]), out_dir))
-        elif event in ("os.rename", "os.replace", "os.mkdir") and os.path.realpath(str(args[-1] if event == "os.mkdir" else args[1])).startswith(out_dir):
-            writes.append(event)
+        elif event in ("os.rename", "os.replace"):   # atomic writes end in a rename onto the real name
+            dest = os.path.realpath(str(args[1]))
+            if dest.startswith(out_dir): writes.append(os.path.relpath(dest, out_dir))
     sys.addaudithook(audit)
     from ft_nb.core import load_config, FTError
     from ft_nb.training import LoRATrainer
