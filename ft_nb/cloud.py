@@ -184,14 +184,14 @@ def train_run(
     runs_volume:str="ft-nb-runs",  # the volume to commit at the end
 )->dict:
     "Train (or resume, or return the finished run's result): the body of the Modal `train` function."
-    from ft_nb.runs import read_run, RunError
+    from ft_nb.runs import read_run
     from ft_nb.training import LoRATrainer, latest_checkpoint
     cfg = remote_config(config_yaml, run_name, overrides)
     out = Path(cfg.output_dir)
     try:
         info = read_run(out)
         return dict(status="finished", run_dir=str(out), result=(info.manifest or {}).get("result"))
-    except (RunError, FTError, FileNotFoundError): pass
+    except (FTError, FileNotFoundError): pass   # RunError is an FTError: not finished, go on
     if latest_checkpoint(out) is not None: cfg, status = cfg.replace(resume=True), "resumed"
     elif out.exists() and any(out.iterdir()): cfg, status = cfg.replace(overwrite_output_dir=True), "restarted"
     else: status = "started"

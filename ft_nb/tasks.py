@@ -227,7 +227,10 @@ def write_demo_task(
     seed:int=0,       # the seed of `make_demo_task`
 )->dict:
     "Write the demo task's three splits as JSON lines into `out_dir`; returns their paths."
-    task = make_demo_task(seed)
+    return _write_splits(make_demo_task(seed), out_dir)
+
+def _write_splits(task:dict, out_dir)->dict:
+    "Write a task's train/val/test lists as `out_dir/<split>.jsonl`; their paths."
     return {k: write_jsonl(task[k], Path(out_dir)/f"{k}.jsonl") for k in ("train", "val", "test")}
 
 # %% ../nbs/02a_tasks.ipynb #1ffac411
@@ -296,5 +299,4 @@ def write_extraction_task(
     seed:int=1,       # the seed of `make_extraction_task`
 )->dict:
     "Write the extraction task's three splits as JSON lines into `out_dir`; returns their paths."
-    task = make_extraction_task(seed)
-    return {k: write_jsonl(task[k], Path(out_dir)/f"{k}.jsonl") for k in ("train", "val", "test")}
+    return _write_splits(make_extraction_task(seed), out_dir)
