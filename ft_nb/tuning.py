@@ -245,8 +245,8 @@ def _score(trainer, cfg:FTConfig, st:TuneSettings)->float:
                          max_new_tokens=cfg.eval_max_new_tokens, progress=False, name="trial")
     return float(res.metrics[st.objective])
 
-def _free(*objs):
-    for o in objs: del o
+def _free():
+    "Release what the last trial left: Python garbage, and the CUDA cache on a GPU."
     gc.collect()
     try:
         import torch
@@ -336,8 +336,9 @@ def _run_trial(trial, cfg, space, st, out, shared):
         shutil.rmtree(run, ignore_errors=True)
         raise
     finally:
-        if t is not None: t.model = t.hf_trainer = None
-        _free(t)
+        if t is not None: t.model = t.hf_trainer = None   # drop the model before collecting
+        t = None
+        _free()
 
 # %% ../nbs/11_tuning.ipynb #ed5c903c
 def _keep_best(study, st, out:Path):
@@ -346,7 +347,7 @@ def _keep_best(study, st, out:Path):
     try: best = study.best_trial.number
     except ValueError: return
     for p in out.glob("trial-*"):
-        if p.is_dir() and p.name != f"trial-{best:03d}" and not p.name.endswith(".running"):
+        if p.is_dir() and p.name != f"trial-{best:03d}":
             n = int(p.name.split("-")[1])
             t = study.trials[n] if n < len(study.trials) else None
             if t is not None and t.state.is_finished(): shutil.rmtree(p, ignore_errors=True)
