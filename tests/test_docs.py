@@ -134,8 +134,6 @@ def test_no_traceback_machine_path_or_directive(site):
             bad.append(f"{name}: shows a raw directive {d.group(0).strip()!r}")
     assert not bad, "\n".join(bad[:60])
 
-@pytest.mark.xfail(strict=False, reason="open (issue 16): cells that mix imports with code that fails from the project "
-                   "root (late imports, paths relative to nbs/); leading imports were split off this session")
 def test_nbdev_docs_would_run(site):
     """nbdev's docs processing (`nbdev_docs`, with Quarto) runs every cell that holds an import, from the project root,
     and stops at the first that fails; our build records those cells instead. The fix: imports in cells of their own
