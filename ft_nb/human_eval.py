@@ -6,11 +6,12 @@ This module runs that as a blind A/B test. For each prompt a rater sees two outp
 vs another — in an order drawn at random (seeded, so a restarted session shows the same order), says which is better
 or that they tie, and scores each output on a rubric (by default correctness, helpfulness and tone, 1–5).
 
-Each rating is appended to a JSONL file the moment it is given, so a session can stop at any point and continue
-later from the same file. Raters outside Jupyter get the same blind items as a CSV sheet, whose filled-in copy is
-imported into the same format. The analysis reads one or several rating files. Every reader names the file and line
-of anything it cannot use, and nothing is dropped without a count: a re-rated item replaces the earlier rating, and
-the analysis says how many were replaced.
+`ab_from_predictions` builds the items from two runs' `ft-nb eval` predictions on the same prompts (SFT vs SFT+DPO,
+say), refusing predictions of different prompts. Each rating is appended to a JSONL file the moment it is given, so a
+session can stop at any point and continue later from the same file. Raters outside Jupyter get the same blind items
+as a CSV sheet, whose filled-in copy is imported into the same format. The analysis reads one or several rating
+files. Every reader names the file and line of anything it cannot use, and nothing is dropped without a count: a
+re-rated item replaces the earlier rating, and the analysis says how many were replaced.
 
 Docs: https://ft-nb.github.io/ft_nb/human_eval.html.md"""
 
@@ -18,7 +19,7 @@ Docs: https://ft-nb.github.io/ft_nb/human_eval.html.md"""
 
 # %% ../nbs/05a_human_eval.ipynb #57a7df4a
 from __future__ import annotations
-import csv, hashlib, io, json, math, random, statistics, time
+import csv, hashlib, io, json, math, random, re, statistics, time
 import html as _html
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,9 @@ from .core import FTError
 from .runs import atomic_write
 
 # %% auto #0
-__all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'ABSession', 'read_ratings', 'ABWidget', 'load_ratings',
-           'wilson_interval', 'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'cmd_ratings']
+__all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'prompt_text', 'ab_from_predictions', 'ABSession',
+           'read_ratings', 'ABWidget', 'load_ratings', 'wilson_interval', 'win_rate', 'rubric_means', 'cohen_kappa',
+           'rater_agreement', 'summarize', 'cmd_ratings', 'read_ab_items', 'cmd_ab']
 
 # %% ../nbs/05a_human_eval.ipynb #f96dabf2
 class HumanEvalError(FTError, ValueError):
@@ -61,6 +63,73 @@ def ab_items(
     ids = [str(i) for i in (ids if ids is not None else range(len(prompts)))]
     if len(set(ids)) != len(ids): raise HumanEvalError("item ids must be unique")
     return [ABItem(i, p, {names[0]: a, names[1]: b}) for i,p,a,b in zip(ids, prompts, outputs_a, outputs_b)]
+
+# %% ../nbs/05a_human_eval.ipynb #e381a533
+_USER_TURN = [re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S),     # ChatML
+              re.compile(r"<\|start_header_id\|>user<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>", re.S)]  # Llama 3
+
+def prompt_text(prompt:str)->str:
+    "What a rater reads of a rendered prompt: its last user turn (ChatML, Llama 3), else the prompt as it is."
+    for rx in _USER_TURN:
+        if turns := rx.findall(prompt): return turns[-1].strip()
+    return prompt
+
+# %% ../nbs/05a_human_eval.ipynb #e8f5b047
+def _predictions(path, model:str|None)->tuple:
+    "(file, rows, locations, model column) of an `ft-nb eval` predictions file, every row checked."
+    from ft_nb.data import read_rows
+    p = Path(path)
+    if p.is_dir(): p = p/"eval_predictions.jsonl"
+    if not p.is_file():
+        raise HumanEvalError(f"predictions file {p} does not exist; give the eval_predictions.jsonl that ft-nb eval "
+                             "wrote (or its directory)")
+    rows, locs = read_rows(str(p))
+    if not rows or not isinstance(rows[0], dict) or "prompt" not in rows[0]:
+        raise HumanEvalError(f"{p}: expected the fields prompt, reference and one per model (eval_predictions.jsonl "
+                             "of ft-nb eval)")
+    cols = [k for k in rows[0] if k not in ("prompt", "reference")]
+    model = model or next((c for c in reversed(cols) if c != "base"), cols[-1] if cols else None)
+    if model not in cols: raise HumanEvalError(f"{p}: no predictions of model {model!r}; the file has {cols}")
+    for r, loc in zip(rows, locs):
+        if not isinstance(r, dict) or not isinstance(r.get("prompt"), str) or not isinstance(r.get(model), str):
+            raise HumanEvalError(f"{loc}: fields 'prompt' and {model!r} must be text")
+    return p, rows, locs, model
+
+# %% ../nbs/05a_human_eval.ipynb #1ea4e2bb
+def ab_from_predictions(
+    predictions_a,               # eval_predictions.jsonl of the first run (or its directory), e.g. the SFT adapter's
+    predictions_b,               # the second run's, on the same prompts in the same order, e.g. SFT+DPO's
+    model_a:str|None=None,       # the column of the first file (default: its last model that is not base)
+    model_b:str|None=None,       # the column of the second file (default: its last model that is not base)
+    names:tuple|None=None,       # the two system names (default: the two columns)
+    limit:int|None=None,         # rate a random sample of this many prompts (drawn with `seed`), default all
+    seed:int=0,                  # the sample's seed
+    only_different:bool=False,   # leave out prompts both systems answered with the same text (counted)
+)->tuple[list[ABItem], dict]:
+    "A/B items (id = line number) of two runs' answers to the same prompts, and a summary with the references."
+    pa, ra, la, ma = _predictions(predictions_a, model_a)
+    pb, rb, lb, mb = _predictions(predictions_b, model_b)
+    names = tuple(names or (ma, mb))
+    if len(names) != 2 or len(set(names)) != 2:
+        raise HumanEvalError(f"need two different system names, got {names}; pass names=('sft', 'sft+dpo')")
+    if len(ra) != len(rb):
+        raise HumanEvalError(f"{pa} has {len(ra)} predictions, {pb} has {len(rb)}: the two runs must answer the same "
+                             "prompts (evaluate both on the same test set)")
+    for a, b, x, y in zip(ra, rb, la, lb):
+        if a["prompt"] != b["prompt"] or a.get("reference") != b.get("reference"):
+            what = "prompts" if a["prompt"] != b["prompt"] else "references"
+            raise HumanEvalError(f"{x} and {y}: the {what} differ ({prompt_text(a['prompt'])[:60]!r} vs "
+                                 f"{prompt_text(b['prompt'])[:60]!r}); the two runs must answer the same prompts in "
+                                 "the same order")
+    idx = list(range(len(ra)))
+    same = [i for i in idx if ra[i][ma].strip() == rb[i][mb].strip()]
+    if only_different: idx = [i for i in idx if i not in set(same)]
+    if limit is not None and limit < len(idx): idx = sorted(random.Random(seed).sample(idx, limit))
+    items = [ABItem(str(i+1), prompt_text(ra[i]["prompt"]), {names[0]: ra[i][ma], names[1]: rb[i][mb]}) for i in idx]
+    if not items: raise HumanEvalError(f"{pa}, {pb}: no prompts left to rate ({len(same)} answered identically)")
+    info = dict(files=[str(pa), str(pb)], columns=[ma, mb], systems=list(names), prompts=len(ra), identical=len(same),
+                items=len(items), references={it.id: ra[int(it.id)-1].get("reference") for it in items})
+    return items, info
 
 # %% ../nbs/05a_human_eval.ipynb #892b043d
 def _fingerprint(items)->str:
@@ -433,4 +502,51 @@ def cmd_ratings(
           f"{w['win_rate']:.1%}, {confidence:.0%} CI [{w['ci_low']:.1%}, {w['ci_high']:.1%}]")
     print("\nmean rubric scores (1-5):\n" + r["rubric"].round(2).to_string())
     if len(r["agreement"]): print("\nagreement between raters:\n" + r["agreement"].round(3).to_string(index=False))
+    return 0
+
+# %% ../nbs/05a_human_eval.ipynb #419d2a43
+def read_ab_items(path)->list[ABItem]:
+    "The A/B items of a key file (`id`, `prompt`, optional `reference`, and one field per system)."
+    p = Path(path)
+    if not p.is_file(): raise HumanEvalError(f"items file {p} does not exist")
+    items = []
+    for i, l in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not l.strip(): continue
+        r = _json_line(p, i, l)
+        outs = {k: v for k, v in r.items() if k not in ("id", "prompt", "reference")} if isinstance(r, dict) else {}
+        if not isinstance(r, dict) or not isinstance(r.get("prompt"), str) or len(outs) != 2 or \
+           not all(isinstance(v, str) for v in outs.values()):
+            raise HumanEvalError(f"{p}: line {i}: expected id, prompt, reference and the text answers of two systems")
+        items.append(ABItem(str(r.get("id", i - 1)), r["prompt"], outs))
+    return items
+
+# %% ../nbs/05a_human_eval.ipynb #21726bcd
+def cmd_ab(
+    predictions_a:str,          # eval_predictions.jsonl of the first run (or its directory), e.g. the SFT adapter's
+    predictions_b:str,          # the second run's on the same prompts, e.g. SFT+DPO's
+    out:str="ab_session",       # directory for items.jsonl (the key), session.json, ratings.jsonl and sheet.csv
+    model_a:str=None,           # model column of the first file (default: its last model that is not base)
+    model_b:str=None,           # model column of the second file (default: its last model that is not base)
+    names:str=None,             # two comma-separated system names (default: the two columns)
+    limit:int=None,             # rate a random sample of this many prompts (default: all)
+    seed:int=0,                 # draws the sample and which output is shown first
+    only_different:bool=False,  # leave out prompts both runs answered identically (counted)
+)->int:
+    "Build a blind A/B rating session from two runs' predictions on the same prompts (e.g. SFT vs SFT+DPO)."
+    nm = tuple(n.strip() for n in names.split(",")) if names else None
+    items, info = ab_from_predictions(predictions_a, predictions_b, model_a, model_b, nm, limit, seed, only_different)
+    o = Path(out)
+    if (o/"ratings.jsonl").exists():
+        raise HumanEvalError(f"{o} already holds a session (ratings.jsonl); choose another --out or remove it")
+    o.mkdir(parents=True, exist_ok=True)
+    refs = info.pop("references")
+    atomic_write(o/"items.jsonl", "".join(json.dumps(dict(id=it.id, prompt=it.prompt, reference=refs[it.id],
+                                                          **it.outputs), ensure_ascii=False) + "\n" for it in items))
+    atomic_write(o/"session.json", json.dumps(dict(info, seed=seed, only_different=only_different), indent=1))
+    ABSession(items, o/"ratings.jsonl", rater="-", seed=seed).export_csv(o/"sheet.csv", all_items=True)
+    print(f"{len(items)} items ({info['prompts']} prompts, {info['identical']} answered identically by both"
+          f"{', left out' if only_different else ''}): {info['systems'][0]} vs {info['systems'][1]}, sides drawn "
+          f"with seed {seed}\n  blind sheet for raters: {o/'sheet.csv'}\n  key (keep from raters): {o/'items.jsonl'}"
+          f"\n  rate in Jupyter: ABSession(read_ab_items('{o/'items.jsonl'}'), '{o/'ratings.jsonl'}', rater=NAME, "
+          f"seed={seed}).widget()\n  analyse: ft-nb ratings {o/'ratings.jsonl'}")
     return 0
