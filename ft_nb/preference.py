@@ -14,7 +14,7 @@ Docs: https://ft-nb.github.io/ft_nb/preference.html.md"""
 
 # %% ../nbs/04b_preference.ipynb #73d1f7de
 from __future__ import annotations
-import dataclasses, difflib, json, math, shutil, warnings
+import contextlib, dataclasses, difflib, json, math, shutil, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 import torch
@@ -31,8 +31,8 @@ from .training import LoRATrainer, NonFiniteGuard, check_output_dir, training_ar
 # %% auto #0
 __all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
            'detect_pair_format', 'to_pair', 'end_of_turn', 'encode_pair', 'PreferenceData', 'read_pairs',
-           'prepare_pairs', 'preview_pair', 'preference_arguments', 'PreferenceTrainer', 'answer_logps',
-           'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
+           'prepare_pairs', 'preview_pair', 'answers_only_scoring', 'preference_arguments', 'PreferenceTrainer',
+           'answer_logps', 'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
 
 # %% ../nbs/04b_preference.ipynb #b9320622
 class PreferenceError(FTError, ValueError):
@@ -384,6 +384,27 @@ def _trainer_class(stage:str):
     cls = type(f"FT{T.__name__}", (_PrefMixin, T),
                dict(_load_optimizer_and_scheduler=_FTTrainer._load_optimizer_and_scheduler))
     return C, cls
+
+# %% ../nbs/04b_preference.ipynb #a353f005
+@contextlib.contextmanager
+def answers_only_scoring():
+    "Inside: TRL's fused LM head projects only the scored positions, on any device (TRL: only where Triton runs)."
+    import trl.trainer.utils as tu
+    old, tu._use_triton = tu._use_triton, lambda device: True   # the one switch of TRL's compact path
+    try: yield
+    finally: tu._use_triton = old
+
+_PrefMixin.score_answers_only = True
+
+@patch
+def compute_loss(self:_PrefMixin, model, inputs, *args, **kw):
+    with answers_only_scoring() if self.score_answers_only else contextlib.nullcontext():
+        return super(_PrefMixin, self).compute_loss(model, inputs, *args, **kw)
+
+@patch
+def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of precompute_ref_log_probs
+    with answers_only_scoring() if self.score_answers_only else contextlib.nullcontext():
+        return super(_PrefMixin, self).compute_ref_log_probs(model, inputs)
 
 # %% ../nbs/04b_preference.ipynb #bd6d754b
 def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
