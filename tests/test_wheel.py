@@ -260,3 +260,21 @@ def test_console_script(env, tmp):
     r = subprocess.run([ft, "info"], cwd=tmp, capture_output=True, text=True, env=clean_env(), timeout=300)
     assert r.returncode == 0 and "ft_nb" in r.stdout and "torch" in r.stdout, r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr
+
+def test_git_url_install(tmp_path):
+    """The README's Git-URL form, `pip install "ft_nb @ git+URL"`: pip clones the repository, builds it and installs
+    the package with its data. Offline the URL is this clone's own (git+file://; the repository's HEAD, as pip would
+    fetch it from GitHub); dependencies are left out (the wheel test installs them)."""
+    if not (ROOT/".git").exists() or shutil.which("git") is None: pytest.skip("not a git clone, or no git")
+    tgt = tmp_path/"site"
+    _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", tgt,
+          f"ft_nb @ git+{ROOT.as_uri()}"], cwd=tmp_path)
+    pkg = tgt/"ft_nb"
+    assert (pkg/"__init__.py").is_file() and (pkg/"cli.py").is_file(), sorted(p.name for p in tgt.iterdir())
+    for task in ("demo_task", "extract_task"):
+        for split in ("train", "val", "test"): assert (pkg/"assets"/task/f"{split}.jsonl").stat().st_size > 0
+    version = re.search(r'__version__\s*=\s*"([^"]+)"', (ROOT/"ft_nb"/"__init__.py").read_text()).group(1)
+    assert any(p.name == f"ft_nb-{version}.dist-info" for p in tgt.iterdir()), sorted(p.name for p in tgt.iterdir())
+    r = subprocess.run([sys.executable, "-c", "import ft_nb, sys; print(ft_nb.__file__)"], capture_output=True,
+                       text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tgt)})
+    assert r.returncode == 0 and Path(r.stdout.strip()).parent == pkg, (r.stdout, r.stderr[-2000:])
