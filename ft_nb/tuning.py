@@ -225,6 +225,16 @@ class PruneCallback(TrainerCallback):
 DATA_FIELDS = ("max_seq_len", "packing", "train_on_inputs", "system_prompt", "chat_template", "data_format",
                "field_map", "val_fraction", "truncation")
 
+def _val_records(cfg:FTConfig)->list[dict]:
+    "The validation records of `cfg`'s data, split as training splits them (a validation source or `val_fraction`)."
+    from ft_nb.data import load_records, split_records, _sources
+    src = _sources(cfg)
+    if src["val"] is not None: return load_records(src["val"], cfg.data_format, cfg.field_map)
+    if cfg.val_fraction > 0:
+        recs = load_records(src["train"], cfg.data_format, cfg.field_map)
+        return [recs[i] for i in split_records(list(range(len(recs))), cfg.val_fraction, cfg.seed)[1]]
+    raise TuneError("a generation objective is scored on the validation split: set val_dataset or val_fraction > 0")
+
 def _score(trainer, cfg:FTConfig, st:TuneSettings)->float:
     "The objective value of a finished trial."
     if st.objective == "eval_loss":
@@ -233,10 +243,7 @@ def _score(trainer, cfg:FTConfig, st:TuneSettings)->float:
                                       "val_fraction > 0")
         return float(v)
     from ft_nb.evaluation import eval_prompts, evaluate_model
-    from ft_nb.data import load_records
-    val = getattr(trainer.data, "val_records", None)
-    if val is None:
-        raise TuneError(f"objective {st.objective}: needs the validation records, which this data does not keep")
+    val = _val_records(cfg)
     recs = val[:st.val_limit] if st.val_limit else val
     prompts, refs = eval_prompts(recs, trainer.tokenizer, system_prompt=cfg.system_prompt)
     model = trainer.model
