@@ -21,6 +21,7 @@ Docs: https://ft-nb.github.io/ft_nb/methods.html.md"""
 # %% ../nbs/03_methods.ipynb #74d4d0c9
 from __future__ import annotations
 import functools, warnings
+from contextlib import contextmanager
 import torch
 from torch import nn
 import peft
@@ -36,7 +37,8 @@ from .models import load_for, model_device
 # %% auto #0
 __all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'VIRTUAL_TOKEN_METHODS', 'MethodError', 'linear_module_names',
            'is_4bit', 'check_4bit_support', 'prefix_blocker', 'check_method', 'peft_config', 'prepare_for_generation',
-           'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods', 'generation_parity']
+           'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods', 'generation_parity',
+           'merge_blocker', 'merged_adapter', 'fast_generate']
 
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
@@ -327,8 +329,10 @@ def cmd_methods(
 
 # %% ../nbs/03_methods.ipynb #421fd1da
 @torch.no_grad()
-def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6, atol:float=1e-4)->dict:
+def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6, atol:float=1e-4,
+                      generate=None)->dict:
     "Compare greedy `generate` (single prompts and a left-padded batch) with `reference_greedy_decode`."
+    gen = model.generate if generate is None else functools.partial(generate, model)   # e.g. `fast_generate`
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
     try: enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     finally: tokenizer.padding_side = side
@@ -344,15 +348,66 @@ def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6,
             k = min(lg.shape[1], len(ref_logits[i]))
             gaps.append(float((lg[j, :k] - ref_logits[i][:k]).abs().max()) if k else 0.0)
         return max(gaps)
-    batch = model.generate(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **kw)
+    batch = gen(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **kw)
     res = dict(batch_equal=torch.equal(batch.sequences, ref), batch_logit_diff=diff(batch, range(len(prompts))),
                single_equal=True, single_logit_diff=0.0)
     for i in range(len(prompts)):
         ids = enc.input_ids[i:i+1, int((enc.attention_mask[i] == 0).sum()):]
-        one = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kw)
+        one = gen(input_ids=ids, attention_mask=torch.ones_like(ids), **kw)
         want = ref[i:i+1, enc.input_ids.shape[1] - ids.shape[1]:][:, :one.sequences.shape[1]]
         res["single_equal"] &= torch.equal(one.sequences, want)
         res["single_logit_diff"] = max(res["single_logit_diff"], diff(one, [i]))
     gap = max(res["batch_logit_diff"], res["single_logit_diff"])
     res["ok"] = res["batch_equal"] and res["single_equal"] and gap <= atol
     return res
+
+# %% ../nbs/03_methods.ipynb #cbde9609
+def _tuner_layers(model:nn.Module)->list:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+
+def merge_blocker(model:nn.Module)->str|None:
+    "Why the active adapter of `model` cannot be folded into its weights for generation, or None if it can."
+    if not isinstance(model, PeftModel): return "not a PEFT model"
+    if model.active_peft_config.is_prompt_learning: return "virtual-token methods have no weights to merge"
+    if is_4bit(model): return "merging into 4-bit weights would round them"
+    layers = _tuner_layers(model)
+    if not layers: return "no adapter layers"
+    if any(l.disable_adapters for l in layers): return "the adapter is disabled"
+    if any(l.merged for l in layers): return "the adapter is merged already"
+    return None
+
+# %% ../nbs/03_methods.ipynb #82cf6e48
+@contextmanager
+def merged_adapter(
+    model:nn.Module,   # a PEFT model (anything else passes through)
+    merge:bool=True,   # False: leave the adapter unmerged
+):
+    "Fold the active LoRA-family / IA³ adapter into the base weights for a block; the weights are restored exactly."
+    if not merge or merge_blocker(model) is not None: yield model; return
+    params = {id(p): p for l in _tuner_layers(model) for p in (getattr(l.get_base_layer(), "weight", None),
+                                                                getattr(l.get_base_layer(), "bias", None))
+              if isinstance(p, torch.Tensor)}
+    with torch.no_grad(): saved = [(p, p.detach().clone()) for p in params.values()]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.merge_adapter()
+        yield model
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.unmerge_adapter()
+        with torch.no_grad():
+            for p, v in saved: p.copy_(v)
+
+# %% ../nbs/03_methods.ipynb #fded1b9c
+@torch.no_grad()
+def fast_generate(
+    model:nn.Module,   # any causal LM, PEFT or not
+    merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call (`merged_adapter`)
+    **kwargs,          # `generate`'s arguments: input_ids, attention_mask, generation_config, streamer, ...
+):
+    "`model.generate(**kwargs)` with the adapter merged for the call; correct for every method (`prepare_for_generation`)."
+    prepare_for_generation(model)
+    with merged_adapter(model, merge) as m: return m.generate(**kwargs)
