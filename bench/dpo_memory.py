@@ -19,9 +19,10 @@ v_proj, synthetic 68M-parameter SmolLM2-shaped llama (--layers 12):
     python bench/dpo_memory.py --data tickets  ft_nb 0.46 x, all positions 0.77 x of TRL + reference (1193 MB)
 Earlier, on an H200 (bf16; with Triton, as in CUDA builds of torch, TRL already projects only the scored positions,
 so the answers-only change does not apply there): ~0.66B params (--hidden 2048 --layers 16) batch 2 1641 vs 2911 MB
-= 0.56, batch 8 0.66; SmolLM2-135M shape (--layers 30) batch 2 436 vs 649 MB = 0.67, batch 8 0.80. The reference saving is one copy of the
-base model (TRL's own PEFT path copies only the adapter as its `ref`); on a CPU the larger saving is the LM head, whose
-fp32 tiles over every position of a padded batch ([positions, 32768] and their temporaries) outweigh a 68M model.
+= 0.56, batch 8 0.66; SmolLM2-135M shape (--layers 30) batch 2 436 vs 649 MB = 0.67, batch 8 0.80. The reference
+saving is one copy of the base model (TRL's own PEFT path copies only the adapter as its `ref`); on a CPU the larger
+saving is the LM head, whose fp32 tiles over every position of a padded batch ([positions, 32768] and their
+temporaries) outweigh a 68M model.
 """
 import argparse, json, os, resource, subprocess, sys, tempfile
 from pathlib import Path
