@@ -20,10 +20,10 @@ import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'DATA_FORMATS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'FTError', 'ConfigError',
-           'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ensure_dir', 'ignored_fields',
-           'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision',
-           'torch_dtype', 'compute_dtype_4bit', 'seed_everything', 'cache_dir']
+__all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'FTError',
+           'ConfigError', 'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ensure_dir',
+           'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device',
+           'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -129,6 +129,12 @@ class FTConfig:
     group_by_length: bool = _f(True, "group padded batches by length to cut padding")
     chat_template: str|None = _f(None, "Jinja chat template overriding the tokenizer's")
     data_cache: bool = _f(True, "cache tokenized data")
+    tasks: list|None = _f(None, "multi-task training instead of `dataset`: a list of {name, dataset, val_dataset, "
+                          "test_dataset, data_format, field_map, system_prompt, weight, metrics, labels}")
+    mixing: str = _f("weights", "how tasks share the training examples: 'weights' (share ∝ weight) or 'temperature' "
+                     "(share ∝ weight × size^(1/T))", choices=("weights","temperature"))
+    mixing_temperature: float = _f(2.0, "T of temperature mixing: 1 is proportional to size, larger evens the shares",
+                                   min=0, min_excl=True)
     # --- method
     method: str = _f("lora", "fine-tuning method", choices=tuple(METHODS))
     lora_r: int = _f(16, "LoRA rank", min=1, max=4096)
@@ -275,6 +281,43 @@ def _check_items(cfg):
     bad = {k: v for k, v in cfg.field_map.items() if not (isinstance(k, str) and k and isinstance(v, str) and v)}
     if bad: raise ConfigError(f"field 'field_map': expected {{your column: our field}} names, got {_short(bad)}")
 
+# %% ../nbs/00_core.ipynb #4ae741bd
+TASK_KEYS = ("name", "dataset", "val_dataset", "test_dataset", "data_format", "field_map", "system_prompt", "weight",
+             "metrics", "labels")
+
+def _check_task(t, i:int, seen:set):
+    "Refuse task entry `t` (number `i`) of `tasks` unless it is a mapping with a new name, a dataset and a weight > 0."
+    where = f"field 'tasks': task {i}"
+    if not isinstance(t, dict): raise ConfigError(f"{where}: expected a mapping {{name:, dataset:, ...}}, got {_short(t)}")
+    if bad := [k for k in t if k not in TASK_KEYS]:
+        raise ConfigError(f"{where}: unknown key {bad[0]!r}{_suggest(str(bad[0]), list(TASK_KEYS))}")
+    name = t.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
+        raise ConfigError(f"{where}: 'name' must be a short name of letters, digits, '_', '-' or '.', got {_short(name)}")
+    if name in seen: raise ConfigError(f"field 'tasks': two tasks are named {name!r}; task names must be unique")
+    seen.add(name)
+    if not isinstance(t.get("dataset"), str) or not t["dataset"].strip():
+        raise ConfigError(f"field 'tasks': task {name!r} has no 'dataset' (a file, a saved dataset or a bundled task)")
+    w = t.get("weight", 1.0)
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w <= 0:
+        raise ConfigError(f"field 'tasks': task {name!r} has weight {_short(w)}; a weight must be a number > 0 "
+                          "(remove the task to leave it out)")
+    if t.get("data_format", "auto") not in DATA_FORMATS:
+        raise ConfigError(f"field 'tasks': task {name!r}: data_format {t['data_format']!r} is not one of {list(DATA_FORMATS)}")
+
+def _check_tasks(cfg):
+    "The `tasks` list: entries checked one by one; `dataset` and `tasks` are exclusive."
+    if cfg.tasks is None: return
+    if not cfg.tasks: raise ConfigError("field 'tasks': an empty list; list at least one task or leave it out")
+    if cfg.dataset is not None:
+        raise ConfigError("fields 'dataset' and 'tasks' are both set; a multi-task config lists every dataset under "
+                          "'tasks' (leave 'dataset' out)")
+    for k in ("val_dataset", "test_dataset"):
+        if getattr(cfg, k) is not None:
+            raise ConfigError(f"field '{k}': a multi-task config gives each task its own {k} (under 'tasks')")
+    seen = set()
+    for i, t in enumerate(cfg.tasks, 1): _check_task(t, i, seen)
+
 # %% ../nbs/00_core.ipynb #6633427d
 REPORTERS = ("none","wandb","tensorboard")
 VIRTUAL_TOKEN_METHODS = methods_of("virtual")
@@ -296,6 +339,7 @@ def _validate(cfg:FTConfig):
     if isinstance(tm,list) and (not tm or not all(isinstance(m,str) and m for m in tm)):
         raise ConfigError(f"field 'target_modules': expected a non-empty list of module names, got {tm!r}")
     _check_items(cfg)
+    _check_tasks(cfg)
     for name in ("model_name", "tokenizer_name", "dataset", "val_dataset", "test_dataset", "optim"):
         v = getattr(cfg, name)
         if isinstance(v, str) and not v.strip():

@@ -878,10 +878,11 @@ def _stats(cols:dict, counts:dict)->dict:
 
 # %% ../nbs/02_data.ipynb #f42763fd
 def _sources(cfg)->dict:
-    "The config's sources by split; `dataset: demo` brings the bundled validation and test files."
+    "The config's sources by split; a bundled task (`dataset: demo`, `extract`) brings its validation and test files."
     s = dict(train=cfg.dataset, val=cfg.val_dataset, test=cfg.test_dataset)
-    if str(cfg.dataset) in ("demo", "demo:train"):
-        s["val"], s["test"] = s["val"] or "demo:val", s["test"] or "demo:test"
+    t, _, split = str(cfg.dataset).partition(":")
+    if t in BUNDLED_TASKS and split in ("", "train"):
+        s["val"], s["test"] = s["val"] or f"{t}:val", s["test"] or f"{t}:test"
     return s
 
 # %% ../nbs/02_data.ipynb #4592f805
@@ -918,6 +919,9 @@ def prepare_data(
     "Load, validate, split, render, tokenize and mask the config's data, with a report; cached by content."
     import datasets
     cfg = load_config(cfg)
+    if cfg.tasks:
+        raise DataError("this config lists several tasks (`tasks`): prepare them with "
+                        "ft_nb.multitask.prepare_multitask (LoRATrainer does), or give one task's data in `dataset`")
     srcs = {**_sources(cfg), **{k: v for k, v in (sources or {}).items() if v is not None}}
     if srcs["train"] is None or (isinstance(srcs["train"], str) and not srcs["train"].strip()):
         raise DataError("no training data: set `dataset` to a file, a saved datasets directory, a hub dataset "
@@ -1031,6 +1035,10 @@ def report_text(rep:dict)->str:
     p = rep.get("padding")
     if p: lines.append(f"padding share at batch size {p['batch_size']}: padded {p['padded_random']:.1%}, "
                        f"length-grouped {p['padded_grouped']:.1%}, padding-free packing {p['packed']:.1%}")
+    if m := rep.get("mixture"):          # a multi-task report (ft_nb.multitask): the examples per epoch of each task
+        tot, rule = sum(m["counts"].values()), "weights" if m["mixing"] == "weights" else f"temperature {m['temperature']}"
+        lines.append(f"mixture ({rule}, {tot} examples per epoch): " + ", ".join(
+            f"{k} {n} = {n/tot:.1%} (target {m['shares'][k]:.1%}, {m['sizes'][k]} examples)" for k, n in m["counts"].items()))
     if rep.get("cache"): lines.append(f"cache: {rep['cache']['status']}  hash: {rep.get('data_hash', '')[:16]}")
     return "\n".join(lines)
 

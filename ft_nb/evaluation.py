@@ -33,7 +33,8 @@ __all__ = ['METRICS', 'DEVICE_PRICES', 'BRIEF_ROWS', 'EvalError', 'normalize_tex
            'json_field_accuracy', 'Metric', 'register_metric', 'get_metric', 'hub_metric', 'compute_metrics',
            'score_examples', 'evaluate_loss', 'generate_answers', 'eval_prompts', 'EvalResult', 'evaluate_model',
            'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
-           'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models', 'cmd_eval']
+           'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models',
+           'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval']
 
 # %% ../nbs/05_evaluation.ipynb #3a3a9f0c
 class EvalError(FTError, ValueError):
@@ -474,20 +475,20 @@ def generate_answers(
     if not prompts: return []
     enc = [_encode(tokenizer, p) for p in prompts]
     _check_context(model, enc, max_new_tokens)
-    model = _prepare_for_generation(model)
+    from ft_nb.methods import fast_generate, merged_adapter
     was_training = model.training; model.eval()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     dev, out = model_device(model), [None]*len(prompts)
     batches = _token_batches([len(e) + max_new_tokens for e in enc], batch_size, max_batch_tokens)
     try:
-        with tqdm(total=len(prompts), desc=desc, disable=not progress) as bar:
+        with tqdm(total=len(prompts), desc=desc, disable=not progress) as bar, merged_adapter(model):
             for b in batches:
                 L = max(len(enc[i]) for i in b)
                 inp = torch.full((len(b), L), pad, dtype=torch.long); att = torch.zeros(len(b), L, dtype=torch.long)
                 for j,i in enumerate(b): n = len(enc[i]); inp[j, L-n:] = torch.tensor(enc[i]); att[j, L-n:] = 1
-                gen = model.generate(input_ids=inp.to(dev), attention_mask=att.to(dev), max_new_tokens=max_new_tokens,
-                                     do_sample=False, pad_token_id=pad, eos_token_id=tokenizer.eos_token_id,
-                                     use_cache=True, temperature=None, top_p=None, top_k=None)
+                gen = fast_generate(model, input_ids=inp.to(dev), attention_mask=att.to(dev),
+                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
+                                    eos_token_id=tokenizer.eos_token_id, temperature=None, top_p=None, top_k=None)
                 for j,i in enumerate(b): out[i] = tokenizer.decode(gen[j, L:], skip_special_tokens=True).strip()
                 bar.update(len(b))
     finally: model.train(was_training)
@@ -572,8 +573,10 @@ def evaluate_model(
 
 # %% ../nbs/05_evaluation.ipynb #60de2c2d
 def _test_source(cfg):
+    from ft_nb.data import BUNDLED_TASKS
     if cfg.test_dataset: return cfg.test_dataset
-    if str(cfg.dataset) in ("demo", "demo:train"): return "demo:test"
+    t, _, split = str(cfg.dataset).partition(":")
+    if t in BUNDLED_TASKS and split in ("", "train"): return f"{t}:test"
     raise EvalError("no test set: set `test_dataset` in the config "
                     "(a file of held-out examples with reference answers)")
 
@@ -877,6 +880,101 @@ def compare_models(
     if out: save_comparison(comp, out)
     return comp
 
+# %% ../nbs/05_evaluation.ipynb #156e2f7d
+@dataclass
+class TaskComparison:
+    "Results of several models on several tasks: one `Comparison` per task and the joined table."
+    comparisons: dict                   # {task: Comparison}
+    table: "pd.DataFrame"               # one row per model; columns '<task> <metric>' (%) and '<task> hallucination'
+    def _repr_markdown_(self): return to_markdown(self.table)
+    def __repr__(self): return self.table.to_string()
+
+def task_table(comparisons:dict)->"pd.DataFrame":
+    "One row per model: each task's metrics (%) and hallucination rate (%), columns '<task> <metric>'."
+    import pandas as pd
+    rows = {}
+    for k, comp in comparisons.items():
+        for r in comp.results:
+            row = rows.setdefault(r.name, {})
+            row.update({f"{k} {m}": 100 * v for m, v in r.metrics.items()})
+            if (h := hallucination_rate(r)) is not None: row[f"{k} hallucination"] = 100 * h
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+
+# %% ../nbs/05_evaluation.ipynb #03b80c78
+def _task_sets(cfg, tok, limit)->dict:
+    "{task: (config, prompts, references, metrics, labels)} of a multi-task config; a task without test set refused."
+    from ft_nb.multitask import task_list, task_config
+    tasks = task_list(cfg)
+    if none := [t.name for t in tasks if not t.test_dataset]:
+        raise EvalError(f"task {none[0]!r} has no test set: set its test_dataset (held-out examples with reference "
+                        "answers); per-task metrics need one for every task")
+    out = {}
+    for t in tasks:
+        c = task_config(cfg, t)
+        prompts, refs = eval_prompts(_test_records(c, limit), tok, c.data_format, c.system_prompt, c.chat_template)
+        ms, labels = [get_metric(m) for m in c.metrics], _labels(c)
+        _prep([""]*len(prompts), refs, ms, labels or ["x"])
+        out[t.name] = (c, prompts, refs, ms, labels)
+    return out
+
+# %% ../nbs/05_evaluation.ipynb #4de01a98
+def compare_tasks(
+    config,                        # a config with `tasks` (FTConfig, dict or YAML path)
+    models:list=(),                # adapter and/or merged model directories
+    include_base:bool=True,        # evaluate the base model too
+    limit:int|None=None,           # the first `limit` test examples of each task
+    out_dir=None,                  # write tasks.md, tasks.csv, tasks.png and tasks_report.json here
+    device:str|None=None,          # default: cfg.device
+    progress:bool=True,            # progress bars
+    names:list|None=None,          # row names of `models` (default: their directory names)
+)->TaskComparison:
+    "Evaluate the base model and each model on the test set of every task of `config`, each model loaded once."
+    from ft_nb.core import load_config, pick_device, pick_precision
+    from ft_nb.models import load_tokenizer
+    from ft_nb.runs import read_run
+    cfg = load_config(config)
+    models = [str(m) for m in models]
+    if names is not None and len(names) != len(models):
+        raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per model directory")
+    tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
+    sets = _task_sets(cfg, tok, limit)
+    for m in models: read_run(m)
+    device = pick_device(None if (device or cfg.device) == "auto" else (device or cfg.device))
+    precision = pick_precision(device, None if cfg.precision == "auto" else cfg.precision)
+    results = {k: [] for k in sets}
+    for i, e in enumerate((["base"] if include_base else []) + models):
+        name, model, info = _load_entry(cfg, e, device, precision)
+        if names and e != "base": name = names[i - include_base]
+        for k, (c, prompts, refs, ms, labels) in sets.items():
+            r = evaluate_model(model, tok, prompts, refs, ms, labels, None, c.eval_max_new_tokens, c.eval_batch_size,
+                               name=name, progress=progress)
+            r.info = info; results[k].append(r)
+        del model
+    comps = {k: Comparison(rs, comparison_table(rs), sets[k][0].to_dict()) for k, rs in results.items()}
+    tc = TaskComparison(comps, task_table(comps))
+    if out_dir is not None: save_task_comparison(tc, out_dir, limit)
+    return tc
+
+# %% ../nbs/05_evaluation.ipynb #a63a9ab8
+def save_task_comparison(tc:TaskComparison, out_dir, limit=None)->dict:
+    "Write tasks.md/.csv/.png, tasks_report.json and tasks_predictions.jsonl to `out_dir`; returns the paths."
+    from ft_nb.runs import atomic_write
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    paths = {k: out/f"tasks{s}" for k, s in (("markdown", ".md"), ("csv", ".csv"), ("png", ".png"),
+                                             ("report", "_report.json"), ("predictions", "_predictions.jsonl"))}
+    n = {k: len(c.results[0].predictions) if c.results else 0 for k, c in tc.comparisons.items()}
+    atomic_write(paths["markdown"], to_markdown(tc.table) + "\n\ntest examples per task: "
+                 + ", ".join(f"{k} {v}" for k, v in n.items()) + (f" (limit {limit})" if limit else "") + "\n")
+    atomic_write(paths["csv"], tc.table.to_csv())
+    plot_comparison(tc.table, paths["png"])
+    atomic_write(paths["report"], json.dumps(dict(test_examples=n, limit=limit, rows=[
+        dict(model=m, **{k: _nan_none(v) for k, v in row.items()}) for m, row in tc.table.iterrows()]), indent=1))
+    atomic_write(paths["predictions"], "".join(
+        json.dumps(dict(task=k, prompt=c.results[0].prompts[i], reference=c.results[0].references[i],
+                        **{r.name: r.predictions[i] for r in c.results}), ensure_ascii=False) + "\n"
+        for k, c in tc.comparisons.items() for i in range(n[k])))
+    return paths
+
 # %% ../nbs/05_evaluation.ipynb #c3c2cb93
 def _print_comparison(comp:Comparison):
     print(to_markdown(comp.table))
@@ -903,6 +1001,11 @@ def cmd_eval(
     cfg = load_config(config, overrides=overrides)
     adapters = [adapter] if isinstance(adapter, str) else list(adapter or [])
     if not adapters and no_base: raise EvalError("nothing to evaluate: give --adapter DIR or drop --no-base")
+    if cfg.tasks:                                  # a multi-task config: one column per task and metric
+        dest = out or (adapters[0] if adapters else cfg.output_dir)
+        tc = compare_tasks(cfg, adapters, include_base=not no_base, limit=limit, out_dir=dest)
+        print(to_markdown(tc.table)); print(f"table, chart and report (tasks.*) written to {dest}")
+        return 0
     comp = compare_models(cfg, adapters, include_base=not no_base, limit=limit, out_dir=out,
                           val_loss=not no_val_loss, ratings=ratings, price_per_hour=price_per_hour)
     _print_comparison(comp)

@@ -38,6 +38,7 @@ from .models import load_for, base_fingerprint, same_fingerprint
 from .launch import check_launch, agree_on_config
 from .data import prepare_data, make_collator
 from .methods import apply_method, check_method, trainable_report
+from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
 __all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
@@ -344,7 +345,7 @@ def _prepare_data(self:LoRATrainer, data):
     cfg = self.cfg   # under DDP the main process tokenizes (and caches) first, the others then read its cache
     first = (training_arguments(cfg, self.device, self.precision).main_process_first(desc="prepare data")
              if _world_size() > 1 else contextlib.nullcontext())
-    with first: return prepare_data(cfg, self.tokenizer)
+    with first: return prepare_multitask(cfg, self.tokenizer) if cfg.tasks else prepare_data(cfg, self.tokenizer)
 
 @patch
 def _check_data(self:LoRATrainer):
@@ -455,6 +456,30 @@ def _load_optimizer_and_scheduler(self:_FTTrainer, checkpoint):
     sch._last_lr = [g["lr"] for g in self.optimizer.param_groups]
     self.lr_change = [base[0], new]
 
+# %% ../nbs/04_training.ipynb #2caba8a2
+@patch
+def _get_train_sampler(self:_FTTrainer, *args, **kw):
+    "The mixture's sampler for multi-task data (`ft_nb.multitask.MixtureSampler`), else the Trainer's own."
+    s = getattr(self, "train_sampler", None)
+    return s if s is not None else Trainer._get_train_sampler(self, *args, **kw)
+
+@patch
+def evaluate(self:_FTTrainer, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+    "Evaluate; with one validation set per task, also `eval_loss`: the tasks' losses weighted by their examples."
+    ds = self.eval_dataset if eval_dataset is None else eval_dataset
+    m = Trainer.evaluate(self, eval_dataset, ignore_keys, metric_key_prefix)
+    if not isinstance(ds, dict) or metric_key_prefix != "eval": return m
+    n = {k: len(v) for k, v in ds.items()}
+    m["eval_loss"] = sum(m[f"eval_{k}_loss"] * c for k, c in n.items()) / sum(n.values())
+    self.log({"eval_loss": m["eval_loss"], **{f"eval_{k}_loss": m[f"eval_{k}_loss"] for k in n}})
+    self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, m)
+    return m
+
+@patch
+def _task_losses(self:LoRATrainer)->dict:
+    "{task: final validation loss} of a multi-task run."
+    return {k: self.eval_metrics.get(f"eval_{k}_loss") for k in (self.data.val or {})}
+
 # %% ../nbs/04_training.ipynb #6bcbea12
 def _tensorboard_callback(log_dir):
     from transformers.integrations import TensorBoardCallback
@@ -477,6 +502,7 @@ def _make_hf_trainer(self:LoRATrainer)->Trainer:
                    data_collator=make_collator(self.tokenizer, packing=cfg.packing),
                    processing_class=self.tokenizer, callbacks=cbs+self.callbacks)
     t.nan_guard = self.guard
+    t.train_sampler = self.data.sampler() if isinstance(self.data, MultiTaskData) else None
     t.target_logits_only = bool(cfg.target_logits_only and cfg.method in methods_of("weights")
                                 and _accepts_logits_to_keep(self.model))
     return t
@@ -597,6 +623,7 @@ def train(self:LoRATrainer)->dict:
                            trainable=rep["trainable"], trainable_share=rep["share"],
                            tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s, 1e-9), 1),
                            resumed_from=str(self.resume_from) if self.resume_from else None, output_dir=str(out))
+        if isinstance(self.data, MultiTaskData): self.result["task_eval_loss"] = self._task_losses()
         self.save_adapter(out, extra={"report.json": self._report, "loss.png": self._png})
     except (OSError, RunError) as e: raise self._write_error(e) from None
     return self.result

@@ -1275,6 +1275,74 @@ def _(w, keyed_server):
     r.elapsed_s = time.time() - t0
     refused(r, 401)
 
+# --- multi-task configs and adapter merges (issue 14)
+
+def _tasks_cfg(w, tasks, **kw)->Path:
+    "A multi-task config on the tiny model."
+    return w.config(yaml.safe_dump(dict(model_name="tiny-llama", tasks=tasks, output_dir=str(w.d/"out"), **kw)))
+
+@case("config", "tasks-weight-zero")
+def _(w): error(w.cli("train", _tasks_cfg(w, [dict(name="a", dataset="demo", weight=0)])), "tasks", "weight 0", "> 0")
+
+@case("config", "tasks-weight-negative")
+def _(w): error(w.cli("train", _tasks_cfg(w, [dict(name="a", dataset="demo", weight=-2)])), "tasks", "weight -2")
+
+@case("config", "tasks-duplicate-names")
+def _(w):
+    error(w.cli("train", _tasks_cfg(w, [dict(name="a", dataset="demo"), dict(name="a", dataset="extract")])),
+          "tasks", "two tasks are named 'a'")
+
+@case("cli", "eval-task-without-test-set")
+def _(w):
+    w.write("t.jsonl", jl(demo_rows(3)))
+    cfg = _tasks_cfg(w, [dict(name="demo", dataset="demo"), dict(name="mine", dataset=str(w.d/"t.jsonl"))])
+    error(w.cli("eval", cfg, "--limit", "1"), "task 'mine'", "test_dataset")
+
+@pytest.fixture(scope="module")
+def merge_parents(good_adapter, tmp_path_factory):
+    "Adapters to merge with `good_adapter` (tiny-llama, r=4): r=4 and r=8 ones, DoRA, tiny-qwen2, prefix tuning."
+    from peft import LoraConfig, PrefixTuningConfig, get_peft_model
+    from ft_nb.models import make_tiny_model
+    d, out = tmp_path_factory.mktemp("parents"), dict(a=good_adapter)
+    lora = lambda r, **kw: LoraConfig(r=r, lora_alpha=2*r, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM", **kw)
+    for name, arch, conf in (("b", "llama", lora(4)), ("r8", "llama", lora(8)), ("dora", "llama", lora(4, use_dora=True)),
+                             ("qwen", "qwen2", lora(4)),
+                             ("prefix", "llama", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=4))):
+        get_peft_model(make_tiny_model(arch)[0], conf).save_pretrained(d/name); out[name] = d/name
+    return out
+
+def _merge(w, p, *names, extra=()):
+    r = w.cli("merge-adapters", *[p[n] for n in names], "--out", w.d/"merged", *extra)
+    if r.rc: assert not (w.d/"merged").exists(), "a refused merge left an output directory"
+    return r
+
+@case("merge", "two-lora-adapters-accepted")
+def _(w, merge_parents):
+    r = _merge(w, merge_parents, "a", "b", extra=("--method", "ties", "--weights", "1,1", "--density", "0.5"))
+    no_crash(r); assert r.rc == 0 and (w.d/"merged"/"adapter_model.safetensors").is_file(), r.err[-600:]
+
+@case("merge", "different-base-models")
+def _(w, merge_parents): error(_merge(w, merge_parents, "a", "qwen", extra=("--method", "cat")), "qwen", "same base model")
+
+@case("merge", "lora-and-prefix")
+def _(w, merge_parents): error(_merge(w, merge_parents, "a", "prefix", extra=("--method", "cat")), "prefix", "virtual tokens")
+
+@case("merge", "dora-refused-with-reason")
+def _(w, merge_parents): error(_merge(w, merge_parents, "a", "dora", extra=("--method", "cat")), "DoRA", "magnitude")
+
+@case("merge", "ranks-differ-ties")
+def _(w, merge_parents): error(_merge(w, merge_parents, "a", "r8", extra=("--method", "ties")), "equal ranks", "[4, 8]")
+
+@case("merge", "weights-wrong-length")
+def _(w, merge_parents): error(_merge(w, merge_parents, "a", "b", extra=("--weights", "1,1,1")), "weights", "3 weight(s)")
+
+@case("merge", "density-zero")
+def _(w, merge_parents): error(_merge(w, merge_parents, "a", "b", extra=("--density", "0")), "density", "(0, 1]")
+
+@case("merge", "density-above-one")
+def _(w, merge_parents):
+    error(_merge(w, merge_parents, "a", "b", extra=("--method", "dare_ties", "--density", "1.5")), "density", "(0, 1]")
+
 # ---------------------------------------------------------------------------------------------------------------------
 
 def test_catalogue_size():
