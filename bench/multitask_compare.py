@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Multi-task training vs one adapter per task vs merged adapters, on the two bundled tasks (issue 14).
 
-    nice python bench/multitask_compare.py                      # SmolLM2-135M-Instruct on the CPU, ~1 h on a busy 2-core machine
+    nice python bench/multitask_compare.py           # SmolLM2-135M-Instruct on the CPU (~1 h on a busy 2-core machine)
     python bench/multitask_compare.py --model tiny-llama --steps 2 --limit 3   # seconds, for checking the script
 
 Trains on the built-in model: a LoRA adapter on support-ticket classification (`demo`), one on JSON field extraction
@@ -27,8 +27,8 @@ def _configs(model:str, steps:int, out:Path, lr:float, n_val:int)->dict:
                   logging_steps=2, eval_on_start=False, eval_batch_size=16, eval_max_new_tokens=40, device="cpu",
                   seed=0)
     demo = dict(common, dataset="demo", val_dataset=val["demo"], max_steps=steps, output_dir=str(out/"demo"))
-    extract = dict(common, dataset="extract", val_dataset=val["extract"], max_steps=steps, output_dir=str(out/"extract"),
-                   metrics=["json_valid", "json_field_accuracy"])
+    extract = dict(common, dataset="extract", val_dataset=val["extract"], max_steps=steps,
+                   output_dir=str(out/"extract"), metrics=["json_valid", "json_field_accuracy"])
     tasks = [dict(name=t, dataset=t, val_dataset=val[t]) for t in ("demo", "extract")]
     multi = dict(common, tasks=tasks, max_steps=2 * steps, output_dir=str(out/"multi"))
     return dict(demo=demo, extract=extract, multi=multi)
@@ -43,17 +43,19 @@ def _targets(t, singles:dict, merged:list)->list[str]:
     best = max(merged, key=lambda n: min(t.loc[n, c] / max(t.loc[f"single_{k}", c], 1e-9) for k, c in singles.items()))
     for task, col in singles.items():
         s, m = t.loc[f"single_{task}", col], t.loc[best, col]
-        lines.append(f"- best merged ({best}) on {task}: {m:.1f} = {100 * m / max(s, 1e-9):.0f}% of single-task {s:.1f} "
+        lines.append(f"- best merged ({best}) on {task}: {m:.1f} = {100 * m / max(s, 1e-9):.0f}% of single-task "
+                     f"{s:.1f} "
                      f"({'meets' if m >= 0.9 * s else 'misses'} ≥ 90%)")
     return lines
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="smollm2-135m-instruct", help="base model (default: the built-in SmolLM2-135M)")
     ap.add_argument("--steps", type=int, default=12, help="training steps per single-task adapter (multi-task: twice)")
     ap.add_argument("--limit", type=int, default=16, help="test examples per task")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (short runs: higher than the demo's 1e-3)")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (short runs: above the demo's 1e-3)")
     ap.add_argument("--val", type=int, default=16, help="validation examples per task (for the validation loss)")
     ap.add_argument("--out", default="outputs/multitask_compare", help="directory for runs, table and chart")
     ap.add_argument("--png", default=None, help="also copy the chart here (e.g. nbs/images/multitask_compare.png)")
@@ -81,12 +83,14 @@ def main(argv=None):
                        names=["single_demo", "single_extract", "multi", "merged_cat", "merged_ties"])
     times["evaluation"] = round(time.time() - s, 1)
     t = tc.table
-    checks = _targets(t, dict(demo="demo accuracy", extract="extract json_field_accuracy"), ["merged_cat", "merged_ties"])
+    main_metric = dict(demo="demo accuracy", extract="extract json_field_accuracy")
+    checks = _targets(t, main_metric, ["merged_cat", "merged_ties"])
     wall = round(time.time() - t0, 1)
     md = "\n".join([to_markdown(tc.table), "",
                     f"{a.limit} test examples per task (the first of each bundled test set); training steps: "
                     f"{a.steps} per single-task adapter, {2 * a.steps} for the multi-task one (batch 8, LoRA r=16 on "
-                    f"q,k,v,o, learning rate {a.lr}); merges of the two single-task adapters with weights 1,1 (ties: density 0.5).",
+                    f"q,k,v,o, learning rate {a.lr}); merges of the two single-task adapters with weights 1,1 "
+                    "(ties: density 0.5).",
                     f"Model {a.model}, {a.threads} CPU threads; wall time {wall} s (" +
                     ", ".join(f"{k} {v} s" for k, v in times.items()) + ").", "", *checks])
     (out/"multitask_compare.md").write_text(md + "\n")

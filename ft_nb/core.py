@@ -52,7 +52,7 @@ class MethodSpec:
     def mergeable(self)->bool: return self.family == "weights"
 
 _LORA = ("lora_r", "lora_alpha", "lora_dropout", "lora_bias", "target_modules", "modules_to_save",
-         "target_logits_only", "load_in_4bit", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
+         "lora_layers", "target_logits_only", "load_in_4bit", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
 
 METHODS = dict(
     lora=MethodSpec("weights", "LORA", _LORA,
@@ -145,6 +145,9 @@ class FTConfig:
     num_virtual_tokens: int = _f(20, "virtual tokens of prefix / prompt methods", min=1, max=4096)
     encoder_hidden_size: int = _f(512, "hidden size of the prefix reparameterization MLP / prompt encoder", min=1)
     modules_to_save: list|None = _f(None, "extra modules trained in full and saved with the adapter")
+    lora_layers: int|list|None = _f(None,
+                                    "LoRA family: adapt only these decoder layers (a list of indices, or N for the top "
+                                    "N); the backward pass then stops at the lowest adapted layer", min=1)
     # --- training
     num_epochs: float = _f(3, "passes over the training data", min=0, min_excl=True)
     max_steps: int = _f(-1, "stop after this many optimizer steps (-1: use num_epochs)", min=-1)
@@ -288,12 +291,14 @@ TASK_KEYS = ("name", "dataset", "val_dataset", "test_dataset", "data_format", "f
 def _check_task(t, i:int, seen:set):
     "Refuse task entry `t` (number `i`) of `tasks` unless it is a mapping with a new name, a dataset and a weight > 0."
     where = f"field 'tasks': task {i}"
-    if not isinstance(t, dict): raise ConfigError(f"{where}: expected a mapping {{name:, dataset:, ...}}, got {_short(t)}")
+    if not isinstance(t, dict):
+        raise ConfigError(f"{where}: expected a mapping {{name:, dataset:, ...}}, got {_short(t)}")
     if bad := [k for k in t if k not in TASK_KEYS]:
         raise ConfigError(f"{where}: unknown key {bad[0]!r}{_suggest(str(bad[0]), list(TASK_KEYS))}")
     name = t.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
-        raise ConfigError(f"{where}: 'name' must be a short name of letters, digits, '_', '-' or '.', got {_short(name)}")
+        raise ConfigError(f"{where}: 'name' must be a short name of letters, digits, '_', '-' or '.', "
+                          f"got {_short(name)}")
     if name in seen: raise ConfigError(f"field 'tasks': two tasks are named {name!r}; task names must be unique")
     seen.add(name)
     if not isinstance(t.get("dataset"), str) or not t["dataset"].strip():
@@ -303,7 +308,8 @@ def _check_task(t, i:int, seen:set):
         raise ConfigError(f"field 'tasks': task {name!r} has weight {_short(w)}; a weight must be a number > 0 "
                           "(remove the task to leave it out)")
     if t.get("data_format", "auto") not in DATA_FORMATS:
-        raise ConfigError(f"field 'tasks': task {name!r}: data_format {t['data_format']!r} is not one of {list(DATA_FORMATS)}")
+        raise ConfigError(f"field 'tasks': task {name!r}: data_format {t['data_format']!r} is not one of "
+                          f"{list(DATA_FORMATS)}")
 
 def _check_tasks(cfg):
     "The `tasks` list: entries checked one by one; `dataset` and `tasks` are exclusive."

@@ -1036,9 +1036,11 @@ def report_text(rep:dict)->str:
     if p: lines.append(f"padding share at batch size {p['batch_size']}: padded {p['padded_random']:.1%}, "
                        f"length-grouped {p['padded_grouped']:.1%}, padding-free packing {p['packed']:.1%}")
     if m := rep.get("mixture"):          # a multi-task report (ft_nb.multitask): the examples per epoch of each task
-        tot, rule = sum(m["counts"].values()), "weights" if m["mixing"] == "weights" else f"temperature {m['temperature']}"
+        tot = sum(m["counts"].values())
+        rule = "weights" if m["mixing"] == "weights" else f"temperature {m['temperature']}"
         lines.append(f"mixture ({rule}, {tot} examples per epoch): " + ", ".join(
-            f"{k} {n} = {n/tot:.1%} (target {m['shares'][k]:.1%}, {m['sizes'][k]} examples)" for k, n in m["counts"].items()))
+            f"{k} {n} = {n/tot:.1%} (target {m['shares'][k]:.1%}, {m['sizes'][k]} examples)"
+            for k, n in m["counts"].items()))
     if rep.get("cache"): lines.append(f"cache: {rep['cache']['status']}  hash: {rep.get('data_hash', '')[:16]}")
     return "\n".join(lines)
 
