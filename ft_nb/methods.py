@@ -36,9 +36,9 @@ from .models import load_for, model_device
 
 # %% auto #0
 __all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'VIRTUAL_TOKEN_METHODS', 'MethodError', 'linear_module_names',
-           'is_4bit', 'check_4bit_support', 'prefix_blocker', 'check_method', 'peft_config', 'prepare_for_generation',
-           'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods', 'generation_parity',
-           'merge_blocker', 'merged_adapter', 'fast_generate']
+           'is_4bit', 'check_4bit_support', 'prefix_blocker', 'lora_layer_indices', 'check_method', 'peft_config',
+           'prepare_for_generation', 'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods',
+           'generation_parity', 'merge_blocker', 'merged_adapter', 'fast_generate']
 
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
@@ -101,6 +101,26 @@ def prefix_blocker(model:nn.Module)->str|None:
     if getattr(tc, "num_attention_heads", None) is None: return "its config names no num_attention_heads"
     return None
 
+# %% ../nbs/03_methods.ipynb #340d1c01
+def lora_layer_indices(cfg, model:nn.Module)->list[int]|None:
+    "The decoder layers `cfg.lora_layers` names (None: all; N: the top N; or indices), checked against `model`."
+    cfg = _as_config(cfg); ll = cfg.lora_layers
+    if ll is None: return None
+    arch = getattr(model.config, "model_type", type(model).__name__)
+    n = getattr(model.config.get_text_config(), "num_hidden_layers", None)
+    if n is None:
+        raise MethodError(f"lora_layers: the {arch} config names no num_hidden_layers; leave lora_layers out")
+    if isinstance(ll, int):
+        if ll > n:
+            raise MethodError(f"lora_layers: the top {ll} layers asked, but {arch} has {n} layers (1 to {n})")
+        return list(range(n - ll, n))
+    bad = [x for x in ll if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < n]
+    if bad or not ll:
+        raise MethodError(f"lora_layers: {bad or ll} are not layer indices of {arch} (0 to {n - 1}); or give N "
+                          "for the top N layers")
+    if len(set(ll)) < len(ll): raise MethodError(f"lora_layers: {ll} names a layer twice")
+    return sorted(ll)
+
 # %% ../nbs/03_methods.ipynb #69468bf7
 def check_method(cfg, model:nn.Module)->None:
     "Raise `MethodError` if `cfg.method` cannot work with `model` and `cfg`; return None if it can."
@@ -125,6 +145,7 @@ def check_method(cfg, model:nn.Module)->None:
             if miss := _missing_modules(model, cfg.target_modules):
                 raise MethodError(f"target_modules {miss} not found in {arch}; its linear layers are "
                                   f"{linear_module_names(model)} (or use target_modules: all-linear)")
+        if m != "ia3": lora_layer_indices(cfg, model)     # raises for layers the model does not have
         if cfg.modules_to_save and (miss := _missing_modules(model, cfg.modules_to_save)):
             raise MethodError(f"modules_to_save {miss} not found in {arch}")
     if m in VIRTUAL_TOKEN_METHODS:
@@ -155,7 +176,7 @@ def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
     if m in LORA_FAMILY:
         return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                           target_modules=cfg.target_modules, bias=cfg.lora_bias, use_dora=(m == "dora"),
-                          modules_to_save=cfg.modules_to_save)
+                          modules_to_save=cfg.modules_to_save, layers_to_transform=lora_layer_indices(cfg, model))
     if m == "ia3":
         tm = linear_module_names(model) if cfg.target_modules == "all-linear" else list(cfg.target_modules)
         return IA3Config(**common, target_modules=tm, feedforward_modules=_feedforward(model, tm),
