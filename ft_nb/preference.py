@@ -52,6 +52,7 @@ class PreferenceConfig:
     beta:float = 0.1                      # strength of the pull towards the reference (DPO/KTO); ORPO's lambda
     loss_type:str|None = None             # DPO: sigmoid (default), ipo, hinge, ...; KTO: kto, apo_zero_unpaired
     label_smoothing:float = 0.0           # conservative DPO / robust DPO noise rate, 0 <= x < 0.5
+    sft_weight:float = 0.0                # DPO: weight of an added NLL loss on the chosen answer (RPO), >= 0
     precompute_ref_log_probs:bool = False # compute the reference log-probs once before training
     init_adapter:str|None = None          # SFT run directory whose adapter is continued (and frozen as reference)
     pair_format:str = "auto"              # auto | pair | history_pair | implicit_pair | kto
@@ -80,6 +81,8 @@ def _check_pref(p:PreferenceConfig):
     need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
     need(math.isfinite(p.beta) and p.beta > 0, f"beta must be > 0, got {p.beta}")
     need(0 <= p.label_smoothing < 0.5, f"label_smoothing must be >= 0 and < 0.5, got {p.label_smoothing}")
+    need(math.isfinite(p.sft_weight) and p.sft_weight >= 0, f"sft_weight must be >= 0, got {p.sft_weight}")
+    need(p.sft_weight == 0 or p.stage == "dpo", f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
     need(p.desirable_weight > 0 and p.undesirable_weight > 0, "desirable_weight and undesirable_weight must be > 0")
     losses = dict(dpo=DPO_LOSSES, kto=KTO_LOSSES).get(p.stage)
     if p.loss_type is not None:
@@ -409,8 +412,10 @@ def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of preco
 # %% ../nbs/04b_preference.ipynb #bd6d754b
 def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     "The TRL config fields of the preference settings."
-    if stage == "dpo":
-        return dict(beta=pref.beta, loss_type=[pref.loss_type or "sigmoid"], label_smoothing=pref.label_smoothing,
+    if stage == "dpo":   # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
+        extra = dict(loss_type=[pref.loss_type or "sigmoid", "sft"], loss_weights=[1.0, pref.sft_weight]) \
+            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"])
+        return dict(beta=pref.beta, label_smoothing=pref.label_smoothing, **extra,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
     if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
         return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto",
