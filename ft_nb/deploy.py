@@ -24,8 +24,9 @@ from .core import FTError
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST
 
 # %% auto #0
-__all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'DeployError', 'find_metrics', 'write_model_card', 'merge_adapter',
-           'verify_gguf', 'export_gguf', 'push_to_hub', 'cmd_merge', 'cmd_export', 'cmd_card']
+__all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics',
+           'write_model_card', 'merge_adapter', 'verify_gguf', 'export_gguf', 'ollama_modelfile', 'write_modelfile',
+           'llama_server_command', 'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_export', 'cmd_card']
 
 # %% ../nbs/07_deployment.ipynb #7392945a
 class DeployError(FTError):
@@ -285,6 +286,16 @@ def _pre_tokenizer_name(pre:dict|None)->str:
                                     "differently; convert with llama.cpp's convert_hf_to_gguf.py instead")
     return next((n for n in _PRE_NAMES if n in names), names[0])
 
+# %% ../nbs/07_deployment.ipynb #fd2ae182
+def _end_of_turn(tok)->tuple[str,int]|None:
+    "The chat template's end-of-turn token and its id (`<|im_end|>`, `<|eot_id|>`, ...), or None."
+    from ft_nb.inference import _END_TOKENS
+    tmpl = tok.chat_template if isinstance(tok.chat_template, str) else ""
+    for t in _END_TOKENS:
+        i = tok.convert_tokens_to_ids(t) if t in tmpl else None
+        if isinstance(i, int) and i != tok.unk_token_id: return t, i
+    return None
+
 # %% ../nbs/07_deployment.ipynb #6e1a3c29
 def _add_gguf_tokenizer(w, tok, n_vocab:int):
     "Write a byte-level BPE tokenizer as llama.cpp's `gpt2` tokenizer metadata (tokens, merges, special ids, template)."
@@ -312,6 +323,7 @@ def _add_gguf_tokenizer(w, tok, n_vocab:int):
         i = getattr(tok, f"{k}_token_id", None)
         if i is not None: getattr(w, f"add_{k}_token_id")(i)
     w.add_add_bos_token(bool(getattr(tok, "add_bos_token", False)))
+    if (eot := _end_of_turn(tok)) is not None: w.add_eot_token_id(eot[1])   # llama.cpp stops here too
     if tok.chat_template: w.add_chat_template(tok.chat_template)
     return name
 
@@ -464,6 +476,101 @@ def export_gguf(
     finally: part.unlink(missing_ok=True)
     rep["wall_s"] = round(time.time()-t0, 2)
     return rep
+
+# %% ../nbs/07_deployment.ipynb #2b784fcb
+_GO_TEMPLATES = {   # Ollama's template syntax for the chat formats of ft_nb's bundled models
+    "chatml": ("<|im_start|>", "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
+               "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n"),
+    "llama3": ("<|start_header_id|>", "{{ if .System }}<|start_header_id|>system<|end_header_id|>\n\n{{ .System }}"
+               "<|eot_id|>{{ end }}<|start_header_id|>user<|end_header_id|>\n\n{{ .Prompt }}<|eot_id|>"
+               "<|start_header_id|>assistant<|end_header_id|>\n\n"),
+}
+
+def _render_go(template:str, system:str|None, prompt:str)->str:
+    "`template` (one of `_GO_TEMPLATES`) filled in as Ollama fills it for one system prompt and one user message."
+    head, rest = template.split("{{ if .System }}", 1)
+    sys_part, tail = rest.split("{{ end }}", 1)
+    return (head + (sys_part.replace("{{ .System }}", system) if system else "") + tail).replace("{{ .Prompt }}", prompt)
+
+# %% ../nbs/07_deployment.ipynb #bfdd4802
+def _default_system(tok, user:str="x")->str|None:
+    "The system prompt the chat template inserts when a chat brings none (SmolLM2's does), or None."
+    with_none = tok.apply_chat_template([{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
+    marker = "\u0000SYS\u0000"
+    with_sys = tok.apply_chat_template([{"role": "system", "content": marker}, {"role": "user", "content": user}],
+                                       tokenize=False, add_generation_prompt=True)
+    pre, post = with_sys.split(marker)
+    if with_none.startswith(pre) and with_none.endswith(post) and len(with_none) > len(pre) + len(post):
+        return with_none[len(pre):len(with_none)-len(post)]
+    return None
+
+def ollama_modelfile(
+    model_dir:str|Path,            # merged model directory (its tokenizer and manifest)
+    gguf_name:str="model-f16.gguf",  # the GGUF file, relative to the Modelfile
+    num_ctx:int=2048,              # context Ollama allocates
+)->str:
+    "The text of an Ollama Modelfile that formats and stops like ft_nb: template, system prompt, stop tokens, greedy."
+    from ft_nb.models import load_tokenizer
+    d = Path(model_dir); tok = load_tokenizer(str(d))
+    tmpl = tok.chat_template if isinstance(tok.chat_template, str) else ""
+    kind = next((k for k, (marker, _) in _GO_TEMPLATES.items() if marker in tmpl), None)
+    if kind is None: raise DeployError(f"{d}: its chat template is neither ChatML nor Llama 3; write the Modelfile's "
+                                       "TEMPLATE by hand (Ollama's Go template syntax)")
+    go = _GO_TEMPLATES[kind][1]
+    try: system = read_run(d).system_prompt
+    except Exception: system = None
+    system = system or _default_system(tok)
+    want = tok.apply_chat_template(([{"role": "system", "content": system}] if system else []) +
+                                   [{"role": "user", "content": "Hi?"}], tokenize=False, add_generation_prompt=True)
+    if _render_go(go, system, "Hi?") != want:
+        raise DeployError(f"{d}: its {kind} chat template renders differently from Ollama's {kind} template; "
+                          "write the Modelfile's TEMPLATE by hand")
+    stops = sorted({t for t in (tok.eos_token, (_end_of_turn(tok) or (None,))[0]) if t})
+    lines = [f"FROM ./{gguf_name}", f'TEMPLATE """{go}"""']
+    if system: lines.append(f'SYSTEM """{system}"""')
+    lines += [f'PARAMETER stop "{s}"' for s in stops]
+    lines += ["PARAMETER temperature 0", f"PARAMETER num_ctx {num_ctx}"]
+    return "\n".join(lines) + "\n"
+
+# %% ../nbs/07_deployment.ipynb #122bdb5d
+def write_modelfile(
+    model_dir:str|Path,            # merged model directory holding the exported GGUF
+    gguf_name:str="model-f16.gguf",  # the GGUF file inside it
+    num_ctx:int=2048,              # context Ollama allocates
+)->Path:
+    "Write `Modelfile` next to the GGUF (`ollama create NAME -f DIR/Modelfile`); returns its path."
+    d = Path(model_dir)
+    if not (d/gguf_name).is_file():
+        raise DeployError(f"{d/gguf_name} not found: export it first (ft-nb export {d} --type f16)")
+    atomic_write(d/"Modelfile", ollama_modelfile(d, gguf_name, num_ctx))
+    return d/"Modelfile"
+
+def llama_server_command(gguf_path:str|Path, threads:int=2, ctx:int=2048, port:int=8080)->str:
+    "The llama.cpp server command for a GGUF file: the file's own chat template (`--jinja`), greedy like ft_nb."
+    return f"llama-server -m {gguf_path} --jinja -t {threads} -c {ctx} --temp 0 --port {port}"
+
+# %% ../nbs/07_deployment.ipynb #22c0b4a9
+VLLM_MAX_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+def vllm_lora_check(
+    adapter_dir:str|Path,   # a saved adapter / run directory
+    name:str="adapter",     # the name requests use (`"model": name`)
+)->dict:
+    "What vLLM needs to serve `adapter_dir` as a LoRA module: files, rank setting, problems, and the command."
+    d = Path(adapter_dir); probs = []
+    files = {f: (d/f).is_file() for f in ("adapter_config.json", "adapter_model.safetensors")}
+    probs += [f"{f} is missing" for f, ok in files.items() if not ok]
+    cfg = json.loads((d/"adapter_config.json").read_text()) if files["adapter_config.json"] else {}
+    if cfg and cfg.get("peft_type") != "LORA": probs.append(f"vLLM serves LoRA adapters only, this is {cfg.get('peft_type')}")
+    if cfg.get("use_dora"): probs.append("vLLM does not serve DoRA adapters: merge it (ft-nb merge) and serve the model")
+    if cfg.get("modules_to_save"): probs.append(f"vLLM ignores modules_to_save {cfg['modules_to_save']}: merge instead")
+    r = max([int(cfg.get("r") or 0)] + [int(v) for v in (cfg.get("rank_pattern") or {}).values()])
+    rank = next((k for k in VLLM_MAX_LORA_RANKS if k >= r), None)
+    if r and rank is None: probs.append(f"rank {r} exceeds vLLM's largest max_lora_rank {VLLM_MAX_LORA_RANKS[-1]}")
+    tok = [f for f in ("tokenizer.json", "tokenizer_config.json") if (d/f).is_file()]
+    base = cfg.get("base_model_name_or_path") or "BASE"
+    cmd = f"vllm serve {base} --enable-lora --lora-modules {name}={d} --max-lora-rank {rank or r}"
+    return dict(ok=not probs, problems=probs, rank=r, max_lora_rank=rank, tokenizer_files=tok, command=cmd)
 
 # %% ../nbs/07_deployment.ipynb #1eb035a8
 def push_to_hub(
