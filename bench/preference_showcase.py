@@ -32,6 +32,13 @@ def _acc(comp, name):
     return float(t.loc[name, "accuracy"]), float(t.loc[name, "label_found"]), len(comp.results[0].predictions)
 
 
+def _same_run(d:Path, beta, lr, steps, w)->bool:
+    "Whether the DPO run in `d` used these settings (so that --reuse may take its results)."
+    m = json.loads((d/"ft_nb_manifest.json").read_text())
+    c, p = m.get("config", {}), m.get("preference", {})
+    return (c.get("learning_rate"), c.get("max_steps"), p.get("beta"), p.get("sft_weight")) == (lr, steps, beta, w)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sft", default="/work/runs/demo_sft", help="the demo's SFT run directory (ft-nb demo --out DIR)")
@@ -100,19 +107,26 @@ def main():
         w = float(w[0]) if w else 0.0
         d = out/f"dpo_{i}"
         name = f"DPO beta={beta} lr={lr:g} steps={steps} sft_weight={w:g}"
-        with _stage(times, f"train {name}"):
-            T = PreferenceTrainer(dict(model_name=cfg.model_name, dataset=str(out/"pairs.jsonl"), val_fraction=0,
-                                       max_steps=steps, learning_rate=lr, per_device_batch_size=a.batch,
-                                       lr_scheduler="constant", warmup_ratio=0.0, max_seq_len=cfg.max_seq_len,
-                                       logging_steps=1, save_steps=10_000, eval_on_start=False,
-                                       output_dir=str(d), overwrite_output_dir=True, seed=42, report_to="none"),
-                                  dict(init_adapter=str(sft), beta=beta, sft_weight=w))
-            r = T.train()
-        losses = [e["loss"] for e in T.hf_trainer.state.log_history if "loss" in e]
-        del T
-        with _stage(times, f"validate {name}"):
-            va = _acc(compare_models(cfg.replace(test_dataset="demo:val"), [d], out_dir=out/f"val_dpo_{i}",
-                                     names=["dpo"], **ev), "dpo")
+        vp = out/f"val_dpo_{i}"/"eval_report.json"
+        if reused(f"train {name}", d/"report.json") and reused(f"validate {name}", vp) and \
+           _same_run(d, beta, lr, steps, w):
+            losses = [e["loss"] for e in json.loads((d/"report.json").read_text())["log_history"] if "loss" in e]
+            rep = json.loads(vp.read_text())
+            va = (rep["rows"][0]["accuracy"], rep["rows"][0]["label_found"], rep["test_examples"])
+        else:
+            with _stage(times, f"train {name}"):
+                T = PreferenceTrainer(dict(model_name=cfg.model_name, dataset=str(out/"pairs.jsonl"), val_fraction=0,
+                                           max_steps=steps, learning_rate=lr, per_device_batch_size=a.batch,
+                                           lr_scheduler="constant", warmup_ratio=0.0, max_seq_len=cfg.max_seq_len,
+                                           logging_steps=1, save_steps=10_000, eval_on_start=False,
+                                           output_dir=str(d), overwrite_output_dir=True, seed=42, report_to="none"),
+                                      dict(init_adapter=str(sft), beta=beta, sft_weight=w))
+                T.train()
+            losses = [e["loss"] for e in T.hf_trainer.state.log_history if "loss" in e]
+            del T
+            with _stage(times, f"validate {name}"):
+                va = _acc(compare_models(cfg.replace(test_dataset="demo:val"), [d], out_dir=out/f"val_dpo_{i}",
+                                         names=["dpo"], **ev), "dpo")
         runs.append(dict(dir=str(d), beta=beta, lr=lr, steps=steps, sft_weight=w, val_accuracy=va[0],
                          val_label_found=va[1],
                          val_n=va[2], first_loss=round(losses[0], 4), last_loss=round(losses[-1], 4),
