@@ -29,7 +29,7 @@ COMMANDS = dict(
     ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
     export="ft_nb.deploy:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve",
     pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
-    **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters"})
+    ab="ft_nb.human_eval:cmd_ab", **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters"})
 
 # %% ../nbs/09_cli.ipynb #6c2f90d4
 def command_help(verb:str, commands:dict|None=None)->str:
