@@ -490,7 +490,8 @@ def _render_go(template:str, system:str|None, prompt:str)->str:
     "`template` (one of `_GO_TEMPLATES`) filled in as Ollama fills it for one system prompt and one user message."
     head, rest = template.split("{{ if .System }}", 1)
     sys_part, tail = rest.split("{{ end }}", 1)
-    return (head + (sys_part.replace("{{ .System }}", system) if system else "") + tail).replace("{{ .Prompt }}", prompt)
+    filled = head + (sys_part.replace("{{ .System }}", system) if system else "") + tail
+    return filled.replace("{{ .Prompt }}", prompt)
 
 # %% ../nbs/07_deployment.ipynb #bfdd4802
 def _default_system(tok, user:str="x")->str|None:
@@ -561,8 +562,10 @@ def vllm_lora_check(
     files = {f: (d/f).is_file() for f in ("adapter_config.json", "adapter_model.safetensors")}
     probs += [f"{f} is missing" for f, ok in files.items() if not ok]
     cfg = json.loads((d/"adapter_config.json").read_text()) if files["adapter_config.json"] else {}
-    if cfg and cfg.get("peft_type") != "LORA": probs.append(f"vLLM serves LoRA adapters only, this is {cfg.get('peft_type')}")
-    if cfg.get("use_dora"): probs.append("vLLM does not serve DoRA adapters: merge it (ft-nb merge) and serve the model")
+    if cfg and cfg.get("peft_type") != "LORA":
+        probs.append(f"vLLM serves LoRA adapters only, this is {cfg.get('peft_type')}")
+    if cfg.get("use_dora"):
+        probs.append("vLLM does not serve DoRA adapters: merge it (ft-nb merge) and serve the model")
     if cfg.get("modules_to_save"): probs.append(f"vLLM ignores modules_to_save {cfg['modules_to_save']}: merge instead")
     r = max([int(cfg.get("r") or 0)] + [int(v) for v in (cfg.get("rank_pattern") or {}).values()])
     rank = next((k for k in VLLM_MAX_LORA_RANKS if k >= r), None)

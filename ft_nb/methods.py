@@ -429,6 +429,6 @@ def fast_generate(
     merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call (`merged_adapter`)
     **kwargs,          # `generate`'s arguments: input_ids, attention_mask, generation_config, streamer, ...
 ):
-    "`model.generate(**kwargs)` with the adapter merged for the call; correct for every method (`prepare_for_generation`)."
+    "`model.generate(**kwargs)` with the adapter merged for the call, correct for every method."
     prepare_for_generation(model)
     with merged_adapter(model, merge) as m: return m.generate(**kwargs)
