@@ -33,7 +33,7 @@ from .runs import RunError, read_run, atomic_write, clean_partials
 from .models import load_for, load_tokenizer, setup_tokenizer, model_device
 from .models import base_fingerprint, same_fingerprint, same_base_name
 from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
-from .methods import prepare_for_generation
+from .methods import prepare_for_generation, fast_generate, merged_adapter
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name', 'adapter_fit_problems',
@@ -481,9 +481,8 @@ def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc, stops:l
     pad = self.tokenizer.pad_token_id
     ids, mask = (t.to(self.device) for t in _left_pad(seqs, pad))
     crit = [_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else []
-    with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gc,
-                             stopping_criteria=StoppingCriteriaList(crit))
+    out = fast_generate(model, input_ids=ids, attention_mask=mask, generation_config=gc,
+                        stopping_criteria=StoppingCriteriaList(crit))
     res = []
     for row, n in zip(out[:, ids.shape[1]:].tolist(), map(len, seqs)):
         end = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
@@ -532,7 +531,7 @@ def batch_generate(self:LoRAInference,
     order, stops = sorted(range(len(seqs)), key=lambda i: -len(seqs[i])), _stops(gen.pop("stop", None))
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
     out = [None]*len(seqs)
-    with self._lock, _using(self, adapter) as model:
+    with self._lock, _using(self, adapter) as model, merged_adapter(model):   # merged once for all batches
         if seed is not None: seed_everything(seed)
         bar = tqdm(total=len(seqs), desc="generating", disable=not progress, unit="prompt")
         for s in range(0, len(order), batch_size):
@@ -606,11 +605,11 @@ def stream(self:LoRAInference,
             return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
     def work():
         try:
-            with self._lock, _using(self, adapter) as model, torch.no_grad():
+            with self._lock, _using(self, adapter) as model:
                 if seed is not None: seed_everything(seed)
                 crit = [_Cancel()] + ([_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else [])
-                model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
-                               streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
+                fast_generate(model, input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
+                              streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
         except Exception as e:
             err.append(e); streamer.end()
     th = threading.Thread(target=work, daemon=True); th.start()
