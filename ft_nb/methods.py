@@ -396,6 +396,8 @@ def merge_blocker(model:nn.Module)->str|None:
     if not layers: return "no adapter layers"
     if any(l.disable_adapters for l in layers): return "the adapter is disabled"
     if any(l.merged for l in layers): return "the adapter is merged already"
+    if any(l.get_base_layer().weight.dtype != torch.float32 for l in layers):
+        return "half-precision weights: merging would round the update (answers could change)"
     return None
 
 # %% ../nbs/03_methods.ipynb #82cf6e48
