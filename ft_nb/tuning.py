@@ -16,7 +16,7 @@ Docs: https://ft-nb.github.io/ft_nb/tuning.html.md"""
 # %% ../nbs/11_tuning.ipynb #bd6e4722
 from __future__ import annotations
 import gc, json, math, os, shutil, time
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, method_family
 
@@ -212,13 +212,14 @@ from transformers import TrainerCallback
 
 class PruneCallback(TrainerCallback):
     "Report each evaluation's loss to an Optuna trial; stop training when the trial should be pruned."
-    def __init__(self, trial, sign:float=1.0): self.trial, self.sign, self.pruned_at = trial, sign, None
+    def __init__(self, trial, sign:float=1.0):
+        self.trial, self.sign, self.pruned_at, self.loss = trial, sign, None, None
     def on_evaluate(self, args, state, control, metrics=None, **kw):
         v = (metrics or {}).get("eval_loss")
         if v is None or not math.isfinite(v) or state.global_step == 0: return
         self.trial.report(self.sign * v, state.global_step)
         if self.trial.should_prune():
-            self.pruned_at = state.global_step
+            self.pruned_at, self.loss = state.global_step, v
             control.should_training_stop = True
 
 # %% ../nbs/11_tuning.ipynb #4944f334
@@ -273,10 +274,20 @@ class TuneResult:
     plots: dict = field(default_factory=dict)
     out_dir: Path|None = None
 
+def _set_fields(cfg:FTConfig)->dict:
+    "The fields of `cfg` that differ from FTConfig's defaults, but `output_dir` and `run_name`: a study's config."
+    out = {}
+    for f in fields(FTConfig):
+        if f.name in ("output_dir", "run_name"): continue
+        d = f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
+        if (v := getattr(cfg, f.name)) != d: out[f.name] = v
+    return out
+
 def _digest(cfg:FTConfig, space:dict, st:TuneSettings)->str:
+    "The identity of a study: its config's set fields, the space and the objective (a field ft_nb adds later with a "
+    "default leaves it unchanged, so a study resumes across versions)."
     import hashlib
-    d = dict(config={k: v for k, v in cfg.to_dict().items() if k not in ("output_dir", "run_name")},
-             space={k: vars(v) for k, v in space.items()}, objective=st.objective)
+    d = dict(config=_set_fields(cfg), space={k: vars(v) for k, v in space.items()}, objective=st.objective)
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 def _open_study(cfg, space, st, out:Path):
@@ -330,7 +341,7 @@ def _run_trial(trial, cfg, space, st, out, shared):
         if data is None and not (set(params) & set(DATA_FIELDS)): shared["data"] = t.data
         t.train()
         if cb.pruned_at is not None:
-            trial.set_user_attr("note", f"pruned at step {cb.pruned_at}")
+            trial.set_user_attr("note", f"pruned at step {cb.pruned_at} (eval_loss {cb.loss:.4f})")
             raise optuna.TrialPruned(f"pruned at step {cb.pruned_at}")
         v = _score(t, tcfg, st)
         if not math.isfinite(v): raise TuneError(f"objective {st.objective} is {v}")
@@ -399,7 +410,9 @@ def trials_table(study)->"pd.DataFrame":
     for t in study.trials:
         ended = t.datetime_complete and t.datetime_start
         dur = (t.datetime_complete - t.datetime_start).total_seconds() if ended else None
-        rows.append(dict(number=t.number, state=t.state.name, value=t.value,
+        # a pruned trial's value is its last report (the validation loss, signed): shown in its note, not as a value
+        value = None if t.state.name == "PRUNED" else t.value
+        rows.append(dict(number=t.number, state=t.state.name, value=value,
                          **{k: (json.dumps(v) if isinstance(v, list) else v)
                             for k, v in t.user_attrs.get("fields", t.params).items()},
                          seconds=round(dur, 1) if dur is not None else None, note=t.user_attrs.get("note", "")))
