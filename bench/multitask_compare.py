@@ -22,10 +22,14 @@ def _val_files(out:Path, n:int)->dict:
 def _configs(model:str, steps:int, out:Path, lr:float, n_val:int)->dict:
     "The training configs: one per task and the multi-task one."
     val = _val_files(out, n_val)
-    common = dict(model_name=model, method="lora", lora_r=16, lora_alpha=32, target_modules=["q_proj", "k_proj",
-                  "v_proj", "o_proj"], learning_rate=lr, per_device_batch_size=8, max_seq_len=256,
-                  logging_steps=2, eval_on_start=False, eval_batch_size=16, eval_max_new_tokens=40, device="cpu",
+    from ft_nb.core import load_config
+    from ft_nb.demo import DEMO_CONFIG, demo_precision
+    # the demo's study-chosen LoRA (r=32, alpha 32, every linear layer), bf16 where the CPU has it
+    lora = {k: DEMO_CONFIG[k] for k in ("lora_r", "lora_alpha", "lora_dropout", "target_modules")}
+    common = dict(model_name=model, method="lora", **lora, learning_rate=lr, per_device_batch_size=8, max_seq_len=256,
+                  logging_steps=5, eval_on_start=False, eval_batch_size=16, eval_max_new_tokens=40, device="cpu",
                   seed=0)
+    common["precision"] = demo_precision(load_config(common))
     demo = dict(common, dataset="demo", val_dataset=val["demo"], max_steps=steps, output_dir=str(out/"demo"))
     extract = dict(common, dataset="extract", val_dataset=val["extract"], max_steps=steps,
                    output_dir=str(out/"extract"), metrics=["json_valid", "json_field_accuracy"])
@@ -55,7 +59,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=12, help="training steps per single-task adapter (multi-task: twice)")
     ap.add_argument("--limit", type=int, default=16, help="test examples per task")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (short runs: above the demo's 1e-3)")
+    ap.add_argument("--lr", type=float, default=1.75e-3, help="peak learning rate (the demo's)")
     ap.add_argument("--val", type=int, default=16, help="validation examples per task (for the validation loss)")
     ap.add_argument("--out", default="outputs/multitask_compare", help="directory for runs, table and chart")
     ap.add_argument("--png", default=None, help="also copy the chart here (e.g. nbs/images/multitask_compare.png)")
@@ -88,8 +92,8 @@ def main(argv=None):
     wall = round(time.time() - t0, 1)
     md = "\n".join([to_markdown(tc.table), "",
                     f"{a.limit} test examples per task (the first of each bundled test set); training steps: "
-                    f"{a.steps} per single-task adapter, {2 * a.steps} for the multi-task one (batch 8, LoRA r=16 on "
-                    f"q,k,v,o, learning rate {a.lr}); merges of the two single-task adapters with weights 1,1 "
+                    f"{a.steps} per single-task adapter, {2 * a.steps} for the multi-task one (batch 8, LoRA r=32 on "
+                    f"every linear layer, learning rate {a.lr}); merges of the two single-task adapters with weights 1,1 "
                     "(ties: density 0.5).",
                     f"Model {a.model}, {a.threads} CPU threads; wall time {wall} s (" +
                     ", ".join(f"{k} {v} s" for k, v in times.items()) + ").", "", *checks])
