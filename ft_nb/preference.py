@@ -393,6 +393,7 @@ def _trainer_class(stage:str):
 def answers_only_scoring():
     "Inside: TRL's fused LM head projects only the scored positions, on any device (TRL: only where Triton runs)."
     import trl.trainer.utils as tu
+    if not hasattr(tu, "_use_triton"): yield; return      # another TRL: its own path (same loss, more memory)
     old, tu._use_triton = tu._use_triton, lambda device: True   # the one switch of TRL's compact path
     try: yield
     finally: tu._use_triton = old
