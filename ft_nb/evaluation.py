@@ -627,6 +627,15 @@ def _load_entry(cfg, entry, device, precision):
     from peft import PeftModel
     return name, PeftModel.from_pretrained(model, str(p)).eval(), _run_info(run)
 
+def _eval_models(cfg, models, names, device)->tuple[list, str, str]:
+    "`models` as path strings (checked against `names`), and the device and precision to evaluate them on."
+    from ft_nb.core import pick_device, pick_precision
+    models = [str(m) for m in models]
+    if names is not None and len(names) != len(models):
+        raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per model directory")
+    device = pick_device(None if (device or cfg.device) == "auto" else (device or cfg.device))
+    return models, device, pick_precision(device, None if cfg.precision == "auto" else cfg.precision)
+
 # %% ../nbs/05_evaluation.ipynb #f4d60b18
 @dataclass
 class Comparison:
@@ -843,17 +852,13 @@ def compare_models(
     price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: by device, `DEVICE_PRICES`)
 )->Comparison:
     "Evaluate the base model and each fine-tuned model on the same test prompts; return (and save) the comparison."
-    from ft_nb.core import load_config, pick_device, pick_precision
+    from ft_nb.core import load_config
     from ft_nb.models import load_tokenizer
     cfg = load_config(config)
-    models = [str(m) for m in models]
-    if names is not None and len(names) != len(models):
-        raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per model directory")
+    models, device, precision = _eval_models(cfg, models, names, device)
     entries = (["base"] if include_base else []) + models
     if not entries: raise EvalError("nothing to evaluate: give adapter/model directories or include_base=True")
     ms = [get_metric(m) for m in cfg.metrics]
-    device = pick_device(None if (device or cfg.device) == "auto" else (device or cfg.device))
-    precision = pick_precision(device, None if cfg.precision == "auto" else cfg.precision)
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
     prompts, refs = eval_prompts(_test_records(cfg, limit), tok, cfg.data_format, cfg.system_prompt, cfg.chat_template)
     labels = _labels(cfg)
@@ -929,18 +934,14 @@ def compare_tasks(
     names:list|None=None,          # row names of `models` (default: their directory names)
 )->TaskComparison:
     "Evaluate the base model and each model on the test set of every task of `config`, each model loaded once."
-    from ft_nb.core import load_config, pick_device, pick_precision
+    from ft_nb.core import load_config
     from ft_nb.models import load_tokenizer
     from ft_nb.runs import read_run
     cfg = load_config(config)
-    models = [str(m) for m in models]
-    if names is not None and len(names) != len(models):
-        raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per model directory")
+    models, device, precision = _eval_models(cfg, models, names, device)
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
     sets = _task_sets(cfg, tok, limit)
     for m in models: read_run(m)
-    device = pick_device(None if (device or cfg.device) == "auto" else (device or cfg.device))
-    precision = pick_precision(device, None if cfg.precision == "auto" else cfg.precision)
     results = {k: [] for k in sets}
     for i, e in enumerate((["base"] if include_base else []) + models):
         name, model, info = _load_entry(cfg, e, device, precision)
