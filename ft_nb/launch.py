@@ -18,7 +18,8 @@ import hashlib, json, os
 from .core import FTConfig, FTError
 
 # %% auto #0
-__all__ = ['LaunchError', 'launch_env', 'check_launch', 'config_digest', 'config_disagreements', 'agree_on_config']
+__all__ = ['LaunchError', 'launch_env', 'check_launch', 'config_digest', 'config_disagreements', 'agree_on_config',
+           'close_group_at_exit']
 
 # %% ../nbs/03a_launch.ipynb #099d5716
 class LaunchError(FTError, ValueError):
@@ -93,3 +94,19 @@ def agree_on_config(cfg:FTConfig)->str:
     dist.all_gather_object(dicts, cfg.to_dict())
     raise LaunchError("the ranks of this launch were given different configs — every machine must use the same file "
                       "and overrides: " + "; ".join(config_disagreements(dicts)))
+
+# %% ../nbs/03a_launch.ipynb #bbc8f91e
+_close_registered = False
+
+def _close_group():
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
+def close_group_at_exit()->bool:
+    "Destroy the default process group when this process exits (registered once); True if it is registered now."
+    global _close_registered
+    import atexit, torch.distributed as dist
+    if _close_registered or not (dist.is_available() and dist.is_initialized()): return _close_registered
+    atexit.register(_close_group)
+    _close_registered = True
+    return True

@@ -523,10 +523,10 @@ def _policy(self:PreferenceTrainer, model):
 @patch
 def _make_hf_trainer(self:PreferenceTrainer):
     from transformers import EarlyStoppingCallback
-    from ft_nb.launch import agree_on_config
+    from ft_nb.launch import agree_on_config, close_group_at_exit
     cfg, pref = self.cfg, self.pref
     args = preference_arguments(cfg, pref, self.device, self.precision, has_val=self.has_val)
-    agree_on_config(cfg)
+    agree_on_config(cfg); close_group_at_exit()
     self.guard = NonFiniteGuard()
     cbs = [self.guard]
     if cfg.early_stopping_patience:

@@ -35,7 +35,7 @@ from .core import FTConfig, FTError, load_config, pick_device, pick_precision, s
 from .core import ensure_dir
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
 from .models import load_for, base_fingerprint, same_fingerprint
-from .launch import check_launch, agree_on_config
+from .launch import check_launch, agree_on_config, close_group_at_exit
 from .data import prepare_data, make_collator
 from .methods import apply_method, check_method, trainable_report
 from .multitask import MultiTaskData, prepare_multitask
@@ -491,6 +491,7 @@ def _make_hf_trainer(self:LoRATrainer)->Trainer:
     cfg = self.cfg
     args = training_arguments(cfg, self.device, self.precision, has_val=self.has_val)
     agree_on_config(cfg)     # the process group exists now: every rank must have been given the same config
+    close_group_at_exit()    # and it is destroyed before the interpreter's shutdown (gloo aborts otherwise)
     self.guard = NonFiniteGuard()
     cbs = [self.guard]
     if cfg.early_stopping_patience:
