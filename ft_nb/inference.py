@@ -202,6 +202,7 @@ class LoRAInference:
         system_prompt:str|None=None,  # overrides the run's system prompt
         allow_base_mismatch:bool=False, # accept a base whose *name* differs from the run's (shapes are still checked)
         trust_remote_code:bool=False,   # let the model's repository run its own code
+        compile:bool=False,  # compiled decoding with a static KV cache (`methods.fast_generate`): first call compiles
     ):
         run = _read_adapter(adapter_path) if adapter_path is not None else None
         loaded = base_model is not None and not isinstance(base_model, (str, Path))
@@ -217,7 +218,7 @@ class LoRAInference:
         tok = tokenizer if tokenizer is not None else saved if saved is not None else tok
         if tok is None: raise InferenceError("pass tokenizer= together with a loaded base_model")
         self.tokenizer, self.model = _inference_tokenizer(tok), model.eval()
-        self.adapters, self._active, self._lock = {}, None, threading.RLock()
+        self.adapters, self._active, self._lock, self.compile = {}, None, threading.RLock(), compile
         self.max_new_tokens = int((run.config.get("max_new_tokens") if run else None) or DEFAULT_MAX_NEW_TOKENS)
         self.chat_template = chat_template or (run and run.chat_template)
         self.system_prompt = system_prompt if system_prompt is not None else (run and run.system_prompt)
@@ -481,7 +482,7 @@ def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc, stops:l
     pad = self.tokenizer.pad_token_id
     ids, mask = (t.to(self.device) for t in _left_pad(seqs, pad))
     crit = [_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else []
-    out = fast_generate(model, input_ids=ids, attention_mask=mask, generation_config=gc,
+    out = fast_generate(model, compile=self.compile, input_ids=ids, attention_mask=mask, generation_config=gc,
                         stopping_criteria=StoppingCriteriaList(crit))
     res = []
     for row, n in zip(out[:, ids.shape[1]:].tolist(), map(len, seqs)):
@@ -608,7 +609,7 @@ def stream(self:LoRAInference,
             with self._lock, _using(self, adapter) as model:
                 if seed is not None: seed_everything(seed)
                 crit = [_Cancel()] + ([_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else [])
-                fast_generate(model, input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
+                fast_generate(model, compile=self.compile, input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
                               streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
         except Exception as e:
             err.append(e); streamer.end()

@@ -425,12 +425,26 @@ def merged_adapter(
             for p, v in saved: p.copy_(v)
 
 # %% ../nbs/03_methods.ipynb #fded1b9c
+def _compiled(model:nn.Module, kwargs:dict)->dict:
+    "`generate` arguments for compiled decoding: a static KV cache and transformers' compile config, on any device."
+    from transformers import CompileConfig
+    pc = getattr(model, "active_peft_config", None)
+    if pc is not None and pc.is_prompt_learning:
+        raise MethodError(f"compile=True decodes with a static KV cache, which {pc.peft_type.value.lower()} cannot use "
+                          "(its virtual tokens need the dynamic cache); generate without compile")
+    cuda = model_device(model).type == "cuda"
+    cc = CompileConfig(dynamic=False, mode="reduce-overhead" if cuda else "default")   # reduce-overhead: CUDA graphs
+    cc._compile_all_devices = True    # transformers compiles on its own only on accelerators: the CPU gains too
+    return dict(kwargs, cache_implementation="static", compile_config=cc)
+
 @torch.no_grad()
 def fast_generate(
     model:nn.Module,   # any causal LM, PEFT or not
     merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call (`merged_adapter`)
+    compile:bool=False,  # decode with a static KV cache and a `torch.compile`d forward (first call compiles)
     **kwargs,          # `generate`'s arguments: input_ids, attention_mask, generation_config, streamer, ...
 ):
     "`model.generate(**kwargs)` with the adapter merged for the call, correct for every method."
     prepare_for_generation(model)
+    if compile: kwargs = _compiled(model, kwargs)
     with merged_adapter(model, merge) as m: return m.generate(**kwargs)
