@@ -10,15 +10,17 @@ environment if missing) with `cmake -B build` and `cmake --build build --target 
 build is cached under ~/.cache/ft_nb/llama.cpp.
 
 Printed, as one markdown table:
-- prefill tokens/s on the demo's first test ticket (the chat-formatted prompt; llama.cpp's `llama-bench -p N` with the
+- one row per ft_nb generation path — fp32; bf16 and bf16 compiled (`LoRAInference(compile=True)`: static KV cache,
+  `torch.compile`d step) where the CPU has native bf16 — with the first call's time (compilation):
+  prefill tokens/s on the demo's first test ticket (the chat-formatted prompt; llama.cpp's `llama-bench -p N` with the
   same token count) and decode ms/token (answers of exactly --new-tokens tokens; `llama-bench -n`), ft_nb/llama.cpp
   ratios; ft_nb's batched throughput (--batch prompts of the demo's tickets, one left-padded batch);
 - greedy-answer agreement on --tickets test tickets: ft_nb's `LoRAInference.generate` vs `llama-completion --temp 0`
   on the same rendered prompt text;
 - with --run: decode ms/token of the unmerged adapter, with and without `ft_nb.methods.merged_adapter` (the old path
   called `generate` on the unmerged PEFT model);
-- with --eval-limit N: `evaluation.compare_models` on the run (base + tuned, first N test tickets), old path (adapter
-  unmerged) and new path, wall time of each.
+- with --eval-limit N: `evaluation.compare_models` on the run (base + tuned, first N test tickets), before issue 17
+  (fp32, adapter unmerged) and now (the run's precision, adapter merged), wall time of each.
 Machine load (`os.getloadavg`) is printed with every figure: on a shared CPU, compare ratios measured in the same run.
 """
 from __future__ import annotations
@@ -96,13 +98,11 @@ def llamacpp_speed(bindir:Path, gguf:Path, n_prompt:int, n_new:int, threads:int,
     return dict(prefill_tps=pp, decode_ms=1000/tg)
 
 def llamacpp_answer(bindir:Path, gguf:Path, text:str, n_new:int, threads:int)->str:
-    "llama-completion's greedy answer to the rendered prompt `text` (special tokens parsed, stops at end of turn)."
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f: f.write(text)
-    try:
-        r = subprocess.run([str(bindir/"llama-completion"), "-m", str(gguf), "-f", f.name, "-n", str(n_new),
-                            "--temp", "0", "-t", str(threads), "-no-cnv", "--no-display-prompt", "-s", "0",
-                            "--no-warmup", "-c", "2048"], capture_output=True, text=True, timeout=300)
-    finally: os.unlink(f.name)
+    """llama-completion's greedy answer to the rendered prompt `text` (special tokens parsed, stops at end of turn).
+    The prompt goes in as an argument: `-f FILE` drops the file's final newline, and a chat prompt ends with one."""
+    r = subprocess.run([str(bindir/"llama-completion"), "-m", str(gguf), "-p", text, "-n", str(n_new),
+                        "--temp", "0", "-t", str(threads), "-no-cnv", "--no-display-prompt", "-s", "0",
+                        "--no-warmup", "-c", "2048"], capture_output=True, text=True, timeout=300)
     if r.returncode: raise RuntimeError(f"llama-completion failed: {r.stderr[-500:]}")
     out = r.stdout.strip()
     return out[:-len("[end of text]")].strip() if out.endswith("[end of text]") else out   # its end-of-turn mark
@@ -134,16 +134,18 @@ def adapter_decode(run:str, prompt:str, n_new:int, repeat:int)->dict:
     return {k: statistics.median(v) for k, v in res.items()}
 
 def eval_stage(run:str, limit:int)->dict:
-    "Wall time of `compare_models` (base + tuned) on the first `limit` test tickets, old path then new path."
+    """Wall time of `compare_models` (base + tuned) on the first `limit` test tickets: before issue 17 (fp32, adapter
+    unmerged), then now (the run's precision, e.g. the demo's bf16 on a CPU with native bf16, adapter merged)."""
     from ft_nb.core import load_config
     from ft_nb.evaluation import compare_models
     from ft_nb.runs import read_run
-    cfg = load_config(read_run(run).path/"ft_nb_config.yaml") if (Path(run)/"ft_nb_config.yaml").is_file() else None
+    cfg = load_config(read_run(run).path/"ft_nb_config.yaml")
+    before = load_config({**cfg.to_dict(), "precision": "fp32"})
     out = {}
-    for name, ctx in (("old", old_path()), ("new", contextlib.nullcontext())):
+    for name, c, ctx in (("old", before, old_path()), ("new", cfg, contextlib.nullcontext())):
         with ctx, tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
-            comp = compare_models(cfg, [run], limit=limit, out_dir=d, progress=False, names=["tuned"])
+            comp = compare_models(c, [run], limit=limit, out_dir=d, progress=False, names=["tuned"])
             out[name] = dict(seconds=time.perf_counter()-t, table=comp.table.to_dict(),
                              preds=[r.predictions for r in comp.results], load=load())
     out["same_predictions"] = out["old"]["preds"] == out["new"]["preds"]
@@ -162,29 +164,53 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=8, help="prompts in the batched-throughput row")
     ap.add_argument("--eval-limit", type=int, default=0, help="also time compare_models old vs new on N tickets")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--no-bf16", action="store_true", help="skip the bf16 rows (measured where the CPU has native bf16)")
+    ap.add_argument("--fp32-compiled", action="store_true",
+                    help="also an fp32 compiled row (two compiled models in one process slow each other's guards)")
     a = ap.parse_args(argv)
     if not (a.run or a.merged): ap.error("give --run or --merged")
     torch.set_num_threads(a.threads)
     from ft_nb.inference import LoRAInference
     bindir = build_llamacpp()
     d = merged_model(a); gguf = d/"model-f16.gguf"
+    from ft_nb.demo import _cpu_bf16
     inf = LoRAInference(str(d), device="cpu", precision="fp32")
     qs = tickets(max(a.tickets, a.batch))
     print(f"model {d} ({gguf.stat().st_size/2**20:.0f} MiB GGUF), threads {a.threads}, {load()}")
-    res = dict(threads=a.threads)
-    res["ft_nb"] = ft_nb_speed(inf, qs[0], a.new_tokens, a.repeat); res["ft_nb"]["load"] = load()
+    res = dict(threads=a.threads, rows={})
+    res["rows"]["ft_nb fp32"] = ft_nb_speed(inf, qs[0], a.new_tokens, a.repeat)
+    variants = {}
+    if _cpu_bf16() and not a.no_bf16:   # bf16 weights: half the bytes per token, where the CPU computes bf16 natively
+        variants["ft_nb bf16"] = LoRAInference(str(d), device="cpu", precision="bf16")
+        variants["ft_nb bf16 compiled"] = LoRAInference(str(d), device="cpu", precision="bf16", compile=True)
+    if a.fp32_compiled: variants["ft_nb fp32 compiled"] = LoRAInference(str(d), device="cpu", precision="fp32", compile=True)
+    for name, v in variants.items():
+        t = time.perf_counter(); v.generate(qs[0], a.new_tokens, ignore_eos=True)      # compiles where asked
+        res["rows"][name] = ft_nb_speed(v, qs[0], a.new_tokens, a.repeat)
+        res["rows"][name]["first_call_s"] = round(time.perf_counter() - t, 1)
+    for r in res["rows"].values(): r["load"] = load()
+    res["ft_nb"] = res["rows"]["ft_nb fp32"]
     res["llama.cpp"] = llamacpp_speed(bindir, gguf, res["ft_nb"]["prompt_tokens"], a.new_tokens, a.threads, a.repeat)
     res["llama.cpp"]["load"] = load()
-    print("speed:", json.dumps({k: res[k] for k in ("ft_nb", "llama.cpp")}), flush=True)
+    print("speed:", json.dumps({k: res[k] for k in ("rows", "llama.cpp")}), flush=True)
     t = time.perf_counter()
     bat = inf.batch_generate(qs[:a.batch], a.new_tokens, batch_size=a.batch, progress=False, return_details=True,
                              ignore_eos=True)
     tb = time.perf_counter() - t
     res["batched"] = dict(prompts=a.batch, tokens_per_s=sum(r["completion_tokens"] for r in bat)/tb, load=load())
+    if "ft_nb bf16" in variants:
+        t = time.perf_counter()
+        bat = variants["ft_nb bf16"].batch_generate(qs[:a.batch], a.new_tokens, batch_size=a.batch, progress=False,
+                                                    return_details=True, ignore_eos=True)
+        res["batched"]["bf16_tokens_per_s"] = sum(r["completion_tokens"] for r in bat)/(time.perf_counter() - t)
     print("batched:", res["batched"], flush=True)
     ours = inf.generate(qs[:a.tickets], a.max_new_tokens, batch_size=8)
     theirs = [llamacpp_answer(bindir, gguf, inf.render(q), a.max_new_tokens, a.threads) for q in qs[:a.tickets]]
     same = [x == y for x, y in zip(ours, theirs)]
+    if "ft_nb bf16" in variants:
+        ours16 = variants["ft_nb bf16"].generate(qs[:a.tickets], a.max_new_tokens, batch_size=8)
+        res["agreement_bf16"] = dict(same=sum(x == y for x, y in zip(ours16, theirs)), of=len(theirs),
+                                     same_as_fp32=sum(x == y for x, y in zip(ours16, ours)))
     res["agreement"] = dict(same=sum(same), of=len(same),
                             first_differences=[dict(ft_nb=x, llama_cpp=y) for x, y, s in zip(ours, theirs, same)
                                                if not s][:3])
@@ -193,20 +219,28 @@ def main(argv=None):
     if a.run: print("adapter decode ms/token:", res["adapter_decode_ms"], load(), flush=True)
     if a.run and a.eval_limit: res["eval_stage"] = eval_stage(a.run, a.eval_limit)
     f, l = res["ft_nb"], res["llama.cpp"]
-    print(f"\n| {res['ft_nb']['prompt_tokens']}-token prompt, {a.threads} threads | prefill tokens/s | decode ms/token |")
-    print("|---|---|---|")
-    print(f"| ft_nb (transformers, fp32) | {f['prefill_tps']:.0f} | {f['decode_ms']:.1f} |")
-    print(f"| llama.cpp (f16 GGUF) | {l['prefill_tps']:.0f} | {l['decode_ms']:.1f} |")
-    print(f"| ft_nb / llama.cpp | {f['prefill_tps']/l['prefill_tps']:.2f}x | {f['decode_ms']/l['decode_ms']:.2f}x |")
+    print(f"\n| {res['ft_nb']['prompt_tokens']}-token prompt, {a.threads} threads | prefill tokens/s | decode ms/token "
+          "| prefill vs llama.cpp | decode vs llama.cpp |")
+    print("|---|---|---|---|---|")
+    for name, r in res["rows"].items():
+        print(f"| {name} | {r['prefill_tps']:.0f} | {r['decode_ms']:.1f} | {r['prefill_tps']/l['prefill_tps']:.2f}x "
+              f"| {r['decode_ms']/l['decode_ms']:.2f}x |")
+    print(f"| llama.cpp (f16 GGUF) | {l['prefill_tps']:.0f} | {l['decode_ms']:.1f} | 1 | 1 |")
+    firsts = {k: r["first_call_s"] for k, r in res["rows"].items() if "first_call_s" in r}
+    if firsts: print("first call (compiles where compiled), s:", firsts)
     print(f"\nbatched ({a.batch} prompts, one batch): {res['batched']['tokens_per_s']:.1f} tokens/s "
-          f"vs {1000/f['decode_ms']:.1f} tokens/s one prompt at a time")
+          f"vs {1000/f['decode_ms']:.1f} tokens/s one prompt at a time (fp32)"
+          + (f"; bf16 {res['batched']['bf16_tokens_per_s']:.1f} tokens/s" if "bf16_tokens_per_s" in res["batched"] else ""))
     print(f"greedy answers equal: {res['agreement']['same']}/{res['agreement']['of']} test tickets")
+    if "agreement_bf16" in res:
+        g = res["agreement_bf16"]
+        print(f"bf16 greedy answers equal llama.cpp's on {g['same']}/{g['of']}, fp32's on {g['same_as_fp32']}/{g['of']}")
     if "adapter_decode_ms" in res:
         ad = res["adapter_decode_ms"]
         print(f"unmerged adapter decode: old path {ad['old']:.1f} ms/token, fast_generate {ad['new']:.1f} ms/token")
     if "eval_stage" in res:
         e = res["eval_stage"]
-        print(f"compare_models on {a.eval_limit} tickets: old {e['old']['seconds']:.0f} s ({e['old']['load']}), "
+        print(f"compare_models on {a.eval_limit} tickets: old (fp32, unmerged) {e['old']['seconds']:.0f} s ({e['old']['load']}), "
               f"new {e['new']['seconds']:.0f} s ({e['new']['load']}), same predictions: {e['same_predictions']}")
     print(f"({load()} at the end)")
     if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=str))

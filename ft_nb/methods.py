@@ -20,7 +20,7 @@ Docs: https://ft-nb.github.io/ft_nb/methods.html.md"""
 
 # %% ../nbs/03_methods.ipynb #74d4d0c9
 from __future__ import annotations
-import functools, warnings
+import copy, functools, warnings
 from contextlib import contextmanager
 import torch
 from torch import nn
@@ -435,7 +435,10 @@ def _compiled(model:nn.Module, kwargs:dict)->dict:
     cuda = model_device(model).type == "cuda"
     cc = CompileConfig(dynamic=False, mode="reduce-overhead" if cuda else "default")   # reduce-overhead: CUDA graphs
     cc._compile_all_devices = True    # transformers compiles on its own only on accelerators: the CPU gains too
-    return dict(kwargs, cache_implementation="static", compile_config=cc)
+    if kwargs.get("generation_config") is None: return dict(kwargs, cache_implementation="static", compile_config=cc)
+    gc = copy.deepcopy(kwargs["generation_config"])    # settings go in the config given (not beside it)
+    gc.cache_implementation, gc.compile_config = "static", cc
+    return dict(kwargs, generation_config=gc)
 
 @torch.no_grad()
 def fast_generate(
