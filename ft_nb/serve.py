@@ -222,13 +222,15 @@ def load_engine(
     device:str|None=None,    # cpu, cuda or mps (default: best available)
     precision:str|None=None, # fp32, bf16 or fp16 (default: best for the device)
     load_in_4bit:bool=False, # serve on a 4-bit base (QLoRA adapters as trained; less memory, slower on CPU)
+    compile:bool=False,      # compiled decoding (static KV cache, `torch.compile`d step): the first request compiles
 ):
     "A `LoRAInference` holding the base model and all `adapters`, ready for `ModelServer`."
     from ft_nb.inference import LoRAInference
     adapters = _check_adapters(adapters)
     base = base_model or (next(iter(adapters.values())).base_model if adapters else None)
     if base is None: raise FTError("nothing to serve: pass a base model (--base) and/or adapters (name=path)")
-    inf = LoRAInference(str(base), None, device=device, precision=precision, load_in_4bit=load_in_4bit)
+    inf = LoRAInference(str(base), None, device=device, precision=precision, load_in_4bit=load_in_4bit,
+                        compile=compile)
     for name, info in adapters.items(): inf.load_adapter(info.path, name, activate=False)
     inf.set_adapter(None)
     return inf
@@ -560,7 +562,7 @@ def serve(
     adapters:dict|None=None, # {name: adapter dir}
     host:str="127.0.0.1",    # interface to listen on
     port:int=8000,           # port to listen on
-    device:str|None=None, precision:str|None=None, load_in_4bit:bool=False,  # as `load_engine`
+    device:str|None=None, precision:str|None=None, load_in_4bit:bool=False, compile:bool=False,  # as `load_engine`
     **server_kw,             # `ModelServer` limits and api_key
 ):
     "Load the models and serve the OpenAI-compatible API in the foreground (Ctrl-C stops)."
@@ -569,7 +571,7 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1") and not server_kw.get("api_key"):
         print(f"warning: serving on {host} without an API key: anyone who can reach this port can use the models",
               file=sys.stderr)
-    srv = ModelServer(load_engine(base_model, adapters, device, precision, load_in_4bit), **server_kw)
+    srv = ModelServer(load_engine(base_model, adapters, device, precision, load_in_4bit, compile), **server_kw)
     print(f"serving {sorted(srv.models)} at http://{host}:{port}/v1" + (" (API key required)" if srv.api_key else ""))
     uvicorn.run(build_app(srv), host=host, port=port, log_level="info")
 
@@ -586,6 +588,7 @@ def cmd_serve(
     # dtype of the served model (default: the best for the device)
     precision:Annotated[str, {"choices": ["fp32", "bf16", "fp16"]}]=None,
     load_in_4bit:bool=False, # 4-bit base (QLoRA adapters as trained)
+    compile:bool=False,      # compiled decoding: faster tokens after the first request compiles (long answers)
     # require this key (Authorization: Bearer KEY); prefer the FT_NB_API_KEY environment variable, since a key given
     # here is visible to every user of the machine in `ps`
     api_key:str=None,
@@ -597,6 +600,6 @@ def cmd_serve(
     if api_key: print(f"warning: --api-key is visible to every user of this machine in `ps`; set {API_KEY_ENV} "
                       "in the environment instead", file=sys.stderr)
     serve(base, parse_adapter_specs(list(adapters or []) + list(adapter or [])), host=host, port=port, device=device,
-          precision=precision, load_in_4bit=load_in_4bit, api_key=api_key or os.environ.get(API_KEY_ENV) or None,
+          precision=precision, load_in_4bit=load_in_4bit, compile=compile, api_key=api_key or os.environ.get(API_KEY_ENV) or None,
           max_tokens_limit=max_tokens_limit, max_body_bytes=max_body_bytes, max_queue=max_queue)
     return 0
