@@ -173,14 +173,14 @@ def main(argv=None):
     from ft_nb.inference import LoRAInference
     bindir = build_llamacpp()
     d = merged_model(a); gguf = d/"model-f16.gguf"
-    from ft_nb.demo import _cpu_bf16
+    from ft_nb.core import cpu_has_bf16
     inf = LoRAInference(str(d), device="cpu", precision="fp32")
     qs = tickets(max(a.tickets, a.batch))
     print(f"model {d} ({gguf.stat().st_size/2**20:.0f} MiB GGUF), threads {a.threads}, {load()}")
     res = dict(threads=a.threads, rows={})
     res["rows"]["ft_nb fp32"] = ft_nb_speed(inf, qs[0], a.new_tokens, a.repeat)
     variants = {}
-    if _cpu_bf16() and not a.no_bf16:   # bf16 weights: half the bytes per token, where the CPU computes bf16 natively
+    if cpu_has_bf16() and not a.no_bf16:   # bf16 weights: half the bytes per token, where the CPU computes bf16 natively
         variants["ft_nb bf16"] = LoRAInference(str(d), device="cpu", precision="bf16")
         variants["ft_nb bf16 compiled"] = LoRAInference(str(d), device="cpu", precision="bf16", compile=True)
     if a.fp32_compiled: variants["ft_nb fp32 compiled"] = LoRAInference(str(d), device="cpu", precision="fp32", compile=True)

@@ -23,7 +23,7 @@ from fastcore.basics import patch
 __all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'FTError',
            'ConfigError', 'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ensure_dir',
            'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device',
-           'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'seed_everything', 'cache_dir']
+           'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -550,6 +550,14 @@ def compute_dtype_4bit(device:str, precision:str|None=None)->torch.dtype:
     "The bitsandbytes 4-bit compute dtype for `device`: bf16/fp16 on GPUs, fp32 on the CPU."
     if device!="cuda": return torch.float32
     return torch_dtype(pick_precision(device, precision))
+
+# %% ../nbs/00_core.ipynb #7d3d0010
+def cpu_has_bf16(cpuinfo:str|None=None)->bool:
+    "True where the CPU computes bf16 natively (AVX-512 BF16 or AMX), read from `/proc/cpuinfo` (or `cpuinfo`)."
+    if cpuinfo is None:
+        try: cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError: return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo))
 
 # %% ../nbs/00_core.ipynb #5febcd2e
 def seed_everything(seed:int=42)->int:

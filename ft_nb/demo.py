@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib, re, time
 from pathlib import Path
 import torch
-from .core import FTError, load_config, pick_device
+from .core import FTError, load_config, pick_device, cpu_has_bf16
 from fastcore.basics import patch
 from .runs import MANIFEST, atomic_write
 from .tasks import DEMO_LABELS
@@ -36,19 +36,11 @@ DEMO_CONFIG = dict(
     overwrite_output_dir=True, seed=42,
     eval_on_start=False)      # the comparison measures the base model's validation loss anyway
 
-# %% ../nbs/05b_demo.ipynb #2030fcda
-def _cpu_bf16(cpuinfo:str|None=None)->bool:
-    "True where the CPU computes bf16 natively (AVX-512 BF16 or AMX), read from `/proc/cpuinfo` (or `cpuinfo`)."
-    if cpuinfo is None:
-        try: cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError: return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo))
-
 # %% ../nbs/05b_demo.ipynb #ab86481c
 def demo_precision(cfg, cpu_bf16:bool|None=None)->str:
     "The demo's precision: bf16 on a CPU with native bf16 when the config leaves it on auto; else the config's."
     if cfg.precision != "auto" or pick_device(cfg.device) != "cpu": return cfg.precision
-    return "bf16" if (_cpu_bf16() if cpu_bf16 is None else cpu_bf16) else "fp32"
+    return "bf16" if (cpu_has_bf16() if cpu_bf16 is None else cpu_bf16) else "fp32"
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a09
 class _Stages:
