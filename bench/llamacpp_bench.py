@@ -20,7 +20,7 @@ Printed, as one markdown table:
 - with --run: decode ms/token of the unmerged adapter, with and without `ft_nb.methods.merged_adapter` (the old path
   called `generate` on the unmerged PEFT model);
 - with --eval-limit N: `evaluation.compare_models` on the run (base + tuned, first N test tickets), before issue 17
-  (fp32, adapter unmerged) and now (the run's precision, adapter merged), wall time of each.
+  (fp32, adapter unmerged) and now (the run's precision, through `fast_generate`: the adapter merged where the weights are fp32), wall time of each.
 Machine load (`os.getloadavg`) is printed with every figure: on a shared CPU, compare ratios measured in the same run.
 """
 from __future__ import annotations
@@ -135,7 +135,7 @@ def adapter_decode(run:str, prompt:str, n_new:int, repeat:int)->dict:
 
 def eval_stage(run:str, limit:int)->dict:
     """Wall time of `compare_models` (base + tuned) on the first `limit` test tickets: before issue 17 (fp32, adapter
-    unmerged), then now (the run's precision, e.g. the demo's bf16 on a CPU with native bf16, adapter merged)."""
+    unmerged), then now (the run's precision, e.g. the demo's bf16 on a CPU with native bf16, through `fast_generate`, which merges the adapter only into fp32 weights)."""
     from ft_nb.core import load_config
     from ft_nb.evaluation import compare_models
     from ft_nb.runs import read_run
