@@ -178,7 +178,7 @@ def main(argv=None):
     qs = tickets(max(a.tickets, a.batch))
     print(f"model {d} ({gguf.stat().st_size/2**20:.0f} MiB GGUF), threads {a.threads}, {load()}")
     res = dict(threads=a.threads, rows={})
-    res["rows"]["ft_nb fp32"] = ft_nb_speed(inf, qs[0], a.new_tokens, a.repeat)
+    res["rows"]["ft_nb fp32"] = dict(ft_nb_speed(inf, qs[0], a.new_tokens, a.repeat), load=load())
     variants = {}
     if cpu_has_bf16() and not a.no_bf16:   # bf16 weights: half the bytes per token, where the CPU computes bf16 natively
         variants["ft_nb bf16"] = LoRAInference(str(d), device="cpu", precision="bf16")
@@ -186,9 +186,8 @@ def main(argv=None):
     if a.fp32_compiled: variants["ft_nb fp32 compiled"] = LoRAInference(str(d), device="cpu", precision="fp32", compile=True)
     for name, v in variants.items():
         t = time.perf_counter(); v.generate(qs[0], a.new_tokens, ignore_eos=True)      # compiles where asked
-        res["rows"][name] = ft_nb_speed(v, qs[0], a.new_tokens, a.repeat)
-        res["rows"][name]["first_call_s"] = round(time.perf_counter() - t, 1)
-    for r in res["rows"].values(): r["load"] = load()
+        res["rows"][name] = dict(ft_nb_speed(v, qs[0], a.new_tokens, a.repeat),
+                                 first_call_s=round(time.perf_counter() - t, 1), load=load())
     res["ft_nb"] = res["rows"]["ft_nb fp32"]
     res["llama.cpp"] = llamacpp_speed(bindir, gguf, res["ft_nb"]["prompt_tokens"], a.new_tokens, a.threads, a.repeat)
     res["llama.cpp"]["load"] = load()

@@ -12,7 +12,7 @@ Docs: https://ft-nb.github.io/ft_nb/demo.html.md"""
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a04
 from __future__ import annotations
-import contextlib, re, time
+import contextlib, time
 from pathlib import Path
 import torch
 from .core import FTError, load_config, pick_device, cpu_has_bf16
