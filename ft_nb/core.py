@@ -20,10 +20,11 @@ import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'FTError',
-           'ConfigError', 'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'ensure_dir',
-           'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device',
-           'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16', 'seed_everything', 'cache_dir']
+__all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV',
+           'FTError', 'ConfigError', 'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig',
+           'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config',
+           'config_help', 'pick_device', 'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16',
+           'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -215,24 +216,25 @@ def _bad_text(v)->str|None:
     items = list(v.keys()) + list(v.values()) if isinstance(v, dict) else v if isinstance(v, list) else []
     return next((w for w in map(_bad_text, items) if w), None)
 
-def _check_field(f, v):
-    "Raise `ConfigError` if value `v` is not allowed for field `f`."
-    ts,md = _allowed_types(f),f.metadata
-    if not _type_ok(v, ts):
-        want = " or ".join('null' if t is type(None) else t.__name__ for t in dict.fromkeys(ts))
-        raise ConfigError(f"field '{f.name}': expected {want}, got {type(v).__name__} {_short(v)}")
-    if why := _bad_text(v): raise ConfigError(f"field '{f.name}': {why}; text must be valid Unicode")
-    if md.get('choices') is not None and v not in md['choices']:
-        raise ConfigError(f"field '{f.name}': {_short(v)} is not one of {[c for c in md['choices'] if c is not None]}")
-    if isinstance(v,float) and not math.isfinite(v):
-        raise ConfigError(f"field '{f.name}': {v!r} is not a finite number")
-    if isinstance(v,(int,float)) and not isinstance(v,bool):
-        lo,hi = md.get('min'),md.get('max')
-        if lo is not None and (v<=lo if md.get('min_excl') else v<lo):
-            op = '>' if md.get('min_excl') else '>='
-            raise ConfigError(f"field '{f.name}': {v!r} is out of range; it must be {op} {lo}"
-                              + (f" and <= {hi}" if hi is not None else ""))
-        if hi is not None and v>hi: raise ConfigError(f"field '{f.name}': {v!r} is out of range; it must be <= {hi}")
+# %% ../nbs/00_core.ipynb #c4e1a002
+def check_number(
+    v,                   # the value to check
+    name:str,            # how the error names it, e.g. "field 'lora_r'" or "preference: beta"
+    lo=None, hi=None,    # bounds, None for none
+    lo_excl:bool=False,  # the bound itself is out: v > lo (not >=)
+    hi_excl:bool=False,  # v < hi (not <=)
+    integer:bool=False,  # a whole number (an int; 3.0 is refused)
+):
+    "`v` if it is a finite number (a whole one if `integer`) inside the bounds, else a `ConfigError` naming `name`."
+    if isinstance(v, bool) or not isinstance(v, (int,) if integer else (int, float)):
+        want = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name}: expected {want}, got {type(v).__name__} {_short(v)}")
+    if isinstance(v, float) and not math.isfinite(v): raise ConfigError(f"{name}: {v!r} is not a finite number")
+    if (lo is not None and (v <= lo if lo_excl else v < lo)) or (hi is not None and (v >= hi if hi_excl else v > hi)):
+        rng = [f"{'>' if lo_excl else '>='} {lo}"] * (lo is not None) + \
+              [f"{'<' if hi_excl else '<='} {hi}"] * (hi is not None)
+        raise ConfigError(f"{name}: {v!r} is out of range; it must be {' and '.join(rng)}")
+    return v
 
 # %% ../nbs/00_core.ipynb #b97f32a3
 def _check_output_dir(out:str):
@@ -552,9 +554,17 @@ def compute_dtype_4bit(device:str, precision:str|None=None)->torch.dtype:
     return torch_dtype(pick_precision(device, precision))
 
 # %% ../nbs/00_core.ipynb #7d3d0010
+CPU_BF16_ENV = "FT_NB_CPU_BF16"   # '0': act as on a CPU without native bf16; '1': as on one with it; unset: read the CPU
+
 def cpu_has_bf16(cpuinfo:str|None=None)->bool:
-    "True where the CPU computes bf16 natively (AVX-512 BF16 or AMX), read from `/proc/cpuinfo` (or `cpuinfo`)."
+    "True where the CPU computes bf16 natively (AVX-512 BF16 or AMX): `$FT_NB_CPU_BF16` if set, else the CPU's flags."
     if cpuinfo is None:
+        forced = os.environ.get(CPU_BF16_ENV, "").strip()
+        if forced:
+            if forced not in ("0", "1"):
+                raise ConfigError(f"environment variable {CPU_BF16_ENV}={forced!r}: use 1 (the CPU has native bf16), "
+                                  "0 (act as if it had not) or leave it unset (read /proc/cpuinfo)")
+            return forced == "1"
         try: cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError: return False
     return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo))

@@ -17,14 +17,14 @@ import importlib.util, json, os, time, warnings
 from pathlib import Path
 import torch
 from .core import FTError, FTConfig, cache_dir, load_config, pick_device, pick_precision, torch_dtype
-from .core import compute_dtype_4bit
+from .core import compute_dtype_4bit, cpu_has_bf16
 from .runs import RunError, read_run
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'TINY_ARCHS', 'ModelError', 'smollm2_gguf_path', 'default_tokenizer_dir', 'default_model_dir',
            'tiny_config', 'tiny_model_dir', 'make_tiny_model', 'resolve_model', 'setup_tokenizer', 'load_tokenizer',
-           'bnb_config', 'load_model_and_tokenizer', 'load_for', 'model_device', 'base_fingerprint', 'same_fingerprint',
-           'same_base_name']
+           'bnb_config', 'bnb_cpu_bf16_kernels', 'load_model_and_tokenizer', 'load_for', 'model_device',
+           'base_fingerprint', 'same_fingerprint', 'same_base_name']
 
 # %% ../nbs/01_models.ipynb #18416024
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -214,6 +214,17 @@ def bnb_config(device:str, precision:str|None=None, quant_type:str="nf4", double
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
                               bnb_4bit_compute_dtype=compute_dtype_4bit(device, precision))
 
+# %% ../nbs/01_models.ipynb #6718adec
+def bnb_cpu_bf16_kernels(model, allowed:bool)->int:
+    "Allow or forbid bitsandbytes' repacked bf16 CPU kernels in `model`'s 4-bit layers; returns how many layers."
+    n = 0
+    for m in model.modules():
+        if hasattr(m, "support_avx512bf16_for_cpu"):
+            from bitsandbytes.functional import has_avx512bf16
+            m.support_avx512bf16_for_cpu = bool(allowed) and has_avx512bf16()   # never where the CPU lacks them
+            n += 1
+    return n
+
 # %% ../nbs/01_models.ipynb #71ac5550
 def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=False, device:str|None=None,
                              precision:str|None=None, trust_remote_code:bool=False, padding_side:str="right",
@@ -241,6 +252,7 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
                          "or install what it needs") from None
     if src["gguf_file"]: model.hf_quantizer = None
     if not load_in_4bit: model.to(device)
+    elif device == "cpu": bnb_cpu_bf16_kernels(model, cpu_has_bf16())
     tok = load_tokenizer(tokenizer_name or name_or_path, padding_side, trust_remote_code, chat_template)
     if model.config.pad_token_id is None or model.config.pad_token_id!=tok.pad_token_id:
         model.config.pad_token_id = tok.pad_token_id

@@ -34,7 +34,7 @@ from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStopp
 from .core import FTConfig, FTError, load_config, pick_device, pick_precision, seed_everything, methods_of
 from .core import ensure_dir
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
-from .models import load_for, base_fingerprint, same_fingerprint
+from .models import load_for, base_fingerprint, same_fingerprint, bnb_cpu_bf16_kernels
 from .launch import check_launch, agree_on_config, close_group_at_exit
 from .data import prepare_data, make_collator
 from .methods import apply_method, check_method, trainable_report
@@ -362,17 +362,11 @@ def _check_data(self:LoRATrainer):
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
 def _base_config(model): return _base_model(model).config
 
-def _keep_4bit_trainable(model)->int:
-    "Stop bitsandbytes repacking 4-bit weights for CPU inference (training through them then gets no gradient)."
-    n = 0
-    for m in model.modules():
-        if hasattr(m, "support_avx512bf16_for_cpu"): m.support_avx512bf16_for_cpu = False; n += 1
-    return n
-
 @patch
 def _setup_model(self:LoRATrainer):
     _base_config(self.model).use_cache = False
-    if self.cfg.load_in_4bit and self.device == "cpu": _keep_4bit_trainable(self.model)
+    if self.cfg.load_in_4bit and self.device == "cpu":
+        bnb_cpu_bf16_kernels(self.model, False)   # no gradient flows through bitsandbytes' repacked weights
     for p in self.model.parameters():
         if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float()
 
