@@ -739,6 +739,12 @@ class Suite:
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
             shutil.rmtree(mnt, ignore_errors=True)
 
+# --- issue 25: kills during ft-nb tune (functions below this line) ---
+
+# --- issue 25: kills during ft-nb prefer (functions below this line) ---
+
+# --- issue 25: kills during ft-nb merge-adapters (functions below this line) ---
+
 def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill points (default: env FT_NB_FAULT_SEED or 0)")

@@ -1343,6 +1343,12 @@ def _(w, merge_parents): error(_merge(w, merge_parents, "a", "b", extra=("--dens
 def _(w, merge_parents):
     error(_merge(w, merge_parents, "a", "b", extra=("--method", "dare_ties", "--density", "1.5")), "density", "(0, 1]")
 
+# --- issue 25: ft-nb tune (cases below this line) ---
+
+# --- issue 25: ft-nb prefer, pairs, ab (cases below this line) ---
+
+# --- issue 25: merge, merge-adapters, export, serve (cases below this line) ---
+
 # ---------------------------------------------------------------------------------------------------------------------
 
 def test_catalogue_size():

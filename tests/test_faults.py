@@ -68,3 +68,9 @@ def test_nan_weight_during_training(suite, save_steps):
 def test_kill_prepare(suite, i):
     at, what = suite.prepare_kill_points(2)[i]
     _ok(suite.prepare_scenario(at), f"ft-nb prepare killed at event {at} ({what})")
+
+# --- issue 25: kills during ft-nb tune (tests below this line) ---
+
+# --- issue 25: kills during ft-nb prefer (tests below this line) ---
+
+# --- issue 25: kills during ft-nb merge-adapters (tests below this line) ---
