@@ -1347,7 +1347,9 @@ def _(w, merge_parents):
 
 # --- issue 25: ft-nb prefer, pairs, ab (cases below this line) ---
 
-# --- issue 25: merge, merge-adapters, export, serve (cases below this line) ---
+# --- issue 25: merge, merge-adapters, export, tasks (cases below this line) ---
+
+# --- issue 25: serve (cases below this line) ---
 
 # ---------------------------------------------------------------------------------------------------------------------
 
