@@ -236,6 +236,19 @@ def check_number(
         raise ConfigError(f"{name}: {v!r} is out of range; it must be {' and '.join(rng)}")
     return v
 
+# %% ../nbs/00_core.ipynb #c4e1a004
+def _check_field(f, v):
+    "Raise `ConfigError` if value `v` is not allowed for field `f`."
+    ts,md = _allowed_types(f),f.metadata
+    if not _type_ok(v, ts):
+        want = " or ".join('null' if t is type(None) else t.__name__ for t in dict.fromkeys(ts))
+        raise ConfigError(f"field '{f.name}': expected {want}, got {type(v).__name__} {_short(v)}")
+    if why := _bad_text(v): raise ConfigError(f"field '{f.name}': {why}; text must be valid Unicode")
+    if md.get('choices') is not None and v not in md['choices']:
+        raise ConfigError(f"field '{f.name}': {_short(v)} is not one of {[c for c in md['choices'] if c is not None]}")
+    if isinstance(v,(int,float)) and not isinstance(v,bool):
+        check_number(v, f"field '{f.name}'", md.get('min'), md.get('max'), lo_excl=md.get('min_excl', False))
+
 # %% ../nbs/00_core.ipynb #b97f32a3
 def _check_output_dir(out:str):
     if not out.strip(): raise ConfigError("field 'output_dir': empty; name a directory for the run (e.g. outputs/run)")
