@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
-from .core import FTError
+from .core import FTError, check_number
 from .runs import atomic_write
 
 # %% auto #0
-__all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'prompt_text', 'ab_from_predictions', 'ABSession',
-           'read_ratings', 'ABWidget', 'load_ratings', 'wilson_interval', 'win_rate', 'rubric_means', 'cohen_kappa',
-           'rater_agreement', 'summarize', 'cmd_ratings', 'read_ab_items', 'cmd_ab']
+__all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kind', 'same_file', 'prompt_text', 'where_differ',
+           'ab_from_predictions', 'ABSession', 'read_ratings', 'ABWidget', 'load_ratings', 'wilson_interval',
+           'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'cmd_ratings', 'read_ab_items',
+           'cmd_ab']
 
 # %% ../nbs/05a_human_eval.ipynb #f96dabf2
 class HumanEvalError(FTError, ValueError):
@@ -64,6 +65,24 @@ def ab_items(
     if len(set(ids)) != len(ids): raise HumanEvalError("item ids must be unique")
     return [ABItem(i, p, {names[0]: a, names[1]: b}) for i,p,a,b in zip(ids, prompts, outputs_a, outputs_b)]
 
+# %% ../nbs/05a_human_eval.ipynb #41278808
+def json_kind(v)->str:
+    "How a JSON value reads in a message: `null`, `true`, `a number (5)`, `a string ('ab')`, `an array of 2`, ..."
+    if v is None: return "null"
+    if isinstance(v, bool): return "true" if v else "false"
+    if isinstance(v, (int, float)): return f"a number ({v!r})"
+    if isinstance(v, str): return f"a string ({v[:40]!r})"
+    if isinstance(v, list): return f"an array of {len(v)}"
+    return "an object" if isinstance(v, dict) else type(v).__name__
+
+def same_file(a, b)->bool:
+    "True if paths `a` and `b` name one file: equal once links and relative parts are resolved (or hard-linked)."
+    a, b = Path(a).expanduser(), Path(b).expanduser()
+    if a.resolve() == b.resolve(): return True
+    try: return a.exists() and b.exists() and a.samefile(b)
+    except OSError: return False
+
+
 # %% ../nbs/05a_human_eval.ipynb #e381a533
 _USER_TURN = [re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S),     # ChatML
               re.compile(r"<\|start_header_id\|>user<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>", re.S)]  # Llama 3
@@ -75,7 +94,9 @@ def prompt_text(prompt:str)->str:
     return prompt
 
 # %% ../nbs/05a_human_eval.ipynb #e8f5b047
-def _predictions(path, model:str|None)->tuple:
+_EVAL_FIELDS = "the fields prompt, reference and one per model (eval_predictions.jsonl of ft-nb eval)"
+
+def _predictions(path, model:str|None, option:str="--model-a")->tuple:
     "(file, rows, locations, model column) of an `ft-nb eval` predictions file, every row checked."
     from ft_nb.data import read_rows
     p = Path(path)
@@ -84,16 +105,31 @@ def _predictions(path, model:str|None)->tuple:
         raise HumanEvalError(f"predictions file {p} does not exist; give the eval_predictions.jsonl that ft-nb eval "
                              "wrote (or its directory)")
     rows, locs = read_rows(str(p))
-    if not rows or not isinstance(rows[0], dict) or "prompt" not in rows[0]:
-        raise HumanEvalError(f"{p}: expected the fields prompt, reference and one per model (eval_predictions.jsonl "
-                             "of ft-nb eval)")
+    if not rows: raise HumanEvalError(f"{p}: no predictions")
+    for r, loc in zip(rows, locs):
+        if not isinstance(r, dict): raise HumanEvalError(f"{loc}: expected an object with {_EVAL_FIELDS}, got {json_kind(r)}")
+    if "prompt" not in rows[0]: raise HumanEvalError(f"{locs[0]}: no field 'prompt'; expected {_EVAL_FIELDS}")
     cols = [k for k in rows[0] if k not in ("prompt", "reference")]
     model = model or next((c for c in reversed(cols) if c != "base"), cols[-1] if cols else None)
-    if model not in cols: raise HumanEvalError(f"{p}: no predictions of model {model!r}; the file has {cols}")
+    if model not in cols:
+        raise HumanEvalError(f"{p}: no predictions of model {model!r}; the file has {cols} (choose one with {option})")
     for r, loc in zip(rows, locs):
-        if not isinstance(r, dict) or not isinstance(r.get("prompt"), str) or not isinstance(r.get(model), str):
-            raise HumanEvalError(f"{loc}: fields 'prompt' and {model!r} must be text")
+        for k in ("prompt", model):
+            if not isinstance(r.get(k), str):
+                raise HumanEvalError(f"{loc}: field {k!r} must be text, got {json_kind(r.get(k))}"
+                                     + (" (missing)" if k not in r else ""))
     return p, rows, locs, model
+
+
+# %% ../nbs/05a_human_eval.ipynb #5f2e692c
+def where_differ(a, b, width:int=24)->str:
+    "Where two values first differ, shown as repr windows: `at character 7: 'late<' vs 'late '` (texts) or whole."
+    if not (isinstance(a, str) and isinstance(b, str)): return f"({json_kind(a)} vs {json_kind(b)}: {a!r} vs {b!r})"[:300]
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    lo = max(0, i - width // 2)
+    cut = lambda s: ("..." if lo else "") + repr(s[lo:i + width // 2]) + ("..." if len(s) > i + width // 2 else "")
+    return f"at character {i+1} of {len(a)} and {len(b)}: {cut(a)} vs {cut(b)}"
+
 
 # %% ../nbs/05a_human_eval.ipynb #1ea4e2bb
 def ab_from_predictions(
@@ -107,20 +143,21 @@ def ab_from_predictions(
     only_different:bool=False,   # leave out prompts both systems answered with the same text (counted)
 )->tuple[list[ABItem], dict]:
     "A/B items (id = line number) of two runs' answers to the same prompts, and a summary with the references."
-    pa, ra, la, ma = _predictions(predictions_a, model_a)
-    pb, rb, lb, mb = _predictions(predictions_b, model_b)
+    pa, ra, la, ma = _predictions(predictions_a, model_a, "--model-a")
+    pb, rb, lb, mb = _predictions(predictions_b, model_b, "--model-b")
     names = tuple(names or (ma, mb))
     if len(names) != 2 or len(set(names)) != 2:
-        raise HumanEvalError(f"need two different system names, got {names}; pass names=('sft', 'sft+dpo')")
+        raise HumanEvalError(f"need two different system names, got {names}; name them with --names sft,sft+dpo "
+                             "(in Python: names=('sft', 'sft+dpo'))")
+    if limit is not None: check_number(limit, "limit (--limit)", lo=1, integer=True)
     if len(ra) != len(rb):
         raise HumanEvalError(f"{pa} has {len(ra)} predictions, {pb} has {len(rb)}: the two runs must answer the same "
                              "prompts (evaluate both on the same test set)")
     for a, b, x, y in zip(ra, rb, la, lb):
-        if a["prompt"] != b["prompt"] or a.get("reference") != b.get("reference"):
-            what = "prompts" if a["prompt"] != b["prompt"] else "references"
-            raise HumanEvalError(f"{x} and {y}: the {what} differ ({prompt_text(a['prompt'])[:60]!r} vs "
-                                 f"{prompt_text(b['prompt'])[:60]!r}); the two runs must answer the same prompts in "
-                                 "the same order")
+        for k in ("prompt", "reference"):
+            if a.get(k) != b.get(k):
+                raise HumanEvalError(f"{x} and {y}: the {k}s differ {where_differ(a.get(k), b.get(k))}; the two runs "
+                                     "must answer the same prompts in the same order")
     idx = list(range(len(ra)))
     same = [i for i in idx if ra[i][ma].strip() == rb[i][mb].strip()]
     if only_different: idx = [i for i in idx if i not in set(same)]
@@ -516,9 +553,28 @@ def read_ab_items(path)->list[ABItem]:
         outs = {k: v for k, v in r.items() if k not in ("id", "prompt", "reference")} if isinstance(r, dict) else {}
         if not isinstance(r, dict) or not isinstance(r.get("prompt"), str) or len(outs) != 2 or \
            not all(isinstance(v, str) for v in outs.values()):
-            raise HumanEvalError(f"{p}: line {i}: expected id, prompt, reference and the text answers of two systems")
+            raise HumanEvalError(f"{p}: line {i}: expected an object with id, prompt, reference and the text answers "
+                                 f"of two systems, got {json_kind(r) if not isinstance(r, dict) else list(r)}")
         items.append(ABItem(str(r.get("id", i - 1)), r["prompt"], outs))
     return items
+
+# %% ../nbs/05a_human_eval.ipynb #57f9b79d
+_SESSION_FILES = ("items.jsonl", "session.json", "ratings.jsonl", "sheet.csv")
+
+def _session_dir(out, *inputs)->Path:
+    "`out` as a new session directory: refused if it is a file, holds a session, or it or its files are an input."
+    o = Path(out)
+    for i in inputs:
+        src = Path(i)/"eval_predictions.jsonl" if Path(i).is_dir() else Path(i)
+        if any(same_file(src, t) for t in (o, *[o/f for f in _SESSION_FILES])):
+            raise HumanEvalError(f"--out {out} would write over the input {i}; choose another --out directory")
+    if o.exists() and not o.is_dir():
+        raise HumanEvalError(f"--out {out} is an existing file; ft-nb ab writes a session directory (items.jsonl, "
+                             "sheet.csv, ...): choose a new directory path")
+    if (o/"ratings.jsonl").exists():
+        raise HumanEvalError(f"{o} already holds a session (ratings.jsonl); choose another --out or remove it")
+    return o
+
 
 # %% ../nbs/05a_human_eval.ipynb #21726bcd
 def cmd_ab(
@@ -533,17 +589,22 @@ def cmd_ab(
     only_different:bool=False,  # leave out prompts both runs answered identically (counted)
 )->int:
     "Build a blind A/B rating session from two runs' predictions on the same prompts (e.g. SFT vs SFT+DPO)."
-    nm = tuple(n.strip() for n in names.split(",")) if names else None
+    nm = tuple(n.strip() for n in names.split(",")) if names is not None else None
+    if nm is not None and (len(nm) != 2 or len(set(nm)) != 2 or not all(nm)):
+        raise HumanEvalError(f"--names {names!r}: give two different comma-separated names, e.g. --names sft,sft+dpo")
+    if limit is not None: check_number(limit, "--limit", lo=1, integer=True)
+    o = _session_dir(out, predictions_a, predictions_b)
     items, info = ab_from_predictions(predictions_a, predictions_b, model_a, model_b, nm, limit, seed, only_different)
-    o = Path(out)
-    if (o/"ratings.jsonl").exists():
-        raise HumanEvalError(f"{o} already holds a session (ratings.jsonl); choose another --out or remove it")
-    o.mkdir(parents=True, exist_ok=True)
     refs = info.pop("references")
-    atomic_write(o/"items.jsonl", "".join(json.dumps(dict(id=it.id, prompt=it.prompt, reference=refs[it.id],
-                                                          **it.outputs), ensure_ascii=False) + "\n" for it in items))
-    atomic_write(o/"session.json", json.dumps(dict(info, seed=seed, only_different=only_different), indent=1))
-    ABSession(items, o/"ratings.jsonl", rater="-", seed=seed).export_csv(o/"sheet.csv", all_items=True)
+    try:
+        o.mkdir(parents=True, exist_ok=True)
+        atomic_write(o/"items.jsonl", "".join(json.dumps(dict(id=it.id, prompt=it.prompt, reference=refs[it.id],
+                                                              **it.outputs), ensure_ascii=False) + "\n" for it in items))
+        atomic_write(o/"session.json", json.dumps(dict(info, seed=seed, only_different=only_different), indent=1))
+        ABSession(items, o/"ratings.jsonl", rater="-", seed=seed).export_csv(o/"sheet.csv", all_items=True)
+    except OSError as e:
+        raise HumanEvalError(f"--out {out}: cannot write the session there ({e.strerror or e}); choose a directory "
+                             "you can write to") from None
     print(f"{len(items)} items ({info['prompts']} prompts, {info['identical']} answered identically by both"
           f"{', left out' if only_different else ''}): {info['systems'][0]} vs {info['systems'][1]}, sides drawn "
           f"with seed {seed}\n  blind sheet for raters: {o/'sheet.csv'}\n  key (keep from raters): {o/'items.jsonl'}"

@@ -17,16 +17,17 @@ from __future__ import annotations
 import contextlib, dataclasses, difflib, json, math, shutil, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
-import torch
+import torch, yaml
 from fastcore.basics import patch
 from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
-from .core import pick_device, pick_precision, seed_everything
-from .runs import read_run, RunError
+from .core import pick_device, pick_precision, seed_everything, check_number, ConfigWarning
+from .runs import read_run, RunError, atomic_write
 from .models import base_fingerprint, same_fingerprint, model_device
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
-from .training import LoRATrainer, NonFiniteGuard, check_output_dir, training_arguments
+from .training import LoRATrainer, NonFiniteGuard, check_output_dir, training_arguments, latest_checkpoint
+from .human_eval import json_kind, same_file
 
 # %% auto #0
 __all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
@@ -65,6 +66,10 @@ class PreferenceConfig:
     def __post_init__(self): _check_pref(self)
 
 # %% ../nbs/04b_preference.ipynb #9c8693f3
+_NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5, hi_excl=True),
+                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
+                undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
+
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
         if not ok: raise ConfigError(f"preference: {msg}")
@@ -79,11 +84,8 @@ def _check_pref(p:PreferenceConfig):
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
     need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
     need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
-    need(math.isfinite(p.beta) and p.beta > 0, f"beta must be > 0, got {p.beta}")
-    need(0 <= p.label_smoothing < 0.5, f"label_smoothing must be >= 0 and < 0.5, got {p.label_smoothing}")
-    need(math.isfinite(p.sft_weight) and p.sft_weight >= 0, f"sft_weight must be >= 0, got {p.sft_weight}")
+    for k, bounds in _NUMBERS.items(): check_number(getattr(p, k), f"preference: {k}", **bounds)
     need(p.sft_weight == 0 or p.stage == "dpo", f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
-    need(p.desirable_weight > 0 and p.undesirable_weight > 0, "desirable_weight and undesirable_weight must be > 0")
     losses = dict(dpo=DPO_LOSSES, kto=KTO_LOSSES).get(p.stage)
     if p.loss_type is not None:
         need(losses is not None, f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
@@ -105,7 +107,7 @@ def _pref_from_dict(d, source="preference")->PreferenceConfig:
             hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(_PREF_NAMES)}"
             raise ConfigError(f"{source}: unknown key '{k}'{hint}")
     try: return PreferenceConfig(**d)
-    except ConfigError as e: raise ConfigError(f"{source}: {e}") from None
+    except ConfigError as e: raise ConfigError(f"{source}: {str(e).removeprefix('preference: ')}") from None
 
 def load_preference(
     config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
@@ -122,9 +124,13 @@ def load_preference(
     elif isinstance(config, FTConfig): d = config.to_dict()
     elif isinstance(config, dict): d = dict(config)
     else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
-    pd = d.pop("preference", None) or {}
+    pd = d.pop("preference", None)
     if isinstance(preference, PreferenceConfig): pd = dataclasses.asdict(preference)
-    elif preference is not None: pd = dict(preference)
+    elif preference is not None: pd = preference
+    if pd is None: pd = {}
+    if not isinstance(pd, dict):
+        raise ConfigError(f"{src}: preference: expected a block of settings (e.g. `preference:` then an indented "
+                          f"`stage: dpo`), got {type(pd).__name__} {str(pd)[:60]!r}")
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
     pov = {k.removeprefix("preference."): v for k, v in ov.items() if k.removeprefix("preference.") in _PREF_NAMES}
     fov = {k: v for k, v in ov.items() if k.removeprefix("preference.") not in _PREF_NAMES}
@@ -197,8 +203,11 @@ def to_pair(
     hist = _history(r, fmt, loc)
     if fmt == "kto":
         pre, comp = _answer(r, "completion", loc)
+        if "label" not in r:
+            raise DataError(f"{loc}: missing field 'label' (a KTO record marks its completion desirable, true, or "
+                            "undesirable, false)")
         if not isinstance(r["label"], bool):
-            raise DataError(f"{loc}: field 'label' must be true or false (JSON booleans), got {r['label']!r}")
+            raise DataError(f"{loc}: field 'label' must be true or false (JSON booleans), got {json_kind(r['label'])}")
         out = dict(history=hist + pre, completion=comp, label=r["label"])
     else:
         (pc, c), (pr, rj) = _answer(r, "chosen", loc), _answer(r, "rejected", loc)
@@ -207,6 +216,10 @@ def to_pair(
     if not out["history"]: raise DataError(f"{loc}: no prompt: the answers follow no message")
     if out["history"][-1]["role"] == "assistant":
         raise DataError(f"{loc}: the history ends with an assistant message; the answers must follow a user message")
+    if not out["history"][-1]["content"].strip():
+        key = dict(history_pair="messages", implicit_pair="chosen").get(fmt, "prompt")
+        raise DataError(f"{loc}: field {key!r}: the prompt the answers follow is empty; a pair answers a question "
+                        "(fill it in or leave the record out)")
     sysm = r.get("system") if isinstance(r.get("system"), str) else system_prompt
     if sysm and out["history"][0]["role"] != "system":
         out["history"] = [dict(role="system", content=sysm)] + out["history"]
@@ -259,21 +272,25 @@ def _dataset(rows:list):
     return Dataset.from_list(rows) if rows else None
 
 # %% ../nbs/04b_preference.ipynb #9a5c1614
+_SHAPES = ("a preference record (prompt/chosen/rejected, messages/chosen/rejected, chosen/rejected conversations "
+           "or prompt/completion/label)")
+
 def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_prompt:str|None=None,
                identical:str="error")->tuple[list, str, dict]:
     "(pairs, format, counts) of a preference file: every record checked, identical/empty answers counted."
     rows, locs = read_rows(source)
     if not rows: raise DataError(f"{source}: no records")
+    for r, loc in zip(rows, locs):
+        if not isinstance(r, dict): raise DataError(f"{loc}: expected an object with the fields of {_SHAPES}, "
+                                                    f"got {json_kind(r)}")
     if field_map: rows = [apply_field_map(r, field_map, loc) for r, loc in zip(rows, locs)]
     fmt = pair_format if pair_format != "auto" else detect_pair_format(rows[0])
     if fmt is None:
         raise DataError(f"{locs[0]}: cannot tell the preference format from fields {list(rows[0])}; expected "
-                        "prompt/chosen/rejected, messages/chosen/rejected, chosen/rejected conversations or "
-                        "prompt/completion/label (set preference.pair_format or field_map)")
+                        f"{_SHAPES} (set preference.pair_format or field_map)")
     c = dict(read=len(rows), kept=0, dropped=dict(identical=0, empty_answer=0, too_long=0))
     out = []
     for r, loc in zip(rows, locs):
-        if not isinstance(r, dict): raise DataError(f"{loc}: expected a JSON object")
         if (f := detect_pair_format(r)) is not None and f != fmt and pair_format == "auto":
             raise DataError(f"{loc}: record in the {f} format, but the file's first record is {fmt}")
         p = to_pair(r, fmt, loc, system_prompt)
@@ -455,12 +472,16 @@ class PreferenceTrainer(LoRATrainer):
         from ft_nb.launch import check_launch
         self.cfg, self.pref = cfg, pref = load_preference(config, overrides, preference)
         self._check_stage()
+        self.init_info = self._init_run()
+        self.cfg = cfg = self._adapter_settings()
+        self.test_counts = self._check_test_pairs()     # before any model loads
+        free = self._resume_changes() if cfg.resume else {}   # first: they explain the adapter settings' changes
         self.resume = check_output_dir(cfg)
+        if self.resume: self.resume.changes.update(free)
         self.resume_from = self.resume.checkpoint if self.resume else None
         self.device = pick_device(cfg.device)
         self.precision = pick_precision(self.device, cfg.precision)
         check_launch(cfg, self.device)
-        self.init_info = self._init_run()
         seed_everything(cfg.seed)
         model, tokenizer = self._load_model(model, tokenizer)
         check_method(cfg, model)
@@ -499,6 +520,31 @@ def _init_run(self:PreferenceTrainer):
                               "LoRA-family adapters (the reference is that adapter, frozen)")
     return info
 
+_ADAPTER_FIELDS = dict(lora_r="r", lora_alpha="lora_alpha", lora_dropout="lora_dropout", target_modules="target_modules",
+                      lora_bias="bias", modules_to_save="modules_to_save")
+
+@patch
+def _adapter_settings(self:PreferenceTrainer)->FTConfig:
+    "The config with the LoRA settings of `init_adapter`'s own PEFT config: what is trained, so what is recorded."
+    cfg, info = self.cfg, self.init_info
+    if info is None: return cfg
+    ac = info.adapter_config
+    kw = {k: ac[a] for k, a in _ADAPTER_FIELDS.items() if a in ac}
+    if isinstance(kw.get("target_modules"), list): kw["target_modules"] = sorted(kw["target_modules"])
+    if ac.get("use_dora"): kw["method"] = "dora"
+    elif cfg.method == "dora": kw["method"] = "lora"
+    if "lora_layers" in info.config: kw["lora_layers"] = info.config["lora_layers"]
+    elif ac.get("layers_to_transform") is None: kw["lora_layers"] = None
+    default = {f.name: f.default for f in fields(FTConfig)}
+    unused = [f"{k} {getattr(cfg, k)!r} (the adapter's: {v!r})" for k, v in kw.items()
+              if getattr(cfg, k) != v and getattr(cfg, k) != default.get(k)]
+    if unused: warnings.warn(f"init_adapter: {info.path} is continued as it is, so the config's {', '.join(unused)} "
+                             "have no effect; the manifest records the adapter's", ConfigWarning)
+    try: return cfg.replace(**kw)
+    except ConfigError as e:
+        raise PreferenceError(f"init_adapter: {info.path}: its adapter_config.json holds settings ft_nb cannot "
+                              f"record ({e})") from None
+
 @patch
 def _check_base(self:PreferenceTrainer, model):
     "Refuse an `init_adapter` trained on another base model."
@@ -509,6 +555,78 @@ def _check_base(self:PreferenceTrainer, model):
         raise PreferenceError(f"init_adapter: {info.path} was trained on base model {info.base_model!r}, but this "
                               f"config's model_name {self.cfg.model_name!r} has different weights or shape; set "
                               "model_name to the adapter's base model")
+
+# %% ../nbs/04b_preference.ipynb #83101711
+@patch
+def _check_test_pairs(self:PreferenceTrainer)->dict|None:
+    "The counts of `test_pairs` (every record read and checked now), or None if unset."
+    cfg, pref = self.cfg, self.pref
+    if not pref.test_pairs: return None
+    fmt = "auto" if pref.pair_format == "kto" else pref.pair_format
+    try: _, got, c = read_pairs(pref.test_pairs, fmt, cfg.field_map, cfg.system_prompt, pref.identical)
+    except DataError as e: raise PreferenceError(f"preference: test_pairs: {e}") from None
+    if got == "kto":
+        raise PreferenceError(f"preference: test_pairs: {pref.test_pairs} holds prompt/completion/label records; the "
+                              "held-out evaluation scores chosen/rejected pairs")
+    return c
+
+
+# %% ../nbs/04b_preference.ipynb #34afb4f9
+_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")   # may change on resume (recorded): the objective is the same
+
+def _pref_record(pref:PreferenceConfig)->dict: return dataclasses.asdict(pref)
+
+def _same_setting(k, a, b)->bool:
+    if k in ("init_adapter", "test_pairs") and a and b: return same_file(a, b)
+    return a == b
+
+@patch
+def _resume_changes(self:PreferenceTrainer)->dict:
+    "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
+    f = Path(self.cfg.output_dir)/"ft_nb_config.yaml"
+    if not f.is_file(): return {}        # no run there: `check_output_dir` says so
+    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("preference")
+    except (OSError, yaml.YAMLError, AttributeError): old = None
+    if not isinstance(old, dict):
+        raise PreferenceError(f"resume: {f} records no preference settings (a run of ft-nb train, or of an older "
+                              "ft_nb), so they cannot be checked; start a new run (overwrite_output_dir: true)")
+    new = _pref_record(self.pref)
+    diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
+    if bad := {k: d for k, d in diff.items() if k not in _PREF_FREE}:
+        raise PreferenceError(
+            f"resume: the preference settings differ from the run in {self.cfg.output_dir} in settings that define "
+            "its objective (" + "; ".join(f"preference.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
+            + f"); resume with the run's own values (the preference: block of {f}) or start a new run")
+    return {f"preference.{k}": d for k, d in diff.items()}
+
+@patch
+def _start_run(self:PreferenceTrainer, out:Path):
+    "`LoRATrainer._start_run`, and a new run's preference settings written into its `ft_nb_config.yaml`."
+    LoRATrainer._start_run(self, out)
+    if self.resume is not None or not self.hf_trainer.is_world_process_zero(): return
+    f = out/"ft_nb_config.yaml"
+    d = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    atomic_write(f, yaml.safe_dump(dict(d, preference=_pref_record(self.pref)), sort_keys=False, allow_unicode=True))
+
+
+# %% ../nbs/04b_preference.ipynb #d02648f9
+_USUAL = dict(beta=(0.001, 10.0), simpo_gamma=(0.0, 10.0), sft_weight=(0.0, 10.0), desirable_weight=(0.01, 100.0),
+              undesirable_weight=(0.01, 100.0))   # far outside these, a setting (not the learning rate) blows up the loss
+_USED = dict(simpo_gamma=("simpo",), sft_weight=("dpo",), desirable_weight=("kto",), undesirable_weight=("kto",))
+
+@patch
+def _nan_error(self:PreferenceTrainer)->FTError:
+    "Training's non-finite error, naming the preference settings far outside their usual range when there are any."
+    p = self.pref
+    odd = [f"{k} {getattr(p, k):g} (usual: {lo:g} to {hi:g})" for k, (lo, hi) in _USUAL.items()
+           if p.stage in _USED.get(k, STAGES) and not lo <= getattr(p, k) <= hi]
+    if not odd: return LoRATrainer._nan_error(self)
+    g, ck = self.guard.tripped, latest_checkpoint(self.cfg.output_dir)
+    return PreferenceError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last "
+                           f"good checkpoint is {ck or 'none (the failure came before the first save)'}. The loss "
+                           f"scales with preference.{', preference.'.join(odd)}: bring it into its usual range, then "
+                           "start again with `overwrite_output_dir: true` (a resume keeps the run's settings)")
+
 
 # %% ../nbs/04b_preference.ipynb #4e33892e
 @patch
@@ -550,7 +668,7 @@ def _make_hf_trainer(self:PreferenceTrainer):
 def manifest(self:PreferenceTrainer)->dict:
     "`LoRATrainer.manifest` plus the preference settings, the SFT adapter started from and the held-out evaluation."
     m = LoRATrainer.manifest(self)
-    m.update(stage=self.pref.stage, preference=dataclasses.asdict(self.pref),
+    m.update(stage=self.pref.stage, preference=dataclasses.asdict(self.pref), test_pairs_report=self.test_counts,
              init_adapter=str(self.init_info.path) if self.init_info else None,
              preference_eval=self.pref_eval)
     return json.loads(json.dumps(m, default=str))
@@ -608,7 +726,9 @@ def _held_out(self:PreferenceTrainer):
     "Encoded held-out pairs: `test_pairs` if set, else the validation split (None for KTO data or no split)."
     if self.pref.test_pairs:
         cfg = self.cfg.replace(dataset=self.pref.test_pairs, val_fraction=0)
-        return prepare_pairs(cfg, self.pref, self.tokenizer).train
+        pref = self.pref if self.pref.stage != "kto" else dataclasses.replace(
+            self.pref, stage="dpo", loss_type=None, pair_format="auto")   # KTO's held-out data are pairs too
+        return prepare_pairs(cfg, pref, self.tokenizer).train
     return self.data.val if self.data.fmt != "kto" else None
 
 @patch
@@ -626,6 +746,8 @@ def save_adapter(self:PreferenceTrainer, path=None, extra=None):
     return LoRATrainer.save_adapter(self, path, extra)
 
 # %% ../nbs/04b_preference.ipynb #18742763
+_EVAL = "the fields prompt, reference and one per model (eval_predictions.jsonl of ft-nb eval)"
+
 def _right(pred:str, refs:list, labels)->bool:
     from ft_nb.evaluation import normalize_text, extract_label
     if labels:
@@ -643,21 +765,27 @@ def pairs_from_predictions(
     if p.is_dir(): p = p/"eval_predictions.jsonl"
     rows, locs = read_rows(str(p))
     if not rows: raise PreferenceError(f"{p}: no predictions")
+    for r, loc in zip(rows, locs):
+        if not isinstance(r, dict): raise PreferenceError(f"{loc}: expected an object with {_EVAL}, got {json_kind(r)}")
     cols = [k for k in rows[0] if k not in ("prompt", "reference")]
     if "prompt" not in rows[0] or "reference" not in rows[0] or not cols:
-        raise PreferenceError(f"{locs[0]}: expected the fields prompt, reference and one per model "
-                              f"(eval_predictions.jsonl of ft-nb eval), got {list(rows[0])}")
+        raise PreferenceError(f"{locs[0]}: expected {_EVAL}, got the fields {list(rows[0])}")
     model = model or next((c for c in reversed(cols) if c != "base"), cols[-1])
-    if model not in cols: raise PreferenceError(f"{p}: no predictions of model {model!r}; the file has {cols}")
+    if model not in cols:
+        raise PreferenceError(f"{p}: no predictions of model {model!r}; the file has {cols} (choose one with --model)")
     c = dict(read=len(rows), model=model, right=0, wrong=0, no_reference=0, empty_answer=0, pairs=0)
     out = []
     for r, loc in zip(rows, locs):
-        ref = r.get("reference")
-        refs = [ref] if isinstance(ref, str) else [x for x in ref or [] if isinstance(x, str)]
-        refs = [x for x in refs if x.strip()]
-        pred = r.get(model)
+        ref, pred = r.get("reference"), r.get(model)
+        if not isinstance(r.get("prompt"), str) or not r["prompt"].strip():
+            raise PreferenceError(f"{loc}: field 'prompt' must be the prompt text, got {json_kind(r.get('prompt'))}")
+        if not (ref is None or isinstance(ref, str) or isinstance(ref, list) and all(isinstance(x, str) for x in ref)):
+            raise PreferenceError(f"{loc}: field 'reference' must be a text, a list of texts or null, "
+                                  f"got {json_kind(ref)}")
+        refs = [x for x in ([ref] if isinstance(ref, str) else ref or []) if x.strip()]
         if not refs: c["no_reference"] += 1; continue
-        if not isinstance(pred, str): raise PreferenceError(f"{loc}: field {model!r} must be the model's answer text")
+        if not isinstance(pred, str):
+            raise PreferenceError(f"{loc}: field {model!r} must be the model's answer text, got {json_kind(pred)}")
         if _right(pred, refs, labels): c["right"] += 1; continue
         c["wrong"] += 1
         if not pred.strip(): c["empty_answer"] += 1; continue
@@ -674,11 +802,17 @@ def cmd_pairs(
 )->int:
     "Turn evaluation predictions into preference pairs: chosen = reference, rejected = the model's wrong answer."
     labs = [l.strip() for l in labels.split(",") if l.strip()] if labels else None
+    src = Path(predictions)/"eval_predictions.jsonl" if Path(predictions).is_dir() else Path(predictions)
+    if same_file(out, src):
+        raise PreferenceError(f"--out {out} is the predictions file being read ({src}); choose another path for "
+                              "the pairs")
+    if Path(out).is_dir(): raise PreferenceError(f"--out {out} is a directory; give a file, e.g. {Path(out)/'pairs.jsonl'}")
     pairs, c = pairs_from_predictions(predictions, model, labs)
     if not pairs:
         raise PreferenceError(f"{predictions}: model {c['model']!r} made no usable mistakes "
                               f"({c['right']} right, {c['wrong']} wrong, {c['empty_answer']} empty); no pairs")
-    write_jsonl(pairs, out)
+    try: write_jsonl(pairs, out)
+    except OSError as e: raise PreferenceError(f"--out {out}: cannot write the pairs ({e.strerror or e})") from None
     print(f"{c['pairs']} pairs from {c['wrong']} wrong answers of {c['model']!r} ({c['read']} predictions: "
           f"{c['right']} right, {c['no_reference']} without reference, {c['empty_answer']} empty) -> {out}")
     return 0
