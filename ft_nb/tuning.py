@@ -15,25 +15,37 @@ Docs: https://ft-nb.github.io/ft_nb/tuning.html.md"""
 
 # %% ../nbs/11_tuning.ipynb #bd6e4722
 from __future__ import annotations
-import gc, json, math, os, shutil, time
+import gc, hashlib, json, math, os, re, shutil, socket, time, uuid, warnings
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, method_family
+from fastcore.basics import patch
+from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
+from .runs import MANIFEST, atomic_write
 
 # %% auto #0
-__all__ = ['FIXED_FIELDS', 'PSEUDO_FIELDS', 'KINDS', 'ATTENTION_MODULES', 'DATA_FIELDS', 'TuneError', 'Dist', 'parse_dist',
-           'usual_space', 'parse_space', 'suggest', 'TuneSettings', 'read_tune_config', 'PruneCallback', 'TuneResult',
-           'tune', 'trials_table', 'cmd_tune']
+__all__ = ['FIXED_FIELDS', 'PSEUDO_FIELDS', 'KINDS', 'ATTENTION_MODULES', 'DATA_FIELDS', 'JOURNAL_RECORD', 'LOCK_WAIT_S',
+           'LOCK_STALE_S', 'OWNER_FILE', 'TuneError', 'TuneWarning', 'Dist', 'parse_dist', 'usual_space', 'parse_space',
+           'suggest', 'check_setting', 'TuneSettings', 'read_yaml_file', 'read_tune_config', 'PruneCallback',
+           'check_storage', 'repair_journal', 'JournalLock', 'check_out', 'claim_out', 'sampler_seed', 'TuneResult',
+           'study_name', 'tune', 'trials_table', 'cmd_tune']
 
 # %% ../nbs/11_tuning.ipynb #2add2e2d
 class TuneError(FTError, ValueError):
     "A search that cannot run as asked; the message names the setting and what to do."
+
+class TuneWarning(UserWarning):
+    "Something `tune` repaired or took over by itself (a torn journal line, a dead process's lock)."
 
 def _optuna():
     try: import optuna
     except ImportError: raise TuneError("hyperparameter search needs optuna: pip install 'ft_nb[tune]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
+
+def _num(v, name:str, **kw):
+    "`core.check_number`, the one checker of numeric settings, with its refusal as a `TuneError`."
+    try: return check_number(v, name, **kw)
+    except ConfigError as e: raise TuneError(str(e)) from None
 
 # %% ../nbs/11_tuning.ipynb #ff7e5272
 FIXED_FIELDS = ("model_name", "tokenizer_name", "dataset", "val_dataset", "test_dataset", "output_dir", "resume",
@@ -64,11 +76,24 @@ def _is_int_field(name:str)->bool:
 
 def _check_value(name:str, value, base:FTConfig, where:str):
     if name in PSEUDO_FIELDS:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise TuneError(f"{where}: {value!r} is not a positive number")
+        _num(value, where, lo=0, lo_excl=True)
         return
     try: base.replace(**{name: value})
-    except ConfigError as e: raise TuneError(f"{where}: {value!r} is not a valid {name}: {e}") from None
+    except ConfigError as e:
+        why = str(e).removeprefix("replace(): ")
+        raise TuneError(f"{where}: {value!r} is not a valid {name}: {why}") from None
+
+def _bounds(where:str, kind:str, args, integer:bool)->tuple:
+    "(low, high, step) of a range distribution, each through `check_number`."
+    if not isinstance(args, list) or len(args) not in (2, 3):
+        raise TuneError(f"{where}: {kind} needs [low, high]" + (" or [low, high, step]" if kind == "int" else "")
+                        + f"; got {args!r}")
+    if len(args) == 3 and kind != "int": raise TuneError(f"{where}: only int takes a step")
+    low, high = (_num(v, f"{where}: {w}", integer=integer) for v, w in zip(args, ("low", "high")))
+    if not low < high: raise TuneError(f"{where}: empty range [{args[0]}, {args[1]}]: low must be below high")
+    if kind == "loguniform" and low <= 0: raise TuneError(f"{where}: loguniform needs low > 0; got {args[0]}")
+    step = _num(args[2], f"{where}: step", lo=1, hi=high - low, integer=True) if len(args) == 3 else None
+    return low, high, step
 
 def parse_dist(
     name:str,              # the FTConfig field (or `lora_alpha_ratio`)
@@ -77,6 +102,7 @@ def parse_dist(
 )->Dist:
     "Check one entry of a search space against FTConfig; a `Dist`, or `TuneError` saying what is wrong."
     base, names = base or FTConfig(), _field_types()
+    if not isinstance(name, str): raise TuneError(f"search: {name!r}: a key must be a config field's name")
     where = f"search: {name}"
     if name not in names and name not in PSEUDO_FIELDS:
         import difflib
@@ -93,19 +119,12 @@ def parse_dist(
         if not isinstance(args, list) or len(args) < 1: raise TuneError(f"{where}: choice needs a non-empty list")
         for v in args: _check_value(name, v, base, where)
         return Dist(name, kind, choices=list(args))
-    if not isinstance(args, list) or len(args) not in (2, 3) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in args):
-        raise TuneError(f"{where}: {kind} needs [low, high]" + (" or [low, high, step]" if kind == "int" else "")
-                        + f" numbers; got {args!r}")
-    low, high = float(args[0]), float(args[1])
-    if not low < high: raise TuneError(f"{where}: empty range [{args[0]}, {args[1]}]: low must be below high")
-    if kind == "loguniform" and low <= 0: raise TuneError(f"{where}: loguniform needs low > 0; got {args[0]}")
     integer = kind == "int" or _is_int_field(name)
     if kind == "int" and not _is_int_field(name) and name not in PSEUDO_FIELDS:
         raise TuneError(f"{where}: {name} is not a whole-number field; use uniform or loguniform")
-    if len(args) == 3 and kind != "int": raise TuneError(f"{where}: only int takes a step")
-    for v in (low, high): _check_value(name, int(v) if integer else v, base, where)
-    return Dist(name, kind, low, high, int(args[2]) if len(args) == 3 else None, integer=integer)
+    low, high, step = _bounds(where, kind, args, integer)
+    for v in (low, high): _check_value(name, v, base, where)
+    return Dist(name, kind, float(low), float(high), step, integer=integer)
 
 # %% ../nbs/11_tuning.ipynb #e58d154c
 ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
@@ -153,6 +172,22 @@ def suggest(trial, space:dict[str, Dist])->dict:
     return p
 
 # %% ../nbs/11_tuning.ipynb #8abfa875
+_SETTING_NUMBERS = dict(trials=dict(lo=1, integer=True), timeout_s=dict(lo=0, lo_excl=True),
+                        startup_trials=dict(lo=0, integer=True), seed=dict(lo=0, hi=2**32 - 1, integer=True),
+                        val_limit=dict(lo=1, integer=True))
+_SETTING_CHOICES = dict(pruner=("median", "halving", "none"), keep=("best", "all"))
+
+def check_setting(name:str, v):
+    "Refuse (`TuneError` naming `tune: NAME`) a value that TuneSettings field `name` cannot take; None means unset."
+    where = f"tune: {name}"
+    if v is None and name not in _SETTING_CHOICES and name != "objective": return
+    if name in _SETTING_NUMBERS: _num(v, where, **_SETTING_NUMBERS[name])
+    elif name in _SETTING_CHOICES:
+        if not isinstance(v, str) or v not in _SETTING_CHOICES[name]:
+            raise TuneError(f"{where}: {v!r} is not one of {list(_SETTING_CHOICES[name])}")
+    elif not isinstance(v, (str, os.PathLike)) or not str(v).strip():
+        raise TuneError(f"{where}: expected a non-empty text, got {type(v).__name__} {v!r}")
+
 @dataclass
 class TuneSettings:
     "Budget, objective and storage of a study."
@@ -170,18 +205,35 @@ class TuneSettings:
     def __post_init__(self):
         if self.trials is None and self.timeout_s is None:
             raise TuneError("tune: give a budget: trials, timeout_s or both")
-        if self.trials is not None and (not isinstance(self.trials, int) or self.trials < 1):
-            raise TuneError(f"tune: trials must be a whole number ≥ 1; got {self.trials!r}")
-        if self.timeout_s is not None and not (isinstance(self.timeout_s, (int, float)) and self.timeout_s > 0):
-            raise TuneError(f"tune: timeout_s must be a number of seconds > 0; got {self.timeout_s!r}")
-        if self.pruner not in ("median", "halving", "none"):
-            raise TuneError(f"tune: pruner must be median, halving or none; got {self.pruner!r}")
-        if self.keep not in ("best", "all"): raise TuneError(f"tune: keep must be best or all; got {self.keep!r}")
+        for f in fields(self): check_setting(f.name, getattr(self, f.name))
 
     @property
     def direction(self)->str: return "minimize" if self.objective == "eval_loss" else "maximize"
 
 # %% ../nbs/11_tuning.ipynb #0e50914b
+_MAX_YAML_BYTES = 1_000_000
+
+def read_yaml_file(path, what:str="config file"):
+    "The YAML in file `path`; `TuneError` naming the file if it is missing, a directory, too large or not text."
+    p = Path(path).expanduser()
+    if p.is_dir(): raise TuneError(f"{what} {p} is a directory; pass a YAML file")
+    if not p.is_file(): raise TuneError(f"{what} not found: {p}")
+    if p.stat().st_size > _MAX_YAML_BYTES:
+        raise TuneError(f"{what} {p}: {p.stat().st_size:,} bytes is too large for YAML settings; pass the YAML file")
+    try: text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError: raise TuneError(f"{what} {p}: not a UTF-8 text file; pass a YAML file") from None
+    except OSError as e: raise TuneError(f"{what} {p}: cannot be read ({e.strerror or e})") from None
+    return load_yaml(text, str(p))
+
+def _space_of(space, sp, src:str)->tuple:
+    "(the space spec, where it came from): `space` (a dict, `usual` or a YAML file) over the config's block `sp`."
+    if space is None: return sp, src
+    if isinstance(space, (str, Path)) and str(space) != "usual":
+        sp, src = read_yaml_file(space, "search space file"), str(space)
+    else: sp = space
+    if isinstance(sp, dict) and set(sp) == {"search"}: sp = sp["search"]
+    return sp, src
+
 def read_tune_config(
     config,                  # YAML path or dict: an ft_nb config with `search:` (and optionally `tune:`) blocks
     space=None,              # a search space (dict, "usual", or a YAML file) instead of the config's `search:`
@@ -190,22 +242,32 @@ def read_tune_config(
 )->tuple[FTConfig, dict, TuneSettings]:
     "The config to tune, its checked search space and the study settings."
     src = str(config) if isinstance(config, (str, Path)) else "config"
-    d = load_yaml(Path(config).read_text(), src) if isinstance(config, (str, Path)) else dict(config or {})
-    if not isinstance(d, dict): raise TuneError(f"{src}: expected a mapping of config fields")
-    d = dict(d); sp, tn = d.pop("search", None), d.pop("tune", None) or {}
-    if space is not None:
-        is_file = isinstance(space, (str, Path)) and str(space) != "usual" and Path(space).is_file()
-        sp = load_yaml(Path(space).read_text(), str(space)) if is_file else space
-        if isinstance(sp, dict) and set(sp) == {"search"}: sp = sp["search"]
+    d = read_yaml_file(config) if isinstance(config, (str, Path)) else config
+    if d is None: d = {}
+    if not isinstance(d, dict): raise TuneError(f"{src}: expected a mapping of config fields, got {type(d).__name__}")
+    d = dict(d)
+    sp, tn = d.pop("search", None), d.pop("tune", None)
+    sp, sp_src = _space_of(space, sp, src)
     if sp is None:
         raise TuneError(f"{src}: no search space: add a `search:` block (or `search: usual`) or pass --space")
+    tn = {} if tn is None else tn
     if not isinstance(tn, dict): raise TuneError(f"{src}: `tune:` must be a mapping of study settings")
-    known = {f.name for f in fields(TuneSettings)}
+    known = [f.name for f in fields(TuneSettings)]
     bad = [k for k in tn if k not in known]
     if bad: raise TuneError(f"{src}: unknown tune setting(s) {bad}; known: {sorted(known)}")
-    cfg = load_config(d, overrides)
-    st = TuneSettings(**{**tn, **{k: v for k, v in settings.items() if v is not None}})
-    return cfg, parse_space(sp, cfg), st
+    for k, v in tn.items():
+        try: check_setting(k, v)
+        except TuneError as e: raise TuneError(f"{src}: {e}") from None
+    given = {k: v for k, v in settings.items() if v is not None}
+    for k, v in given.items(): check_setting(k, v)
+    try: st = TuneSettings(**{**tn, **given})
+    except TuneError as e: raise TuneError(f"{src}: {e}") from None
+    try: cfg = load_config(d, overrides)
+    except ConfigError as e:   # load_config names a dict "config"; name the file
+        raise ConfigError(f"{src}: {str(e).removeprefix('config: ')}" if str(e).startswith("config: ") else e) from None
+    try: sp = parse_space(sp, cfg)
+    except TuneError as e: raise TuneError(f"{sp_src}: {e}") from None
+    return cfg, sp, st
 
 # %% ../nbs/11_tuning.ipynb #89e16397
 from transformers import TrainerCallback
@@ -261,6 +323,212 @@ def _free():
         if torch.cuda.is_available(): torch.cuda.empty_cache()
     except Exception: pass
 
+# %% ../nbs/11_tuning.ipynb #17b1ff8b
+JOURNAL_RECORD = b'{"op_code":'    # how every line of an Optuna journal starts
+
+def _is_record(line:bytes)->bool:
+    if not line.startswith(JOURNAL_RECORD): return False
+    try: return isinstance(json.loads(line), dict)
+    except ValueError: return False
+
+def check_storage(path)->Path:
+    "The absolute path of journal `path`; `TuneError` if it is a directory, lies under a file or holds other data."
+    p = Path(os.path.abspath(Path(path).expanduser()))
+    if p.is_dir(): raise TuneError(f"storage {p} is a directory; name a journal file, e.g. {p/'study.journal'}")
+    for q in p.parents:
+        if q.is_dir(): break
+        if q.exists(): raise TuneError(f"storage {p}: {q} is a file, not a directory; name a journal file elsewhere")
+    if p.exists() and not p.is_file(): raise TuneError(f"storage {p} is not a regular file; name a journal file")
+    if p.is_file():
+        with open(p, "rb") as f: head = f.read(len(JOURNAL_RECORD) + 1)
+        torn_first = JOURNAL_RECORD.startswith(head)      # the first record itself cut short
+        if head and not head.startswith(JOURNAL_RECORD) and not torn_first:
+            raise TuneError(f"storage {p} is not an Optuna journal (line 1 is not a journal record); name a new "
+                            "file (it is created) or the study's journal; the file was left as it is")
+    return p
+
+# %% ../nbs/11_tuning.ipynb #d61d159d
+def repair_journal(path)->str|None:
+    "Move the torn lines of journal `path` (writes cut short by a kill) to `<path>.torn`; what was done, or None."
+    p = Path(path)
+    data = p.read_bytes() if p.is_file() else b""
+    lines = data.split(b"\n")
+    tail, good, torn = lines.pop(), [], []
+    for i, l in enumerate(lines, 1):
+        k = 0 if _is_record(l) else l.rfind(JOURNAL_RECORD)
+        if k >= 0 and _is_record(l[k:]):
+            if k: torn.append(l[:k])           # a torn write whose line a later append completed
+            good.append(l[k:])
+        elif l.strip():
+            raise TuneError(f"storage {p}: line {i} is not a journal record, and not a torn one; restore the file "
+                            "from a copy, or start the study in a new journal (--storage)")
+        else: torn.append(l)
+    if tail: torn.append(tail)
+    if not torn: return None
+    side = p.with_name(p.name + ".torn")
+    with open(side, "ab") as f:
+        f.write(b"".join(t + b"\n" for t in torn)); f.flush(); os.fsync(f.fileno())
+    if torn == [tail]: os.truncate(p, len(data) - len(tail))
+    else: atomic_write(p, b"".join(g + b"\n" for g in good))
+    return (f"storage {p}: moved {len(torn)} torn line(s) ({sum(map(len, torn))} bytes, a write cut short by a "
+            f"kill) to {side}; the {len(good)} whole records are read")
+
+# %% ../nbs/11_tuning.ipynb #fcf98175
+LOCK_WAIT_S = 10.0     # how long to wait for a live process's journal lock (an append holds it for milliseconds)
+LOCK_STALE_S = 120.0   # a journal lock held longer than this is taken over, whoever holds it
+_HOST = socket.gethostname()
+
+def _alive(pid:int)->bool:
+    "Is process `pid` of this host running?"
+    try: os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError, ValueError): return False
+    except PermissionError: return True
+    return True
+
+def _owner_of(target:str)->tuple:
+    "(pid, host) named by a lock's target, or (None, None) for a lock another program made."
+    m = re.fullmatch(r"ft_nb-tune pid=(\d+) host=(.*)", target or "")
+    return (int(m[1]), m[2]) if m else (None, None)
+
+# %% ../nbs/11_tuning.ipynb #0becfc66
+class JournalLock:
+    "The journal's append lock (Optuna's lock interface): a symlink naming its owner; taken over from the dead."
+    def __init__(self, journal):
+        self.journal = os.path.abspath(os.fspath(journal))
+        self.path = self.journal + ".lock"
+
+    def _me(self)->str: return f"ft_nb-tune pid={os.getpid()} host={_HOST}"
+
+    def _read(self)->tuple:
+        "(the lock's target or None if there is no lock, its age in seconds)."
+        try: age = time.time() - os.lstat(self.path).st_mtime
+        except FileNotFoundError: return None, 0.0
+        try: return os.readlink(self.path), age
+        except OSError: return "", age              # a plain file: another program's lock
+
+    def _stale(self, target:str, age:float)->str|None:
+        "Why the lock with `target` is abandoned, or None if its owner may be writing."
+        pid, host = _owner_of(target)
+        if pid is not None and host == _HOST and (pid == os.getpid() or not _alive(pid)):
+            return f"left by process {pid}, which is " + ("this one" if pid == os.getpid() else "gone")
+        if age > LOCK_STALE_S: return f"held for {age:.0f} s, longer than any append takes"
+        return None
+
+# %% ../nbs/11_tuning.ipynb #6395fe73
+@patch
+def _take_over(self:JournalLock, target:str, why:str):
+    "Remove the abandoned lock `target` (put back a lock someone took in between), with a warning."
+    side = f"{self.path}.{uuid.uuid4().hex[:8]}.stale"
+    try: os.rename(self.path, side)
+    except FileNotFoundError: return
+    try: got = os.readlink(side)
+    except OSError: got = ""
+    if got != target:
+        try: os.symlink(got, self.path)
+        except OSError: pass
+    else: warnings.warn(f"storage {self.journal}: took over its lock {self.path} ({why})", TuneWarning)
+    if os.path.isdir(side) and not os.path.islink(side): shutil.rmtree(side, ignore_errors=True)
+    else: os.unlink(side)
+
+@patch
+def acquire(self:JournalLock)->bool:
+    "Take the lock: at once if free or abandoned, else after its live owner releases it (at most `LOCK_WAIT_S`)."
+    t0, delay, me = time.monotonic(), 0.001, self._me()
+    while True:
+        try:
+            os.symlink(me, self.path)
+            return True
+        except FileExistsError: pass
+        except OSError as e:
+            raise TuneError(f"storage {self.journal}: cannot create its lock {self.path} ({e.strerror or e}); "
+                            "check that the directory is writable") from None
+        target, age = self._read()
+        if target is None: continue
+        if why := self._stale(target, age):
+            self._take_over(target, why)
+            continue
+        if time.monotonic() - t0 > LOCK_WAIT_S:
+            pid, host = _owner_of(target)
+            who = f"process {pid} on {host}" if pid else f"another program ({target or 'a lock file'})"
+            raise TuneError(f"storage {self.journal} is locked by {who} for {age:.0f} s: another `ft-nb tune` of "
+                            "this study is writing to it. Wait for it to finish or stop it; a lock whose process is "
+                            f"gone, or one older than {LOCK_STALE_S:.0f} s, is taken over by the next run")
+        time.sleep(delay)
+        delay = min(2 * delay, 0.1)
+
+@patch
+def release(self:JournalLock):
+    "Remove the lock if this process holds it."
+    try:
+        if os.readlink(self.path) == self._me(): os.unlink(self.path)
+    except OSError: pass
+
+# %% ../nbs/11_tuning.ipynb #9c84252c
+OWNER_FILE = "tune_owner.json"
+
+def _results_in(out:Path)->list:
+    "The names of a study's results in directory `out`."
+    return sorted(p.name for p in out.iterdir() if p.name in ("best_config.yaml", "trials.csv", "summary.json")
+                  or (p.name.startswith("trial-") and p.is_dir()))
+
+def _owner_record(out:Path)->dict|None:
+    f = out/OWNER_FILE
+    if not f.exists(): return None
+    try: rec = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError): rec = None
+    if not isinstance(rec, dict):
+        raise TuneError(f"{f} is unreadable; delete it if {out} belongs to no other study, or choose another --out")
+    return rec
+
+# %% ../nbs/11_tuning.ipynb #24bf59c2
+def check_out(
+    out:Path,      # the tuning directory (absolute)
+    study:str,     # the study's name
+    journal:Path,  # its journal (absolute)
+):
+    "Refuse `out` if a training run or another study owns it, or a live process runs this study there."
+    if out.exists() and not out.is_dir():
+        raise TuneError(f"tuning directory {out} is a file; name a directory for the trials and results (--out)")
+    if not out.is_dir(): return
+    run = [n for n in (MANIFEST, "adapter_config.json", "checkpoints") if (out/n).exists()]
+    if run: raise TuneError(f"tuning directory {out} holds a training run ({', '.join(run)}); the trials and "
+                            "best_config.yaml would be mixed into it: choose another --out")
+    rec = _owner_record(out)
+    if rec is None:
+        j = out/"study.journal"
+        if j.exists() and j != journal:
+            raise TuneError(f"tuning directory {out} belongs to the study in {j}: its best adapter and "
+                            f"best_config.yaml would be overwritten; choose another --out, or --storage {j} to "
+                            "continue that study")
+        if not j.exists() and (left := _results_in(out)):
+            raise TuneError(f"tuning directory {out} holds a study's results ({', '.join(left[:4])}) and no record "
+                            "of its journal; choose another --out, or move them away")
+        return
+    theirs = Path(str(rec.get("storage")))
+    if theirs != journal and theirs.is_file():
+        raise TuneError(f"tuning directory {out} belongs to study {rec.get('study')} (journal {theirs}); study "
+                        f"{study} (journal {journal}) would overwrite its best adapter and best_config.yaml. Choose "
+                        f"another --out for this study, or --storage {theirs} to continue that one")
+    pid = rec.get("pid")
+    if isinstance(pid, int) and rec.get("host") == _HOST and pid != os.getpid() and _alive(pid):
+        raise TuneError(f"tuning directory {out}: study {rec.get('study')} is being run there by process {pid}; "
+                        "wait for it to finish or stop it (two processes would each mark the other's running trial "
+                        "interrupted)")
+
+def claim_out(out:Path, study:str, journal:Path, running:bool=True):
+    "Record in `out` that it belongs to `study` in `journal` (and, while `running`, to this process)."
+    rec = dict(study=study, storage=str(journal), pid=os.getpid() if running else None, host=_HOST)
+    atomic_write(out/OWNER_FILE, json.dumps(rec, indent=1))
+
+# %% ../nbs/11_tuning.ipynb #7bc4abc6
+def sampler_seed(
+    seed:int,      # the study's seed (the `seed` setting, or the config's)
+    n_trials:int,  # trials the study already holds
+)->int:
+    "The sampler seed of a session: `seed` for a new study, after that one derived from `seed` and `n_trials`."
+    if n_trials == 0: return seed % 2**32
+    return int(hashlib.sha256(f"{seed}:{n_trials}".encode()).hexdigest()[:8], 16)
+
 # %% ../nbs/11_tuning.ipynb #0cd49665
 @dataclass
 class TuneResult:
@@ -286,19 +554,35 @@ def _set_fields(cfg:FTConfig)->dict:
 def _digest(cfg:FTConfig, space:dict, st:TuneSettings)->str:
     "The identity of a study: its config's set fields, the space and the objective (a field ft_nb adds later with a "
     "default leaves it unchanged, so a study resumes across versions)."
-    import hashlib
     d = dict(config=_set_fields(cfg), space={k: vars(v) for k, v in space.items()}, objective=st.objective)
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
-def _open_study(cfg, space, st, out:Path):
-    optuna = _optuna()
+def study_name(cfg:FTConfig, space:dict, st:TuneSettings)->str:
+    "The `study_name` setting, or a name derived from the config, the space and the objective."
+    return st.study_name or f"ft_nb-{_digest(cfg, space, st)}"
+
+def _storage(path:Path):
+    "Optuna's journal storage on `path` (repaired first), locked with `JournalLock`."
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
-    path = Path(st.storage) if st.storage else out/"study.journal"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(path)))
-    digest = _digest(cfg, space, st)
-    name = st.study_name or f"ft_nb-{digest}"
+    lock = JournalLock(path)
+    lock.acquire()
+    try: note = repair_journal(path)
+    finally: lock.release()
+    if note: warnings.warn(note, TuneWarning)
+    try: return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+    except TuneError: raise
+    except Exception as e:   # whatever replaying a damaged or foreign journal raises
+        raise TuneError(f"storage {path} cannot be read as an Optuna journal ({type(e).__name__}: {e}); name a "
+                        "new file or the study's journal") from None
+
+def _open_study(cfg, space, st, out:Path):
+    optuna = _optuna()
+    path = check_storage(st.storage or Path(out)/"study.journal")
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise TuneError(f"storage {path}: cannot create its directory ({e.strerror or e})") from None
+    storage = _storage(path)
+    digest, name = _digest(cfg, space, st), study_name(cfg, space, st)
     have = [s.study_name for s in storage.get_all_studies()]
     if have and name not in have:
         raise TuneError(f"storage {path} holds another study ({', '.join(have)}), not one of this config and space "
@@ -306,11 +590,12 @@ def _open_study(cfg, space, st, out:Path):
     pruner = {"median": optuna.pruners.MedianPruner(n_startup_trials=st.startup_trials, n_warmup_steps=0),
               "halving": optuna.pruners.SuccessiveHalvingPruner(), "none": optuna.pruners.NopPruner()}[st.pruner]
     study = optuna.create_study(study_name=name, storage=storage, direction=st.direction, load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=cfg.seed if st.seed is None else st.seed),
                                 pruner=pruner)
     if study.user_attrs.get("digest", digest) != digest:
         raise TuneError(f"storage {path}: study {name} was made for another config or space; name another study")
     study.set_user_attr("digest", digest)
+    seed = sampler_seed(cfg.seed if st.seed is None else st.seed, len(study.trials))
+    study.sampler = optuna.samplers.TPESampler(seed=seed)
     return study, path
 
 def _requeue_interrupted(study)->int:
@@ -371,6 +656,10 @@ def _keep_best(study, st, out:Path):
             if t is not None and t.state.is_finished(): shutil.rmtree(p, ignore_errors=True)
 
 # %% ../nbs/11_tuning.ipynb #ae2f0f7e
+def _tuning_dir(out_dir, cfg:FTConfig)->Path:
+    "The absolute tuning directory: `out_dir`, or `<output_dir>/tuning`."
+    return Path(os.path.abspath(Path(out_dir or Path(cfg.output_dir)/"tuning").expanduser()))
+
 def tune(
     config,                    # YAML path or dict with `search:` / `tune:` blocks, or an FTConfig (then give space)
     space=None,                # search space (dict, "usual" or a YAML file) over the config's `search:`
@@ -389,18 +678,24 @@ def tune(
                                              f"({e}); use eval_loss or a generation metric such as accuracy") from None
     if st.objective == "eval_loss" and not (cfg.val_dataset or cfg.val_fraction):
         raise TuneError("objective eval_loss needs a validation set: set val_dataset or val_fraction > 0")
-    out = Path(out_dir or Path(cfg.output_dir)/"tuning")
-    out.mkdir(parents=True, exist_ok=True)
+    out = _tuning_dir(out_dir, cfg)
+    check_out(out, study_name(cfg, sp, st), check_storage(st.storage or out/"study.journal"))
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise TuneError(f"tuning directory {out}: cannot create it ({e.strerror or e})") from None
     study, path = _open_study(cfg, sp, st, out)
-    requeued = _requeue_interrupted(study)
-    done = len([t for t in study.trials if t.state.is_finished() and "interrupted" not in t.user_attrs.get("note", "")])
-    todo = None if st.trials is None else max(0, st.trials - done)
-    shared = {}
-    t0 = time.time()
-    if todo != 0:
-        study.optimize(lambda tr: _run_trial(tr, cfg, sp, st, out, shared), n_trials=todo, timeout=st.timeout_s,
-                       catch=(Exception,), callbacks=[lambda s, t: _keep_best(s, st, out)], gc_after_trial=True)
-    return _results(study, cfg, st, out, requeued, time.time() - t0)
+    claim_out(out, study.study_name, path)
+    try:
+        requeued = _requeue_interrupted(study)
+        done = len([t for t in study.trials
+                    if t.state.is_finished() and "interrupted" not in t.user_attrs.get("note", "")])
+        todo = None if st.trials is None else max(0, st.trials - done)
+        shared = {}
+        t0 = time.time()
+        if todo != 0:
+            study.optimize(lambda tr: _run_trial(tr, cfg, sp, st, out, shared), n_trials=todo, timeout=st.timeout_s,
+                           catch=(Exception,), callbacks=[lambda s, t: _keep_best(s, st, out)], gc_after_trial=True)
+        return _results(study, cfg, st, out, requeued, time.time() - t0)
+    finally: claim_out(out, study.study_name, path, running=False)
 
 # %% ../nbs/11_tuning.ipynb #4da09812
 def trials_table(study)->"pd.DataFrame":
@@ -477,7 +772,9 @@ def cmd_tune(
     import pandas as pd
     with pd.option_context("display.width", 160, "display.max_columns", 20): print(r.table.to_string())
     if r.best_config is None:
-        print("no trial finished; see the notes above"); return 1
+        states = r.table["state"].value_counts().to_dict() if len(r.table) else {}
+        raise TuneError(f"no trial finished ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}); "
+                        "the notes in the table above say why each one stopped")
     print(f"\nbest trial value {r.best_value:.4g} with {r.best_params}")
     print(f"best config: {r.best_config}\nbest adapter: {r.best_run}\nplots: {', '.join(map(str, r.plots.values()))}")
     return 0
