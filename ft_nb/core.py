@@ -20,11 +20,11 @@ import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV',
-           'FTError', 'ConfigError', 'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig',
-           'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config',
-           'config_help', 'pick_device', 'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16',
-           'seed_everything', 'cache_dir']
+__all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'MAX_TASK_WEIGHT', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS',
+           'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError', 'ConfigWarning', 'MethodSpec',
+           'method_family', 'methods_of', 'FTConfig', 'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader',
+           'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
+           'compute_dtype_4bit', 'cpu_has_bf16', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -302,9 +302,37 @@ def _check_items(cfg):
 # %% ../nbs/00_core.ipynb #4ae741bd
 TASK_KEYS = ("name", "dataset", "val_dataset", "test_dataset", "data_format", "field_map", "system_prompt", "weight",
              "metrics", "labels")
+MAX_TASK_WEIGHT = 10**6   # weights are relative: at a million to one the light task gets its minimum anyway
+
+def _check_task_values(t:dict, name:str):
+    "Refuse a value of task `name` that `ft_nb.multitask.Task` cannot use: every key holds what it reads."
+    where = f"field 'tasks': task {name!r}"
+    w = t.get("weight", 1.0)
+    try: check_number(w, "weight", 0, MAX_TASK_WEIGHT, lo_excl=True)
+    except ConfigError as e:
+        raise ConfigError(f"{where} has weight {_short(w)} ({e}): a weight is a number > 0, relative to the "
+                          "other tasks' weights; remove the task to leave it out") from None
+    for k in ("val_dataset", "test_dataset", "system_prompt"):
+        v = t.get(k)
+        if v is not None and not (isinstance(v, str) and (v.strip() or k == "system_prompt")):
+            raise ConfigError(f"{where}: {k} must be " + ("text" if k == "system_prompt" else "a file, a saved "
+                              "dataset or a bundled task") + f", got {_short(v)}; leave it out for the default")
+    for k in ("metrics", "labels"):
+        v = t.get(k)
+        if v is not None and not (isinstance(v, list) and all(isinstance(x, str) and x for x in v)):
+            hint = (f"; write a list, e.g. {k}: [{v}]" if isinstance(v, str) else
+                    "; quote numbers in YAML (['1', '2'])" if k == "labels" else "")
+            raise ConfigError(f"{where}: {k} must be a list of non-empty strings, got {_short(v)}{hint}")
+    fm = t.get("field_map")
+    if fm is not None and not (isinstance(fm, dict) and all(isinstance(a, str) and a and isinstance(b, str) and b
+                                                            for a, b in fm.items())):
+        raise ConfigError(f"{where}: field_map must map your column names to ours ({{your column: our field}}), "
+                          f"got {_short(fm)}")
+    if t.get("data_format", "auto") not in DATA_FORMATS:
+        raise ConfigError(f"{where}: data_format {_short(t['data_format'])} is not one of {list(DATA_FORMATS)}")
 
 def _check_task(t, i:int, seen:set):
-    "Refuse task entry `t` (number `i`) of `tasks` unless it is a mapping with a new name, a dataset and a weight > 0."
+    "Refuse task entry `t` (number `i`) of `tasks` unless it is a mapping with a new name, a dataset and usable values."
     where = f"field 'tasks': task {i}"
     if not isinstance(t, dict):
         raise ConfigError(f"{where}: expected a mapping {{name:, dataset:, ...}}, got {_short(t)}")
@@ -318,13 +346,7 @@ def _check_task(t, i:int, seen:set):
     seen.add(name)
     if not isinstance(t.get("dataset"), str) or not t["dataset"].strip():
         raise ConfigError(f"field 'tasks': task {name!r} has no 'dataset' (a file, a saved dataset or a bundled task)")
-    w = t.get("weight", 1.0)
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w <= 0:
-        raise ConfigError(f"field 'tasks': task {name!r} has weight {_short(w)}; a weight must be a number > 0 "
-                          "(remove the task to leave it out)")
-    if t.get("data_format", "auto") not in DATA_FORMATS:
-        raise ConfigError(f"field 'tasks': task {name!r}: data_format {t['data_format']!r} is not one of "
-                          f"{list(DATA_FORMATS)}")
+    _check_task_values(t, name)
 
 def _check_tasks(cfg):
     "The `tasks` list: entries checked one by one; `dataset` and `tasks` are exclusive."

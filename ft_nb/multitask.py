@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 import torch
-from .core import FTError, FTConfig, load_config
+from .core import FTError, FTConfig, ConfigError, check_number, load_config
 from .runs import MANIFEST, atomic_dir, write_manifest, read_run
 from .models import same_fingerprint, same_base_name
 from .data import BUNDLED_TASKS, PreparedData, prepare_data
 
 # %% auto #0
-__all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MultiTaskError', 'Task', 'task_list',
-           'task_config', 'mixture_shares', 'mixture_counts', 'mixture_order', 'MixtureSampler', 'MultiTaskData',
-           'prepare_multitask', 'check_merge', 'merge_adapters', 'cmd_merge_adapters']
+__all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MAX_MERGE_WEIGHT', 'MultiTaskError', 'Task',
+           'task_list', 'task_config', 'mixture_shares', 'mixture_counts', 'mixture_order', 'MixtureSampler',
+           'MultiTaskData', 'prepare_multitask', 'check_merge', 'input_clash', 'merge_adapters', 'cmd_merge_adapters']
 
 # %% ../nbs/12_multitask.ipynb #6f637f9d
 class MultiTaskError(FTError, ValueError):
@@ -258,21 +258,31 @@ def check_merge(
     if method in EQUAL_RANK_METHODS and len(set(ranks)) > 1:
         raise MultiTaskError(f"method {method}: adds the adapters' matrices element by element and needs equal ranks, "
                              f"got ranks {ranks}; use method cat or svd, or adapters of one rank")
-    if mts := [r.path for r in runs if r.adapter_config.get("modules_to_save")][1:]:
-        raise MultiTaskError(f"adapters: {mts[0]} and another adapter both train whole modules (modules_to_save), "
-                             "which add_weighted_adapter cannot combine")
+    if mts := [r for r in runs if r.adapter_config.get("modules_to_save")]:
+        raise MultiTaskError(f"adapters: {mts[0].path} trains whole modules (modules_to_save: "
+                             f"{list(mts[0].adapter_config['modules_to_save'])}), which add_weighted_adapter does not "
+                             "combine: the merged adapter would drop them; merge adapters trained without "
+                             "modules_to_save, or train one adapter on every task (tasks: in the config)")
     return _check_weights(weights, len(runs)), _check_density(density, method)
 
 # %% ../nbs/12_multitask.ipynb #9f49296d
+MAX_MERGE_WEIGHT = 100    # a weight scales an adapter's update (1: as trained); far beyond, the logits blow up
+
 def _check_weights(weights, n:int)->list:
+    "One weight per adapter, each a finite number within ±`MAX_MERGE_WEIGHT`, not all zero."
     if weights is None: return [1.0] * n
     if isinstance(weights, str):
         try: weights = [float(w) for w in weights.split(",")]
         except ValueError: raise MultiTaskError(f"weights: {weights!r} is not a list of numbers such as 1,1") from None
-    ws = list(weights)
+    ws = list(weights) if isinstance(weights, (list, tuple)) else [weights]
     if len(ws) != n: raise MultiTaskError(f"weights: {len(ws)} weight(s) for {n} adapter(s); give one per adapter")
-    if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) for w in ws):
-        raise MultiTaskError(f"weights: {ws} must be finite numbers")
+    for i, w in enumerate(ws, 1):
+        try: check_number(w, f"weights: weight {i}", -MAX_MERGE_WEIGHT, MAX_MERGE_WEIGHT)
+        except ConfigError as e:
+            raise MultiTaskError(f"{e} (a weight scales that adapter's update: 1 is as trained)") from None
+    if not any(ws):
+        raise MultiTaskError(f"weights: all zero ({ws}): the merge would be the base model without any adapter; "
+                             "give at least one adapter a weight other than 0")
     return [float(w) for w in ws]
 
 def _check_density(density, method:str)->float|None:
@@ -282,9 +292,22 @@ def _check_density(density, method:str)->float|None:
                                  f"{', '.join(DENSITY_METHODS)}")
         return None
     d = 0.5 if density is None else density
-    if isinstance(d, bool) or not isinstance(d, (int, float)) or not (0 < d <= 1):
-        raise MultiTaskError(f"density: {d!r} is outside (0, 1]; it is the share of entries kept (e.g. 0.5)")
-    return float(d)
+    try: return float(check_number(d, "density", 0, 1, lo_excl=True))
+    except ConfigError as e:
+        raise MultiTaskError(f"{e} (density is the share of entries kept, in (0, 1], e.g. 0.5)") from None
+
+# %% ../nbs/12_multitask.ipynb #b994a77e
+def input_clash(
+    out,      # an output path: a file or a directory
+    inputs,   # the paths a command reads; None and names that are not on disk are skipped
+)->Path|None:
+    "The first of `inputs` that `out` is or holds (resolved paths), else None."
+    o = Path(out).expanduser().resolve()
+    for p in inputs:
+        if p is None or not Path(p).expanduser().exists(): continue
+        q = Path(p).expanduser().resolve()
+        if q == o or o in q.parents: return Path(p)
+    return None
 
 # %% ../nbs/12_multitask.ipynb #8ff7fa6c
 def _merged_manifest(runs:list, method:str, weights:list, density, seed:int, rank:int, model)->dict:
@@ -293,6 +316,7 @@ def _merged_manifest(runs:list, method:str, weights:list, density, seed:int, ran
     first = runs[0]
     prompts = {r.system_prompt for r in runs}
     conf = dict(first.config, lora_r=rank, lora_alpha=rank, system_prompt=prompts.pop() if len(prompts) == 1 else None)
+    conf.update(_union_of_parents([r.adapter_config for r in runs]))
     parents = [dict(path=str(r.path), method=r.method, rank=_rank(r.adapter_config), data_hash=r.data_hash,
                     created_utc=r.manifest.get("created_utc")) for r in runs]
     return dict(ft_nb_manifest=1, created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -300,6 +324,17 @@ def _merged_manifest(runs:list, method:str, weights:list, density, seed:int, ran
                 method=first.method, config=conf, chat_template=first.chat_template, seed=seed,
                 merge=dict(method=method, weights=weights, density=density, rank=rank, parents=parents),
                 versions=_versions())
+
+def _union_of_parents(acs:list)->dict:
+    "`lora_layers` and `target_modules` of a merge whose parents adapt different layers or modules: all of them."
+    out, lays = {}, [ac.get("layers_to_transform") for ac in acs]
+    if any(l != lays[0] for l in lays):
+        each = [[l] if isinstance(l, int) else l for l in lays]
+        out["lora_layers"] = None if None in lays else sorted({i for l in each for i in l})
+    tms = [ac.get("target_modules") for ac in acs]
+    if all(isinstance(t, list) for t in tms) and any(sorted(t) != sorted(tms[0]) for t in tms):
+        out["target_modules"] = sorted(set().union(*tms))
+    return out
 
 def _versions()->dict:
     import importlib.metadata as md
@@ -319,24 +354,75 @@ def _load_parents(runs:list, device:str="cpu"):
     for i, r in enumerate(runs[1:], 1): pm.load_adapter(str(r.path), adapter_name=f"a{i}")
     return pm.eval(), tok
 
+# %% ../nbs/12_multitask.ipynb #cb7bcaad
+def _lora_modules(pm, name:str)->dict:
+    "{module name within the base model: LoRA layer} of every module that adapter `name` of `pm` adapts."
+    from peft.tuners.lora import LoraLayer
+    return {k: m for k, m in pm.base_model.model.named_modules()
+            if isinstance(m, LoraLayer) and (name in m.lora_A or name in m.lora_embedding_A)}
+
+def _cover_every_parent(pm, names:list)->set:
+    "Make the adapter PEFT merges `names` into cover every module one of them adapts; returns those modules."
+    cover = [set(_lora_modules(pm, n)) for n in names]
+    if len({type(pm.peft_config[n].target_modules) for n in names}) > 1 or any(c != cover[0] for c in cover):
+        for n, c in zip(names, cover):
+            conf = pm.peft_config[n]    # every module by its full name, no layer filter
+            conf.target_modules, conf.exclude_modules = c, None
+            conf.layers_to_transform, conf.layers_pattern = None, None
+    return set().union(*cover)
+
+# %% ../nbs/12_multitask.ipynb #14f02897
+def _matrices(layer, name:str)->tuple:
+    "The A and B matrices of adapter `name` in a LoRA layer (linear or embedding)."
+    if name in layer.lora_A: return layer.lora_A[name].weight, layer.lora_B[name].weight
+    return layer.lora_embedding_A[name], layer.lora_embedding_B[name]
+
+def _check_density_keeps(pm, names:list, density:float|None):
+    "Refuse a density at which pruning keeps no entry of the smallest LoRA matrix of adapters `names`."
+    if density is None: return
+    n = min(t.numel() for a in names for m in _lora_modules(pm, a).values() for t in _matrices(m, a))
+    try: check_number(density, "density", 1 / n, 1)
+    except ConfigError as e:
+        raise MultiTaskError(f"{e}: each LoRA matrix is pruned to that share of its entries, and a lower density "
+                             f"keeps none of the smallest one ({n} entries), so the merge would be empty") from None
+
 # %% ../nbs/12_multitask.ipynb #89e67be5
+def _check_out(out, inputs:list, overwrite:bool)->Path:
+    "`out` as a Path, unless it is or holds one of `inputs`, is or lies under a file, or exists without `overwrite`."
+    o = Path(out).expanduser()
+    if clash := input_clash(o, inputs):
+        raise MultiTaskError(f"out (--out): {out} is or holds {clash}, which the merge reads; writing there would "
+                             "replace it: choose another output directory")
+    if f := next((q for q in (o, *o.parents) if q.is_file()), None):
+        raise MultiTaskError(f"out (--out): {f} is a file, not a directory; choose another output directory")
+    if o.exists() and not overwrite:
+        raise MultiTaskError(f"out (--out): {o} already exists; pass overwrite=True (--overwrite) or another directory")
+    return o
+
 def merge_adapters(
     adapters:list,               # adapter / run directories trained on the same base model
-    out,                         # directory for the merged adapter
+    out,                         # directory for the merged adapter (never one of the inputs)
     method:str="ties",           # linear, cat, svd, ties, dare_linear, dare_ties or magnitude_prune
     weights=None,                # one weight per adapter (a list or '1,0.5'; default: 1 each)
     density:float|None=None,     # share kept by ties / dare / magnitude_prune (default 0.5)
-    seed:int=0,                  # DARE drops entries at random: the seed makes the merge repeatable
+    seed:int=0,                  # DARE drops entries at random: the seed makes the merge repeatable (0 to 2**64-1)
     overwrite:bool=False,        # replace an existing `out`
     device:str="cpu",            # where to do the arithmetic
 )->Path:
     "Merge `adapters` into one LoRA adapter with PEFT's `add_weighted_adapter`; write it (and its manifest) to `out`."
+    check_number(seed, "seed", 0, 2**64 - 1, integer=True)
     runs = [read_run(a) for a in adapters]
     weights, density = check_merge(runs, method, weights, density)
+    out = _check_out(out, [*adapters, runs[0].base_model], overwrite)
     pm, tok = _load_parents(runs, device)
     names = [f"a{i}" for i in range(len(runs))]
+    keep = _cover_every_parent(pm, names)
+    _check_density_keeps(pm, names, density)
     torch.manual_seed(seed)
     pm.add_weighted_adapter(names, weights, "merged", combination_type=method, density=density)
+    if lost := sorted(keep - set(_lora_modules(pm, "merged"))):
+        raise MultiTaskError(f"adapters: the merged adapter would lose {len(lost)} module(s) a parent adapts "
+                             f"(e.g. {lost[0]}); nothing was written")
     pm.peft_config["merged"].use_rslora = False     # the merged A·B are built at scale 1 (see above)
     rank = pm.peft_config["merged"].r
     src = runs[0].path
@@ -349,7 +435,7 @@ def merge_adapters(
                 if f.name.startswith(("tokenizer", "special_tokens", "chat_template", "vocab", "merges")):
                     shutil.copy(f, tmp)
         write_manifest(tmp, _merged_manifest(runs, method, weights, density, seed, rank, pm))
-    return Path(out)
+    return out
 
 # %% ../nbs/12_multitask.ipynb #a1063cb7
 def cmd_merge_adapters(
