@@ -15,26 +15,29 @@ Docs: https://ft-nb.github.io/ft_nb/serving.html.md"""
 
 # %% ../nbs/07a_serving.ipynb #ddd8ee8a
 from __future__ import annotations
-import hmac, json, os, re, sys, threading, time, uuid
+import hmac, json, math, os, re, sys, threading, time, uuid
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
-from .core import FTError
+from .core import ConfigError, FTError, check_number
 from .runs import read_run
 
 # %% auto #0
-__all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES', 'MAX_PARTS',
-           'MAX_DEPTH', 'SEED_LIMIT', 'API_KEY_ENV', 'ServeError', 'parse_adapter_specs', 'ModelServer', 'load_engine',
-           'build_app', 'ServerThread', 'serve', 'cmd_serve']
+__all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES',
+           'MAX_PARTS', 'MAX_DEPTH', 'SEED_LIMIT', 'MIN_TEMPERATURE', 'API_KEY_ENV', 'SERVER_MINIMA', 'ServeError',
+           'parse_adapter_specs', 'check_server_options', 'ModelServer', 'load_engine', 'build_app', 'ServerThread',
+           'serve', 'cmd_serve']
 
 # %% ../nbs/07a_serving.ipynb #a0dfbc62
 MAX_TOKENS_LIMIT = 512        # largest max_tokens (or max_completion_tokens) a request may ask for
 MAX_BODY_BYTES = 1_000_000    # larger request bodies get 413 before they are read whole
+MIN_BODY_BYTES = 256         # the least --max-body-bytes: room for a one-line request to a 64-character model name
 MAX_QUEUE = 64                # requests waiting beyond this get 503 at once
 MAX_STOP, MAX_STOP_CHARS = 4, 256   # stop strings per request (OpenAI's limit) and characters per stop string
 MAX_MESSAGES, MAX_PARTS = 512, 64   # messages per chat, content parts per message
 MAX_DEPTH = 32                # JSON nesting (a chat request needs 5)
 SEED_LIMIT = 2**32            # seeds are 0 <= seed < 2**32 (what numpy and torch both accept)
+MIN_TEMPERATURE = 1e-5       # a smaller temperature decodes greedily, its limit (vLLM's rule too)
 API_KEY_ENV = "FT_NB_API_KEY" # the environment variable that holds the server's API key
 
 # %% ../nbs/07a_serving.ipynb #ff775941
@@ -105,8 +108,8 @@ def _request_models()->dict:
         presence_penalty: Num|None = Field(None, ge=0, le=0)
         frequency_penalty: Num|None = Field(None, ge=0, le=0)
         logit_bias: dict[StrictStr, Num]|None = Field(None, max_length=0)
-        logprobs: StrictBool|StrictInt|None = Field(None, le=0)
-        top_logprobs: StrictInt|None = Field(None, le=0)
+        logprobs: StrictBool|StrictInt|None = Field(None, ge=0, le=0)
+        top_logprobs: StrictInt|None = Field(None, ge=0, le=0)
         response_format: dict[StrictStr, Any]|None = None
         tools: list|None = Field(None, max_length=0)
         functions: list|None = Field(None, max_length=0)
@@ -131,19 +134,53 @@ _WHY = {"n": "only n=1 is supported",
         "tools": "tools are not supported", "functions": "functions are not supported",
         "stream": "stream must be true or false", "stream_options": "stream_options must be an object like "
         '{"include_usage": true}', "stream_options.include_usage": "include_usage must be true or false"}
+_KINDS = {"int_type": "an integer", "float_type": "a number", "string_type": "a string", "bool_type": "true or false",
+          "list_type": "a list", "dict_type": "an object", "model_type": "an object",
+          "model_attributes_type": "an object"}
+_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le"),
+           "less_than": ("<", "lt")}
 
 def _field_path(loc:tuple)->str:
     "The dotted field path of a pydantic error location, without the union-member tags."
     return ".".join(str(x) for x in loc if isinstance(x, int) or not _TYPE_TAG.match(str(x)))
 
+# %% ../nbs/07a_serving.ipynb #eae20a7b
+def _sent(v)->str:
+    "A value a client sent, as an error message shows it: its JSON type and a short form of it."
+    if v is None or isinstance(v, bool): return json.dumps(v)
+    if isinstance(v, float) and not math.isfinite(v): return f"{v!r} (not a finite number)"
+    if isinstance(v, (int, float)): s = str(v); return s if len(s) <= 40 else f"a number of {len(s)} digits"
+    if isinstance(v, str): return f"the string {v[:40]!r}" + ("..." if len(v) > 40 else "")
+    return "a list" if isinstance(v, list) else "an object"
+
+def _hint(v, want:str)->str:
+    "Advice for a number or a boolean sent as a string, the mistake pydantic reports as a bare type error."
+    if not isinstance(v, str): return ""
+    if want in ("an integer", "a number"):
+        try: float(v); return " (send numbers as JSON numbers, without quotes)"
+        except ValueError: return ""
+    return " (send true or false, without quotes)" if want == "true or false" and v in ("true", "false") else ""
+
 def _validation_error(e)->ServeError:
-    "A pydantic `ValidationError` as a 400 naming its field (the most specific one a union member reports)."
-    errs = e.errors()
-    first = max(errs, key=lambda x: len(_field_path(x["loc"]).split(".")))
-    loc = _field_path(first["loc"]) or None
-    msg = _WHY.get(loc) or first["msg"]
-    more = f" (and {len(errs)-1} more problem{'s' if len(errs) > 2 else ''})" if len(errs) > 1 else ""
-    return ServeError(400, f"invalid field '{loc}': {msg}{more}", param=loc, code="invalid_value")
+    "A pydantic `ValidationError` as a 400 naming its field, what it expects and what was sent."
+    errs = [(_field_path(x["loc"]), x) for x in e.errors()]
+    loc = max((p for p, _ in errs), key=lambda p: len(p.split(".")))
+    mine = [x for p, x in errs if p == loc]
+    x, n_more = mine[0], len({p for p, _ in errs} - {loc})
+    got = _sent(x.get("input"))
+    kinds = list(dict.fromkeys(_KINDS[y["type"]] for y in mine if y["type"] in _KINDS))
+    if x["type"] == "missing": msg, code = "this field is required", "missing_required_parameter"
+    elif kinds:
+        want = "a number" if "a number" in kinds else " or ".join(kinds)
+        msg, code = f"expected {want}, got {got}{_hint(x.get('input'), want)}", "invalid_type"
+    elif x["type"] in _BOUNDS:
+        op, k = _BOUNDS[x["type"]]
+        msg, code = f"expected a value {op} {x['ctx'][k]}, got {got}", "invalid_value"
+    elif x["type"] == "literal_error": msg, code = f"expected one of {x['ctx']['expected']}, got {got}", "invalid_value"
+    else: msg, code = f"{x['msg']}, got {got}", "invalid_value"
+    if loc in _WHY and code != "missing_required_parameter": msg = f"{_WHY[loc]}; got {got}"
+    more = f" (and {n_more} more problem{'s' if n_more > 1 else ''})" if n_more else ""
+    return ServeError(400, f"invalid '{loc}': {msg}{more}", param=loc or None, code=code)
 
 # %% ../nbs/07a_serving.ipynb #ca52a817
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -173,6 +210,24 @@ def _text_of(content, i:int)->str:
         raise ServeError(400, f"messages.{i}.content: only text parts are supported", param=f"messages.{i}.content")
     return "".join(p.text for p in content)
 
+# %% ../nbs/07a_serving.ipynb #f4e7ba0d
+SERVER_MINIMA = {  # limit: (the option's name, the least value that can serve, what a smaller value would do)
+    "max_tokens_limit": ("--max-tokens-limit", 1, "no request could ask for a single token"),
+    "max_body_bytes": ("--max-body-bytes", MIN_BODY_BYTES, "even a one-line request would be refused as too large"),
+    "max_queue": ("--max-queue", 1, "the request being answered holds a place, so every request would get 503"),
+    "default_max_tokens": ("default_max_tokens", 1, "a chat request without max_tokens could not be answered"),
+    "max_prompt_tokens": ("max_prompt_tokens", 1, "every prompt would be too long"),
+}
+
+def check_server_options(**limits)->dict:
+    "`limits` if each is a whole number that can serve (`SERVER_MINIMA`), else a `ConfigError` naming the option."
+    for k, v in limits.items():
+        if k == "max_prompt_tokens" and v is None: continue       # None: the model's context
+        name, lo, why = SERVER_MINIMA[k]
+        try: check_number(v, name, lo=lo, integer=True)
+        except ConfigError as e: raise ConfigError(f"{e}; below {lo}, {why}") from None
+    return limits
+
 # %% ../nbs/07a_serving.ipynb #2747922e
 class ModelServer:
     "The serving logic behind the HTTP routes: model names, request checks, the queue, and generation."
@@ -186,6 +241,8 @@ class ModelServer:
         api_key:str|None=None,           # when set, requests need `Authorization: Bearer <api_key>`
         max_prompt_tokens:int|None=None, # longest prompt in tokens; default: the model's context less max_tokens
     ):
+        check_server_options(max_tokens_limit=max_tokens_limit, default_max_tokens=default_max_tokens,
+                             max_body_bytes=max_body_bytes, max_queue=max_queue, max_prompt_tokens=max_prompt_tokens)
         self.engine, self.max_tokens_limit = engine, max_tokens_limit
         self.default_max_tokens = min(default_max_tokens, max_tokens_limit)
         self.max_body_bytes, self.max_queue, self.api_key = max_body_bytes, max_queue, api_key
@@ -229,6 +286,10 @@ def load_engine(
     adapters = _check_adapters(adapters)
     base = base_model or (next(iter(adapters.values())).base_model if adapters else None)
     if base is None: raise FTError("nothing to serve: pass a base model (--base) and/or adapters (name=path)")
+    virtual = [f"{n} ({i.method or i.peft_type})" for n, i in adapters.items() if i.family == "virtual"]
+    if compile and virtual:
+        raise FTError(f"--compile cannot serve {', '.join(virtual)}: compiled decoding uses a static KV cache and "
+                      "virtual-token adapters need the dynamic one; serve them without --compile")
     inf = LoRAInference(str(base), None, device=device, precision=precision, load_in_4bit=load_in_4bit,
                         compile=compile)
     for name, info in adapters.items(): inf.load_adapter(info.path, name, activate=False)
@@ -316,7 +377,7 @@ def parse(self:ModelServer, raw:bytes, kind:str)->dict:
     mt = self._max_tokens(req, kind)
     stops = _stops(req.stop)
     prompt, n_prompt = self._prompt(req, kind, mt)
-    greedy = req.temperature is None or req.temperature == 0
+    greedy = req.temperature is None or req.temperature < MIN_TEMPERATURE
     kw = dict(adapter=adapter, raw=kind != "chat", do_sample=not greedy, seed=req.seed)
     if not greedy: kw.update(temperature=float(req.temperature), top_p=None if req.top_p is None else float(req.top_p))
     return dict(kind=kind, req=req, prompt=prompt, max_tokens=mt, stops=stops, kw=kw, prompt_tokens=n_prompt)
@@ -389,6 +450,12 @@ def complete(self:ModelServer, job:dict)->dict:
     return dict(id=f"cmpl-{uuid.uuid4().hex[:24]}", object="text_completion", **base, choices=[dict(
         index=0, text=text, finish_reason=r["finish_reason"], logprobs=None)])
 
+# %% ../nbs/07a_serving.ipynb #20af5b7f
+def _refusal(e:FTError)->ServeError:
+    "The error a client gets for an `FTError` raised while answering: a `ServeError` as it is, any other as a 422."
+    if isinstance(e, ServeError): return e
+    return ServeError(422, f"the model cannot answer this request: {str(e)[:500]}", code="unprocessable_request")
+
 # %% ../nbs/07a_serving.ipynb #8602add9
 def _sse(obj)->str: return f"data: {json.dumps(obj)}\n\n"
 
@@ -425,8 +492,9 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
             elif req.echo: yield _sse(dict(meta, choices=[choice(prompt)]))
             while (item := q.get()) is not END:
                 if isinstance(item, Exception):
-                    yield _sse(ServeError(500, f"generation failed: {type(item).__name__}: {str(item)[:200]}").body())
-                    return
+                    e = _refusal(item) if isinstance(item, FTError) else \
+                        ServeError(500, f"generation failed: {type(item).__name__}: {str(item)[:200]}")
+                    yield _sse(e.body()); return
                 pieces.append(item); yield _sse(dict(meta, choices=[choice(item)]))
             n = len(self.engine.tokenizer("".join(pieces), add_special_tokens=False).input_ids)
             with self._count_lock: self.stats["generated_tokens"] += n
@@ -454,8 +522,8 @@ def build_app(server:ModelServer):
         server.stats["errors"] += 1
         return JSONResponse(e.body(), status_code=e.status, headers={"Retry-After": "1"} if e.status == 503 else None)
 
-    @app.exception_handler(ServeError)
-    async def _serve_error(request, e): return err(e)
+    @app.exception_handler(FTError)                    # a refusal (ServeError), or the engine's refusal: a 4xx
+    async def _refused(request, e): return err(_refusal(e))
 
     @app.exception_handler(StarletteHTTPException)     # unknown routes / methods, in OpenAI's error shape too
     async def _http_error(request, e):
@@ -549,7 +617,7 @@ class ServerThread:
 def _check_address(host:str, port:int):
     "Refuse a port out of range, or an address that cannot be listened on, before any model is loaded."
     import socket
-    if not isinstance(port, int) or not 0 <= port <= 65535: raise FTError(f"port must be 0-65535, got {port!r}")
+    check_number(port, "--port", 0, 65535, integer=True)
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((host, port))
@@ -568,6 +636,7 @@ def serve(
     "Load the models and serve the OpenAI-compatible API in the foreground (Ctrl-C stops)."
     import uvicorn
     _check_address(host, port)
+    check_server_options(**{k: v for k, v in server_kw.items() if k in SERVER_MINIMA})    # before minutes of loading
     if host not in ("127.0.0.1", "localhost", "::1") and not server_kw.get("api_key"):
         print(f"warning: serving on {host} without an API key: anyone who can reach this port can use the models",
               file=sys.stderr)
@@ -600,6 +669,7 @@ def cmd_serve(
     if api_key: print(f"warning: --api-key is visible to every user of this machine in `ps`; set {API_KEY_ENV} "
                       "in the environment instead", file=sys.stderr)
     serve(base, parse_adapter_specs(list(adapters or []) + list(adapter or [])), host=host, port=port, device=device,
-          precision=precision, load_in_4bit=load_in_4bit, compile=compile, api_key=api_key or os.environ.get(API_KEY_ENV) or None,
+          precision=precision, load_in_4bit=load_in_4bit, compile=compile,
+          api_key=api_key or os.environ.get(API_KEY_ENV) or None,
           max_tokens_limit=max_tokens_limit, max_body_bytes=max_body_bytes, max_queue=max_queue)
     return 0
