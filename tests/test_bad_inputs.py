@@ -1347,6 +1347,297 @@ def _(w, merge_parents):
 
 # --- issue 25: ft-nb prefer, pairs, ab (cases below this line) ---
 
+def _pairs(n:int=4)->list[dict]:
+    "Preference pairs of the demo task: the reference label chosen, another label rejected."
+    rows = demo_rows(n)
+    return [dict(prompt=r["input"], chosen=r["output"], rejected="refund" if r["output"] != "refund" else "billing")
+            for r in rows]
+
+def _pref_cfg(w, pref=None, data=None, name="p.jsonl", **kw)->Path:
+    "A tiny `ft-nb prefer` config over `data` (text, or pairs written as JSONL), with a `preference:` block."
+    w.write(name, data if isinstance(data, str) else jl(data if data is not None else _pairs()))
+    d = dict(model_name="tiny-llama", dataset=str(w.d/name), output_dir=str(w.d/"out"), val_fraction=0.0,
+             max_seq_len=256, max_steps=1, per_device_batch_size=2, eval_on_start=False, device="cpu", precision="fp32")
+    d.update(kw)
+    if pref is not None: d["preference"] = pref
+    return w.config(yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
+
+def _preview(w, *a, **kw): return w.cli("prefer", _pref_cfg(w, *a, **kw), "--preview", "1")
+
+def _line1(w, value:str, kind:str):
+    error(_preview(w, data=value + "\n" + jl(_pairs(2))), "p.jsonl line 1", "expected an object", f"got {kind}")
+
+@case("prefer", "pairs-line1-a-number")
+def _(w): _line1(w, "5", "a number (5)")
+
+@case("prefer", "pairs-line1-null")
+def _(w): _line1(w, "null", "null")
+
+@case("prefer", "pairs-line1-a-string-not-listed-as-fields")
+def _(w):
+    r = _preview(w, data='"prompt"\n' + jl(_pairs(2)))
+    error(r, "p.jsonl line 1", "got a string ('prompt')"); assert "fields [" not in r.err, r.err
+
+@case("prefer", "pairs-line1-an-array-not-listed-as-fields")
+def _(w):
+    r = _preview(w, data='["prompt", "chosen"]\n' + jl(_pairs(2)))
+    error(r, "p.jsonl line 1", "got an array of 2"); assert "fields [" not in r.err, r.err
+
+@case("prefer", "pairs-later-line-null")
+def _(w): error(_preview(w, data=jl(_pairs(2)) + "null\n"), "p.jsonl line 3", "got null")
+
+@case("prefer", "kto-record-without-label")
+def _(w):
+    rows = [dict(prompt="q", completion="a", label=True), dict(prompt="q2", completion="b")]
+    error(_preview(w, dict(stage="kto"), rows), "p.jsonl line 2", "missing field 'label'")
+
+@case("prefer", "kto-label-a-string")
+def _(w):
+    rows = [dict(prompt="q", completion="a", label="yes")]
+    error(_preview(w, dict(stage="kto"), rows), "p.jsonl line 1", "field 'label'", "a string ('yes')")
+
+@case("prefer", "pair-empty-prompt")
+def _(w): error(_preview(w, data=jl(_pairs(1) + [dict(prompt="", chosen="a", rejected="b")])), "p.jsonl line 2", "field 'prompt'", "empty")
+
+@case("prefer", "history-pair-blank-user-turn")
+def _(w):
+    rows = [dict(messages=[dict(role="user", content="  ")], chosen="a", rejected="b")]
+    error(_preview(w, data=rows), "p.jsonl line 1", "field 'messages'", "empty")
+
+@case("prefer", "pair-without-rejected")
+def _(w): error(_preview(w, data=[dict(prompt="q", chosen="a")]), "p.jsonl line 1", "missing field 'rejected'")
+
+@case("prefer", "pair-chosen-a-number")
+def _(w): error(_preview(w, data=[dict(prompt="q", chosen=3, rejected="b")]), "p.jsonl line 1", "field 'chosen'")
+
+@case("prefer", "preference-block-a-string")
+def _(w): error(_preview(w, "dpo"), "c.yaml", "preference", "expected a block of settings")
+
+@case("prefer", "preference-block-a-list")
+def _(w): error(_preview(w, ["dpo"]), "c.yaml", "preference", "expected a block of settings")
+
+def _not_finite(w, key, text, stage="dpo"):
+    "`key: text` (YAML's .nan, .inf, -.inf) in the preference block: refused naming the file and the setting."
+    c = _pref_cfg(w, {"stage": stage, key: 1.0})
+    c.write_text(c.read_text().replace(f"  {key}: 1.0", f"  {key}: {text}"))
+    error(w.cli("prefer", c, "--preview", "1"), "c.yaml", f"preference: {key}", "not a finite number")
+
+@case("prefer", "beta-nan")
+def _(w): _not_finite(w, "beta", ".nan")
+
+@case("prefer", "beta-inf")
+def _(w): _not_finite(w, "beta", ".inf")
+
+@case("prefer", "kto-desirable-weight-nan")
+def _(w): _not_finite(w, "desirable_weight", ".nan", stage="kto")
+
+@case("prefer", "kto-undesirable-weight-minus-inf")
+def _(w): _not_finite(w, "undesirable_weight", "-.inf", stage="kto")
+
+@case("prefer", "simpo-gamma-nan")
+def _(w): _not_finite(w, "simpo_gamma", ".nan", stage="simpo")
+
+@case("prefer", "label-smoothing-nan")
+def _(w): _not_finite(w, "label_smoothing", ".nan")
+
+@case("prefer", "sft-weight-inf")
+def _(w): _not_finite(w, "sft_weight", ".inf")
+
+@case("prefer", "beta-nan-on-the-command-line")
+def _(w):
+    error(w.cli("prefer", _pref_cfg(w, {}), "--preview", "1", "--beta", "nan"), "preference: beta",
+          any_of=("not a finite number", "must be float"))
+
+@case("prefer", "simpo-gamma-negative")
+def _(w): error(_preview(w, dict(stage="simpo", simpo_gamma=-1)), "c.yaml", "simpo_gamma", "out of range")
+
+@case("prefer", "test-pairs-missing-found-before-training")
+def _(w):
+    r = w.cli("prefer", _pref_cfg(w, dict(test_pairs=str(w.d/"held.jsonl"))))
+    error(r, "preference: test_pairs", "held.jsonl", "not found")
+    assert not (w.d/"out").exists(), "a run started before its missing test_pairs file was found"
+
+@case("prefer", "test-pairs-holds-kto-records")
+def _(w):
+    w.write("held.jsonl", jl([dict(prompt="q", completion="a", label=True)]))
+    error(w.cli("prefer", _pref_cfg(w, dict(test_pairs=str(w.d/"held.jsonl")))), "test_pairs", "held.jsonl",
+          "prompt/completion/label")
+
+@case("prefer", "test-pairs-line1-a-number")
+def _(w):
+    w.write("held.jsonl", "7\n" + jl(_pairs(1)))
+    error(w.cli("prefer", _pref_cfg(w, dict(test_pairs=str(w.d/"held.jsonl")))), "test_pairs", "held.jsonl line 1",
+          "a number (7)")
+
+def _run_dir(w, pref:dict|None):
+    "An output_dir holding a (stopped) preference run's config, as `ft-nb prefer` writes it at the start."
+    (w.d/"out").mkdir(exist_ok=True)
+    d = yaml.safe_load(_pref_cfg(w, {}).read_text())
+    d.pop("preference"); d["output_dir"] = str(w.d/"out")
+    if pref is not None: d["preference"] = dict(stage="dpo", beta=0.1, init_adapter=None, **pref)
+    (w.d/"out"/"ft_nb_config.yaml").write_text(yaml.safe_dump(d))
+
+@case("prefer", "resume-changes-beta")
+def _(w):
+    _run_dir(w, {})
+    error(w.cli("prefer", _pref_cfg(w, dict(beta=0.2)), "--resume", "true"), "preference.beta: 0.1 -> 0.2",
+          "ft_nb_config.yaml")
+
+@case("prefer", "resume-changes-stage")
+def _(w):
+    _run_dir(w, {})
+    error(w.cli("prefer", _pref_cfg(w, dict(stage="orpo")), "--resume", "true"), "preference.stage: 'dpo' -> 'orpo'")
+
+@case("prefer", "resume-adds-init-adapter")
+def _(w, good_adapter):
+    _run_dir(w, {})
+    error(w.cli("prefer", _pref_cfg(w, dict(init_adapter=str(good_adapter))), "--resume", "true"),
+          "preference.init_adapter: None ->")
+
+@case("prefer", "resume-of-a-run-without-preference-settings")
+def _(w):
+    _run_dir(w, None)
+    error(w.cli("prefer", _pref_cfg(w, {}), "--resume", "true"), "ft_nb_config.yaml", "records no preference settings")
+
+@case("prefer", "nan-loss-names-the-setting")
+def _(w):
+    r = w.cli("prefer", _pref_cfg(w, dict(sft_weight=1e38)))
+    error(r, "preference.sft_weight", "step 1"); assert "Lower learning_rate" not in r.err, r.err
+
+@case("prefer", "init-adapter-rank-recorded")
+def _(w, good_adapter):
+    r = w.cli("prefer", _pref_cfg(w, dict(init_adapter=str(good_adapter)), lora_r=8, lora_alpha=16))
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+    assert "lora_r 8 (the adapter's: 4)" in r.err, r.err[-600:]
+    conf = json.loads((w.d/"out"/"ft_nb_manifest.json").read_text())["config"]
+    assert (conf["lora_r"], conf["lora_alpha"]) == (4, 8), conf
+
+# --- ft-nb pairs
+
+def _eval_rows(n:int=3)->list[dict]:
+    return [dict(prompt=f"<|im_start|>user\n{r['input']}<|im_end|>\n<|im_start|>assistant\n", reference=r["output"],
+                 base="hmm", sft="refund" if r["output"] != "refund" else "billing") for r in demo_rows(n)]
+
+@case("pairs", "out-is-the-predictions-file")
+def _(w):
+    p = w.write("pred.jsonl", jl(_eval_rows())); before = p.read_bytes()
+    error(w.cli("pairs", p, "--out", p), "--out", "pred.jsonl", "is the predictions file being read")
+    assert p.read_bytes() == before, "the predictions were overwritten"
+
+@case("pairs", "out-is-the-predictions-file-via-a-link")
+def _(w):
+    p = w.write("eval/eval_predictions.jsonl", jl(_eval_rows())); before = p.read_bytes()
+    os.symlink(p, w.d/"link.jsonl")
+    error(w.cli("pairs", w.d/"eval", "--out", w.d/"link.jsonl"), "link.jsonl", "is the predictions file being read")
+    assert p.read_bytes() == before, "the predictions were overwritten"
+
+@case("pairs", "out-is-the-predictions-file-relative")
+def _(w):
+    p = w.write("eval/eval_predictions.jsonl", jl(_eval_rows())); before = p.read_bytes()
+    error(w.cli("pairs", "eval", "--out", "eval/../eval/eval_predictions.jsonl"), "is the predictions file being read")
+    assert p.read_bytes() == before, "the predictions were overwritten"
+
+@case("pairs", "out-is-a-directory")
+def _(w):
+    p = w.write("pred.jsonl", jl(_eval_rows())); (w.d/"dir").mkdir()
+    error(w.cli("pairs", p, "--out", w.d/"dir"), "--out", "dir", "is a directory")
+
+@case("pairs", "predictions-line1-an-array")
+def _(w): error(w.cli("pairs", w.write("pred.jsonl", '["prompt"]\n'), "--out", w.d/"o.jsonl"), "pred.jsonl line 1", "an array of 1")
+
+@case("pairs", "predictions-later-line-null")
+def _(w):
+    error(w.cli("pairs", w.write("pred.jsonl", jl(_eval_rows(2)) + "null\n"), "--out", w.d/"o.jsonl"), "pred.jsonl line 3", "null")
+
+@case("pairs", "predictions-prompt-a-number")
+def _(w):
+    rows = _eval_rows(2); rows[1]["prompt"] = 5
+    error(w.cli("pairs", w.write("pred.jsonl", jl(rows)), "--out", w.d/"o.jsonl"), "pred.jsonl line 2", "field 'prompt'")
+
+@case("pairs", "predictions-answer-a-list")
+def _(w):
+    rows = _eval_rows(2); rows[1]["sft"] = ["billing"]
+    error(w.cli("pairs", w.write("pred.jsonl", jl(rows)), "--out", w.d/"o.jsonl"), "pred.jsonl line 2", "field 'sft'")
+
+@case("pairs", "predictions-reference-an-object")
+def _(w):
+    rows = _eval_rows(2); rows[0]["reference"] = dict(label="billing")
+    error(w.cli("pairs", w.write("pred.jsonl", jl(rows)), "--out", w.d/"o.jsonl"), "pred.jsonl line 1", "field 'reference'")
+
+@case("pairs", "unknown-model-column")
+def _(w):
+    error(w.cli("pairs", w.write("pred.jsonl", jl(_eval_rows())), "--out", w.d/"o.jsonl", "--model", "dpo"),
+          "pred.jsonl", "'dpo'", "--model")
+
+# --- ft-nb ab
+
+def _ab_files(w, change=None)->tuple[Path, Path]:
+    a = w.write("a/eval_predictions.jsonl", jl(_eval_rows()))
+    rows = [dict(r, dpo=r["reference"]) for r in _eval_rows()]
+    for r in rows: r.pop("sft")
+    if change: change(rows)
+    return a, w.write("b/eval_predictions.jsonl", jl(rows))
+
+@case("ab", "limit-negative")
+def _(w):
+    a, b = _ab_files(w); error(w.cli("ab", a, b, "--limit", "-1", "--out", w.d/"s"), "--limit", "-1")
+
+@case("ab", "limit-zero")
+def _(w):
+    a, b = _ab_files(w); error(w.cli("ab", a, b, "--limit", "0", "--out", w.d/"s"), "--limit", ">= 1")
+
+@case("ab", "out-an-existing-file")
+def _(w):
+    a, b = _ab_files(w); f = w.write("taken.txt", "mine")
+    error(w.cli("ab", a, b, "--out", f), "--out", "taken.txt", "existing file")
+    assert f.read_text() == "mine"
+
+@case("ab", "out-is-an-input")
+def _(w):
+    a, b = _ab_files(w); before = a.read_bytes()
+    error(w.cli("ab", a, b, "--out", a), "--out", "would write over the input")
+    assert a.read_bytes() == before
+
+@case("ab", "names-one-name")
+def _(w):
+    a, b = _ab_files(w); error(w.cli("ab", a, b, "--names", "sft", "--out", w.d/"s"), "--names", "two different")
+
+@case("ab", "names-the-same-twice")
+def _(w):
+    a, b = _ab_files(w); error(w.cli("ab", a, b, "--names", "x,x", "--out", w.d/"s"), "--names 'x,x'")
+
+@case("ab", "same-column-names-the-cli-option")
+def _(w):
+    a = w.write("a/eval_predictions.jsonl", jl(_eval_rows()))
+    r = w.cli("ab", a, a, "--out", w.d/"s")
+    error(r, "--names"); assert "pass names=" not in r.err, r.err
+
+@case("ab", "prompts-differ-by-one-space")
+def _(w):
+    def extra_space(rows): rows[1]["prompt"] = rows[1]["prompt"].replace("user\n", "user\n ", 1)
+    a, b = _ab_files(w, extra_space)
+    error(w.cli("ab", a, b, "--out", w.d/"s"), "a/eval_predictions.jsonl line 2", "b/eval_predictions.jsonl line 2",
+          "prompts differ at character 18")
+
+@case("ab", "references-differ")
+def _(w):
+    def other_ref(rows): rows[2]["reference"] = "feedback"
+    a, b = _ab_files(w, other_ref)
+    error(w.cli("ab", a, b, "--out", w.d/"s"), "line 3", "references differ")
+
+@case("ab", "predictions-later-line-null")
+def _(w):
+    a, b = _ab_files(w); b.write_text(b.read_text() + "null\n")
+    error(w.cli("ab", a, b, "--out", w.d/"s"), "b/eval_predictions.jsonl line 4", "got null")
+
+@case("ab", "unknown-model-b")
+def _(w):
+    a, b = _ab_files(w); error(w.cli("ab", a, b, "--model-b", "nope", "--out", w.d/"s"), "'nope'", "--model-b")
+
+@case("ab", "predictions-missing")
+def _(w):
+    a, _ = _ab_files(w); error(w.cli("ab", a, w.d/"nowhere", "--out", w.d/"s"), "nowhere", "does not exist")
+
 # --- issue 25: merge, merge-adapters, export, tasks (cases below this line) ---
 
 # --- issue 25: serve (cases below this line) ---
