@@ -1642,6 +1642,221 @@ def _(w):
 
 # --- issue 25: serve (cases below this line) ---
 
+def _msg(r)->str: return r.json()["error"]["message"]
+
+def _greedy(server, **kw):
+    "The answer to `chat(server, **kw)` and to the same request at temperature 0 (both must be 200)."
+    a = post(server, chat(server, **kw) | dict(max_tokens=4))
+    b = post(server, chat(server, temperature=0) | dict(max_tokens=4))
+    assert a.status_code == 200 and b.status_code == 200, (a.status_code, a.text[:300])
+    return a.json()["choices"][0]["message"]["content"], b.json()["choices"][0]["message"]["content"]
+
+@case("http", "temperature-1e-50-zero-in-float32-is-greedy")
+def _(w, server):
+    a, b = _greedy(server, temperature=1e-50); assert a == b, (a, b)
+
+@case("http", "temperature-least-float-is-greedy")
+def _(w, server):
+    a, b = _greedy(server, temperature=5e-324); assert a == b, (a, b)
+
+@case("http", "temperature-just-below-1e-5-is-greedy")
+def _(w, server):
+    a, b = _greedy(server, temperature=9.9e-6); assert a == b, (a, b)
+
+@case("http", "temperature-1e-50-completions")
+def _(w, server):
+    r = post(server, dict(model=server[1], prompt="hi", max_tokens=2, temperature=1e-50), "/v1/completions")
+    assert r.status_code == 200, r.text[:300]
+
+@case("http", "temperature-1e-50-streaming-no-error-event")
+def _(w, server):
+    r = post(server, chat(server, temperature=1e-50, stream=True))
+    assert r.status_code == 200 and "data: [DONE]" in r.text and '"error"' not in r.text, r.text[-400:]
+
+@case("http", "max_tokens-number-in-quotes")
+def _(w, server):
+    r = post(server, chat(server) | dict(max_tokens="8")); refused(r, param="max_tokens")
+    assert "expected an integer" in _msg(r) and "without quotes" in _msg(r), _msg(r)
+    assert "valid integer" not in _msg(r), f"pydantic's wording: {_msg(r)}"
+
+@case("http", "temperature-number-in-quotes")
+def _(w, server):
+    r = post(server, chat(server, temperature="0.7")); refused(r, param="temperature")
+    assert "expected a number, got the string '0.7'" in _msg(r) and "more problem" not in _msg(r), _msg(r)
+
+@case("http", "top_p-number-in-quotes")
+def _(w, server):
+    r = post(server, chat(server, temperature=0.5, top_p="0.9")); refused(r, param="top_p")
+    assert "expected a number" in _msg(r), _msg(r)
+
+@case("http", "seed-number-in-quotes")
+def _(w, server):
+    r = post(server, chat(server, seed="42")); refused(r, param="seed")
+    assert "the string '42'" in _msg(r), _msg(r)
+
+@case("http", "n-number-in-quotes")
+def _(w, server): refused(post(server, chat(server, n="1")), param="n")
+
+@case("http", "max_completion_tokens-number-in-quotes")
+def _(w, server):
+    r = post(server, dict(model=server[1], messages=msgs(), max_completion_tokens="4"))
+    refused(r, param="max_completion_tokens"); assert "expected an integer" in _msg(r), _msg(r)
+
+@case("http", "stream-boolean-in-quotes")
+def _(w, server):
+    r = post(server, chat(server, stream="true")); refused(r, param="stream")
+    assert "true or false" in _msg(r) and "the string 'true'" in _msg(r), _msg(r)
+
+@case("http", "include_usage-boolean-in-quotes")
+def _(w, server):
+    r = post(server, chat(server, stream=True, stream_options=dict(include_usage="false")))
+    refused(r, param="stream_options.include_usage"); assert "true or false" in _msg(r), _msg(r)
+
+@case("http", "completions-max_tokens-number-in-quotes")
+def _(w, server):
+    r = post(server, dict(model=server[1], prompt="hi", max_tokens="2"), "/v1/completions")
+    refused(r, param="max_tokens"); assert "without quotes" in _msg(r), _msg(r)
+
+@case("http", "completions-echo-boolean-in-quotes")
+def _(w, server):
+    r = post(server, dict(model=server[1], prompt="hi", max_tokens=2, echo="true"), "/v1/completions")
+    refused(r, param="echo"); assert "true or false" in _msg(r), _msg(r)
+
+@case("http", "message-without-content-named")
+def _(w, server):
+    r = post(server, dict(chat(server), messages=[dict(role="user")])); refused(r, param="messages.0.content")
+    assert r.json()["error"]["code"] == "missing_required_parameter" and "required" in _msg(r), r.json()
+
+@case("http", "role-unknown-lists-the-roles")
+def _(w, server):
+    r = post(server, dict(chat(server), messages=[dict(role="bot", content="hi")])); refused(r, param="messages.0.role")
+    assert "'user'" in _msg(r) and "the string 'bot'" in _msg(r), _msg(r)
+
+@case("http", "model-null")
+def _(w, server):
+    r = post(server, dict(chat(server), model=None)); refused(r, param="model")
+    assert "expected a string, got null" in _msg(r), _msg(r)
+
+@case("http", "user-a-number")
+def _(w, server): refused(post(server, chat(server, user=12345)), param="user")
+
+@case("http", "top_p-nan")
+def _(w, server):
+    r = post(server, json.dumps(chat(server, temperature=0.5, top_p=float("nan"))).encode(), raw=True)
+    refused(r, param="top_p"); assert "not a finite number" in _msg(r), _msg(r)
+
+@case("http", "temperature-infinity")
+def _(w, server): refused(post(server, json.dumps(chat(server, temperature=float("inf"))).encode(), raw=True), param="temperature")
+
+@case("http", "presence_penalty-nan")
+def _(w, server):
+    refused(post(server, json.dumps(chat(server, presence_penalty=float("nan"))).encode(), raw=True), param="presence_penalty")
+
+@case("http", "max_tokens-negative-says-the-bound")
+def _(w, server):
+    r = post(server, chat(server) | dict(max_tokens=-3)); refused(r, param="max_tokens")
+    assert "expected a value >= 1, got -3" in _msg(r), _msg(r)
+
+@case("http", "seed-huge-float")
+def _(w, server): refused(post(server, chat(server, seed=1e308)), param="seed")
+
+@case("http", "logprobs-negative")
+def _(w, server): refused(post(server, chat(server, logprobs=-1)), param="logprobs")
+
+@case("http", "top_logprobs-negative")
+def _(w, server): refused(post(server, chat(server, top_logprobs=-1)), param="top_logprobs")
+
+@case("http", "stop-list-holding-null")
+def _(w, server): refused(post(server, chat(server, stop=[None])), param="stop.0")
+
+@case("http", "content-part-text-a-number")
+def _(w, server):
+    r = post(server, dict(chat(server), messages=[dict(role="user", content=[dict(type="text", text=5)])]))
+    refused(r, param="messages.0.content.0.text")
+
+@case("http", "completions-prompt-list-holding-a-number")
+def _(w, server): refused(post(server, dict(model=server[1], prompt=["a", 7], max_tokens=2), "/v1/completions"), param="prompt.1")
+
+@case("http", "two-bad-fields-counted")
+def _(w, server):
+    r = post(server, chat(server, temperature="hot", seed="x")); refused(r)
+    assert "(and 1 more problem)" in _msg(r), _msg(r)
+
+class _RefusingEngine:
+    "An engine that refuses every generation with an FTError (as compiled decoding refuses a prefix adapter)."
+    def __init__(self, e): self._e = e
+    def __getattr__(self, k): return getattr(self._e, k)
+    def _no(self, *a, **kw):
+        from ft_nb.methods import MethodError
+        raise MethodError("compile=True decodes with a static KV cache, which prefix_tuning cannot use")
+    generate = stream = _no
+
+@pytest.fixture(scope="module")
+def refusing_app(server):
+    "The app over an engine that refuses with an FTError, driven in-process (starlette's TestClient, no socket)."
+    from starlette.testclient import TestClient
+    from ft_nb.serve import ModelServer, build_app
+    with TestClient(build_app(ModelServer(_RefusingEngine(server[2]), max_tokens_limit=64)),
+                    raise_server_exceptions=False) as tc: yield tc, server[1]
+
+@case("http", "engine-ftError-is-422-with-its-message")
+def _(w, refusing_app):
+    tc, name = refusing_app; t0 = time.time()
+    r = tc.post("/v1/chat/completions", json=dict(model=name, messages=msgs(), max_tokens=2)); r.elapsed_s = time.time() - t0
+    refused(r, 422); assert "static KV cache" in _msg(r) and "internal error" not in _msg(r), _msg(r)
+
+@case("http", "engine-ftError-streaming-event-carries-its-message")
+def _(w, refusing_app):
+    tc, name = refusing_app
+    r = tc.post("/v1/chat/completions", json=dict(model=name, messages=msgs(), max_tokens=2, stream=True))
+    assert r.status_code == 200 and "static KV cache" in r.text and "unprocessable_request" in r.text, r.text[-400:]
+
+@case("http", "engine-ftError-completions-422")
+def _(w, refusing_app):
+    tc, name = refusing_app; t0 = time.time()
+    r = tc.post("/v1/completions", json=dict(model=name, prompt="hi", max_tokens=2)); r.elapsed_s = time.time() - t0
+    refused(r, 422)
+
+def _serve(w, *argv): return w.cli("serve", "--base", "tiny-llama", "--port", "0", *argv)
+
+@case("serve", "max-tokens-limit-0")
+def _(w): error(_serve(w, "--max-tokens-limit", "0"), "--max-tokens-limit", ">= 1", "single token")
+
+@case("serve", "max-tokens-limit-negative")
+def _(w): error(_serve(w, "--max-tokens-limit", "-64"), "--max-tokens-limit: -64")
+
+@case("serve", "max-tokens-limit-not-a-whole-number")
+def _(w): error(_serve(w, "--max-tokens-limit", "2.5"), "--max-tokens-limit", "2.5")
+
+@case("serve", "max-queue-0")
+def _(w): error(_serve(w, "--max-queue", "0"), "--max-queue", ">= 1", "503")
+
+@case("serve", "max-queue-negative")
+def _(w): error(_serve(w, "--max-queue", "-1"), "--max-queue: -1")
+
+@case("serve", "max-body-bytes-below-a-request")
+def _(w): error(_serve(w, "--max-body-bytes", "10"), "--max-body-bytes", ">= 256", "too large")
+
+@case("serve", "port-out-of-range")
+def _(w): error(_serve(w, "--port", "70000"), "--port", "65535")
+
+@case("serve", "compile-with-prefix-adapter")
+def _(w, merge_parents):
+    error(_serve(w, "--adapter", f"pfx={merge_parents['prefix']}", "--compile", "--device", "cpu"),
+          "--compile", "pfx", "static kv cache")
+
+@case("serve", "compile-names-only-the-virtual-token-adapter")
+def _(w, good_adapter, merge_parents):
+    r = _serve(w, "--adapter", f"bot={good_adapter}", "--adapter", f"pfx={merge_parents['prefix']}", "--compile")
+    error(r, "--compile cannot serve pfx"); assert "bot (" not in r.err, r.err
+
+@case("serve", "modelserver-limit-0-from-python")
+def _(w, server):
+    from ft_nb.serve import ModelServer
+    from ft_nb.core import FTError
+    with pytest.raises(FTError, match="--max-queue: 0 is out of range"): ModelServer(server[2], max_queue=0)
+    with pytest.raises(FTError, match="default_max_tokens: 0"): ModelServer(server[2], default_max_tokens=0)
+
 # ---------------------------------------------------------------------------------------------------------------------
 
 def test_catalogue_size():
