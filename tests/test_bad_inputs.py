@@ -1345,6 +1345,282 @@ def _(w, merge_parents):
 
 # --- issue 25: ft-nb tune (cases below this line) ---
 
+def _tune_cfg(w, search=None, tune=None, name:str="c.yaml", **kw)->Path:
+    "A tune config on the tiny model (24 demo records, 6 held out, 2 steps a trial); `search`/`tune` blocks as given."
+    if not (w.d/"d.jsonl").exists(): w.write("d.jsonl", jl(demo_rows(24)))
+    d = dict(model_name="tiny-llama", dataset=str(w.d/"d.jsonl"), val_fraction=0.25, max_seq_len=128, max_steps=2,
+             eval_steps=2, per_device_batch_size=4, report_to="none", seed=0, output_dir=str(w.d/"out"),
+             search=search or dict(learning_rate={"loguniform": [1e-3, 1e-2]}))
+    if tune is not None: d["tune"] = tune
+    d.update(kw)
+    return w.config(yaml.safe_dump(d, sort_keys=False), name=name)
+
+def _tune_setting(w, **tn): return w.cli("tune", _tune_cfg(w, tune=tn), "--pruner", "none")
+
+def _tune_space(w, **sp): return w.cli("tune", _tune_cfg(w, search=sp))
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    "One finished study of one trial (default journal in its tuning directory): (work folder, config, tuning dir)."
+    w = Work(tmp_path_factory.mktemp("tuned"))
+    cfg = _tune_cfg(w)
+    r = w.cli("tune", cfg, "--trials", "1", "--pruner", "none", "--out", w.d/"tuning")
+    assert r.rc == 0, r.err[-1500:]
+    return w.d, cfg, w.d/"tuning"
+
+@case("tune", "settings-trials-true")
+def _(w): error(_tune_setting(w, trials=True), "c.yaml", "tune: trials", "whole number", "bool")
+
+@case("tune", "settings-trials-text")
+def _(w): error(_tune_setting(w, trials="five"), "c.yaml", "tune: trials", "got str 'five'")
+
+@case("tune", "settings-trials-fraction")
+def _(w): error(_tune_setting(w, trials=2.5), "c.yaml", "tune: trials", "whole number")
+
+@case("tune", "settings-trials-zero")
+def _(w): error(_tune_setting(w, trials=0), "c.yaml", "tune: trials", ">= 1")
+
+@case("tune", "settings-timeout-nan")
+def _(w): error(_tune_setting(w, timeout_s=float("nan")), "c.yaml", "tune: timeout_s", "not a finite number")
+
+@case("tune", "settings-timeout-zero")
+def _(w): error(_tune_setting(w, timeout_s=0), "c.yaml", "tune: timeout_s", "> 0")
+
+@case("tune", "settings-timeout-text")
+def _(w): error(_tune_setting(w, timeout_s="1h"), "c.yaml", "tune: timeout_s", "expected a number")
+
+@case("tune", "settings-startup-trials-negative")
+def _(w): error(_tune_setting(w, startup_trials=-1), "c.yaml", "tune: startup_trials", ">= 0")
+
+@case("tune", "settings-seed-text")
+def _(w): error(_tune_setting(w, seed="abc"), "c.yaml", "tune: seed", "whole number")
+
+@case("tune", "settings-seed-2**32")
+def _(w): error(_tune_setting(w, seed=2**32), "c.yaml", "tune: seed", "<= 4294967295")
+
+@case("tune", "settings-val-limit-zero")
+def _(w): error(_tune_setting(w, val_limit=0, objective="accuracy"), "c.yaml", "tune: val_limit", ">= 1")
+
+@case("tune", "settings-objective-list")
+def _(w): error(_tune_setting(w, objective=["accuracy"]), "c.yaml", "tune: objective", "got list")
+
+@case("tune", "settings-objective-unknown-metric")
+def _(w): error(_tune_setting(w, objective="acuracy"), "objective", "acuracy", "not a metric")
+
+@case("tune", "settings-pruner-list")
+def _(w): error(w.cli("tune", _tune_cfg(w, tune=dict(pruner=["median"]))), "c.yaml", "tune: pruner", "median")
+
+@case("tune", "settings-keep-number")
+def _(w): error(_tune_setting(w, keep=1), "c.yaml", "tune: keep", "best")
+
+@case("tune", "settings-storage-number")
+def _(w): error(_tune_setting(w, storage=5), "c.yaml", "tune: storage", "got int 5")
+
+@case("tune", "settings-study-name-empty")
+def _(w): error(_tune_setting(w, study_name="  "), "c.yaml", "tune: study_name", "non-empty")
+
+@case("tune", "settings-unknown-key")
+def _(w): error(_tune_setting(w, trails=3), "c.yaml", "unknown tune setting", "trails")
+
+@case("tune", "settings-block-a-list")
+def _(w): error(w.cli("tune", _tune_cfg(w, tune=[3])), "c.yaml", "tune:", "mapping")
+
+@case("tune", "settings-no-budget")
+def _(w): error(_tune_setting(w, trials=None), "c.yaml", "budget", "trials")
+
+@case("tune", "space-int-step-zero")
+def _(w): error(_tune_space(w, lora_r={"int": [4, 16, 0]}), "c.yaml", "search: lora_r: step", ">= 1")
+
+@case("tune", "space-int-step-fraction")
+def _(w): error(_tune_space(w, lora_r={"int": [4, 16, 2.5]}), "c.yaml", "search: lora_r: step", "whole number")
+
+@case("tune", "space-int-step-wider-than-range")
+def _(w): error(_tune_space(w, lora_r={"int": [4, 8, 10]}), "c.yaml", "search: lora_r: step", "<= 4")
+
+@case("tune", "space-int-bound-fraction")
+def _(w): error(_tune_space(w, lora_r={"int": [4.5, 16]}), "c.yaml", "search: lora_r: low", "whole number")
+
+@case("tune", "space-uniform-nan")
+def _(w): error(_tune_space(w, lora_dropout={"uniform": [float("nan"), 0.1]}), "c.yaml", "lora_dropout: low", "finite")
+
+@case("tune", "space-uniform-inf")
+def _(w): error(_tune_space(w, lora_dropout={"uniform": [0, float("inf")]}), "c.yaml", "lora_dropout: high", "finite")
+
+@case("tune", "space-bound-text")
+def _(w): error(_tune_space(w, learning_rate={"loguniform": ["tiny", 1e-3]}), "c.yaml", "learning_rate: low", "str")
+
+@case("tune", "space-alpha-ratio-zero")
+def _(w): error(_tune_space(w, lora_alpha_ratio={"choice": [0, 2]}), "c.yaml", "lora_alpha_ratio", "> 0")
+
+@case("tune", "space-key-null")
+def _(w):
+    error(w.cli("tune", w.config("model_name: tiny-llama\nsearch: {null: {choice: [1]}}\n")), "c.yaml", "search: None",
+          "config field")
+
+@case("tune", "space-a-list")
+def _(w): error(w.cli("tune", _tune_cfg(w, search=[1, 2])), "c.yaml", "search", "mapping")
+
+@case("tune", "space-choice-empty")
+def _(w): error(_tune_space(w, lora_r={"choice": []}), "c.yaml", "search: lora_r", "non-empty list")
+
+@case("tune", "space-unknown-field")
+def _(w): error(_tune_space(w, lora_rank={"choice": [4]}), "c.yaml", "lora_rank", "did you mean 'lora_r'")
+
+@case("tune", "space-fixed-field")
+def _(w): error(_tune_space(w, dataset={"choice": ["demo", "extract"]}), "c.yaml", "search: dataset", "cannot vary")
+
+@case("tune", "space-step-on-uniform")
+def _(w): error(_tune_space(w, lora_dropout={"uniform": [0, 0.1, 0.05]}), "c.yaml", "lora_dropout", "only int")
+
+@case("tune", "space-value-not-valid-for-field")
+def _(w): error(_tune_space(w, lora_r={"choice": [0, 8]}), "c.yaml", "search: lora_r", "field 'lora_r'")
+
+@case("tune", "space-file-missing")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--space", w.d/"nope.yaml"), "nope.yaml", "not found")
+
+@case("tune", "space-file-a-directory")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--space", w.d), str(w.d), "directory")
+
+@case("tune", "space-file-bad-yaml")
+def _(w):
+    s = w.write("space.yaml", "lora_r: {int: [4, 8\n")
+    error(w.cli("tune", _tune_cfg(w), "--space", s), "space.yaml", "yaml")
+
+@case("tune", "space-file-step-zero")
+def _(w):
+    s = w.write("space.yaml", "search:\n  lora_r: {int: [4, 8, 0]}\n")
+    error(w.cli("tune", _tune_cfg(w), "--space", s), "space.yaml", "search: lora_r: step", ">= 1")
+
+@case("tune", "cli-trials-zero")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--trials", "0"), "trials", ">= 1")
+
+@case("tune", "cli-trials-text")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--trials", "many"), "--trials", "many")
+
+@case("tune", "cli-timeout-nan")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--timeout", "nan"), "timeout", "not a finite number")
+
+@case("tune", "cli-timeout-negative")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--timeout", "-5"), "timeout", "> 0")
+
+@case("tune", "config-missing")
+def _(w): error(w.cli("tune", w.d/"nope.yaml"), "nope.yaml", "not found")
+
+@case("tune", "config-a-directory")
+def _(w): error(w.cli("tune", w.d), str(w.d), "directory")
+
+@case("tune", "config-not-utf8")
+def _(w): error(w.cli("tune", w.write("c.yaml", b"model_name: tiny-llama\nsystem_prompt: \xff\xfe\n")), "c.yaml", "utf-8")
+
+@case("tune", "config-field-out-of-range")
+def _(w): error(w.cli("tune", _tune_cfg(w, lora_r=0)), "c.yaml", "lora_r", ">= 1")
+
+@case("tune", "config-a-list")
+def _(w): error(w.cli("tune", w.config("- model_name: tiny-llama\n")), "c.yaml", "mapping")
+
+@case("tune", "storage-a-directory")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--storage", w.d), "storage", str(w.d), "directory")
+
+@case("tune", "storage-a-data-file")
+def _(w):
+    cfg = _tune_cfg(w)
+    before = (w.d/"d.jsonl").read_bytes()
+    error(w.cli("tune", cfg, "--storage", w.d/"d.jsonl"), "storage", "d.jsonl", "not an optuna journal")
+    assert (w.d/"d.jsonl").read_bytes() == before, "the data file named as storage was changed"
+
+@case("tune", "storage-a-binary-file")
+def _(w):
+    f = w.write("s.db", b"SQLite format 3\x00" + bytes(200))
+    error(w.cli("tune", _tune_cfg(w), "--storage", f), "storage", "s.db", "not an optuna journal")
+
+@case("tune", "storage-under-a-file")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--storage", w.d/"c.yaml"/"s.journal"), "storage", "c.yaml", "is a file")
+
+@case("tune", "storage-empty-text")
+def _(w): error(w.cli("tune", _tune_cfg(w), "--storage", ""), "storage", "non-empty")
+
+@case("tune", "out-a-file")
+def _(w):
+    f = w.write("o.txt", "x")
+    error(w.cli("tune", _tune_cfg(w), "--out", f), "o.txt", "is a file")
+
+@case("tune", "out-holds-a-training-run")
+def _(w, good_adapter):
+    shutil.copytree(good_adapter, w.d/"run")
+    error(w.cli("tune", _tune_cfg(w), "--out", w.d/"run"), str(w.d/"run"), "training run", "another --out")
+
+@case("tune", "out-results-of-an-unknown-study")
+def _(w):
+    w.write("t/best_config.yaml", "model_name: tiny-llama\n")
+    error(w.cli("tune", _tune_cfg(w), "--out", w.d/"t", "--storage", w.d/"s.journal"), str(w.d/"t"), "best_config.yaml")
+
+@case("tune", "out-owned-by-another-journal")
+def _(w, tuned):
+    d, cfg, out = tuned
+    before = (out/"best_config.yaml").read_text()
+    r = w.cli("tune", cfg, "--out", out, "--storage", w.d/"second.journal", "--trials", "1")
+    error(r, str(out), "belongs to study", str(out/"study.journal"), "--storage")
+    assert (out/"best_config.yaml").read_text() == before, "the first study's best_config.yaml was rewritten"
+    assert not (w.d/"second.journal").exists(), "the refused study created its journal"
+
+@case("tune", "out-being-run-by-a-live-process")
+def _(w, tuned):
+    import subprocess, sys, ft_nb.tuning as ft
+    d, cfg, out = tuned
+    shutil.copytree(out, w.d/"t")
+    rec = json.loads((w.d/"t"/ft.OWNER_FILE).read_text())
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (w.d/"t"/ft.OWNER_FILE).write_text(json.dumps(dict(rec, storage=str(w.d/"t"/"study.journal"), pid=live.pid)))
+        error(w.cli("tune", cfg, "--out", w.d/"t", "--trials", "1"), str(w.d/"t"), f"being run there by process {live.pid}")
+    finally: live.kill(); live.wait()
+
+@case("tune", "journal-locked-by-a-live-process")
+def _(w):
+    import subprocess, sys, ft_nb.tuning as ft
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    os.symlink(f"ft_nb-tune pid={live.pid} host={ft._HOST}", w.d/"s.journal.lock")
+    wait, ft.LOCK_WAIT_S = ft.LOCK_WAIT_S, 0.3
+    try: error(w.cli("tune", _tune_cfg(w), "--storage", w.d/"s.journal"), "s.journal", f"locked by process {live.pid}", "wait")
+    finally: ft.LOCK_WAIT_S = wait; live.kill(); live.wait()
+
+@case("tune", "journal-torn-last-line-repaired-and-resumed")
+def _(w, tuned):
+    import ft_nb.tuning as ft
+    d, cfg, out = tuned
+    shutil.copytree(out, w.d/"t")
+    (w.d/"t"/ft.OWNER_FILE).unlink()                 # as an older ft_nb left it: the journal beside the results
+    j = w.d/"t"/"study.journal"
+    whole = j.read_bytes()
+    j.write_bytes(whole + b'{"op_code":5,"worker_id":"x","trial_id":0,"par')      # a kill during an append
+    r = w.cli("tune", cfg, "--out", w.d/"t", "--trials", "2", "--pruner", "none")
+    no_crash(r)
+    assert r.rc == 0, r.err[-1500:]
+    assert "torn line" in r.err and "study.journal.torn" in r.err, r.err[-800:]
+    assert Path(f"{j}.torn").read_bytes() == b'{"op_code":5,"worker_id":"x","trial_id":0,"par\n'
+    rows = list(csv.DictReader(io.StringIO((w.d/"t"/"trials.csv").read_text())))
+    assert [x["state"] for x in rows] == ["COMPLETE", "COMPLETE"], rows
+    assert rows[0]["learning_rate"] != rows[1]["learning_rate"], f"the resumed study drew trial 0 again: {rows}"
+
+@case("tune", "journal-stale-lock-under-a-relative-out")
+def _(w, tuned):
+    import ft_nb.tuning as ft
+    d, cfg, out = tuned
+    shutil.copytree(out, w.d/"t")
+    (w.d/"t"/ft.OWNER_FILE).unlink()
+    os.symlink("t/study.journal", w.d/"t"/"study.journal.lock")     # Optuna's lock from a killed run: points nowhere
+    os.utime(w.d/"t"/"study.journal.lock", (time.time() - 3600,) * 2, follow_symlinks=False)
+    r = w.cli("tune", cfg, "--out", "t", "--trials", "1")                 # relative to the case's folder
+    no_crash(r)
+    assert r.rc == 0 and "took over its lock" in r.err, (r.rc, r.err[-800:])
+    assert not os.path.lexists(w.d/"t"/"study.journal.lock")
+
+@case("tune", "every-trial-fails")
+def _(w):
+    r = w.cli("tune", _tune_cfg(w, max_seq_len=8), "--trials", "1", "--pruner", "none")
+    error(r, "no trial finished", "1 FAIL", "notes")
+
+
 # --- issue 25: ft-nb prefer, pairs, ab (cases below this line) ---
 
 def _pairs(n:int=4)->list[dict]:
