@@ -23,7 +23,7 @@ ORDER = ["test_wheel", "04_training", "test_colab", "test_docs", "test_gpu_check
 # precision, and bitsandbytes' 4-bit inference kernels (ft_nb allows its bf16 ones only where the CPU has bf16). As on
 # a CPU with it ("1", emulated where the CPU lacks it): the demo's precision only (bitsandbytes' kernels follow the
 # instructions the CPU really has).
-OTHER_CPU = {"0": ["00_core", "05b_demo", "01_models", "06_inference", "07_deployment"],
+OTHER_CPU = {"0": ["00_core", "05b_demo", "01_models", "03_methods", "06_inference", "07_deployment"],
              "1": ["00_core", "05b_demo"]}
 CPU_ENV = "FT_NB_CPU_BF16"
 
