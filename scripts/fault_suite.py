@@ -742,6 +742,102 @@ class Suite:
 # --- issue 25: kills during ft-nb tune (functions below this line) ---
 
 # --- issue 25: kills during ft-nb prefer (functions below this line) ---
+# A DPO run of `ft-nb prefer` on the tiny model (training's tiny run: 6 steps, a checkpoint every 2, dropout on) killed
+# at seeded points: before its first checkpoint is complete, between checkpoints, and in its final save. Whatever the
+# output directory then holds, `read_run` refuses it or it is the finished adapter; `resume: true` (or the one thing its
+# refusal says to do) finishes the run, and the adapter equals the uninterrupted run's (max |diff| <= TOL): the policy,
+# its reference (the adapter switched off) and the data order are all restored from the checkpoint, so exact equality
+# is promised and checked.
+
+PREFER_PAIRS = 24
+
+def prefer_data(work)->Path:
+    "24 DPO pairs of the bundled demo task: the reference label chosen, the next label (alphabetically) rejected."
+    p = Path(work)/"pairs24.jsonl"
+    if not p.exists():
+        rows = [json.loads(l) for l in demo_file("train").read_text(encoding="utf-8").splitlines()[:PREFER_PAIRS]]
+        labels = sorted({r["output"] for r in rows})
+        nxt = lambda y: labels[(labels.index(y) + 1) % len(labels)]
+        p.write_text("".join(json.dumps(dict(prompt=r["input"], chosen=r["output"], rejected=nxt(r["output"]))) + "\n"
+                             for r in rows), encoding="utf-8")
+    return p
+
+def prefer_config(output_dir, data)->dict:
+    "The tiny DPO run every prefer scenario repeats: training's tiny run on preference pairs, beta 0.1."
+    return dict(train_config(output_dir, data), max_seq_len=256, preference=dict(stage="dpo", beta=0.1))
+
+def _prefer_cfg(s:Suite, d:Path)->Path:
+    import yaml
+    d.mkdir(parents=True, exist_ok=True)
+    p = d/"prefer.yaml"
+    p.write_text(yaml.safe_dump(prefer_config(d/"out", prefer_data(s.work)), sort_keys=False))
+    return p
+
+def prefer_reference(s:Suite)->dict:
+    "The uninterrupted DPO run (with its event list); raises if it does not finish."
+    if getattr(s, "_prefer_ref", None) is None:
+        d = s.work/"prefer-ref"; shutil.rmtree(d, ignore_errors=True)
+        r = s.z.run(["prefer", _prefer_cfg(s, d)], d, "run1", timeout=RUN_TIMEOUT)
+        if r["rc"] != 0:
+            raise AssertionError(f"the uninterrupted tiny DPO run failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+        s._prefer_ref = dict(dir=d/"out", tensors=adapter_tensors(d/"out"), events=r["events"])
+    return s._prefer_ref
+
+def prefer_kill_points(s:Suite)->list[tuple[int,str]]:
+    "Seeded kill points: one before the first checkpoint is complete, one between checkpoints, one in the final save."
+    ev = prefer_reference(s)["events"]
+    cks = [i for i, e in enumerate(ev) if e.startswith("checkpoint ")]
+    final = [i for i, e in enumerate(ev) if i > cks[-1] and "checkpoints" not in e]
+    rng = random.Random(s.seed + 5)
+    pts = [(rng.randrange(cks[0] + 1), ""), (rng.randrange(cks[0] + 1, cks[-1] + 1), ""),
+           (rng.choice(final), " [final save]")]
+    return [(i + 1, _norm(ev[i]) + tag) for i, tag in pts]
+
+def _prefer_resume(s:Suite, cfg:Path, d:Path)->tuple[list, bool]:
+    "Finish an interrupted `ft-nb prefer`: `--resume true`, or the one thing its refusal says to do."
+    probs, r = [], s.z.run(["prefer", cfg, "--resume", "true"], d, "resume", timeout=RUN_TIMEOUT)
+    if has_traceback(r["stderr"]): probs.append(f"resume printed a raw traceback: {_tail(r['stderr'])}")
+    if r["rc"] == 0: return probs, True
+    msg = (r["stderr"].strip().splitlines() or [""])[-1]
+    if r["rc"] != 2: return probs + [f"resume failed (rc {r['rc']}): {_tail(r['stderr'])}"], False
+    if re.search(r"finished|already complete", msg, re.I): return probs, True
+    if re.search(r"without .?resume", msg): argv = ["prefer", cfg]
+    elif "overwrite_output_dir" in msg: argv = ["prefer", cfg, "--overwrite_output_dir", "true"]
+    else: return probs + [f"resume refused with no way forward: {msg[:300]}"], False
+    r2 = s.z.run(argv, d, "advice", timeout=RUN_TIMEOUT)
+    if has_traceback(r2["stderr"]): probs.append(f"raw traceback: {_tail(r2['stderr'])}")
+    if r2["rc"] != 0:
+        return probs + [f"resume said {msg[:200]!r}; doing that failed too (rc {r2['rc']}): {_tail(r2['stderr'], 300)}"], False
+    return probs, True
+
+def prefer_scenario(s:Suite, at:int)->list:
+    "`ft-nb prefer` (DPO) killed at event `at`, then finished; the adapter must equal the uninterrupted run's."
+    ref = prefer_reference(s)
+    d = s.work/f"prefer-k{at}"; shutil.rmtree(d, ignore_errors=True)
+    cfg, out = _prefer_cfg(s, d), d/"out"
+    r = s.z.run(["prefer", cfg], d, "kill", kill=dict(at=at), timeout=RUN_TIMEOUT)
+    if not r["killed"]:
+        return [f"prefer was meant to be killed at event {at} but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
+    read_run, RunError, which = _reader()
+    probs = []
+    if (out/"adapter_config.json").exists():
+        try: read_run(out)
+        except RunError: pass
+        else:
+            if max_diff(adapter_tensors(out), ref["tensors"]) > TOL:
+                probs.append(f"{which} accepted the killed run's directory, whose adapter is not the finished one")
+    p, ok = _prefer_resume(s, cfg, d)
+    probs += p
+    if not ok: return probs
+    try: info = read_run(out)
+    except Exception as e: return probs + [f"after recovery {which} refuses the run: {type(e).__name__}: {str(e)[:300]}"]
+    diff = max_diff(adapter_tensors(out), ref["tensors"])
+    if diff > TOL: probs.append(f"recovered DPO adapter differs from the uninterrupted run: max |diff| {diff:.2e} > {TOL}")
+    man = info.manifest or {}
+    if (man.get("result") or {}).get("steps") != MAX_STEPS: probs.append(f"manifest steps {man.get('result')}")
+    if (man.get("preference") or {}).get("beta") != 0.1: probs.append("the manifest lost the preference settings")
+    if lo := leftovers(d): probs.append(f"left behind: {lo[:5]}")
+    return probs
 
 # --- issue 25: kills during ft-nb merge-adapters (functions below this line) ---
 

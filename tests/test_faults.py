@@ -73,4 +73,9 @@ def test_kill_prepare(suite, i):
 
 # --- issue 25: kills during ft-nb prefer (tests below this line) ---
 
+@pytest.mark.parametrize("i", range(3), ids=["before-first-checkpoint", "between-checkpoints", "in-final-save"])
+def test_kill_prefer_dpo(suite, i):
+    at, what = fs.prefer_kill_points(suite)[i]
+    _ok(fs.prefer_scenario(suite, at), f"ft-nb prefer (DPO) killed at event {at} ({what})")
+
 # --- issue 25: kills during ft-nb merge-adapters (tests below this line) ---
