@@ -2022,11 +2022,13 @@ def _(w, server):
     refused(r, param="top_p"); assert "not a finite number" in _msg(r), _msg(r)
 
 @case("http", "temperature-infinity")
-def _(w, server): refused(post(server, json.dumps(chat(server, temperature=float("inf"))).encode(), raw=True), param="temperature")
+def _(w, server):
+    refused(post(server, json.dumps(chat(server, temperature=float("inf"))).encode(), raw=True), param="temperature")
 
 @case("http", "presence_penalty-nan")
 def _(w, server):
-    refused(post(server, json.dumps(chat(server, presence_penalty=float("nan"))).encode(), raw=True), param="presence_penalty")
+    r = post(server, json.dumps(chat(server, presence_penalty=float("nan"))).encode(), raw=True)
+    refused(r, param="presence_penalty")
 
 @case("http", "max_tokens-negative-says-the-bound")
 def _(w, server):
@@ -2051,7 +2053,8 @@ def _(w, server):
     refused(r, param="messages.0.content.0.text")
 
 @case("http", "completions-prompt-list-holding-a-number")
-def _(w, server): refused(post(server, dict(model=server[1], prompt=["a", 7], max_tokens=2), "/v1/completions"), param="prompt.1")
+def _(w, server):
+    refused(post(server, dict(model=server[1], prompt=["a", 7], max_tokens=2), "/v1/completions"), param="prompt.1")
 
 @case("http", "two-bad-fields-counted")
 def _(w, server):
@@ -2078,7 +2081,8 @@ def refusing_app(server):
 @case("http", "engine-ftError-is-422-with-its-message")
 def _(w, refusing_app):
     tc, name = refusing_app; t0 = time.time()
-    r = tc.post("/v1/chat/completions", json=dict(model=name, messages=msgs(), max_tokens=2)); r.elapsed_s = time.time() - t0
+    r = tc.post("/v1/chat/completions", json=dict(model=name, messages=msgs(), max_tokens=2))
+    r.elapsed_s = time.time() - t0
     refused(r, 422); assert "static KV cache" in _msg(r) and "internal error" not in _msg(r), _msg(r)
 
 @case("http", "engine-ftError-streaming-event-carries-its-message")
