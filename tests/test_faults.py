@@ -71,6 +71,12 @@ def test_kill_prepare(suite, i):
 
 # --- issue 25: kills during ft-nb tune (tests below this line) ---
 
+@pytest.mark.parametrize("where", ["trial", "append"])
+def test_kill_tune(suite, where):
+    k = fs.tune_kill_points(suite)[where]
+    _ok(fs.tune_kill_scenario(suite, where), f"ft-nb tune killed at {k['what']} ({k['match']!r} #{k['nth']})")
+
+
 # --- issue 25: kills during ft-nb prefer (tests below this line) ---
 
 @pytest.mark.parametrize("i", range(3), ids=["before-first-checkpoint", "between-checkpoints", "in-final-save"])
