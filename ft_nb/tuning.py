@@ -367,7 +367,9 @@ def repair_journal(path)->str|None:
     if not torn: return None
     side = p.with_name(p.name + ".torn")
     with open(side, "ab") as f:
-        f.write(b"".join(t + b"\n" for t in torn)); f.flush(); os.fsync(f.fileno())
+        f.write(b"".join(t + b"\n" for t in torn))
+        f.flush()
+        os.fsync(f.fileno())
     if torn == [tail]: os.truncate(p, len(data) - len(tail))
     else: atomic_write(p, b"".join(g + b"\n" for g in good))
     return (f"storage {p}: moved {len(torn)} torn line(s) ({sum(map(len, torn))} bytes, a write cut short by a "
