@@ -20,7 +20,9 @@ import json, os, re, time
 from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
-from .core import FTError
+from .core import FTError, check_number
+from .inference import adapter_fit_problems, check_base_name
+from .multitask import input_clash
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST
 
 # %% auto #0
@@ -169,13 +171,19 @@ def _adapter_tokenizer(info:RunInfo, fallback):
     from ft_nb.models import load_tokenizer
     return load_tokenizer(str(info.path)) if info.has_tokenizer or (info.path/"tokenizer.json").is_file() else fallback
 
-def _check_mergeable(info:RunInfo):
-    "Refuse adapters that add virtual tokens: there is no weight update to fold in."
+def _check_mergeable(info:RunInfo, so:str="it cannot be merged into the base model"):
+    "Refuse adapters that add virtual tokens: there is no weight update to fold in (`so`: what that rules out)."
     if not info.mergeable:
         raise DeployError(f"{info.path}: a {info.method} adapter ({info.peft_type}) adds virtual tokens, "
-                          "not a weight update, so it cannot be merged into the base model. Serve it unmerged: "
-                          f"`ft-nb serve --base {info.base_model} --adapter NAME={info.path}` or "
-                          "LoRAInference(base_model=..., adapter_path=...)")
+                          f"not a weight update, so {so}. Serve it unmerged: "
+                          f"`ft-nb serve --base {info.base_model} --adapter NAME={info.path}`, "
+                          f"`ft-nb infer --adapter {info.path}` or LoRAInference(base_model=..., adapter_path=...)")
+
+def _check_fits(model, info:RunInfo, base, allow_base_mismatch:bool=False):
+    "Refuse a base model the adapter was not trained on: the checks `ft-nb infer` makes (sizes, shapes, weights)."
+    if probs := adapter_fit_problems(model, info, check_weights=not allow_base_mismatch):
+        raise DeployError(f"the adapter in {info.path} does not fit base model {str(base)!r} (trained for "
+                          f"{info.base_model!r}): " + "; ".join(probs) + "; merge into the base it was trained on")
 
 # %% ../nbs/07_deployment.ipynb #5b0e7a61
 _REL_TOL = {"fp16": 4e-3, "bf16": 3e-2}
@@ -183,7 +191,12 @@ _REL_TOL = {"fp16": 4e-3, "bf16": 3e-2}
 def _parity(ada:torch.Tensor, merged:torch.Tensor, precision:str, tol:float|None, base)->dict:
     "Compare the adapter's logits with the merged model's; raise unless they agree within `tol`."
     scale = float(ada.abs().max())
-    if tol is None: tol = max(1e-4, 1e-5*scale) if precision == "fp32" else _REL_TOL[precision]*max(1.0, scale)
+    default = max(1e-4, 1e-5*scale) if precision == "fp32" else _REL_TOL[precision]*max(1.0, scale)
+    if tol is None: tol = default
+    elif tol >= scale:
+        raise DeployError(f"tol (--tol): {tol:g} is not below the logits' own scale (largest |logit| {scale:.3g}), so "
+                          f"any merge would pass the check; nothing was saved. Leave --tol out (here {default:.3g}) "
+                          "or give a smaller one")
     diff = _max_diff(ada, merged)
     if diff > tol:
         raise DeployError(f"merge parity check failed: merged logits differ from the adapter's by {diff:.3g} "
@@ -203,6 +216,7 @@ def merge_adapter(
     quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: for QLoRA-trained adapters
     overwrite:bool=False,    # replace an existing `out_dir` (kept until the new one is complete)
     model_card:bool=True,    # write README.md (hub model card) into `out_dir`
+    allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (sizes and shapes still checked)
 )->dict:
     "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
     from peft import PeftModel
@@ -212,16 +226,20 @@ def merge_adapter(
     info = read_run(adapter_path); _check_mergeable(info)
     if precision not in ("fp32", "bf16", "fp16"):
         raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+    if tol is not None: check_number(tol, "tol (--tol)", 0, lo_excl=True)
     out = Path(out_dir) if out_dir else Path(str(Path(adapter_path)).rstrip("/") + "-merged")
-    src = Path(adapter_path).resolve()
-    if out.resolve() == src or out.resolve() in src.parents:
-        raise DeployError(f"--out {out} is the adapter directory or holds it: the merge would replace the adapter it "
-                          "reads; choose another output directory")
+    base = base_model or info.base_model
+    if clash := input_clash(out, [adapter_path, base]):
+        what = "the adapter directory" if clash == Path(adapter_path) else "the base model's directory"
+        raise DeployError(f"--out {out} is {what} or holds it: the merge would replace the {clash} it reads; "
+                          "choose another output directory")
+    if base_model is not None: check_base_name(info.base_model, base_model, info.path, allow_base_mismatch)
     clean_partials(out.parent)             # a merge killed while swapping outputs: its old output is put back first
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or another out_dir")
-    base, prompts = base_model or info.base_model, list(prompts or DEFAULT_PARITY_PROMPTS)
+    prompts = list(prompts or DEFAULT_PARITY_PROMPTS)
     model, tok = _load_base(base, "fp32", device)              # never the 4-bit model: see above
+    _check_fits(model, info, base, allow_base_mismatch)
     tok = _adapter_tokenizer(info, tok)
     pm = PeftModel.from_pretrained(model, str(adapter_path)).eval()
     with pm.disable_adapter(): base_logits = _logits(pm, tok, prompts)
@@ -438,6 +456,16 @@ def verify_gguf(
                 tokenizer_mismatches=0, chat_template_kept=template == rtok.chat_template, loaded_as=type(gm).__name__)
 
 # %% ../nbs/07_deployment.ipynb #ce7a9c8f
+def _check_gguf_out(out:Path, src:Path):
+    "Refuse an output file that is the model read (a .gguf input), a directory, or lies under a file; make its folder."
+    if input_clash(out, [src]):
+        raise DeployError(f"out (--out): {out} is the model being exported; write the GGUF to another file")
+    if out.is_dir(): raise DeployError(f"out (--out): {out} is a directory; give the path of the .gguf file to write")
+    if f := next((q for q in out.parents if q.is_file()), None):
+        raise DeployError(f"out (--out): {f} is a file, so {out} cannot be written there; choose another path")
+    try: out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise DeployError(f"out (--out): cannot create {out.parent} ({e.strerror or e})") from None
+
 def export_gguf(
     model:str|Path,          # merged model directory (from `merge_adapter`) or a model name ft_nb knows
     out:str|Path|None=None,  # the .gguf file; default `<model dir>/model-<qtype>.gguf`
@@ -450,8 +478,10 @@ def export_gguf(
     from ft_nb.models import load_model_and_tokenizer
     t0 = time.time()
     if qtype not in GGUF_TYPES: raise DeployError(f"qtype must be one of {GGUF_TYPES}, got {qtype!r}")
+    if tol is not None: check_number(tol, "tol", 0, lo_excl=True)
     src = Path(str(model))
     if (src/"adapter_config.json").is_file():
+        _check_mergeable(read_run(src), so="it cannot become plain weights, and a GGUF file holds only plain weights")
         raise DeployError(f"{src} is an adapter, not a model: merge it first (`ft-nb merge {src}`), "
                           "then export the merged directory")
     looks_local = str(model).startswith((".", "/", "~")) or os.sep in str(model).strip(os.sep).split(os.sep, 1)[-1]
@@ -463,7 +493,7 @@ def export_gguf(
         out = src/f"model-{qtype}.gguf"
     out = Path(out)
     if out.suffix != ".gguf": raise DeployError(f"out must end in .gguf, got {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_gguf_out(out, src)
     m, tok = load_model_and_tokenizer(str(model), device="cpu", precision="fp32")
     part = out.with_name(out.name + ".partial")
     try:
@@ -613,9 +643,11 @@ def cmd_merge(
     device:str=None,          # cpu, cuda or mps (default: best available)
     overwrite:bool=False,     # replace an existing output directory (the old one stays until the new one is complete)
     gguf:Annotated[str, {"choices": list(GGUF_TYPES)}]=None,  # also export the merged model to GGUF of this type
+    allow_base_mismatch:bool=False,  # accept a --base named unlike the run's base (sizes and shapes still checked)
 )->int:
     "Merge a LoRA/DoRA adapter into its base model, with a logit parity check."
-    rep = merge_adapter(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite)
+    rep = merge_adapter(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite,
+                        allow_base_mismatch=allow_base_mismatch)
     _print_report(rep, ("out_dir", "base_model", "method", "precision", "parity_max_abs_diff", "tol", "adapter_effect",
                         "quant_gap", "quant_gap_note", "wall_s"))
     if gguf:

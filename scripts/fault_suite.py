@@ -902,6 +902,62 @@ def prefer_scenario(s:Suite, at:int)->list:
 
 # --- issue 25: kills during ft-nb merge-adapters (functions below this line) ---
 
+def _madd_argv(parents:list, out:Path, overwrite:bool=False)->list:
+    "The merge every merge-adapters scenario repeats: `cat` of the two parents (exact, so reruns are byte-equal)."
+    return ["merge-adapters", *parents, "--method", "cat", "--weights", "1,1", "--out", out] + ["--overwrite"] * overwrite
+
+def merge_adapters_reference(s:Suite)->dict:
+    "Parents (the tiny run's adapter and a half-weight rescale of it) and an uninterrupted merge of them, with its events."
+    if getattr(s, "_maref", None) is None:
+        a = s.train_reference()["dir"]
+        d = s.work/"madd-ref"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+        r = s.z.run(["merge-adapters", a, "--method", "linear", "--weights", "0.5", "--out", d/"half"], d, "half",
+                    timeout=RUN_TIMEOUT)
+        if r["rc"] != 0: raise AssertionError(f"`ft-nb merge-adapters` (half) failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+        parents = [a, d/"half"]
+        (d/"cnt").mkdir()
+        r = s.z.run(_madd_argv(parents, d/"cnt"/"out"), d/"cnt", "ref", timeout=RUN_TIMEOUT)
+        if r["rc"] != 0: raise AssertionError(f"`ft-nb merge-adapters` failed (rc {r['rc']}): {_tail(r['stderr'], 1500)}")
+        s._maref = dict(parents=parents, parent_w={str(p): s._weights(p) for p in parents},
+                        new_w=s._weights(d/"cnt"/"out"), events=r["events"])
+    return s._maref
+
+def merge_adapters_kill_points(s:Suite, n:int=3)->list[tuple[int,str]]:
+    "`n` seeded events of the uninterrupted merge-adapters run (writes, saves, renames under its folder)."
+    ev = merge_adapters_reference(s)["events"]
+    pts = sorted(random.Random(s.seed + 25).sample(range(len(ev)), min(n, len(ev))))
+    return [(i + 1, _norm(ev[i])) for i in pts]
+
+def merge_adapters_scenario(s:Suite, kill:dict, tag:str, over_old:bool=False)->list:
+    """`merge-adapters` killed at `kill` (an Injector kill), writing a new --out or (`over_old`) replacing an older
+    adapter there: --out is then absent, or a whole adapter `read_run` accepts (the old one or the finished merge);
+    the parents are untouched; the rerun writes the uninterrupted merge and leaves no `.partial-*` behind."""
+    ref = merge_adapters_reference(s)
+    d = s.work/f"madd-{tag}"; shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+    out = d/"out"
+    if over_old: shutil.copytree(ref["parents"][1], out)
+    old_w = s._weights(out) if over_old else None
+    r = s.z.run(_madd_argv(ref["parents"], out, over_old), d, "kill", kill=kill, timeout=RUN_TIMEOUT)
+    if not r["killed"]: return [f"merge-adapters was meant to be killed ({kill}) but ended with rc {r['rc']}: {_tail(r['stderr'])}"]
+    probs, (read_run, RunError, which) = [], _reader()
+    if out.exists():
+        if s._weights(out) not in (ref["new_w"], old_w):
+            probs.append(f"after the kill --out holds neither the finished merge nor the old adapter: {sorted(s._weights(out))[:4]}")
+        try: read_run(out)
+        except Exception as e: probs.append(f"after the kill --out exists but {which} refuses it (half written): {str(e)[:200]}")
+    elif over_old and not any(p.name.startswith(".partial-") and s._weights(p) == old_w for p in d.iterdir() if p.is_dir()):
+        probs.append("after the kill the old --out is gone and not kept aside for the next run to put back")
+    for p in ref["parents"]:
+        if s._weights(p) != ref["parent_w"][str(p)]: probs.append(f"the parent {p} changed")
+    r = s.z.run(_madd_argv(ref["parents"], out, over_old or out.exists()), d, "rerun", timeout=RUN_TIMEOUT)
+    if has_traceback(r["stderr"]): probs.append(f"raw traceback: {_tail(r['stderr'])}")
+    if r["rc"] != 0: return probs + [f"merge-adapters rerun failed (rc {r['rc']}): {_tail(r['stderr'])}"]
+    if s._weights(out) != ref["new_w"]: probs.append("the rerun's output differs from an uninterrupted merge-adapters")
+    try: read_run(out)
+    except Exception as e: probs.append(f"{which} refuses the rerun's output: {str(e)[:200]}")
+    if lo := leftovers(d): probs.append(f"left behind after the rerun: {lo[:5]}")
+    return probs
+
 def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill points (default: env FT_NB_FAULT_SEED or 0)")

@@ -1916,6 +1916,321 @@ def _(w):
 
 # --- issue 25: merge, merge-adapters, export, tasks (cases below this line) ---
 
+@pytest.fixture(scope="module")
+def parents25(good_adapter, tmp_path_factory):
+    "tiny-llama adapters: layer 0 only, layer 1 only, lm_head in modules_to_save, regex target_modules; fp: good + fingerprint."
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from ft_nb.models import make_tiny_model, base_fingerprint
+    from ft_nb.runs import write_manifest, read_run
+    d, out = tmp_path_factory.mktemp("parents25"), {}
+    for name, kw in (("l0", dict(layers_to_transform=[0])), ("l1", dict(layers_to_transform=[1])),
+                     ("mts", dict(modules_to_save=["lm_head"])), ("rx", dict(target_modules=r".*\.(q_proj|v_proj)"))):
+        torch.manual_seed(len(out))
+        conf = LoraConfig(**{"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"], "init_lora_weights": False,
+                             "task_type": "CAUSAL_LM", **kw})
+        get_peft_model(make_tiny_model("llama")[0], conf).save_pretrained(d/name); out[name] = d/name
+    out["fp"] = d/"fp"; shutil.copytree(good_adapter, out["fp"])
+    write_manifest(out["fp"], dict(read_run(out["fp"]).manifest, base_fingerprint=base_fingerprint(make_tiny_model("llama")[0])))
+    return out
+
+@pytest.fixture(scope="module")
+def merged25(good_adapter, tmp_path_factory):
+    "good_adapter merged into tiny-llama and exported as F16 GGUF (model-f16.gguf, unverified): inputs for `export`."
+    from ft_nb.deploy import merge_adapter, export_gguf
+    d = tmp_path_factory.mktemp("merged25")/"m"
+    merge_adapter(good_adapter, d, device="cpu", model_card=False)
+    export_gguf(d, qtype="f16", verify=False)
+    return d
+
+def _madd(w, *dirs, out=None, extra=()):
+    "`ft-nb merge-adapters DIRS --out OUT` (default WORK/merged); a refusal must leave no output."
+    out = out or w.d/"merged"
+    existed = Path(out).exists()
+    r = w.cli("merge-adapters", *dirs, "--out", out, *extra)
+    if r.rc and not existed: assert not Path(out).exists(), "a refused merge left an output directory"
+    return r
+
+def _layers(d)->list:
+    "The decoder layers an adapter directory's weights touch."
+    import re
+    from safetensors import safe_open
+    with safe_open(str(Path(d)/"adapter_model.safetensors"), "pt") as f:
+        return sorted({int(m.group(1)) for k in f.keys() if (m := re.search(r"\.layers\.(\d+)\.", k))})
+
+def _digest(d)->dict:
+    import hashlib
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(d).iterdir()) if p.is_file()}
+
+def _copy(src, dst)->Path: shutil.copytree(src, dst); return Path(dst)
+
+# merge-adapters: the output is never an input
+
+@case("merge", "out-is-a-parent")
+def _(w, merge_parents):
+    a = _copy(merge_parents["a"], w.d/"a"); before = _digest(a)
+    error(_madd(w, a, merge_parents["b"], out=a, extra=("--method", "cat", "--overwrite")), "--out", str(a), "which the merge reads")
+    assert _digest(a) == before, "merge-adapters --out PARENT --overwrite changed the parent"
+
+@case("merge", "out-holds-the-parents")
+def _(w, merge_parents):
+    a, b = _copy(merge_parents["a"], w.d/"runs"/"a"), _copy(merge_parents["b"], w.d/"runs"/"b")
+    error(_madd(w, a, b, out=w.d/"runs", extra=("--method", "cat", "--overwrite")), "--out", "which the merge reads")
+    assert a.is_dir() and b.is_dir() and _digest(a) == _digest(merge_parents["a"]), "the parents under --out were replaced"
+
+@case("merge", "out-is-a-parent-spelt-with-dotdot")
+def _(w, merge_parents):
+    a = _copy(merge_parents["a"], w.d/"a")
+    error(_madd(w, a, merge_parents["b"], out=w.d/"a"/".."/"a", extra=("--overwrite",)), "--out", "which the merge reads")
+
+@case("merge", "out-is-a-link-to-a-parent")
+def _(w, merge_parents):
+    a = _copy(merge_parents["a"], w.d/"a"); os.symlink(a, w.d/"link")
+    error(_madd(w, a, merge_parents["b"], out=w.d/"link", extra=("--overwrite",)), "--out", "which the merge reads")
+    assert _digest(a) == _digest(merge_parents["a"])
+
+@case("merge", "out-is-the-base-model-directory")
+def _(w, good_adapter):
+    from ft_nb.models import tiny_model_dir
+    from ft_nb.runs import write_manifest, read_run
+    base = _copy(tiny_model_dir("llama"), w.d/"base"); a = _copy(good_adapter, w.d/"a")
+    write_manifest(a, dict(read_run(a).manifest, base_model=str(base)))
+    error(_madd(w, a, a, out=base, extra=("--method", "cat", "--overwrite")), "--out", str(base), "which the merge reads")
+    assert (base/"config.json").is_file(), "the base model directory was replaced"
+
+@case("merge", "out-under-a-file")
+def _(w, merge_parents):
+    f = w.write("taken", "a file")
+    error(_madd(w, merge_parents["a"], merge_parents["b"], out=f/"m"), "--out", "taken", "is a file")
+
+@case("merge", "out-exists-without-overwrite")
+def _(w, merge_parents):
+    (w.d/"merged").mkdir(); (w.d/"merged"/"keep.txt").write_text("mine")
+    error(_madd(w, merge_parents["a"], merge_parents["b"]), "--out", "already exists", "--overwrite")
+    assert (w.d/"merged"/"keep.txt").read_text() == "mine"
+
+# merge-adapters: every parent's update is kept, or the merge is refused naming what would be lost
+
+@case("merge", "layers-differ-cat-keeps-both")
+def _(w, parents25):
+    r = _madd(w, parents25["l0"], parents25["l1"], extra=("--method", "cat"))
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+    assert _layers(w.d/"merged") == [0, 1], f"the merge kept layers {_layers(w.d/'merged')} of the parents' [0] and [1]"
+
+@case("merge", "layers-differ-ties-keeps-both")
+def _(w, parents25):
+    r = _madd(w, parents25["l0"], parents25["l1"], extra=("--method", "ties", "--density", "0.5"))
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+    assert _layers(w.d/"merged") == [0, 1], f"the merge kept layers {_layers(w.d/'merged')}"
+
+@case("merge", "one-layer-parent-first-keeps-all")
+def _(w, parents25, merge_parents):
+    r = _madd(w, parents25["l1"], merge_parents["a"], extra=("--method", "cat"))
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+    assert _layers(w.d/"merged") == [0, 1], f"the second parent's layer 0 was dropped: {_layers(w.d/'merged')}"
+
+@case("merge", "regex-and-list-target-modules")
+def _(w, parents25, merge_parents):
+    r = _madd(w, parents25["rx"], merge_parents["a"], extra=("--method", "cat"))
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+    assert _layers(w.d/"merged") == [0, 1]
+
+@case("merge", "modules-to-save-second-parent")
+def _(w, parents25, merge_parents):
+    error(_madd(w, merge_parents["a"], parents25["mts"], extra=("--method", "cat")), "mts", "modules_to_save", "lm_head", "drop")
+
+@case("merge", "modules-to-save-first-parent")
+def _(w, parents25, merge_parents):
+    error(_madd(w, parents25["mts"], merge_parents["a"], extra=("--method", "cat")), "mts", "modules_to_save")
+
+@case("merge", "modules-to-save-single-rescaled")
+def _(w, parents25):
+    error(_madd(w, parents25["mts"], extra=("--method", "linear", "--weights", "0.5")), "mts", "modules_to_save")
+
+# merge-adapters: numbers that make no sense
+
+@case("merge", "weights-all-zero")
+def _(w, merge_parents): error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--weights", "0,0")), "weights", "all zero")
+
+@case("merge", "weights-single-zero")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], extra=("--method", "svd", "--weights", "0")), "weights", "all zero")
+
+@case("merge", "weights-1e30")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--method", "cat", "--weights", "1e30,1")),
+          "weights: weight 1", "out of range")
+
+@case("merge", "weights-inf")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--weights", "1,inf")), "weight 2", "not a finite number")
+
+@case("merge", "weights-nan")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--weights", "nan,1")), "weight 1", "nan")
+
+@case("merge", "weights-missing-value")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--weights", "1,")), "weights", "not a list of numbers")
+
+@case("merge", "seed-2-to-the-64")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--method", "dare_ties", "--seed", str(2**64))),
+          "seed", "out of range", str(2**64 - 1))
+
+@case("merge", "seed-negative")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--method", "dare_ties", "--seed", "-1")), "seed", ">= 0")
+
+@case("merge", "seed-largest-accepted")
+def _(w, merge_parents):
+    r = _madd(w, merge_parents["a"], merge_parents["b"], extra=("--method", "dare_ties", "--seed", str(2**64 - 1)))
+    no_crash(r); assert r.rc == 0, r.err[-600:]
+
+@case("merge", "density-nan")
+def _(w, merge_parents): error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--density", "nan")), "density", "(0, 1]")
+
+@case("merge", "density-inf")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--method", "dare_linear", "--density", "inf")),
+          "density", "not a finite number")
+
+@case("merge", "density-keeps-nothing")
+def _(w, merge_parents):
+    error(_madd(w, merge_parents["a"], merge_parents["b"], extra=("--method", "ties", "--density", "1e-30")),
+          "density", "keeps none")
+
+# ft-nb merge: a tolerance that cannot fail, the wrong base, an output that is an input
+
+@case("cli", "merge-tol-nan")
+def _(w, good_adapter):
+    error(w.cli("merge", good_adapter, "--out", w.d/"m", "--tol", "nan", "--device", "cpu"), "--tol", "not a finite number")
+    assert not (w.d/"m").exists()
+
+@case("cli", "merge-tol-inf")
+def _(w, good_adapter): error(w.cli("merge", good_adapter, "--out", w.d/"m", "--tol", "inf", "--device", "cpu"), "--tol", "inf")
+
+@case("cli", "merge-tol-zero")
+def _(w, good_adapter): error(w.cli("merge", good_adapter, "--out", w.d/"m", "--tol", "0", "--device", "cpu"), "--tol", "> 0")
+
+@case("cli", "merge-tol-negative")
+def _(w, good_adapter): error(w.cli("merge", good_adapter, "--out", w.d/"m", "--tol", "-1", "--device", "cpu"), "--tol", "> 0")
+
+@case("cli", "merge-tol-above-the-logits")
+def _(w, good_adapter):
+    error(w.cli("merge", good_adapter, "--out", w.d/"m", "--tol", "1e6", "--device", "cpu"), "--tol", "logits' own scale")
+    assert not (w.d/"m").exists(), "a refused merge left its output"
+
+@case("cli", "merge-base-of-another-architecture")
+def _(w, good_adapter):
+    error(w.cli("merge", good_adapter, "--base", "tiny-qwen2", "--out", w.d/"m", "--device", "cpu"),
+          "tiny-qwen2", "tiny-llama", "--allow-base-mismatch")
+
+@case("cli", "merge-base-mismatch-allowed-but-other-architecture")
+def _(w, parents25):
+    error(w.cli("merge", parents25["fp"], "--base", "tiny-qwen2", "--allow-base-mismatch", "--out", w.d/"m", "--device", "cpu"),
+          "does not fit base model 'tiny-qwen2'", "model type")
+    assert not (w.d/"m").exists()
+
+@case("cli", "merge-base-local-copy-allowed")
+def _(w, parents25):
+    from ft_nb.models import tiny_model_dir
+    base = _copy(tiny_model_dir("llama"), w.d/"copy")
+    error(w.cli("merge", parents25["fp"], "--base", base, "--out", w.d/"m", "--device", "cpu"), "--allow-base-mismatch")
+    r = w.cli("merge", parents25["fp"], "--base", base, "--allow-base-mismatch", "--out", w.d/"m", "--device", "cpu")
+    no_crash(r); assert r.rc == 0 and (w.d/"m"/"model.safetensors").is_file(), r.err[-600:]
+
+@case("cli", "merge-out-is-the-base-directory")
+def _(w, parents25):
+    from ft_nb.models import tiny_model_dir
+    base = _copy(tiny_model_dir("llama"), w.d/"copy"); before = _digest(base)
+    error(w.cli("merge", parents25["fp"], "--base", base, "--allow-base-mismatch", "--out", base, "--overwrite", "--device", "cpu"),
+          "--out", "base model's directory")
+    assert _digest(base) == before, "merge --out BASE --overwrite changed the base model"
+
+@case("cli", "merge-out-holds-the-adapter")
+def _(w, good_adapter):
+    a = _copy(good_adapter, w.d/"runs"/"a")
+    error(w.cli("merge", a, "--out", w.d/"runs", "--overwrite", "--device", "cpu"), "--out", "adapter directory or holds it")
+    assert _digest(a) == _digest(good_adapter)
+
+@case("cli", "merge-prefix-run")
+def _(w, merge_parents):
+    error(w.cli("merge", merge_parents["prefix"], "--out", w.d/"m", "--device", "cpu"), "prefix", "virtual tokens", "serve")
+
+# ft-nb export: say what is possible; an output that is a folder, under a file, or the input
+
+@case("cli", "export-prefix-adapter")
+def _(w, merge_parents):
+    r = w.cli("export", merge_parents["prefix"])
+    error(r, "prefix", "virtual tokens", "cannot become plain weights", "ft-nb serve")
+    assert "merge it first" not in r.err, "export tells a prefix run to merge, which merge refuses"
+
+@case("cli", "export-lora-adapter")
+def _(w, good_adapter): error(w.cli("export", good_adapter), str(good_adapter), "merge it first", "ft-nb merge")
+
+@case("cli", "export-out-under-a-file")
+def _(w, merged25):
+    f = w.write("taken", "a file")
+    error(w.cli("export", merged25, "--out", f/"x.gguf", "--no-verify"), "--out", "taken", "is a file")
+
+@case("cli", "export-out-is-a-directory")
+def _(w, merged25):
+    (w.d/"d.gguf").mkdir()
+    error(w.cli("export", merged25, "--out", w.d/"d.gguf", "--no-verify"), "--out", "d.gguf", "is a directory")
+
+@case("cli", "export-gguf-onto-itself")
+def _(w, merged25):
+    g = merged25/"model-f16.gguf"; size = g.stat().st_size
+    error(w.cli("export", g, "--out", g, "--no-verify"), "--out", "model-f16.gguf", "model being exported")
+    assert g.stat().st_size == size
+
+@case("cli", "export-out-not-gguf")
+def _(w, merged25): error(w.cli("export", merged25, "--out", w.d/"x.bin", "--no-verify"), "out", ".gguf", "x.bin")
+
+# the tasks: block: every key holds what a task reads
+
+def _task(w, **kw): return w.cli("train", _tasks_cfg(w, [dict(name="a", dataset="demo", **kw)]))
+
+@case("config", "tasks-metrics-a-string")
+def _(w): error(_task(w, metrics="accuracy"), "tasks", "task 'a'", "metrics", "write a list")
+
+@case("config", "tasks-metrics-numbers")
+def _(w): error(_task(w, metrics=[1]), "task 'a'", "metrics", "list of non-empty strings")
+
+@case("config", "tasks-labels-a-string")
+def _(w): error(_task(w, labels="billing, shipping"), "task 'a'", "labels", "write a list")
+
+@case("config", "tasks-labels-numbers")
+def _(w): error(_task(w, labels=[1, 2]), "task 'a'", "labels", "quote numbers")
+
+@case("config", "tasks-field-map-a-string")
+def _(w): error(_task(w, field_map="question"), "task 'a'", "field_map")
+
+@case("config", "tasks-system-prompt-a-number")
+def _(w): error(_task(w, system_prompt=3), "task 'a'", "system_prompt", "text")
+
+@case("config", "tasks-test-dataset-empty")
+def _(w): error(_task(w, test_dataset=" "), "task 'a'", "test_dataset")
+
+@case("config", "tasks-val-dataset-a-list")
+def _(w): error(_task(w, val_dataset=["v.jsonl"]), "task 'a'", "val_dataset")
+
+@case("config", "tasks-weight-nan")
+def _(w): error(_task(w, weight=float("nan")), "task 'a'", "weight", "not a finite number")
+
+@case("config", "tasks-weight-1e30")
+def _(w): error(_task(w, weight=1e30), "task 'a'", "weight", "out of range")
+
+@case("config", "tasks-weight-true")
+def _(w): error(_task(w, weight=True), "task 'a'", "weight", "bool")
+
+@case("config", "tasks-weight-a-string")
+def _(w): error(_task(w, weight="2"), "task 'a'", "weight", "str")
+
+@case("config", "tasks-data-format-a-list")
+def _(w): error(_task(w, data_format=["alpaca"]), "task 'a'", "data_format", "not one of")
+
 # --- issue 25: serve (cases below this line) ---
 
 def _msg(r)->str: return r.json()["error"]["message"]

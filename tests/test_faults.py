@@ -85,3 +85,15 @@ def test_kill_prefer_dpo(suite, i):
     _ok(fs.prefer_scenario(suite, at), f"ft-nb prefer (DPO) killed at event {at} ({what})")
 
 # --- issue 25: kills during ft-nb merge-adapters (tests below this line) ---
+
+N_MERGE_ADAPTERS = 3
+
+@pytest.mark.parametrize("i", range(N_MERGE_ADAPTERS))
+def test_kill_merge_adapters(suite, i):
+    at, what = fs.merge_adapters_kill_points(suite, N_MERGE_ADAPTERS)[i]
+    _ok(fs.merge_adapters_scenario(suite, dict(at=at), f"k{at}"), f"ft-nb merge-adapters killed at event {at} ({what})")
+
+def test_kill_merge_adapters_overwrite_gap(suite):
+    "The most hostile moment of --overwrite: the old adapter moved aside, the merge not yet renamed into place."
+    _ok(fs.merge_adapters_scenario(suite, dict(match="-> out", nth=1), "gap", over_old=True),
+        "ft-nb merge-adapters --overwrite killed with the old output moved aside")
