@@ -36,8 +36,8 @@ from .data import render_prompt, encode_prompt, resolve_chat_template, to_messag
 from .methods import prepare_for_generation, fast_generate, merged_adapter
 
 # %% auto #0
-__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name', 'adapter_fit_problems',
-           'LoRAInference', 'read_prompts', 'cmd_infer']
+__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
+           'adapter_fit_problems', 'LoRAInference', 'read_prompts', 'cmd_infer']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
 class InferenceError(FTError, ValueError):
@@ -413,6 +413,8 @@ def _max_new(max_length, max_new_tokens, default:int=DEFAULT_MAX_NEW_TOKENS)->in
     return n
 
 # %% ../nbs/06_inference.ipynb #8f2b4d6e
+MIN_TEMPERATURE = 1e-5   # a smaller temperature decodes greedily (its limit; vLLM's rule too)
+
 def _check_sampling(temperature=None, top_p=None, top_k=None, repetition_penalty=None):
     "Raise `InferenceError` naming the first sampling parameter out of range."
     if temperature is not None and not temperature >= 0:
@@ -427,6 +429,7 @@ def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=Non
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
     from transformers import GenerationConfig
     _check_sampling(temperature, top_p, top_k, repetition_penalty)
+    if temperature is not None and temperature < MIN_TEMPERATURE: temperature = 0   # greedy: its limit
     if do_sample is None: do_sample = bool((temperature or 0) > 0 or top_p is not None or top_k is not None)
     if temperature == 0: do_sample = False
     gc = copy.deepcopy(getattr(model, "generation_config", None) or GenerationConfig())

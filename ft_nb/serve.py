@@ -21,12 +21,12 @@ from typing import Annotated
 from fastcore.basics import patch
 from .core import ConfigError, FTError, check_number
 from .runs import read_run
+from .inference import MIN_TEMPERATURE   # one rule for tiny temperatures: greedy
 
 # %% auto #0
 __all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES',
-           'MAX_PARTS', 'MAX_DEPTH', 'SEED_LIMIT', 'MIN_TEMPERATURE', 'API_KEY_ENV', 'SERVER_MINIMA', 'ServeError',
-           'parse_adapter_specs', 'check_server_options', 'ModelServer', 'load_engine', 'build_app', 'ServerThread',
-           'serve', 'cmd_serve']
+           'MAX_PARTS', 'MAX_DEPTH', 'SEED_LIMIT', 'API_KEY_ENV', 'SERVER_MINIMA', 'ServeError', 'parse_adapter_specs',
+           'check_server_options', 'ModelServer', 'load_engine', 'build_app', 'ServerThread', 'serve', 'cmd_serve']
 
 # %% ../nbs/07a_serving.ipynb #a0dfbc62
 MAX_TOKENS_LIMIT = 512        # largest max_tokens (or max_completion_tokens) a request may ask for
@@ -37,7 +37,6 @@ MAX_STOP, MAX_STOP_CHARS = 4, 256   # stop strings per request (OpenAI's limit) 
 MAX_MESSAGES, MAX_PARTS = 512, 64   # messages per chat, content parts per message
 MAX_DEPTH = 32                # JSON nesting (a chat request needs 5)
 SEED_LIMIT = 2**32            # seeds are 0 <= seed < 2**32 (what numpy and torch both accept)
-MIN_TEMPERATURE = 1e-5       # a smaller temperature decodes greedily, its limit (vLLM's rule too)
 API_KEY_ENV = "FT_NB_API_KEY" # the environment variable that holds the server's API key
 
 # %% ../nbs/07a_serving.ipynb #ff775941
