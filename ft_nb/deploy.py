@@ -427,6 +427,7 @@ def verify_gguf(
     from ft_nb.models import load_model_and_tokenizer
     g = Path(gguf_path)
     if not g.is_file(): raise DeployError(f"GGUF file not found: {g}")
+    if tol is not None: check_number(tol, "tol", 0, lo_excl=True)    # nan or 0 would pass or fail every file
     if isinstance(reference, tuple): ref, rtok = reference
     else: ref, rtok = load_model_and_tokenizer(str(reference), device="cpu", precision="fp32")
     ft, template = _gguf_meta(g, "general.file_type", "tokenizer.chat_template")
