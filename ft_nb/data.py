@@ -29,8 +29,8 @@ __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 
            'write_jsonl', 'bundled_task_paths', 'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map',
            'content_text', 'skip_reason', 'validate_record', 'load_records', 'to_messages', 'resolve_chat_template',
            'render_prompt', 'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator',
-           'padding_share', 'split_records', 'PreparedData', 'prepare_data', 'plot_lengths', 'save_prepared',
-           'report_text', 'Preview', 'render_example', 'cmd_prepare']
+           'padding_share', 'split_records', 'PreparedData', 'split_sources', 'prepare_data', 'plot_lengths',
+           'save_prepared', 'report_text', 'Preview', 'render_example', 'cmd_prepare']
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
@@ -877,7 +877,7 @@ def _stats(cols:dict, counts:dict)->dict:
                             max=L[-1] if L else 0))
 
 # %% ../nbs/02_data.ipynb #f42763fd
-def _sources(cfg)->dict:
+def split_sources(cfg)->dict:
     "The config's sources by split; a bundled task (`dataset: demo`, `extract`) brings its validation and test files."
     s = dict(train=cfg.dataset, val=cfg.val_dataset, test=cfg.test_dataset)
     t, _, split = str(cfg.dataset).partition(":")
@@ -922,7 +922,7 @@ def prepare_data(
     if cfg.tasks:
         raise DataError("this config lists several tasks (`tasks`): prepare them with "
                         "ft_nb.multitask.prepare_multitask (LoRATrainer does), or give one task's data in `dataset`")
-    srcs = {**_sources(cfg), **{k: v for k, v in (sources or {}).items() if v is not None}}
+    srcs = {**split_sources(cfg), **{k: v for k, v in (sources or {}).items() if v is not None}}
     if srcs["train"] is None or (isinstance(srcs["train"], str) and not srcs["train"].strip()):
         raise DataError("no training data: set `dataset` to a file, a saved datasets directory, a hub dataset "
                         "or 'demo'")

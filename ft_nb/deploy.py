@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
 from .core import FTError, check_number
-from .inference import adapter_fit_problems, check_base_name
-from .multitask import input_clash
-from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST
+from .inference import adapter_fit_problems, check_base_name, END_TOKENS
+from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
 
 # %% auto #0
 __all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics',
@@ -307,9 +306,8 @@ def _pre_tokenizer_name(pre:dict|None)->str:
 # %% ../nbs/07_deployment.ipynb #fd2ae182
 def _end_of_turn(tok)->tuple[str,int]|None:
     "The chat template's end-of-turn token and its id (`<|im_end|>`, `<|eot_id|>`, ...), or None."
-    from ft_nb.inference import _END_TOKENS
     tmpl = tok.chat_template if isinstance(tok.chat_template, str) else ""
-    for t in _END_TOKENS:
+    for t in END_TOKENS:
         i = tok.convert_tokens_to_ids(t) if t in tmpl else None
         if isinstance(i, int) and i != tok.unk_token_id: return t, i
     return None

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
 from .core import FTError, check_number
-from .runs import atomic_write
+from .runs import atomic_write, same_path
 
 # %% auto #0
-__all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kind', 'same_file', 'prompt_text', 'where_differ',
+__all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kind', 'prompt_text', 'where_differ',
            'ab_from_predictions', 'ABSession', 'read_ratings', 'ABWidget', 'load_ratings', 'wilson_interval',
            'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'cmd_ratings', 'read_ab_items',
            'cmd_ab']
@@ -74,14 +74,6 @@ def json_kind(v)->str:
     if isinstance(v, str): return f"a string ({v[:40]!r})"
     if isinstance(v, list): return f"an array of {len(v)}"
     return "an object" if isinstance(v, dict) else type(v).__name__
-
-def same_file(a, b)->bool:
-    "True if paths `a` and `b` name one file: equal once links and relative parts are resolved (or hard-linked)."
-    a, b = Path(a).expanduser(), Path(b).expanduser()
-    if a.resolve() == b.resolve(): return True
-    try: return a.exists() and b.exists() and a.samefile(b)
-    except OSError: return False
-
 
 # %% ../nbs/05a_human_eval.ipynb #e381a533
 _USER_TURN = [re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S),     # ChatML
@@ -566,7 +558,7 @@ def _session_dir(out, *inputs)->Path:
     o = Path(out)
     for i in inputs:
         src = Path(i)/"eval_predictions.jsonl" if Path(i).is_dir() else Path(i)
-        if any(same_file(src, t) for t in (o, *[o/f for f in _SESSION_FILES])):
+        if any(same_path(src, t) for t in (o, *[o/f for f in _SESSION_FILES])):
             raise HumanEvalError(f"--out {out} would write over the input {i}; choose another --out directory")
     if o.exists() and not o.is_dir():
         raise HumanEvalError(f"--out {out} is an existing file; ft-nb ab writes a session directory (items.jsonl, "
@@ -574,7 +566,6 @@ def _session_dir(out, *inputs)->Path:
     if (o/"ratings.jsonl").exists():
         raise HumanEvalError(f"{o} already holds a session (ratings.jsonl); choose another --out or remove it")
     return o
-
 
 # %% ../nbs/05a_human_eval.ipynb #21726bcd
 def cmd_ab(

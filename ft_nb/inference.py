@@ -29,14 +29,14 @@ from typing import Annotated
 import torch
 from fastcore.basics import patch
 from .core import FTError, FTConfig, seed_everything
-from .runs import RunError, read_run, atomic_write, clean_partials
+from .runs import RunError, read_run, atomic_write, clean_partials, same_path
 from .models import load_for, load_tokenizer, setup_tokenizer, model_device
 from .models import base_fingerprint, same_fingerprint, same_base_name
 from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
 from .methods import prepare_for_generation, fast_generate, merged_adapter
 
 # %% auto #0
-__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
+__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
            'adapter_fit_problems', 'LoRAInference', 'read_prompts', 'cmd_infer']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
@@ -142,7 +142,8 @@ def _inference_tokenizer(tok):
     return setup_tokenizer(copy.deepcopy(tok), padding_side="left")
 
 # %% ../nbs/06_inference.ipynb #2c4e6a8b
-_END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|end_of_text|>")
+END_TOKENS = (   # the end-of-turn tokens of the chat templates ft_nb knows
+    "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|end_of_text|>")
 
 def _eos_ids(model, tok, chat_template=None)->set:
     "Token ids that end an answer: the generation config's and tokenizer's EOS, plus the template's end-of-turn token."
@@ -151,7 +152,7 @@ def _eos_ids(model, tok, chat_template=None)->set:
         ids.update(v if isinstance(v, (list, tuple)) else [v] if v is not None else [])
     try: tmpl = resolve_chat_template(tok, chat_template)
     except FTError: tmpl = ""
-    for t in _END_TOKENS:
+    for t in END_TOKENS:
         if isinstance(tmpl, str) and t in tmpl:
             i = tok.convert_tokens_to_ids(t)
             if isinstance(i, int) and i != tok.unk_token_id: ids.add(i)
@@ -813,7 +814,7 @@ def _write_in_order(out:Path, rows:list[dict]):
 # %% ../nbs/06_inference.ipynb #0d4a6c8e
 def _check_output(out:Path, input_path, rows:list, output_field:str):
     "Refuse an output that would destroy the input, is a directory, or would overwrite input fields."
-    if out.exists() and Path(input_path).exists() and out.resolve() == Path(input_path).resolve():
+    if same_path(out, input_path):
         raise InferenceError(f"the output file {out} is the input file: choose another output path")
     if out.is_dir(): raise InferenceError(f"the output {out} is a directory: give a file, e.g. {out/'answers.jsonl'}")
     for n, rec, _ in rows:

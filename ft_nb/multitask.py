@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Annotated
 import torch
 from .core import FTError, FTConfig, ConfigError, check_number, load_config
-from .runs import MANIFEST, atomic_dir, write_manifest, read_run
+from .runs import MANIFEST, atomic_dir, write_manifest, read_run, input_clash
 from .models import same_fingerprint, same_base_name
 from .data import BUNDLED_TASKS, PreparedData, prepare_data
 
 # %% auto #0
 __all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MAX_MERGE_WEIGHT', 'MultiTaskError', 'Task',
            'task_list', 'task_config', 'mixture_shares', 'mixture_counts', 'mixture_order', 'MixtureSampler',
-           'MultiTaskData', 'prepare_multitask', 'check_merge', 'input_clash', 'merge_adapters', 'cmd_merge_adapters']
+           'MultiTaskData', 'prepare_multitask', 'check_merge', 'merge_adapters', 'cmd_merge_adapters']
 
 # %% ../nbs/12_multitask.ipynb #6f637f9d
 class MultiTaskError(FTError, ValueError):
@@ -295,19 +295,6 @@ def _check_density(density, method:str)->float|None:
     try: return float(check_number(d, "density", 0, 1, lo_excl=True))
     except ConfigError as e:
         raise MultiTaskError(f"{e} (density is the share of entries kept, in (0, 1], e.g. 0.5)") from None
-
-# %% ../nbs/12_multitask.ipynb #b994a77e
-def input_clash(
-    out,      # an output path: a file or a directory
-    inputs,   # the paths a command reads; None and names that are not on disk are skipped
-)->Path|None:
-    "The first of `inputs` that `out` is or holds (resolved paths), else None."
-    o = Path(out).expanduser().resolve()
-    for p in inputs:
-        if p is None or not Path(p).expanduser().exists(): continue
-        q = Path(p).expanduser().resolve()
-        if q == o or o in q.parents: return Path(p)
-    return None
 
 # %% ../nbs/12_multitask.ipynb #8ff7fa6c
 def _merged_manifest(runs:list, method:str, weights:list, density, seed:int, rank:int, model)->dict:

@@ -21,13 +21,13 @@ import torch, yaml
 from fastcore.basics import patch
 from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
 from .core import pick_device, pick_precision, seed_everything, check_number, ConfigWarning
-from .runs import read_run, RunError, atomic_write
+from .runs import read_run, RunError, atomic_write, same_path
 from .models import base_fingerprint, same_fingerprint, model_device
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
 from .training import LoRATrainer, NonFiniteGuard, check_output_dir, training_arguments, latest_checkpoint
-from .human_eval import json_kind, same_file
+from .human_eval import json_kind
 
 # %% auto #0
 __all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
@@ -577,7 +577,7 @@ _PREF_FREE = ("test_pairs", "precompute_ref_log_probs")   # may change on resume
 def _pref_record(pref:PreferenceConfig)->dict: return dataclasses.asdict(pref)
 
 def _same_setting(k, a, b)->bool:
-    if k in ("init_adapter", "test_pairs") and a and b: return same_file(a, b)
+    if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
 @patch
@@ -607,7 +607,6 @@ def _start_run(self:PreferenceTrainer, out:Path):
     f = out/"ft_nb_config.yaml"
     d = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
     atomic_write(f, yaml.safe_dump(dict(d, preference=_pref_record(self.pref)), sort_keys=False, allow_unicode=True))
-
 
 # %% ../nbs/04b_preference.ipynb #d02648f9
 _USUAL = dict(beta=(0.001, 10.0), simpo_gamma=(0.0, 10.0), sft_weight=(0.0, 10.0), desirable_weight=(0.01, 100.0),
@@ -803,7 +802,7 @@ def cmd_pairs(
     "Turn evaluation predictions into preference pairs: chosen = reference, rejected = the model's wrong answer."
     labs = [l.strip() for l in labels.split(",") if l.strip()] if labels else None
     src = Path(predictions)/"eval_predictions.jsonl" if Path(predictions).is_dir() else Path(predictions)
-    if same_file(out, src):
+    if same_path(out, src):
         raise PreferenceError(f"--out {out} is the predictions file being read ({src}); choose another path for "
                               "the pairs")
     if Path(out).is_dir(): raise PreferenceError(f"--out {out} is a directory; give a file, e.g. {Path(out)/'pairs.jsonl'}")

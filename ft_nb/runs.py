@@ -20,8 +20,8 @@ from pathlib import Path
 from .core import FTError, METHODS, methods_of
 
 # %% auto #0
-__all__ = ['MANIFEST', 'MANIFEST_SKIP', 'RunError', 'atomic_write', 'clean_partials', 'atomic_dir', 'run_files', 'write_manifest',
-           'check_safetensors', 'RunInfo', 'read_run']
+__all__ = ['MANIFEST', 'MANIFEST_SKIP', 'RunError', 'pid_alive', 'same_path', 'input_clash', 'atomic_write', 'clean_partials',
+           'atomic_dir', 'run_files', 'write_manifest', 'check_safetensors', 'RunInfo', 'read_run']
 
 # %% ../nbs/00a_runs.ipynb #8d82f2a6
 MANIFEST = "ft_nb_manifest.json"
@@ -57,18 +57,40 @@ def _parse_partial(n:str):
     host = parts[2].split("@", 1)[1] if "@" in parts[2] else None
     return parts[0], int(parts[1]), old, host
 
-def _alive(pid:int)->bool:
+def pid_alive(pid:int)->bool:
+    "Is process `pid` of this host running? (This process is; a pid no process can have is not.)"
     if pid == os.getpid(): return True
     try: os.kill(pid, 0)
-    except ProcessLookupError: return False
+    except (ProcessLookupError, OverflowError, ValueError): return False
     except PermissionError: return True
     return True
 
 def _abandoned(p:Path, pid:int, host)->bool:
     "Was the writer of leftover `p` this host's dead process, or another host's a day ago?"
-    if host is None or host == _HOST: return not _alive(pid)
+    if host is None or host == _HOST: return not pid_alive(pid)
     try: return time.time() - p.stat().st_mtime > _FOREIGN_STALE_S
     except OSError: return False
+
+# %% ../nbs/00a_runs.ipynb #5a1e0c02
+def same_path(a, b)->bool:
+    "True if paths `a` and `b` name one file or directory: equal once links and relative parts are resolved."
+    a, b = Path(a).expanduser(), Path(b).expanduser()
+    if a.resolve() == b.resolve(): return True
+    try: return a.exists() and b.exists() and a.samefile(b)   # hard links
+    except OSError: return False
+
+# %% ../nbs/00a_runs.ipynb #5a1e0c04
+def input_clash(
+    out,      # an output path: a file or a directory
+    inputs,   # the paths a command reads; None and names that are not on disk are skipped
+)->Path|None:
+    "The first of `inputs` that `out` is or holds (resolved paths), else None."
+    o = Path(out).expanduser().resolve()
+    for p in inputs:
+        if p is None or not Path(p).expanduser().exists(): continue
+        q = Path(p).expanduser().resolve()
+        if same_path(q, o) or o in q.parents: return Path(p)
+    return None
 
 # %% ../nbs/00a_runs.ipynb #49ba35c6
 def _fsync_dir(d:Path):

@@ -20,7 +20,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
 from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
-from .runs import MANIFEST, atomic_write
+from .runs import MANIFEST, atomic_write, pid_alive
 
 # %% auto #0
 __all__ = ['FIXED_FIELDS', 'PSEUDO_FIELDS', 'KINDS', 'ATTENTION_MODULES', 'DATA_FIELDS', 'JOURNAL_RECORD', 'LOCK_WAIT_S',
@@ -290,8 +290,8 @@ DATA_FIELDS = ("max_seq_len", "packing", "train_on_inputs", "system_prompt", "ch
 
 def _val_records(cfg:FTConfig)->list[dict]:
     "The validation records of `cfg`'s data, split as training splits them (a validation source or `val_fraction`)."
-    from ft_nb.data import load_records, split_records, _sources
-    src = _sources(cfg)
+    from ft_nb.data import load_records, split_records, split_sources
+    src = split_sources(cfg)
     if src["val"] is not None: return load_records(src["val"], cfg.data_format, cfg.field_map)
     if cfg.val_fraction > 0:
         recs = load_records(src["train"], cfg.data_format, cfg.field_map)
@@ -380,13 +380,6 @@ LOCK_WAIT_S = 10.0     # how long to wait for a live process's journal lock (an 
 LOCK_STALE_S = 120.0   # a journal lock held longer than this is taken over, whoever holds it
 _HOST = socket.gethostname()
 
-def _alive(pid:int)->bool:
-    "Is process `pid` of this host running?"
-    try: os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError, ValueError): return False
-    except PermissionError: return True
-    return True
-
 def _owner_of(target:str)->tuple:
     "(pid, host) named by a lock's target, or (None, None) for a lock another program made."
     m = re.fullmatch(r"ft_nb-tune pid=(\d+) host=(.*)", target or "")
@@ -411,7 +404,7 @@ class JournalLock:
     def _stale(self, target:str, age:float)->str|None:
         "Why the lock with `target` is abandoned, or None if its owner may be writing."
         pid, host = _owner_of(target)
-        if pid is not None and host == _HOST and (pid == os.getpid() or not _alive(pid)):
+        if pid is not None and host == _HOST and (pid == os.getpid() or not pid_alive(pid)):
             return f"left by process {pid}, which is " + ("this one" if pid == os.getpid() else "gone")
         if age > LOCK_STALE_S: return f"held for {age:.0f} s, longer than any append takes"
         return None
@@ -512,7 +505,7 @@ def check_out(
                         f"{study} (journal {journal}) would overwrite its best adapter and best_config.yaml. Choose "
                         f"another --out for this study, or --storage {theirs} to continue that one")
     pid = rec.get("pid")
-    if isinstance(pid, int) and rec.get("host") == _HOST and pid != os.getpid() and _alive(pid):
+    if isinstance(pid, int) and rec.get("host") == _HOST and pid != os.getpid() and pid_alive(pid):
         raise TuneError(f"tuning directory {out}: study {rec.get('study')} is being run there by process {pid}; "
                         "wait for it to finish or stop it (two processes would each mark the other's running trial "
                         "interrupted)")
