@@ -26,7 +26,17 @@ What each scenario checks:
 - prepare: `ft-nb prepare` killed while it writes its data cache or `--out`: the rerun writes the same token ids and
   labels as an uninterrupted run (a half-written cache entry is never used) and leaves no `.partial-*` behind.
 
-Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,prepare,merge,disk] [--keep DIR]
+- tune: `ft-nb tune` killed during a trial and during the journal append: the rerun finishes the study, every trial
+  finished before the kill is kept as it was, and a torn journal line is set aside (`<journal>.torn`), never fatal.
+
+- prefer: `ft-nb prefer` (DPO on the tiny model) killed before its first checkpoint, between checkpoints and in its
+  final save: resume (or the one thing its message says to do) ends with the uninterrupted run's adapter.
+
+- merge-adapters: killed at seeded points, and with `--overwrite` just after the old output was moved aside: `--out` is
+  absent or a whole adapter `read_run` accepts, the parents are unchanged, and a rerun gives the uninterrupted result.
+
+Usage: python scripts/fault_suite.py [--seed N] [--only train,infer,prepare,merge,disk,tune,prefer,merge-adapters]
+       [--keep DIR]
 Prints one line per scenario; exit status 1 if any failed. tests/test_faults.py runs the same scenarios under pytest.
 """
 from __future__ import annotations
@@ -961,8 +971,8 @@ def merge_adapters_scenario(s:Suite, kill:dict, tag:str, over_old:bool=False)->l
 def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill points (default: env FT_NB_FAULT_SEED or 0)")
-    ap.add_argument("--only", default="train,infer,prepare,merge,disk",
-                    help="comma-separated: train, infer, prepare, merge, disk")
+    ap.add_argument("--only", default="train,infer,prepare,merge,disk,tune,prefer,merge-adapters",
+                    help="comma-separated: train, infer, prepare, merge, disk, tune, prefer, merge-adapters")
     ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one, removed)")
     ap.add_argument("--zygote", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -995,6 +1005,16 @@ def main(argv=None)->int:
         if "disk" in only:
             report("full disk during training (after the first checkpoint)", s.disk_full(SAVE_STEPS))
             report("full disk during the final save (after the last checkpoint)", s.disk_full(MAX_STEPS))
+        if "tune" in only:
+            for where, k in tune_kill_points(s).items():
+                report(f"tune: kill at {k['what']}", tune_kill_scenario(s, where))
+        if "prefer" in only:
+            for at, what in prefer_kill_points(s): report(f"prefer: kill at event {at} ({what})", prefer_scenario(s, at))
+        if "merge-adapters" in only:
+            for at, what in merge_adapters_kill_points(s):
+                report(f"merge-adapters: kill at event {at} ({what})", merge_adapters_scenario(s, dict(at=at), f"k{at}"))
+            report("merge-adapters --overwrite: kill with the old output moved aside",
+                   merge_adapters_scenario(s, dict(match="-> out", nth=1), "gap", over_old=True))
     finally:
         s.close()
         if not a.keep: shutil.rmtree(s.work, ignore_errors=True)
