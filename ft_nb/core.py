@@ -20,11 +20,12 @@ import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'DATA_FORMATS', 'TASK_KEYS', 'MAX_TASK_WEIGHT', 'REPORTERS', 'VIRTUAL_TOKEN_METHODS',
-           'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError', 'ConfigWarning', 'MethodSpec',
-           'method_family', 'methods_of', 'FTConfig', 'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader',
-           'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
-           'compute_dtype_4bit', 'cpu_has_bf16', 'seed_everything', 'cache_dir']
+__all__ = ['METHODS', 'FIELD_ROLES', 'KIND_ROLES', 'DATA_FORMATS', 'TASK_KEYS', 'MAX_TASK_WEIGHT', 'REPORTERS',
+           'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError', 'ConfigWarning',
+           'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'field_roles', 'fields_with', 'check_number',
+           'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help',
+           'pick_device', 'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16', 'seed_everything',
+           'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -87,12 +88,32 @@ def methods_of(family:str|None=None, peft_type:str|None=None)->tuple:
     return tuple(n for n,s in METHODS.items()
                  if (family is None or s.family == family) and (peft_type is None or s.peft_type == peft_type))
 
+# %% ../nbs/00_core.ipynb #e3582466
+FIELD_ROLES = dict(
+    model="changes which model is loaded, or how",
+    data="changes the prepared data: its examples, splits or task mixture",
+    source="names what data preparation reads; the data key holds what was read, not the name",
+    mixture="how several tasks share the training examples (multi-task only)",
+    method="changes the adapter (its PEFT config)",
+    schedule="changes the optimisation: steps, learning rate, batches, evaluations, seed",
+    runtime="changes speed or memory, not what is learned",
+    run="names, keeps or reports the run",
+    eval="changes evaluation or generation",
+    resume_free="may change when a run resumes (takes effect from the resume step on)",
+    searchable="a search space (`ft-nb tune`) may vary it",
+    card="shown among the model card's hyperparameters",
+)
+KIND_ROLES = ("model", "data", "method", "schedule", "runtime", "run", "eval")
+
 # %% ../nbs/00_core.ipynb #910cc2ca
-def _f(default, help="", choices=None, min=None, max=None, min_excl=False):
-    "A dataclass field with documentation and validation metadata."
+def _f(default, help="", choices=None, min=None, max=None, min_excl=False, roles=""):
+    "A dataclass field with documentation, validation metadata and its `roles` (see `FIELD_ROLES`)."
+    if bad := [r for r in roles.split() if r not in FIELD_ROLES]:
+        raise ValueError(f"roles: {bad} not in FIELD_ROLES {list(FIELD_ROLES)}")
     if isinstance(default,(list,dict)): kw = dict(default_factory=(lambda d=default: type(d)(d)))
     else: kw = dict(default=default)
-    return field(metadata=dict(help=help, choices=choices, min=min, max=max, min_excl=min_excl), **kw)
+    md = dict(help=help, choices=choices, min=min, max=max, min_excl=min_excl, roles=tuple(roles.split()))
+    return field(metadata=md, **kw)
 
 # %% ../nbs/00_core.ipynb #0a04a812
 DATA_FORMATS = ("auto","alpaca","messages","sharegpt","prompt_completion","text")
@@ -102,91 +123,172 @@ class FTConfig:
     "Every knob of the ft_nb pipeline, validated on construction."
     # --- model
     model_name: str = _f("smollm2-135m-instruct",
-                         "hub id, local directory, .gguf file, or the built-in 'smollm2-135m-instruct'")
-    tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own")
-    trust_remote_code: bool = _f(False, "allow model repos to run their own code (off unless you trust the repo)")
-    load_in_4bit: bool = _f(False, "load the base model in 4-bit nf4 (QLoRA)")
-    bnb_4bit_quant_type: str = _f("nf4", "4-bit quantization type", choices=("nf4","fp4"))
-    bnb_4bit_use_double_quant: bool = _f(True, "quantize the quantization constants too")
-    device: str = _f("auto", "where to train", choices=("auto","cpu","cuda","mps"))
-    precision: str = _f("auto", "numeric precision", choices=("auto","fp32","fp16","bf16"))
-    attn_implementation: str|None = _f(None, "attention kernel", choices=(None,"eager","sdpa","flash_attention_2"))
+        "hub id, local directory, .gguf file, or the built-in 'smollm2-135m-instruct'",
+        roles="model")
+    tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own", roles="model")
+    trust_remote_code: bool = _f(False,
+        "allow model repos to run their own code (off unless you trust the repo)",
+        roles="model resume_free")
+    load_in_4bit: bool = _f(False, "load the base model in 4-bit nf4 (QLoRA)", roles="model card")
+    bnb_4bit_quant_type: str = _f("nf4", "4-bit quantization type",
+        choices=("nf4","fp4"), roles="model searchable")
+    bnb_4bit_use_double_quant: bool = _f(True, "quantize the quantization constants too",
+        roles="model searchable")
+    device: str = _f("auto", "where to train",
+        choices=("auto","cpu","cuda","mps"), roles="runtime resume_free")
+    precision: str = _f("auto", "numeric precision",
+        choices=("auto","fp32","fp16","bf16"), roles="model resume_free searchable card")
+    attn_implementation: str|None = _f(None, "attention kernel",
+        choices=(None,"eager","sdpa","flash_attention_2"), roles="model resume_free searchable")
     # --- data
     dataset: str|None = _f(None,
-                           "training data: a file, a saved datasets directory, a hub dataset, or 'demo' (the bundled "
-                           "task)")
-    val_dataset: str|None = _f(None, "separate validation data (else `val_fraction` of `dataset`)")
-    test_dataset: str|None = _f(None, "held-out test data for evaluation")
-    data_format: str = _f("auto", "record format", choices=DATA_FORMATS)
-    field_map: dict = _f({}, "rename your columns to ours, e.g. {'question': 'instruction'}")
-    system_prompt: str|None = _f(None, "system message added to every example")
-    val_fraction: float = _f(0.1, "share of `dataset` held out for validation when no `val_dataset`", min=0.0, max=0.9)
-    max_seq_len: int = _f(512, "longest example in tokens", min=8, max=1_048_576)
-    overlong: str = _f("truncate", "what to do with examples over `max_seq_len`", choices=("truncate","drop"))
-    train_on_inputs: bool = _f(False, "also train on prompt tokens (default: only on the answers)")
+        "training data: a file, a saved datasets directory, a hub dataset, or 'demo' (the bundled "
+        "task)",
+        roles="data source")
+    val_dataset: str|None = _f(None, "separate validation data (else `val_fraction` of `dataset`)",
+        roles="data source")
+    test_dataset: str|None = _f(None, "held-out test data for evaluation",
+        roles="data source eval resume_free")
+    data_format: str = _f("auto", "record format", choices=DATA_FORMATS, roles="data searchable")
+    field_map: dict = _f({}, "rename your columns to ours, e.g. {'question': 'instruction'}",
+        roles="data searchable")
+    system_prompt: str|None = _f(None, "system message added to every example",
+        roles="data searchable")
+    val_fraction: float = _f(0.1,
+        "share of `dataset` held out for validation when no `val_dataset`",
+        min=0.0, max=0.9, roles="data searchable")
+    max_seq_len: int = _f(512, "longest example in tokens",
+        min=8, max=1_048_576, roles="data searchable card")
+    overlong: str = _f("truncate", "what to do with examples over `max_seq_len`",
+        choices=("truncate","drop"), roles="data searchable")
+    train_on_inputs: bool = _f(False, "also train on prompt tokens (default: only on the answers)",
+        roles="data searchable card")
     packing: bool|None = _f(None,
-                            "padding-free packing (default: on for the LoRA family and IA3, off for virtual-token "
-                            "methods)")
-    group_by_length: bool = _f(True, "group padded batches by length to cut padding")
-    chat_template: str|None = _f(None, "Jinja chat template overriding the tokenizer's")
-    data_cache: bool = _f(True, "cache tokenized data")
-    tasks: list|None = _f(None, "multi-task training instead of `dataset`: a list of {name, dataset, val_dataset, "
-                          "test_dataset, data_format, field_map, system_prompt, weight, metrics, labels}")
-    mixing: str = _f("weights", "how tasks share the training examples: 'weights' (share ∝ weight) or 'temperature' "
-                     "(share ∝ weight × size^(1/T))", choices=("weights","temperature"))
-    mixing_temperature: float = _f(2.0, "T of temperature mixing: 1 is proportional to size, larger evens the shares",
-                                   min=0, min_excl=True)
+        "padding-free packing (default: on for the LoRA family and IA3, off for virtual-token "
+        "methods)",
+        roles="schedule searchable card")
+    group_by_length: bool = _f(True, "group padded batches by length to cut padding",
+        roles="schedule searchable")
+    chat_template: str|None = _f(None, "Jinja chat template overriding the tokenizer's",
+        roles="data source searchable")
+    data_cache: bool = _f(True, "cache tokenized data", roles="runtime resume_free searchable")
+    tasks: list|None = _f(None,
+        "multi-task training instead of `dataset`: a list of {name, dataset, val_dataset, "
+        "test_dataset, data_format, field_map, system_prompt, weight, metrics, labels}",
+        roles="data source searchable")
+    mixing: str = _f("weights",
+        "how tasks share the training examples: 'weights' (share ∝ weight) or 'temperature' "
+        "(share ∝ weight × size^(1/T))",
+        choices=("weights","temperature"), roles="data mixture searchable")
+    mixing_temperature: float = _f(2.0,
+        "T of temperature mixing: 1 is proportional to size, larger evens the shares",
+        min=0, min_excl=True, roles="data mixture searchable")
     # --- method
-    method: str = _f("lora", "fine-tuning method", choices=tuple(METHODS))
-    lora_r: int = _f(16, "LoRA rank", min=1, max=4096)
-    lora_alpha: float = _f(32, "LoRA scaling alpha", min=0, min_excl=True)
-    lora_dropout: float = _f(0.05, "dropout on the LoRA path", min=0.0, max=0.99)
-    target_modules: list|str = _f(["q_proj","v_proj"], "modules to adapt, or 'all-linear'")
-    lora_bias: str = _f("none", "train biases", choices=("none","all","lora_only"))
-    num_virtual_tokens: int = _f(20, "virtual tokens of prefix / prompt methods", min=1, max=4096)
-    encoder_hidden_size: int = _f(512, "hidden size of the prefix reparameterization MLP / prompt encoder", min=1)
-    modules_to_save: list|None = _f(None, "extra modules trained in full and saved with the adapter")
+    method: str = _f("lora", "fine-tuning method", choices=tuple(METHODS), roles="method card")
+    lora_r: int = _f(16, "LoRA rank", min=1, max=4096, roles="method searchable card")
+    lora_alpha: float = _f(32, "LoRA scaling alpha",
+        min=0, min_excl=True, roles="method searchable card")
+    lora_dropout: float = _f(0.05, "dropout on the LoRA path",
+        min=0.0, max=0.99, roles="method searchable card")
+    target_modules: list|str = _f(["q_proj","v_proj"], "modules to adapt, or 'all-linear'",
+        roles="method searchable card")
+    lora_bias: str = _f("none", "train biases",
+        choices=("none","all","lora_only"), roles="method searchable")
+    num_virtual_tokens: int = _f(20, "virtual tokens of prefix / prompt methods",
+        min=1, max=4096, roles="method searchable card")
+    encoder_hidden_size: int = _f(512,
+        "hidden size of the prefix reparameterization MLP / prompt encoder",
+        min=1, roles="method searchable")
+    modules_to_save: list|None = _f(None,
+        "extra modules trained in full and saved with the adapter",
+        roles="method searchable")
     lora_layers: int|list|None = _f(None,
-                                    "LoRA family: adapt only these decoder layers (a list of indices, or N for the top "
-                                    "N); the backward pass then stops at the lowest adapted layer", min=1)
+        "LoRA family: adapt only these decoder layers (a list of indices, or N for the top N); "
+        "the backward pass then stops at the lowest adapted layer",
+        min=1, roles="method searchable")
     # --- training
-    num_epochs: float = _f(3, "passes over the training data", min=0, min_excl=True)
-    max_steps: int = _f(-1, "stop after this many optimizer steps (-1: use num_epochs)", min=-1)
-    learning_rate: float = _f(2e-4, "peak learning rate", min=0, max=1.0, min_excl=True)
-    per_device_batch_size: int = _f(4, "examples per device per step", min=1)
-    per_device_eval_batch_size: int|None = _f(None, "eval batch size (default: per_device_batch_size)", min=1)
-    gradient_accumulation_steps: int = _f(1, "micro-batches per optimizer step", min=1)
-    lr_scheduler: str = _f("cosine", "learning-rate schedule", choices=("linear","cosine","constant"))
-    warmup_ratio: float = _f(0.1, "share of steps spent warming up", min=0.0, max=1.0)
-    weight_decay: float = _f(0.0, "AdamW weight decay", min=0.0)
-    max_grad_norm: float = _f(1.0, "gradient clipping norm", min=0.0)
-    optim: str = _f("adamw_torch", "optimizer name understood by transformers")
-    gradient_checkpointing: bool = _f(False, "recompute activations to save memory")
+    num_epochs: float = _f(3, "passes over the training data",
+        min=0, min_excl=True, roles="schedule resume_free searchable card")
+    max_steps: int = _f(-1, "stop after this many optimizer steps (-1: use num_epochs)",
+        min=-1, roles="schedule resume_free searchable card")
+    learning_rate: float = _f(2e-4, "peak learning rate",
+        min=0, max=1.0, min_excl=True, roles="schedule resume_free searchable card")
+    per_device_batch_size: int = _f(4, "examples per device per step",
+        min=1, roles="schedule searchable card")
+    per_device_eval_batch_size: int|None = _f(None,
+        "eval batch size (default: per_device_batch_size)",
+        min=1, roles="runtime resume_free searchable")
+    gradient_accumulation_steps: int = _f(1, "micro-batches per optimizer step",
+        min=1, roles="schedule searchable card")
+    lr_scheduler: str = _f("cosine", "learning-rate schedule",
+        choices=("linear","cosine","constant"), roles="schedule resume_free searchable card")
+    warmup_ratio: float = _f(0.1, "share of steps spent warming up",
+        min=0.0, max=1.0, roles="schedule resume_free searchable card")
+    weight_decay: float = _f(0.0, "AdamW weight decay", min=0.0, roles="schedule searchable")
+    max_grad_norm: float = _f(1.0, "gradient clipping norm",
+        min=0.0, roles="schedule resume_free searchable")
+    optim: str = _f("adamw_torch", "optimizer name understood by transformers",
+        roles="schedule searchable")
+    gradient_checkpointing: bool = _f(False, "recompute activations to save memory",
+        roles="runtime resume_free searchable")
     target_logits_only: bool = _f(True,
-                                  "LoRA family: project to the vocabulary only at trained positions (same loss, less "
-                                  "time and memory)")
-    eval_steps: int|None = _f(None, "evaluate every N steps (None: once per epoch)", min=1)
-    save_steps: int|None = _f(None, "checkpoint every N steps (None: once per epoch)", min=1)
-    save_total_limit: int = _f(2, "checkpoints kept", min=1)
-    logging_steps: int = _f(10, "log every N steps", min=1)
+        "LoRA family: project to the vocabulary only at trained positions (same loss, less time "
+        "and memory)",
+        roles="runtime resume_free searchable")
+    eval_steps: int|None = _f(None, "evaluate every N steps (None: once per epoch)",
+        min=1, roles="schedule resume_free searchable")
+    save_steps: int|None = _f(None, "checkpoint every N steps (None: once per epoch)",
+        min=1, roles="run resume_free searchable")
+    save_total_limit: int = _f(2, "checkpoints kept", min=1, roles="run resume_free searchable")
+    logging_steps: int = _f(10, "log every N steps", min=1, roles="run resume_free searchable")
     eval_on_start: bool = _f(True,
-                             "evaluate the validation set once before the first step (a baseline for the loss curve)")
-    early_stopping_patience: int|None = _f(None, "stop after N evaluations without validation-loss improvement", min=1)
-    resume: bool = _f(False, "resume from the latest checkpoint in output_dir")
-    torch_compile: bool = _f(False, "compile the model with torch.compile")
-    report_to: str|list = _f("none", "'none', 'tensorboard', 'wandb', or a list of them")
-    run_name: str|None = _f(None, "name of the run in the trackers")
-    output_dir: str = _f("outputs/run", "where the adapter, checkpoints and reports go")
-    overwrite_output_dir: bool = _f(False, "replace a previous run in output_dir")
-    seed: int = _f(42, "seed for python, numpy and torch", min=0, max=2**32-1)
+        "evaluate the validation set once before the first step (a baseline for the loss curve)",
+        roles="schedule resume_free searchable")
+    early_stopping_patience: int|None = _f(None,
+        "stop after N evaluations without validation-loss improvement",
+        min=1, roles="schedule resume_free searchable")
+    resume: bool = _f(False, "resume from the latest checkpoint in output_dir", roles="run")
+    torch_compile: bool = _f(False, "compile the model with torch.compile",
+        roles="runtime resume_free searchable")
+    report_to: str|list = _f("none", "'none', 'tensorboard', 'wandb', or a list of them",
+        roles="run resume_free")
+    run_name: str|None = _f(None, "name of the run in the trackers", roles="run resume_free")
+    output_dir: str = _f("outputs/run", "where the adapter, checkpoints and reports go",
+        roles="run")
+    overwrite_output_dir: bool = _f(False, "replace a previous run in output_dir", roles="run")
+    seed: int = _f(42, "seed for python, numpy and torch",
+        min=0, max=2**32-1, roles="data schedule searchable card")
     # --- evaluation / inference
-    metrics: list = _f(["accuracy"], "task metrics computed on generated answers")
-    labels: list|None = _f(None, "allowed answers for classification tasks")
-    eval_max_new_tokens: int = _f(32, "generation budget per test example", min=1)
-    eval_batch_size: int = _f(8, "prompts generated together during evaluation", min=1)
-    max_new_tokens: int = _f(256, "default generation budget for inference", min=1)
+    metrics: list = _f(["accuracy"], "task metrics computed on generated answers",
+        roles="eval resume_free searchable")
+    labels: list|None = _f(None, "allowed answers for classification tasks",
+        roles="eval resume_free searchable")
+    eval_max_new_tokens: int = _f(32, "generation budget per test example",
+        min=1, roles="eval resume_free searchable")
+    eval_batch_size: int = _f(8, "prompts generated together during evaluation",
+        min=1, roles="eval resume_free searchable")
+    max_new_tokens: int = _f(256, "default generation budget for inference",
+        min=1, roles="eval resume_free searchable")
 
     def __post_init__(self): _validate(self)
+
+# %% ../nbs/00_core.ipynb #d0cf0a45
+def field_roles(name:str)->tuple:
+    "The roles of `FTConfig` field `name` (see `FIELD_ROLES`)."
+    f = {f.name: f for f in fields(FTConfig)}.get(name)
+    if f is None: raise ConfigError(f"{name!r} is not a config field")
+    return f.metadata["roles"]
+
+# %% ../nbs/00_core.ipynb #8b6fd20d
+def fields_with(
+    role:str,           # a role of `FIELD_ROLES`
+    but:tuple=(),       # leave out the fields that also have any of these roles
+)->tuple:
+    "Names of the `FTConfig` fields with `role` and none of the roles `but`, in declaration order."
+    for r in (role, *but):
+        if r not in FIELD_ROLES: raise ConfigError(f"role {r!r} is not one of {list(FIELD_ROLES)}")
+    return tuple(f.name for f in fields(FTConfig)
+                 if role in f.metadata["roles"] and not set(but) & set(f.metadata["roles"]))
 
 # %% ../nbs/00_core.ipynb #6fb62718
 _TYPES = dict(str=str, int=int, float=float, bool=bool, list=list, dict=dict, None_=type(None))
