@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
-from .core import FTError, load_config, cache_dir
+from .core import FTError, load_config, cache_dir, fields_with
 from .runs import atomic_write, atomic_dir
 
 # %% auto #0
@@ -826,8 +826,7 @@ def split_records(
 
 # %% ../nbs/02_data.ipynb #634690d0
 _DATA_VERSION = 3   # bumped when validation or encoding changes, so no older cache entry is served
-_KEY_FIELDS = ("data_format", "field_map", "system_prompt", "val_fraction", "max_seq_len", "overlong",
-               "train_on_inputs", "seed")
+_KEY_FIELDS = fields_with("data", but=("source", "mixture"))
 
 # %% ../nbs/02_data.ipynb #40f2fe64
 def _content_hash(source, rows=None)->str:

@@ -32,7 +32,7 @@ import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
 from .core import FTConfig, FTError, load_config, pick_device, pick_precision, seed_everything, methods_of
-from .core import ensure_dir
+from .core import ensure_dir, fields_with
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
 from .models import load_for, base_fingerprint, same_fingerprint, bnb_cpu_bf16_kernels
 from .launch import check_launch, agree_on_config, close_group_at_exit
@@ -102,12 +102,7 @@ def _final_manifest(out:Path)->dict|None:
     return m if isinstance(m, dict) and isinstance(m.get("result"), dict) else None
 
 # %% ../nbs/04_training.ipynb #bc7afebc
-_RESUME_FREE = {"learning_rate", "max_steps", "num_epochs", "lr_scheduler", "warmup_ratio", "max_grad_norm",
-                "eval_steps", "save_steps", "save_total_limit", "logging_steps", "eval_on_start",
-                "early_stopping_patience", "report_to", "run_name", "device", "precision", "attn_implementation",
-                "gradient_checkpointing", "torch_compile", "target_logits_only", "per_device_eval_batch_size",
-                "data_cache", "metrics", "labels", "eval_max_new_tokens", "eval_batch_size", "max_new_tokens",
-                "test_dataset", "trust_remote_code"}
+_RESUME_FREE = set(fields_with("resume_free"))
 _NOT_CHANGES = {"resume", "overwrite_output_dir", "output_dir"}
 
 def resume_changes(old:dict, cfg:FTConfig)->dict:
