@@ -20,7 +20,7 @@ import json, os, re, time
 from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
-from .core import FTError, check_number
+from .core import FTError, check_number, fields_with
 from .inference import adapter_fit_problems, check_base_name, END_TOKENS
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
 
@@ -63,9 +63,7 @@ def _metrics_table(m:dict)->str:
     return "\n".join([f"| metric | {' | '.join(cols)} |", "|---" * (len(cols)+1) + "|", *rows])
 
 # %% ../nbs/07_deployment.ipynb #39070a66
-_HPARAMS = ("method", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "num_virtual_tokens", "load_in_4bit",
-            "learning_rate", "lr_scheduler", "warmup_ratio", "num_epochs", "max_steps", "per_device_batch_size",
-            "gradient_accumulation_steps", "max_seq_len", "packing", "train_on_inputs", "precision", "seed")
+_HPARAMS = fields_with("card")   # the fields whose role is `card`, in the config's order
 _FT_NB = "[ft_nb](https://github.com/ft-nb/ft_nb)"
 
 def _hparams(info:RunInfo)->dict:

@@ -20,6 +20,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
 from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
+from .core import fields_with
 from .runs import MANIFEST, atomic_write, pid_alive
 
 # %% auto #0
@@ -48,9 +49,7 @@ def _num(v, name:str, **kw):
     except ConfigError as e: raise TuneError(str(e)) from None
 
 # %% ../nbs/11_tuning.ipynb #ff7e5272
-FIXED_FIELDS = ("model_name", "tokenizer_name", "dataset", "val_dataset", "test_dataset", "output_dir", "resume",
-                "overwrite_output_dir", "run_name", "report_to", "device", "method", "load_in_4bit",
-                "trust_remote_code")
+FIXED_FIELDS = tuple(f.name for f in fields(FTConfig) if f.name not in fields_with("searchable"))
 PSEUDO_FIELDS = {"lora_alpha_ratio": "lora_alpha = ratio × lora_r (searched together with lora_r)"}
 KINDS = ("loguniform", "uniform", "int", "choice")
 
@@ -284,10 +283,10 @@ class PruneCallback(TrainerCallback):
             self.pruned_at, self.loss = state.global_step, v
             control.should_training_stop = True
 
-# %% ../nbs/11_tuning.ipynb #4944f334
-DATA_FIELDS = ("max_seq_len", "packing", "train_on_inputs", "system_prompt", "chat_template", "data_format",
-               "field_map", "val_fraction", "truncation")
+# %% ../nbs/11_tuning.ipynb #b75053af
+DATA_FIELDS = fields_with("data")   # a trial searching any of these prepares its own data
 
+# %% ../nbs/11_tuning.ipynb #4944f334
 def _val_records(cfg:FTConfig)->list[dict]:
     "The validation records of `cfg`'s data, split as training splits them (a validation source or `val_fraction`)."
     from ft_nb.data import load_records, split_records, split_sources
