@@ -26,6 +26,8 @@ from typing import Annotated, Callable, Iterable
 import torch
 import torch.nn.functional as F
 from .core import FTError
+from .data import tokenize_text
+from .methods import context_length, generate_batch, merged_adapter, over_context
 
 # %% auto #0
 __all__ = ['METRICS', 'DEVICE_PRICES', 'BRIEF_ROWS', 'EvalError', 'normalize_text', 'as_references', 'exact_match', 'token_f1',
@@ -439,23 +441,19 @@ def _prepare_for_generation(model):
     return prepare_for_generation(model) if hasattr(model, "peft_config") else model
 
 def _encode(tok, text:str)->list[int]:
-    "Token ids of a rendered prompt, with BOS prepended where the tokenizer uses one and the template did not add it."
-    ids = tok(text, add_special_tokens=False)["input_ids"]
-    b = tok.bos_token_id
-    if b is None or (tok.bos_token and text.startswith(tok.bos_token)): return ids
-    return [b] + ids if tok("a", add_special_tokens=True)["input_ids"][:1] == [b] else ids
+    "Token ids of a rendered prompt, BOS as training adds it (`data.tokenize_text` less its EOS)."
+    return tokenize_text(text, tok)["input_ids"][:-1]
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a30
 def _check_context(model, enc:list, max_new_tokens:int):
     "`EvalError` naming the first prompt whose tokens plus `max_new_tokens` exceed the model's context."
-    c = getattr(model, "config", None)
-    ctx = getattr(getattr(c, "text_config", None) or c, "max_position_embeddings", None)
-    over = [i for i,e in enumerate(enc) if ctx and len(e) + max_new_tokens > ctx]
+    over = over_context(model, enc, max_new_tokens)
     if over:
+        first, ctx = over[0], context_length(model)
         raise EvalError(f"{len(over)} test prompt(s) do not fit the model's context of {ctx} tokens with "
-                        f"max_new_tokens={max_new_tokens} (first: example {over[0]}, {len(enc[over[0]])} prompt "
-                        "tokens); "
-                        "shorten those examples or lower eval_max_new_tokens")
+                        f"max_new_tokens={max_new_tokens} (first: example {first}, "
+                        f"{len(enc[first])} prompt tokens); shorten those examples or lower "
+                        "eval_max_new_tokens")
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a18
 @torch.inference_mode()
@@ -471,25 +469,22 @@ def generate_answers(
 )->list[str]:
     "Greedy answers to `prompts`, in order (left padding, length-sorted batches)."
     from tqdm.auto import tqdm
-    from ft_nb.models import model_device
     if not prompts: return []
     enc = [_encode(tokenizer, p) for p in prompts]
     _check_context(model, enc, max_new_tokens)
-    from ft_nb.methods import fast_generate, merged_adapter
-    was_training = model.training; model.eval()
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    dev, out = model_device(model), [None]*len(prompts)
+    was_training = model.training
+    model.eval()
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    gen = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=eos,
+               temperature=None, top_p=None, top_k=None)
+    out, ends = [None]*len(prompts), [] if eos is None else [eos]
     batches = _token_batches([len(e) + max_new_tokens for e in enc], batch_size, max_batch_tokens)
     try:
         with tqdm(total=len(prompts), desc=desc, disable=not progress) as bar, merged_adapter(model):
             for b in batches:
-                L = max(len(enc[i]) for i in b)
-                inp = torch.full((len(b), L), pad, dtype=torch.long); att = torch.zeros(len(b), L, dtype=torch.long)
-                for j,i in enumerate(b): n = len(enc[i]); inp[j, L-n:] = torch.tensor(enc[i]); att[j, L-n:] = 1
-                gen = fast_generate(model, input_ids=inp.to(dev), attention_mask=att.to(dev),
-                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                    eos_token_id=tokenizer.eos_token_id, temperature=None, top_p=None, top_k=None)
-                for j,i in enumerate(b): out[i] = tokenizer.decode(gen[j, L:], skip_special_tokens=True).strip()
+                res = generate_batch(model, tokenizer, [enc[i] for i in b], ends, pad, **gen)
+                for i, r in zip(b, res): out[i] = r["text"].strip()
                 bar.update(len(b))
     finally: model.train(was_training)
     return out

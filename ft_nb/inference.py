@@ -34,10 +34,11 @@ from .models import load_for, load_tokenizer, setup_tokenizer, model_device
 from .models import base_fingerprint, same_fingerprint, same_base_name
 from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
 from .methods import prepare_for_generation, fast_generate, merged_adapter
+from .methods import generate_batch, cut_stop, stop_criterion, context_length, over_context
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
-           'adapter_fit_problems', 'LoRAInference', 'read_prompts', 'cmd_infer']
+           'adapter_fit_problems', 'LoRAInference', 'StopText', 'read_prompts', 'cmd_infer']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
 class InferenceError(FTError, ValueError):
@@ -443,13 +444,6 @@ def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=Non
     if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))   # end-of-turn suppressed: exactly max_new_tokens
     return gc
 
-# %% ../nbs/06_inference.ipynb #7acacbbd
-def _cut_stop(text:str, stop)->tuple[str,bool]:
-    "Cut `text` at the first stop string; whether one was found."
-    stops = [stop] if isinstance(stop, str) else list(stop or [])
-    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
-    return (text[:min(hits)], True) if hits else (text, False)
-
 # %% ../nbs/06_inference.ipynb #3b7c9d1e
 def _stops(stop)->list[str]:
     "The stop strings of `stop` (a string, a list of strings, or None), empty ones dropped."
@@ -458,56 +452,24 @@ def _stops(stop)->list[str]:
         raise InferenceError(f"stop must be a string or a list of strings, got {stop!r}"[:200])
     return [s for s in stops if s]
 
-def _stop_criterion(tok, stops:list[str], prompt_len:int):
-    "A stopping criterion that ends each row once its answer (after `prompt_len` tokens) holds one of `stops`."
-    from transformers import StoppingCriteria
-    tail = max(map(len, stops)) + 8     # tokens: a token decodes to at least one character, so this spans any stop
-    class _StopOnText(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kw):
-            texts = tok.batch_decode(input_ids[:, prompt_len:][:, -tail:], skip_special_tokens=True)
-            return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool, device=input_ids.device)
-    return _StopOnText()
-
-# %% ../nbs/06_inference.ipynb #2d6f8b0c
-def _left_pad(seqs:list[list[int]], pad_id:int):
-    "input_ids and attention_mask tensors of `seqs`, padded on the left."
-    L = max(len(x) for x in seqs)
-    ids = torch.full((len(seqs), L), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), L), dtype=torch.long)
-    for i, x in enumerate(seqs):
-        if x: ids[i, L-len(x):] = torch.tensor(x); mask[i, L-len(x):] = 1
-    return ids, mask
-
 # %% ../nbs/06_inference.ipynb #4f8b0d2e
 @patch
 def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc, stops:list[str]=())->list[dict]:
-    "Generate with `model` for the token-id lists `seqs` in one left-padded batch; a result dict per sequence."
-    from transformers import StoppingCriteriaList
-    pad = self.tokenizer.pad_token_id
-    ids, mask = (t.to(self.device) for t in _left_pad(seqs, pad))
-    crit = [_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else []
-    out = fast_generate(model, compile=self.compile, input_ids=ids, attention_mask=mask, generation_config=gc,
-                        stopping_criteria=StoppingCriteriaList(crit))
-    res = []
-    for row, n in zip(out[:, ids.shape[1]:].tolist(), map(len, seqs)):
-        end = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
-        new = row if end is None else row[:end]
-        while stops and new and new[-1] == pad: new = new[:-1]     # a row ended by a stop string is padded after it
-        text, stopped = _cut_stop(self.tokenizer.decode(new, skip_special_tokens=True), stops)
-        res.append(dict(text=text, token_ids=new, finish_reason="stop" if end is not None or stopped else "length",
-                        prompt_tokens=n, completion_tokens=len(new)))
-    return res
+    "Answers of `model` to the token-id lists `seqs` in one batch (`ft_nb.methods.generate_batch`)."
+    tok = self.tokenizer
+    return generate_batch(model, tok, seqs, self._eos_ids, tok.pad_token_id, stops,
+                          compile=self.compile, generation_config=gc)
 
 # %% ../nbs/06_inference.ipynb #4a02fea0
 @patch
 def _check_context(self:LoRAInference, seqs:list, n_new:int, labels:list|None=None):
     "Refuse the first prompt whose tokens plus `n_new` answer tokens exceed the model's context."
-    ctx = getattr(_text_config(self.model), "max_position_embeddings", None)
-    for i, q in enumerate(seqs):
-        if ctx and len(q) + n_new > ctx:
-            what = labels[i] if labels else f"prompt {i}"
-            raise InferenceError(f"{what} has {len(q)} tokens; with max_length {n_new} it exceeds the model's "
-                                 f"context of {ctx} tokens: shorten the prompt or lower max_length")
+    for i in over_context(self.model, seqs, n_new)[:1]:
+        what = labels[i] if labels else f"prompt {i}"
+        ctx = context_length(self.model)
+        raise InferenceError(f"{what} has {len(seqs[i])} tokens; with max_length {n_new} it "
+                             f"exceeds the model's context of {ctx} tokens: shorten the prompt or "
+                             "lower max_length")
 
 @patch
 def batch_generate(self:LoRAInference,
@@ -580,10 +542,32 @@ def generate(self:LoRAInference,
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
 
 # %% ../nbs/06_inference.ipynb #9e3cc741
-def _held_back(buf:str, sent:int, stops:list, hold:int)->tuple[int,bool]:
-    "How far `buf` may be shown (text that could start a stop string is held back), and whether a stop string was hit."
-    cut, hit = _cut_stop(buf, stops)
-    return (len(cut), True) if hit else (max(sent, len(buf)-hold), False)
+class StopText:
+    "Text arriving in pieces, stop strings applied: what may be shown now; whether one was hit."
+    def __init__(self, stops:list[str]):   # stop strings; the text ends at (and without) the first
+        self.stops, self.buf, self.sent, self.stopped = [s for s in stops or [] if s], "", 0, False
+        self.hold = max((len(s) for s in self.stops), default=1) - 1   # may begin a stop string
+
+    def feed(self, piece:str)->str:
+        "What may be shown once `piece` arrived; what could begin a stop string is held back."
+        self.buf += piece
+        cut, self.stopped = cut_stop(self.buf, self.stops)
+        safe = len(cut) if self.stopped else max(self.sent, len(self.buf) - self.hold)
+        out, self.sent = self.buf[self.sent:safe], max(self.sent, safe)
+        return out
+
+    def rest(self)->str:
+        "What is still held back once the text is complete (nothing after a stop string)."
+        out = "" if self.stopped else self.buf[self.sent:]
+        self.sent = len(self.buf)
+        return out
+
+    def __call__(self, pieces):
+        "Yield `pieces` with the stop strings applied, ending at the first."
+        for p in pieces:
+            if out := self.feed(p): yield out
+            if self.stopped: return
+        if out := self.rest(): yield out
 
 @patch
 def stream(self:LoRAInference,
@@ -612,23 +596,23 @@ def stream(self:LoRAInference,
         try:
             with self._lock, _using(self, adapter) as model:
                 if seed is not None: seed_everything(seed)
-                crit = [_Cancel()] + ([_stop_criterion(self.tokenizer, stops, ids.shape[1])] if stops else [])
-                fast_generate(model, compile=self.compile, input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
+                crit = [_Cancel()]
+                if stops: crit.append(stop_criterion(self.tokenizer, stops, ids.shape[1]))
+                fast_generate(model, compile=self.compile, input_ids=ids,
+                              attention_mask=torch.ones_like(ids), generation_config=gc,
                               streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
         except Exception as e:
             err.append(e); streamer.end()
     th = threading.Thread(target=work, daemon=True); th.start()
-    hold, sent, done, buf = max((len(s) for s in stops), default=1)-1, 0, False, ""
+    text = StopText(stops)
     try:
         for piece in streamer:
-            buf += piece
-            safe, done = _held_back(buf, sent, stops, hold)
-            if safe > sent: yield buf[sent:safe]; sent = safe
-            if done: break
+            if out := text.feed(piece): yield out
+            if text.stopped: break
     finally:
         cancel.set(); th.join()
     if err: raise err[0]
-    if not done and len(buf) > sent: yield buf[sent:]
+    if out := text.rest(): yield out
 
 # %% ../nbs/06_inference.ipynb #fd688be3
 _PROMPT_FIELDS = ("messages", "prompt", "instruction", "conversations")

@@ -38,7 +38,8 @@ from .models import load_for, model_device
 __all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'VIRTUAL_TOKEN_METHODS', 'MethodError', 'linear_module_names',
            'is_4bit', 'check_4bit_support', 'prefix_blocker', 'lora_layer_indices', 'check_method', 'peft_config',
            'prepare_for_generation', 'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods',
-           'generation_parity', 'merge_blocker', 'merged_adapter', 'fast_generate']
+           'generation_parity', 'merge_blocker', 'merged_adapter', 'fast_generate', 'left_pad', 'cut_stop',
+           'stop_criterion', 'context_length', 'over_context', 'generate_batch']
 
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
@@ -451,3 +452,91 @@ def fast_generate(
     prepare_for_generation(model)
     if compile: kwargs = _compiled(model, kwargs)
     with merged_adapter(model, merge) as m: return m.generate(**kwargs)
+
+# %% ../nbs/03_methods.ipynb #fb9dfd9c
+def left_pad(
+    seqs:list[list[int]],  # token ids, one list per row (any lengths)
+    pad_id:int,            # the padding token id
+)->tuple[torch.Tensor,torch.Tensor]:
+    "input_ids and attention_mask tensors of `seqs`, padded on the left."
+    L = max(len(x) for x in seqs)
+    ids = torch.full((len(seqs), L), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), L), dtype=torch.long)
+    for i, x in enumerate(seqs):
+        if x:
+            ids[i, L-len(x):] = torch.tensor(x)
+            mask[i, L-len(x):] = 1
+    return ids, mask
+
+# %% ../nbs/03_methods.ipynb #c85c7652
+def cut_stop(
+    text:str,  # an answer
+    stop,      # a stop string, a list of them, or None (empty ones are ignored)
+)->tuple[str,bool]:
+    "Cut `text` at the first stop string; whether one was found."
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return (text[:min(hits)], True) if hits else (text, False)
+
+# %% ../nbs/03_methods.ipynb #6650cf82
+def stop_criterion(
+    tok,               # the tokenizer that decodes the rows
+    stops:list[str],   # stop strings (non-empty)
+    prompt_len:int,    # tokens of (padded) prompt before each row's answer
+):
+    "A stopping criterion: a row ends once its answer (after `prompt_len` tokens) holds a stop."
+    from transformers import StoppingCriteria
+    tail = max(map(len, stops)) + 8     # tokens: each is a character or more: spans any stop
+    class _StopOnText(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kw):
+            texts = tok.batch_decode(input_ids[:, prompt_len:][:, -tail:], skip_special_tokens=True)
+            hit = [any(s in t for s in stops) for t in texts]
+            return torch.tensor(hit, dtype=torch.bool, device=input_ids.device)
+    return _StopOnText()
+
+# %% ../nbs/03_methods.ipynb #e254b826
+def context_length(model:nn.Module)->int|None:
+    "The model's context in tokens (None where its config does not say)."
+    c = getattr(model, "config", None)
+    c = c.get_text_config() if hasattr(c, "get_text_config") else c
+    return getattr(c, "max_position_embeddings", None)
+
+def over_context(
+    model:nn.Module,         # the model that will generate
+    seqs:list[list[int]],    # the prompts' token ids
+    n_new:int,               # answer tokens per prompt at most
+)->list[int]:
+    "Indices of the prompts whose tokens plus `n_new` exceed the model's context."
+    ctx = context_length(model)
+    return [i for i, q in enumerate(seqs) if ctx and len(q) + n_new > ctx]
+
+# %% ../nbs/03_methods.ipynb #6ad1306b
+def _answer(tok, row:list, n_prompt:int, eos_ids, pad_id:int, stops)->dict:
+    "One row's new tokens cut at the first end token and stop string, decoded."
+    end = next((j for j, t in enumerate(row) if t in eos_ids), None)
+    new = row if end is None else row[:end]
+    while stops and new and new[-1] == pad_id: new = new[:-1]    # padded after a stop string
+    text, stopped = cut_stop(tok.decode(new, skip_special_tokens=True), stops)
+    finish = "stop" if end is not None or stopped else "length"
+    return dict(text=text, token_ids=new, finish_reason=finish, prompt_tokens=n_prompt,
+                completion_tokens=len(new))
+
+# %% ../nbs/03_methods.ipynb #2f154b10
+def generate_batch(
+    model:nn.Module,         # a causal LM (base, PEFT or merged), in eval mode
+    tokenizer,               # decodes the answers
+    seqs:list[list[int]],    # the prompts' token ids, any lengths (padded on the left here)
+    eos_ids,                 # token ids that end an answer
+    pad_id:int,              # the padding token id
+    stops:list[str]=(),      # stop strings: an answer ends at (and without) the first
+    compile:bool=False,      # compiled decoding (see `fast_generate`)
+    **gen,                   # `generate`'s arguments: generation_config, max_new_tokens, ...
+)->list[dict]:
+    "One left-padded `fast_generate` call: per row text, token_ids, finish_reason, token counts."
+    from transformers import StoppingCriteriaList
+    ids, mask = (t.to(model_device(model)) for t in left_pad(seqs, pad_id))
+    crit = [stop_criterion(tokenizer, stops, ids.shape[1])] if stops else []
+    out = fast_generate(model, compile=compile, input_ids=ids, attention_mask=mask,
+                        stopping_criteria=StoppingCriteriaList(crit), **gen)
+    rows = out[:, ids.shape[1]:].tolist()
+    return [_answer(tokenizer, r, len(s), set(eos_ids), pad_id, stops) for r, s in zip(rows, seqs)]

@@ -21,7 +21,8 @@ from typing import Annotated
 from fastcore.basics import patch
 from .core import ConfigError, FTError, check_number
 from .runs import read_run
-from .inference import MIN_TEMPERATURE   # one rule for tiny temperatures: greedy
+from .methods import context_length
+from .inference import MIN_TEMPERATURE, StopText   # one rule for tiny temperatures; one for stops
 
 # %% auto #0
 __all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES',
@@ -251,7 +252,7 @@ class ModelServer:
         self.models = {self.base_name: None, **{n: n for n in getattr(engine, "adapters", {})}}
         self.created = int(time.time())
         self._lock, self._count_lock, self._waiting = threading.Lock(), threading.Lock(), 0
-        self.context = int(getattr(engine.model.config, "max_position_embeddings", 0) or 0)
+        self.context = context_length(engine.model) or 0
         self.max_prompt_tokens = max_prompt_tokens or self.context or None
         self.stats = dict(requests=0, errors=0, generated_tokens=0)
 
@@ -395,29 +396,16 @@ def release(self:ModelServer):
     "Give back a place in the queue."
     with self._count_lock: self._waiting -= 1
 
-# %% ../nbs/07a_serving.ipynb #78aa6170
-def _cut_at_stop(buf:str, stops:list, start:int)->int|None:
-    "Where the first stop string in `buf` begins, looking only at matches that end after `start` (None: no match)."
-    hits = [i for s in stops if (i := buf.find(s, max(0, start - len(s) + 1))) >= 0]
-    return min(hits) if hits else None
-
 # %% ../nbs/07a_serving.ipynb #9ecbe923
 @patch
 def _pieces(self:ModelServer, job:dict):
-    "Yield the answer's text pieces (stop strings applied); the engine's stream is closed at a stop."
-    stops, buf, sent = job["stops"] or [], "", 0
-    hold = max((len(s) for s in stops), default=1) - 1      # text that may still become a stop string
+    "The answer's text pieces, stops applied by `StopText` as in `LoRAInference.stream`."
+    text = StopText(job["stops"] or [])
     gen = self.engine.stream(job["prompt"], job["max_tokens"], **job["kw"])
-    try:
-        for piece in gen:
-            start, buf = len(buf), buf + piece
-            if stops and (cut := _cut_at_stop(buf, stops, start)) is not None:
-                job["stopped"] = True
-                if cut > sent: yield buf[sent:cut]
-                return
-            if len(buf) - hold > sent: yield buf[sent:len(buf) - hold]; sent = len(buf) - hold
-        if len(buf) > sent: yield buf[sent:]
-    finally: gen.close()
+    try: yield from text(gen)
+    finally:
+        if text.stopped: job["stopped"] = True
+        gen.close()
 
 # %% ../nbs/07a_serving.ipynb #051caeb3
 def _usage(p:int, c:int)->dict: return dict(prompt_tokens=p, completion_tokens=c, total_tokens=p+c)
