@@ -28,9 +28,9 @@ from .runs import atomic_write, atomic_dir
 __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning',
            'write_jsonl', 'bundled_task_paths', 'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map',
            'content_text', 'skip_reason', 'validate_record', 'load_records', 'to_messages', 'resolve_chat_template',
-           'render_prompt', 'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records', 'make_collator',
-           'padding_share', 'split_records', 'PreparedData', 'split_sources', 'prepare_data', 'plot_lengths',
-           'save_prepared', 'report_text', 'Preview', 'render_example', 'cmd_prepare']
+           'render_prompt', 'encode_text', 'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records',
+           'make_collator', 'padding_share', 'split_records', 'PreparedData', 'split_sources', 'prepare_data',
+           'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example', 'cmd_prepare']
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
@@ -641,11 +641,16 @@ def _ids(tok, text:str)->list:
     "Token ids of `text` without special tokens added."
     return tok(text, add_special_tokens=False).input_ids if text else []
 
+# %% ../nbs/02_data.ipynb #b0e5a002
+def encode_text(text:str, tokenizer)->list[int]:
+    "Token ids of rendered `text`: BOS as training adds it (`_bos`), no special token after it."
+    return _bos(tokenizer, text) + _ids(tokenizer, text)
+
 # %% ../nbs/02_data.ipynb #6f9ba3d6
 def encode_prompt(messages:list, tokenizer, chat_template:str|None=None)->list[int]:
     "Token ids of `render_prompt(messages)`, exactly as the prompt part of a training example."
     p = render_prompt(messages, tokenizer, chat_template)
-    return _bos(tokenizer, p) + _ids(tokenizer, p)
+    return encode_text(p, tokenizer)
 
 # %% ../nbs/02_data.ipynb #91fdaf4b
 def _answer_spans(messages, tok, template):
@@ -718,7 +723,7 @@ def tokenize_messages(
 def tokenize_text(text:str, tokenizer)->dict:
     "Continued pre-training example: the text and EOS, every token trained."
     if tokenizer.eos_token_id is None: raise DataError("the tokenizer has no EOS token, needed to end text examples")
-    ids = _bos(tokenizer, text) + _ids(tokenizer, text) + [tokenizer.eos_token_id]
+    ids = encode_text(text, tokenizer) + [tokenizer.eos_token_id]
     return dict(input_ids=ids, labels=list(ids), eos_added=False, boundary_merge=False, offsets_used=False)
 
 # %% ../nbs/02_data.ipynb #30563f7d

@@ -26,7 +26,7 @@ from typing import Annotated, Callable, Iterable
 import torch
 import torch.nn.functional as F
 from .core import FTError
-from .data import tokenize_text
+from .data import encode_text
 from .methods import context_length, generate_batch, merged_adapter, over_context
 
 # %% auto #0
@@ -441,8 +441,8 @@ def _prepare_for_generation(model):
     return prepare_for_generation(model) if hasattr(model, "peft_config") else model
 
 def _encode(tok, text:str)->list[int]:
-    "Token ids of a rendered prompt, BOS as training adds it (`data.tokenize_text` less its EOS)."
-    return tokenize_text(text, tok)["input_ids"][:-1]
+    "Token ids of a rendered prompt, BOS as training adds it (`data.encode_text`)."
+    return encode_text(text, tok)
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a30
 def _check_context(model, enc:list, max_new_tokens:int):
