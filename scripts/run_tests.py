@@ -77,13 +77,13 @@ def main():
         if (ROOT/"tests"/"test_colab.py").exists():   # it runs the tutorial as Colab would (fresh kernel, installed
             jobs = [j for j in jobs if j.name != "08_tutorial.ipynb"]   # wheel): a second run of it here adds nothing
     rank = lambda p: next((i for i,o in enumerate(ORDER) if p.stem.startswith(o)), len(ORDER))
-    jobs.sort(key=rank)
     jobs = [(j, None) for j in jobs]
     if (a.other_cpu if a.other_cpu is not None else not a.notebooks) and not os.environ.get(CPU_ENV):
         kind = _other_kind()
         jobs += [(ROOT/"nbs"/f"{n}.ipynb", {CPU_ENV: kind}) for n in OTHER_CPU[kind]]
         print(f"this CPU {'has' if kind == '0' else 'lacks'} native bf16: {len(OTHER_CPU[kind])} notebooks also run "
               f"with {CPU_ENV}={kind}", flush=True)
+    jobs.sort(key=lambda j: rank(j[0]))   # the second passes take their place in the order too (heavy ones early)
     flags = [] if a.fast else ["slow"]
     passed = failed = 0; t0 = time.time()
     with ThreadPoolExecutor(a.workers) as ex:
