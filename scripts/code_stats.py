@@ -91,7 +91,8 @@ def module_stats(pkg: Path) -> dict:
             if tok.type == tokenize.OP and tok.string == ";": semi_lines.add(tok.start[0])
         semis += len(semi_lines)
     kinds = {k: sum(x.endswith(f"({k})") for x in infn) for k in ("ft_nb", "stdlib", "third-party")}
-    return dict(modules=len(mods), in_function_imports=len(infn), in_function_imports_by_kind=kinds, in_function_imports_optional=len(infn_opt),
+    unplaced = sorted(p.stem for p in mods if _layer(p.stem) < 0)
+    return dict(modules=len(mods), unplaced_modules=unplaced, in_function_imports=len(infn), in_function_imports_by_kind=kinds, in_function_imports_optional=len(infn_opt),
                 in_function_import_sites=infn, cross_module_privates=sorted(set(privates)),
                 lines=lines, long_line_share=round(long_lines / max(lines, 1), 3), semicolon_lines=semis,
                 upward_imports=sorted(set(upward)))
@@ -146,8 +147,12 @@ def main(argv=None):
         print("per notebook: export cells, average lines, directly tested share")
         for k, v in st["per_notebook"].items():
             print(f"   {k:18} {v['export_cells']:4} {v['avg_lines']:6} {v['tested_share']:6}")
-    if a.check and st["upward_imports"]:
-        print("modules import ones above them in the layer order:", *st["upward_imports"], sep="\n  ")
+    if a.check and (st["upward_imports"] or st["unplaced_modules"]):
+        if st["upward_imports"]:
+            print("modules import ones above them in the layer order:", *st["upward_imports"], sep="\n  ")
+        if st["unplaced_modules"]:
+            print("modules missing from LAYERS in scripts/code_stats.py (give each its layer):",
+                  *st["unplaced_modules"], sep="\n  ")
         return 1
     return 0
 
