@@ -102,6 +102,7 @@ FIELD_ROLES = dict(
     resume_free="may change when a run resumes (takes effect from the resume step on)",
     searchable="a search space (`ft-nb tune`) may vary it",
     card="shown among the model card's hyperparameters",
+    reload="loading a trained run's base model again (inference, serving) reuses the run's value",
 )
 KIND_ROLES = ("model", "data", "method", "schedule", "runtime", "run", "eval")
 
@@ -125,21 +126,23 @@ class FTConfig:
     model_name: str = _f("smollm2-135m-instruct",
         "hub id, local directory, .gguf file, or the built-in 'smollm2-135m-instruct'",
         roles="model")
-    tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own", roles="model")
+    tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own",
+        roles="model reload")
     trust_remote_code: bool = _f(False,
         "allow model repos to run their own code (off unless you trust the repo)",
         roles="model resume_free")
     load_in_4bit: bool = _f(False, "load the base model in 4-bit nf4 (QLoRA)", roles="model card")
     bnb_4bit_quant_type: str = _f("nf4", "4-bit quantization type",
-        choices=("nf4","fp4"), roles="model searchable")
+        choices=("nf4","fp4"), roles="model reload searchable")
     bnb_4bit_use_double_quant: bool = _f(True, "quantize the quantization constants too",
-        roles="model searchable")
+        roles="model reload searchable")
     device: str = _f("auto", "where to train",
         choices=("auto","cpu","cuda","mps"), roles="runtime resume_free")
     precision: str = _f("auto", "numeric precision",
         choices=("auto","fp32","fp16","bf16"), roles="model resume_free searchable card")
     attn_implementation: str|None = _f(None, "attention kernel",
-        choices=(None,"eager","sdpa","flash_attention_2"), roles="model resume_free searchable")
+        choices=(None,"eager","sdpa","flash_attention_2"),
+        roles="model reload resume_free searchable")
     # --- data
     dataset: str|None = _f(None,
         "training data: a file, a saved datasets directory, a hub dataset, or 'demo' (the bundled "
