@@ -64,7 +64,7 @@ def _ticket_pairs(n:int)->list:
 
 def run_variant(a)->dict:
     import torch
-    from ft_nb.core import load_config, pick_device, pick_precision
+    from ft_nb.core import load_config, pick_device_and_precision
     from ft_nb.preference import PreferenceTrainer, PreferenceConfig, prepare_pairs, preference_arguments
     from ft_nb.preference import _trainer_class
     from ft_nb.data import write_jsonl
@@ -75,7 +75,7 @@ def run_variant(a)->dict:
                            logging_steps=1, save_steps=10_000, eval_on_start=False, report_to="none",
                            output_dir=str(tmp/"out"), max_seq_len=256, seed=0))
     pref = PreferenceConfig()
-    cuda = pick_device(cfg.device) == "cuda"
+    cuda = pick_device_and_precision(cfg.device, cfg.precision)[0] == "cuda"
     _trainer_class("dpo"); import accelerate, peft, datasets   # heavy imports before the baseline
     base = _rss_mb()
     maxrss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
@@ -87,7 +87,7 @@ def run_variant(a)->dict:
     else:   # the same trainer class and data, but TRL is handed a separately loaded reference model
         from ft_nb.models import load_for
         from ft_nb.methods import apply_method
-        dev = pick_device(cfg.device); prec = pick_precision(dev, cfg.precision)
+        dev, prec = pick_device_and_precision(cfg.device, cfg.precision)
         model, tok = load_for(cfg, device=dev, precision=prec)
         ref, _ = load_for(cfg, device=dev, precision=prec, for_training=False)
         data = prepare_pairs(cfg, pref, tok)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse, ast, importlib, importlib.util, inspect, os, platform, sys, traceback, types, typing, warnings
 from pathlib import Path
 from fastcore.docments import docments, ann_parts
-from .core import FTError, pick_device, pick_precision, compute_dtype_4bit, cache_dir
+from .core import FTError, pick_device_and_precision, compute_dtype_4bit, cache_dir
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command_help', 'arg_spec', 'command_parser', 'CommandUnavailable', 'load_command', 'parse_command',
@@ -179,7 +179,7 @@ def info()->dict:
     for k in _PKGS:
         try: d[k] = version(k)
         except PackageNotFoundError: d[k] = "not installed"
-    dev = pick_device(); prec = pick_precision(dev)
+    dev, prec = pick_device_and_precision()
     d.update(device=dev, gpu=torch.cuda.get_device_name(0) if dev=="cuda" else None, precision=prec,
              qlora_compute_dtype=str(compute_dtype_4bit(dev, prec)).replace("torch.", ""),
              cache_dir=str(cache_dir()).replace(str(Path.home()), "~", 1))

@@ -20,12 +20,12 @@ import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'FIELD_ROLES', 'KIND_ROLES', 'DATA_FORMATS', 'TASK_KEYS', 'MAX_TASK_WEIGHT', 'REPORTERS',
-           'VIRTUAL_TOKEN_METHODS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError', 'ConfigWarning',
-           'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'field_roles', 'fields_with', 'check_number',
-           'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config', 'config_help',
-           'pick_device', 'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16', 'seed_everything',
-           'cache_dir']
+__all__ = ['METHODS', 'PROMPT_LEARNING_TYPES', 'VIRTUAL_TOKEN_METHODS', 'FIELD_ROLES', 'KIND_ROLES', 'DATA_FORMATS', 'TASK_KEYS',
+           'MAX_TASK_WEIGHT', 'REPORTERS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError',
+           'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'field_roles', 'fields_with',
+           'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config',
+           'config_help', 'pick_device', 'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16',
+           'pick_device_and_precision', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -78,15 +78,25 @@ METHODS = dict(
 )
 
 # %% ../nbs/00_core.ipynb #24d3411c
-def method_family(name:str)->str:
-    "'weights' or 'virtual': the family of method `name` (see `METHODS`)."
-    if name not in METHODS: raise ConfigError(f"field 'method': {name!r} is not one of {list(METHODS)}")
-    return METHODS[name].family
+# PEFT's prompt-learning types (`PeftConfig.is_prompt_learning`): adapters that add virtual tokens
+PROMPT_LEARNING_TYPES = ("PREFIX_TUNING", "P_TUNING", "PROMPT_TUNING", "MULTITASK_PROMPT_TUNING",
+                         "CPT", "ADAPTION_PROMPT")
+
+def method_family(
+    name:str|None,             # an ft_nb method (see `METHODS`)
+    peft_type:str|None=None,   # PEFT's `peft_type`: decides for a method ft_nb does not know
+)->str:
+    "The family of method `name`: 'weights' (changes weights; mergeable) or 'virtual'."
+    if name in METHODS: return METHODS[name].family
+    if peft_type: return "virtual" if str(peft_type).upper() in PROMPT_LEARNING_TYPES else "weights"
+    raise ConfigError(f"field 'method': {name!r} is not one of {list(METHODS)}")
 
 def methods_of(family:str|None=None, peft_type:str|None=None)->tuple:
     "Names of the methods of `family` and/or `peft_type`, in table order."
     return tuple(n for n,s in METHODS.items()
                  if (family is None or s.family == family) and (peft_type is None or s.peft_type == peft_type))
+
+VIRTUAL_TOKEN_METHODS = methods_of("virtual")   # prefix, ptuning_v2, ptuning, prompt_tuning
 
 # %% ../nbs/00_core.ipynb #e3582466
 FIELD_ROLES = dict(
@@ -102,6 +112,7 @@ FIELD_ROLES = dict(
     resume_free="may change when a run resumes (takes effect from the resume step on)",
     searchable="a search space (`ft-nb tune`) may vary it",
     card="shown among the model card's hyperparameters",
+    reload="loading a trained run's base model again (inference, serving) reuses the run's value",
 )
 KIND_ROLES = ("model", "data", "method", "schedule", "runtime", "run", "eval")
 
@@ -125,21 +136,23 @@ class FTConfig:
     model_name: str = _f("smollm2-135m-instruct",
         "hub id, local directory, .gguf file, or the built-in 'smollm2-135m-instruct'",
         roles="model")
-    tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own", roles="model")
+    tokenizer_name: str|None = _f(None, "tokenizer to use if not the model's own",
+        roles="model reload")
     trust_remote_code: bool = _f(False,
         "allow model repos to run their own code (off unless you trust the repo)",
         roles="model resume_free")
     load_in_4bit: bool = _f(False, "load the base model in 4-bit nf4 (QLoRA)", roles="model card")
     bnb_4bit_quant_type: str = _f("nf4", "4-bit quantization type",
-        choices=("nf4","fp4"), roles="model searchable")
+        choices=("nf4","fp4"), roles="model reload searchable")
     bnb_4bit_use_double_quant: bool = _f(True, "quantize the quantization constants too",
-        roles="model searchable")
+        roles="model reload searchable")
     device: str = _f("auto", "where to train",
         choices=("auto","cpu","cuda","mps"), roles="runtime resume_free")
     precision: str = _f("auto", "numeric precision",
         choices=("auto","fp32","fp16","bf16"), roles="model resume_free searchable card")
     attn_implementation: str|None = _f(None, "attention kernel",
-        choices=(None,"eager","sdpa","flash_attention_2"), roles="model resume_free searchable")
+        choices=(None,"eager","sdpa","flash_attention_2"),
+        roles="model reload resume_free searchable")
     # --- data
     dataset: str|None = _f(None,
         "training data: a file, a saved datasets directory, a hub dataset, or 'demo' (the bundled "
@@ -465,7 +478,6 @@ def _check_tasks(cfg):
 
 # %% ../nbs/00_core.ipynb #6633427d
 REPORTERS = ("none","wandb","tensorboard")
-VIRTUAL_TOKEN_METHODS = methods_of("virtual")
 
 def _installed(pkg:str)->bool: return importlib.util.find_spec(pkg) is not None
 
@@ -494,7 +506,7 @@ def _validate(cfg:FTConfig):
         raise ConfigError(f"field 'load_in_4bit': 4-bit loading is for the LoRA family "
                           f"({', '.join(methods_of(peft_type='LORA'))}), not method {cfg.method!r}")
     if cfg.load_in_4bit and cfg.method=="lora": cfg.method = "qlora"
-    if cfg.packing is None: cfg.packing = cfg.method not in VIRTUAL_TOKEN_METHODS
+    if cfg.packing is None: cfg.packing = method_family(cfg.method) == "weights"
     _check_output_dir(cfg.output_dir)
     _warn_ignored(cfg)
 
@@ -705,6 +717,19 @@ def cpu_has_bf16(cpuinfo:str|None=None)->bool:
         try: cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError: return False
     return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo))
+
+# %% ../nbs/00_core.ipynb #dafebe07
+def pick_device_and_precision(
+    device:str|None=None,      # 'auto'/None: the best available; else cpu, cuda or mps, checked
+    precision:str|None=None,   # 'auto'/None: the device's best; else fp32, fp16 or bf16, checked
+    cpu_bf16:bool|None=False,  # 'auto' is bf16 on a CPU? None: where native (`cpu_has_bf16`)
+)->tuple[str,str]:
+    "`(device, precision)` to run on: the one pick of both that every module asks."
+    dev = pick_device(device)
+    auto = precision in (None, "auto")
+    if dev == "cpu" and auto and (cpu_has_bf16() if cpu_bf16 is None else cpu_bf16):
+        return dev, "bf16"
+    return dev, pick_precision(dev, precision)
 
 # %% ../nbs/00_core.ipynb #5febcd2e
 def seed_everything(seed:int=42)->int:

@@ -29,8 +29,8 @@ __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 
            'write_jsonl', 'bundled_task_paths', 'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map',
            'content_text', 'skip_reason', 'validate_record', 'load_records', 'to_messages', 'resolve_chat_template',
            'render_prompt', 'encode_text', 'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records',
-           'make_collator', 'padding_share', 'split_records', 'PreparedData', 'split_sources', 'prepare_data',
-           'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example', 'cmd_prepare']
+           'make_collator', 'padding_share', 'split_records', 'PreparedData', 'bundled_task', 'split_sources',
+           'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example', 'cmd_prepare']
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
@@ -880,12 +880,21 @@ def _stats(cols:dict, counts:dict)->dict:
                 length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0, median=q(0.5), p95=q(0.95),
                             max=L[-1] if L else 0))
 
+# %% ../nbs/02_data.ipynb #5254ecdd
+def bundled_task(source)->str|None:
+    "The bundled task whose training split `source` names ('demo', 'extract:train'), else None."
+    t, _, split = str(source).partition(":")
+    return t if t in BUNDLED_TASKS and split in ("", "train") else None
+
 # %% ../nbs/02_data.ipynb #f42763fd
-def split_sources(cfg)->dict:
-    "The config's sources by split; a bundled task (`dataset: demo`, `extract`) brings its validation and test files."
-    s = dict(train=cfg.dataset, val=cfg.val_dataset, test=cfg.test_dataset)
-    t, _, split = str(cfg.dataset).partition(":")
-    if t in BUNDLED_TASKS and split in ("", "train"):
+def split_sources(
+    cfg,   # an `FTConfig`, or one of its `tasks` (a dict: dataset, val_dataset, test_dataset)
+)->dict:
+    "The sources by split; a bundled task (`demo`, `extract`) brings its validation and test files."
+    if isinstance(cfg, dict):
+        s = dict(train=cfg.get("dataset"), val=cfg.get("val_dataset"), test=cfg.get("test_dataset"))
+    else: s = dict(train=cfg.dataset, val=cfg.val_dataset, test=cfg.test_dataset)
+    if t := bundled_task(s["train"]):
         s["val"], s["test"] = s["val"] or f"{t}:val", s["test"] or f"{t}:test"
     return s
 

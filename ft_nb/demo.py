@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib, time
 from pathlib import Path
 import torch
-from .core import FTError, load_config, pick_device, cpu_has_bf16
+from .core import FTError, load_config, pick_device_and_precision
 from fastcore.basics import patch
 from .runs import MANIFEST, atomic_write
 from .tasks import DEMO_LABELS
@@ -39,8 +39,8 @@ DEMO_CONFIG = dict(
 # %% ../nbs/05b_demo.ipynb #ab86481c
 def demo_precision(cfg, cpu_bf16:bool|None=None)->str:
     "The demo's precision: bf16 on a CPU with native bf16 when the config leaves it on auto; else the config's."
-    if cfg.precision != "auto" or pick_device(cfg.device) != "cpu": return cfg.precision
-    return "bf16" if (cpu_has_bf16() if cpu_bf16 is None else cpu_bf16) else "fp32"
+    dev, prec = pick_device_and_precision(cfg.device, cfg.precision, cpu_bf16=cpu_bf16)
+    return prec if dev == "cpu" else cfg.precision
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a09
 class _Stages:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Annotated, Callable, Iterable
 import torch
 import torch.nn.functional as F
-from .core import FTError
-from .data import encode_text
+from .core import FTError, pick_device_and_precision
+from .data import encode_text, split_sources, bundled_task
 from .methods import context_length, generate_batch, merged_adapter, over_context
 
 # %% auto #0
@@ -568,10 +568,7 @@ def evaluate_model(
 
 # %% ../nbs/05_evaluation.ipynb #60de2c2d
 def _test_source(cfg):
-    from ft_nb.data import BUNDLED_TASKS
-    if cfg.test_dataset: return cfg.test_dataset
-    t, _, split = str(cfg.dataset).partition(":")
-    if t in BUNDLED_TASKS and split in ("", "train"): return f"{t}:test"
+    if src := split_sources(cfg)["test"]: return src
     raise EvalError("no test set: set `test_dataset` in the config "
                     "(a file of held-out examples with reference answers)")
 
@@ -593,7 +590,7 @@ def _test_records(cfg, limit=None):
 
 def _labels(cfg):
     if cfg.labels: return list(cfg.labels)
-    if str(cfg.dataset) in ("demo", "demo:train"):
+    if bundled_task(cfg.dataset) == "demo":
         from ft_nb.tasks import DEMO_LABELS
         return list(DEMO_LABELS)
     return None
@@ -624,12 +621,11 @@ def _load_entry(cfg, entry, device, precision):
 
 def _eval_models(cfg, models, names, device)->tuple[list, str, str]:
     "`models` as path strings (checked against `names`), and the device and precision to evaluate them on."
-    from ft_nb.core import pick_device, pick_precision
     models = [str(m) for m in models]
     if names is not None and len(names) != len(models):
         raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per model directory")
-    device = pick_device(None if (device or cfg.device) == "auto" else (device or cfg.device))
-    return models, device, pick_precision(device, None if cfg.precision == "auto" else cfg.precision)
+    device, precision = pick_device_and_precision(device or cfg.device, cfg.precision)
+    return models, device, precision
 
 # %% ../nbs/05_evaluation.ipynb #f4d60b18
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Annotated
 import torch
 from fastcore.basics import patch
-from .core import FTError, FTConfig, seed_everything
+from .core import FTError, FTConfig, seed_everything, fields_with
 from .runs import RunError, read_run, atomic_write, clean_partials, same_path
 from .models import load_for, load_tokenizer, setup_tokenizer, model_device
 from .models import base_fingerprint, same_fingerprint, same_base_name
@@ -160,7 +160,7 @@ def _eos_ids(model, tok, chat_template=None)->set:
     return ids
 
 # %% ../nbs/06_inference.ipynb #4e6a8c0d
-_MODEL_FIELDS = ("tokenizer_name", "attn_implementation", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
+_MODEL_FIELDS = fields_with("reload")   # the run's tokenizer, attention kernel and 4-bit storage
 
 def _base_config(
     name:str,                   # the base model to load

@@ -31,21 +31,21 @@ from peft.utils import PeftType
 from transformers import DynamicCache
 from transformers.modeling_layers import GradientCheckpointingLayer
 from typing import Annotated
-from .core import FTError, FTConfig, METHODS, load_config, methods_of
+from .core import FTError, FTConfig, METHODS, load_config, methods_of, VIRTUAL_TOKEN_METHODS
+from .core import pick_device_and_precision
 from .models import load_for, model_device
 
 # %% auto #0
-__all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'VIRTUAL_TOKEN_METHODS', 'MethodError', 'linear_module_names',
-           'is_4bit', 'check_4bit_support', 'prefix_blocker', 'lora_layer_indices', 'check_method', 'peft_config',
-           'prepare_for_generation', 'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods',
-           'generation_parity', 'merge_blocker', 'merged_adapter', 'fast_generate', 'left_pad', 'cut_stop',
-           'stop_criterion', 'context_length', 'over_context', 'generate_batch']
+__all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'MethodError', 'linear_module_names', 'is_4bit', 'check_4bit_support',
+           'prefix_blocker', 'lora_layer_indices', 'check_method', 'peft_config', 'prepare_for_generation',
+           'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods', 'generation_parity',
+           'merge_blocker', 'merged_adapter', 'fast_generate', 'left_pad', 'cut_stop', 'stop_criterion',
+           'context_length', 'over_context', 'generate_batch']
 
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
 PREFIX_FAMILY = methods_of(peft_type="PREFIX_TUNING")  # virtual keys/values in every layer
 PROMPT_FAMILY = methods_of(peft_type="P_TUNING") + methods_of(peft_type="PROMPT_TUNING")  # virtual input embeddings
-VIRTUAL_TOKEN_METHODS = methods_of("virtual")
 
 class MethodError(FTError, ValueError):
     "A fine-tuning method cannot be applied to this model or configuration; the message says what to do."
@@ -340,9 +340,8 @@ def cmd_methods(
     if config is None and not overrides:
         for m, spec in METHODS.items(): print(f"{m:<14} {spec.family:<8} {spec.summary}")
         return 0
-    from ft_nb.core import pick_device
     cfg = load_config(config, overrides=overrides)
-    if cfg.load_in_4bit: check_4bit_support(pick_device(cfg.device))
+    if cfg.load_in_4bit: check_4bit_support(pick_device_and_precision(cfg.device)[0])
     model, _ = load_for(cfg)
     r = trainable_report(apply_method(model, cfg))
     print(f"{cfg.method} on {cfg.model_name}: {r['trainable']:,} trainable of {r['total']:,} parameters "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util, json, os, time, warnings
 from pathlib import Path
 import torch
-from .core import FTError, FTConfig, cache_dir, load_config, pick_device, pick_precision, torch_dtype
+from .core import FTError, FTConfig, cache_dir, load_config, pick_device_and_precision, torch_dtype
 from .core import compute_dtype_4bit, cpu_has_bf16
 from .runs import RunError, read_run
 
@@ -232,7 +232,7 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
                              tokenizer_name:str|None=None, chat_template:str|None=None):
     "Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a directory or a .gguf file."
     from transformers import AutoModelForCausalLM
-    device = pick_device(device); prec = pick_precision(device, precision)
+    device, prec = pick_device_and_precision(device, precision)
     src = resolve_model(name_or_path)
     if src["kind"] == "dir":   # a saved or merged model, or an adapter: refuse one that was not completely written
         try: read_run(src["path"])
@@ -269,8 +269,7 @@ def load_for(
 ):
     "The model and tokenizer of `cfg`, with every model field of the config applied: `(model, tokenizer)`."
     cfg = cfg if isinstance(cfg, FTConfig) else load_config(cfg)
-    dev = pick_device(device or cfg.device)
-    prec = pick_precision(dev, precision or cfg.precision)
+    dev, prec = pick_device_and_precision(device or cfg.device, precision or cfg.precision)
     model, tok = load_model_and_tokenizer(
         name or cfg.model_name, load_in_4bit=cfg.load_in_4bit, device=dev, precision=prec,
         trust_remote_code=cfg.trust_remote_code, padding_side="right" if for_training else "left",

@@ -23,7 +23,7 @@ import torch
 from .core import FTError, FTConfig, ConfigError, check_number, load_config
 from .runs import MANIFEST, atomic_dir, write_manifest, read_run, input_clash
 from .models import same_fingerprint, same_base_name
-from .data import BUNDLED_TASKS, PreparedData, prepare_data
+from .data import PreparedData, prepare_data, bundled_task, split_sources
 
 # %% auto #0
 __all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MAX_MERGE_WEIGHT', 'MultiTaskError', 'Task',
@@ -50,11 +50,6 @@ class Task:
     labels: list|None = None
 
 # %% ../nbs/12_multitask.ipynb #d6696092
-def _bundled(ds)->str|None:
-    "The bundled task whose training split `ds` names ('demo', 'extract:train'), else None."
-    t, _, split = str(ds).partition(":")
-    return t if t in BUNDLED_TASKS and split in ("", "train") else None
-
 def _bundled_defaults(t:str)->dict:
     from ft_nb.tasks import DEMO_LABELS
     if t == "demo": return dict(metrics=["accuracy"], labels=list(DEMO_LABELS))
@@ -67,11 +62,11 @@ def task_list(cfg)->list[Task]:
     if not cfg.tasks: raise MultiTaskError("this config has no `tasks`; a multi-task config lists its datasets there")
     out = []
     for t in cfg.tasks:
-        b = _bundled(t["dataset"])
+        b = bundled_task(t["dataset"])
         d = _bundled_defaults(b) if b else {}
+        src = split_sources(t)
         out.append(Task(name=t["name"], dataset=t["dataset"],
-                        val_dataset=t.get("val_dataset") or (f"{b}:val" if b else None),
-                        test_dataset=t.get("test_dataset") or (f"{b}:test" if b else None),
+                        val_dataset=src["val"], test_dataset=src["test"],
                         data_format=t.get("data_format", cfg.data_format), field_map=t.get("field_map", cfg.field_map),
                         system_prompt=t.get("system_prompt", cfg.system_prompt), weight=float(t.get("weight", 1.0)),
                         metrics=t.get("metrics") or d.get("metrics") or list(cfg.metrics),

@@ -20,7 +20,8 @@ from pathlib import Path
 import torch, yaml
 from fastcore.basics import patch
 from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
-from .core import pick_device, pick_precision, seed_everything, check_number, ConfigWarning
+from .core import pick_device_and_precision, seed_everything, check_number, ConfigWarning
+from .core import method_family
 from .runs import read_run, RunError, atomic_write, same_path
 from .models import base_fingerprint, same_fingerprint, model_device
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
@@ -479,8 +480,7 @@ class PreferenceTrainer(LoRATrainer):
         self.resume = check_output_dir(cfg)
         if self.resume: self.resume.changes.update(free)
         self.resume_from = self.resume.checkpoint if self.resume else None
-        self.device = pick_device(cfg.device)
-        self.precision = pick_precision(self.device, cfg.precision)
+        self.device, self.precision = pick_device_and_precision(cfg.device, cfg.precision)
         check_launch(cfg, self.device)
         seed_everything(cfg.seed)
         model, tokenizer = self._load_model(model, tokenizer)
@@ -500,7 +500,7 @@ class PreferenceTrainer(LoRATrainer):
 @patch
 def _check_stage(self:PreferenceTrainer):
     cfg, pref = self.cfg, self.pref
-    if cfg.method in methods_of("virtual"):
+    if method_family(cfg.method) == "virtual":
         raise PreferenceError(f"method {cfg.method!r} with stage {pref.stage!r}: prompt-learning methods put virtual "
                               "tokens before the sequence, and TRL's preference trainers align the answer masks with "
                               "the positions of the real tokens, so the wrong tokens would be scored; use a "

@@ -17,7 +17,7 @@ import errno, hashlib, json, os, secrets, shutil, socket, struct, time, zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from pathlib import Path
-from .core import FTError, METHODS, methods_of
+from .core import FTError, METHODS, methods_of, method_family
 
 # %% auto #0
 __all__ = ['MANIFEST', 'MANIFEST_SKIP', 'RunError', 'pid_alive', 'same_path', 'input_clash', 'atomic_write', 'clean_partials',
@@ -285,8 +285,6 @@ def _as_dict(self:RunInfo)->dict:
 RunInfo.as_dict = _as_dict
 
 # %% ../nbs/00a_runs.ipynb #0bab4026
-_PROMPT_LEARNING = {"PREFIX_TUNING", "P_TUNING", "PROMPT_TUNING", "MULTITASK_PROMPT_TUNING", "CPT", "ADAPTION_PROMPT"}
-
 def _method_of(ac:dict, conf:dict)->str|None:
     "The ft_nb method of an adapter: the training config's, else guessed from the PEFT config."
     if conf.get("method") in METHODS: return conf["method"]
@@ -295,11 +293,6 @@ def _method_of(ac:dict, conf:dict)->str|None:
     if pt == "PREFIX_TUNING": return "prefix" if ac.get("prefix_projection") else "ptuning_v2"
     ms = methods_of(peft_type=pt)
     return ms[0] if ms else None
-
-def _family_of(method, peft_type)->str|None:
-    if method in METHODS: return METHODS[method].family
-    if not peft_type: return None
-    return "virtual" if peft_type in _PROMPT_LEARNING else "weights"
 
 def _base_of(man:dict, conf:dict, ac:dict)->str|None:
     for k in ("base_model", "base_model_name", "model_name"):
@@ -390,6 +383,7 @@ def read_run(
     ac = head if kind == "adapter" else {}
     method = _method_of(ac, conf) if kind == "adapter" else (conf.get("method") or man.get("method"))
     pt = (str(ac.get("peft_type")).upper() if ac.get("peft_type") else None)
-    return RunInfo(path=p, kind=kind, adapter_config=ac, manifest=man, peft_type=pt, family=_family_of(method, pt),
+    family = method_family(method, pt) if method in METHODS or pt else None   # None: nothing says
+    return RunInfo(path=p, kind=kind, adapter_config=ac, manifest=man, peft_type=pt, family=family,
                    base_model=_base_of(man, conf, ac), system_prompt=conf.get("system_prompt"), config=conf,
                    chat_template=man.get("chat_template") or conf.get("chat_template"), method=method)

@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
-from .core import FTConfig, FTError, load_config, pick_device, pick_precision, seed_everything, methods_of
-from .core import ensure_dir, fields_with
+from .core import FTConfig, FTError, load_config, pick_device_and_precision, seed_everything
+from .core import ensure_dir, fields_with, method_family
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
 from .models import load_for, base_fingerprint, same_fingerprint, bnb_cpu_bf16_kernels
 from .launch import check_launch, agree_on_config, close_group_at_exit
@@ -293,8 +293,7 @@ class LoRATrainer:
         self.resume_from = self.resume.checkpoint if self.resume else None
         ensure_dir(cfg.output_dir)       # an output_dir that cannot be created is refused before the model loads
         self._check_combination(cfg)
-        self.device = pick_device(cfg.device)
-        self.precision = pick_precision(self.device, cfg.precision)
+        self.device, self.precision = pick_device_and_precision(cfg.device, cfg.precision)
         check_launch(cfg, self.device)   # launcher settings that cannot work (QLoRA with ZeRO-3, ...)
         seed_everything(cfg.seed)
         model, tokenizer = self._load_model(model, tokenizer)
@@ -314,7 +313,7 @@ class LoRATrainer:
 # %% ../nbs/04_training.ipynb #9857b831
 @patch
 def _check_combination(self:LoRATrainer, cfg):
-    if cfg.packing and cfg.method in methods_of("virtual"):
+    if cfg.packing and method_family(cfg.method) == "virtual":
         raise TrainingError(f"packing: padding-free packing shares one row between examples, but method "
                             f"{cfg.method!r} adds its virtual tokens once per row, so only the first packed example "
                             "would see them; set packing: false")
@@ -493,7 +492,7 @@ def _make_hf_trainer(self:LoRATrainer)->Trainer:
                    processing_class=self.tokenizer, callbacks=cbs+self.callbacks)
     t.nan_guard = self.guard
     t.train_sampler = self.data.sampler() if isinstance(self.data, MultiTaskData) else None
-    t.target_logits_only = bool(cfg.target_logits_only and cfg.method in methods_of("weights")
+    t.target_logits_only = bool(cfg.target_logits_only and method_family(cfg.method) == "weights"
                                 and _accepts_logits_to_keep(self.model))
     return t
 
