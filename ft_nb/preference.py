@@ -625,10 +625,13 @@ def check_model(self:PreferenceTrainer, model):
 
 @patch
 def load_data(self:PreferenceTrainer)->PreferenceData:
+    "The config's preference pairs, read, checked and encoded (`prepare_pairs`)."
     return prepare_pairs(self.cfg, self.pref, self.tokenizer)
 
 @patch
-def attach_adapter(self:PreferenceTrainer, model): return self._policy(model)
+def attach_adapter(self:PreferenceTrainer, model):
+    "The policy: a new adapter, or `init_adapter`'s SFT adapter continued."
+    return self._policy(model)
 
 # %% ../nbs/04b_preference.ipynb #83dbde21
 @patch
@@ -730,6 +733,7 @@ def train_loop(self:PreferenceTrainer)->float:
 
 @patch
 def result_fields(self:PreferenceTrainer)->dict:
+    "Training's result fields and the held-out `preference_eval`."
     return dict(super(PreferenceTrainer, self).result_fields(), preference_eval=self.pref_eval)
 
 # %% ../nbs/04b_preference.ipynb #18742763
