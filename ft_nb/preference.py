@@ -27,7 +27,7 @@ from .models import base_fingerprint, same_fingerprint, model_device
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
-from .training import LoRATrainer, NonFiniteGuard, check_output_dir, training_arguments, latest_checkpoint
+from .training import LoRATrainer, FTTrainerMixin, training_arguments, latest_checkpoint
 from .human_eval import json_kind
 
 # %% auto #0
@@ -361,9 +361,8 @@ def _kl_rotate(batch):
     batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
     return batch
 
-class _PrefMixin:
+class _PrefMixin(FTTrainerMixin):
     "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
-    real_tokens, nan_guard, lr_change = 0, None, None
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if dataset is None or "prompt_ids" not in dataset.column_names:
@@ -381,10 +380,6 @@ class _PrefMixin:
             g = self.nan_guard; g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
         return loss
 
-    def _save_checkpoint(self, model, trial):
-        if self.nan_guard is not None and self.nan_guard.tripped: return   # never save the poisoned state
-        return super()._save_checkpoint(model, trial)
-
     def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
         if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
         p = feature["prompt_ids"]
@@ -400,11 +395,9 @@ class _PrefMixin:
         if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
 
 def _trainer_class(stage:str):
-    from ft_nb.training import _FTTrainer
+    "TRL's (config class, trainer class) for `stage`; the trainer with `_PrefMixin` mixed in."
     C, T = _trl(stage)
-    cls = type(f"FT{T.__name__}", (_PrefMixin, T),
-               dict(_load_optimizer_and_scheduler=_FTTrainer._load_optimizer_and_scheduler))
-    return C, cls
+    return C, type(f"FT{T.__name__}", (_PrefMixin, T), {})
 
 # %% ../nbs/04b_preference.ipynb #a353f005
 @contextlib.contextmanager
@@ -470,31 +463,10 @@ class PreferenceTrainer(LoRATrainer):
                  data=None,         # an already prepared `PreferenceData`
                  callbacks=None,    # extra `TrainerCallback`s
                  overrides=None):   # `--key value` overrides for either config
-        from ft_nb.launch import check_launch
-        self.cfg, self.pref = cfg, pref = load_preference(config, overrides, preference)
-        self._check_stage()
-        self.init_info = self._init_run()
-        self.cfg = cfg = self._adapter_settings()
-        self.test_counts = self._check_test_pairs()     # before any model loads
-        free = self._resume_changes() if cfg.resume else {}   # first: they explain the adapter settings' changes
-        self.resume = check_output_dir(cfg)
-        if self.resume: self.resume.changes.update(free)
-        self.resume_from = self.resume.checkpoint if self.resume else None
-        self.device, self.precision = pick_device_and_precision(cfg.device, cfg.precision)
-        check_launch(cfg, self.device)
-        seed_everything(cfg.seed)
-        model, tokenizer = self._load_model(model, tokenizer)
-        check_method(cfg, model)
-        self._check_base(model)
-        self.tokenizer = tokenizer
-        self.data = data if data is not None else prepare_pairs(cfg, pref, tokenizer)
-        self._check_data()
-        seed_everything(cfg.seed)
-        self.model = self._policy(model)
-        self._setup_model()
-        self.callbacks = list(callbacks or [])
-        self.hf_trainer = self._make_hf_trainer()
-        self.result, self.pref_eval = None, None
+        self.cfg, self.pref = load_preference(config, overrides, preference)
+        self.pref_eval = None       # the held-out evaluation, after training
+        super().__init__(self.cfg, model, tokenizer, data, callbacks)
+
 
 # %% ../nbs/04b_preference.ipynb #da5e0f8f
 @patch
@@ -581,7 +553,7 @@ def _same_setting(k, a, b)->bool:
     return a == b
 
 @patch
-def _resume_changes(self:PreferenceTrainer)->dict:
+def extra_resume_changes(self:PreferenceTrainer)->dict:
     "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
     f = Path(self.cfg.output_dir)/"ft_nb_config.yaml"
     if not f.is_file(): return {}        # no run there: `check_output_dir` says so
@@ -600,13 +572,9 @@ def _resume_changes(self:PreferenceTrainer)->dict:
     return {f"preference.{k}": d for k, d in diff.items()}
 
 @patch
-def _start_run(self:PreferenceTrainer, out:Path):
-    "`LoRATrainer._start_run`, and a new run's preference settings written into its `ft_nb_config.yaml`."
-    LoRATrainer._start_run(self, out)
-    if self.resume is not None or not self.hf_trainer.is_world_process_zero(): return
-    f = out/"ft_nb_config.yaml"
-    d = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-    atomic_write(f, yaml.safe_dump(dict(d, preference=_pref_record(self.pref)), sort_keys=False, allow_unicode=True))
+def config_record(self:PreferenceTrainer)->dict:
+    "The training config with the preference settings as its `preference:` block."
+    return dict(super(PreferenceTrainer, self).config_record(), preference=_pref_record(self.pref))
 
 # %% ../nbs/04b_preference.ipynb #d02648f9
 _USUAL = dict(beta=(0.001, 10.0), simpo_gamma=(0.0, 10.0), sft_weight=(0.0, 10.0), desirable_weight=(0.01, 100.0),
@@ -614,12 +582,12 @@ _USUAL = dict(beta=(0.001, 10.0), simpo_gamma=(0.0, 10.0), sft_weight=(0.0, 10.0
 _USED = dict(simpo_gamma=("simpo",), sft_weight=("dpo",), desirable_weight=("kto",), undesirable_weight=("kto",))
 
 @patch
-def _nan_error(self:PreferenceTrainer)->FTError:
+def nan_error(self:PreferenceTrainer)->FTError:
     "Training's non-finite error, naming the preference settings far outside their usual range when there are any."
     p = self.pref
     odd = [f"{k} {getattr(p, k):g} (usual: {lo:g} to {hi:g})" for k, (lo, hi) in _USUAL.items()
            if p.stage in _USED.get(k, STAGES) and not lo <= getattr(p, k) <= hi]
-    if not odd: return LoRATrainer._nan_error(self)
+    if not odd: return super(PreferenceTrainer, self).nan_error()
     g, ck = self.guard.tripped, latest_checkpoint(self.cfg.output_dir)
     return PreferenceError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last "
                            f"good checkpoint is {ck or 'none (the failure came before the first save)'}. The loss "
@@ -636,18 +604,47 @@ def _policy(self:PreferenceTrainer, model):
     path = str(self.init_info.path)
     return PeftModel.from_pretrained(model, path, is_trainable=True)   # TRL's DPO/KTO copy it as the frozen `ref`
 
+# %% ../nbs/04b_preference.ipynb #a5edb05e
+@patch
+def configure(self:PreferenceTrainer, config)->FTConfig:
+    "The training config, with the LoRA settings of `init_adapter` (its run checked) if set."
+    self.cfg = super(PreferenceTrainer, self).configure(config)
+    self.init_info = self._init_run()
+    return self._adapter_settings()
+
+@patch
+def check_config(self:PreferenceTrainer):
+    "The stage against the method, then training's checks, then every record of `test_pairs`."
+    self._check_stage()
+    super(PreferenceTrainer, self).check_config()
+    self.test_counts = self._check_test_pairs()
+
+@patch
+def check_model(self:PreferenceTrainer, model):
+    "Training's check of the method against the model, and `init_adapter`'s base model against it."
+    super(PreferenceTrainer, self).check_model(model)
+    self._check_base(model)
+
+@patch
+def load_data(self:PreferenceTrainer)->PreferenceData:
+    "The config's preference pairs, read, checked and encoded (`prepare_pairs`)."
+    return prepare_pairs(self.cfg, self.pref, self.tokenizer)
+
+@patch
+def attach_adapter(self:PreferenceTrainer, model):
+    "The policy: a new adapter, or `init_adapter`'s SFT adapter continued."
+    return self._policy(model)
+
 # %% ../nbs/04b_preference.ipynb #83dbde21
 @patch
-def _make_hf_trainer(self:PreferenceTrainer):
-    from transformers import EarlyStoppingCallback
-    from ft_nb.launch import agree_on_config, close_group_at_exit
+def trainer_arguments(self:PreferenceTrainer):
+    "The stage's TRL config (`preference_arguments`)."
+    return preference_arguments(self.cfg, self.pref, self.device, self.precision, self.has_val)
+
+@patch
+def build_trainer(self:PreferenceTrainer, args, callbacks:list):
+    "TRL's trainer of the stage on the encoded pairs; the reference is the policy, adapter off."
     cfg, pref = self.cfg, self.pref
-    args = preference_arguments(cfg, pref, self.device, self.precision, has_val=self.has_val)
-    agree_on_config(cfg); close_group_at_exit()
-    self.guard = NonFiniteGuard()
-    cbs = [self.guard]
-    if cfg.early_stopping_patience:
-        cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     _, T = _trainer_class(pref.stage)
     kw = dict(ref_model=None) if pref.stage in ("dpo", "kto") else {}
     tr, va = self.data.train, self.data.val if self.has_val else None
@@ -657,20 +654,16 @@ def _make_hf_trainer(self:PreferenceTrainer):
     if pref.stage == "kto": tr = tr.shuffle(seed=cfg.seed).flatten_indices()   # read in order (see _stage_args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        t = T(model=self.model, args=args, train_dataset=tr, eval_dataset=va, processing_class=self.tokenizer,
-              callbacks=cbs + self.callbacks, **kw)
-    t.nan_guard = self.guard
-    return t
+        return T(model=self.model, args=args, train_dataset=tr, eval_dataset=va,
+                 processing_class=self.tokenizer, callbacks=callbacks, **kw)
 
 # %% ../nbs/04b_preference.ipynb #e976b32a
 @patch
-def manifest(self:PreferenceTrainer)->dict:
-    "`LoRATrainer.manifest` plus the preference settings, the SFT adapter started from and the held-out evaluation."
-    m = LoRATrainer.manifest(self)
-    m.update(stage=self.pref.stage, preference=dataclasses.asdict(self.pref), test_pairs_report=self.test_counts,
-             init_adapter=str(self.init_info.path) if self.init_info else None,
-             preference_eval=self.pref_eval)
-    return json.loads(json.dumps(m, default=str))
+def manifest_fields(self:PreferenceTrainer)->dict:
+    "The preference settings, the SFT adapter started from and the held-out evaluation."
+    init = str(self.init_info.path) if self.init_info else None
+    return dict(stage=self.pref.stage, preference=dataclasses.asdict(self.pref), init_adapter=init,
+                test_pairs_report=self.test_counts, preference_eval=self.pref_eval)
 
 # %% ../nbs/04b_preference.ipynb #64c271f9
 @torch.no_grad()
@@ -731,8 +724,9 @@ def _held_out(self:PreferenceTrainer):
     return self.data.val if self.data.fmt != "kto" else None
 
 @patch
-def _train_loop(self:PreferenceTrainer)->float:
-    loss = LoRATrainer._train_loop(self)
+def train_loop(self:PreferenceTrainer)->float:
+    "Training's loop, then `preference_eval` on the held-out pairs."
+    loss = super(PreferenceTrainer, self).train_loop()
     held = self._held_out()
     if held is not None and len(held) and not self.guard.tripped:
         self.pref_eval = preference_eval(self.model, held, self.pref.beta, self.tokenizer.pad_token_id or 0,
@@ -740,9 +734,9 @@ def _train_loop(self:PreferenceTrainer)->float:
     return loss
 
 @patch
-def save_adapter(self:PreferenceTrainer, path=None, extra=None):
-    if self.result is not None: self.result["preference_eval"] = self.pref_eval
-    return LoRATrainer.save_adapter(self, path, extra)
+def result_fields(self:PreferenceTrainer)->dict:
+    "Training's result fields and the held-out `preference_eval`."
+    return dict(super(PreferenceTrainer, self).result_fields(), preference_eval=self.pref_eval)
 
 # %% ../nbs/04b_preference.ipynb #18742763
 _EVAL = "the fields prompt, reference and one per model (eval_predictions.jsonl of ft-nb eval)"

@@ -43,7 +43,7 @@ from .multitask import MultiTaskData, prepare_multitask
 # %% auto #0
 __all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
            'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'target_positions',
-           'QLoRATrainer', 'load_trained', 'cmd_train']
+           'FTTrainerMixin', 'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -288,35 +288,42 @@ class LoRATrainer:
                  tokenizer=None,    # its tokenizer (required with `model`)
                  data=None,         # an already prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
                  callbacks=None):   # extra `TrainerCallback`s
-        self.cfg = cfg = self._config(config)
+        self.cfg = cfg = self.configure(config)
+        self.check_config()     # settings that cannot work together, before any file changes
+        free = self.extra_resume_changes() if cfg.resume else {}
         self.resume = check_output_dir(cfg)
+        if self.resume: self.resume.changes.update(free)
         self.resume_from = self.resume.checkpoint if self.resume else None
         ensure_dir(cfg.output_dir)       # an output_dir that cannot be created is refused before the model loads
-        self._check_combination(cfg)
         self.device, self.precision = pick_device_and_precision(cfg.device, cfg.precision)
         check_launch(cfg, self.device)   # launcher settings that cannot work (QLoRA with ZeRO-3, ...)
         seed_everything(cfg.seed)
         model, tokenizer = self._load_model(model, tokenizer)
-        check_method(cfg, model)
+        self.check_model(model)
         self.tokenizer = tokenizer
         self.data = self._prepare_data(data)
         self._check_data()
         seed_everything(cfg.seed)   # the adapter's initial weights depend only on the seed
-        self.model = apply_method(model, cfg)
+        self.model = self.attach_adapter(model)
         self._setup_model()
         self.callbacks = list(callbacks or [])
         self.hf_trainer = self._make_hf_trainer()
         self.result = None
 
-    def _config(self, config): return load_config(config)
+    def configure(self, config)->FTConfig:
+        "Hook: the run's `FTConfig` from `config`; a subclass reads its own settings here."
+        return load_config(config)
 
 # %% ../nbs/04_training.ipynb #9857b831
 @patch
-def _check_combination(self:LoRATrainer, cfg):
+def check_config(self:LoRATrainer):
+    "Hook: refuse settings of `self.cfg` that cannot work together (before any file is touched)."
+    cfg = self.cfg
     if cfg.packing and method_family(cfg.method) == "virtual":
-        raise TrainingError(f"packing: padding-free packing shares one row between examples, but method "
-                            f"{cfg.method!r} adds its virtual tokens once per row, so only the first packed example "
-                            "would see them; set packing: false")
+        raise TrainingError(f"packing: padding-free packing shares one row between examples, "
+                            f"but method {cfg.method!r} adds its virtual tokens once per row, so "
+                            "only the first packed example would see them; set packing: false")
+
 
 # %% ../nbs/04_training.ipynb #5e156c86
 def _world_size(): return int(os.environ.get("WORLD_SIZE", "1"))
@@ -331,15 +338,27 @@ def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
     if self.device == "cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return load_for(cfg, device=self.device, precision=self.precision, for_training=True)
 
+# %% ../nbs/04_training.ipynb #6cd8948c
+@patch
+def check_model(self:LoRATrainer, model):
+    "Hook: refuse a base `model` the run cannot train (`check_method`: absent target modules, ...)."
+    check_method(self.cfg, model)
+
 # %% ../nbs/04_training.ipynb #7010440a
 @patch
+def load_data(self:LoRATrainer):
+    "Hook: the config's data prepared with `self.tokenizer` (`prepare_data`, `prepare_multitask`)."
+    cfg, tok = self.cfg, self.tokenizer
+    return prepare_multitask(cfg, tok) if cfg.tasks else prepare_data(cfg, tok)
+
+@patch
 def _prepare_data(self:LoRATrainer, data):
-    "`data` if given, else the config's data prepared with the tokenizer."
+    "`data` if given, else `load_data()`."
     if data is not None: return data
     cfg = self.cfg   # under DDP the main process tokenizes (and caches) first, the others then read its cache
     first = (training_arguments(cfg, self.device, self.precision).main_process_first(desc="prepare data")
              if _world_size() > 1 else contextlib.nullcontext())
-    with first: return prepare_multitask(cfg, self.tokenizer) if cfg.tasks else prepare_data(cfg, self.tokenizer)
+    with first: return self.load_data()
 
 @patch
 def _check_data(self:LoRATrainer):
@@ -351,6 +370,12 @@ def _check_data(self:LoRATrainer):
                             f"gradient_accumulation_steps {cfg.gradient_accumulation_steps} x {_world_size()} "
                             f"process(es) = {need}); add data or lower those settings")
     self.has_val = self.data.val is not None and len(self.data.val) > 0
+
+# %% ../nbs/04_training.ipynb #3cf14d36
+@patch
+def attach_adapter(self:LoRATrainer, model):
+    "Hook: the trainable PEFT model on base `model`: a new `cfg.method` adapter (`apply_method`)."
+    return apply_method(model, self.cfg)
 
 # %% ../nbs/04_training.ipynb #fd3d564b
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -375,12 +400,15 @@ def target_positions(labels:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
     return keep, shift[:, keep]
 
 # %% ../nbs/04_training.ipynb #ac43dc31
-class _FTTrainer(Trainer):
-    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
-    real_tokens = 0
-    target_logits_only = False
-    nan_guard = None     # the run's NonFiniteGuard
+class FTTrainerMixin:
+    "What `LoRATrainer` needs of the `Trainer` it drives; put it before the `Trainer` in the bases."
+    real_tokens = 0      # the tokens trained on, for the result's tokens_per_s
+    nan_guard = None     # the run's NonFiniteGuard: nothing is saved once it tripped
     lr_change = None     # [old, new] when a resume changed the learning rate
+
+class _FTTrainer(FTTrainerMixin, Trainer):
+    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    target_logits_only = False
 
     def training_step(self, model, inputs, *args, **kw):
         m = inputs.get("attention_mask")
@@ -415,9 +443,9 @@ def compute_loss(self:_FTTrainer, model, inputs, return_outputs=False, num_items
 
 # %% ../nbs/04_training.ipynb #6c23a9d4
 @patch
-def _save_checkpoint(self:_FTTrainer, model, trial):
+def _save_checkpoint(self:FTTrainerMixin, model, trial):
     if self.nan_guard is not None and self.nan_guard.tripped: return   # never save the poisoned state
-    return Trainer._save_checkpoint(self, model, trial)
+    return super(FTTrainerMixin, self)._save_checkpoint(model, trial)
 
 def _follow_schedule(opt, sch):
     "Set each group's rate to this run's schedule at the checkpoint's step (a grown max_steps changes the schedule)."
@@ -429,8 +457,8 @@ def _follow_schedule(opt, sch):
     sch._last_lr = [g["lr"] for g in opt.param_groups]
 
 @patch
-def _load_optimizer_and_scheduler(self:_FTTrainer, checkpoint):
-    Trainer._load_optimizer_and_scheduler(self, checkpoint)
+def _load_optimizer_and_scheduler(self:FTTrainerMixin, checkpoint):
+    super(FTTrainerMixin, self)._load_optimizer_and_scheduler(checkpoint)
     sch, new = self.lr_scheduler, self.args.learning_rate
     base = getattr(sch, "base_lrs", None)
     if checkpoint is None or not base: return
@@ -464,9 +492,11 @@ def evaluate(self:_FTTrainer, eval_dataset=None, ignore_keys=None, metric_key_pr
     return m
 
 @patch
-def _task_losses(self:LoRATrainer)->dict:
-    "{task: final validation loss} of a multi-task run."
-    return {k: self.eval_metrics.get(f"eval_{k}_loss") for k in (self.data.val or {})}
+def result_fields(self:LoRATrainer)->dict:
+    "Hook: what `train()` adds to its result; here each task's final validation loss."
+    if not isinstance(self.data, MultiTaskData): return {}
+    tasks = self.data.val or {}
+    return dict(task_eval_loss={k: self.eval_metrics.get(f"eval_{k}_loss") for k in tasks})
 
 # %% ../nbs/04_training.ipynb #6bcbea12
 def _tensorboard_callback(log_dir):
@@ -475,9 +505,28 @@ def _tensorboard_callback(log_dir):
     return cb
 
 @patch
-def _make_hf_trainer(self:LoRATrainer)->Trainer:
+def trainer_arguments(self:LoRATrainer)->TrainingArguments:
+    "Hook: the run's `TrainingArguments` (or a subclass of them, such as a TRL config)."
+    return training_arguments(self.cfg, self.device, self.precision, has_val=self.has_val)
+
+@patch
+def build_trainer(self:LoRATrainer, args:TrainingArguments, callbacks:list)->Trainer:
+    "Hook: the `Trainer` (an `FTTrainerMixin`) on `self.model` and `self.data`."
     cfg = self.cfg
-    args = training_arguments(cfg, self.device, self.precision, has_val=self.has_val)
+    t = _FTTrainer(model=self.model, args=args, train_dataset=self.data.train,
+                   eval_dataset=self.data.val if self.has_val else None,
+                   data_collator=make_collator(self.tokenizer, packing=cfg.packing),
+                   processing_class=self.tokenizer, callbacks=callbacks)
+    t.train_sampler = self.data.sampler() if isinstance(self.data, MultiTaskData) else None
+    t.target_logits_only = bool(cfg.target_logits_only and method_family(cfg.method) == "weights"
+                                and _accepts_logits_to_keep(self.model))
+    return t
+
+@patch
+def _make_hf_trainer(self:LoRATrainer)->Trainer:
+    "`build_trainer` with the run's arguments and callbacks (NaN guard, early stop, TensorBoard)."
+    cfg = self.cfg
+    args = self.trainer_arguments()
     agree_on_config(cfg)     # the process group exists now: every rank must have been given the same config
     close_group_at_exit()    # and it is destroyed before the interpreter's shutdown (gloo aborts otherwise)
     self.guard = NonFiniteGuard()
@@ -486,14 +535,12 @@ def _make_hf_trainer(self:LoRATrainer)->Trainer:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     rt = [cfg.report_to] if isinstance(cfg.report_to, str) else cfg.report_to
     if "tensorboard" in rt: cbs.append(_tensorboard_callback(Path(cfg.output_dir)/"tensorboard"))
-    t = _FTTrainer(model=self.model, args=args, train_dataset=self.data.train,
-                   eval_dataset=self.data.val if self.has_val else None,
-                   data_collator=make_collator(self.tokenizer, packing=cfg.packing),
-                   processing_class=self.tokenizer, callbacks=cbs+self.callbacks)
+    t = self.build_trainer(args, cbs + self.callbacks)
+    if not isinstance(t, FTTrainerMixin):
+        raise TrainingError(f"{type(self).__name__}.build_trainer returned a {type(t).__name__}, "
+                            "which lacks FTTrainerMixin (the NaN guard, the resumable learning "
+                            "rate); list FTTrainerMixin first in its trainer class's bases")
     t.nan_guard = self.guard
-    t.train_sampler = self.data.sampler() if isinstance(self.data, MultiTaskData) else None
-    t.target_logits_only = bool(cfg.target_logits_only and method_family(cfg.method) == "weights"
-                                and _accepts_logits_to_keep(self.model))
     return t
 
 # %% ../nbs/04_training.ipynb #336895e7
@@ -509,6 +556,16 @@ class _env:
 
 # %% ../nbs/04_training.ipynb #dcb93958
 @patch
+def config_record(self:LoRATrainer)->dict:
+    "Hook: what a new run writes to `ft_nb_config.yaml` (secrets masked), for resumes to check."
+    return self.cfg.to_dict()
+
+@patch
+def extra_resume_changes(self:LoRATrainer)->dict:
+    "Hook: a resume's changes of settings outside `FTConfig`, `{name: [old, new]}`, checked."
+    return {}
+
+@patch
 def _start_run(self:LoRATrainer, out:Path):
     "Record the run's config (a new run) or the resume and its changes; drop what a killed run left half-written."
     rp, main = self.resume, self.hf_trainer.is_world_process_zero()
@@ -519,8 +576,8 @@ def _start_run(self:LoRATrainer, out:Path):
     out.mkdir(parents=True, exist_ok=True)
     clean_partials(out)                    # staging directories of final saves that were killed
     if rp is None:
-        atomic_write(out/"ft_nb_config.yaml", yaml.safe_dump(_scrub(self.cfg.to_dict()), sort_keys=False,
-                                                             allow_unicode=True))
+        record = yaml.safe_dump(_scrub(self.config_record()), sort_keys=False, allow_unicode=True)
+        atomic_write(out/"ft_nb_config.yaml", record)
         return
     for p, _ in rp.skipped: shutil.rmtree(p, ignore_errors=True)
     atomic_write(out/_RESUMES, json.dumps(self.resumes, indent=1))
@@ -535,8 +592,8 @@ def _final_eval(self:LoRATrainer)->dict:
     return t.evaluate()
 
 @patch
-def _train_loop(self:LoRATrainer)->float:
-    "Run the `Trainer` (from the resume checkpoint, if any) and the final evaluation; the mean training loss."
+def train_loop(self:LoRATrainer)->float:
+    "Hook: run the `Trainer` (from any resume checkpoint), evaluate; the mean training loss."
     t, out = self.hf_trainer, Path(self.cfg.output_dir)
     wandb_env = dict(WANDB_DIR=os.environ.get("WANDB_DIR") or str(out.resolve()),
                      WANDB_PROJECT=os.environ.get("WANDB_PROJECT") or "ft_nb")
@@ -570,7 +627,8 @@ def _next_step(self:LoRATrainer, ck:Path|None)->str:
     return f"continue from it with `resume: true`" if ck else "start again with `overwrite_output_dir: true`"
 
 @patch
-def _nan_error(self:LoRATrainer)->TrainingError:
+def nan_error(self:LoRATrainer)->FTError:
+    "Hook: the error `train()` raises when the NaN guard stopped the run."
     g, ck = self.guard.tripped, latest_checkpoint(self.cfg.output_dir)
     return TrainingError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last "
                          f"good checkpoint is {ck if ck else 'none (the failure came before the first save)'}. "
@@ -601,18 +659,18 @@ def train(self:LoRATrainer)->dict:
         self._start_run(out)
         t0 = time.time()
         finish = self.resume is not None and self.resume.finish_only
-        train_loss = self._finish_from_checkpoint() if finish else self._train_loop()
+        train_loss = self._finish_from_checkpoint() if finish else self.train_loop()
         self.wall_time_s = time.time() - t0
         if self.guard.tripped:
             if t.is_world_process_zero(): atomic_write(out/"loss.png", self._png())
-            raise self._nan_error()
+            raise self.nan_error()
         rep = trainable_report(self.model)
         self.result = dict(train_loss=train_loss, eval_loss=self.eval_metrics.get("eval_loss"),
                            steps=t.state.global_step, epoch=t.state.epoch, wall_time_s=round(self.wall_time_s, 2),
                            trainable=rep["trainable"], trainable_share=rep["share"],
                            tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s, 1e-9), 1),
                            resumed_from=str(self.resume_from) if self.resume_from else None, output_dir=str(out))
-        if isinstance(self.data, MultiTaskData): self.result["task_eval_loss"] = self._task_losses()
+        self.result.update(self.result_fields())
         self.save_adapter(out, extra={"report.json": self._report, "loss.png": self._png})
     except (OSError, RunError) as e: raise self._write_error(e) from None
     return self.result
@@ -665,6 +723,11 @@ def _device_info(device, precision)->dict:
 
 # %% ../nbs/04_training.ipynb #e832bf72
 @patch
+def manifest_fields(self:LoRATrainer)->dict:
+    "Hook: the fields a subclass adds to the manifest (masked and made JSON like the rest)."
+    return {}
+
+@patch
 def manifest(self:LoRATrainer)->dict:
     "The run manifest: config, data hash, versions, seed, git revision, device, time, parameters, resumes, base model."
     cfg, rep = self.cfg, trainable_report(self.model)
@@ -677,7 +740,7 @@ def manifest(self:LoRATrainer)->dict:
         seed=cfg.seed, versions=_versions(), git_rev=_git_rev(), device=_device_info(self.device, self.precision),
         wall_time_s=round(getattr(self, "wall_time_s", 0.0), 2), trainable_params=rep["trainable"],
         total_params=rep["total"], trainable_share=rep["share"], result=self.result,
-        resumes=getattr(self, "resumes", []))))
+        resumes=getattr(self, "resumes", []), **self.manifest_fields())))
 
 # %% ../nbs/04_training.ipynb #cb1a3314
 def _stage_name()->str:
@@ -750,7 +813,7 @@ def plot(self:LoRATrainer, path=None):
 # %% ../nbs/04_training.ipynb #6abc83ea
 class QLoRATrainer(LoRATrainer):
     "`LoRATrainer` with the base model loaded in 4-bit (QLoRA; DoRA stays DoRA on the 4-bit base)."
-    def _config(self, config): return load_config(config).replace(load_in_4bit=True)
+    def configure(self, config)->FTConfig: return load_config(config).replace(load_in_4bit=True)
 
 # %% ../nbs/04_training.ipynb #86ae5341
 def _base_config_of(info, base, load_in_4bit)->FTConfig:
