@@ -314,6 +314,7 @@ def export_gguf(
     t0 = time.time()
     if qtype not in GGUF_TYPES: raise GGUFError(f"qtype (--type) must be one of {GGUF_TYPES}, got {qtype!r}")
     if tol is not None: check_number(tol, "tol", 0, lo_excl=True)
+    llamacpp_source()                          # the extra first: without it nothing below can be used
     src = Path(str(model))
     if (src/"adapter_config.json").is_file():
         info = read_run(src)
@@ -350,6 +351,7 @@ def export_lora_gguf(
 )->dict:
     "Convert a LoRA adapter with llama.cpp's `convert_lora_to_gguf.py` into a GGUF adapter (`llama-cli --lora`)."
     t0 = time.time()
+    llamacpp_source()
     if qtype not in LORA_GGUF_TYPES: raise GGUFError(f"qtype (--type) of a GGUF adapter must be one of "
                                                      f"{LORA_GGUF_TYPES}, got {qtype!r}")
     info = read_run(adapter)
