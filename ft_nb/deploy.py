@@ -4,9 +4,8 @@ A trained adapter is a few megabytes that only mean something next to their base
 files others can run: `merge_adapter` folds a LoRA / DoRA / IA³ adapter into the base weights and saves a standalone
 model that plain `transformers` (or vLLM, TGI, llama.cpp's converter) loads without peft, and every merge is checked:
 the merged model must reproduce the adapter's logits, or the merge fails and leaves nothing behind. A merge replaces
-its output only once the new one is complete, so a kill never costs the old one. `export_gguf` writes a merged
-Llama-family or Qwen 2 model as F16 / Q8_0 GGUF for llama.cpp, Ollama and LM Studio, and `verify_gguf` loads it back
-with `transformers` to compare logits and tokenization. `write_model_card` and `push_to_hub` share adapters and
+its output only once the new one is complete, so a kill never costs the old one. GGUF export (llama.cpp, Ollama, LM Studio)
+is `ft_nb.gguf_export`; its `export_gguf`, `verify_gguf` and Modelfile writers stay importable from here. `write_model_card` and `push_to_hub` share adapters and
 merged models on the Hugging Face hub, with a card that says exactly what produced them. Serving over HTTP is
 `ft_nb.serve`.
 
@@ -23,11 +22,12 @@ import numpy as np, torch
 from .core import FTError, check_number, fields_with
 from .inference import adapter_fit_problems, check_base_name, END_TOKENS
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
+from .gguf_export import (GGUF_TYPES, GGUF_TOL, GGUFError, cmd_export, export_gguf, export_lora_gguf,
+    llama_server_command, ollama_modelfile, verify_gguf, write_modelfile)   # their home is ft_nb.gguf_export
 
 # %% auto #0
-__all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics',
-           'write_model_card', 'merge_adapter', 'verify_gguf', 'export_gguf', 'ollama_modelfile', 'write_modelfile',
-           'llama_server_command', 'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_export', 'cmd_card']
+__all__ = ['DEFAULT_PARITY_PROMPTS', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics', 'write_model_card', 'merge_adapter',
+           'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_card']
 
 # %% ../nbs/07_deployment.ipynb #7392945a
 class DeployError(FTError):
@@ -274,309 +274,6 @@ def _quant_gap(base, adapter_path, device, tok, prompts, merged_logits)->dict:
                 quant_gap_note="4-bit base + adapter (as trained) vs merged full-precision model: the cost of "
                                "4-bit training, not a merge error")
 
-# %% ../nbs/07_deployment.ipynb #50f639fe
-GGUF_TYPES = ("f32", "f16", "q8_0")
-GGUF_TOL = {"f32": 1e-5, "f16": 1e-2, "q8_0": 1e-1}   # max |Δlogit| / max |logit| accepted by verify_gguf
-_GGUF_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2"}
-
-def _permute_qk(w:np.ndarray, n_head:int)->np.ndarray:
-    "Rows of a Q/K projection reordered from HF's half-split rotary layout to llama.cpp's interleaved one."
-    d = w.shape[0] // n_head // 2
-    return w.reshape(n_head, 2, d, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-# %% ../nbs/07_deployment.ipynb #968ed60c
-_PRE_NAMES = ("llama-bpe", "qwen2", "qwen35", "tekken", "gpt-4o")   # llama.cpp's names, preferred among synonyms
-
-def _pre_tokenizer_name(pre:dict|None)->str:
-    "llama.cpp's name for the split regex of a byte-level pre-tokenizer (it picks the regex by this name)."
-    def splits(p):
-        if not p: return []
-        if p.get("type") == "Sequence": return [r for q in p.get("pretokenizers", []) for r in splits(q)]
-        return [p["pattern"]["Regex"]] if p.get("type") == "Split" and "Regex" in (p.get("pattern") or {}) else []
-    regexes = splits(pre)
-    if not regexes: return "gpt-2"        # plain ByteLevel(use_regex=True): GPT-2's split
-    from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS as known
-    names = [n for n, r in known.items() if r == regexes[0]]
-    if not names: raise DeployError(f"unknown pre-tokenizer split {regexes[0][:60]!r}: llama.cpp would tokenize "
-                                    "differently; convert with llama.cpp's convert_hf_to_gguf.py instead")
-    return next((n for n in _PRE_NAMES if n in names), names[0])
-
-# %% ../nbs/07_deployment.ipynb #fd2ae182
-def _end_of_turn(tok)->tuple[str,int]|None:
-    "The chat template's end-of-turn token and its id (`<|im_end|>`, `<|eot_id|>`, ...), or None."
-    tmpl = tok.chat_template if isinstance(tok.chat_template, str) else ""
-    for t in END_TOKENS:
-        i = tok.convert_tokens_to_ids(t) if t in tmpl else None
-        if isinstance(i, int) and i != tok.unk_token_id: return t, i
-    return None
-
-# %% ../nbs/07_deployment.ipynb #6e1a3c29
-def _add_gguf_tokenizer(w, tok, n_vocab:int):
-    "Write a byte-level BPE tokenizer as llama.cpp's `gpt2` tokenizer metadata (tokens, merges, special ids, template)."
-    from gguf import TokenType
-    spec = json.loads(tok.backend_tokenizer.to_str())
-    model, pre = spec.get("model") or {}, json.dumps(spec.get("pre_tokenizer"))
-    if model.get("type") != "BPE" or "ByteLevel" not in pre:
-        raise DeployError(f"export_gguf handles byte-level BPE tokenizers (Llama 3, Qwen 2, SmolLM); this one is "
-                          f"{model.get('type')} with pre-tokenizer {pre[:80]}. "
-                          "Convert it with llama.cpp's convert_hf_to_gguf.py")
-    vocab = tok.get_vocab()
-    if max(vocab.values()) >= n_vocab:
-        raise DeployError(f"the tokenizer has ids up to {max(vocab.values())} but the model only {n_vocab} embeddings; "
-                          "resize the embeddings before exporting")
-    tokens = [f"[PAD{i}]" for i in range(n_vocab)]          # llama.cpp's filler for unused rows
-    types = [TokenType.UNUSED]*n_vocab
-    for t, i in vocab.items(): tokens[i], types[i] = t, TokenType.NORMAL
-    for i, at in tok.added_tokens_decoder.items():
-        if i < n_vocab: types[i] = TokenType.CONTROL if at.special else TokenType.USER_DEFINED
-    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
-    name = _pre_tokenizer_name(spec.get("pre_tokenizer"))
-    w.add_tokenizer_model("gpt2"); w.add_tokenizer_pre(name)
-    w.add_token_list(tokens); w.add_token_types(types); w.add_token_merges(merges)
-    for k in ("bos", "eos", "pad", "unk"):
-        i = getattr(tok, f"{k}_token_id", None)
-        if i is not None: getattr(w, f"add_{k}_token_id")(i)
-    w.add_add_bos_token(bool(getattr(tok, "add_bos_token", False)))
-    if (eot := _end_of_turn(tok)) is not None: w.add_eot_token_id(eot[1])   # llama.cpp stops here too
-    if tok.chat_template: w.add_chat_template(tok.chat_template)
-    return name
-
-# %% ../nbs/07_deployment.ipynb #1795f312
-def _rope_freq_factors(cfg)->np.ndarray|None:
-    "llama.cpp's `rope_freqs` for Llama 3 rope scaling: default inverse frequencies over the scaled ones."
-    rp = getattr(cfg, "rope_parameters", None) or getattr(cfg, "rope_scaling", None) or {}
-    kind = rp.get("rope_type") or rp.get("type") or "default"
-    if kind == "default": return None
-    if kind != "llama3": raise DeployError(f"rope scaling {kind!r} is not exported; only default and llama3 rope are")
-    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
-    scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](cfg, "cpu")
-    d = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    plain = 1.0 / (float(rp.get("rope_theta", 10000.0)) ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
-    return (plain / scaled.double()).float().numpy()
-
-# %% ../nbs/07_deployment.ipynb #9b4d6f5c
-def _write_gguf(model, tok, out:Path, qtype:str)->dict:
-    "Write `model` and `tok` as a GGUF file of `qtype` at `out`; the tensor count and what stayed F16."
-    import gguf
-    from gguf import GGUFWriter, GGMLQuantizationType as Q, LlamaFileType as FT, MODEL_ARCH, get_tensor_name_map
-    cfg = model.config
-    if cfg.model_type not in _GGUF_ARCH:
-        raise DeployError(f"GGUF export supports {sorted(_GGUF_ARCH)} models; this one is {cfg.model_type!r}. "
-                          "Use llama.cpp's convert_hf_to_gguf.py on the merged directory")
-    arch = _GGUF_ARCH[cfg.model_type]
-    names = get_tensor_name_map({"llama": MODEL_ARCH.LLAMA, "qwen2": MODEL_ARCH.QWEN2}[arch], cfg.num_hidden_layers)
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    rp = getattr(cfg, "rope_parameters", None) or {}
-    w = GGUFWriter(str(out), arch)
-    # Mistral is llama.cpp's `llama` graph (transformers reads it back as Llama: the same math without a sliding window)
-    w.add_name(Path(str(cfg._name_or_path or "model")).name)
-    w.add_context_length(cfg.max_position_embeddings); w.add_embedding_length(cfg.hidden_size)
-    w.add_block_count(cfg.num_hidden_layers); w.add_feed_forward_length(cfg.intermediate_size)
-    w.add_head_count(cfg.num_attention_heads); w.add_head_count_kv(cfg.num_key_value_heads)
-    w.add_rope_dimension_count(head_dim); w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-    w.add_rope_freq_base(float(rp.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))))
-    if head_dim * cfg.num_attention_heads != cfg.hidden_size: w.add_key_length(head_dim); w.add_value_length(head_dim)
-    w.add_vocab_size(cfg.vocab_size)
-    w.add_file_type({"f32": FT.ALL_F32, "f16": FT.MOSTLY_F16, "q8_0": FT.MOSTLY_Q8_0}[qtype])
-    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    pre = _add_gguf_tokenizer(w, tok, cfg.vocab_size)
-    kept_f16, n = [], 0
-    if (ff := _rope_freq_factors(cfg)) is not None: w.add_tensor("rope_freqs.weight", ff.astype(np.float32))
-    for name, t in model.state_dict().items():
-        if name == "lm_head.weight" and cfg.tie_word_embeddings: continue   # a tied head is the embedding matrix
-        stem, suffix = name.rsplit(".", 1)
-        gname = names.get_name(stem)
-        if gname is None: raise DeployError(f"no GGUF name for tensor {name}; this model layout is not supported")
-        a = t.detach().float().cpu().numpy()
-        if arch == "llama" and stem.endswith("self_attn.q_proj"): a = _permute_qk(a, cfg.num_attention_heads)
-        if arch == "llama" and stem.endswith("self_attn.k_proj"): a = _permute_qk(a, cfg.num_key_value_heads)
-        key = f"{gname}.{suffix}"
-        if a.ndim == 1 or qtype == "f32": w.add_tensor(key, a.astype(np.float32))
-        elif qtype == "f16" or a.shape[-1] % 32: 
-            if qtype == "q8_0": kept_f16.append(name)
-            w.add_tensor(key, a.astype(np.float16))
-        else:
-            q = gguf.quants.quantize(a, Q.Q8_0)
-            w.add_tensor(key, q, raw_shape=q.shape, raw_dtype=Q.Q8_0)
-        n += 1
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
-    return dict(arch=arch, tensors=n, kept_f16=kept_f16, pre_tokenizer=pre)
-
-# %% ../nbs/07_deployment.ipynb #570b2f03
-def _gguf_meta(path, *keys:str)->list:
-    "Values of metadata `keys` of a GGUF file (None where absent), read in one pass."
-    from gguf import GGUFReader
-    fields = GGUFReader(str(path)).fields
-    return [fields[k].contents() if k in fields else None for k in keys]
-
-# %% ../nbs/07_deployment.ipynb #ac5e7a6d
-_FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0"}
-
-def verify_gguf(
-    gguf_path:str|Path,      # the exported file
-    reference,               # the model it was exported from: directory / name, or a loaded (model, tokenizer) pair
-    prompts:list|None=None,  # texts to compare on; default `DEFAULT_PARITY_PROMPTS` + one chat-formatted prompt
-    tol:float|None=None,     # max |Δlogit| / max |logit|; default `GGUF_TOL[type of the file]`
-)->dict:
-    "Load a GGUF file back with transformers; compare logits and tokenization with `reference`; raise if they differ."
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from ft_nb.models import load_model_and_tokenizer
-    g = Path(gguf_path)
-    if not g.is_file(): raise DeployError(f"GGUF file not found: {g}")
-    if tol is not None: check_number(tol, "tol", 0, lo_excl=True)    # nan or 0 would pass or fail every file
-    if isinstance(reference, tuple): ref, rtok = reference
-    else: ref, rtok = load_model_and_tokenizer(str(reference), device="cpu", precision="fp32")
-    ft, template = _gguf_meta(g, "general.file_type", "tokenizer.chat_template")
-    qtype = _FILE_TYPES.get(int(ft), str(ft))
-    tol = tol if tol is not None else GGUF_TOL.get(qtype, 5e-2)
-    rp = getattr(ref.config, "rope_parameters", None) or {}
-    # transformers' GGUF loader does not read rope scaling: give it the source config, so the weights are compared
-    kw = dict(config=ref.config) if rp.get("rope_type", "default") != "default" else {}
-    gm = AutoModelForCausalLM.from_pretrained(str(g.parent), gguf_file=g.name, dtype=torch.float32, **kw).eval()
-    prompts = list(prompts or DEFAULT_PARITY_PROMPTS)
-    a, b = _logits(ref, rtok, prompts, device="cpu"), _logits(gm, rtok, prompts, device="cpu")
-    diff = _max_diff(a, b); rel = diff / max(float(a.abs().max()), 1e-6)
-    mask = rtok(prompts, return_tensors="pt", padding=True).attention_mask.bool()
-    top1 = float((a.argmax(-1) == b.argmax(-1))[mask].float().mean())
-    if rel > tol: raise DeployError(f"{g}: logits differ from the source model by {rel:.3g} of the logit scale "
-                                    f"(> {tol} for {qtype}); the file is not a faithful export")
-    gtok = AutoTokenizer.from_pretrained(str(g.parent), gguf_file=g.name)
-    texts = prompts + ([rtok.apply_chat_template([{"role": "user", "content": prompts[0]}], tokenize=False,
-                                                 add_generation_prompt=True)] if rtok.chat_template else [])
-    tok_mismatch = [t for t in texts if rtok(t).input_ids != gtok(t).input_ids]
-    if tok_mismatch: raise DeployError(f"{g}: the GGUF tokenizer splits {len(tok_mismatch)} of {len(texts)} texts "
-                                       f"differently, e.g. {tok_mismatch[0][:60]!r}")
-    if rtok.chat_template and template != rtok.chat_template:
-        raise DeployError(f"{g}: the chat template was not stored intact")
-    return dict(gguf=str(g), type=qtype, max_abs_diff=diff, rel_diff=rel, top1_agreement=top1, tol=tol,
-                texts=len(texts),
-                tokenizer_mismatches=0, chat_template_kept=template == rtok.chat_template, loaded_as=type(gm).__name__)
-
-# %% ../nbs/07_deployment.ipynb #ce7a9c8f
-def _check_gguf_out(out:Path, src:Path):
-    "Refuse an output file that is the model read (a .gguf input), a directory, or lies under a file; make its folder."
-    if input_clash(out, [src]):
-        raise DeployError(f"out (--out): {out} is the model being exported; write the GGUF to another file")
-    if out.is_dir(): raise DeployError(f"out (--out): {out} is a directory; give the path of the .gguf file to write")
-    if f := next((q for q in out.parents if q.is_file()), None):
-        raise DeployError(f"out (--out): {f} is a file, so {out} cannot be written there; choose another path")
-    try: out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise DeployError(f"out (--out): cannot create {out.parent} ({e.strerror or e})") from None
-
-def export_gguf(
-    model:str|Path,          # merged model directory (from `merge_adapter`) or a model name ft_nb knows
-    out:str|Path|None=None,  # the .gguf file; default `<model dir>/model-<qtype>.gguf`
-    qtype:str="f16",         # "f16", "q8_0" or "f32"
-    verify:bool=True,        # load the file back with transformers and compare logits (`verify_gguf`)
-    prompts:list|None=None,  # verification prompts
-    tol:float|None=None,     # verification tolerance (relative); default `GGUF_TOL[qtype]`
-)->dict:
-    "Export a merged Llama-family / Qwen 2 model to GGUF and verify it; returns a report."
-    from ft_nb.models import load_model_and_tokenizer
-    t0 = time.time()
-    if qtype not in GGUF_TYPES: raise DeployError(f"qtype must be one of {GGUF_TYPES}, got {qtype!r}")
-    if tol is not None: check_number(tol, "tol", 0, lo_excl=True)
-    src = Path(str(model))
-    if (src/"adapter_config.json").is_file():
-        _check_mergeable(read_run(src), so="it cannot become plain weights, and a GGUF file holds only plain weights")
-        raise DeployError(f"{src} is an adapter, not a model: merge it first (`ft-nb merge {src}`), "
-                          "then export the merged directory")
-    looks_local = str(model).startswith((".", "/", "~")) or os.sep in str(model).strip(os.sep).split(os.sep, 1)[-1]
-    if not src.exists() and looks_local:
-        raise DeployError(f"{src}: no such directory; pass the merged model directory that `ft-nb merge` wrote")
-    if out is None:
-        if not src.is_dir():
-            raise DeployError("pass out= (--out, the .gguf path) when exporting a model that is not a local directory")
-        out = src/f"model-{qtype}.gguf"
-    out = Path(out)
-    if out.suffix != ".gguf": raise DeployError(f"out must end in .gguf, got {out}")
-    _check_gguf_out(out, src)
-    m, tok = load_model_and_tokenizer(str(model), device="cpu", precision="fp32")
-    part = out.with_name(out.name + ".partial")
-    try:
-        rep = _write_gguf(m.eval(), tok, part, qtype)
-        part.replace(out)   # the verified name only once the file is complete
-        rep.update(gguf=str(out), type=qtype, size_mb=round(out.stat().st_size/2**20, 2))
-        if verify:
-            try: rep["verify"] = verify_gguf(out, (m, tok), prompts, tol)
-            except DeployError: out.unlink(missing_ok=True); raise
-    finally: part.unlink(missing_ok=True)
-    rep["wall_s"] = round(time.time()-t0, 2)
-    return rep
-
-# %% ../nbs/07_deployment.ipynb #2b784fcb
-_GO_TEMPLATES = {   # Ollama's template syntax for the chat formats of ft_nb's bundled models
-    "chatml": ("<|im_start|>", "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
-               "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n"),
-    "llama3": ("<|start_header_id|>", "{{ if .System }}<|start_header_id|>system<|end_header_id|>\n\n{{ .System }}"
-               "<|eot_id|>{{ end }}<|start_header_id|>user<|end_header_id|>\n\n{{ .Prompt }}<|eot_id|>"
-               "<|start_header_id|>assistant<|end_header_id|>\n\n"),
-}
-
-def _render_go(template:str, system:str|None, prompt:str)->str:
-    "`template` (one of `_GO_TEMPLATES`) filled in as Ollama fills it for one system prompt and one user message."
-    head, rest = template.split("{{ if .System }}", 1)
-    sys_part, tail = rest.split("{{ end }}", 1)
-    filled = head + (sys_part.replace("{{ .System }}", system) if system else "") + tail
-    return filled.replace("{{ .Prompt }}", prompt)
-
-# %% ../nbs/07_deployment.ipynb #bfdd4802
-def _default_system(tok, user:str="x")->str|None:
-    "The system prompt the chat template inserts when a chat brings none (SmolLM2's does), or None."
-    with_none = tok.apply_chat_template([{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
-    marker = "\u0000SYS\u0000"
-    with_sys = tok.apply_chat_template([{"role": "system", "content": marker}, {"role": "user", "content": user}],
-                                       tokenize=False, add_generation_prompt=True)
-    pre, post = with_sys.split(marker)
-    if with_none.startswith(pre) and with_none.endswith(post) and len(with_none) > len(pre) + len(post):
-        return with_none[len(pre):len(with_none)-len(post)]
-    return None
-
-def ollama_modelfile(
-    model_dir:str|Path,            # merged model directory (its tokenizer and manifest)
-    gguf_name:str="model-f16.gguf",  # the GGUF file, relative to the Modelfile
-    num_ctx:int=2048,              # context Ollama allocates
-)->str:
-    "The text of an Ollama Modelfile that formats and stops like ft_nb: template, system prompt, stop tokens, greedy."
-    from ft_nb.models import load_tokenizer
-    d = Path(model_dir); tok = load_tokenizer(str(d))
-    tmpl = tok.chat_template if isinstance(tok.chat_template, str) else ""
-    kind = next((k for k, (marker, _) in _GO_TEMPLATES.items() if marker in tmpl), None)
-    if kind is None: raise DeployError(f"{d}: its chat template is neither ChatML nor Llama 3; write the Modelfile's "
-                                       "TEMPLATE by hand (Ollama's Go template syntax)")
-    go = _GO_TEMPLATES[kind][1]
-    try: system = read_run(d).system_prompt
-    except Exception: system = None
-    system = system or _default_system(tok)
-    want = tok.apply_chat_template(([{"role": "system", "content": system}] if system else []) +
-                                   [{"role": "user", "content": "Hi?"}], tokenize=False, add_generation_prompt=True)
-    if _render_go(go, system, "Hi?") != want:
-        raise DeployError(f"{d}: its {kind} chat template renders differently from Ollama's {kind} template; "
-                          "write the Modelfile's TEMPLATE by hand")
-    stops = sorted({t for t in (tok.eos_token, (_end_of_turn(tok) or (None,))[0]) if t})
-    lines = [f"FROM ./{gguf_name}", f'TEMPLATE """{go}"""']
-    if system: lines.append(f'SYSTEM """{system}"""')
-    lines += [f'PARAMETER stop "{s}"' for s in stops]
-    lines += ["PARAMETER temperature 0", f"PARAMETER num_ctx {num_ctx}"]
-    return "\n".join(lines) + "\n"
-
-# %% ../nbs/07_deployment.ipynb #122bdb5d
-def write_modelfile(
-    model_dir:str|Path,            # merged model directory holding the exported GGUF
-    gguf_name:str="model-f16.gguf",  # the GGUF file inside it
-    num_ctx:int=2048,              # context Ollama allocates
-)->Path:
-    "Write `Modelfile` next to the GGUF (`ollama create NAME -f DIR/Modelfile`); returns its path."
-    d = Path(model_dir)
-    if not (d/gguf_name).is_file():
-        raise DeployError(f"{d/gguf_name} not found: export it first (ft-nb export {d} --type f16)")
-    atomic_write(d/"Modelfile", ollama_modelfile(d, gguf_name, num_ctx))
-    return d/"Modelfile"
-
-def llama_server_command(gguf_path:str|Path, threads:int=2, ctx:int=2048, port:int=8080)->str:
-    "The llama.cpp server command for a GGUF file: the file's own chat template (`--jinja`), greedy like ft_nb."
-    return f"llama-server -m {gguf_path} --jinja -t {threads} -c {ctx} --temp 0 --port {port}"
-
 # %% ../nbs/07_deployment.ipynb #22c0b4a9
 VLLM_MAX_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -649,23 +346,9 @@ def cmd_merge(
                         "quant_gap", "quant_gap_note", "wall_s"))
     if gguf:
         g = export_gguf(rep["out_dir"], qtype=gguf)
-        _print_report(dict(gguf=g["gguf"], size_mb=g["size_mb"], gguf_rel_diff=g["verify"]["rel_diff"]),
+        rel = (g.get("verify") or {}).get("rel_diff")
+        _print_report(dict(gguf=g["gguf"], size_mb=g["size_mb"], gguf_rel_diff=rel),
                       ("gguf", "size_mb", "gguf_rel_diff"))
-    return 0
-
-# %% ../nbs/07_deployment.ipynb #5a7c0e3b
-def cmd_export(
-    model:str,                # merged model directory
-    type:Annotated[str, {"choices": list(GGUF_TYPES)}]="f16",  # GGUF tensor type
-    out:str=None,             # output .gguf (default: MODEL/model-TYPE.gguf)
-    no_verify:bool=False,     # skip loading the file back and comparing logits
-)->int:
-    "Export a merged Llama-family / Qwen 2 model to GGUF, verified by loading it back."
-    rep = export_gguf(model, out, qtype=type, verify=not no_verify)
-    v = rep.get("verify") or {}
-    _print_report(dict(rep, rel_diff=v.get("rel_diff"), tokenizer_mismatches=v.get("tokenizer_mismatches"),
-                       kept_f16=", ".join(rep["kept_f16"]) or None),
-                  ("gguf", "type", "size_mb", "tensors", "kept_f16", "rel_diff", "tokenizer_mismatches", "wall_s"))
     return 0
 
 # %% ../nbs/07_deployment.ipynb #7c2e0f5d

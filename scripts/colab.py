@@ -19,7 +19,7 @@ GIT_URL = f"git+https://github.com/{REPO}"
 BADGE_ID, SETUP_ID = "c01ab0ad", "c01ab5e7"   # fixed cell ids: the script finds its own cells again
 MARK = "# Colab setup (written by scripts/colab.py)"
 # extras a notebook needs beyond the default dependencies (bitsandbytes for QLoRA on Colab's GPU everywhere)
-EXTRAS = {"07a_serving": "qlora,serve", "10_cloud": "qlora,modal", "05a_human_eval": "qlora,notebook"}
+EXTRAS = {"07_deployment": "qlora,gguf", "07b_gguf": "qlora,gguf", "07a_serving": "qlora,serve", "10_cloud": "qlora,modal", "05a_human_eval": "qlora,notebook"}
 DEFAULT_EXTRAS = "qlora"
 
 def user_notebooks()->list:

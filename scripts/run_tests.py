@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # heaviest first, so two workers finish together
 ORDER = ["test_wheel", "04_training", "test_colab", "test_docs", "test_gpu_check", "test_faults", "test_multinode", "07a_serving", "05b_demo",
-         "07_deployment", "10_cloud", "test_bad_inputs", "03_methods", "05_evaluation", "06_inference", "02_data",
+         "07_deployment", "07b_gguf", "10_cloud", "test_bad_inputs", "03_methods", "05_evaluation", "06_inference", "02_data",
          "test_commands", "03a_launch", "01_models"]
 
 # The notebooks that take other paths on the other kind of CPU. As on a CPU without native bf16 ("0"): the demo's

