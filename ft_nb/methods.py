@@ -20,7 +20,7 @@ Docs: https://ft-nb.github.io/ft_nb/methods.html.md"""
 
 # %% ../nbs/03_methods.ipynb #74d4d0c9
 from __future__ import annotations
-import copy, functools, warnings
+import copy, functools, inspect, warnings
 from contextlib import contextmanager
 import torch
 from torch import nn
@@ -34,13 +34,15 @@ from typing import Annotated
 from .core import FTError, FTConfig, METHODS, load_config, methods_of, VIRTUAL_TOKEN_METHODS
 from .core import pick_device_and_precision
 from .models import load_for, model_device
+from .data import tokenize_messages
+
 
 # %% auto #0
 __all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'MethodError', 'linear_module_names', 'is_4bit', 'check_4bit_support',
            'prefix_blocker', 'lora_layer_indices', 'check_method', 'peft_config', 'prepare_for_generation',
            'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods', 'generation_parity',
            'merge_blocker', 'merged_adapter', 'fast_generate', 'left_pad', 'cut_stop', 'stop_criterion',
-           'context_length', 'over_context', 'generate_batch']
+           'context_length', 'over_context', 'generate_batch', 'label_targets', 'score_labels']
 
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
@@ -539,3 +541,85 @@ def generate_batch(
                         stopping_criteria=StoppingCriteriaList(crit), **gen)
     rows = out[:, ids.shape[1]:].tolist()
     return [_answer(tokenizer, r, len(s), set(eos_ids), pad_id, stops) for r, s in zip(rows, seqs)]
+
+# %% ../nbs/03_methods.ipynb #15767dc2
+def label_targets(
+    messages:list,           # the prompt as chat messages (the user turn, with any system turn)
+    tokenizer,               # the model's tokenizer
+    labels:list[str],        # the task's labels
+    chat_template:str|None=None,  # as for training (see `data.resolve_chat_template`)
+)->list[tuple[list[int],list[int]]]:
+    "Per label, (prompt ids, the label's trained ids: answer + its end token), tokenized exactly as training does."
+    if not labels: raise MethodError("no labels to score: the task's `labels` list is empty")
+    out = []
+    for lab in labels:
+        if not isinstance(lab, str) or not lab.strip():
+            raise MethodError(f"label {lab!r} cannot be scored: labels must be non-empty strings")
+        t = tokenize_messages(list(messages) + [dict(role="assistant", content=lab)], tokenizer, chat_template)
+        trained = [i for i, l in enumerate(t["labels"]) if l != -100]
+        out.append((t["input_ids"][:trained[0]], t["input_ids"][trained[0]:trained[-1] + 1]))
+    return out
+
+
+# %% ../nbs/03_methods.ipynb #ff3e9d6d
+def _label_logprobs(logits:torch.Tensor, ids:torch.Tensor, lens:list[int])->torch.Tensor:
+    "Per row, the log-probs of `ids`' first `lens` tokens under `logits` (row r, position j predicts ids[r, j])."
+    lp = logits.float().log_softmax(-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
+    keep = torch.arange(ids.shape[1], device=ids.device)[None] < torch.tensor(lens, device=ids.device)[:, None]
+    return lp * keep
+
+
+# %% ../nbs/03_methods.ipynb #0fd1051e
+def _shares_cache(model:nn.Module)->bool:
+    "False for prefix and prompt methods, whose virtual tokens PEFT puts in the cache itself."
+    cfg = getattr(model, "peft_config", {}).get(getattr(model, "active_adapter", None) or "default")
+    return not (cfg is not None and getattr(cfg, "is_prompt_learning", False))
+
+def _cache_of(out)->object:
+    "The KV cache a forward returned (transformers 5 calls it `cache`, 4.x `past_key_values`)."
+    c = getattr(out, "cache", None)
+    return c if c is not None else out.past_key_values
+
+def _cache_kw(model:nn.Module)->str:
+    "The name under which `model`'s forward takes a KV cache."
+    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+# %% ../nbs/03_methods.ipynb #d94e9143
+@torch.no_grad()
+def score_labels(
+    model:nn.Module,       # a causal LM (base, PEFT or merged), in eval mode
+    targets:list[tuple[list[int],list[int]]],  # per label (prompt ids, label ids), from `label_targets`
+    normalize:bool=False,  # True: the mean log-prob per label token instead of the sum
+    chunk:int=64,          # labels per forward pass
+)->torch.Tensor:
+    "Each label's log-likelihood after its prompt (float32, one per label); the argmax is the scored answer."
+    dev, out = model_device(model), torch.empty(len(targets))
+    groups = {}
+    for i, (p, l) in enumerate(targets): groups.setdefault(tuple(p), []).append(i)
+    for prompt, rows in groups.items():
+        shared = _shares_cache(model)
+        if shared:
+            first = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True)
+            head = first.logits[0, -1].float().log_softmax(-1)
+        for k in range(0, len(rows), chunk):
+            part = rows[k:k + chunk]
+            labs = [targets[i][1] for i in part]
+            lens, n = [len(l) for l in labs], max(len(l) for l in labs)
+            ids = torch.tensor([l + [l[-1]] * (n - len(l)) for l in labs], device=dev)
+            if shared:
+                cache = copy.deepcopy(_cache_of(first))
+                cache.batch_repeat_interleave(len(part))
+                mask = torch.ones(len(part), len(prompt) + n, dtype=torch.long, device=dev)
+                logits = model(input_ids=ids, attention_mask=mask, **{_cache_kw(model): cache}).logits
+                lp = torch.cat([head[ids[:, :1]], _label_logprobs(logits[:, :-1], ids[:, 1:],
+                                                                   [x - 1 for x in lens])], 1)
+            else:
+                seq = torch.cat([torch.tensor([list(prompt)] * len(part), device=dev), ids], 1)
+                logits = model(input_ids=seq).logits[:, len(prompt) - 1:-1]
+                lp = _label_logprobs(logits, ids, lens)
+            s = lp.sum(1).cpu()
+            out[part] = s / torch.tensor(lens, dtype=torch.float) if normalize else s
+    return out
+

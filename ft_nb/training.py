@@ -43,7 +43,7 @@ from .multitask import MultiTaskData, prepare_multitask
 # %% auto #0
 __all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
            'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'target_positions',
-           'FTTrainerMixin', 'QLoRATrainer', 'load_trained', 'cmd_train']
+           'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -809,6 +809,64 @@ def plot(self:LoRATrainer, path=None):
     fig.tight_layout()
     if path is not None: fig.savefig(path, dpi=90)
     return fig
+
+# %% ../nbs/04_training.ipynb #bb213028
+def _eval_points(log_history:list[dict])->list[tuple[int, float]]:
+    "(step, eval_loss) of each validation in a Trainer log history, in step order, finite losses only."
+    pts = {int(h["step"]): float(h["eval_loss"]) for h in log_history
+           if "eval_loss" in h and "step" in h and math.isfinite(float(h["eval_loss"]))}
+    return sorted(pts.items())
+
+
+# %% ../nbs/04_training.ipynb #34bcb693
+def _power_fit(steps:list[int], losses:list[float])->tuple[float, float, float]|None:
+    "Least-squares `a + b·step^-c` over a grid of `c` (b > 0: a falling curve); None where no falling fit exists."
+    best = None
+    s, y = torch.tensor(steps, dtype=torch.float64), torch.tensor(losses, dtype=torch.float64)
+    for c in torch.linspace(0.05, 3.0, 60).tolist():
+        x = s ** -c
+        X = torch.stack([torch.ones_like(x), x], 1)
+        a, b = torch.linalg.lstsq(X, y[:, None]).solution[:, 0].tolist()
+        err = float(((X @ torch.tensor([a, b], dtype=torch.float64) - y) ** 2).sum())
+        if b > 0 and (best is None or err < best[0]): best = (err, a, b, c)
+    return None if best is None else best[1:]
+
+
+# %% ../nbs/04_training.ipynb #86096fc0
+def curve_advice(
+    log_history:list[dict],   # Trainer's `state.log_history` (or report.json's): eval_loss entries with their step
+    steps_per_epoch:float|None=None,  # optimizer steps per epoch, to say lengths in epochs too
+    rising:float=0.02,        # overfitting: the last validation loss this share above the best one
+    falling:float=0.03,       # undertrained: twice the training would lower validation loss by more than this share
+)->dict:
+    "Whether the run stopped too early (undertrained) or too late (overfitting), from its validation curve."
+    pts = _eval_points(log_history)
+    ep = lambda s: f" (epoch {s / steps_per_epoch:.2f})" if steps_per_epoch else ""
+    if len(pts) < 3:
+        return dict(verdict="unknown", message=f"{len(pts)} validation loss(es) logged, too few to judge the "
+                    "curve: set eval_steps to about a tenth of the steps to see it")
+    steps, losses = [s for s, _ in pts], [l for _, l in pts]
+    (bs, bl), (ls, ll) = min(pts, key=lambda p: p[1]), pts[-1]
+    res = dict(best_step=bs, best_loss=bl, last_step=ls, last_loss=ll)
+    if bs < ls and ll > bl * (1 + rising):
+        return dict(res, verdict="overfitting", setting="max_steps", suggested=bs,
+                    message=f"validation loss rose {ll / bl - 1:.0%} from its best, {bl:.4f} at step {bs}{ep(bs)}, "
+                    f"to {ll:.4f} at step {ls}: the adapter overfits. Train to step {bs} (max_steps: {bs}), or "
+                    "set early_stopping_patience to stop at the best validation loss and keep that checkpoint")
+    fit = _power_fit(steps, losses)
+    if fit is not None:
+        a, b, c = fit
+        twice = a + b * (2 * ls) ** -c
+        gain = (ll - twice) / ll
+        res.update(predicted_loss_at_2x=round(twice, 4), predicted_gain_at_2x=round(gain, 4))
+        if gain > falling:
+            return dict(res, verdict="undertrained", setting="num_epochs", suggested=2,
+                        message=f"validation loss was still falling at the end ({losses[-2]:.4f} at step {steps[-2]} "
+                        f"-> {ll:.4f} at step {ls}); fitted to the curve, twice the training would bring it to about "
+                        f"{twice:.4f} ({gain:.0%} lower): double num_epochs (or max_steps to {2 * ls})")
+    return dict(res, verdict="converged", message=f"validation loss levelled off ({ll:.4f} at step {ls}, best "
+                f"{bl:.4f} at step {bs}): longer training would gain little")
+
 
 # %% ../nbs/04_training.ipynb #6abc83ea
 class QLoRATrainer(LoRATrainer):
