@@ -312,7 +312,8 @@ def selected(only:list[str]|None, all_:bool=False)->list[Spec]:
     return [s for s in SPECS.values() if all_ or s.licence_clean]
 
 def main(argv=None)->int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the datasets, their sources and licences")
     p = sub.add_parser("prepare", help="write the fixed subsets as ft_nb JSONL")
@@ -324,6 +325,7 @@ def main(argv=None)->int:
     p.add_argument("--seed", type=int, default=0, help="the seed of the subsets (default 0)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                    help=f"package cache (default {DEFAULT_CACHE})")
+    ap.epilog = "the prepare command:\n" + p.format_help()   # so `--help` shows every option
     a = ap.parse_args(argv)
     if a.cmd == "list":
         rows = [[s.name, s.task, s.package.spec, s.licence,

@@ -174,3 +174,11 @@ def test_list(capsys):
     assert rt.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "banking77" in out and "CC-BY-4.0" in out and "no (--only/--all)" in out
+
+def test_help_names_every_option(capsys):
+    "The top-level --help shows prepare's options too (tests/test_commands.py checks docs by it)."
+    with pytest.raises(SystemExit) as e: rt.main(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    for opt in ("--out", "--only", "--all", "--seed", "--cache"):
+        assert opt in out
