@@ -200,10 +200,12 @@ def balanced_subset(train:list, test:list, n_train:int, n_test:int, seed:int=0,
     rng.shuffle(out_te)
     return out_tr, out_te
 
-def classification_instruction(describe:str, labels:list[str], noun:str="intent")->str:
+def classification_instruction(describe:str, labels:list[str], noun:str="intent",
+                               label_list:bool=True)->str:
     "A classification task's instruction: what the text is, the allowed labels, the label only."
+    allowed = f"Allowed {noun}s: {', '.join(labels)}. " if label_list else ""
     return (f"Classify the {describe} into exactly one {noun}. "
-            f"Allowed {noun}s: {', '.join(labels)}. Reply with the {noun} name only.")
+            f"{allowed}Reply with the {noun} name only.")
 
 def extraction_instruction(describe:str, types:list[str])->str:
     "The entity-extraction instruction: the types, the JSON shape, {} when there is none."
@@ -249,11 +251,13 @@ def write_jsonl(records:list[dict], path:Path)->str:
 
 # --- per-dataset preparation -------------------------------------------------------------
 
-def build_classification(spec:Spec, train:list, test:list, seed:int=0)->dict:
+def build_classification(spec:Spec, train:list, test:list, seed:int=0,
+                         label_list:bool=True)->dict:
     "Records and labels of a classification dataset from its raw (text, label) rows."
     tr, te = balanced_subset(train, test, spec.n_train, spec.n_test, seed, where=spec.name)
     labels = sorted({l for _, l in tr})
-    ins = classification_instruction(spec.describe, labels, spec.extra.get("noun", "intent"))
+    ins = classification_instruction(spec.describe, labels, spec.extra.get("noun", "intent"),
+                                     label_list)
     def rec(rows): return [dict(instruction=ins, input=t, output=l) for t, l in rows]
     return dict(train=rec(tr), test=rec(te), labels=labels)
 
@@ -274,11 +278,11 @@ def load_raw(spec:Spec, root:Path)->dict:
         return {s: read_labeled_tsv(p) for s, p in files.items()}
     return {s: read_conll(p) for s, p in files.items()}
 
-def prepare(spec:Spec, out:Path, root:Path, seed:int=0)->dict:
+def prepare(spec:Spec, out:Path, root:Path, seed:int=0, label_list:bool=True)->dict:
     "Write `spec`'s subset under `out/spec.name`; returns its manifest entry (sizes, sha256)."
     raw = load_raw(spec, root)
     if spec.task == "classification":
-        built = build_classification(spec, raw["train"], raw["test"], seed)
+        built = build_classification(spec, raw["train"], raw["test"], seed, label_list)
     else: built = build_extraction(spec, raw["all"], seed)
     d = Path(out)/spec.name
     sha = {f"{s}.jsonl": write_jsonl(built[s], d/f"{s}.jsonl") for s in ("train", "test")}
@@ -288,7 +292,7 @@ def prepare(spec:Spec, out:Path, root:Path, seed:int=0)->dict:
         sha["labels.json"] = hashlib.sha256(data).hexdigest()
     return dict(dataset=spec.name, task=spec.task, source=spec.package.spec,
                 wheel_sha256=spec.package.sha256, files=spec.files, licence=spec.licence,
-                licence_clean=spec.licence_clean, seed=seed,
+                licence_clean=spec.licence_clean, seed=seed, label_list=label_list,
                 labels=len(built.get("labels", [])) or None, train=len(built["train"]),
                 test=len(built["test"]), sha256=sha)
 
@@ -323,6 +327,9 @@ def main(argv=None)->int:
                    help="a dataset name (repeatable); default: every licence-clean one")
     p.add_argument("--all", action="store_true", help="also datasets whose licence is not clean")
     p.add_argument("--seed", type=int, default=0, help="the seed of the subsets (default 0)")
+    p.add_argument("--no-label-list", action="store_true",
+                   help="classification instructions without the list of allowed labels "
+                        "(short prompts; the model learns the labels from the examples)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                    help=f"package cache (default {DEFAULT_CACHE})")
     ap.epilog = "the prepare command:\n" + p.format_help()   # so `--help` shows every option
@@ -338,7 +345,8 @@ def main(argv=None)->int:
     entries = []
     for s in specs:
         try:
-            entries.append(prepare(s, a.out, ensure_package(s.package, a.cache), a.seed))
+            root = ensure_package(s.package, a.cache)
+            entries.append(prepare(s, a.out, root, a.seed, not a.no_label_list))
         except (OSError, ValueError, RuntimeError) as e:
             print(f"error: {s.name}: {e}", file=sys.stderr)
             return 1

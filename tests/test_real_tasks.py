@@ -126,6 +126,12 @@ def test_prepare_classification(bolt_root, tmp_path):
     for f, h in e["sha256"].items():   # the manifest's hashes are those of the files written
         assert h == rt.hashlib.sha256((out/"banking77"/f).read_bytes()).hexdigest()
     assert rt.prepare(spec, tmp_path/"again", bolt_root, seed=0)["sha256"] == e["sha256"]
+    short = rt.prepare(spec, tmp_path/"short", bolt_root, seed=0, label_list=False)
+    rec = json.loads((tmp_path/"short"/"banking77"/"train.jsonl").read_text().splitlines()[0])
+    assert rec["instruction"] == ("Classify the customer message to an online bank into exactly "
+                                  "one intent. Reply with the intent name only.")
+    assert short["sha256"]["labels.json"] == e["sha256"]["labels.json"]   # same subset, labels
+    assert short["sha256"]["train.jsonl"] != e["sha256"]["train.jsonl"]
 
 def test_prepare_extraction(tmp_path):
     root = tmp_path/"pkg"
@@ -180,5 +186,5 @@ def test_help_names_every_option(capsys):
     with pytest.raises(SystemExit) as e: rt.main(["--help"])
     out = capsys.readouterr().out
     assert e.value.code == 0
-    for opt in ("--out", "--only", "--all", "--seed", "--cache"):
+    for opt in ("--out", "--only", "--all", "--seed", "--cache", "--no-label-list"):
         assert opt in out
