@@ -4,10 +4,10 @@ Every stage that needs a model gets it from `load_for(cfg)`, the one place where
 every model field of `FTConfig` (model and tokenizer names, attention kernel, 4-bit quantization settings, remote
 code, device and precision), so no caller picks fields by hand and none is silently dropped. The module also says
 whether two models are the same base (`base_fingerprint`, `same_fingerprint`, `same_base_name`) and where a model
-lives (`model_device`). A trained run becomes a model through `load_run_model`, the one door every stage uses: read
-the run, load its base, check that the adapter fits it, attach the adapter, pick the tokenizer. It imports only
-`ft_nb.core` and `ft_nb.runs`; the built-in SmolLM2 model and the tiny test models are made
-here so that every notebook can run offline in seconds.
+lives (`model_device`). A trained run becomes a model through `load_run_model`, the one door
+every stage uses: read the run, load its base, check that the adapter fits it, attach the adapter,
+pick the tokenizer. It imports only `ft_nb.core` and `ft_nb.runs`; the built-in SmolLM2 model and
+the tiny test models are made here so that every notebook can run offline in seconds.
 
 Docs: https://ft-nb.github.io/ft_nb/models.html.md"""
 
@@ -406,34 +406,38 @@ def check_adapter_fits(
     model,                  # the base model the adapter is about to be attached to
     run,                    # the adapter's `RunInfo`
     base_name=None,         # the base's name, for the message (default: the model's own)
-    allow_base_mismatch:bool=False,  # skip the weights comparison (sizes and shapes are still checked)
+    allow_base_mismatch:bool=False,  # skip the weights comparison (sizes and shapes are checked)
 ):
     "Raise `ModelError` saying why, when the adapter of `run` does not fit `model`."
-    if not (probs := adapter_fit_problems(model, run, check_weights=not allow_base_mismatch)): return
+    probs = adapter_fit_problems(model, run, check_weights=not allow_base_mismatch)
+    if not probs: return
     name = base_name or getattr(_unwrap(model), "name_or_path", None) or "(a loaded model)"
-    raise ModelError(f"the adapter in {run.path} does not fit base model {str(name)!r} (trained for "
-                     f"{run.base_model!r}): " + "; ".join(probs) + "; load it with the base model it was trained on")
+    raise ModelError(f"the adapter in {run.path} does not fit base model {str(name)!r} "
+                     f"(trained for {run.base_model!r}): " + "; ".join(probs)
+                     + "; load it with the base model it was trained on")
 
 # %% ../nbs/01_models.ipynb #a69ed575
 _MODEL_FIELDS = ("tokenizer_name", "attn_implementation", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
 
 def run_base_config(
-    run=None,                   # the run's `RunInfo`, whose recorded model fields are followed (None: defaults)
-    name:str|None=None,         # the model to load (default: the run's base; for a merged run, the run itself)
+    run=None,                   # the run's `RunInfo`, whose recorded model fields are followed
+    name:str|None=None,         # the model to load (default: the run's base; a merged run: itself)
     load_in_4bit:bool|None=None,  # None: as the run was trained (a merged model: full precision)
     trust_remote_code:bool|None=None,  # None: as the run was trained
 )->FTConfig:
-    "The model part of an `FTConfig` for loading the base of `run` (or model `name`) the way the run was trained."
+    "The model part of an `FTConfig` loading the base of `run` (or `name`) as the run was trained."
     rc = run.config if run is not None else {}
     merged = run is not None and run.kind == "merged"
     if name is None: name = str(run.path) if merged else run.base_model
-    if load_in_4bit is None: load_in_4bit = bool(run is not None and not merged and run.load_in_4bit)
+    if load_in_4bit is None:
+        load_in_4bit = bool(run is not None and not merged and run.load_in_4bit)
     if trust_remote_code is None: trust_remote_code = bool(rc.get("trust_remote_code"))
     kw = {k: rc[k] for k in _MODEL_FIELDS if rc.get(k) is not None}
-    if "tokenizer_name" in kw and not same_base_name(str(rc.get("model_name") or ""), name): del kw["tokenizer_name"]
+    if "tokenizer_name" in kw and not same_base_name(str(rc.get("model_name") or ""), name):
+        del kw["tokenizer_name"]       # the run's tokenizer belongs to the run's base
     if isinstance(rc.get("max_new_tokens"), int): kw["max_new_tokens"] = rc["max_new_tokens"]
-    return FTConfig(model_name=str(name), method="qlora" if load_in_4bit else "lora", load_in_4bit=load_in_4bit,
-                    trust_remote_code=trust_remote_code, **kw)
+    return FTConfig(model_name=str(name), method="qlora" if load_in_4bit else "lora",
+                    load_in_4bit=load_in_4bit, trust_remote_code=trust_remote_code, **kw)
 
 # %% ../nbs/01_models.ipynb #55da2471
 def run_tokenizer(
@@ -443,12 +447,13 @@ def run_tokenizer(
 ):
     "The tokenizer saved in the run directory, or None when the run has none."
     if run is None or not any((run.path/n).is_file() for n in _TOKENIZER_FILES): return None
-    try: return load_tokenizer(str(run.path), padding_side=padding_side, trust_remote_code=trust_remote_code)
+    try: return load_tokenizer(str(run.path), padding_side, trust_remote_code)
     except Exception as e:
-        raise ModelError(f"the tokenizer saved in {run.path} cannot be read ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:200] if str(e) else ''}); the run directory is incomplete "
-                         "or damaged: save the adapter again, or copy the tokenizer files from the base model"
-                         ) from None
+        first = str(e).splitlines()[0][:200] if str(e) else ""
+        raise ModelError(f"the tokenizer saved in {run.path} cannot be read "
+                         f"({type(e).__name__}: {first}); "
+                         "the run directory is incomplete or damaged: save the adapter again, "
+                         "or copy the tokenizer files from the base model") from None
 
 # %% ../nbs/01_models.ipynb #317c4562
 def attach_adapter(
@@ -457,63 +462,73 @@ def attach_adapter(
     adapter_name:str="default", # its name in the PEFT model
     is_trainable:bool=False,    # keep it trainable (continue training); False: frozen, eval mode
     base_name=None,             # the base's name, for messages
-    allow_base_mismatch:bool=False,  # skip the weights comparison (sizes and shapes are still checked)
+    allow_base_mismatch:bool=False,  # skip the weights comparison (sizes and shapes are checked)
 ):
     "Check that the adapter of `run` fits `model` and load it onto it: the PEFT model."
-    from peft import PeftModel   # import-time cost: peft loads in seconds, and only a run needs it
+    from peft import PeftModel   # import-time cost: peft takes seconds, and only a run needs it
     run = run if isinstance(run, RunInfo) else read_run(run)
     if run.kind != "adapter":
-        raise ModelError(f"{run.path} holds a whole (merged) model, not an adapter: load it as a model, not onto one")
+        raise ModelError(f"{run.path} holds a whole (merged) model, not an adapter: "
+                         "load it as a model, not onto one")
     check_adapter_fits(model, run, base_name, allow_base_mismatch)
+    kw = dict(adapter_name=adapter_name, is_trainable=is_trainable)
     try:
-        if isinstance(model, PeftModel):
-            model.load_adapter(str(run.path), adapter_name=adapter_name, is_trainable=is_trainable)
-        else: model = PeftModel.from_pretrained(model, str(run.path), adapter_name=adapter_name,
-                                                is_trainable=is_trainable)
+        if isinstance(model, PeftModel): model.load_adapter(str(run.path), **kw)
+        else: model = PeftModel.from_pretrained(model, str(run.path), **kw)
     except Exception as e:
         if isinstance(e, RuntimeError) and "size mismatch" in str(e):
-            raise ModelError(f"the adapter in {run.path} does not fit base model {str(base_name)!r} "
-                             f"(trained for {run.base_model!r}): {str(e)[:500]}") from None
+            raise ModelError(f"the adapter in {run.path} does not fit base model "
+                             f"{str(base_name)!r} (trained for {run.base_model!r}): {str(e)[:500]}"
+                             ) from None
         if isinstance(e, (FTError, torch.OutOfMemoryError)): raise
         raise ModelError(f"the adapter weights in {run.path} cannot be loaded ({type(e).__name__}: "
-                         f"{str(e)[:300]}); the run directory is incomplete or damaged: save it again") from None
+                         f"{str(e)[:300]}); the run directory is incomplete or damaged: "
+                         "save it again") from None
     return model if is_trainable else model.eval()
 
 # %% ../nbs/01_models.ipynb #5fa74bc5
+def _adapter_names(adapter_name, n:int, many:bool)->list:
+    "One name per run: the given ones, else 'default' for one run and a0, a1, ... for a list."
+    if isinstance(adapter_name, (list, tuple)): names = list(adapter_name)
+    else: names = [f"a{i}" for i in range(n)] if many else [adapter_name or "default"]
+    if len(names) != n:
+        raise ModelError(f"{len(names)} adapter names for {n} runs; give one per run")
+    return names
+
 def load_run_model(
-    run,                        # run / adapter / merged-model directory or `RunInfo`; a list: adapters of one base
-    base=None,                  # a loaded base model, a name/path, or None: the base the run records
-    config=None,                # an `FTConfig` whose model fields load the base (default: those the run recorded)
+    run,                        # run, adapter or merged-model dir, or `RunInfo`; a list: one base's
+    base=None,                  # a loaded model, a name/path, or None: the base the run records
+    config=None,                # an `FTConfig` whose model fields load the base (default: run's)
     device:str|None=None,       # where to load (default: the config's, else the best available)
     precision:str|None=None,    # base precision (default: best for the device)
     load_in_4bit:bool|None=None,  # None: as the run was trained (QLoRA runs in 4-bit)
-    for_training:bool=False,    # trainable adapter, right padding, train mode; False: frozen, left padding, eval
+    for_training:bool=False,    # trainable, right padding, train mode; False: frozen, left padding
     trust_remote_code:bool|None=None,  # None: as the run was trained
-    allow_base_mismatch:bool=False,    # skip the weights comparison (sizes and shapes are still checked)
-    adapter_name=None,          # the adapter's name (default 'default'); for a list, one per run (default a0, a1, ...)
+    allow_base_mismatch:bool=False,    # skip the weights comparison (sizes and shapes are checked)
+    adapter_name=None,          # its name ('default'); for a list, one per run (a0, a1, ...)
 )->tuple:
-    "Read the run, load its base, check the fit, attach the adapter(s), pick the tokenizer: `(model, tokenizer, info)`."
+    "Read the run, load its base, check the fit, attach the adapter(s), pick the tokenizer."
     many = isinstance(run, (list, tuple))
     runs = [r if isinstance(r, RunInfo) else read_run(r) for r in (run if many else [run])]
     if not runs: raise ModelError("no run given: pass a run, adapter or merged-model directory")
     first, info = runs[0], runs if many else runs[0]
-    tc = trust_remote_code if trust_remote_code is not None else bool(first.config.get("trust_remote_code"))
+    tc = trust_remote_code
+    if tc is None: tc = bool(first.config.get("trust_remote_code"))
     kw = dict(device=device, precision=precision, for_training=for_training)
     if first.kind == "merged" and not many and base is None:
         cfg = config or run_base_config(first, load_in_4bit=load_in_4bit, trust_remote_code=tc)
         return (*load_for(cfg, name=str(first.path), **kw), info)
     base = base if base is not None else first.base_model
     if base is None:
-        raise ModelError(f"{first.path} does not say which base model it belongs to (no ft_nb_manifest.json and no "
-                         "base_model_name_or_path in adapter_config.json); pass the base model (base=, --base)")
+        raise ModelError(f"{first.path} does not say which base model it belongs to (neither "
+                         "ft_nb_manifest.json nor base_model_name_or_path in adapter_config.json); "
+                         "pass the base model (base=, --base)")
     tok, name = None, base
     if isinstance(base, (str, Path)):
         cfg = config or run_base_config(first, str(base), load_in_4bit, tc)
         model, tok = load_for(cfg, name=str(base), **kw)
     else: model, name = base, getattr(base, "name_or_path", None)
-    names = adapter_name if isinstance(adapter_name, (list, tuple)) else [adapter_name or "default"]
-    if many and not isinstance(adapter_name, (list, tuple)): names = [f"a{i}" for i in range(len(runs))]
-    if len(names) != len(runs): raise ModelError(f"{len(names)} adapter names for {len(runs)} runs; give one per run")
-    for r, n in zip(runs, names): model = attach_adapter(model, r, n, for_training, name, allow_base_mismatch)
+    for r, n in zip(runs, _adapter_names(adapter_name, len(runs), many)):
+        model = attach_adapter(model, r, n, for_training, name, allow_base_mismatch)
     tok = run_tokenizer(first, "right" if for_training else "left", tc) or tok
     return model, tok, info
