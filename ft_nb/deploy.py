@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
 from .core import FTError, check_number, fields_with
-from .inference import adapter_fit_problems, check_base_name, END_TOKENS
+from .inference import check_base_name, END_TOKENS
+from .models import load_run_model
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
 from .gguf_export import (GGUF_TYPES, GGUF_TOL, GGUFError, cmd_export, export_gguf, export_lora_gguf,
     llama_server_command, ollama_modelfile, verify_gguf, write_modelfile)   # their home is ft_nb.gguf_export
+
 
 # %% auto #0
 __all__ = ['DEFAULT_PARITY_PROMPTS', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics', 'write_model_card', 'merge_adapter',
@@ -155,19 +157,6 @@ def _logits(model, tok, prompts, device=None)->torch.Tensor:
 def _max_diff(a:torch.Tensor, b:torch.Tensor)->float: return float((a-b).abs().max())
 
 # %% ../nbs/07_deployment.ipynb #9c359b73
-def _load_base(base, precision="fp32", device=None, load_in_4bit=False):
-    "The base model an adapter is merged into (or, for the QLoRA gap, the 4-bit one it was trained on)."
-    from ft_nb.models import load_model_and_tokenizer
-    if not base:
-        raise DeployError("the adapter does not name its base model (no ft_nb_manifest.json and no "
-                          "base_model_name_or_path in adapter_config.json); pass base_model=")
-    return load_model_and_tokenizer(str(base), precision=precision, device=device, load_in_4bit=load_in_4bit)
-
-def _adapter_tokenizer(info:RunInfo, fallback):
-    "The run's tokenizer (it carries the chat template used in training), else the base's."
-    from ft_nb.models import load_tokenizer
-    return load_tokenizer(str(info.path)) if info.has_tokenizer or (info.path/"tokenizer.json").is_file() else fallback
-
 def _check_mergeable(info:RunInfo, so:str="it cannot be merged into the base model"):
     "Refuse adapters that add virtual tokens: there is no weight update to fold in (`so`: what that rules out)."
     if not info.mergeable:
@@ -175,12 +164,6 @@ def _check_mergeable(info:RunInfo, so:str="it cannot be merged into the base mod
                           f"not a weight update, so {so}. Serve it unmerged: "
                           f"`ft-nb serve --base {info.base_model} --adapter NAME={info.path}`, "
                           f"`ft-nb infer --adapter {info.path}` or LoRAInference(base_model=..., adapter_path=...)")
-
-def _check_fits(model, info:RunInfo, base, allow_base_mismatch:bool=False):
-    "Refuse a base model the adapter was not trained on: the checks `ft-nb infer` makes (sizes, shapes, weights)."
-    if probs := adapter_fit_problems(model, info, check_weights=not allow_base_mismatch):
-        raise DeployError(f"the adapter in {info.path} does not fit base model {str(base)!r} (trained for "
-                          f"{info.base_model!r}): " + "; ".join(probs) + "; merge into the base it was trained on")
 
 # %% ../nbs/07_deployment.ipynb #5b0e7a61
 _REL_TOL = {"fp16": 4e-3, "bf16": 3e-2}
@@ -216,7 +199,6 @@ def merge_adapter(
     allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (sizes and shapes still checked)
 )->dict:
     "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
-    from peft import PeftModel
     from transformers import AutoModelForCausalLM
     from ft_nb.core import torch_dtype
     t0 = time.time()
@@ -235,10 +217,8 @@ def merge_adapter(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or another out_dir")
     prompts = list(prompts or DEFAULT_PARITY_PROMPTS)
-    model, tok = _load_base(base, "fp32", device)              # never the 4-bit model: see above
-    _check_fits(model, info, base, allow_base_mismatch)
-    tok = _adapter_tokenizer(info, tok)
-    pm = PeftModel.from_pretrained(model, str(adapter_path)).eval()
+    pm, tok, _ = load_run_model(info, base, device=device, precision="fp32", load_in_4bit=False,
+                                trust_remote_code=False, allow_base_mismatch=allow_base_mismatch)
     with pm.disable_adapter(): base_logits = _logits(pm, tok, prompts)
     ada_logits = _logits(pm, tok, prompts)
     merged = pm.merge_and_unload(safe_merge=True).eval()
@@ -247,14 +227,15 @@ def merge_adapter(
     if merged.generation_config.eos_token_id is None: merged.generation_config.eos_token_id = tok.eos_token_id
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:   # the old `out` stays until this completes
         merged.save_pretrained(tmp, safe_serialization=True); tok.save_pretrained(tmp)
-        del merged, pm, model
+        del merged, pm
         reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype(precision)).eval()
         m_logits = _logits(reloaded, tok, prompts, device="cpu"); del reloaded
         report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base), method=info.method,
                       precision=precision, prompts=len(prompts), **_parity(ada_logits, m_logits, precision, tol, base),
                       adapter_effect=_max_diff(base_logits, ada_logits), quant_gap=None)
         if quant_gap if quant_gap is not None else info.load_in_4bit:
-            report.update(_quant_gap(base, adapter_path, device, tok, prompts, m_logits))
+            gap = _quant_gap(info, base, device, tok, prompts, m_logits, allow_base_mismatch)
+            report.update(gap)
         report["wall_s"] = round(time.time()-t0, 2)
         (tmp/"ft_nb_merge_report.json").write_text(json.dumps(report, indent=2))
         if model_card: write_model_card(tmp, kind="merged", info=info, extra=report, run_dir=adapter_path)
@@ -265,11 +246,10 @@ def merge_adapter(
     return report
 
 # %% ../nbs/07_deployment.ipynb #6e2d8a14
-def _quant_gap(base, adapter_path, device, tok, prompts, merged_logits)->dict:
+def _quant_gap(info, base, device, tok, prompts, merged_logits, allow_base_mismatch=False)->dict:
     "How far '4-bit base + adapter' (what QLoRA trained) is from the merged full-precision model."
-    from peft import PeftModel
-    q, _ = _load_base(base, "fp32", device, load_in_4bit=True)
-    qp = PeftModel.from_pretrained(q, str(adapter_path)).eval()
+    qp, _, _ = load_run_model(info, base, device=device, precision="fp32", load_in_4bit=True,
+                              trust_remote_code=False, allow_base_mismatch=allow_base_mismatch)
     return dict(quant_gap=_max_diff(_logits(qp, tok, prompts), merged_logits),
                 quant_gap_note="4-bit base + adapter (as trained) vs merged full-precision model: the cost of "
                                "4-bit training, not a merge error")

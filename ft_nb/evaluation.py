@@ -604,20 +604,17 @@ def _run_info(run)->dict:
 
 def _load_entry(cfg, entry, device, precision):
     "(name, model, info) for 'base', an adapter directory or a merged model directory."
-    from ft_nb.models import load_for, base_fingerprint, same_fingerprint
+    from ft_nb.models import load_for, load_run_model
     from ft_nb.runs import read_run
     kw = dict(device=device, precision=precision, for_training=False)
     if entry == "base": return "base", load_for(cfg, **kw)[0], dict(path=cfg.model_name)
     run = read_run(entry)                     # RunError naming the file if the directory is incomplete
     p = run.path
     name = p.name if p.name not in ("", ".") else str(p)
-    if run.kind == "merged": return name, load_for(cfg, name=str(p), **kw)[0], dict(_run_info(run), adapter_mb=None)
-    model = load_for(cfg, **kw)[0]
-    if run.base_fingerprint and not same_fingerprint(base_fingerprint(model), run.base_fingerprint):
-        raise EvalError(f"cannot evaluate adapter {p} on base model {cfg.model_name!r}: it was trained on "
-                        f"{run.base_model!r}, whose weights or shape differ; set model_name to that base model")
-    from peft import PeftModel
-    return name, PeftModel.from_pretrained(model, str(p)).eval(), _run_info(run)
+    if run.kind == "merged":
+        return name, load_run_model(run, config=cfg, **kw)[0], dict(_run_info(run), adapter_mb=None)
+    model = load_run_model(run, cfg.model_name, config=cfg, **kw)[0]     # on the config's base
+    return name, model, _run_info(run)
 
 def _eval_models(cfg, models, names, device)->tuple[list, str, str]:
     "`models` as path strings (checked against `names`), and the device and precision to evaluate them on."

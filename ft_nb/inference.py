@@ -22,23 +22,24 @@ Docs: https://ft-nb.github.io/ft_nb/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #ae79d65d
 from __future__ import annotations
-import copy, csv, json, os, re, threading, time
+import copy, csv, json, os, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 import torch
 from fastcore.basics import patch
-from .core import FTError, FTConfig, seed_everything, fields_with
+from .core import FTError, seed_everything
 from .runs import RunError, read_run, atomic_write, clean_partials, same_path
-from .models import load_for, load_tokenizer, setup_tokenizer, model_device
-from .models import base_fingerprint, same_fingerprint, same_base_name
+from .models import load_for, setup_tokenizer, model_device
+from .models import same_base_name, adapter_fit_problems, attach_adapter
+from .models import run_base_config, load_run_model
 from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
 from .methods import prepare_for_generation, fast_generate, merged_adapter
 from .methods import generate_batch, cut_stop, stop_criterion, context_length, over_context
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
-           'adapter_fit_problems', 'LoRAInference', 'StopText', 'read_prompts', 'cmd_infer']
+           'LoRAInference', 'StopText', 'read_prompts', 'cmd_infer']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
 class InferenceError(FTError, ValueError):
@@ -59,83 +60,6 @@ def check_base_name(
                          f"but the base model given is {base!r}. Load it with base_model={adapter_base!r}; "
                          f"if {base!r} holds the same weights under another name, "
                          "pass allow_base_mismatch=True (--allow-base-mismatch).")
-
-# %% ../nbs/06_inference.ipynb #049cc594
-def _text_config(model):
-    "The text model's config (multimodal configs nest it)."
-    c = model.config
-    return c.get_text_config() if hasattr(c, "get_text_config") else c
-
-_FP_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")
-
-def _fingerprint_problems(model, fp:dict|None, check_weights:bool=True)->list[str]:
-    "How the base fingerprint recorded at training (`fp`) differs from `model`'s, in words."
-    if not fp: return []
-    have = base_fingerprint(model)
-    probs = [f"{k.replace('_', ' ')}: adapter's base {fp[k]}, given base {have.get(k)}"
-             for k in _FP_KEYS if k in fp and fp[k] != have.get(k)]
-    if not probs and check_weights and not same_fingerprint(fp, have):
-        probs.append("weights: the embedding sample recorded at training differs "
-                     "(another checkpoint of the same architecture)")
-    return probs
-
-# %% ../nbs/06_inference.ipynb #3f8d1c2e
-def _config_problems(model, acfg:dict)->list[str]:
-    "How the sizes in a prompt-learning `adapter_config.json` differ from `model`'s."
-    tc, probs = _text_config(model), []
-    H, nl = getattr(tc, "hidden_size", None), getattr(tc, "num_hidden_layers", None)
-    heads = getattr(tc, "num_attention_heads", None) or 1
-    kv_dim = (getattr(tc, "head_dim", None) or (H or 0)//heads) * (getattr(tc, "num_key_value_heads", None) or heads)
-    if acfg.get("token_dim") and H and acfg["token_dim"] not in (H, kv_dim):   # prefix tuning stores key/value width
-        probs.append(f"hidden size: adapter {acfg['token_dim']}, base {H}")
-    if acfg.get("num_layers") and nl and acfg["num_layers"] != nl:
-        probs.append(f"layers: adapter {acfg['num_layers']}, base {nl}")
-    return probs
-
-# %% ../nbs/06_inference.ipynb #6a1e9b3d
-def _tensor_shapes(weights:Path)->dict:
-    "Name -> shape of every tensor in a safetensors file, read from its header; a damaged file is refused."
-    from safetensors import safe_open
-    try:
-        with safe_open(str(weights), "pt") as f: return {k: f.get_slice(k).get_shape() for k in f.keys()}
-    except Exception as e:
-        raise InferenceError(f"{weights} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run directory is "
-                             "incomplete or damaged: save the adapter again") from None
-
-# %% ../nbs/06_inference.ipynb #8b3a1d4e
-_LORA_KEY = re.compile(r"(.*)\.lora_(A|B)(?:\.[^.]+)?\.weight$")
-_EMBED_KEY = re.compile(r"(embed_tokens|wte|lm_head)[^.]*\.weight$")
-
-def _tensor_problems(model, weights:Path, limit:int=5)->list[str]:
-    "How the tensor shapes in an adapter's weights file differ from `model`'s layers (at most `limit` differences)."
-    if not weights.exists(): return []
-    mods, V, probs = dict(model.named_modules()), model.get_input_embeddings().weight.shape[0], []
-    for k, shape in _tensor_shapes(weights).items():
-        name = re.sub(r"^base_model\.model\.", "", k)
-        m = _LORA_KEY.match(name)
-        if m:
-            mod = mods.get(m.group(1))
-            fin, fout = getattr(mod, "in_features", None), getattr(mod, "out_features", None)
-            if mod is None: probs.append(f"module {m.group(1)!r} of the adapter does not exist in the base")
-            elif m.group(2)=="A" and fin and shape[1]!=fin:
-                probs.append(f"{m.group(1)} input size: adapter {shape[1]}, base {fin}")
-            elif m.group(2)=="B" and fout and shape[0]!=fout:
-                probs.append(f"{m.group(1)} output size: adapter {shape[0]}, base {fout}")
-        elif _EMBED_KEY.search(name) and len(shape)==2 and shape[0]!=V:
-            probs.append(f"vocabulary: adapter {shape[0]}, base {V} ({k})")
-        if len(probs) >= limit: break
-    return probs
-
-# %% ../nbs/06_inference.ipynb #2b7e4f90
-def adapter_fit_problems(
-    model,                  # the (unwrapped) base model
-    run,                    # a `runs.RunInfo` (from `read_run`)
-    check_weights:bool=True,  # also compare the manifest's sample of embedding weights
-)->list[str]:
-    "Why an adapter does not fit a base model, in words: sizes, module shapes, weights (empty when it fits)."
-    return (_fingerprint_problems(model, run.manifest.get("base_fingerprint"), check_weights)
-            + _config_problems(model, run.adapter_config)
-            + _tensor_problems(model, run.path/"adapter_model.safetensors"))
 
 # %% ../nbs/06_inference.ipynb #1f3b5c7d
 def _inference_tokenizer(tok):
@@ -158,35 +82,6 @@ def _eos_ids(model, tok, chat_template=None)->set:
             i = tok.convert_tokens_to_ids(t)
             if isinstance(i, int) and i != tok.unk_token_id: ids.add(i)
     return ids
-
-# %% ../nbs/06_inference.ipynb #4e6a8c0d
-_MODEL_FIELDS = fields_with("reload")   # the run's tokenizer, attention kernel and 4-bit storage
-
-def _base_config(
-    name:str,                   # the base model to load
-    run=None,                   # the adapter's `RunInfo`, whose recorded model fields are followed
-    load_in_4bit:bool|None=None,  # None: as the run was trained
-    trust_remote_code:bool=False,
-)->FTConfig:
-    "The model part of an `FTConfig` for loading base `name` for inference."
-    rc = run.config if run is not None else {}
-    if load_in_4bit is None: load_in_4bit = bool(run is not None and run.load_in_4bit)
-    kw = {k: rc[k] for k in _MODEL_FIELDS if rc.get(k) is not None}
-    if "tokenizer_name" in kw and not same_base_name(str(rc.get("model_name") or ""), name): del kw["tokenizer_name"]
-    if isinstance(rc.get("max_new_tokens"), int): kw["max_new_tokens"] = rc["max_new_tokens"]
-    return FTConfig(model_name=name, method="qlora" if load_in_4bit else "lora", load_in_4bit=load_in_4bit,
-                    trust_remote_code=trust_remote_code, **kw)
-
-# %% ../nbs/06_inference.ipynb #7b9d1f3a
-def _run_tokenizer(run, trust_remote_code:bool=False):
-    "The tokenizer saved in the run directory, or None when the run has none."
-    if run is None or not run.has_tokenizer: return None
-    try: return load_tokenizer(str(run.path), padding_side="left", trust_remote_code=trust_remote_code)
-    except Exception as e:
-        raise InferenceError(f"the tokenizer saved in {run.path} cannot be read ({type(e).__name__}: "
-                             f"{str(e).splitlines()[0][:200] if str(e) else ''}); the run directory is incomplete "
-                             "or damaged: save the adapter again, or copy the tokenizer files from the base model"
-                             ) from None
 
 # %% ../nbs/06_inference.ipynb #cd681d80
 class LoRAInference:
@@ -211,20 +106,26 @@ class LoRAInference:
         name = (getattr(base_model.config, "_name_or_path", None) if loaded else base_model) or (run and run.base_model)
         if name is None and not loaded:
             raise InferenceError("base_model is required: the adapter directory does not record its base model")
-        self.base_name = str(name)
-        if run: check_base_name(run.base_model, self.base_name, run.path, allow_base_mismatch)
-        if loaded: model, tok = base_model, tokenizer
-        else: model, tok = load_for(_base_config(self.base_name, run, load_in_4bit, trust_remote_code), device=device,
-                                    precision=precision, for_training=False)
-        saved = _run_tokenizer(run, trust_remote_code) if tokenizer is None else None
-        tok = tokenizer if tokenizer is not None else saved if saved is not None else tok
+        self.base_name, self.model = str(name), None
+        self.adapters, self._active, self._lock, self.compile = {}, None, threading.RLock(), compile
+        if run:                 # the door from a run to a model: base, fit, adapter, tokenizer
+            self._check_new_adapter(run, adapter_name, allow_base_mismatch)
+            kw = dict(device=device, precision=precision, load_in_4bit=load_in_4bit,
+                      trust_remote_code=trust_remote_code, allow_base_mismatch=allow_base_mismatch)
+            base = base_model if loaded else self.base_name
+            model, tok, _ = load_run_model(run, base, adapter_name=adapter_name, **kw)
+            self.adapters[adapter_name] = str(run.path)
+        elif loaded: model, tok = base_model, None
+        else:
+            cfg = run_base_config(None, self.base_name, load_in_4bit, trust_remote_code)
+            model, tok = load_for(cfg, device=device, precision=precision, for_training=False)
+        tok = tokenizer if tokenizer is not None else tok
         if tok is None: raise InferenceError("pass tokenizer= together with a loaded base_model")
         self.tokenizer, self.model = _inference_tokenizer(tok), model.eval()
-        self.adapters, self._active, self._lock, self.compile = {}, None, threading.RLock(), compile
         self.max_new_tokens = int((run.config.get("max_new_tokens") if run else None) or DEFAULT_MAX_NEW_TOKENS)
         self.chat_template = chat_template or (run and run.chat_template)
         self.system_prompt = system_prompt if system_prompt is not None else (run and run.system_prompt)
-        if run: self.load_adapter(run.path, adapter_name, allow_base_mismatch=allow_base_mismatch, _run=run)
+        if run: self.set_adapter(adapter_name)
         self._eos_ids = _eos_ids(self.model, self.tokenizer, self.chat_template)
 
 # %% ../nbs/06_inference.ipynb #0e2a4c6d
@@ -257,17 +158,13 @@ _RESERVED = ("active", "base")
 
 @patch
 def _check_new_adapter(self:LoRAInference, run, name:str, allow_base_mismatch:bool=False):
-    "Refuse adapter `name` from `run` before loading it: reserved or taken name, other base, shapes, other peft kind."
+    "Refuse adapter `name` of `run` before loading it: reserved or taken name, other base or kind."
     from peft import PeftModel
     if name in _RESERVED: raise InferenceError(f"adapter name {name!r} is reserved; choose another")
     if name in self.adapters:
         raise InferenceError(f"an adapter named {name!r} is already loaded (from {self.adapters[name]}); "
                              "choose another name")
     check_base_name(run.base_model, self.base_name, run.path, allow_base_mismatch)
-    base = self.model.get_base_model() if isinstance(self.model, PeftModel) else self.model
-    probs = adapter_fit_problems(base, run, check_weights=not allow_base_mismatch)
-    if probs: raise InferenceError(f"the adapter in {run.path} does not fit base model {self.base_name!r} "
-                                   f"(trained for {run.base_model!r}): " + "; ".join(probs))
     if isinstance(self.model, PeftModel):
         have = {str(c.peft_type).split(".")[-1] for c in self.model.peft_config.values()}
         if str(run.peft_type).split(".")[-1] not in have:
@@ -284,24 +181,13 @@ def load_adapter(self:LoRAInference,
     allow_base_mismatch:bool=False,  # accept a base whose *name* differs from the run's (shapes are still checked)
     _run=None,                   # the run, when the caller has read it already
 )->str:
-    "Load another adapter onto the same base model (no reload of the base); returns its name."
-    from peft import PeftModel
+    "Load another adapter onto the same base (`models.attach_adapter`); returns its name."
     run = _run or _read_adapter(adapter_path)
     name = name or run.path.name
     self._check_new_adapter(run, name, allow_base_mismatch)
     with self._lock:
-        try:
-            if isinstance(self.model, PeftModel): self.model.load_adapter(str(run.path), adapter_name=name)
-            else: self.model = PeftModel.from_pretrained(self.model, str(run.path), adapter_name=name)
-        except Exception as e:
-            if isinstance(e, RuntimeError) and "size mismatch" in str(e):
-                raise InferenceError(f"the adapter in {run.path} does not fit base model {self.base_name!r} "
-                                     f"(trained for {run.base_model!r}): {str(e)[:500]}") from None
-            if isinstance(e, (FTError, torch.OutOfMemoryError)): raise
-            raise InferenceError(f"the adapter weights in {run.path} cannot be loaded ({type(e).__name__}: "
-                                 f"{str(e)[:300]}); the run directory is incomplete or damaged: save it again"
-                                 ) from None
-        self.model.eval()
+        self.model = attach_adapter(self.model, run, name, base_name=self.base_name,
+                                    allow_base_mismatch=allow_base_mismatch)
         self.adapters[name] = str(run.path)
         self.set_adapter(name if activate or self.active_adapter is None else self.active_adapter)
     return name

@@ -4,8 +4,10 @@ Every stage that needs a model gets it from `load_for(cfg)`, the one place where
 every model field of `FTConfig` (model and tokenizer names, attention kernel, 4-bit quantization settings, remote
 code, device and precision), so no caller picks fields by hand and none is silently dropped. The module also says
 whether two models are the same base (`base_fingerprint`, `same_fingerprint`, `same_base_name`) and where a model
-lives (`model_device`). It imports only `ft_nb.core`; the built-in SmolLM2 model and the tiny test models are made
-here so that every notebook can run offline in seconds.
+lives (`model_device`). A trained run becomes a model through `load_run_model`, the one door
+every stage uses: read the run, load its base, check that the adapter fits it, attach the adapter,
+pick the tokenizer. It imports only `ft_nb.core` and `ft_nb.runs`; the built-in SmolLM2 model and
+the tiny test models are made here so that every notebook can run offline in seconds.
 
 Docs: https://ft-nb.github.io/ft_nb/models.html.md"""
 
@@ -13,18 +15,19 @@ Docs: https://ft-nb.github.io/ft_nb/models.html.md"""
 
 # %% ../nbs/01_models.ipynb #ecd8ea80
 from __future__ import annotations
-import importlib.util, json, os, time, warnings
+import importlib.util, json, os, re, time, warnings
 from pathlib import Path
 import torch
 from .core import FTError, FTConfig, cache_dir, load_config, pick_device_and_precision, torch_dtype
-from .core import compute_dtype_4bit, cpu_has_bf16
-from .runs import RunError, read_run
+from .core import compute_dtype_4bit, cpu_has_bf16, fields_with
+from .runs import RunError, RunInfo, read_run
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'TINY_ARCHS', 'ModelError', 'smollm2_gguf_path', 'default_tokenizer_dir', 'default_model_dir',
            'tiny_config', 'tiny_model_dir', 'make_tiny_model', 'resolve_model', 'setup_tokenizer', 'load_tokenizer',
            'bnb_config', 'bnb_cpu_bf16_kernels', 'load_model_and_tokenizer', 'load_for', 'model_device',
-           'base_fingerprint', 'same_fingerprint', 'same_base_name']
+           'base_fingerprint', 'same_fingerprint', 'same_base_name', 'adapter_fit_problems', 'check_adapter_fits',
+           'run_base_config', 'run_tokenizer', 'attach_adapter', 'load_run_model']
 
 # %% ../nbs/01_models.ipynb #18416024
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -321,3 +324,210 @@ def _norm_name(name)->str:
 def same_base_name(a, b)->bool:
     "Whether two base-model names (hub id, built-in alias, tiny test name, local directory) denote the same model."
     return _norm_name(a) == _norm_name(b)
+
+# %% ../nbs/01_models.ipynb #9bc0b0aa
+def _text_config(model):
+    "The text model's config (multimodal configs nest it)."
+    c = model.config
+    return c.get_text_config() if hasattr(c, "get_text_config") else c
+
+def _fingerprint_problems(model, fp:dict|None, check_weights:bool=True)->list[str]:
+    "How the base fingerprint recorded at training (`fp`) differs from `model`'s, in words."
+    if not fp: return []
+    have = base_fingerprint(model)
+    probs = [f"{k.replace('_', ' ')}: adapter's base {fp[k]}, given base {have.get(k)}"
+             for k in _SHAPE_KEYS if k in fp and fp[k] != have.get(k)]
+    if not probs and check_weights and not same_fingerprint(fp, have):
+        probs.append("weights: the embedding sample recorded at training differs "
+                     "(another checkpoint of the same architecture)")
+    return probs
+
+# %% ../nbs/01_models.ipynb #f1bd2471
+def _config_problems(model, acfg:dict)->list[str]:
+    "How the sizes in a prompt-learning `adapter_config.json` differ from `model`'s."
+    tc, probs = _text_config(model), []
+    H, nl = getattr(tc, "hidden_size", None), getattr(tc, "num_hidden_layers", None)
+    heads = getattr(tc, "num_attention_heads", None) or 1
+    kv_dim = (getattr(tc, "head_dim", None) or (H or 0)//heads) * (getattr(tc, "num_key_value_heads", None) or heads)
+    if acfg.get("token_dim") and H and acfg["token_dim"] not in (H, kv_dim):   # prefix tuning stores key/value width
+        probs.append(f"hidden size: adapter {acfg['token_dim']}, base {H}")
+    if acfg.get("num_layers") and nl and acfg["num_layers"] != nl:
+        probs.append(f"layers: adapter {acfg['num_layers']}, base {nl}")
+    return probs
+
+# %% ../nbs/01_models.ipynb #982faceb
+def _tensor_shapes(weights:Path)->dict:
+    "Name -> shape of every tensor in a safetensors file, read from its header; a damaged file is refused."
+    from safetensors import safe_open
+    try:
+        with safe_open(str(weights), "pt") as f: return {k: f.get_slice(k).get_shape() for k in f.keys()}
+    except Exception as e:
+        raise ModelError(f"{weights} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run directory is "
+                         "incomplete or damaged: save the adapter again") from None
+
+# %% ../nbs/01_models.ipynb #01b6e4a5
+_LORA_KEY = re.compile(r"(.*)\.lora_(A|B)(?:\.[^.]+)?\.weight$")
+_EMBED_KEY = re.compile(r"(embed_tokens|wte|lm_head)[^.]*\.weight$")
+
+def _tensor_problems(model, weights:Path, limit:int=5)->list[str]:
+    "How the tensor shapes in an adapter's weights file differ from `model`'s layers (at most `limit` differences)."
+    if not weights.exists(): return []
+    mods, V, probs = dict(model.named_modules()), model.get_input_embeddings().weight.shape[0], []
+    for k, shape in _tensor_shapes(weights).items():
+        name = re.sub(r"^base_model\.model\.", "", k)
+        m = _LORA_KEY.match(name)
+        if m:
+            mod = mods.get(m.group(1))
+            fin, fout = getattr(mod, "in_features", None), getattr(mod, "out_features", None)
+            if mod is None: probs.append(f"module {m.group(1)!r} of the adapter does not exist in the base")
+            elif m.group(2)=="A" and fin and shape[1]!=fin:
+                probs.append(f"{m.group(1)} input size: adapter {shape[1]}, base {fin}")
+            elif m.group(2)=="B" and fout and shape[0]!=fout:
+                probs.append(f"{m.group(1)} output size: adapter {shape[0]}, base {fout}")
+        elif _EMBED_KEY.search(name) and len(shape)==2 and shape[0]!=V:
+            probs.append(f"vocabulary: adapter {shape[0]}, base {V} ({k})")
+        if len(probs) >= limit: break
+    return probs
+
+# %% ../nbs/01_models.ipynb #6edffa10
+def adapter_fit_problems(
+    model,                  # the base model (a PEFT wrapper is unwrapped)
+    run,                    # a `runs.RunInfo` (from `read_run`)
+    check_weights:bool=True,  # also compare the manifest's sample of embedding weights
+)->list[str]:
+    "Why an adapter does not fit a base model, in words: sizes, module shapes, weights (empty when it fits)."
+    model = _unwrap(model)
+    return (_fingerprint_problems(model, run.manifest.get("base_fingerprint"), check_weights)
+            + _config_problems(model, run.adapter_config)
+            + _tensor_problems(model, run.path/"adapter_model.safetensors"))
+
+def check_adapter_fits(
+    model,                  # the base model the adapter is about to be attached to
+    run,                    # the adapter's `RunInfo`
+    base_name=None,         # the base's name, for the message (default: the model's own)
+    allow_base_mismatch:bool=False,  # skip the weights comparison (sizes and shapes are checked)
+):
+    "Raise `ModelError` saying why, when the adapter of `run` does not fit `model`."
+    probs = adapter_fit_problems(model, run, check_weights=not allow_base_mismatch)
+    if not probs: return
+    name = base_name or getattr(_unwrap(model), "name_or_path", None) or "(a loaded model)"
+    raise ModelError(f"the adapter in {run.path} does not fit base model {str(name)!r} "
+                     f"(trained for {run.base_model!r}): " + "; ".join(probs)
+                     + "; load it with the base model it was trained on")
+
+# %% ../nbs/01_models.ipynb #a69ed575
+_MODEL_FIELDS = fields_with("reload")   # the run's tokenizer, attention kernel and 4-bit storage
+
+def run_base_config(
+    run=None,                   # the run's `RunInfo`, whose recorded model fields are followed
+    name:str|None=None,         # the model to load (default: the run's base; a merged run: itself)
+    load_in_4bit:bool|None=None,  # None: as the run was trained (a merged model: full precision)
+    trust_remote_code:bool|None=None,  # None: as the run was trained
+)->FTConfig:
+    "The model part of an `FTConfig` loading the base of `run` (or `name`) as the run was trained."
+    rc = run.config if run is not None else {}
+    merged = run is not None and run.kind == "merged"
+    if name is None: name = str(run.path) if merged else run.base_model
+    if load_in_4bit is None:
+        load_in_4bit = bool(run is not None and not merged and run.load_in_4bit)
+    if trust_remote_code is None: trust_remote_code = bool(rc.get("trust_remote_code"))
+    kw = {k: rc[k] for k in _MODEL_FIELDS if rc.get(k) is not None}
+    if "tokenizer_name" in kw and not same_base_name(str(rc.get("model_name") or ""), name):
+        del kw["tokenizer_name"]       # the run's tokenizer belongs to the run's base
+    if isinstance(rc.get("max_new_tokens"), int): kw["max_new_tokens"] = rc["max_new_tokens"]
+    return FTConfig(model_name=str(name), method="qlora" if load_in_4bit else "lora",
+                    load_in_4bit=load_in_4bit, trust_remote_code=trust_remote_code, **kw)
+
+# %% ../nbs/01_models.ipynb #55da2471
+def run_tokenizer(
+    run,                        # a `RunInfo` (None: no run)
+    padding_side:str="left",    # 'left' for generation, 'right' for training
+    trust_remote_code:bool=False,
+):
+    "The tokenizer saved in the run directory, or None when the run has none."
+    if run is None or not any((run.path/n).is_file() for n in _TOKENIZER_FILES): return None
+    try: return load_tokenizer(str(run.path), padding_side, trust_remote_code)
+    except Exception as e:
+        first = str(e).splitlines()[0][:200] if str(e) else ""
+        raise ModelError(f"the tokenizer saved in {run.path} cannot be read "
+                         f"({type(e).__name__}: {first}); "
+                         "the run directory is incomplete or damaged: save the adapter again, "
+                         "or copy the tokenizer files from the base model") from None
+
+# %% ../nbs/01_models.ipynb #317c4562
+def attach_adapter(
+    model,                      # a base model, or a PEFT model already holding adapters
+    run,                        # the adapter's directory or `RunInfo`
+    adapter_name:str="default", # its name in the PEFT model
+    is_trainable:bool=False,    # keep it trainable (continue training); False: frozen, eval mode
+    base_name=None,             # the base's name, for messages
+    allow_base_mismatch:bool=False,  # skip the weights comparison (sizes and shapes are checked)
+):
+    "Check that the adapter of `run` fits `model` and load it onto it: the PEFT model."
+    from peft import PeftModel   # import-time cost: peft takes seconds, and only a run needs it
+    run = run if isinstance(run, RunInfo) else read_run(run)
+    if run.kind != "adapter":
+        raise ModelError(f"{run.path} holds a whole (merged) model, not an adapter: "
+                         "load it as a model, not onto one")
+    check_adapter_fits(model, run, base_name, allow_base_mismatch)
+    kw = dict(adapter_name=adapter_name, is_trainable=is_trainable)
+    try:
+        if isinstance(model, PeftModel): model.load_adapter(str(run.path), **kw)
+        else: model = PeftModel.from_pretrained(model, str(run.path), **kw)
+    except Exception as e:
+        if isinstance(e, RuntimeError) and "size mismatch" in str(e):
+            raise ModelError(f"the adapter in {run.path} does not fit base model "
+                             f"{str(base_name)!r} (trained for {run.base_model!r}): {str(e)[:500]}"
+                             ) from None
+        if isinstance(e, (FTError, torch.OutOfMemoryError)): raise
+        raise ModelError(f"the adapter weights in {run.path} cannot be loaded ({type(e).__name__}: "
+                         f"{str(e)[:300]}); the run directory is incomplete or damaged: "
+                         "save it again") from None
+    return model if is_trainable else model.eval()
+
+# %% ../nbs/01_models.ipynb #5fa74bc5
+def _adapter_names(adapter_name, n:int, many:bool)->list:
+    "One name per run: the given ones, else 'default' for one run and a0, a1, ... for a list."
+    if isinstance(adapter_name, (list, tuple)): names = list(adapter_name)
+    else: names = [f"a{i}" for i in range(n)] if many else [adapter_name or "default"]
+    if len(names) != n:
+        raise ModelError(f"{len(names)} adapter names for {n} runs; give one per run")
+    return names
+
+def load_run_model(
+    run,                        # run, adapter or merged-model dir, or `RunInfo`; a list: one base's
+    base=None,                  # a loaded model, a name/path, or None: the base the run records
+    config=None,                # an `FTConfig` whose model fields load the base (default: run's)
+    device:str|None=None,       # where to load (default: the config's, else the best available)
+    precision:str|None=None,    # base precision (default: best for the device)
+    load_in_4bit:bool|None=None,  # None: as the run was trained (QLoRA runs in 4-bit)
+    for_training:bool=False,    # trainable, right padding, train mode; False: frozen, left padding
+    trust_remote_code:bool|None=None,  # None: as the run was trained
+    allow_base_mismatch:bool=False,    # skip the weights comparison (sizes and shapes are checked)
+    adapter_name=None,          # its name ('default'); for a list, one per run (a0, a1, ...)
+)->tuple:
+    "Read the run, load its base, check the fit, attach the adapter(s), pick the tokenizer."
+    many = isinstance(run, (list, tuple))
+    runs = [r if isinstance(r, RunInfo) else read_run(r) for r in (run if many else [run])]
+    if not runs: raise ModelError("no run given: pass a run, adapter or merged-model directory")
+    first, info = runs[0], runs if many else runs[0]
+    tc = trust_remote_code
+    if tc is None: tc = bool(first.config.get("trust_remote_code"))
+    kw = dict(device=device, precision=precision, for_training=for_training)
+    if first.kind == "merged" and not many and base is None:
+        cfg = config or run_base_config(first, load_in_4bit=load_in_4bit, trust_remote_code=tc)
+        return (*load_for(cfg, name=str(first.path), **kw), info)
+    base = base if base is not None else first.base_model
+    if base is None:
+        raise ModelError(f"{first.path} does not say which base model it belongs to (neither "
+                         "ft_nb_manifest.json nor base_model_name_or_path in adapter_config.json); "
+                         "pass the base model (base=, --base)")
+    tok, name = None, base
+    if isinstance(base, (str, Path)):
+        cfg = config or run_base_config(first, str(base), load_in_4bit, tc)
+        model, tok = load_for(cfg, name=str(base), **kw)
+    else: model, name = base, getattr(base, "name_or_path", None)
+    for r, n in zip(runs, _adapter_names(adapter_name, len(runs), many)):
+        model = attach_adapter(model, r, n, for_training, name, allow_base_mismatch)
+    tok = run_tokenizer(first, "right" if for_training else "left", tc) or tok
+    return model, tok, info

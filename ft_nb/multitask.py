@@ -22,8 +22,9 @@ from typing import Annotated
 import torch
 from .core import FTError, FTConfig, ConfigError, check_number, load_config
 from .runs import MANIFEST, atomic_dir, write_manifest, read_run, input_clash
-from .models import same_fingerprint, same_base_name
+from .models import same_fingerprint, same_base_name, load_run_model
 from .data import PreparedData, prepare_data, bundled_task, split_sources
+
 
 # %% auto #0
 __all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MAX_MERGE_WEIGHT', 'MultiTaskError', 'Task',
@@ -324,17 +325,9 @@ def _versions()->dict:
 
 # %% ../nbs/12_multitask.ipynb #936c0770
 def _load_parents(runs:list, device:str="cpu"):
-    "The base model of `runs[0]` in fp32 with every adapter loaded under the names a0, a1, ...; and its tokenizer."
-    from peft import PeftModel
-    from ft_nb.models import load_model_and_tokenizer, base_fingerprint
-    model, tok = load_model_and_tokenizer(str(runs[0].base_model), device=device, precision="fp32")
-    fp = runs[0].base_fingerprint
-    if fp and not same_fingerprint(base_fingerprint(model), fp):
-        raise MultiTaskError(f"{runs[0].path}: its base model {runs[0].base_model!r} now loads with other weights; "
-                             "merge where the training base is available")
-    pm = PeftModel.from_pretrained(model, str(runs[0].path), adapter_name="a0")
-    for i, r in enumerate(runs[1:], 1): pm.load_adapter(str(r.path), adapter_name=f"a{i}")
-    return pm.eval(), tok
+    "The fp32 base of `runs` with adapters a0, a1, ... and the tokenizer (`models.load_run_model`)."
+    pm, tok, _ = load_run_model(list(runs), device=device, precision="fp32", load_in_4bit=False)
+    return pm, tok
 
 # %% ../nbs/12_multitask.ipynb #cb7bcaad
 def _lora_modules(pm, name:str)->dict:

@@ -24,6 +24,7 @@ from .core import pick_device_and_precision, seed_everything, check_number, Conf
 from .core import method_family
 from .runs import read_run, RunError, atomic_write, same_path
 from .models import base_fingerprint, same_fingerprint, model_device
+from .models import ModelError, check_adapter_fits, attach_adapter
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
@@ -519,14 +520,10 @@ def _adapter_settings(self:PreferenceTrainer)->FTConfig:
 
 @patch
 def _check_base(self:PreferenceTrainer, model):
-    "Refuse an `init_adapter` trained on another base model."
-    info = self.init_info
-    if info is None: return
-    fp = info.base_fingerprint
-    if fp and not same_fingerprint(base_fingerprint(model), fp):
-        raise PreferenceError(f"init_adapter: {info.path} was trained on base model {info.base_model!r}, but this "
-                              f"config's model_name {self.cfg.model_name!r} has different weights or shape; set "
-                              "model_name to the adapter's base model")
+    "Refuse an `init_adapter` that does not fit the base model (`models.check_adapter_fits`)."
+    if self.init_info is None: return
+    try: check_adapter_fits(model, self.init_info, self.cfg.model_name)
+    except ModelError as e: raise PreferenceError(f"init_adapter: {e}") from None
 
 # %% ../nbs/04b_preference.ipynb #83101711
 @patch
@@ -600,9 +597,8 @@ def nan_error(self:PreferenceTrainer)->FTError:
 def _policy(self:PreferenceTrainer, model):
     "A fresh adapter (`apply_method`), or the SFT adapter of `init_adapter`, trainable."
     if self.init_info is None: return apply_method(model, self.cfg)
-    from peft import PeftModel
-    path = str(self.init_info.path)
-    return PeftModel.from_pretrained(model, path, is_trainable=True)   # TRL's DPO/KTO copy it as the frozen `ref`
+    # trainable; TRL's DPO/KTO copy it as the frozen `ref`
+    return attach_adapter(model, self.init_info, is_trainable=True, base_name=self.cfg.model_name)
 
 # %% ../nbs/04b_preference.ipynb #a5edb05e
 @patch

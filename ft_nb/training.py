@@ -34,10 +34,10 @@ from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStopp
 from .core import FTConfig, FTError, load_config, pick_device_and_precision, seed_everything
 from .core import ensure_dir, fields_with, method_family
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
-from .models import load_for, base_fingerprint, same_fingerprint, bnb_cpu_bf16_kernels
+from .models import load_for, base_fingerprint, load_run_model, bnb_cpu_bf16_kernels
 from .launch import check_launch, agree_on_config, close_group_at_exit
 from .data import prepare_data, make_collator
-from .methods import apply_method, check_method, trainable_report
+from .methods import apply_method, check_method, trainable_report, prepare_for_generation
 from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
@@ -874,19 +874,6 @@ class QLoRATrainer(LoRATrainer):
     def configure(self, config)->FTConfig: return load_config(config).replace(load_in_4bit=True)
 
 # %% ../nbs/04_training.ipynb #86ae5341
-def _base_config_of(info, base, load_in_4bit)->FTConfig:
-    "The training config's model settings (as far as this FTConfig knows them), for base model `base`."
-    known = {f.name for f in dataclasses.fields(FTConfig)}
-    conf = {k: v for k, v in info.config.items() if k in known and k not in ("output_dir", "resume")}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # fields the method ignores were reported when the run was trained
-        try: cfg = load_config(conf)
-        except FTError: cfg = load_config({})
-        kw = dict(model_name=str(base), device="auto", precision="auto")
-        if load_in_4bit is not None and load_in_4bit != cfg.load_in_4bit:
-            kw.update(load_in_4bit=load_in_4bit, method="qlora" if load_in_4bit else "lora")
-        return cfg.replace(**kw)
-
 def load_trained(run_dir,                    # a training run's output_dir (or any PEFT adapter directory)
                  base=None,                  # a loaded base model, a name/path, or None: the one in the manifest
                  device:str|None=None,       # where to load the base model (default: best available)
@@ -895,31 +882,12 @@ def load_trained(run_dir,                    # a training run's output_dir (or a
                  is_trainable:bool=False,    # keep the adapter trainable (to continue training)
                  for_generation:bool=True):  # apply `prepare_for_generation` so `generate` is right for every method
     "Load the adapter in `run_dir` onto its base model: `(peft_model, tokenizer)`; refuses another base model."
-    from peft import PeftModel
-    from transformers import AutoTokenizer
     info = read_run(run_dir)
     if info.kind != "adapter":
         raise TrainingError(f"{run_dir} holds a whole (merged) model, not an adapter; load it as a model")
-    base = base if base is not None else info.base_model
-    if base is None: raise TrainingError(f"{run_dir}: it does not say which base model it belongs to; pass base=")
-    tok = None
-    if isinstance(base, (str, Path)):
-        model, tok = load_for(_base_config_of(info, base, load_in_4bit), device=device, precision=precision,
-                              for_training=is_trainable)
-    else: model = base
-    fp = info.base_fingerprint
-    if fp and not same_fingerprint(base_fingerprint(model), fp):
-        raise TrainingError(f"{run_dir}: this adapter was trained on base model {info.base_model!r} "
-                            f"({fp['model_type']}, hidden {fp['hidden_size']}), but the given base model "
-                            f"{getattr(model, 'name_or_path', '') or base!r} has different weights or shape; "
-                            "load it with the base model it was trained on")
-    if info.has_tokenizer: tok = AutoTokenizer.from_pretrained(str(info.path))
-    pm = PeftModel.from_pretrained(model, str(info.path), is_trainable=is_trainable)
-    if not is_trainable: pm.eval()
-    if for_generation:
-        from ft_nb.methods import prepare_for_generation
-        pm = prepare_for_generation(pm)
-    return pm, tok
+    pm, tok, _ = load_run_model(info, base, device=device, precision=precision,
+                                load_in_4bit=load_in_4bit, for_training=is_trainable)
+    return (prepare_for_generation(pm) if for_generation else pm), tok
 
 # %% ../nbs/04_training.ipynb #57982c5c
 def cmd_train(
