@@ -22,6 +22,7 @@ Modules:
 - `ft_nb.inference`: Answer prompts with a base model and trained adapters: the training chat template, sampling, streaming, batched and resumable file inference, several adapters on one base, and `ft-nb infer`.
 - `ft_nb.launch`: Check, before any rank loads a model, that a multi-GPU or multi-machine launch can work — and that every rank trains the same config.
 - `ft_nb.methods`: LoRA, QLoRA, DoRA, Prefix Tuning, P-Tuning v2, P-Tuning, Prompt Tuning and IA³ through PEFT — checked up front, and with generation that is provably correct for every method.
+- `ft_nb.metrics`: Answers scored against references: exact match, labels, F1, ROUGE-L, BLEU, JSON, your own, the hub's.
 - `ft_nb.models`: Turn a config into a model and tokenizer (hub, local, `.gguf` or built-in), tell base models apart, make tiny ones.
 - `ft_nb.multitask`: Train one adapter on several tasks with a mixture you control, or merge adapters trained one per task.
 - `ft_nb.preference`: DPO, KTO, ORPO and SimPO on an SFT adapter: pairs rendered as SFT data, no second model, pairs from mistakes.

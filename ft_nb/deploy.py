@@ -1,7 +1,7 @@
 """Merge an adapter into its base with a parity check, export GGUF, write model cards, share on the hub.
 
 A trained adapter is a few megabytes that only mean something next to their base model. This module ships them as
-files others can run: `merge_adapter` folds a LoRA / DoRA / IA³ adapter into the base weights and saves a standalone
+files others can run: `merge_into_base` folds a LoRA / DoRA / IA³ adapter into the base weights and saves a standalone
 model that plain `transformers` (or vLLM, TGI, llama.cpp's converter) loads without peft, and every merge is checked:
 the merged model must reproduce the adapter's logits, or the merge fails and leaves nothing behind. A merge replaces
 its output only once the new one is complete, so a kill never costs the old one. `export_gguf` writes a merged
@@ -25,9 +25,10 @@ from .inference import adapter_fit_problems, check_base_name, END_TOKENS
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
 
 # %% auto #0
-__all__ = ['DEFAULT_PARITY_PROMPTS', 'GGUF_TYPES', 'GGUF_TOL', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics',
-           'write_model_card', 'merge_adapter', 'verify_gguf', 'export_gguf', 'ollama_modelfile', 'write_modelfile',
-           'llama_server_command', 'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_export', 'cmd_card']
+__all__ = ['DEFAULT_PARITY_PROMPTS', 'merge_adapter', 'GGUF_TYPES', 'GGUF_TOL', 'VLLM_MAX_LORA_RANKS', 'DeployError',
+           'find_metrics', 'write_model_card', 'merge_into_base', 'verify_gguf', 'export_gguf', 'ollama_modelfile',
+           'write_modelfile', 'llama_server_command', 'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_export',
+           'cmd_card']
 
 # %% ../nbs/07_deployment.ipynb #7392945a
 class DeployError(FTError):
@@ -202,7 +203,7 @@ def _parity(ada:torch.Tensor, merged:torch.Tensor, precision:str, tol:float|None
     return dict(parity_max_abs_diff=diff, tol=tol, logit_scale=scale)
 
 # %% ../nbs/07_deployment.ipynb #a6311641
-def merge_adapter(
+def merge_into_base(
     adapter_path:str|Path,   # saved adapter directory (LoRA, DoRA, IA³; QLoRA-trained adapters included)
     out_dir:str|Path|None=None,  # where the merged model goes; default: `<adapter_path>-merged`
     base_model=None,         # base name/path; default: the one recorded in the run's manifest / adapter config
@@ -263,6 +264,9 @@ def merge_adapter(
         write_manifest(tmp, dict(info.manifest, base_model=str(base), merged_from=str(adapter_path),
                                  method=info.method, merge=merge), files=files)
     return report
+
+# %% ../nbs/07_deployment.ipynb #68d2de29
+merge_adapter = merge_into_base   # the old name, kept for one release
 
 # %% ../nbs/07_deployment.ipynb #6e2d8a14
 def _quant_gap(base, adapter_path, device, tok, prompts, merged_logits)->dict:
@@ -464,7 +468,7 @@ def _check_gguf_out(out:Path, src:Path):
     except OSError as e: raise DeployError(f"out (--out): cannot create {out.parent} ({e.strerror or e})") from None
 
 def export_gguf(
-    model:str|Path,          # merged model directory (from `merge_adapter`) or a model name ft_nb knows
+    model:str|Path,          # merged model directory (from `merge_into_base`) or a model name ft_nb knows
     out:str|Path|None=None,  # the .gguf file; default `<model dir>/model-<qtype>.gguf`
     qtype:str="f16",         # "f16", "q8_0" or "f32"
     verify:bool=True,        # load the file back with transformers and compare logits (`verify_gguf`)
@@ -643,7 +647,7 @@ def cmd_merge(
     allow_base_mismatch:bool=False,  # accept a --base named unlike the run's base (sizes and shapes still checked)
 )->int:
     "Merge a LoRA/DoRA adapter into its base model, with a logit parity check."
-    rep = merge_adapter(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite,
+    rep = merge_into_base(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite,
                         allow_base_mismatch=allow_base_mismatch)
     _print_report(rep, ("out_dir", "base_model", "method", "precision", "parity_max_abs_diff", "tol", "adapter_effect",
                         "quant_gap", "quant_gap_note", "wall_s"))
