@@ -189,8 +189,8 @@ def sec_generate(c:Ctx):
         dt = time.perf_counter() - t
         toks = sum(o["completion_tokens"] for o in outs)
         row("generate", f"batch {bs}: generated tokens/s ({c.prec})", round(toks/dt, 1), f"{n} prompts, ≤{new} new tokens")
-    from ft_nb.deploy import merge_adapter
-    rep = merge_adapter(ad, c.work/"merged", precision=c.prec, device=c.device, model_card=False)
+    from ft_nb.deploy import merge_into_base
+    rep = merge_into_base(ad, c.work/"merged", precision=c.prec, device=c.device, model_card=False)
     row("generate", f"merge parity: max abs logit difference ({c.prec})", rep["parity_max_abs_diff"],
         f"merged vs adapter; tolerance {rep.get('tol', rep.get('parity_tol', '?'))}")
 

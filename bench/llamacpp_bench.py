@@ -39,10 +39,10 @@ def merged_model(args)->Path:
     "The merged model directory with model-f16.gguf: --merged as given, or --run merged and exported once."
     if args.merged: d = Path(args.merged)
     else:
-        from ft_nb.deploy import merge_adapter
+        from ft_nb.deploy import merge_into_base
         d = Path(args.out or CACHE/"models"/(Path(args.run).name + "-merged"))
         if not (d/"model-f16.gguf").is_file():
-            merge_adapter(args.run, d, overwrite=True)
+            merge_into_base(args.run, d, overwrite=True)
             export_gguf(d, qtype="f16", llamacpp=False)
     if not (d/"model-f16.gguf").is_file(): sys.exit(f"{d}/model-f16.gguf not found: ft-nb export {d} --type f16")
     return d

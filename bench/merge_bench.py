@@ -33,14 +33,14 @@ def bench_merged(
     rounds:int=3,  # interleaved timing rounds
 )->list:
     "Rows (label, value): merge parity, merged vs plain base and unmerged adapter vs merged latency."
-    from ft_nb.deploy import merge_adapter
+    from ft_nb.deploy import merge_into_base
     from ft_nb.inference import LoRAInference
     inf, n, lat = ctx["inf"], ctx["max_new_tokens"], ctx.get("latency") or _inference_bench().latency
     ps = ctx["prompts"][:ctx.get("latency_prompts", 8)]
     tmp = Path(tempfile.mkdtemp(prefix="ft_nb_bench_merge_"))
     try:
         dev, prec = str(inf.device), _precision(inf)
-        rep = merge_adapter(ctx["adapter_dir"], tmp/"merged", base_model=ctx["base"], device=dev, model_card=False)
+        rep = merge_into_base(ctx["adapter_dir"], tmp/"merged", base_model=ctx["base"], device=dev, model_card=False)
         plain = LoRAInference(ctx["base"], None, device=dev, precision=prec)
         merged = LoRAInference(str(tmp/"merged"), None, device=dev, precision=prec)
         plain.tokenizer, merged.tokenizer = inf.tokenizer, inf.tokenizer     # same prompts, same tokens for all three

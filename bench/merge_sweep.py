@@ -30,14 +30,14 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(a.threads)
-    from ft_nb.multitask import merge_adapters
+    from ft_nb.multitask import combine_adapters
     from ft_nb.evaluation import compare_tasks, to_markdown
     runs, out = Path(a.runs), Path(a.runs)/"sweep"
     grid = [tuple(g) for g in json.loads(a.grid)] if a.grid else GRID
     dirs, names = [runs/"demo", runs/"extract"], ["single_demo", "single_extract"]
     for i, (m, w, d) in enumerate(grid):
         p = out/f"m{i}"
-        merge_adapters([runs/"demo", runs/"extract"], p, m, w, d, overwrite=True)
+        combine_adapters([runs/"demo", runs/"extract"], p, m, w, d, overwrite=True)
         dirs.append(p); names.append(name(m, w, d))
     t = time.time()
     tc = compare_tasks(str(runs/"multi"/"ft_nb_config.yaml"), dirs, include_base=False, limit=a.limit,

@@ -67,7 +67,7 @@ def main(argv=None):
     import torch
     torch.set_num_threads(a.threads)
     from ft_nb.training import LoRATrainer
-    from ft_nb.multitask import merge_adapters
+    from ft_nb.multitask import combine_adapters
     from ft_nb.evaluation import compare_tasks, to_markdown
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     cfgs, times, t0 = _configs(a.model, a.steps, out, a.lr, a.val), {}, time.time()
@@ -78,7 +78,7 @@ def main(argv=None):
         print(f"trained {name}: {r['steps']} steps, eval_loss {r['eval_loss']:.3f}, {times[name]} s", flush=True)
     for m in ("cat", "ties"):
         s = time.time()
-        merge_adapters([out/"demo", out/"extract"], out/f"merged_{m}", m, [1, 1], 0.5 if m == "ties" else None,
+        combine_adapters([out/"demo", out/"extract"], out/f"merged_{m}", m, [1, 1], 0.5 if m == "ties" else None,
                        overwrite=True)
         times[f"merged_{m}"] = round(time.time() - s, 1)
     s = time.time()

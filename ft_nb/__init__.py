@@ -23,9 +23,11 @@ Modules:
 - `ft_nb.inference`: Answer prompts with a base model and trained adapters: the training chat template, sampling, streaming, batched and resumable file inference, several adapters on one base, and `ft-nb infer`.
 - `ft_nb.launch`: Check, before any rank loads a model, that a multi-GPU or multi-machine launch can work — and that every rank trains the same config.
 - `ft_nb.methods`: LoRA, QLoRA, DoRA, Prefix Tuning, P-Tuning v2, P-Tuning, Prompt Tuning and IA³ through PEFT — checked up front, and with generation that is provably correct for every method.
+- `ft_nb.metrics`: Answers scored against references: exact match, labels, F1, ROUGE-L, BLEU, JSON, your own, the hub's.
 - `ft_nb.models`: Turn a config into a model and tokenizer (hub, local, `.gguf` or built-in), tell base models apart, make tiny ones.
 - `ft_nb.multitask`: Train one adapter on several tasks with a mixture you control, or merge adapters trained one per task.
 - `ft_nb.preference`: DPO, KTO, ORPO and SimPO on an SFT adapter: pairs rendered as SFT data, no second model, pairs from mistakes.
+- `ft_nb.prompt_files`: Read a file of prompts (JSONL, CSV, ...) and write its answers resumably, as `ft-nb infer --input` does.
 - `ft_nb.runs`: Write run directories that a kill or a full disk never leaves looking complete; read them back through one reader.
 - `ft_nb.serve`: An OpenAI-compatible HTTP server for a base model and its adapters, with every request bounded before any work.
 - `ft_nb.tasks`: Small, license-clean tasks that ship with ft_nb, and the generators that wrote their files.

@@ -23,9 +23,9 @@ from fastcore.basics import patch
 __all__ = ['METHODS', 'PROMPT_LEARNING_TYPES', 'VIRTUAL_TOKEN_METHODS', 'FIELD_ROLES', 'KIND_ROLES', 'DATA_FORMATS', 'TASK_KEYS',
            'MAX_TASK_WEIGHT', 'REPORTERS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError',
            'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'field_roles', 'fields_with',
-           'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml', 'parse_overrides', 'load_config',
-           'config_help', 'pick_device', 'pick_precision', 'torch_dtype', 'compute_dtype_4bit', 'cpu_has_bf16',
-           'pick_device_and_precision', 'seed_everything', 'cache_dir']
+           'LoneSurrogate', 'find_lone_surrogate', 'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader',
+           'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
+           'compute_dtype_4bit', 'cpu_has_bf16', 'pick_device_and_precision', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
@@ -316,6 +316,34 @@ def _type_ok(v, ts):
     if isinstance(v, bool) and bool not in ts: return False
     return isinstance(v, ts)
 
+# %% ../nbs/00_core.ipynb #778b0c91
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+class LoneSurrogate(typing.NamedTuple):
+    "Where a lone surrogate is: the keys/indices down to the string, the string, the character's position."
+    path: tuple
+    text: str
+    pos: int
+    in_key: bool = False   # the string is the last key of `path`, not its value
+
+def find_lone_surrogate(
+    v,   # a string, or dicts and lists holding strings, nested to any depth
+)->LoneSurrogate|None:
+    "The first lone UTF-16 surrogate (not Unicode text) in a string, key or value of `v`, or None."
+    todo = [((), v)]
+    while todo:
+        path, x = todo.pop()
+        if isinstance(x, str):
+            if (m := _SURROGATE.search(x)): return LoneSurrogate(path, x, m.start())
+        elif isinstance(x, dict):
+            for k in x:
+                if isinstance(k, str) and (m := _SURROGATE.search(k)):
+                    return LoneSurrogate((*path, k), k, m.start(), in_key=True)
+            todo.extend(((*path, k), w) for k, w in reversed(list(x.items())))
+        elif isinstance(x, (list, tuple)):
+            todo.extend(((*path, j), w) for j, w in reversed(list(enumerate(x))))
+    return None
+
 # %% ../nbs/00_core.ipynb #1edf8e2d
 def _short(v, n:int=80)->str:
     r = repr(v)
@@ -323,13 +351,8 @@ def _short(v, n:int=80)->str:
 
 def _bad_text(v)->str|None:
     "Why a string inside `v` cannot be written out as UTF-8 (a lone surrogate), or None."
-    if isinstance(v, str):
-        try: v.encode("utf-8")
-        except UnicodeEncodeError as e:
-            return f"{_short(v)} contains a lone surrogate {v[e.start]!r} at position {e.start}"
-        return None
-    items = list(v.keys()) + list(v.values()) if isinstance(v, dict) else v if isinstance(v, list) else []
-    return next((w for w in map(_bad_text, items) if w), None)
+    if (s := find_lone_surrogate(v)) is None: return None
+    return f"{_short(s.text)} contains a lone surrogate {s.text[s.pos]!r} at position {s.pos}"
 
 # %% ../nbs/00_core.ipynb #c4e1a002
 def check_number(

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
-from .core import FTError, load_config, cache_dir, fields_with
+from .core import FTError, load_config, cache_dir, fields_with, find_lone_surrogate
 from .runs import atomic_write, atomic_dir
 
 # %% auto #0
 __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning',
            'write_jsonl', 'bundled_task_paths', 'demo_task_paths', 'read_rows', 'detect_format', 'apply_field_map',
-           'content_text', 'skip_reason', 'validate_record', 'load_records', 'to_messages', 'resolve_chat_template',
-           'render_prompt', 'encode_text', 'encode_prompt', 'tokenize_messages', 'tokenize_text', 'encode_records',
-           'make_collator', 'padding_share', 'split_records', 'PreparedData', 'bundled_task', 'split_sources',
-           'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview', 'render_example', 'cmd_prepare']
+           'check_record', 'content_text', 'skip_reason', 'validate_record', 'load_records', 'to_messages',
+           'resolve_chat_template', 'render_prompt', 'encode_text', 'encode_prompt', 'tokenize_messages',
+           'tokenize_text', 'encode_records', 'make_collator', 'padding_share', 'split_records', 'PreparedData',
+           'bundled_task', 'split_sources', 'prepare_data', 'plot_lengths', 'save_prepared', 'report_text', 'Preview',
+           'render_example', 'cmd_prepare']
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
@@ -215,10 +216,10 @@ def _check_swallowed(p:Path, r:dict, start:int, n:int, delim:str, lines:int):
                             "or save the data as JSONL")
 
 # %% ../nbs/02_data.ipynb #55fbc09e
-def _csv_rows(p:Path, text:str)->tuple[list, list]:
-    "Rows of CSV (or `.tsv`) text with a header line, and the line where each row starts."
+def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
+    "Rows of CSV (or `.tsv`) text with a header line, and the line where each row starts (`strict`: `read_rows`)."
     delim = "\t" if p.suffix.lower() == ".tsv" else ","
-    rd = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
+    rd = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim, strict=strict)
     limit = csv.field_size_limit(MAX_RECORD_CHARS)   # the default, 131,072 characters, refuses long legitimate texts
     tl = re.split(r"\r\n|\r|\n", text)
     rows, locs, lines, end = [], [], len(tl) - (tl[-1] == ""), 1
@@ -232,12 +233,17 @@ def _csv_rows(p:Path, text:str)->tuple[list, list]:
             end = rd.line_num
             _check_swallowed(p, r, start, len(head), delim, lines)
             if None in r: raise DataError(f"{p} line {start}: more values than the {len(head)} columns of the header")
+            if strict and None in r.values():
+                n = sum(v is not None for v in r.values())
+                raise DataError(f"{p} line {start}: {n} values, but the header has {len(head)} columns; "
+                                "quote fields that contain commas")
             rows.append(r); locs.append(f"{p} line {start}")
     except csv.Error as e:
         if "field larger than field limit" in str(e):
             raise DataError(f"{p} line {rd.line_num}: a field of more than {MAX_RECORD_CHARS:,} characters, more than "
                             "ft_nb reads in one record; split the record or remove it") from None
-        raise DataError(f"{p} line {rd.line_num}: not valid CSV ({e})") from None
+        hint = "; a quote opened there is never closed" if "end of data" in str(e) else ""
+        raise DataError(f"{p} line {end + 1}: not valid CSV ({e}){hint}") from None   # where the record starts
     finally: csv.field_size_limit(limit)
     return rows, locs
 
@@ -306,8 +312,17 @@ def _local_source(source)->Path|None:
     return None
 
 # %% ../nbs/02_data.ipynb #72b57b97
-def read_rows(source)->tuple[list, list]:
+def read_rows(
+    source,             # data file, saved dataset dir, list of dicts, Dataset, 'demo[:split]' or hub name
+    strict:bool=False,  # also refuse what `check_record` refuses, bad CSV quoting, short CSV rows
+)->tuple[list, list]:
     "Raw rows of `source` (file, saved dataset dir, list of dicts, Dataset, 'demo[:split]', hub name), their locations."
+    rows, locs = _source_rows(source, strict)
+    if strict:
+        for r, loc in zip(rows, locs): check_record(r, loc)
+    return rows, locs
+
+def _source_rows(source, strict:bool=False)->tuple[list, list]:
     if isinstance(source, list): return list(source), [f"record {i}" for i in range(1, len(source)+1)]
     if type(source).__name__ == "Dataset": return source.to_list(), [f"record {i}" for i in range(1, len(source)+1)]
     if not isinstance(source, (str, Path)):
@@ -321,7 +336,7 @@ def read_rows(source)->tuple[list, list]:
     if suf == ".parquet": return _parquet_rows(p)
     text = _decode(p)
     if suf in (".jsonl", ".ndjson"): return _jsonl_rows(p, text)
-    return _json_rows(p, text) if suf == ".json" else _csv_rows(p, text)
+    return _json_rows(p, text) if suf == ".json" else _csv_rows(p, text, strict)
 
 # %% ../nbs/02_data.ipynb #dddd8936
 FORMATS = dict(alpaca=("instruction", "output"), messages=("messages",), sharegpt=("conversations",),
@@ -378,14 +393,24 @@ def apply_field_map(
     return out
 
 # %% ../nbs/02_data.ipynb #5b441eaf
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-def _check_text(v:str, loc:str, what:str):
-    "A `DataError` if the string `v` holds a lone surrogate (not valid Unicode text)."
-    if (m := _SURROGATE.search(v)) is not None:
-        raise DataError(f"{loc}: {what} holds a lone surrogate ({ascii(m.group())[1:-1]} at character {m.start()}), "
+def _check_text(v, loc:str, what:str):
+    "A `DataError` if the string `v` (or one inside it) holds a lone surrogate (not valid Unicode text)."
+    if (s := find_lone_surrogate(v)) is not None:
+        raise DataError(f"{loc}: {what} holds a lone surrogate ({ascii(s.text[s.pos])[1:-1]} at character {s.pos}), "
                         "which is not valid Unicode text; fix that \\u escape in the file "
                         "(pairs like \\ud83d\\ude00 are fine)")
+
+# %% ../nbs/02_data.ipynb #c3ce4557
+def check_record(
+    r,         # one raw row
+    loc:str,   # where it is, for the message (e.g. "data.jsonl line 3")
+):
+    "A `DataError` naming `loc` unless `r` is an object (dict) whose keys and strings are valid text."
+    if not isinstance(r, dict):
+        raise DataError(f"{loc}: a JSON object is expected, got {type(r).__name__} {str(r)[:60]!r}")
+    for k, v in r.items():
+        _check_text(str(k), loc, "a field name")
+        _check_text(v, loc, f"field {k!r}")
 
 # %% ../nbs/02_data.ipynb #4ff8489e
 def _typo_hint(name, keys)->str:

@@ -1,7 +1,7 @@
 """Merge an adapter into its base with a parity check, export GGUF, write model cards, share on the hub.
 
 A trained adapter is a few megabytes that only mean something next to their base model. This module ships them as
-files others can run: `merge_adapter` folds a LoRA / DoRA / IA³ adapter into the base weights and saves a standalone
+files others can run: `merge_into_base` folds a LoRA / DoRA / IA³ adapter into the base weights and saves a standalone
 model that plain `transformers` (or vLLM, TGI, llama.cpp's converter) loads without peft, and every merge is checked:
 the merged model must reproduce the adapter's logits, or the merge fails and leaves nothing behind. A merge replaces
 its output only once the new one is complete, so a kill never costs the old one. GGUF export (llama.cpp, Ollama, LM Studio)
@@ -28,8 +28,8 @@ from .gguf_export import (GGUF_TYPES, GGUF_TOL, GGUFError, cmd_export, export_gg
 
 
 # %% auto #0
-__all__ = ['DEFAULT_PARITY_PROMPTS', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics', 'write_model_card', 'merge_adapter',
-           'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_card']
+__all__ = ['DEFAULT_PARITY_PROMPTS', 'merge_adapter', 'VLLM_MAX_LORA_RANKS', 'DeployError', 'find_metrics', 'write_model_card',
+           'merge_into_base', 'vllm_lora_check', 'push_to_hub', 'cmd_merge', 'cmd_card']
 
 # %% ../nbs/07_deployment.ipynb #7392945a
 class DeployError(FTError):
@@ -185,7 +185,7 @@ def _parity(ada:torch.Tensor, merged:torch.Tensor, precision:str, tol:float|None
     return dict(parity_max_abs_diff=diff, tol=tol, logit_scale=scale)
 
 # %% ../nbs/07_deployment.ipynb #a6311641
-def merge_adapter(
+def merge_into_base(
     adapter_path:str|Path,   # saved adapter directory (LoRA, DoRA, IA³; QLoRA-trained adapters included)
     out_dir:str|Path|None=None,  # where the merged model goes; default: `<adapter_path>-merged`
     base_model=None,         # base name/path; default: the one recorded in the run's manifest / adapter config
@@ -244,6 +244,9 @@ def merge_adapter(
         write_manifest(tmp, dict(info.manifest, base_model=str(base), merged_from=str(adapter_path),
                                  method=info.method, merge=merge), files=files)
     return report
+
+# %% ../nbs/07_deployment.ipynb #68d2de29
+merge_adapter = merge_into_base   # the old name, kept for one release
 
 # %% ../nbs/07_deployment.ipynb #6e2d8a14
 def _quant_gap(info, base, device, tok, prompts, merged_logits, allow_base_mismatch=False)->dict:
@@ -320,7 +323,7 @@ def cmd_merge(
     allow_base_mismatch:bool=False,  # accept a --base named unlike the run's base (sizes and shapes still checked)
 )->int:
     "Merge a LoRA/DoRA adapter into its base model, with a logit parity check."
-    rep = merge_adapter(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite,
+    rep = merge_into_base(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite,
                         allow_base_mismatch=allow_base_mismatch)
     _print_report(rep, ("out_dir", "base_model", "method", "precision", "parity_max_abs_diff", "tol", "adapter_effect",
                         "quant_gap", "quant_gap_note", "wall_s"))

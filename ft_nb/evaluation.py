@@ -1,15 +1,11 @@
 """Task metrics computed offline, token-weighted loss and perplexity, batched generation, and the before/after table.
 
 A fine-tuning run is only worth something if it can be shown to beat the model it started from. This module
-computes everything the before/after table needs: task metrics on generated answers (exact match, accuracy over a
-label set, token F1, ROUGE-L, BLEU, JSON validity and field accuracy, or your own functions), validation loss and
+computes everything the before/after table needs: task metrics on generated answers (those of `ft_nb.metrics`: exact
+match, accuracy over a label set, token F1, ROUGE-L, BLEU, JSON validity and field accuracy, or your own functions), validation loss and
 perplexity over the trained tokens, and the comparison of the base model with one or several adapters (`ft-nb eval`).
 
-The built-in metrics are computed locally, so evaluation works offline: ROUGE-L comes from `rouge-score` and BLEU
-from `sacrebleu` (the libraries `evaluate` itself wraps); exact match, F1 and label accuracy are a few lines each and
-are written here so that their normalisation is documented and tested rather than implied. Any other metric of the
-Hugging Face hub (e.g. `bertscore`) is loaded through `evaluate.load` when named, which needs a network; offline,
-naming one is a clear error. Models are loaded through `ft_nb.models` and run directories read through `ft_nb.runs`;
+The metrics themselves (text against text, no model) live in `ft_nb.metrics`, which this module re-exports. Models are loaded through `ft_nb.models` and run directories read through `ft_nb.runs`;
 this module imports nothing from training.
 
 Docs: https://ft-nb.github.io/ft_nb/evaluation.html.md"""
@@ -18,369 +14,33 @@ Docs: https://ft-nb.github.io/ft_nb/evaluation.html.md"""
 
 # %% ../nbs/05_evaluation.ipynb #9eec312e
 from __future__ import annotations
-import json, math, re, time, unicodedata
-from collections import Counter
+import json, math, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Callable, Iterable
+from typing import Annotated
 import torch
 import torch.nn.functional as F
 from .core import FTError, pick_device_and_precision
 from .data import encode_text, split_sources, bundled_task
+from .metrics import (EvalError, Metric, METRICS, normalize_text, as_references, reference_list,
+                           exact_match, token_f1, extract_label, label_accuracy, label_found, rouge_l, bleu,
+                           parse_json_reply, json_valid, json_field_accuracy, register_metric, get_metric,
+                           hub_metric, check_metric_inputs, compute_metrics, score_examples)
 from .methods import context_length, generate_batch, merged_adapter, over_context
 
 # %% auto #0
-__all__ = ['METRICS', 'DEVICE_PRICES', 'BRIEF_ROWS', 'EvalError', 'normalize_text', 'as_references', 'exact_match', 'token_f1',
-           'extract_label', 'label_accuracy', 'label_found', 'rouge_l', 'bleu', 'parse_json_reply', 'json_valid',
-           'json_field_accuracy', 'Metric', 'register_metric', 'get_metric', 'hub_metric', 'compute_metrics',
-           'score_examples', 'evaluate_loss', 'generate_answers', 'eval_prompts', 'EvalResult', 'evaluate_model',
+__all__ = ['DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'eval_prompts', 'EvalResult', 'evaluate_model',
            'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
            'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models',
-           'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval']
+           'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval', 'EvalError', 'Metric',
+           'METRICS', 'normalize_text', 'as_references', 'exact_match', 'token_f1', 'extract_label', 'label_accuracy',
+           'label_found', 'rouge_l', 'bleu', 'parse_json_reply', 'json_valid', 'json_field_accuracy', 'register_metric',
+           'get_metric', 'hub_metric', 'compute_metrics', 'score_examples']
 
-# %% ../nbs/05_evaluation.ipynb #3a3a9f0c
-class EvalError(FTError, ValueError):
-    "Evaluation cannot run as asked: the message says which input is wrong and what to do."
-
-# %% ../nbs/05_evaluation.ipynb #97ca54d4
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-
-def _punct_to(c:str)->str:
-    cat = unicodedata.category(c)
-    if cat in ("Pc","Pd"): return " "
-    return "" if cat.startswith("P") else c
-
-def normalize_text(
-    s:str|None,          # text to normalise (None is treated as "")
-    articles:bool=True,  # drop the English articles a/an/the
-)->str:
-    "NFKC, casefold, drop punctuation (dashes/underscores become spaces), drop articles, collapse whitespace."
-    s = unicodedata.normalize("NFKC", s or "").casefold()
-    s = "".join(_punct_to(c) for c in s)
-    if articles: s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
-
-# %% ../nbs/05_evaluation.ipynb #de7d5bc2
-def _ref_list(r)->list[str]:
-    if r is None: return []
-    if isinstance(r, str): return [r] if r.strip() else []
-    return [str(x) for x in r if x is not None and str(x).strip()]
-
-def as_references(
-    references:Iterable,  # one entry per example: a string, a list of strings, or None
-    n:int|None=None,      # expected number of examples (the number of predictions)
-    metric:str="this metric",  # named in the error message
-)->list[list[str]]:
-    "Lists of references per example; `EvalError` if the count differs or an example has none."
-    refs = [_ref_list(r) for r in references]
-    if n is not None and len(refs) != n:
-        raise EvalError(f"{metric}: {n} predictions but {len(refs)} references; "
-                        "give one reference (or a list) per example")
-    missing = [i for i,r in enumerate(refs) if not r]
-    if missing:
-        raise EvalError(f"{metric} needs a reference answer for every example, but {len(missing)} of {len(refs)} have "
-                        f"none (examples {missing[:10]}{' ...' if len(missing)>10 else ''}); fill the output/answer "
-                        "field of the test set or choose a metric that needs no references (e.g. json_valid)")
-    return refs
-
-# %% ../nbs/05_evaluation.ipynb #b822cdeb
-def exact_match(
-    prediction:str,       # the model's answer
-    references:list[str], # acceptable answers
-)->float:
-    "1.0 if `normalize_text(prediction)` equals the normalised form of any reference, else 0.0."
-    p = normalize_text(prediction)
-    return float(any(p == normalize_text(r) for r in references))
-
-# %% ../nbs/05_evaluation.ipynb #53131920
-def _f1(p:list[str], r:list[str])->float:
-    if not p or not r: return float(p == r)
-    common = sum((Counter(p) & Counter(r)).values())
-    if common == 0: return 0.0
-    prec, rec = common/len(p), common/len(r)
-    return 2*prec*rec/(prec+rec)
-
-def token_f1(
-    prediction:str,       # the model's answer
-    references:list[str], # acceptable answers
-)->float:
-    "SQuAD token F1 between normalised prediction and the best-matching reference."
-    p = normalize_text(prediction).split()
-    return max(_f1(p, normalize_text(r).split()) for r in references)
-
-# %% ../nbs/05_evaluation.ipynb #5bbe039e
-def extract_label(
-    reply:str,         # the model's free-text answer
-    labels:list[str],  # allowed answers
-)->str|None:
-    "The allowed label found in `reply` (whole reply, else earliest occurrence, ties to the longest), or None."
-    r = normalize_text(reply)
-    norm = [(l, normalize_text(l)) for l in labels]
-    for l,n in norm:
-        if n and r == n: return l
-    best = None
-    for l,n in norm:
-        if not n: continue
-        m = re.search(rf"(?<!\w){re.escape(n)}(?!\w)", r)
-        if m and (best is None or (m.start(), -len(n)) < best[0]): best = ((m.start(), -len(n)), l)
-    return None if best is None else best[1]
-
-# %% ../nbs/05_evaluation.ipynb #9af79353
-def label_accuracy(
-    prediction:str,       # the model's answer
-    references:list[str], # the correct label(s)
-    labels:list[str],     # allowed answers
-)->float:
-    "1.0 if the label extracted from `prediction` is one of the references."
-    got = extract_label(prediction, labels)
-    return float(got is not None and normalize_text(got) in {normalize_text(r) for r in references})
-
-# %% ../nbs/05_evaluation.ipynb #1e4c0a02
-def label_found(
-    prediction:str,             # the model's answer
-    references:list[str]|None,  # not used: finding a label needs no reference
-    labels:list[str],           # allowed answers
-)->float:
-    "1.0 if any allowed label occurs in `prediction`."
-    return float(extract_label(prediction, labels) is not None)
-
-# %% ../nbs/05_evaluation.ipynb #7c7ac60a
-_TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+", re.UNICODE)
-
-class _UnicodeTokenizer:
-    "rouge-score tokenizer keeping non-Latin words (CJK characters one by one)."
-    def tokenize(self, text): return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text or "").lower())
-
-_ROUGE = None
-def rouge_l(
-    prediction:str,       # the model's answer
-    references:list[str], # reference answers
-)->float:
-    "ROUGE-L F-measure (rouge-score, Unicode tokenizer), best over references."
-    global _ROUGE
-    if _ROUGE is None:
-        from rouge_score import rouge_scorer
-        _ROUGE = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_UnicodeTokenizer())
-    return max(_ROUGE.score(r, prediction or "")["rougeL"].fmeasure for r in references)
-
-# %% ../nbs/05_evaluation.ipynb #38aeab34
-def bleu(
-    predictions:list[str],        # one answer per example
-    references:list[list[str]],   # one or more references per example
-    tokenize:str="13a",           # sacrebleu tokenizer: "13a", "intl", "zh", "char", ...
-)->float:
-    "Corpus BLEU (sacrebleu) on a 0-1 scale; examples may have different numbers of references."
-    import sacrebleu
-    k = max(len(r) for r in references)
-    streams = [[r[i] if i < len(r) else None for r in references] for i in range(k)]
-    return sacrebleu.corpus_bleu([p or "" for p in predictions], streams, tokenize=tokenize).score / 100
-
-# %% ../nbs/05_evaluation.ipynb #868805dd
-_FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?```$", re.S)
-
-def parse_json_reply(text:str):
-    "The JSON value in `text` (optionally inside one ``` fence); raises ValueError if it is not valid JSON."
-    t = (text or "").strip()
-    m = _FENCE.match(t)
-    if m: t = m.group(1).strip()
-    try: return json.loads(t)
-    except RecursionError: raise ValueError("JSON nested too deeply") from None
-
-# %% ../nbs/05_evaluation.ipynb #1e4c0a04
-def json_valid(
-    prediction:str,  # the model's answer
-    references=None, # not used
-)->float:
-    "1.0 if the reply is valid JSON (optionally fenced)."
-    try: parse_json_reply(prediction); return 1.0
-    except ValueError: return 0.0
-
-# %% ../nbs/05_evaluation.ipynb #a809f22d
-def _same(p, r)->bool:
-    if isinstance(r, str) and isinstance(p, str): return normalize_text(p) == normalize_text(r)
-    return p == r and type(p) is type(r) if isinstance(r, bool) or isinstance(p, bool) else p == r
-
-def json_field_accuracy(
-    prediction:str,       # the model's JSON answer
-    references:list[str], # reference JSON objects (as text)
-)->float:
-    "Share of the reference object's fields reproduced by the predicted object; best over references."
-    try: pred = parse_json_reply(prediction)
-    except ValueError: pred = None
-    best = 0.0
-    for i,r in enumerate(references):
-        try: ref = parse_json_reply(r)
-        except ValueError as e: raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not valid JSON ({e}); "
-                                                "references of this metric must be JSON objects") from None
-        if not isinstance(ref, dict):
-            raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not a JSON object")
-        if not isinstance(pred, dict): continue
-        if not ref: best = max(best, 1.0); continue
-        best = max(best, sum(k in pred and _same(pred[k], v) for k,v in ref.items()) / len(ref))
-    return best
-
-# %% ../nbs/05_evaluation.ipynb #d1847408
-@dataclass
-class Metric:
-    "A task metric: how to call it and what it needs."
-    name: str
-    fn: Callable
-    corpus: bool = False           # fn(predictions, references) for the whole set; else fn(prediction, references)
-    needs_references: bool = True  # refuse to run on examples without a reference
-    needs_labels: bool = False     # fn gets `labels=` (the allowed answers)
-    description: str = ""
-
-# %% ../nbs/05_evaluation.ipynb #1e4c0a06
-METRICS: dict[str, Metric] = {}
-
-def register_metric(
-    name:str,                    # name used in configs (`metrics: [name]`) and on the command line
-    fn:Callable,                 # per-example fn(prediction, references[, labels]) or corpus fn(predictions, refs)
-    corpus:bool=False,           # fn scores the whole set at once
-    needs_references:bool=True,  # the metric compares with reference answers
-    needs_labels:bool=False,     # fn takes `labels=`
-    description:str="",          # one line for listings
-    overwrite:bool=False,        # replace an existing metric of that name
-)->Metric:
-    "Add a metric to `METRICS` under `name`."
-    if name in METRICS and not overwrite:
-        raise EvalError(f"a metric named {name!r} already exists; pass overwrite=True to replace it")
-    m = METRICS[name] = Metric(name, fn, corpus, needs_references, needs_labels, description)
-    return m
-
-# %% ../nbs/05_evaluation.ipynb #44f5ee87
-for _n,_f,_kw,_d in [
-    ("exact_match", exact_match, {}, "normalised exact match with any reference"),
-    ("accuracy", label_accuracy, dict(needs_labels=True), "allowed label found in the reply equals the reference"),
-    ("label_found", label_found, dict(needs_labels=True, needs_references=False),
-     "share of replies naming an allowed label"),
-    ("token_f1", token_f1, {}, "SQuAD token F1, best reference"),
-    ("rouge_l", rouge_l, {}, "ROUGE-L F-measure (rouge-score), best reference"),
-    ("bleu", bleu, dict(corpus=True), "corpus BLEU (sacrebleu), 0-1"),
-    ("json_valid", json_valid, dict(needs_references=False), "reply parses as JSON"),
-    ("json_field_accuracy", json_field_accuracy, {}, "share of reference JSON fields reproduced"),
-]: register_metric(_n, _f, description=_d, overwrite=True, **_kw)
-
-# %% ../nbs/05_evaluation.ipynb #644fc0b6
-def get_metric(
-    m:str|Callable|Metric,  # a registered name, a Metric, a per-example function, or a metric of the hub
-)->Metric:
-    "Resolve `m` to a `Metric`; a name that is not built in is loaded from the hub through `evaluate` (`hub_metric`)."
-    if isinstance(m, Metric): return m
-    if callable(m): return Metric(getattr(m, "__name__", "custom"), m)
-    if m in METRICS: return METRICS[m]
-    import difflib
-    close = difflib.get_close_matches(str(m), METRICS, n=1)
-    if close or not isinstance(m, str) or not m.strip():
-        raise EvalError(f"unknown metric {m!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
-                        f"{_known()}; or register your own with ft_nb.evaluation.register_metric")
-    if m not in _HUB: _HUB[m] = hub_metric(m)      # loaded once per session
-    return _HUB[m]
-
-_HUB: dict = {}
-def _known()->str: return f"known metrics: {', '.join(sorted(METRICS))}"
-
-# %% ../nbs/05_evaluation.ipynb #1e4c0a09
-def _hub_offline()->bool:
-    import evaluate.config as ec
-    from huggingface_hub import constants as hc
-    return bool(getattr(ec, "HF_EVALUATE_OFFLINE", False) or getattr(hc, "HF_HUB_OFFLINE", False))
-
-def _hub_score(out:dict, name:str, key:str|None):
-    "The one number of an `evaluate` result dict: `key`, the metric's name, f1, score, or the only number."
-    base = Path(name).stem.lower()
-    nums = {k: v for k,v in (out or {}).items() if isinstance(v, (int, float, list)) and not isinstance(v, bool)}
-    k = key or next((c for c in (base, "f1", "score") if c in nums), None)
-    if k is None and len(nums) == 1: k = next(iter(nums))
-    if k is None or k not in nums:
-        raise EvalError(f"metric {name!r} returned {sorted(out or {})}; say which one to report: "
-                        f"register_metric({name!r}, hub_metric({name!r}, key=...).fn, corpus=True)")
-    v = nums[k]
-    return float(sum(v)/len(v)) if isinstance(v, list) else float(v)
-
-# %% ../nbs/05_evaluation.ipynb #1e4c0a11
-def hub_metric(
-    name:str,           # a metric of the Hugging Face hub (e.g. "bertscore") or the path of a local metric script
-    key:str|None=None,  # the entry of the result to report (default: the metric's name, f1, score, the only number)
-    **compute_kw,       # passed to `compute`, e.g. lang="en" for bertscore
-)->Metric:
-    "A corpus `Metric` computed by `evaluate.load(name)`; `EvalError` saying why when it cannot be loaded (offline)."
-    local = Path(name).exists()
-    if not local and _hub_offline():
-        raise EvalError(f"metric {name!r} is not built in and would be loaded from the Hugging Face hub with "
-                        "evaluate.load, but hub access is switched off (HF_HUB_OFFLINE / HF_EVALUATE_OFFLINE); "
-                        f"use a built-in metric ({_known()}) or run with a network")
-    import evaluate
-    try: mod = evaluate.load(name)
-    except Exception as e:
-        msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise EvalError(f"metric {name!r} is not built in, and evaluate.load({name!r}) could not load it from the "
-                        f"Hugging Face hub (no network, or no such metric: {msg}); use a built-in metric "
-                        f"({_known()}) or run where huggingface.co is reachable") from None
-    def fn(predictions, references):
-        refs = [r[0] for r in references] if all(len(r) == 1 for r in references) else references
-        try: out = mod.compute(predictions=list(predictions), references=refs, **compute_kw)
-        except (ValueError, TypeError, KeyError) as e:
-            raise EvalError(f"metric {name!r} (evaluate) refused the answers: {str(e).splitlines()[0][:200]}") from None
-        return _hub_score(out, name, key)
-    return Metric(Path(name).stem if local else name, fn, corpus=True, description=f"evaluate.load({name!r})")
-
-# %% ../nbs/05_evaluation.ipynb #d0c9ba43
-def _prep(predictions, references, metrics, labels):
-    ms = [get_metric(m) for m in metrics]
-    preds = ["" if p is None else str(p) for p in predictions]
-    need = [m.name for m in ms if m.needs_references]
-    refs = None
-    if references is not None:
-        try: refs = as_references(references, n=len(preds), metric=", ".join(need) or "evaluation")
-        except EvalError:
-            if need: raise
-            refs = [_ref_list(r) for r in references]
-    elif need: raise EvalError(f"metric(s) {', '.join(need)} need reference answers but none were given; "
-                               "pass references= or use metrics that need none (json_valid, label_found)")
-    if labels is None and any(m.needs_labels for m in ms):
-        if refs is None:
-            raise EvalError("label metrics need `labels=` (the allowed answers) or references to infer them")
-        labels = sorted({r for rs in refs for r in rs})
-    return ms, preds, refs, labels
-
-def _call(m, p, r, labels): return float(m.fn(p, r, labels=labels) if m.needs_labels else m.fn(p, r))
-
-def compute_metrics(
-    predictions:list[str],      # model answers
-    references:list|None=None,  # per example: a string or a list of strings
-    metrics:list=("exact_match",),  # names, Metric objects or per-example functions
-    labels:list[str]|None=None, # allowed answers for label metrics (default: distinct references)
-)->dict:
-    "Aggregate score of each metric over the set (mean of per-example scores, or the corpus score)."
-    ms, preds, refs, labels = _prep(predictions, references, metrics, labels)
-    out = {}
-    for m in ms:
-        if m.corpus: out[m.name] = float(m.fn(preds, refs))
-        else:
-            total = sum(_call(m, p, refs[i] if refs else [], labels) for i,p in enumerate(preds))
-            out[m.name] = total / max(len(preds), 1)
-    return out
-
-# %% ../nbs/05_evaluation.ipynb #1e4c0a16
-def score_examples(
-    predictions:list[str],      # model answers
-    references:list|None=None,  # per example: a string or a list of strings
-    metrics:list=("exact_match",),  # names, Metric objects or per-example functions (corpus metrics are left out)
-    labels:list[str]|None=None, # allowed answers for label metrics
-):
-    "DataFrame: prediction, references and one column per per-example metric."
-    import pandas as pd
-    ms, preds, refs, labels = _prep(predictions, references, metrics, labels)
-    rows = []
-    for i,p in enumerate(preds):
-        r = refs[i] if refs is not None else []
-        row = dict(prediction=p, references=r)
-        if any(m.needs_labels for m in ms): row["extracted_label"] = extract_label(p, labels)
-        for m in ms:
-            if not m.corpus: row[m.name] = _call(m, p, r, labels)
-        rows.append(row)
-    return pd.DataFrame(rows)
+# %% ../nbs/05_evaluation.ipynb #7110e4d3
+_all_ = ["EvalError", "Metric", "METRICS", "normalize_text", "as_references", "exact_match", "token_f1",
+         "extract_label", "label_accuracy", "label_found", "rouge_l", "bleu", "parse_json_reply", "json_valid",
+         "json_field_accuracy", "register_metric", "get_metric", "hub_metric", "compute_metrics", "score_examples"]
 
 # %% ../nbs/05_evaluation.ipynb #8ea808a3
 def _token_batches(
@@ -555,7 +215,7 @@ def evaluate_model(
     "Generate answers for `prompts`, score them, and compute validation loss/perplexity if `val_examples` is given."
     t0 = time.time()
     get = [get_metric(m) for m in metrics]       # unknown names fail before any generation
-    _prep([""]*len(prompts), references, get, labels or ["x"])   # missing references fail before generation too
+    check_metric_inputs([""]*len(prompts), references, get, labels or ["x"])   # missing references fail before generation too
     preds = generate_answers(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                              progress=progress, desc=f"{name}: generate")
     res = EvalResult(name, compute_metrics(preds, references, get, labels), list(prompts), preds,
@@ -768,7 +428,7 @@ def hallucination_rate(
     bad = 0
     for x, prompt, ref in zip(parsed, r.prompts, r.references):
         src = normalize_text(prompt)
-        rv = _try_json((_ref_list(ref) or [""])[0]) if ref is not None else None
+        rv = _try_json((reference_list(ref) or [""])[0]) if ref is not None else None
         known = {(k, normalize_text(v)) for k, v in _json_leaves(rv)} if isinstance(rv, (dict, list)) else set()
         leaves = _json_leaves(x) if isinstance(x, (dict, list)) else []
         bad += any(normalize_text(v) and normalize_text(v) not in src and (k, normalize_text(v)) not in known
@@ -850,7 +510,7 @@ def compare_models(
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
     prompts, refs = eval_prompts(_test_records(cfg, limit), tok, cfg.data_format, cfg.system_prompt, cfg.chat_template)
     labels = _labels(cfg)
-    _prep([""]*len(prompts), refs, ms, labels or ["x"])      # no references for a reference metric: fail now
+    check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])      # no references for a reference metric: fail now
     from ft_nb.runs import read_run
     for m in models: read_run(m)                              # an incomplete directory: fail before any model runs
     val = None
@@ -906,7 +566,7 @@ def _task_sets(cfg, tok, limit)->dict:
         c = task_config(cfg, t)
         prompts, refs = eval_prompts(_test_records(c, limit), tok, c.data_format, c.system_prompt, c.chat_template)
         ms, labels = [get_metric(m) for m in c.metrics], _labels(c)
-        _prep([""]*len(prompts), refs, ms, labels or ["x"])
+        check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])
         out[t.name] = (c, prompts, refs, ms, labels)
     return out
 

@@ -22,24 +22,25 @@ Docs: https://ft-nb.github.io/ft_nb/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #ae79d65d
 from __future__ import annotations
-import copy, csv, json, os, threading, time
+import copy, json, os, re, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 import torch
 from fastcore.basics import patch
-from .core import FTError, seed_everything
+from .core import FTError, seed_everything, find_lone_surrogate
 from .runs import RunError, read_run, atomic_write, clean_partials, same_path
 from .models import load_for, setup_tokenizer, model_device
 from .models import same_base_name, adapter_fit_problems, attach_adapter
 from .models import run_base_config, load_run_model
-from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
+from .data import render_prompt, encode_prompt, resolve_chat_template
+from .prompt_files import read_prompts, read_prompt_file, open_answers, is_chat, chat_problem
 from .methods import prepare_for_generation, fast_generate, merged_adapter
 from .methods import generate_batch, cut_stop, stop_criterion, context_length, over_context
 
 # %% auto #0
-__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
-           'LoRAInference', 'StopText', 'read_prompts', 'cmd_infer']
+__all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'InferenceError', 'check_base_name', 'LoRAInference',
+           'StopText', 'cmd_infer', 'read_prompts']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
 class InferenceError(FTError, ValueError):
@@ -231,21 +232,15 @@ def _using(inf:LoRAInference, adapter):
         elif adapter != prev: inf._active = None
 
 # %% ../nbs/06_inference.ipynb #2e5a7c9d
-def _is_chat(p)->bool: return isinstance(p, list) and len(p)>0 and all(isinstance(m, dict) for m in p)
-
 def _check_text(s:str, where:str="the prompt"):
     "Refuse text that is not valid Unicode (a lone surrogate, e.g. from undecodable command-line bytes)."
-    try: s.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InferenceError(f"{where} holds a lone surrogate {s[e.start]!r} at character {e.start}: not valid text "
-                             "(bytes that are not UTF-8?)") from None
+    if (b := find_lone_surrogate(s)) is not None:
+        raise InferenceError(f"{where} holds a lone surrogate {b.text[b.pos]!r} at character {b.pos}: not valid text "
+                             "(bytes that are not UTF-8?)")
 
 def _check_chat(msgs:list, where:str="the chat"):
     "Raise `InferenceError` naming the first message without string 'role' and 'content', or with invalid text."
-    for i, m in enumerate(msgs):
-        if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            raise InferenceError(f"{where}, message {i}: needs string 'role' and 'content' fields, got {m!r}"[:400])
-        _check_text(m["content"], f"{where}, message {i}")
+    if (why := chat_problem(msgs, where)) is not None: raise InferenceError(why)
 
 # %% ../nbs/06_inference.ipynb #4a7c9e1f
 @patch
@@ -255,7 +250,7 @@ def messages(self:LoRAInference,
 )->list[dict]:
     "The chat `prompt` stands for, with the run's system prompt first unless the chat brings its own."
     if isinstance(prompt, str): _check_text(prompt); msgs = [dict(role="user", content=prompt)]
-    elif _is_chat(prompt):
+    elif is_chat(prompt):
         _check_chat(prompt)
         msgs = [dict(role=m["role"], content=m["content"]) for m in prompt]
     else: raise InferenceError("a prompt is a string or a list of {'role','content'} dicts, "
@@ -423,7 +418,7 @@ def generate(self:LoRAInference,
     kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
               repetition_penalty=repetition_penalty, ignore_eos=ignore_eos, seed=seed, stop=stop, adapter=adapter,
               system_prompt=system_prompt, raw=raw, return_details=return_details)
-    if isinstance(prompt, list) and not _is_chat(prompt):
+    if isinstance(prompt, list) and not is_chat(prompt):
         return self.batch_generate(prompt, max_length, batch_size=batch_size, progress=progress, **kw)
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
 
@@ -500,202 +495,13 @@ def stream(self:LoRAInference,
     if err: raise err[0]
     if out := text.rest(): yield out
 
-# %% ../nbs/06_inference.ipynb #fd688be3
-_PROMPT_FIELDS = ("messages", "prompt", "instruction", "conversations")
-
-def _strip_answer(msgs:list)->list:
-    "A chat without its final assistant turn (the reference answer of a test record)."
-    return msgs[:-1] if len(msgs) > 1 and msgs[-1].get("role") == "assistant" else msgs
-
-def _record_prompt(rec:dict, where:str, prompt_field:str|None=None):
-    "The prompt (text or chat) of one input record."
-    field = prompt_field or next((k for k in _PROMPT_FIELDS if k in rec), None)
-    if field is None: raise InferenceError(f"{where}: no prompt: expected a 'prompt', 'messages', 'instruction' or "
-                                           f"'conversations' field (fields: {sorted(rec)}); pass prompt_field= "
-                                           "(--prompt-field) to name yours")
-    if field not in rec: raise InferenceError(f"{where}: no field {field!r} (fields: {sorted(rec)})")
-    p = rec[field]
-    try:
-        if not prompt_field and field == "instruction": p = _strip_answer(to_messages({"output": "", **rec}, "alpaca"))
-        if not prompt_field and field == "conversations": p = _strip_answer(to_messages(rec, "sharegpt"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise InferenceError(f"{where}: field {field!r} is malformed ({type(e).__name__}: {e})"[:400]) from None
-    if isinstance(p, str):
-        if not p.strip(): raise InferenceError(f"{where}: field {field!r} is empty")
-        return p
-    if _is_chat(p):
-        _check_chat(p, f"{where}: field {field!r}")
-        return _strip_answer(p)
-    raise InferenceError(f"{where}: field {field!r} must be text or a list of {{'role','content'}} messages, "
-                         f"got {type(p).__name__}")
-
-# %% ../nbs/06_inference.ipynb #4c8e0a2f
-MAX_LINE_BYTES = 16 * 2**20   # a prompts-file line longer than this is refused unread (no model's context holds it)
-
-def _no_dup_keys(pairs:list)->dict:
-    "A JSON object's pairs as a dict; a repeated key is an error instead of a silent last-wins."
-    d = {}
-    for k, v in pairs:
-        if k in d: raise ValueError(f"duplicate key {k!r} in one object")
-        d[k] = v
-    return d
-
-def _lone_surrogate_field(rec:dict)->str|None:
-    "The first field of `rec` holding a lone surrogate (not encodable as UTF-8), or None."
-    for k, v in rec.items():
-        try: json.dumps({k: v}, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError: return k
-    return None
-
-def _json_record(line:bytes, where:str)->dict:
-    "One JSONL line as a dict; bad UTF-8, bad JSON, duplicate keys, deep nesting and lone surrogates are refused."
-    try: text = line.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InferenceError(f"{where}: not UTF-8 text (byte {e.start} of the line); save the file as UTF-8") from None
-    try: rec = json.loads(text, object_pairs_hook=_no_dup_keys)
-    except json.JSONDecodeError as e:
-        raise InferenceError(f"{where}: not valid JSON ({e.msg}, column {e.colno}); one JSON object per line "
-                             "is expected") from None
-    except RecursionError: raise InferenceError(f"{where}: JSON nested too deeply to be a prompt record") from None
-    except ValueError as e: raise InferenceError(f"{where}: {e}") from None
-    if not isinstance(rec, dict): raise InferenceError(f"{where}: a JSON object is expected, got {type(rec).__name__}")
-    if (k := _lone_surrogate_field(rec)) is not None:
-        raise InferenceError(f"{where}: field {k!r} holds a lone surrogate (an escape like \\ud800 that is not "
-                             "valid Unicode text); fix the text")
-    return rec
-
-# %% ../nbs/06_inference.ipynb #6e0a2c4b
-def _jsonl_records(path:Path):
-    "(line number, record) of each non-blank line of a JSONL file, read one bounded line at a time."
-    with open(path, "rb") as f:
-        for n, line in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
-            if len(line) > MAX_LINE_BYTES:
-                raise InferenceError(f"{path} line {n} is longer than {MAX_LINE_BYTES >> 20} MiB: no prompt is that "
-                                     "long; is this a JSONL file (one JSON object per line)?")
-            if n == 1 and line.startswith(b"\xef\xbb\xbf"): line = line[3:]   # a UTF-8 byte-order mark
-            if line.strip(): yield n, _json_record(line, f"{path} line {n}")
-
-# %% ../nbs/06_inference.ipynb #8a2c4e6d
-def _csv_records(path:Path):
-    "(first line number, record) of each row of a CSV file with a header row, read strictly."
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rd, start = csv.reader(f, strict=True), 1
-        try:
-            header = next(rd, None)
-            if not header: raise InferenceError(f"{path}: empty CSV (a header row naming the columns is needed)")
-            if len(set(header)) < len(header):
-                raise InferenceError(f"{path} line 1: duplicate column names in the header {header}")
-            start = rd.line_num + 1
-            for row in rd:
-                if row and len(row) != len(header):
-                    raise InferenceError(f"{path} line {start}: {len(row)} fields, but the header has {len(header)}; "
-                                         "quote fields that contain commas")
-                if row: yield start, dict(zip(header, row))
-                start = rd.line_num + 1
-        except csv.Error as e:
-            hint = ("; a quoted field is never closed" if "end of data" in str(e) else
-                    "; long prompts read better from JSONL" if "field limit" in str(e) else "")
-            raise InferenceError(f"{path} line {start}: malformed CSV ({e}){hint}") from None
-        except UnicodeDecodeError as e:
-            raise InferenceError(f"{path}: not UTF-8 text (near line {start}); save the file as UTF-8") from None
-
-# %% ../nbs/06_inference.ipynb #04642440
-def _read_prompt_lines(path, prompt_field:str|None=None)->list[tuple[int,dict,object]]:
-    "(line number, record, prompt) of every row of a prompts file."
-    path = Path(path)
-    if not path.exists(): raise InferenceError(f"input file {path} does not exist")
-    if path.is_dir(): raise InferenceError(f"input {path} is a directory; pass a .jsonl or .csv file")
-    kind = path.suffix.lower()
-    if kind == ".csv": recs = _csv_records(path)
-    elif kind in (".jsonl", ".json", ".ndjson"): recs = _jsonl_records(path)
-    else: raise InferenceError(f"{path}: unsupported input type {path.suffix!r}; use .jsonl or .csv")
-    try: rows = [(n, rec, _record_prompt(rec, f"{path} line {n}", prompt_field)) for n, rec in recs]
-    except OSError as e: raise InferenceError(f"cannot read {path}: {e.strerror or e}") from None
-    if not rows: raise InferenceError(f"{path} holds no records: nothing to answer")
-    return rows
-
-def read_prompts(
-    path:str|Path,               # .jsonl / .json (one object per line) or .csv with a header row
-    prompt_field:str|None=None,  # the field holding the prompt; default: detected (prompt, messages, instruction, ...)
-)->list[tuple[dict,object]]:
-    "(record, prompt) pairs of an input file, in file order; errors name the file, line and field."
-    return [(rec, p) for _, rec, p in _read_prompt_lines(path, prompt_field)]
-
-# %% ../nbs/06_inference.ipynb #4fb86e71
-def _last_line_start(f, size:int)->int:
-    "Byte offset where the last line of binary file `f` (of `size` bytes) starts, read backwards in 1 MiB steps."
-    pos = size
-    while pos > 0:
-        step = min(pos, 1 << 20); pos -= step
-        f.seek(pos); i = f.read(step).rfind(b"\n")
-        if i >= 0: return pos + i + 1
-    return 0
-
-def _repair_tail(out:Path)->int:
-    "Cut off a last line that an interrupted run left unfinished (1 if one was cut); finished lines are not touched."
-    with open(out, "rb") as f:                       # read only: the file is never opened for rewriting
-        size = f.seek(0, os.SEEK_END)
-        if size == 0: return 0
-        f.seek(size-1)
-        if f.read(1) == b"\n": return 0
-        start = _last_line_start(f, size)
-        f.seek(start); tail = f.read()
-    try: whole = isinstance(json.loads(tail.decode("utf-8")), dict)
-    except (ValueError, UnicodeDecodeError): whole = False
-    if whole:                                        # a whole row whose newline was not written yet
-        with open(out, "ab") as f: f.write(b"\n")
-        return 0
-    os.truncate(out, start)
-    return 1 if tail.strip() else 0
-
-# %% ../nbs/06_inference.ipynb #6f0c2e4a
-_OWN_FIELDS = ("index", "finish_reason")
-
-def _same_value(a, b)->bool: return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN equals NaN
-
-def _read_done(out:Path, rows:list, output_field:str)->tuple[dict,list]:
-    "Rows of an existing output file by input index, each checked against its input record; and the file's index order."
-    done, order = {}, []
-    with open(out, "rb") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: r = json.loads(line.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise InferenceError(f"{out} line {n}: not valid JSON; it is not an output of generate_file "
-                                     "(pass overwrite=True to replace it)") from None
-            i = r.get("index") if isinstance(r, dict) else None
-            if not isinstance(i, int) or output_field not in r:
-                raise InferenceError(f"{out} line {n}: no 'index'/{output_field!r} fields; it is not an output of "
-                                     "generate_file (pass overwrite=True to replace it)")
-            if not 0 <= i < len(rows) or any(not _same_value(r.get(k), v) for k, v in rows[i].items()):
-                raise InferenceError(f"{out} line {n} was written for a different input (row {i} does not match); "
-                                     "pass overwrite=True or another output file")
-            done[i] = r; order.append(i)
-    return done, order
-
-# %% ../nbs/06_inference.ipynb #8b2e4a6c
-def _write_in_order(out:Path, rows:list[dict]):
-    "Replace `out` by `rows`, one JSON line each, atomically (`runs.atomic_write`: a temporary beside it, renamed)."
-    try: atomic_write(out, "".join(json.dumps(r, ensure_ascii=False)+"\n" for r in rows))
-    except (OSError, RunError) as e:
-        raise InferenceError(f"cannot write the ordered copy of {out} ({e}); every answer is in {out} (each row has "
-                             "its 'index'): run the same command again to order it") from None
-
-# %% ../nbs/06_inference.ipynb #0d4a6c8e
-def _check_output(out:Path, input_path, rows:list, output_field:str):
-    "Refuse an output that would destroy the input, is a directory, or would overwrite input fields."
-    if same_path(out, input_path):
-        raise InferenceError(f"the output file {out} is the input file: choose another output path")
-    if out.is_dir(): raise InferenceError(f"the output {out} is a directory: give a file, e.g. {out/'answers.jsonl'}")
-    for n, rec, _ in rows:
-        clash = [k for k in (output_field, *_OWN_FIELDS) if k in rec]
-        if clash: raise InferenceError(f"{input_path} line {n} already has field(s) {clash}, which the output writes: "
-                                       f"rename them, or pass output_field= (--output-field) another name")
+# %% ../nbs/06_inference.ipynb #fb76ebfb
+_all_ = ["read_prompts"]   # moved to ft_nb.prompt_files; `from ft_nb.inference import read_prompts` still works
 
 # %% ../nbs/06_inference.ipynb #1e5b7d9f
 @patch
 def generate_file(self:LoRAInference,
-    input_path:str|Path,        # JSONL or CSV of prompts (see `read_prompts`)
+    input_path:str|Path,        # JSONL or CSV of prompts (see `ft_nb.prompt_files.read_prompt_file`)
     output_path:str|Path,       # JSONL answers, one per input row, in input order
     *,
     prompt_field:str|None=None, # field holding the prompt (default: detected)
@@ -707,42 +513,23 @@ def generate_file(self:LoRAInference,
 )->dict:
     "Answer every row of `input_path` into `output_path` (resumable); returns a report of counts and speed."
     from tqdm.auto import tqdm
-    lines, out = _read_prompt_lines(input_path, prompt_field), Path(output_path)
-    _check_output(out, input_path, lines, output_field)
-    recs = [rec for _, rec, _ in lines]
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True); clean_partials(out.parent)
-        if overwrite: out.unlink(missing_ok=True)
-        broken = _repair_tail(out) if out.exists() else 0
-        done, order = _read_done(out, recs, output_field) if out.exists() else ({}, [])
-    except OSError as e: raise InferenceError(f"cannot use the output file {out}: {e.strerror or e}") from None
-    todo = [i for i in range(len(lines)) if i not in done]
+    af = open_answers(input_path, output_path, prompt_field, output_field, overwrite)
+    todo, n = af.todo, len(af.rows)
     t0, ntok = time.perf_counter(), 0
-    bar = tqdm(total=len(lines), initial=len(done), desc=f"answering {Path(input_path).name}", disable=not progress,
+    bar = tqdm(total=n, initial=len(af.done), desc=f"answering {Path(input_path).name}", disable=not progress,
                unit="row")
     def write(batch):
         nonlocal ntok
-        new = [{**recs[todo[j]], "index": todo[j], output_field: r["text"].strip(), "finish_reason": r["finish_reason"]}
-               for j, r in batch]
-        try:
-            with open(out, "a", encoding="utf-8") as f:
-                f.write("".join(json.dumps(row, ensure_ascii=False)+"\n" for row in new))
-                f.flush(); os.fsync(f.fileno())
-        except OSError as e:
-            raise InferenceError(f"cannot write {out}: {e.strerror or e}; the answers written so far are kept: "
-                                 "make room and run again to resume") from None
-        for row, (_, r) in zip(new, batch):
-            done[row["index"]] = row; order.append(row["index"]); ntok += r["completion_tokens"]
+        af.append([(todo[j], r["text"].strip(), r["finish_reason"]) for j, r in batch])
+        ntok += sum(r["completion_tokens"] for _, r in batch)
         bar.update(len(batch))
-    if todo: self.batch_generate([lines[i][2] for i in todo], batch_size=batch_size, progress=False,
-                                 return_details=True, on_batch=write,
-                                 labels=[f"{input_path} line {lines[i][0]}" for i in todo], **gen)
+    if todo: self.batch_generate([af.rows[i].prompt for i in todo], batch_size=batch_size, progress=False,
+                                 return_details=True, on_batch=write, labels=[af.rows[i].loc for i in todo], **gen)
     bar.close()
-    if order != list(range(len(lines))): _write_in_order(out, [done[i] for i in range(len(lines))])
+    af.finish()
     secs = time.perf_counter()-t0
-    return dict(input=str(input_path), output=str(out), rows=len(lines), skipped=len(lines)-len(todo),
-                generated=len(todo), repaired_lines=broken,
-                truncated=sum(1 for i in todo if done[i]["finish_reason"]=="length"),
+    return dict(input=str(input_path), output=str(af.out), rows=n, skipped=n-len(todo), generated=len(todo),
+                repaired_lines=af.repaired, truncated=sum(1 for i in todo if af.done[i]["finish_reason"]=="length"),
                 seconds=round(secs, 2), tokens_per_s=round(ntok/secs, 1) if secs and ntok else 0.0)
 
 # %% ../nbs/06_inference.ipynb #4d9d5df5
@@ -782,7 +569,7 @@ def cmd_infer(
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
     _check_sampling(temperature, top_p, top_k, repetition_penalty); _max_new(None, max_new_tokens)   # before loading
     if seed is not None: seed_everything(seed)
-    if input is not None: _read_prompt_lines(input, prompt_field)
+    if input is not None: read_prompt_file(input, prompt_field)
     inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,
                         system_prompt=system_prompt, allow_base_mismatch=allow_base_mismatch)
     gen = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,

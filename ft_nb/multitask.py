@@ -6,7 +6,7 @@ each with its own data, format, field map, system prompt and weight; `prepare_mu
 temperature, exactly the shares asked for, reproducible per seed and reshuffled per epoch. Training reports a
 validation loss per task (`eval_<task>_loss`) and evaluation a metric per task. **Merging** combines adapters
 trained on the same base with PEFT's `add_weighted_adapter` (`linear`, `cat`, `svd`, `ties`, `dare_linear`,
-`dare_ties`, `magnitude_prune`) after checking that they can be combined at all: `merge_adapters` and
+`dare_ties`, `magnitude_prune`) after checking that they can be combined at all: `combine_adapters` and
 `ft-nb merge-adapters` write an ordinary adapter directory whose manifest names its parents.
 
 Docs: https://ft-nb.github.io/ft_nb/multitask.html.md"""
@@ -27,9 +27,10 @@ from .data import PreparedData, prepare_data, bundled_task, split_sources
 
 
 # %% auto #0
-__all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MAX_MERGE_WEIGHT', 'MultiTaskError', 'Task',
-           'task_list', 'task_config', 'mixture_shares', 'mixture_counts', 'mixture_order', 'MixtureSampler',
-           'MultiTaskData', 'prepare_multitask', 'check_merge', 'merge_adapters', 'cmd_merge_adapters']
+__all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', 'MAX_MERGE_WEIGHT', 'merge_adapters',
+           'MultiTaskError', 'Task', 'task_list', 'task_config', 'mixture_shares', 'mixture_counts', 'mixture_order',
+           'MixtureSampler', 'MultiTaskData', 'prepare_multitask', 'check_merge', 'combine_adapters',
+           'cmd_merge_adapters']
 
 # %% ../nbs/12_multitask.ipynb #6f637f9d
 class MultiTaskError(FTError, ValueError):
@@ -374,7 +375,7 @@ def _check_out(out, inputs:list, overwrite:bool)->Path:
         raise MultiTaskError(f"out (--out): {o} already exists; pass overwrite=True (--overwrite) or another directory")
     return o
 
-def merge_adapters(
+def combine_adapters(
     adapters:list,               # adapter / run directories trained on the same base model
     out,                         # directory for the merged adapter (never one of the inputs)
     method:str="ties",           # linear, cat, svd, ties, dare_linear, dare_ties or magnitude_prune
@@ -412,6 +413,9 @@ def merge_adapters(
         write_manifest(tmp, _merged_manifest(runs, method, weights, density, seed, rank, pm))
     return out
 
+# %% ../nbs/12_multitask.ipynb #3858c9b5
+merge_adapters = combine_adapters   # the old name, kept for one release
+
 # %% ../nbs/12_multitask.ipynb #a1063cb7
 def cmd_merge_adapters(
     adapters:Annotated[list, {"nargs": "+", "metavar": "ADAPTER"}],   # adapter / run directories (same base model)
@@ -423,7 +427,7 @@ def cmd_merge_adapters(
     overwrite:bool=False,       # replace an existing --out directory
 )->int:
     "Merge LoRA adapters trained on one base model into one adapter (linear, cat, svd, ties, dare, magnitude_prune)."
-    p = merge_adapters(adapters, out, method, weights, density, seed, overwrite)
+    p = combine_adapters(adapters, out, method, weights, density, seed, overwrite)
     m = read_run(p).manifest["merge"]
     print(f"merged {len(adapters)} adapters by {method} (weights {m['weights']}"
           + (f", density {m['density']}" if m["density"] is not None else "") + f", rank {m['rank']}) into {p}")

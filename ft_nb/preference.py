@@ -30,6 +30,8 @@ from .data import resolve_chat_template, split_records, render_example, Preview,
 from .methods import apply_method, check_method
 from .training import LoRATrainer, FTTrainerMixin, training_arguments, latest_checkpoint
 from .human_eval import json_kind
+from .metrics import normalize_text, extract_label
+
 
 # %% auto #0
 __all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
@@ -738,7 +740,6 @@ def result_fields(self:PreferenceTrainer)->dict:
 _EVAL = "the fields prompt, reference and one per model (eval_predictions.jsonl of ft-nb eval)"
 
 def _right(pred:str, refs:list, labels)->bool:
-    from ft_nb.evaluation import normalize_text, extract_label
     if labels:
         got = extract_label(pred, labels)
         return got is not None and normalize_text(got) in {normalize_text(r) for r in refs}

@@ -19,7 +19,7 @@ import hmac, json, math, os, re, sys, threading, time, uuid
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
-from .core import ConfigError, FTError, check_number
+from .core import ConfigError, FTError, check_number, find_lone_surrogate
 from .runs import read_run
 from .methods import context_length
 from .inference import MIN_TEMPERATURE, StopText   # one rule for tiny temperatures; one for stops
@@ -183,8 +183,6 @@ def _validation_error(e)->ServeError:
     return ServeError(400, f"invalid '{loc}': {msg}{more}", param=loc or None, code=code)
 
 # %% ../nbs/07a_serving.ipynb #ca52a817
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 def _check_json(obj, max_depth:int=MAX_DEPTH):
     "Raise a 400 for nesting deeper than `max_depth` or a lone surrogate in any key or string (naming where)."
     todo = [(obj, (), 0)]
@@ -192,15 +190,13 @@ def _check_json(obj, max_depth:int=MAX_DEPTH):
         x, path, d = todo.pop()
         where = ".".join(map(str, path)) or None
         if d > max_depth: raise ServeError(400, f"JSON nested deeper than {max_depth} levels at '{where}'", param=where)
-        if isinstance(x, str) and _SURROGATE.search(x):
-            raise ServeError(400, f"'{where}' holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text",
-                             param=where, code="invalid_string")
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if _SURROGATE.search(k):
-                    raise ServeError(400, f"a key in '{where}' holds a lone surrogate", param=where)
-                todo.append((v, path + (k,), d+1))
+        if isinstance(x, dict): todo.extend((v, path + (k,), d+1) for k, v in x.items())
         elif isinstance(x, list): todo.extend((v, path + (i,), d+1) for i, v in enumerate(x))
+    if (s := find_lone_surrogate(obj)) is None: return
+    where = ".".join(map(str, s.path[:-1] if s.in_key else s.path)) or None
+    if s.in_key: raise ServeError(400, f"a key in '{where}' holds a lone surrogate", param=where)
+    raise ServeError(400, f"'{where}' holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text",
+                     param=where, code="invalid_string")
 
 # %% ../nbs/07a_serving.ipynb #108dd3a9
 def _text_of(content, i:int)->str:

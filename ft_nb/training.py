@@ -379,11 +379,11 @@ def attach_adapter(self:LoRATrainer, model):
 
 # %% ../nbs/04_training.ipynb #fd3d564b
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
-def _base_config(model): return _base_model(model).config
+def _hf_config(model): return _base_model(model).config   # its Hugging Face config
 
 @patch
 def _setup_model(self:LoRATrainer):
-    _base_config(self.model).use_cache = False
+    _hf_config(self.model).use_cache = False
     if self.cfg.load_in_4bit and self.device == "cpu":
         bnb_cpu_bf16_kernels(self.model, False)   # no gradient flows through bitsandbytes' repacked weights
     for p in self.model.parameters():
@@ -601,7 +601,7 @@ def train_loop(self:LoRATrainer)->float:
         with _env(**wandb_env):
             tr = t.train(resume_from_checkpoint=str(self.resume_from) if self.resume_from else None)
             self.eval_metrics = self._final_eval() if self.has_val and not self.guard.tripped else {}
-    finally: _base_config(self.model).use_cache = True
+    finally: _hf_config(self.model).use_cache = True
     return tr.training_loss
 
 @patch
@@ -611,7 +611,7 @@ def _finish_from_checkpoint(self:LoRATrainer)->float:
     t, ck = self.hf_trainer, self.resume.checkpoint
     t._load_from_checkpoint(str(ck))
     t.state = TrainerState.load_from_json(str(ck/"trainer_state.json"))
-    _base_config(self.model).use_cache = True
+    _hf_config(self.model).use_cache = True
     self.eval_metrics = self._final_eval() if self.has_val else {}
     ls = [e["loss"] for e in t.state.log_history if "loss" in e]
     return sum(ls)/len(ls) if ls else float("nan")

@@ -21,6 +21,7 @@ from pathlib import Path
 from fastcore.basics import patch
 from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
 from .core import fields_with
+from .metrics import get_metric
 from .runs import MANIFEST, atomic_write, pid_alive
 
 # %% auto #0
@@ -666,7 +667,6 @@ def tune(
     if isinstance(config, FTConfig): config = config.to_dict()
     cfg, sp, st = read_tune_config(config, space, overrides, **settings)
     if st.objective != "eval_loss":
-        from ft_nb.evaluation import get_metric
         try: get_metric(st.objective)
         except FTError as e: raise TuneError(f"objective {st.objective!r}: not a metric the evaluation produces "
                                              f"({e}); use eval_loss or a generation metric such as accuracy") from None

@@ -1937,9 +1937,9 @@ def parents25(good_adapter, tmp_path_factory):
 @pytest.fixture(scope="module")
 def merged25(good_adapter, tmp_path_factory):
     "good_adapter merged into tiny-llama and exported as F16 GGUF (model-f16.gguf, unverified): inputs for `export`."
-    from ft_nb.deploy import merge_adapter, export_gguf
+    from ft_nb.deploy import merge_into_base, export_gguf
     d = tmp_path_factory.mktemp("merged25")/"m"
-    merge_adapter(good_adapter, d, device="cpu", model_card=False)
+    merge_into_base(good_adapter, d, device="cpu", model_card=False)
     export_gguf(d, qtype="f16", verify=False)
     return d
 

@@ -217,7 +217,7 @@ from ft_nb.models import load_tokenizer
 from ft_nb.training import LoRATrainer
 from ft_nb.evaluation import compare_models
 from ft_nb.inference import LoRAInference
-from ft_nb.deploy import merge_adapter
+from ft_nb.deploy import merge_into_base
 from ft_nb.serve import load_engine, ModelServer, build_app, ServerThread
 import torch; torch.set_num_threads(1)
 assert "site-packages" in ft_nb.__file__, ft_nb.__file__
@@ -237,7 +237,7 @@ assert len(comp.results) == 2, comp
 stage("infer"); inf = LoRAInference(cfg.model_name, cfg.output_dir, device="cpu")
 ans = inf.generate("My parcel never arrived.", max_length=4); assert isinstance(ans, str), ans
 del inf
-stage("merge"); rep = merge_adapter(cfg.output_dir, work/"merged", device="cpu")
+stage("merge"); rep = merge_into_base(cfg.output_dir, work/"merged", device="cpu")
 assert (work/"merged"/"config.json").is_file(), rep
 stage("serve"); server = ModelServer(load_engine(adapters={"tuned": cfg.output_dir}, device="cpu"))
 with ServerThread(build_app(server)) as st:
