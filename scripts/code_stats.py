@@ -151,9 +151,9 @@ def main(argv=None):
                   "in_function_imports_documented_lazy", "lines", "long_line_share",
                   "semicolon_lines", "export_cells", "avg_export_cell_lines", "tested_share"):
             print(f"{k:36} {st[k]}")
-        print(f"{"cross_module_privates":36} {len(st['cross_module_privates'])}")
+        print(f"{'cross_module_privates':36} {len(st['cross_module_privates'])}")
         for x in st["cross_module_privates"]: print("   ", x)
-        print(f"{"upward_imports":36} {len(st['upward_imports'])}")
+        print(f"{'upward_imports':36} {len(st['upward_imports'])}")
         for x in st["upward_imports"]: print("   ", x)
         print("per notebook: export cells, average lines, directly tested share")
         for k, v in st["per_notebook"].items():
