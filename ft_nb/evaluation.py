@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from .core import FTError, pick_device_and_precision
 from .data import encode_text, split_sources, bundled_task
-from .methods import context_length, generate_batch, merged_adapter, over_context
+from .methods import context_length, generate_batches, over_context, token_batches
 
 # %% auto #0
 __all__ = ['METRICS', 'DEVICE_PRICES', 'BRIEF_ROWS', 'EvalError', 'normalize_text', 'as_references', 'exact_match', 'token_f1',
@@ -382,21 +382,6 @@ def score_examples(
         rows.append(row)
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_evaluation.ipynb #8ea808a3
-def _token_batches(
-    lengths:list[int], batch_size:int, max_batch_tokens:int|None, longest_first:bool=True,
-)->list[list[int]]:
-    "Indices grouped into batches of similar length: at most `batch_size` items and `max_batch_tokens` padded tokens."
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i] if longest_first else lengths[i])
-    out, cur, cur_max = [], [], 0
-    for i in order:
-        m = max(cur_max, lengths[i])
-        if cur and (len(cur) >= batch_size or (max_batch_tokens and m*(len(cur)+1) > max_batch_tokens)):
-            out.append(cur); cur, m = [], lengths[i]
-        cur.append(i); cur_max = m
-    if cur: out.append(cur)
-    return out
-
 # %% ../nbs/05_evaluation.ipynb #2fa7a8bf
 @torch.inference_mode()
 def evaluate_loss(
@@ -415,7 +400,7 @@ def evaluate_loss(
     was_training = model.training; model.eval()
     dev = model_device(model)
     total, count = 0.0, 0
-    batches = _token_batches([len(x) for x in ids], batch_size, max_batch_tokens)
+    batches = token_batches([len(x) for x in ids], batch_size, max_batch_tokens)
     try:
         for b in tqdm(batches, desc="loss", disable=not progress):
             L = max(len(ids[i]) for i in b)
@@ -467,27 +452,17 @@ def generate_answers(
     progress:bool=True,       # tqdm bar
     desc:str="generate",      # bar label
 )->list[str]:
-    "Greedy answers to `prompts`, in order (left padding, length-sorted batches)."
-    from tqdm.auto import tqdm
+    "Greedy answers to `prompts`, in order (`methods.generate_batches`, as `LoRAInference` generates)."
     if not prompts: return []
     enc = [_encode(tokenizer, p) for p in prompts]
     _check_context(model, enc, max_new_tokens)
-    was_training = model.training
-    model.eval()
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    gen = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=eos,
-               temperature=None, top_p=None, top_k=None)
-    out, ends = [None]*len(prompts), [] if eos is None else [eos]
-    batches = _token_batches([len(e) + max_new_tokens for e in enc], batch_size, max_batch_tokens)
-    try:
-        with tqdm(total=len(prompts), desc=desc, disable=not progress) as bar, merged_adapter(model):
-            for b in batches:
-                res = generate_batch(model, tokenizer, [enc[i] for i in b], ends, pad, **gen)
-                for i, r in zip(b, res): out[i] = r["text"].strip()
-                bar.update(len(b))
-    finally: model.train(was_training)
-    return out
+    gen = dict(do_sample=False, pad_token_id=pad, eos_token_id=eos, temperature=None, top_p=None, top_k=None)
+    res = generate_batches(model, tokenizer, enc, [] if eos is None else [eos], pad, max_new_tokens,
+                           batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=progress,
+                           desc=desc, **gen)
+    return [r["text"].strip() for r in res]
 
 # %% ../nbs/05_evaluation.ipynb #55d27fe4
 def eval_prompts(
