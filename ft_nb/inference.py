@@ -35,6 +35,7 @@ from .models import base_fingerprint, same_fingerprint, same_base_name
 from .data import render_prompt, encode_prompt, resolve_chat_template, to_messages
 from .methods import prepare_for_generation, fast_generate
 from .methods import generate_batches, cut_stop, stop_criterion, context_length, over_context
+from .methods import label_targets, score_labels
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'MAX_LINE_BYTES', 'InferenceError', 'check_base_name',
@@ -525,6 +526,23 @@ def generate(self:LoRAInference,
     if isinstance(prompt, list) and not _is_chat(prompt):
         return self.batch_generate(prompt, max_length, batch_size=batch_size, progress=progress, **kw)
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
+
+# %% ../nbs/06_inference.ipynb #39a32335
+@patch
+def classify(self:LoRAInference,
+    prompt:str|list,              # text or chat
+    labels:list[str],             # the allowed answers
+    *,
+    normalize:bool=False,         # the mean log-probability per label token instead of the sum
+    adapter:str|None="active",    # adapter for this call; None: the base model
+    system_prompt:str|None=None,  # overrides the run's system prompt
+)->dict:
+    "The likeliest of `labels` for `prompt` and every label's probability: dict(label, probs)."
+    targets = label_targets(self.messages(prompt, system_prompt), self.tokenizer, list(labels),
+                            self.chat_template)
+    with self._lock, _using(self, adapter) as model, torch.inference_mode():
+        probs = score_labels(model, targets, normalize).softmax(-1).tolist()
+    return dict(label=labels[max(range(len(labels)), key=probs.__getitem__)], probs=dict(zip(labels, probs)))
 
 # %% ../nbs/06_inference.ipynb #9e3cc741
 class StopText:
