@@ -26,11 +26,12 @@ from .metrics import (EvalError, Metric, METRICS, normalize_text, as_references,
                            exact_match, token_f1, extract_label, label_accuracy, label_found, rouge_l, bleu,
                            parse_json_reply, json_valid, json_field_accuracy, register_metric, get_metric,
                            hub_metric, check_metric_inputs, compute_metrics, score_examples)
-from .methods import context_length, generate_batch, merged_adapter, over_context
+from .methods import context_length, generate_batches, merged_adapter, over_context, token_batches
 
 # %% auto #0
-__all__ = ['DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'eval_prompts', 'EvalResult', 'evaluate_model',
-           'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
+__all__ = ['SCORED', 'DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'prompt_messages', 'eval_prompts',
+           'scored_answers', 'calibration', 'plot_reliability', 'EvalResult', 'evaluate_model', 'Comparison',
+           'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
            'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models',
            'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval', 'EvalError', 'Metric',
            'METRICS', 'normalize_text', 'as_references', 'exact_match', 'token_f1', 'extract_label', 'label_accuracy',
@@ -41,21 +42,6 @@ __all__ = ['DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', '
 _all_ = ["EvalError", "Metric", "METRICS", "normalize_text", "as_references", "exact_match", "token_f1",
          "extract_label", "label_accuracy", "label_found", "rouge_l", "bleu", "parse_json_reply", "json_valid",
          "json_field_accuracy", "register_metric", "get_metric", "hub_metric", "compute_metrics", "score_examples"]
-
-# %% ../nbs/05_evaluation.ipynb #8ea808a3
-def _token_batches(
-    lengths:list[int], batch_size:int, max_batch_tokens:int|None, longest_first:bool=True,
-)->list[list[int]]:
-    "Indices grouped into batches of similar length: at most `batch_size` items and `max_batch_tokens` padded tokens."
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i] if longest_first else lengths[i])
-    out, cur, cur_max = [], [], 0
-    for i in order:
-        m = max(cur_max, lengths[i])
-        if cur and (len(cur) >= batch_size or (max_batch_tokens and m*(len(cur)+1) > max_batch_tokens)):
-            out.append(cur); cur, m = [], lengths[i]
-        cur.append(i); cur_max = m
-    if cur: out.append(cur)
-    return out
 
 # %% ../nbs/05_evaluation.ipynb #2fa7a8bf
 @torch.inference_mode()
@@ -75,7 +61,7 @@ def evaluate_loss(
     was_training = model.training; model.eval()
     dev = model_device(model)
     total, count = 0.0, 0
-    batches = _token_batches([len(x) for x in ids], batch_size, max_batch_tokens)
+    batches = token_batches([len(x) for x in ids], batch_size, max_batch_tokens)
     try:
         for b in tqdm(batches, desc="loss", disable=not progress):
             L = max(len(ids[i]) for i in b)
@@ -127,29 +113,43 @@ def generate_answers(
     progress:bool=True,       # tqdm bar
     desc:str="generate",      # bar label
 )->list[str]:
-    "Greedy answers to `prompts`, in order (left padding, length-sorted batches)."
-    from tqdm.auto import tqdm
+    "Greedy answers to `prompts`, in order (`methods.generate_batches`, as `LoRAInference` generates)."
     if not prompts: return []
     enc = [_encode(tokenizer, p) for p in prompts]
     _check_context(model, enc, max_new_tokens)
-    was_training = model.training
-    model.eval()
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    gen = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, eos_token_id=eos,
-               temperature=None, top_p=None, top_k=None)
-    out, ends = [None]*len(prompts), [] if eos is None else [eos]
-    batches = _token_batches([len(e) + max_new_tokens for e in enc], batch_size, max_batch_tokens)
-    try:
-        with tqdm(total=len(prompts), desc=desc, disable=not progress) as bar, merged_adapter(model):
-            for b in batches:
-                res = generate_batch(model, tokenizer, [enc[i] for i in b], ends, pad, **gen)
-                for i, r in zip(b, res): out[i] = r["text"].strip()
-                bar.update(len(b))
-    finally: model.train(was_training)
-    return out
+    gen = dict(do_sample=False, pad_token_id=pad, eos_token_id=eos, temperature=None, top_p=None, top_k=None)
+    res = generate_batches(model, tokenizer, enc, [] if eos is None else [eos], pad, max_new_tokens,
+                           batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=progress,
+                           desc=desc, **gen)
+    return [r["text"].strip() for r in res]
 
 # %% ../nbs/05_evaluation.ipynb #55d27fe4
+def prompt_messages(
+    records:list[dict],            # test records (alpaca, messages, prompt/completion, ...)
+    fmt:str="auto",                # record format (see ft_nb.data)
+    system_prompt:str|None=None,   # the training system prompt
+)->tuple[list[list[dict]], list]:
+    "Each record's prompt as chat messages and its reference answer (the final assistant turn, else None)."
+    from ft_nb.data import to_messages, detect_format
+    if fmt == "auto" and records:
+        fmt = detect_format(records[0])
+        if fmt is None:
+            raise EvalError(f"cannot tell the format of test record {list(records[0])}; "
+                            "set data_format in the config")
+    answer = dict(alpaca="output", prompt_completion="completion").get(fmt)
+    chats, refs = [], []
+    for r in records:
+        if answer and not isinstance(r.get(answer), str): r = dict(r, **{answer: ""})   # no reference: kept
+        msgs = list(to_messages(r, fmt, system_prompt=system_prompt))
+        ref = None
+        if msgs and msgs[-1]["role"] == "assistant": ref = msgs.pop()["content"]
+        chats.append(msgs)
+        refs.append(ref)
+    return chats, refs
+
+# %% ../nbs/05_evaluation.ipynb #bf133deb
 def eval_prompts(
     records:list[dict],            # test records (alpaca, messages, prompt/completion, ...)
     tokenizer,                     # tokenizer whose chat template formats the prompts
@@ -158,22 +158,84 @@ def eval_prompts(
     chat_template:str|None=None,   # the training chat template, if not the tokenizer's
 )->tuple[list[str], list]:
     "Generation prompts and reference answers (None where a record has no final assistant turn)."
-    from ft_nb.data import to_messages, render_prompt, detect_format
-    prompts, refs = [], []
-    if fmt == "auto" and records:
-        fmt = detect_format(records[0])
-        if fmt is None:
-            raise EvalError(f"cannot tell the format of test record {list(records[0])}; set data_format in the config")
-    answer = dict(alpaca="output", prompt_completion="completion").get(fmt)
-    for r in records:
-        if answer and not isinstance(r.get(answer), str): r = dict(r, **{answer: ""})   # no reference: kept
-        msgs = list(to_messages(r, fmt, system_prompt=system_prompt))
-        ref = None
-        if msgs and msgs[-1]["role"] == "assistant": ref = msgs.pop()["content"]
-        prompts.append(render_prompt(msgs, tokenizer, chat_template=chat_template)); refs.append(ref)
-    return prompts, refs
+    from ft_nb.data import render_prompt
+    chats, refs = prompt_messages(records, fmt, system_prompt)
+    return [render_prompt(m, tokenizer, chat_template=chat_template) for m in chats], refs
+
+# %% ../nbs/05_evaluation.ipynb #c08dc568
+@torch.inference_mode()
+def scored_answers(
+    model, tokenizer,              # the model and its tokenizer
+    messages:list[list[dict]],     # each prompt as chat messages (`prompt_messages`)
+    labels:list[str],              # the task's labels
+    chat_template:str|None=None,   # the training chat template, if not the tokenizer's
+    normalize:bool=False,          # the mean log-probability per label token instead of the sum
+    progress:bool=True,            # tqdm bar
+    desc:str="score labels",       # bar label
+)->tuple[list[str], torch.Tensor]:
+    "Per prompt the likeliest label (`methods.score_labels`) and each label's probability (rows sum to 1)."
+    from tqdm.auto import tqdm
+    from ft_nb.methods import label_targets, score_labels, merged_adapter
+    if not messages: return [], torch.empty(0, len(labels))
+    was_training = model.training
+    model.eval()
+    try:
+        with merged_adapter(model):
+            rows = [score_labels(model, label_targets(m, tokenizer, labels, chat_template), normalize)
+                    for m in tqdm(messages, desc=desc, disable=not progress)]
+    finally: model.train(was_training)
+    probs = torch.stack(rows).softmax(-1)
+    return [labels[i] for i in probs.argmax(-1).tolist()], probs
+
+# %% ../nbs/05_evaluation.ipynb #d7051d6c
+def calibration(
+    probs,                         # [prompts, labels] probabilities (`scored_answers`)
+    correct:list,                  # whether each prompt's likeliest label is right
+    bins:int=10,                   # equal-width confidence bins
+)->dict:
+    "Expected calibration error and the reliability diagram's bins (confidence, accuracy, count per bin)."
+    conf = torch.as_tensor(probs).max(-1).values.tolist() if len(correct) else []
+    if len(conf) != len(correct):
+        raise EvalError(f"calibration: {len(conf)} probability rows for {len(correct)} answers")
+    out, ece = [], 0.0
+    for b in range(bins):
+        idx = [i for i, c in enumerate(conf) if b / bins < c <= (b + 1) / bins or (b == 0 and c == 0)]
+        if not idx: continue
+        mc = sum(conf[i] for i in idx) / len(idx)
+        acc = sum(bool(correct[i]) for i in idx) / len(idx)
+        ece += len(idx) / len(conf) * abs(acc - mc)
+        out.append(dict(low=b / bins, high=(b + 1) / bins, confidence=mc, accuracy=acc, count=len(idx)))
+    return dict(ece=ece, bins=out)
+
+# %% ../nbs/05_evaluation.ipynb #7c4c3095
+def plot_reliability(
+    results:list,                  # `EvalResult`s; those with scored labels are drawn
+    path=None,                     # save the PNG here
+):
+    "Reliability diagram: each model's accuracy against its confidence per bin, the diagonal being calibrated."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4.2, 4))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], "--", color="grey", lw=1, label="calibrated")
+    for i, r in enumerate(x for x in results if x.calibration):
+        bs = r.calibration["bins"]
+        ax.plot([b["confidence"] for b in bs], [b["accuracy"] for b in bs], "o-", color=f"C{i}",
+                label=f"{r.name} (ECE {r.calibration['ece']:.3f})")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (likeliest label)", ylabel="accuracy",
+           title="scored labels: reliability")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        import io
+        from ft_nb.runs import atomic_write
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=90, format="png")
+        atomic_write(path, buf.getvalue())
+    return fig
 
 # %% ../nbs/05_evaluation.ipynb #3c828a58
+SCORED = ("scored_accuracy", "scored_ece")   # the metrics of scored labels, not text metrics
+
 @dataclass
 class EvalResult:
     "Task metrics, loss and answers of one model on one test set."
@@ -187,10 +249,13 @@ class EvalResult:
     perplexity: float|None = None
     eval_time_s: float = 0.0
     info: dict = field(default_factory=dict)   # train_time_s, adapter_mb, trainable_share, path
+    scored: list|None = None        # the likeliest label per prompt (`scored_answers`), where the task has labels
+    label_probs: list|None = None   # each label's probability per prompt
+    calibration: dict|None = None   # `calibration` of the scored answers
 
     def examples(self, metrics=None):
         "Per-example DataFrame: prompt, prediction, references and per-example scores."
-        ms = metrics or [m for m in self.metrics if not get_metric(m).corpus]
+        ms = metrics or [m for m in self.metrics if m not in SCORED and not get_metric(m).corpus]
         df = score_examples(self.predictions, self.references, ms, self.labels)
         df.insert(0, "prompt", self.prompts)
         return df
@@ -198,6 +263,20 @@ class EvalResult:
     def __repr__(self):
         ms = ", ".join(f"{k}={v:.3f}" for k,v in self.metrics.items())
         return f"EvalResult({self.name!r}: {ms}, val_loss={self.val_loss}, n={len(self.predictions)})"
+
+# %% ../nbs/05_evaluation.ipynb #dbb6a716
+def _score_labels(res, model, tokenizer, messages, chat_template, normalize, progress):
+    "Add the scored answers, their probabilities, calibration and `SCORED` metrics to `res`."
+    if len(messages) != len(res.prompts):
+        raise EvalError(f"{len(messages)} chats for {len(res.prompts)} prompts; give one per prompt")
+    res.scored, probs = scored_answers(model, tokenizer, messages, res.labels, chat_template, normalize,
+                                       progress, f"{res.name}: score labels")
+    res.label_probs = probs.tolist()
+    known = [i for i, r in enumerate(res.references) if r not in (None, "")]
+    refs = [r if isinstance(r, list) else [r] for r in res.references]
+    ok = [label_accuracy(res.scored[i], refs[i], res.labels) == 1 for i in known]
+    res.calibration = calibration(probs[known], ok)
+    res.metrics.update(scored_accuracy=sum(ok) / max(len(ok), 1), scored_ece=res.calibration["ece"])
 
 # %% ../nbs/05_evaluation.ipynb #3c828a59
 def evaluate_model(
@@ -211,6 +290,9 @@ def evaluate_model(
     batch_size:int=8,              # prompts per generation batch
     name:str="model",              # row name in tables
     progress:bool=True,            # progress bars
+    messages:list|None=None,       # the prompts as chat messages: with `labels`, every label is scored too
+    chat_template:str|None=None,   # the training chat template, if not the tokenizer's (for scoring)
+    normalize_labels:bool=False,   # score labels by their mean token log-probability (see `scored_answers`)
 )->EvalResult:
     "Generate answers for `prompts`, score them, and compute validation loss/perplexity if `val_examples` is given."
     t0 = time.time()
@@ -220,6 +302,8 @@ def evaluate_model(
                              progress=progress, desc=f"{name}: generate")
     res = EvalResult(name, compute_metrics(preds, references, get, labels), list(prompts), preds,
                      list(references) if references is not None else [None]*len(preds), labels)
+    if labels and messages is not None: _score_labels(res, model, tokenizer, messages, chat_template,
+                                                      normalize_labels, progress)
     if val_examples is not None and len(val_examples):
         l = evaluate_loss(model, val_examples, batch_size=batch_size, progress=progress)
         res.val_loss, res.perplexity = l["loss"], l["perplexity"]
@@ -364,10 +448,11 @@ def _report(comp:Comparison)->dict:
                 rows=[dict(model=n, **{k: _nan_none(v) for k,v in row.items()}) for n,row in t.iterrows()],
                 test_examples=len(rs[0].predictions) if rs else 0, labels=rs[0].labels if rs else None,
                 brief=None if comp.brief is None else comp.brief.to_dict(),
+                calibration={r.name: r.calibration for r in rs if r.calibration} or None,
                 stage_times=comp.stage_times, config=comp.config)
 
 def save_comparison(comp:Comparison, out_dir)->dict:
-    "Write comparison.md/.csv/.png, eval_report.json and eval_predictions.jsonl to `out_dir`; returns the paths."
+    "Write comparison.md/.csv/.png, reliability.png, eval_report.json and eval_predictions.jsonl to `out_dir`."
     from ft_nb.runs import atomic_write
     out = Path(out_dir)
     if out.exists() and not out.is_dir(): raise EvalError(f"output directory {out} is a file; give a directory")
@@ -380,9 +465,14 @@ def save_comparison(comp:Comparison, out_dir)->dict:
         paths["brief"] = out/"brief.md"; atomic_write(paths["brief"], brief_markdown(comp.brief) + "\n")
     atomic_write(paths["csv"], t.to_csv())
     plot_comparison(t, paths["png"])
+    if any(r.calibration for r in rs):
+        paths["reliability"] = out/"reliability.png"
+        plot_reliability(rs, paths["reliability"])
     atomic_write(paths["report"], json.dumps(_report(comp), indent=1, default=str))
     lines = [json.dumps(dict(prompt=rs[0].prompts[i], reference=rs[0].references[i],
-                             **{r.name: r.predictions[i] for r in rs}), ensure_ascii=False) + "\n"
+                             **{r.name: r.predictions[i] for r in rs},
+                             **{f"{r.name} (scored)": r.scored[i] for r in rs if r.scored}),
+                        ensure_ascii=False) + "\n"
              for i in range(len(rs[0].prompts) if rs else 0)]
     atomic_write(paths["predictions"], "".join(lines))
     return paths
@@ -502,13 +592,15 @@ def compare_models(
     "Evaluate the base model and each fine-tuned model on the same test prompts; return (and save) the comparison."
     from ft_nb.core import load_config
     from ft_nb.models import load_tokenizer
+    from ft_nb.data import render_prompt
     cfg = load_config(config)
     models, device, precision = _eval_models(cfg, models, names, device)
     entries = (["base"] if include_base else []) + models
     if not entries: raise EvalError("nothing to evaluate: give adapter/model directories or include_base=True")
     ms = [get_metric(m) for m in cfg.metrics]
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
-    prompts, refs = eval_prompts(_test_records(cfg, limit), tok, cfg.data_format, cfg.system_prompt, cfg.chat_template)
+    chats, refs = prompt_messages(_test_records(cfg, limit), cfg.data_format, cfg.system_prompt)
+    prompts = [render_prompt(m, tok, chat_template=cfg.chat_template) for m in chats]
     labels = _labels(cfg)
     check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])      # no references for a reference metric: fail now
     from ft_nb.runs import read_run
@@ -524,7 +616,7 @@ def compare_models(
         if names and e != "base": name = names[len(results) - include_base]
         times[f"load {name}"] = time.time() - t0
         r = evaluate_model(model, tok, prompts, refs, ms, labels, val, cfg.eval_max_new_tokens, cfg.eval_batch_size,
-                           name=name, progress=progress)
+                           name=name, progress=progress, messages=chats, chat_template=cfg.chat_template)
         r.info = info; results.append(r); times[f"evaluate {name}"] = r.eval_time_s
         del model
     comp = Comparison(results, comparison_table(results), cfg.to_dict(), times)

@@ -36,7 +36,8 @@ from .models import run_base_config, load_run_model
 from .data import render_prompt, encode_prompt, resolve_chat_template
 from .prompt_files import read_prompts, read_prompt_file, open_answers, is_chat, chat_problem
 from .methods import prepare_for_generation, fast_generate, merged_adapter
-from .methods import generate_batch, cut_stop, stop_criterion, context_length, over_context
+from .methods import generate_batches, cut_stop, stop_criterion, context_length, over_context
+from .methods import label_targets, score_labels
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'InferenceError', 'check_base_name', 'LoRAInference',
@@ -333,14 +334,6 @@ def _stops(stop)->list[str]:
         raise InferenceError(f"stop must be a string or a list of strings, got {stop!r}"[:200])
     return [s for s in stops if s]
 
-# %% ../nbs/06_inference.ipynb #4f8b0d2e
-@patch
-def _generate_batch(self:LoRAInference, model, seqs:list[list[int]], gc, stops:list[str]=())->list[dict]:
-    "Answers of `model` to the token-id lists `seqs` in one batch (`ft_nb.methods.generate_batch`)."
-    tok = self.tokenizer
-    return generate_batch(model, tok, seqs, self._eos_ids, tok.pad_token_id, stops,
-                          compile=self.compile, generation_config=gc)
-
 # %% ../nbs/06_inference.ipynb #4a02fea0
 @patch
 def _check_context(self:LoRAInference, seqs:list, n_new:int, labels:list|None=None):
@@ -369,26 +362,19 @@ def batch_generate(self:LoRAInference,
     labels:list|None=None,       # names of the prompts for error messages (default "prompt i")
     **gen,                       # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
 )->list:
-    "Answers to all `prompts`, in input order, generated in length-sorted left-padded batches."
-    from tqdm.auto import tqdm
+    "Answers to all `prompts`, in input order (`methods.generate_batches`: length-sorted left-padded batches)."
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InferenceError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     seqs = [self.encode(p, system_prompt=system_prompt, raw=raw) for p in prompts]
     n_new = _max_new(max_length, max_new_tokens, self.max_new_tokens)
     self._check_context(seqs, n_new, labels)
-    order, stops = sorted(range(len(seqs)), key=lambda i: -len(seqs[i])), _stops(gen.pop("stop", None))
+    stops = _stops(gen.pop("stop", None))
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
-    out = [None]*len(seqs)
-    with self._lock, _using(self, adapter) as model, merged_adapter(model):   # merged once for all batches
+    with self._lock, _using(self, adapter) as model:
         if seed is not None: seed_everything(seed)
-        bar = tqdm(total=len(seqs), desc="generating", disable=not progress, unit="prompt")
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s+batch_size]
-            res = self._generate_batch(model, [seqs[i] for i in idx], gc, stops)
-            for i, r in zip(idx, res): out[i] = r
-            if on_batch: on_batch(list(zip(idx, res)))
-            bar.update(len(idx))
-        bar.close()
+        out = generate_batches(model, self.tokenizer, seqs, self._eos_ids, self.tokenizer.pad_token_id, n_new,
+                               stops, batch_size=batch_size, progress=progress, on_batch=on_batch,
+                               compile=self.compile, generation_config=gc)
     return out if return_details else [r["text"].strip() for r in out]
 
 # %% ../nbs/06_inference.ipynb #d533249c
@@ -421,6 +407,23 @@ def generate(self:LoRAInference,
     if isinstance(prompt, list) and not is_chat(prompt):
         return self.batch_generate(prompt, max_length, batch_size=batch_size, progress=progress, **kw)
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
+
+# %% ../nbs/06_inference.ipynb #39a32335
+@patch
+def classify(self:LoRAInference,
+    prompt:str|list,              # text or chat
+    labels:list[str],             # the allowed answers
+    *,
+    normalize:bool=False,         # the mean log-probability per label token instead of the sum
+    adapter:str|None="active",    # adapter for this call; None: the base model
+    system_prompt:str|None=None,  # overrides the run's system prompt
+)->dict:
+    "The likeliest of `labels` for `prompt` and every label's probability: dict(label, probs)."
+    targets = label_targets(self.messages(prompt, system_prompt), self.tokenizer, list(labels),
+                            self.chat_template)
+    with self._lock, _using(self, adapter) as model, torch.inference_mode():
+        probs = score_labels(model, targets, normalize).softmax(-1).tolist()
+    return dict(label=labels[max(range(len(labels)), key=probs.__getitem__)], probs=dict(zip(labels, probs)))
 
 # %% ../nbs/06_inference.ipynb #9e3cc741
 class StopText:

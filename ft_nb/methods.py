@@ -42,7 +42,8 @@ __all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'MethodError', 'line
            'prefix_blocker', 'lora_layer_indices', 'check_method', 'peft_config', 'prepare_for_generation',
            'reference_greedy_decode', 'apply_method', 'trainable_report', 'cmd_methods', 'generation_parity',
            'merge_blocker', 'merged_adapter', 'fast_generate', 'left_pad', 'cut_stop', 'stop_criterion',
-           'context_length', 'over_context', 'generate_batch', 'label_targets', 'score_labels']
+           'context_length', 'over_context', 'generate_batch', 'token_batches', 'generate_batches', 'label_targets',
+           'score_labels']
 
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
@@ -541,6 +542,63 @@ def generate_batch(
                         stopping_criteria=StoppingCriteriaList(crit), **gen)
     rows = out[:, ids.shape[1]:].tolist()
     return [_answer(tokenizer, r, len(s), set(eos_ids), pad_id, stops) for r, s in zip(rows, seqs)]
+
+# %% ../nbs/03_methods.ipynb #92e92e57
+def token_batches(
+    lengths:list[int],                # each item's tokens (for generation: prompt + answer budget)
+    batch_size:int,                   # items per batch at most
+    max_batch_tokens:int|None=None,   # padded tokens per batch at most (None: no budget)
+    longest_first:bool=True,          # the longest batch first
+)->list[list[int]]:
+    "Indices grouped into batches of similar length: at most `batch_size` items and `max_batch_tokens` tokens."
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i] if longest_first else lengths[i])
+    out, cur, cur_max = [], [], 0
+    for i in order:
+        m = max(cur_max, lengths[i])
+        if cur and (len(cur) >= batch_size or (max_batch_tokens and m*(len(cur)+1) > max_batch_tokens)):
+            out.append(cur)
+            cur, m = [], lengths[i]
+        cur.append(i)
+        cur_max = m
+    if cur: out.append(cur)
+    return out
+
+# %% ../nbs/03_methods.ipynb #66dcf61d
+def generate_batches(
+    model:nn.Module,                  # a causal LM (base, PEFT or merged)
+    tokenizer,                        # decodes the answers
+    seqs:list[list[int]],             # the prompts' token ids
+    eos_ids,                          # token ids that end an answer
+    pad_id:int,                       # the padding token id
+    max_new_tokens:int,               # answer budget (also counted in `max_batch_tokens`)
+    stops:list[str]=(),               # stop strings (see `generate_batch`)
+    batch_size:int=8,                 # prompts per batch at most
+    max_batch_tokens:int|None=None,   # (prompt + answer) tokens per batch at most
+    progress:bool=True,               # tqdm bar
+    desc:str="generating",            # the bar's label
+    on_batch=None,                    # called with [(input index, result), ...] after each batch
+    compile:bool=False,               # compiled decoding (see `fast_generate`)
+    **gen,                            # `generate`'s arguments: generation_config, do_sample, ...
+)->list[dict]:
+    "`generate_batch`'s results for all `seqs`, in input order, from length-sorted batches."
+    from tqdm.auto import tqdm
+    out = [None]*len(seqs)
+    batches = token_batches([len(s) + max_new_tokens for s in seqs], batch_size, max_batch_tokens)
+    was_training = model.training
+    model.eval()
+    bar = tqdm(total=len(seqs), desc=desc, disable=not progress, unit="prompt")
+    try:
+        with merged_adapter(model):
+            for b in batches:
+                res = generate_batch(model, tokenizer, [seqs[i] for i in b], eos_ids, pad_id, stops,
+                                     compile=compile, max_new_tokens=max_new_tokens, **gen)
+                for i, r in zip(b, res): out[i] = r
+                if on_batch: on_batch(list(zip(b, res)))
+                bar.update(len(b))
+    finally:
+        bar.close()
+        model.train(was_training)
+    return out
 
 # %% ../nbs/03_methods.ipynb #15767dc2
 def label_targets(

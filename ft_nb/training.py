@@ -671,6 +671,7 @@ def train(self:LoRATrainer)->dict:
                            tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s, 1e-9), 1),
                            resumed_from=str(self.resume_from) if self.resume_from else None, output_dir=str(out))
         self.result.update(self.result_fields())
+        if self.has_val: self.result["curve"] = self.curve()
         self.save_adapter(out, extra={"report.json": self._report, "loss.png": self._png})
     except (OSError, RunError) as e: raise self._write_error(e) from None
     return self.result
@@ -813,8 +814,10 @@ def plot(self:LoRATrainer, path=None):
 # %% ../nbs/04_training.ipynb #bb213028
 def _eval_points(log_history:list[dict])->list[tuple[int, float]]:
     "(step, eval_loss) of each validation in a Trainer log history, in step order, finite losses only."
-    pts = {int(h["step"]): float(h["eval_loss"]) for h in log_history
-           if "eval_loss" in h and "step" in h and math.isfinite(float(h["eval_loss"]))}
+    pts = {}
+    for h in log_history:       # the first at a step: not the best checkpoint's re-evaluation at the end
+        if "eval_loss" in h and "step" in h and math.isfinite(float(h["eval_loss"])):
+            pts.setdefault(int(h["step"]), float(h["eval_loss"]))
     return sorted(pts.items())
 
 
@@ -868,6 +871,13 @@ def curve_advice(
                 f"{bl:.4f} at step {bs}): longer training would gain little")
 
 
+# %% ../nbs/04_training.ipynb #c5e683fc
+@patch
+def curve(self:LoRATrainer)->dict:
+    "`curve_advice` on this run's validation curve (lengths also in epochs)."
+    st = self.hf_trainer.state
+    return curve_advice(st.log_history, st.global_step / st.epoch if st.epoch else None)
+
 # %% ../nbs/04_training.ipynb #6abc83ea
 class QLoRATrainer(LoRATrainer):
     "`LoRATrainer` with the base model loaded in 4-bit (QLoRA; DoRA stays DoRA on the 4-bit base)."
@@ -901,4 +911,5 @@ def cmd_train(
     if t.hf_trainer.is_world_process_zero():
         print(json.dumps(r, indent=1))
         print(f"adapter, manifest, loss.png and report.json in {cfg.output_dir}")
+        if "curve" in r: print(f"validation curve: {r['curve']['verdict']}: {r['curve']['message']}")
     return 0
