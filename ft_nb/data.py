@@ -21,8 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
+import pyarrow.parquet as pq
+import datasets
+from transformers import DataCollatorWithFlattening, DataCollatorForSeq2Seq
+import torch
+from transformers.trainer_pt_utils import get_length_grouped_indices
+from datasets import Dataset
 from .core import FTError, load_config, cache_dir, fields_with, find_lone_surrogate
 from .runs import atomic_write, atomic_dir
+from .models import load_tokenizer
 
 # %% auto #0
 __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning',
@@ -250,7 +257,6 @@ def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
 # %% ../nbs/02_data.ipynb #6c90d579
 def _parquet_rows(p:Path)->tuple[list, list]:
     "Rows of a Parquet file."
-    import pyarrow.parquet as pq
     try: rows = pq.read_table(p).to_pylist()
     except Exception as e: raise DataError(f"{p}: not a readable Parquet file ({type(e).__name__}: {e})") from None
     return rows, [f"{p} record {i}" for i in range(1, len(rows)+1)]
@@ -260,7 +266,6 @@ _DS_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 
 def _saved_dataset_rows(p:Path)->tuple[list, list]:
     "Rows of a directory written by `save_to_disk` (a `DatasetDict`'s 'train' split)."
-    import datasets
     try: ds = datasets.load_from_disk(str(p))
     except Exception as e: raise DataError(f"{p}: could not load the saved dataset ({type(e).__name__}: {e})") from None
     if isinstance(ds, datasets.DatasetDict):
@@ -275,7 +280,6 @@ def _saved_dataset_rows(p:Path)->tuple[list, list]:
 # %% ../nbs/02_data.ipynb #c8d92a07
 def _hub_rows(name:str)->tuple[list, list]:
     "Rows of the hub dataset `owner/name[:split]` (needs a network)."
-    import datasets
     repo, _, split = name.partition(":")
     try: ds = datasets.load_dataset(repo, split=split or "train")
     except Exception as e:
@@ -813,7 +817,6 @@ def make_collator(
     packing:bool=True,    # padding-free packing (needs use_cache=False) or padded batches
 ):
     "A data collator for `PreparedData` splits: padding-free packing or right-padded batches."
-    from transformers import DataCollatorWithFlattening, DataCollatorForSeq2Seq
     if packing: return _KeepColumns(DataCollatorWithFlattening(return_position_ids=True, separator_id=-100))
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
     return _KeepColumns(DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100,
@@ -826,8 +829,6 @@ def padding_share(
     seed:int=42,          # shuffling seed
 )->dict:
     "Share of padding tokens in padded batches (random order, length-grouped) and with padding-free packing (0)."
-    import torch
-    from transformers.trainer_pt_utils import get_length_grouped_indices
     def share(order):
         pad = tot = 0
         for i in range(0, len(order), batch_size):
@@ -940,7 +941,6 @@ def _save_splits(d:Path, splits:dict, meta:dict):
 # %% ../nbs/02_data.ipynb #a3ca668b
 def _load_splits(d:Path):
     "The cached splits and meta of `d`; None if the entry cannot be read (it is then rebuilt)."
-    import datasets
     try:
         meta = json.loads((d/"meta.json").read_text())
         splits = {k: datasets.load_from_disk(str(d/k)) if (d/k).exists() else None for k in ("train", "val", "test")}
@@ -955,7 +955,6 @@ def prepare_data(
     sources:dict|None=None,      # override dataset/val_dataset/test_dataset: dict(train=, val=, test=), e.g. lists
 )->PreparedData:
     "Load, validate, split, render, tokenize and mask the config's data, with a report; cached by content."
-    import datasets
     cfg = load_config(cfg)
     if cfg.tasks:
         raise DataError("this config lists several tasks (`tasks`): prepare them with "
@@ -998,7 +997,6 @@ def prepare_data(
 # %% ../nbs/02_data.ipynb #1e6deaf3
 def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, str]:
     "Load, split and encode every split of `srcs`: (splits, report, format of the training data)."
-    from datasets import Dataset
     load = lambda k: _load(srcs[k], cfg.data_format, cfg.field_map, name=k, rows=rows[k])
     data = dict(train=load("train"))
     recs, locs, fmt, skipped = data["train"]
@@ -1040,7 +1038,6 @@ def plot_lengths(data:PreparedData, path=None):
 # %% ../nbs/02_data.ipynb #130258ad
 def save_prepared(data:PreparedData, out_dir)->Path:
     "Write the splits (`save_to_disk`), report.json, chat_template.jinja and token_lengths.png to `out_dir`."
-    import datasets
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir(): raise DataError(f"{out} is a file, not a directory; choose another --out")
     was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
@@ -1138,7 +1135,6 @@ def cmd_prepare(
     """Check, tokenize and mask a config's data; write it with a report and preview.
 
     Dry run of the data stage: report, processed splits and a preview of the trained tokens."""
-    from ft_nb.models import load_tokenizer
     if preview < 0: raise DataError(f"--preview: expected a number of examples >= 0, got {preview}")
     cfg = load_config(config, overrides=overrides or [])
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)

@@ -21,6 +21,7 @@ from .runs import MANIFEST, atomic_write
 from .tasks import DEMO_LABELS
 from .training import LoRATrainer
 from .evaluation import compare_models, save_comparison, to_markdown, brief_markdown
+from .models import default_model_dir, DEFAULT_MODEL
 
 # %% auto #0
 __all__ = ['DEMO_CONFIG', 'demo_precision', 'run_demo', 'cmd_demo']
@@ -87,7 +88,6 @@ def run_demo(
     threads:int|None=None,        # torch CPU threads (default: torch's choice; 1 is faster on a shared machine)
 )->dict:
     "Train LoRA on the bundled task with the built-in model, compare with the base model; print and save the table."
-    from ft_nb.models import default_model_dir, DEFAULT_MODEL
     out = Path(out_dir)
     _check_out_dir(out)
     if threads: torch.set_num_threads(threads)

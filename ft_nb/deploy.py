@@ -19,7 +19,10 @@ import json, os, re, time
 from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
-from .core import FTError, check_number, fields_with
+import yaml
+from transformers import AutoModelForCausalLM
+from huggingface_hub import HfApi
+from .core import FTError, check_number, fields_with, torch_dtype
 from .inference import check_base_name, END_TOKENS
 from .models import load_run_model
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
@@ -103,7 +106,6 @@ def write_model_card(
     repo_name:str|None=None,  # title; default: the directory name
 )->str:
     "Write a Hugging Face hub model card (YAML front matter + markdown) to `path/README.md`; returns its text."
-    import yaml
     p = Path(path); info = info or read_run(p)
     kind = kind or info.kind
     if kind not in ("adapter", "merged"): raise DeployError(f"kind must be 'adapter' or 'merged', got {kind!r}")
@@ -199,8 +201,6 @@ def merge_into_base(
     allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (sizes and shapes still checked)
 )->dict:
     "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
-    from transformers import AutoModelForCausalLM
-    from ft_nb.core import torch_dtype
     t0 = time.time()
     info = read_run(adapter_path); _check_mergeable(info)
     if precision not in ("fp32", "bf16", "fp16"):
@@ -291,7 +291,6 @@ def push_to_hub(
     commit_message:str="Upload with ft_nb",
 )->str:
     "Upload `path` to the hub repo `repo_id` (created if needed) with a model card; returns the repo URL."
-    from huggingface_hub import HfApi
     p = Path(path)
     if not re.match(r"^[\w.-]+/[\w.-]+$", repo_id):
         raise DeployError(f"repo_id must look like 'user/name', got {repo_id!r}")

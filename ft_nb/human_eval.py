@@ -19,14 +19,16 @@ Docs: https://ft-nb.github.io/ft_nb/human_eval.html.md"""
 
 # %% ../nbs/05a_human_eval.ipynb #57a7df4a
 from __future__ import annotations
-import csv, hashlib, io, json, math, random, re, statistics, time
+import csv, hashlib, io, json, math, random, re, statistics, time, itertools
 import html as _html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
+import pandas as pd
 from .core import FTError, check_number
 from .runs import atomic_write, same_path
+from .data import read_rows
 
 # %% auto #0
 __all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kind', 'prompt_text', 'where_differ',
@@ -90,7 +92,6 @@ _EVAL_FIELDS = "the fields prompt, reference and one per model (eval_predictions
 
 def _predictions(path, model:str|None, option:str="--model-a")->tuple:
     "(file, rows, locations, model column) of an `ft-nb eval` predictions file, every row checked."
-    from ft_nb.data import read_rows
     p = Path(path)
     if p.is_dir(): p = p/"eval_predictions.jsonl"
     if not p.is_file():
@@ -420,7 +421,6 @@ def _rating_rows(p:Path, rs:list)->list[dict]:
 
 def load_ratings(*paths)->"pd.DataFrame":
     "All ratings of one session's files as a DataFrame (item, rater, preference, <system>_<criterion> scores)."
-    import pandas as pd
     paths = [Path(p) for ps in paths for p in (ps if isinstance(ps, (list, tuple)) else [ps])]
     if not paths: raise HumanEvalError("give at least one rating file")
     rows, h0 = [], None
@@ -474,7 +474,6 @@ def win_rate(
 # %% ../nbs/05a_human_eval.ipynb #a4682acf
 def rubric_means(df)->"pd.DataFrame":
     "Mean rubric score per system and criterion (rows: systems, columns: criteria, plus the number of ratings)."
-    import pandas as pd
     sy, ru = df.attrs["systems"], df.attrs["rubric"]
     t = pd.DataFrame({c: [df[f"{s}_{c}"].mean() for s in sy] for c in ru}, index=list(sy))
     t["overall"] = t[list(ru)].mean(axis=1); t["n"] = len(df)
@@ -495,7 +494,6 @@ def cohen_kappa(
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a17
 def rater_agreement(df)->"pd.DataFrame":
     "Cohen's kappa on the preference for each pair of raters, over the items both rated."
-    import pandas as pd, itertools
     rows = []
     for r1, r2 in itertools.combinations(sorted(df.rater.unique()), 2):
         x = df[df.rater == r1].set_index("item").preference; y = df[df.rater == r2].set_index("item").preference

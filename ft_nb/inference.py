@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Annotated
 import torch
 from fastcore.basics import patch
+from peft import PeftModel
+from transformers import GenerationConfig
+from transformers import TextIteratorStreamer, StoppingCriteria, StoppingCriteriaList
+from tqdm.auto import tqdm
 from .core import FTError, seed_everything, find_lone_surrogate
 from .runs import RunError, read_run, atomic_write, clean_partials, same_path
 from .models import load_for, setup_tokenizer, model_device
@@ -161,7 +165,6 @@ _RESERVED = ("active", "base")
 @patch
 def _check_new_adapter(self:LoRAInference, run, name:str, allow_base_mismatch:bool=False):
     "Refuse adapter `name` of `run` before loading it: reserved or taken name, other base or kind."
-    from peft import PeftModel
     if name in _RESERVED: raise InferenceError(f"adapter name {name!r} is reserved; choose another")
     if name in self.adapters:
         raise InferenceError(f"an adapter named {name!r} is already loaded (from {self.adapters[name]}); "
@@ -212,7 +215,6 @@ def set_adapter(self:LoRAInference,
 @contextmanager
 def _using(inf:LoRAInference, adapter):
     "Switch `adapter` ('active', a name, None or 'base' for the base model) on for a block; yields the model to call."
-    from peft import PeftModel
     if adapter == "active": adapter = inf.active_adapter
     if adapter == "base": adapter = None
     if adapter is not None and adapter not in inf.adapters:
@@ -311,7 +313,6 @@ def _check_sampling(temperature=None, top_p=None, top_k=None, repetition_penalty
 def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None, do_sample=None,
                 repetition_penalty=None, ignore_eos=False):
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
-    from transformers import GenerationConfig
     _check_sampling(temperature, top_p, top_k, repetition_penalty)
     if temperature is not None and temperature < MIN_TEMPERATURE: temperature = 0   # greedy: its limit
     if do_sample is None: do_sample = bool((temperature or 0) > 0 or top_p is not None or top_k is not None)
@@ -467,7 +468,6 @@ def stream(self:LoRAInference,
     **gen,                      # temperature, top_p, top_k, do_sample, repetition_penalty
 ):
     "Yield the answer to `prompt` in pieces as they are generated."
-    from transformers import TextIteratorStreamer, StoppingCriteria, StoppingCriteriaList
     ids = torch.tensor([self.encode(prompt, system_prompt=system_prompt, raw=raw)], device=self.device)
     n_new, stops = _max_new(max_length, max_new_tokens, self.max_new_tokens), _stops(stop)
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
@@ -515,7 +515,6 @@ def generate_file(self:LoRAInference,
     **gen,                      # max_length, temperature, ..., adapter, system_prompt, raw, seed
 )->dict:
     "Answer every row of `input_path` into `output_path` (resumable); returns a report of counts and speed."
-    from tqdm.auto import tqdm
     af = open_answers(input_path, output_path, prompt_field, output_field, overwrite)
     todo, n = af.todo, len(af.rows)
     t0, ntok = time.perf_counter(), 0

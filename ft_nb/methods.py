@@ -28,9 +28,12 @@ import peft
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 from peft import LoraConfig, IA3Config, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig
 from peft.utils import PeftType
-from transformers import DynamicCache
+from transformers import DynamicCache, CompileConfig, StoppingCriteria, StoppingCriteriaList
 from transformers.modeling_layers import GradientCheckpointingLayer
 from typing import Annotated
+from transformers.pytorch_utils import Conv1D
+from peft.tuners.tuners_utils import BaseTunerLayer
+from tqdm.auto import tqdm
 from .core import FTError, FTConfig, METHODS, load_config, methods_of, VIRTUAL_TOKEN_METHODS
 from .core import pick_device_and_precision
 from .models import load_for, model_device
@@ -55,7 +58,6 @@ class MethodError(FTError, ValueError):
 
 # %% ../nbs/03_methods.ipynb #9763123b
 def _is_linear(m:nn.Module)->bool:
-    from transformers.pytorch_utils import Conv1D
     return isinstance(m, (nn.Linear, Conv1D))   # bitsandbytes' Linear4bit/8bitLt subclass nn.Linear
 
 def linear_module_names(model:nn.Module)->list[str]:
@@ -387,7 +389,6 @@ def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6,
 
 # %% ../nbs/03_methods.ipynb #cbde9609
 def _tuner_layers(model:nn.Module)->list:
-    from peft.tuners.tuners_utils import BaseTunerLayer
     return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
 
 def merge_blocker(model:nn.Module)->str|None:
@@ -430,7 +431,6 @@ def merged_adapter(
 # %% ../nbs/03_methods.ipynb #fded1b9c
 def _compiled(model:nn.Module, kwargs:dict)->dict:
     "`generate` arguments for compiled decoding: a static KV cache and transformers' compile config, on any device."
-    from transformers import CompileConfig
     pc = getattr(model, "active_peft_config", None)
     if pc is not None and pc.is_prompt_learning:
         raise MethodError(f"compile=True decodes with a static KV cache, which {pc.peft_type.value.lower()} cannot use "
@@ -487,7 +487,6 @@ def stop_criterion(
     prompt_len:int,    # tokens of (padded) prompt before each row's answer
 ):
     "A stopping criterion: a row ends once its answer (after `prompt_len` tokens) holds a stop."
-    from transformers import StoppingCriteria
     tail = max(map(len, stops)) + 8     # tokens: each is a character or more: spans any stop
     class _StopOnText(StoppingCriteria):
         def __call__(self, input_ids, scores, **kw):
@@ -535,7 +534,6 @@ def generate_batch(
     **gen,                   # `generate`'s arguments: generation_config, max_new_tokens, ...
 )->list[dict]:
     "One left-padded `fast_generate` call: per row text, token_ids, finish_reason, token counts."
-    from transformers import StoppingCriteriaList
     ids, mask = (t.to(model_device(model)) for t in left_pad(seqs, pad_id))
     crit = [stop_criterion(tokenizer, stops, ids.shape[1])] if stops else []
     out = fast_generate(model, compile=compile, input_ids=ids, attention_mask=mask,
@@ -581,7 +579,6 @@ def generate_batches(
     **gen,                            # `generate`'s arguments: generation_config, do_sample, ...
 )->list[dict]:
     "`generate_batch`'s results for all `seqs`, in input order, from length-sorted batches."
-    from tqdm.auto import tqdm
     out = [None]*len(seqs)
     batches = token_batches([len(s) + max_new_tokens for s in seqs], batch_size, max_batch_tokens)
     was_training = model.training

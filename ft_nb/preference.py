@@ -14,11 +14,15 @@ Docs: https://ft-nb.github.io/ft_nb/preference.html.md"""
 
 # %% ../nbs/04b_preference.ipynb #73d1f7de
 from __future__ import annotations
-import contextlib, dataclasses, difflib, json, math, shutil, warnings
+import contextlib, dataclasses, difflib, json, math, shutil, warnings, hashlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 import torch, yaml
 from fastcore.basics import patch
+from datasets import Dataset
+import trl.trainer.utils as tu
+from transformers import TrainingArguments
+from trl.trainer.utils import use_adapter
 from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
 from .core import pick_device_and_precision, seed_everything, check_number, ConfigWarning
 from .core import method_family
@@ -272,7 +276,6 @@ class PreferenceData:
     def __repr__(self): return f"PreferenceData({self.fmt}: {json.dumps(self.report)})"
 
 def _dataset(rows:list):
-    from datasets import Dataset
     return Dataset.from_list(rows) if rows else None
 
 # %% ../nbs/04b_preference.ipynb #9a5c1614
@@ -310,7 +313,6 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_
 
 # %% ../nbs/04b_preference.ipynb #0d219d7c
 def _hash_rows(pairs)->str:
-    import hashlib
     h = hashlib.sha256()
     for p in pairs: h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
     return h.hexdigest()[:16]
@@ -406,7 +408,6 @@ def _trainer_class(stage:str):
 @contextlib.contextmanager
 def answers_only_scoring():
     "Inside: TRL's fused LM head projects only the scored positions, on any device (TRL: only where Triton runs)."
-    import trl.trainer.utils as tu
     if not hasattr(tu, "_use_triton"): yield; return      # another TRL: its own path (same loss, more memory)
     old, tu._use_triton = tu._use_triton, lambda device: True   # the one switch of TRL's compact path
     try: yield
@@ -443,7 +444,6 @@ def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
 
 def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
     "TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe precision/checkpointing."
-    from transformers import TrainingArguments
     args = training_arguments(cfg, device, precision, has_val)
     C, _ = _trl(pref.stage)
     names = {f.name for f in dataclasses.fields(C) if f.init}
@@ -687,7 +687,6 @@ def answer_logps(model, prompts:list, answers:list, pad_id:int=0, batch_size:int
 # %% ../nbs/04b_preference.ipynb #eb8e66aa
 def _reference(model):
     "Context in which `model` is the reference: the frozen `ref` adapter if loaded, else no adapter."
-    from trl.trainer.utils import use_adapter
     return use_adapter(model, "ref" if "ref" in getattr(model, "peft_config", {}) else None)
 
 def preference_eval(

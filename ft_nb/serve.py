@@ -15,14 +15,15 @@ Docs: https://ft-nb.github.io/ft_nb/serving.html.md"""
 
 # %% ../nbs/07a_serving.ipynb #ddd8ee8a
 from __future__ import annotations
-import hmac, json, math, os, re, sys, threading, time, uuid
+import hmac, json, math, os, re, sys, threading, time, uuid, queue, socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, Union
 from fastcore.basics import patch
 from .core import ConfigError, FTError, check_number, find_lone_surrogate
 from .runs import read_run
 from .methods import context_length
 from .inference import MIN_TEMPERATURE, StopText   # one rule for tiny temperatures; one for stops
+from .inference import LoRAInference
 
 # %% auto #0
 __all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES',
@@ -83,7 +84,6 @@ def _request_models()->dict:
     "pydantic models of the chat and completion request bodies (built once, on first use)."
     global _REQ
     if "_REQ" in globals(): return _REQ
-    from typing import Any, Literal, Union
     try: from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
     except ImportError as e: raise _serve_extra(e) from None
     Num = Union[StrictInt, StrictFloat]
@@ -278,7 +278,6 @@ def load_engine(
     compile:bool=False,      # compiled decoding (static KV cache, `torch.compile`d step): the first request compiles
 ):
     "A `LoRAInference` holding the base model and all `adapters`, ready for `ModelServer`."
-    from ft_nb.inference import LoRAInference
     adapters = _check_adapters(adapters)
     base = base_model or (next(iter(adapters.values())).base_model if adapters else None)
     if base is None: raise FTError("nothing to serve: pass a base model (--base) and/or adapters (name=path)")
@@ -445,7 +444,6 @@ def _sse(obj)->str: return f"data: {json.dumps(obj)}\n\n"
 @patch
 def stream_events(self:ModelServer, job:dict, reserved:bool=False):
     "Start generating `job` in a worker thread; returns a generator of SSE strings ending with `data: [DONE]`."
-    import queue
     kind, req, prompt, mt = job["kind"], job["req"], job["prompt"], job["max_tokens"]
     q, cancel, END = queue.Queue(), threading.Event(), object()
     if not reserved: self.reserve()     # 503 now, before the 200 response starts; the worker gives the place back
@@ -574,7 +572,6 @@ def build_app(server:ModelServer):
 class ServerThread:
     "Run `app` with uvicorn in a daemon thread (port 0: a free port); `.url`, `.stop()`; a context manager."
     def __init__(self, app, host:str="127.0.0.1", port:int=0, log_level:str="warning"):
-        import socket
         try: import uvicorn
         except ImportError as e: raise _serve_extra(e) from None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -599,7 +596,6 @@ class ServerThread:
 # %% ../nbs/07a_serving.ipynb #e1caa290
 def _check_address(host:str, port:int):
     "Refuse a port out of range, or an address that cannot be listened on, before any model is loaded."
-    import socket
     check_number(port, "--port", 0, 65535, integer=True)
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:

@@ -25,12 +25,14 @@ Docs: https://ft-nb.github.io/ft_nb/training.html.md"""
 # %% ../nbs/04_training.ipynb #eb852ff0
 from __future__ import annotations
 import contextlib, dataclasses, errno, inspect, json, math, os, platform, re, secrets, shutil, subprocess, time
-import warnings
+import warnings, io
 import yaml
 from pathlib import Path
+import importlib.metadata as md
 import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
+from transformers.integrations import TensorBoardCallback
 from .core import FTConfig, FTError, load_config, pick_device_and_precision, seed_everything
 from .core import ensure_dir, fields_with, method_family
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
@@ -500,7 +502,6 @@ def result_fields(self:LoRATrainer)->dict:
 
 # %% ../nbs/04_training.ipynb #6bcbea12
 def _tensorboard_callback(log_dir):
-    from transformers.integrations import TensorBoardCallback
     cb = TensorBoardCallback(); cb.logging_dir = str(log_dir)
     return cb
 
@@ -699,7 +700,6 @@ def _jsonable(o): return json.loads(json.dumps(o, default=str))
 
 # %% ../nbs/04_training.ipynb #42a5d5f7
 def _versions()->dict:
-    import importlib.metadata as md
     vs = dict(python=platform.python_version())
     for n in ("ft_nb", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes"):
         try: vs[n] = md.version(n)
@@ -764,7 +764,6 @@ def _commit_into(stage:Path, dest:Path, manifest:dict)->Path:
 # %% ../nbs/04_training.ipynb #8f5d39ab
 @patch
 def _png(self:LoRATrainer)->bytes:
-    import io
     b = io.BytesIO(); self.plot().savefig(b, format="png", dpi=90)
     return b.getvalue()
 

@@ -19,10 +19,14 @@ import gc, hashlib, json, math, os, re, shutil, socket, time, uuid, warnings
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
+import pandas as pd
 from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
 from .core import fields_with
 from .metrics import get_metric
 from .runs import MANIFEST, atomic_write, pid_alive
+from .data import load_records, split_records, split_sources
+from .evaluation import eval_prompts, evaluate_model
+from .training import LoRATrainer
 
 # %% auto #0
 __all__ = ['FIXED_FIELDS', 'PSEUDO_FIELDS', 'KINDS', 'ATTENTION_MODULES', 'DATA_FIELDS', 'JOURNAL_RECORD', 'LOCK_WAIT_S',
@@ -290,7 +294,6 @@ DATA_FIELDS = fields_with("data")   # a trial searching any of these prepares it
 # %% ../nbs/11_tuning.ipynb #4944f334
 def _val_records(cfg:FTConfig)->list[dict]:
     "The validation records of `cfg`'s data, split as training splits them (a validation source or `val_fraction`)."
-    from ft_nb.data import load_records, split_records, split_sources
     src = split_sources(cfg)
     if src["val"] is not None: return load_records(src["val"], cfg.data_format, cfg.field_map)
     if cfg.val_fraction > 0:
@@ -305,7 +308,6 @@ def _score(trainer, cfg:FTConfig, st:TuneSettings)->float:
         if v is None: raise TuneError("objective eval_loss: the trial has no validation loss; set val_dataset or "
                                       "val_fraction > 0")
         return float(v)
-    from ft_nb.evaluation import eval_prompts, evaluate_model
     val = _val_records(cfg)
     recs = val[:st.val_limit] if st.val_limit else val
     prompts, refs = eval_prompts(recs, trainer.tokenizer, system_prompt=cfg.system_prompt)
@@ -608,7 +610,6 @@ def _requeue_interrupted(study)->int:
 def _run_trial(trial, cfg, space, st, out, shared):
     "Train and score one trial (the Optuna objective)."
     optuna = _optuna()
-    from ft_nb.training import LoRATrainer
     params = suggest(trial, space)
     run = out/f"trial-{trial.number:03d}"
     tcfg = cfg.replace(**params, output_dir=str(run), overwrite_output_dir=True, resume=False, report_to="none")
@@ -694,7 +695,6 @@ def tune(
 # %% ../nbs/11_tuning.ipynb #4da09812
 def trials_table(study)->"pd.DataFrame":
     "One row per trial: number, state, value, searched fields, seconds, note."
-    import pandas as pd
     rows = []
     for t in study.trials:
         ended = t.datetime_complete and t.datetime_start
@@ -726,7 +726,6 @@ def _plots(study, out:Path)->dict:
     return paths
 
 def _results(study, cfg, st, out:Path, requeued:int, wall:float)->TuneResult:
-    from ft_nb.runs import atomic_write
     table = trials_table(study)
     if len(table): atomic_write(out/"trials.csv", table.to_csv())
     try: best = study.best_trial
@@ -763,7 +762,6 @@ def cmd_tune(
     "Search hyperparameters with Optuna; print the trial table, write the best config and keep the best adapter."
     r = tune(config, space, overrides, out, trials=trials, timeout_s=timeout, objective=objective, pruner=pruner,
              storage=storage, keep="all" if keep_all else None)
-    import pandas as pd
     with pd.option_context("display.width", 160, "display.max_columns", 20): print(r.table.to_string())
     if r.best_config is None:
         states = r.table["state"].value_counts().to_dict() if len(r.table) else {}
