@@ -149,7 +149,9 @@ def _main(argv:list, commands:dict|None)->int:
     verb = None
     try:
         top = build_parser(commands, helps=not argv or argv[0] in ("-h", "--help"))   # the help lines cost ~1 s
-        if not argv: top.print_help(); return 0
+        if not argv:
+            top.print_help()
+            return 0
         verb = top.parse_args(argv[:1]).command
         func, kw = parse_command(verb, argv[1:], commands)
         res = func(**kw)
@@ -157,8 +159,12 @@ def _main(argv:list, commands:dict|None)->int:
     except SystemExit as e:
         if isinstance(e.code, str): print(e.code, file=sys.stderr)
         return e.code if isinstance(e.code, int) else 0 if e.code is None else 1
-    except FTError as e: _fail(f"error: {e}"); return 2
-    except KeyboardInterrupt: _fail("interrupted"); return 130
+    except FTError as e:
+        _fail(f"error: {e}")
+        return 2
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
     except Exception as e:
         what = (str(e).strip().splitlines() or [""])[0][:300]
         _fail(f"error: ft-nb {verb or ''} failed with {type(e).__name__}: {what} "

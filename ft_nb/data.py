@@ -131,7 +131,8 @@ def _unique_keys(pairs:list)->dict:
     d = dict(pairs)
     if len(d) == len(pairs): return d
     seen = set()
-    o = _Dups(d); o.dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+    o = _Dups(d)
+    o.dup = next(k for k, _ in pairs if k in seen or seen.add(k))
     return o
 
 # %% ../nbs/02_data.ipynb #afc092fb
@@ -167,7 +168,8 @@ def _lines(text:str):
     while i <= len(text):
         j = text.find("\n", i)
         if j < 0: j = len(text)
-        yield text[i:j]; i = j + 1
+        yield text[i:j]
+        i = j + 1
 
 # %% ../nbs/02_data.ipynb #8e07a56d
 def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
@@ -182,7 +184,8 @@ def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
             raise DataError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); "
                             "expected one JSON object per line") from None
         if (k := _dup_key(r)) is not None: raise DataError(_dup_msg(where, k))
-        rows.append(r); locs.append(where)
+        rows.append(r)
+        locs.append(where)
     return rows, locs
 
 # %% ../nbs/02_data.ipynb #835fc250
@@ -244,7 +247,8 @@ def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
                 n = sum(v is not None for v in r.values())
                 raise DataError(f"{p} line {start}: {n} values, but the header has {len(head)} columns; "
                                 "quote fields that contain commas")
-            rows.append(r); locs.append(f"{p} line {start}")
+            rows.append(r)
+            locs.append(f"{p} line {start}")
     except csv.Error as e:
         if "field larger than field limit" in str(e):
             raise DataError(f"{p} line {rd.line_num}: a field of more than {MAX_RECORD_CHARS:,} characters, more than "
@@ -296,7 +300,9 @@ def _local_source(source)->Path|None:
     "The checked path of `source` if it is local (a bundled task, a data file, a saved dataset directory), else None."
     if not isinstance(source, (str, Path)): return None
     s = str(source)
-    if s in _DEMO: t, _, split = s.partition(":"); return bundled_task_paths(t)[split or "train"]
+    if s in _DEMO:
+        t, _, split = s.partition(":")
+        return bundled_task_paths(t)[split or "train"]
     p = Path(s).expanduser()
     t = s.partition(":")[0]
     if t in BUNDLED_TASKS and ":" in s and not p.exists():
@@ -565,8 +571,11 @@ def _load(
                                 f"is {fmt}; one dataset must use one format")
     keep, skipped = [], {}
     for r, l in zip(recs, locs):
-        if (why := skip_reason(r, fmt)) is not None: skipped[why] = skipped.get(why, 0) + 1; continue
-        validate_record(r, fmt, l); keep.append((r, l))
+        if (why := skip_reason(r, fmt)) is not None:
+            skipped[why] = skipped.get(why, 0) + 1
+            continue
+        validate_record(r, fmt, l)
+        keep.append((r, l))
     if not keep:
         raise DataError(f"{name} {_src_name(source)}: all {len(recs)} records were left out ("
                         + ", ".join(f"{n} {k}" for k, n in skipped.items()) + "); ft_nb trains on text conversations")
@@ -693,7 +702,9 @@ def _answer_spans(messages, tok, template):
         lo, hi = (max(len(pre), pos), len(post)) if ok else (pos, len(full))
         content = m["content"]                         # as given, or as the template trimmed it
         a = full.find(content, lo, hi)
-        if a < 0: content = content.strip(); a = full.find(content, lo, hi)
+        if a < 0:
+            content = content.strip()
+            a = full.find(content, lo, hi)
         if a < 0: raise DataError(f"the chat template does not reproduce assistant turn {i+1} ({content[:40]!r}) "
                                   "in its output; "
                                   "set chat_template to a template that renders message contents")
@@ -706,7 +717,8 @@ def _answer_spans(messages, tok, template):
             if t in special:
                 if rest.startswith(acc): end, added = b + len(acc), False
                 break
-        spans.append((a, b, end, added)); pos = end
+        spans.append((a, b, end, added))
+        pos = end
     return full, spans
 
 # %% ../nbs/02_data.ipynb #29516d14
@@ -722,14 +734,19 @@ def tokenize_messages(
     ids, pos, seg = _bos(tok, full), 0, []
     labels = [-100] * len(ids)
     def add(text, trained):
-        t = _ids(tok, text); ids.extend(t); seg.extend(t)
+        t = _ids(tok, text)
+        ids.extend(t)
+        seg.extend(t)
         labels.extend(t if trained or train_on_inputs else [-100] * len(t))
     for a, b, end, added in spans:
-        add(full[pos:a], False); add(full[a:end], True)
+        add(full[pos:a], False)
+        add(full[a:end], True)
         if added and tok.eos_token_id is None:
             raise DataError("the chat template ends no turn with a special token and the tokenizer has no EOS token "
                             "to end the answer with; set chat_template (e.g. 'chatml') or use a tokenizer with EOS")
-        if added: ids.append(tok.eos_token_id); labels.append(tok.eos_token_id)
+        if added:
+            ids.append(tok.eos_token_id)
+            labels.append(tok.eos_token_id)
         pos = end
     add(full[pos:], False)
     flags = dict(eos_added=any(s[3] for s in spans), boundary_merge=False, offsets_used=False)
@@ -762,7 +779,8 @@ def _cut(msgs:list, budget:int)->list:
     "`msgs` with their contents cut so that all together hold at most `budget` characters."
     out = []
     for m in msgs:
-        c = m["content"][:max(budget, 0)]; budget -= len(c)
+        c = m["content"][:max(budget, 0)]
+        budget -= len(c)
         out.append(dict(m, content=c))
     return out
 
@@ -788,16 +806,25 @@ def encode_records(
             else: ex = tokenize_messages(_cut(msgs, budget) if cut else msgs, tokenizer, chat_template, train_on_inputs)
         except DataError as e: raise DataError(f"{(locs or [])[i] if locs else f'{name} record {i+1}'}: {e}") from None
         ids, labels = ex["input_ids"], ex["labels"]
-        if cut and len(ids) <= max_seq_len: c["dropped"]["too_long"] += 1; continue
+        if cut and len(ids) <= max_seq_len:
+            c["dropped"]["too_long"] += 1
+            continue
         c["longest"] = max(c["longest"], len(ids))
-        c["eos_added"] += ex["eos_added"]; c["boundary_merges"] += ex["boundary_merge"]
+        c["eos_added"] += ex["eos_added"]
+        c["boundary_merges"] += ex["boundary_merge"]
         c["offsets_used"] += ex["offsets_used"]
         if len(ids) > max_seq_len:
-            if overlong == "drop": c["dropped"]["too_long"] += 1; continue
+            if overlong == "drop":
+                c["dropped"]["too_long"] += 1
+                continue
             ids, labels = ids[:max_seq_len], labels[:max_seq_len]
-            if all(l == -100 for l in labels[1:]): c["dropped"]["answer_truncated"] += 1; continue
+            if all(l == -100 for l in labels[1:]):
+                c["dropped"]["answer_truncated"] += 1
+                continue
             c["truncated"] += 1
-        cols["input_ids"].append(ids); cols["labels"].append(labels); c["kept"] += 1
+        cols["input_ids"].append(ids)
+        cols["labels"].append(labels)
+        c["kept"] += 1
     if records and not c["kept"]:
         raise DataError(f"{name}: all {len(records)} examples were dropped ({c['dropped']['too_long']} longer than "
                         f"max_seq_len={max_seq_len}, {c['dropped']['answer_truncated']} with the answer cut off; "
@@ -832,7 +859,9 @@ def padding_share(
     def share(order):
         pad = tot = 0
         for i in range(0, len(order), batch_size):
-            b = [lengths[j] for j in order[i:i+batch_size]]; tot += max(b) * len(b); pad += max(b) * len(b) - sum(b)
+            b = [lengths[j] for j in order[i:i+batch_size]]
+            tot += max(b) * len(b)
+            pad += max(b) * len(b) - sum(b)
         return round(pad / tot, 4) if tot else 0.0
     g = torch.Generator().manual_seed(seed)
     rnd = torch.randperm(len(lengths), generator=g).tolist()
@@ -851,7 +880,8 @@ def split_records(
     if len(records) < 2:
         raise DataError(f"only {len(records)} record(s): cannot hold out a validation split; "
                         "add data or set val_fraction: 0")
-    idx = list(range(len(records))); random.Random(seed).shuffle(idx)
+    idx = list(range(len(records)))
+    random.Random(seed).shuffle(idx)
     n_val = min(len(records) - 1, max(1, round(len(records) * val_fraction)))
     return [records[i] for i in sorted(idx[n_val:])], [records[i] for i in sorted(idx[:n_val])]
 
@@ -867,7 +897,9 @@ def _content_hash(source, rows=None)->str:
     if p is not None and p.is_file(): h.update(p.read_bytes())
     elif p is not None:
         for f in sorted(p.rglob("*")):
-            if f.is_file(): h.update(str(f.relative_to(p)).encode()); h.update(f.read_bytes())
+            if f.is_file():
+                h.update(str(f.relative_to(p)).encode())
+                h.update(f.read_bytes())
     else: h.update(json.dumps(rows if rows is not None else read_rows(source)[0], sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -900,7 +932,8 @@ class PreparedData:
 def _stats(cols:dict, counts:dict)->dict:
     "The report of one split: `counts` with token totals, the trained share and length statistics."
     L = sorted(len(x) for x in cols["input_ids"])
-    tr = sum(sum(l != -100 for l in ls) for ls in cols["labels"]); tot = sum(L)
+    tr = sum(sum(l != -100 for l in ls) for ls in cols["labels"])
+    tot = sum(L)
     q = lambda f: L[min(len(L) - 1, int(f * len(L)))] if L else 0
     return dict(**counts, tokens=tot, trained_tokens=tr, trained_share=round(tr / tot, 4) if tot else 0.0,
                 length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0, median=q(0.5), p95=q(0.95),
@@ -971,7 +1004,8 @@ def prepare_data(
                  src={k: _content_hash(s, rows[k][0] if rows[k] else None) for k, s in srcs.items() if s is not None})
     key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     d = (Path(cache_root) if cache_root else cache_dir("data"))/key[:24]
-    was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
+    was = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
     try:
         cached = _load_splits(d) if cfg.data_cache and (d/"meta.json").exists() else None
         if cached:
@@ -1013,8 +1047,10 @@ def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, st
         name = f"{k} split of {_src_name(srcs[k] if srcs[k] is not None else srcs['train'])}"
         cols, counts = encode_records(rs, f, tok, cfg.max_seq_len, cfg.overlong, cfg.train_on_inputs, cfg.system_prompt,
                                       template, ls, name)
-        counts["read"] += sum(left_out.values()); counts["dropped"].update(left_out)
-        splits[k] = Dataset.from_dict(cols); rep["splits"][k] = _stats(cols, counts)
+        counts["read"] += sum(left_out.values())
+        counts["dropped"].update(left_out)
+        splits[k] = Dataset.from_dict(cols)
+        rep["splits"][k] = _stats(cols, counts)
     rep["trained_token_share"] = rep["splits"]["train"]["trained_share"]
     rep["dropped_total"] = sum(sum(s["dropped"].values()) for s in rep["splits"].values())
     return splits, rep, fmt
@@ -1029,9 +1065,14 @@ def plot_lengths(data:PreparedData, path=None):
         if ds is not None: ax.hist([len(x) for x in ds["input_ids"]], bins=40, alpha=0.6, label=f"{k} ({len(ds)})")
     mx = data.report.get("max_seq_len")
     if mx: ax.axvline(mx, color="red", ls="--", lw=1, label=f"max_seq_len={mx}")
-    ax.set_xlabel("tokens per example"); ax.set_ylabel("examples"); ax.legend(); fig.tight_layout()
+    ax.set_xlabel("tokens per example")
+    ax.set_ylabel("examples")
+    ax.legend()
+    fig.tight_layout()
     if path is not None:
-        buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=100); plt.close(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
         atomic_write(path, buf.getvalue())
     return fig
 
@@ -1040,7 +1081,8 @@ def save_prepared(data:PreparedData, out_dir)->Path:
     "Write the splits (`save_to_disk`), report.json, chat_template.jinja and token_lengths.png to `out_dir`."
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir(): raise DataError(f"{out} is a file, not a directory; choose another --out")
-    was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
+    was = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
     try:
         for k in ("train", "val", "test"):
             ds = getattr(data, k)
@@ -1083,7 +1125,9 @@ def report_text(rep:dict)->str:
 class Preview(str):
     "Rendered examples: ANSI colours when printed, HTML in a notebook, `.plain` with the trained text between ⟦ ⟧."
     def __new__(cls, ansi:str, html_:str, plain:str=""):
-        o = super().__new__(cls, ansi); o.html, o.plain = html_, plain; return o
+        o = super().__new__(cls, ansi)
+        o.html, o.plain = html_, plain
+        return o
     def _repr_html_(self): return self.html
     def __repr__(self): return str(self)
 

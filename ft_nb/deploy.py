@@ -106,7 +106,8 @@ def write_model_card(
     repo_name:str|None=None,  # title; default: the directory name
 )->str:
     "Write a Hugging Face hub model card (YAML front matter + markdown) to `path/README.md`; returns its text."
-    p = Path(path); info = info or read_run(p)
+    p = Path(path)
+    info = info or read_run(p)
     kind = kind or info.kind
     if kind not in ("adapter", "merged"): raise DeployError(f"kind must be 'adapter' or 'merged', got {kind!r}")
     man, cfg = info.manifest, info.config
@@ -202,7 +203,8 @@ def merge_into_base(
 )->dict:
     "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
     t0 = time.time()
-    info = read_run(adapter_path); _check_mergeable(info)
+    info = read_run(adapter_path)
+    _check_mergeable(info)
     if precision not in ("fp32", "bf16", "fp16"):
         raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     if tol is not None: check_number(tol, "tol (--tol)", 0, lo_excl=True)
@@ -226,10 +228,12 @@ def merge_into_base(
     if tok.pad_token_id is not None: merged.generation_config.pad_token_id = tok.pad_token_id
     if merged.generation_config.eos_token_id is None: merged.generation_config.eos_token_id = tok.eos_token_id
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:   # the old `out` stays until this completes
-        merged.save_pretrained(tmp, safe_serialization=True); tok.save_pretrained(tmp)
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
         del merged, pm
         reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype(precision)).eval()
-        m_logits = _logits(reloaded, tok, prompts, device="cpu"); del reloaded
+        m_logits = _logits(reloaded, tok, prompts, device="cpu")
+        del reloaded
         report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base), method=info.method,
                       precision=precision, prompts=len(prompts), **_parity(ada_logits, m_logits, precision, tol, base),
                       adapter_effect=_max_diff(base_logits, ada_logits), quant_gap=None)
@@ -265,7 +269,8 @@ def vllm_lora_check(
     name:str="adapter",     # the name requests use (`"model": name`)
 )->dict:
     "What vLLM needs to serve `adapter_dir` as a LoRA module: files, rank setting, problems, and the command."
-    d = Path(adapter_dir); probs = []
+    d = Path(adapter_dir)
+    probs = []
     files = {f: (d/f).is_file() for f in ("adapter_config.json", "adapter_model.safetensors")}
     probs += [f"{f} is missing" for f, ok in files.items() if not ok]
     cfg = json.loads((d/"adapter_config.json").read_text()) if files["adapter_config.json"] else {}

@@ -64,7 +64,8 @@ def evaluate_loss(
     ids = [list(e["input_ids"]) for e in examples]
     labs = [list(e["labels"]) for e in examples]
     if not ids: raise EvalError("evaluate_loss: no examples (is the validation split empty?)")
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     dev = model_device(model)
     total, count = 0.0, 0
     batches = token_batches([len(x) for x in ids], batch_size, max_batch_tokens)
@@ -74,7 +75,10 @@ def evaluate_loss(
             inp, att = torch.zeros(len(b), L, dtype=torch.long), torch.zeros(len(b), L, dtype=torch.long)
             lab = torch.full((len(b), L), -100)
             for j,i in enumerate(b):
-                n = len(ids[i]); inp[j,:n] = torch.tensor(ids[i]); lab[j,:n] = torch.tensor(labs[i]); att[j,:n] = 1
+                n = len(ids[i])
+                inp[j,:n] = torch.tensor(ids[i])
+                lab[j,:n] = torch.tensor(labs[i])
+                att[j,:n] = 1
             logits = model(input_ids=inp.to(dev), attention_mask=att.to(dev)).logits.float()
             logits = logits[:, logits.shape[1]-L:]   # prompt tuning / P-tuning put their virtual tokens' logits first
             tgt = lab[:, 1:].to(dev)
@@ -421,13 +425,19 @@ def plot_comparison(table, path=None):
         a1.bar_label(bars, fmt="%.0f", fontsize=8)
         v = row.get("val_loss")
         if v is not None and not (isinstance(v, float) and math.isnan(v)): a2.bar([i], [v], 0.6, color=f"C{i}")
-    a1.set_xticks([j + w*(n-1)/2 for j in range(len(mcols))], mcols); a1.set_ylim(0, 105); a1.set_ylabel("%")
-    a1.legend(fontsize=8); a1.set_title("task metrics")
-    a2.set_xticks(range(n), [str(x) for x in table.index], rotation=20, fontsize=8); a2.set_title("validation loss")
+    a1.set_xticks([j + w*(n-1)/2 for j in range(len(mcols))], mcols)
+    a1.set_ylim(0, 105)
+    a1.set_ylabel("%")
+    a1.legend(fontsize=8)
+    a1.set_title("task metrics")
+    a2.set_xticks(range(n), [str(x) for x in table.index], rotation=20, fontsize=8)
+    a2.set_title("validation loss")
     fig.tight_layout()
     if path is not None:
         import io
-        buf = io.BytesIO(); fig.savefig(buf, dpi=90, format="png"); atomic_write(path, buf.getvalue())
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=90, format="png")
+        atomic_write(path, buf.getvalue())
     return fig
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a25
@@ -456,7 +466,8 @@ def save_comparison(comp:Comparison, out_dir)->dict:
                  report=out/"eval_report.json", predictions=out/"eval_predictions.jsonl")
     atomic_write(paths["markdown"], to_markdown(t) + "\n")
     if comp.brief is not None:
-        paths["brief"] = out/"brief.md"; atomic_write(paths["brief"], brief_markdown(comp.brief) + "\n")
+        paths["brief"] = out/"brief.md"
+        atomic_write(paths["brief"], brief_markdown(comp.brief) + "\n")
     atomic_write(paths["csv"], t.to_csv())
     plot_comparison(t, paths["png"])
     if any(r.calibration for r in rs):
@@ -605,7 +616,9 @@ def compare_models(
         times[f"load {name}"] = time.time() - t0
         r = evaluate_model(model, tok, prompts, refs, ms, labels, val, cfg.eval_max_new_tokens, cfg.eval_batch_size,
                            name=name, progress=progress, messages=chats, chat_template=cfg.chat_template)
-        r.info = info; results.append(r); times[f"evaluate {name}"] = r.eval_time_s
+        r.info = info
+        results.append(r)
+        times[f"evaluate {name}"] = r.eval_time_s
         del model
     comp = Comparison(results, comparison_table(results), cfg.to_dict(), times)
     comp.brief = brief_table(comp, ratings, price_per_hour)
@@ -672,7 +685,8 @@ def compare_tasks(
         for k, (c, prompts, refs, ms, labels) in sets.items():
             r = evaluate_model(model, tok, prompts, refs, ms, labels, None, c.eval_max_new_tokens, c.eval_batch_size,
                                name=name, progress=progress)
-            r.info = info; results[k].append(r)
+            r.info = info
+            results[k].append(r)
         del model
     comps = {k: Comparison(rs, comparison_table(rs), sets[k][0].to_dict()) for k, rs in results.items()}
     tc = TaskComparison(comps, task_table(comps))
@@ -682,7 +696,8 @@ def compare_tasks(
 # %% ../nbs/05_evaluation.ipynb #a63a9ab8
 def save_task_comparison(tc:TaskComparison, out_dir, limit=None)->dict:
     "Write tasks.md/.csv/.png, tasks_report.json and tasks_predictions.jsonl to `out_dir`; returns the paths."
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {k: out/f"tasks{s}" for k, s in (("markdown", ".md"), ("csv", ".csv"), ("png", ".png"),
                                              ("report", "_report.json"), ("predictions", "_predictions.jsonl"))}
     n = {k: len(c.results[0].predictions) if c.results else 0 for k, c in tc.comparisons.items()}
@@ -726,7 +741,8 @@ def cmd_eval(
     if cfg.tasks:                                  # a multi-task config: one column per task and metric
         dest = out or (adapters[0] if adapters else cfg.output_dir)
         tc = compare_tasks(cfg, adapters, include_base=not no_base, limit=limit, out_dir=dest)
-        print(to_markdown(tc.table)); print(f"table, chart and report (tasks.*) written to {dest}")
+        print(to_markdown(tc.table))
+        print(f"table, chart and report (tasks.*) written to {dest}")
         return 0
     comp = compare_models(cfg, adapters, include_base=not no_base, limit=limit, out_dir=out,
                           val_loss=not no_val_loss, ratings=ratings, price_per_hour=price_per_hour)

@@ -339,7 +339,9 @@ def export_gguf(
         if verify: rep["verify"] = verify_gguf(out, src, prompts, tol)
         if llamacpp: rep["llamacpp"] = llamacpp_agreement(out, LoRAInference(str(src), device="cpu"),
                                                           list(prompts or CHECK_PROMPTS))
-    except GGUFError: out.unlink(missing_ok=True); raise
+    except GGUFError:
+        out.unlink(missing_ok=True)
+        raise
     rep["wall_s"] = round(time.time()-t0, 2)
     return rep
 

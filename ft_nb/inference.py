@@ -252,7 +252,9 @@ def messages(self:LoRAInference,
     system_prompt:str|None=None,  # overrides the run's system prompt
 )->list[dict]:
     "The chat `prompt` stands for, with the run's system prompt first unless the chat brings its own."
-    if isinstance(prompt, str): _check_text(prompt); msgs = [dict(role="user", content=prompt)]
+    if isinstance(prompt, str):
+        _check_text(prompt)
+        msgs = [dict(role="user", content=prompt)]
     elif is_chat(prompt):
         _check_chat(prompt)
         msgs = [dict(role=m["role"], content=m["content"]) for m in prompt]
@@ -486,15 +488,18 @@ def stream(self:LoRAInference,
                               attention_mask=torch.ones_like(ids), generation_config=gc,
                               streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
         except Exception as e:
-            err.append(e); streamer.end()
-    th = threading.Thread(target=work, daemon=True); th.start()
+            err.append(e)
+            streamer.end()
+    th = threading.Thread(target=work, daemon=True)
+    th.start()
     text = StopText(stops)
     try:
         for piece in streamer:
             if out := text.feed(piece): yield out
             if text.stopped: break
     finally:
-        cancel.set(); th.join()
+        cancel.set()
+        th.join()
     if err: raise err[0]
     if out := text.rest(): yield out
 
@@ -569,7 +574,8 @@ def cmd_infer(
     if output is not None and input is None:
         raise InferenceError("--output goes with --input; a --prompt answer is printed")
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
-    _check_sampling(temperature, top_p, top_k, repetition_penalty); _max_new(None, max_new_tokens)   # before loading
+    _check_sampling(temperature, top_p, top_k, repetition_penalty)
+    _max_new(None, max_new_tokens)   # before loading
     if seed is not None: seed_everything(seed)
     if input is not None: read_prompt_file(input, prompt_field)
     inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,

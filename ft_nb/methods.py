@@ -110,7 +110,8 @@ def prefix_blocker(model:nn.Module)->str|None:
 # %% ../nbs/03_methods.ipynb #340d1c01
 def lora_layer_indices(cfg, model:nn.Module)->list[int]|None:
     "The decoder layers `cfg.lora_layers` names (None: all; N: the top N; or indices), checked against `model`."
-    cfg = _as_config(cfg); ll = cfg.lora_layers
+    cfg = _as_config(cfg)
+    ll = cfg.lora_layers
     if ll is None: return None
     arch = getattr(model.config, "model_type", type(model).__name__)
     n = getattr(model.config.get_text_config(), "num_hidden_layers", None)
@@ -130,7 +131,8 @@ def lora_layer_indices(cfg, model:nn.Module)->list[int]|None:
 # %% ../nbs/03_methods.ipynb #69468bf7
 def check_method(cfg, model:nn.Module)->None:
     "Raise `MethodError` if `cfg.method` cannot work with `model` and `cfg`; return None if it can."
-    cfg = _as_config(cfg); m = cfg.method
+    cfg = _as_config(cfg)
+    m = cfg.method
     if m not in METHODS: raise MethodError(f"unknown method {m!r}; choose one of {list(METHODS)}")
     if isinstance(model, PeftModel):
         raise MethodError("the model already carries a PEFT adapter; pass the base model to apply_method, "
@@ -177,7 +179,8 @@ def _feedforward(model, targets)->list[str]:
 # %% ../nbs/03_methods.ipynb #4234713c
 def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
     "The PEFT config for `cfg.method`, fitted to `model`."
-    cfg = _as_config(cfg); m = cfg.method
+    cfg = _as_config(cfg)
+    m = cfg.method
     common = dict(task_type="CAUSAL_LM")
     if m in LORA_FAMILY:
         return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
@@ -287,7 +290,8 @@ def reference_greedy_decode(
     pad = pad_token_id if pad_token_id is not None else getattr(gc, "pad_token_id", None)
     pad = pad if pad is not None else (eos[0] if eos else 0)
     mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     rows, logits = [], []
     try:
         for i in range(input_ids.shape[0]):
@@ -297,10 +301,13 @@ def reference_greedy_decode(
             ids, new, lg = input_ids[i:i+1, start:], [], []
             for _ in range(max_new_tokens):
                 out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).logits[0, -1]
-                tok = int(out.argmax()); new.append(tok); lg.append(out.float())
+                tok = int(out.argmax())
+                new.append(tok)
+                lg.append(out.float())
                 ids = torch.cat([ids, ids.new_tensor([[tok]])], dim=1)
                 if tok in eos: break
-            rows.append(new); logits.append(torch.stack(lg) if lg else torch.empty(0))
+            rows.append(new)
+            logits.append(torch.stack(lg) if lg else torch.empty(0))
     finally: model.train(was_training)
     n = max(map(len, rows), default=0)
     new = input_ids.new_tensor([r + [pad] * (n - len(r)) for r in rows]).view(len(rows), n)
@@ -411,7 +418,9 @@ def merged_adapter(
     merge:bool=True,   # False: leave the adapter unmerged
 ):
     "Fold the active LoRA-family / IA³ adapter into the base weights for a block; the weights are restored exactly."
-    if not merge or merge_blocker(model) is not None: yield model; return
+    if not merge or merge_blocker(model) is not None:
+        yield model
+        return
     params = {id(p): p for l in _tuner_layers(model) for p in (getattr(l.get_base_layer(), "weight", None),
                                                                 getattr(l.get_base_layer(), "bias", None))
               if isinstance(p, torch.Tensor)}

@@ -189,7 +189,9 @@ def json_valid(
     references=None, # not used
 )->float:
     "1.0 if the reply is valid JSON (optionally fenced)."
-    try: parse_json_reply(prediction); return 1.0
+    try:
+        parse_json_reply(prediction)
+        return 1.0
     except ValueError: return 0.0
 
 # %% ../nbs/02b_metrics.ipynb #a809f22d
@@ -212,7 +214,9 @@ def json_field_accuracy(
         if not isinstance(ref, dict):
             raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not a JSON object")
         if not isinstance(pred, dict): continue
-        if not ref: best = max(best, 1.0); continue
+        if not ref:
+            best = max(best, 1.0)
+            continue
         best = max(best, sum(k in pred and _same(pred[k], v) for k,v in ref.items()) / len(ref))
     return best
 

@@ -67,7 +67,8 @@ def default_tokenizer_dir()->Path:
     out = cache_dir("tokenizers", DEFAULT_MODEL)
     with _lock(out):
         if not (out/".complete").exists():
-            _convert_tokenizer(out); (out/".complete").write_text("ok")
+            _convert_tokenizer(out)
+            (out/".complete").write_text("ok")
     return out
 
 # %% ../nbs/01_models.ipynb #d77a19c4
@@ -192,7 +193,8 @@ def _hub_offline()->bool:
 
 def _from_pretrained(cls, name, src, **kw):
     "`cls.from_pretrained` for a resolved source, cache first for hub ids, with our error on failure."
-    was = hf_logging.is_progress_bar_enabled(); hf_logging.disable_progress_bar()
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         if src["kind"]=="hub":
             try: return cls.from_pretrained(src["path"], local_files_only=True, **kw)

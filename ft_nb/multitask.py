@@ -134,8 +134,12 @@ def mixture_order(
     for k, n in sizes.items():
         s = []
         while len(s) < counts[k]:
-            p = list(range(off, off + n)); rng.shuffle(p); s += p
-        streams[k] = iter(s[:counts[k]]); turns += [k] * counts[k]; off += n
+            p = list(range(off, off + n))
+            rng.shuffle(p)
+            s += p
+        streams[k] = iter(s[:counts[k]])
+        turns += [k] * counts[k]
+        off += n
     rng.shuffle(turns)
     return [next(streams[k]) for k in turns]
 

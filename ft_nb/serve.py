@@ -149,7 +149,9 @@ def _sent(v)->str:
     "A value a client sent, as an error message shows it: its JSON type and a short form of it."
     if v is None or isinstance(v, bool): return json.dumps(v)
     if isinstance(v, float) and not math.isfinite(v): return f"{v!r} (not a finite number)"
-    if isinstance(v, (int, float)): s = str(v); return s if len(s) <= 40 else f"a number of {len(s)} digits"
+    if isinstance(v, (int, float)):
+        s = str(v)
+        return s if len(s) <= 40 else f"a number of {len(s)} digits"
     if isinstance(v, str): return f"the string {v[:40]!r}" + ("..." if len(v) > 40 else "")
     return "a list" if isinstance(v, list) else "an object"
 
@@ -157,7 +159,9 @@ def _hint(v, want:str)->str:
     "Advice for a number or a boolean sent as a string, the mistake pydantic reports as a bare type error."
     if not isinstance(v, str): return ""
     if want in ("an integer", "a number"):
-        try: float(v); return " (send numbers as JSON numbers, without quotes)"
+        try:
+            float(v)
+            return " (send numbers as JSON numbers, without quotes)"
         except ValueError: return ""
     return " (send true or false, without quotes)" if want == "true or false" and v in ("true", "false") else ""
 
@@ -457,7 +461,9 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
                         q.put(piece)
                 finally: gen.close()
         except Exception as e: q.put(e)
-        finally: self.release(); q.put(END)
+        finally:
+            self.release()
+            q.put(END)
     threading.Thread(target=work, daemon=True).start()
     cid = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
     meta = dict(id=cid, object="chat.completion.chunk" if kind == "chat" else "text_completion",
@@ -475,8 +481,10 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
                 if isinstance(item, Exception):
                     e = _refusal(item) if isinstance(item, FTError) else \
                         ServeError(500, f"generation failed: {type(item).__name__}: {str(item)[:200]}")
-                    yield _sse(e.body()); return
-                pieces.append(item); yield _sse(dict(meta, choices=[choice(item)]))
+                    yield _sse(e.body())
+                    return
+                pieces.append(item)
+                yield _sse(dict(meta, choices=[choice(item)]))
             n = len(self.engine.tokenizer("".join(pieces), add_special_tokens=False).input_ids)
             with self._count_lock: self.stats["generated_tokens"] += n
             yield _sse(dict(meta, choices=[choice(finish="length" if n >= mt and not job.get("stopped") else "stop")]))
@@ -531,7 +539,8 @@ def build_app(server:ModelServer):
     async def body(request)->bytes:
         chunks, n = [], 0
         async for c in request.stream():       # bounded read: a chunked body cannot grow past the limit either
-            n += len(c); chunks.append(c)
+            n += len(c)
+            chunks.append(c)
             if n > server.max_body_bytes:
                 raise ServeError(413, f"request body exceeds {server.max_body_bytes} bytes", code="body_too_large")
         return b"".join(chunks)
@@ -589,7 +598,9 @@ class ServerThread:
     def url(self)->str: return f"http://{self.host}:{self.port}/v1"
     def stop(self):
         "Stop the server and wait for its thread."
-        self.server.should_exit = True; self.thread.join(10); self.sock.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
     def __enter__(self): return self
     def __exit__(self, *a): self.stop()
 
@@ -599,7 +610,8 @@ def _check_address(host:str, port:int):
     check_number(port, "--port", 0, 65535, integer=True)
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((host, port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
     except OSError as e:
         raise FTError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port or --host") from None
 

@@ -629,7 +629,8 @@ def _run_trial(trial, cfg, space, st, out, shared):
         trial.set_user_attr("run", str(run))
         return v
     except optuna.TrialPruned:
-        shutil.rmtree(run, ignore_errors=True); raise
+        shutil.rmtree(run, ignore_errors=True)
+        raise
     except BaseException as e:
         trial.set_user_attr("note", f"{type(e).__name__}: {str(e)[:300]}")
         shutil.rmtree(run, ignore_errors=True)
@@ -709,7 +710,8 @@ def trials_table(study)->"pd.DataFrame":
 
 def _plots(study, out:Path)->dict:
     "Optimisation history and parameter importances as PNG (where there are enough finished trials)."
-    import matplotlib; matplotlib.use("Agg")
+    import matplotlib
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as ovm
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
@@ -720,8 +722,12 @@ def _plots(study, out:Path)->dict:
         try:
             ax = fn(study)
             fig = (ax[0] if hasattr(ax, "__len__") else ax).figure
-            fig.set_size_inches(7, 4); fig.tight_layout()
-            p = out/f"{name}.png"; fig.savefig(p, dpi=90); plt.close(fig); paths[name] = p
+            fig.set_size_inches(7, 4)
+            fig.tight_layout()
+            p = out/f"{name}.png"
+            fig.savefig(p, dpi=90)
+            plt.close(fig)
+            paths[name] = p
         except Exception as e: paths[name] = f"not drawn: {e}"
     return paths
 
