@@ -15,8 +15,10 @@ Docs: https://ft-nb.github.io/ft_nb/cli.html.md"""
 from __future__ import annotations
 import argparse, ast, importlib, importlib.util, inspect, os, platform, sys, traceback, types, typing, warnings
 from pathlib import Path
+from importlib.metadata import version, PackageNotFoundError
 from fastcore.docments import docments, ann_parts
 from .core import FTError, pick_device_and_precision, compute_dtype_4bit, cache_dir
+from . import __version__
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command_help', 'arg_spec', 'command_parser', 'CommandUnavailable', 'load_command', 'parse_command',
@@ -115,7 +117,6 @@ def parse_command(verb:str, argv:list, commands:dict|None=None)->tuple:
 # %% ../nbs/09_cli.ipynb #9e6bafe8
 def build_parser(commands:dict|None=None, helps:bool=True)->argparse.ArgumentParser:
     "The top-level `ft-nb` parser: `--version` and one stub per command with its help line (read only if `helps`)."
-    from ft_nb import __version__
     commands = commands or COMMANDS
     p = argparse.ArgumentParser(prog="ft-nb", description="Parameter-efficient fine-tuning of open LLMs: prepare data, "
                                 "train LoRA/QLoRA/prefix/P-tuning adapters, evaluate, serve.",
@@ -148,7 +149,9 @@ def _main(argv:list, commands:dict|None)->int:
     verb = None
     try:
         top = build_parser(commands, helps=not argv or argv[0] in ("-h", "--help"))   # the help lines cost ~1 s
-        if not argv: top.print_help(); return 0
+        if not argv:
+            top.print_help()
+            return 0
         verb = top.parse_args(argv[:1]).command
         func, kw = parse_command(verb, argv[1:], commands)
         res = func(**kw)
@@ -156,8 +159,12 @@ def _main(argv:list, commands:dict|None)->int:
     except SystemExit as e:
         if isinstance(e.code, str): print(e.code, file=sys.stderr)
         return e.code if isinstance(e.code, int) else 0 if e.code is None else 1
-    except FTError as e: _fail(f"error: {e}"); return 2
-    except KeyboardInterrupt: _fail("interrupted"); return 130
+    except FTError as e:
+        _fail(f"error: {e}")
+        return 2
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
     except Exception as e:
         what = (str(e).strip().splitlines() or [""])[0][:300]
         _fail(f"error: ft-nb {verb or ''} failed with {type(e).__name__}: {what} "
@@ -171,8 +178,6 @@ _PKGS = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "bits
 
 def info()->dict:
     "Versions, device, precision and built-in model status."
-    from importlib.metadata import version, PackageNotFoundError
-    from ft_nb import __version__
     from ft_nb.models import smollm2_gguf_path, DEFAULT_MODEL
     import torch
     d = {"ft_nb": __version__, "python": platform.python_version()}

@@ -17,7 +17,13 @@ from __future__ import annotations
 import dataclasses, difflib, os, re, shutil
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from importlib.metadata import requires, PackageNotFoundError
 from .core import ConfigError, FTError, load_config, load_yaml
+import ft_nb
+from .runs import read_run
+from .training import LoRATrainer, latest_checkpoint
+from .evaluation import compare_models, save_comparison, to_markdown
+from .serve import ModelServer, load_engine, build_app
 
 # %% auto #0
 __all__ = ['MODAL_GPUS', 'MOUNTS', 'check_gpu', 'ModalSettings', 'modal_settings', 'modal_image', 'function_options',
@@ -118,8 +124,6 @@ def _modal():
 def modal_image(s:ModalSettings, root:str|Path|None=None):
     "The container image: Debian slim, ft_nb's dependencies from pyproject.toml, the built-in model, ft_nb's source."
     modal = _modal()
-    import ft_nb
-    from importlib.metadata import requires, PackageNotFoundError
     root = Path(root or Path(ft_nb.__file__).resolve().parent.parent)
     img = modal.Image.debian_slim(python_version=s.python)
     if (root/"pyproject.toml").is_file(): img = img.pip_install_from_pyproject(str(root/"pyproject.toml"))
@@ -184,8 +188,6 @@ def train_run(
     runs_volume:str="ft-nb-runs",  # the volume to commit at the end
 )->dict:
     "Train (or resume, or return the finished run's result): the body of the Modal `train` function."
-    from ft_nb.runs import read_run
-    from ft_nb.training import LoRATrainer, latest_checkpoint
     cfg = remote_config(config_yaml, run_name, overrides)
     out = Path(cfg.output_dir)
     try:
@@ -207,7 +209,6 @@ def evaluate_run(
     runs_volume:str="ft-nb-runs",
 )->str:
     "Evaluate base and adapter on the test set; the before/after table as markdown (also saved in the run)."
-    from ft_nb.evaluation import compare_models, save_comparison, to_markdown
     cfg = remote_config(config_yaml, run_name)
     comp = compare_models(cfg, adapters=[cfg.output_dir], limit=limit)
     save_comparison(comp, Path(cfg.output_dir)/"eval")
@@ -221,7 +222,6 @@ def serve_app(
     api_key:str|None=None,     # default: $FT_NB_API_KEY (set it through a Modal secret)
 ):
     "The OpenAI-compatible FastAPI app of `ft_nb.serve` for `adapters`: the body of the Modal `serve` endpoint."
-    from ft_nb.serve import ModelServer, load_engine, build_app
     runs = volume_root()/MOUNTS["runs"].lstrip("/")
     engine = load_engine(base_model, {a: str(runs/a) for a in adapters})
     return build_app(ModelServer(engine, api_key=api_key or os.environ.get("FT_NB_API_KEY")))

@@ -635,7 +635,8 @@ def to_yaml(self:FTConfig, path=None)->str:
     "The config as YAML text, also written to `path` if given."
     txt = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(txt, encoding="utf-8")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(txt, encoding="utf-8")
     return txt
 
 # %% ../nbs/00_core.ipynb #b943b0e1
@@ -656,10 +657,17 @@ def parse_overrides(args:list)->dict:
             raise ConfigError(f"command line: expected --key value or key=value, got {a!r}")
         k = a[2:]
         if "=" in k:
-            k,v = k.split("=",1); out[k.replace("-", "_")] = _yaml_value(v); i += 1; continue
+            k,v = k.split("=",1)
+            out[k.replace("-", "_")] = _yaml_value(v)
+            i += 1
+            continue
         k = k.replace("-", "_")
-        if i+1 < len(args) and not args[i+1].startswith("--"): out[k] = _yaml_value(args[i+1]); i += 2
-        else: out[k] = True; i += 1
+        if i+1 < len(args) and not args[i+1].startswith("--"):
+            out[k] = _yaml_value(args[i+1])
+            i += 2
+        else:
+            out[k] = True
+            i += 1
     return out
 
 # %% ../nbs/00_core.ipynb #dae45d79
@@ -669,7 +677,8 @@ def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
     elif isinstance(config, FTConfig): d,src = config.to_dict(),"config"
     elif isinstance(config, dict): d,src = dict(config),"config"
     elif isinstance(config, (str, Path)): 
-        c = FTConfig.from_yaml(config); d,src = c.to_dict(),str(config)
+        c = FTConfig.from_yaml(config)
+        d,src = c.to_dict(),str(config)
     else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
     names = [f.name for f in fields(FTConfig)]
@@ -761,7 +770,9 @@ def seed_everything(seed:int=42)->int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ConfigError(f"seed: {_short(seed)} is not allowed; use a whole number from 0 to {2**32-1} "
                           "(numpy's limit)")
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     return seed

@@ -21,8 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
+import pyarrow.parquet as pq
+import datasets
+from transformers import DataCollatorWithFlattening, DataCollatorForSeq2Seq
+import torch
+from transformers.trainer_pt_utils import get_length_grouped_indices
+from datasets import Dataset
 from .core import FTError, load_config, cache_dir, fields_with, find_lone_surrogate
 from .runs import atomic_write, atomic_dir
+from .models import load_tokenizer
 
 # %% auto #0
 __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 'CHATML_TEMPLATE', 'DataError', 'DataWarning',
@@ -124,7 +131,8 @@ def _unique_keys(pairs:list)->dict:
     d = dict(pairs)
     if len(d) == len(pairs): return d
     seen = set()
-    o = _Dups(d); o.dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+    o = _Dups(d)
+    o.dup = next(k for k, _ in pairs if k in seen or seen.add(k))
     return o
 
 # %% ../nbs/02_data.ipynb #afc092fb
@@ -160,7 +168,8 @@ def _lines(text:str):
     while i <= len(text):
         j = text.find("\n", i)
         if j < 0: j = len(text)
-        yield text[i:j]; i = j + 1
+        yield text[i:j]
+        i = j + 1
 
 # %% ../nbs/02_data.ipynb #8e07a56d
 def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
@@ -175,7 +184,8 @@ def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
             raise DataError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); "
                             "expected one JSON object per line") from None
         if (k := _dup_key(r)) is not None: raise DataError(_dup_msg(where, k))
-        rows.append(r); locs.append(where)
+        rows.append(r)
+        locs.append(where)
     return rows, locs
 
 # %% ../nbs/02_data.ipynb #835fc250
@@ -237,7 +247,8 @@ def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
                 n = sum(v is not None for v in r.values())
                 raise DataError(f"{p} line {start}: {n} values, but the header has {len(head)} columns; "
                                 "quote fields that contain commas")
-            rows.append(r); locs.append(f"{p} line {start}")
+            rows.append(r)
+            locs.append(f"{p} line {start}")
     except csv.Error as e:
         if "field larger than field limit" in str(e):
             raise DataError(f"{p} line {rd.line_num}: a field of more than {MAX_RECORD_CHARS:,} characters, more than "
@@ -250,7 +261,6 @@ def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
 # %% ../nbs/02_data.ipynb #6c90d579
 def _parquet_rows(p:Path)->tuple[list, list]:
     "Rows of a Parquet file."
-    import pyarrow.parquet as pq
     try: rows = pq.read_table(p).to_pylist()
     except Exception as e: raise DataError(f"{p}: not a readable Parquet file ({type(e).__name__}: {e})") from None
     return rows, [f"{p} record {i}" for i in range(1, len(rows)+1)]
@@ -260,7 +270,6 @@ _DS_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 
 def _saved_dataset_rows(p:Path)->tuple[list, list]:
     "Rows of a directory written by `save_to_disk` (a `DatasetDict`'s 'train' split)."
-    import datasets
     try: ds = datasets.load_from_disk(str(p))
     except Exception as e: raise DataError(f"{p}: could not load the saved dataset ({type(e).__name__}: {e})") from None
     if isinstance(ds, datasets.DatasetDict):
@@ -275,7 +284,6 @@ def _saved_dataset_rows(p:Path)->tuple[list, list]:
 # %% ../nbs/02_data.ipynb #c8d92a07
 def _hub_rows(name:str)->tuple[list, list]:
     "Rows of the hub dataset `owner/name[:split]` (needs a network)."
-    import datasets
     repo, _, split = name.partition(":")
     try: ds = datasets.load_dataset(repo, split=split or "train")
     except Exception as e:
@@ -292,7 +300,9 @@ def _local_source(source)->Path|None:
     "The checked path of `source` if it is local (a bundled task, a data file, a saved dataset directory), else None."
     if not isinstance(source, (str, Path)): return None
     s = str(source)
-    if s in _DEMO: t, _, split = s.partition(":"); return bundled_task_paths(t)[split or "train"]
+    if s in _DEMO:
+        t, _, split = s.partition(":")
+        return bundled_task_paths(t)[split or "train"]
     p = Path(s).expanduser()
     t = s.partition(":")[0]
     if t in BUNDLED_TASKS and ":" in s and not p.exists():
@@ -561,8 +571,11 @@ def _load(
                                 f"is {fmt}; one dataset must use one format")
     keep, skipped = [], {}
     for r, l in zip(recs, locs):
-        if (why := skip_reason(r, fmt)) is not None: skipped[why] = skipped.get(why, 0) + 1; continue
-        validate_record(r, fmt, l); keep.append((r, l))
+        if (why := skip_reason(r, fmt)) is not None:
+            skipped[why] = skipped.get(why, 0) + 1
+            continue
+        validate_record(r, fmt, l)
+        keep.append((r, l))
     if not keep:
         raise DataError(f"{name} {_src_name(source)}: all {len(recs)} records were left out ("
                         + ", ".join(f"{n} {k}" for k, n in skipped.items()) + "); ft_nb trains on text conversations")
@@ -689,7 +702,9 @@ def _answer_spans(messages, tok, template):
         lo, hi = (max(len(pre), pos), len(post)) if ok else (pos, len(full))
         content = m["content"]                         # as given, or as the template trimmed it
         a = full.find(content, lo, hi)
-        if a < 0: content = content.strip(); a = full.find(content, lo, hi)
+        if a < 0:
+            content = content.strip()
+            a = full.find(content, lo, hi)
         if a < 0: raise DataError(f"the chat template does not reproduce assistant turn {i+1} ({content[:40]!r}) "
                                   "in its output; "
                                   "set chat_template to a template that renders message contents")
@@ -702,7 +717,8 @@ def _answer_spans(messages, tok, template):
             if t in special:
                 if rest.startswith(acc): end, added = b + len(acc), False
                 break
-        spans.append((a, b, end, added)); pos = end
+        spans.append((a, b, end, added))
+        pos = end
     return full, spans
 
 # %% ../nbs/02_data.ipynb #29516d14
@@ -718,14 +734,19 @@ def tokenize_messages(
     ids, pos, seg = _bos(tok, full), 0, []
     labels = [-100] * len(ids)
     def add(text, trained):
-        t = _ids(tok, text); ids.extend(t); seg.extend(t)
+        t = _ids(tok, text)
+        ids.extend(t)
+        seg.extend(t)
         labels.extend(t if trained or train_on_inputs else [-100] * len(t))
     for a, b, end, added in spans:
-        add(full[pos:a], False); add(full[a:end], True)
+        add(full[pos:a], False)
+        add(full[a:end], True)
         if added and tok.eos_token_id is None:
             raise DataError("the chat template ends no turn with a special token and the tokenizer has no EOS token "
                             "to end the answer with; set chat_template (e.g. 'chatml') or use a tokenizer with EOS")
-        if added: ids.append(tok.eos_token_id); labels.append(tok.eos_token_id)
+        if added:
+            ids.append(tok.eos_token_id)
+            labels.append(tok.eos_token_id)
         pos = end
     add(full[pos:], False)
     flags = dict(eos_added=any(s[3] for s in spans), boundary_merge=False, offsets_used=False)
@@ -758,7 +779,8 @@ def _cut(msgs:list, budget:int)->list:
     "`msgs` with their contents cut so that all together hold at most `budget` characters."
     out = []
     for m in msgs:
-        c = m["content"][:max(budget, 0)]; budget -= len(c)
+        c = m["content"][:max(budget, 0)]
+        budget -= len(c)
         out.append(dict(m, content=c))
     return out
 
@@ -784,16 +806,25 @@ def encode_records(
             else: ex = tokenize_messages(_cut(msgs, budget) if cut else msgs, tokenizer, chat_template, train_on_inputs)
         except DataError as e: raise DataError(f"{(locs or [])[i] if locs else f'{name} record {i+1}'}: {e}") from None
         ids, labels = ex["input_ids"], ex["labels"]
-        if cut and len(ids) <= max_seq_len: c["dropped"]["too_long"] += 1; continue
+        if cut and len(ids) <= max_seq_len:
+            c["dropped"]["too_long"] += 1
+            continue
         c["longest"] = max(c["longest"], len(ids))
-        c["eos_added"] += ex["eos_added"]; c["boundary_merges"] += ex["boundary_merge"]
+        c["eos_added"] += ex["eos_added"]
+        c["boundary_merges"] += ex["boundary_merge"]
         c["offsets_used"] += ex["offsets_used"]
         if len(ids) > max_seq_len:
-            if overlong == "drop": c["dropped"]["too_long"] += 1; continue
+            if overlong == "drop":
+                c["dropped"]["too_long"] += 1
+                continue
             ids, labels = ids[:max_seq_len], labels[:max_seq_len]
-            if all(l == -100 for l in labels[1:]): c["dropped"]["answer_truncated"] += 1; continue
+            if all(l == -100 for l in labels[1:]):
+                c["dropped"]["answer_truncated"] += 1
+                continue
             c["truncated"] += 1
-        cols["input_ids"].append(ids); cols["labels"].append(labels); c["kept"] += 1
+        cols["input_ids"].append(ids)
+        cols["labels"].append(labels)
+        c["kept"] += 1
     if records and not c["kept"]:
         raise DataError(f"{name}: all {len(records)} examples were dropped ({c['dropped']['too_long']} longer than "
                         f"max_seq_len={max_seq_len}, {c['dropped']['answer_truncated']} with the answer cut off; "
@@ -813,7 +844,6 @@ def make_collator(
     packing:bool=True,    # padding-free packing (needs use_cache=False) or padded batches
 ):
     "A data collator for `PreparedData` splits: padding-free packing or right-padded batches."
-    from transformers import DataCollatorWithFlattening, DataCollatorForSeq2Seq
     if packing: return _KeepColumns(DataCollatorWithFlattening(return_position_ids=True, separator_id=-100))
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
     return _KeepColumns(DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100,
@@ -826,12 +856,12 @@ def padding_share(
     seed:int=42,          # shuffling seed
 )->dict:
     "Share of padding tokens in padded batches (random order, length-grouped) and with padding-free packing (0)."
-    import torch
-    from transformers.trainer_pt_utils import get_length_grouped_indices
     def share(order):
         pad = tot = 0
         for i in range(0, len(order), batch_size):
-            b = [lengths[j] for j in order[i:i+batch_size]]; tot += max(b) * len(b); pad += max(b) * len(b) - sum(b)
+            b = [lengths[j] for j in order[i:i+batch_size]]
+            tot += max(b) * len(b)
+            pad += max(b) * len(b) - sum(b)
         return round(pad / tot, 4) if tot else 0.0
     g = torch.Generator().manual_seed(seed)
     rnd = torch.randperm(len(lengths), generator=g).tolist()
@@ -850,7 +880,8 @@ def split_records(
     if len(records) < 2:
         raise DataError(f"only {len(records)} record(s): cannot hold out a validation split; "
                         "add data or set val_fraction: 0")
-    idx = list(range(len(records))); random.Random(seed).shuffle(idx)
+    idx = list(range(len(records)))
+    random.Random(seed).shuffle(idx)
     n_val = min(len(records) - 1, max(1, round(len(records) * val_fraction)))
     return [records[i] for i in sorted(idx[n_val:])], [records[i] for i in sorted(idx[:n_val])]
 
@@ -866,7 +897,9 @@ def _content_hash(source, rows=None)->str:
     if p is not None and p.is_file(): h.update(p.read_bytes())
     elif p is not None:
         for f in sorted(p.rglob("*")):
-            if f.is_file(): h.update(str(f.relative_to(p)).encode()); h.update(f.read_bytes())
+            if f.is_file():
+                h.update(str(f.relative_to(p)).encode())
+                h.update(f.read_bytes())
     else: h.update(json.dumps(rows if rows is not None else read_rows(source)[0], sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -899,7 +932,8 @@ class PreparedData:
 def _stats(cols:dict, counts:dict)->dict:
     "The report of one split: `counts` with token totals, the trained share and length statistics."
     L = sorted(len(x) for x in cols["input_ids"])
-    tr = sum(sum(l != -100 for l in ls) for ls in cols["labels"]); tot = sum(L)
+    tr = sum(sum(l != -100 for l in ls) for ls in cols["labels"])
+    tot = sum(L)
     q = lambda f: L[min(len(L) - 1, int(f * len(L)))] if L else 0
     return dict(**counts, tokens=tot, trained_tokens=tr, trained_share=round(tr / tot, 4) if tot else 0.0,
                 length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0, median=q(0.5), p95=q(0.95),
@@ -940,7 +974,6 @@ def _save_splits(d:Path, splits:dict, meta:dict):
 # %% ../nbs/02_data.ipynb #a3ca668b
 def _load_splits(d:Path):
     "The cached splits and meta of `d`; None if the entry cannot be read (it is then rebuilt)."
-    import datasets
     try:
         meta = json.loads((d/"meta.json").read_text())
         splits = {k: datasets.load_from_disk(str(d/k)) if (d/k).exists() else None for k in ("train", "val", "test")}
@@ -955,7 +988,6 @@ def prepare_data(
     sources:dict|None=None,      # override dataset/val_dataset/test_dataset: dict(train=, val=, test=), e.g. lists
 )->PreparedData:
     "Load, validate, split, render, tokenize and mask the config's data, with a report; cached by content."
-    import datasets
     cfg = load_config(cfg)
     if cfg.tasks:
         raise DataError("this config lists several tasks (`tasks`): prepare them with "
@@ -972,7 +1004,8 @@ def prepare_data(
                  src={k: _content_hash(s, rows[k][0] if rows[k] else None) for k, s in srcs.items() if s is not None})
     key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     d = (Path(cache_root) if cache_root else cache_dir("data"))/key[:24]
-    was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
+    was = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
     try:
         cached = _load_splits(d) if cfg.data_cache and (d/"meta.json").exists() else None
         if cached:
@@ -998,7 +1031,6 @@ def prepare_data(
 # %% ../nbs/02_data.ipynb #1e6deaf3
 def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, str]:
     "Load, split and encode every split of `srcs`: (splits, report, format of the training data)."
-    from datasets import Dataset
     load = lambda k: _load(srcs[k], cfg.data_format, cfg.field_map, name=k, rows=rows[k])
     data = dict(train=load("train"))
     recs, locs, fmt, skipped = data["train"]
@@ -1015,8 +1047,10 @@ def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, st
         name = f"{k} split of {_src_name(srcs[k] if srcs[k] is not None else srcs['train'])}"
         cols, counts = encode_records(rs, f, tok, cfg.max_seq_len, cfg.overlong, cfg.train_on_inputs, cfg.system_prompt,
                                       template, ls, name)
-        counts["read"] += sum(left_out.values()); counts["dropped"].update(left_out)
-        splits[k] = Dataset.from_dict(cols); rep["splits"][k] = _stats(cols, counts)
+        counts["read"] += sum(left_out.values())
+        counts["dropped"].update(left_out)
+        splits[k] = Dataset.from_dict(cols)
+        rep["splits"][k] = _stats(cols, counts)
     rep["trained_token_share"] = rep["splits"]["train"]["trained_share"]
     rep["dropped_total"] = sum(sum(s["dropped"].values()) for s in rep["splits"].values())
     return splits, rep, fmt
@@ -1031,19 +1065,24 @@ def plot_lengths(data:PreparedData, path=None):
         if ds is not None: ax.hist([len(x) for x in ds["input_ids"]], bins=40, alpha=0.6, label=f"{k} ({len(ds)})")
     mx = data.report.get("max_seq_len")
     if mx: ax.axvline(mx, color="red", ls="--", lw=1, label=f"max_seq_len={mx}")
-    ax.set_xlabel("tokens per example"); ax.set_ylabel("examples"); ax.legend(); fig.tight_layout()
+    ax.set_xlabel("tokens per example")
+    ax.set_ylabel("examples")
+    ax.legend()
+    fig.tight_layout()
     if path is not None:
-        buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=100); plt.close(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
         atomic_write(path, buf.getvalue())
     return fig
 
 # %% ../nbs/02_data.ipynb #130258ad
 def save_prepared(data:PreparedData, out_dir)->Path:
     "Write the splits (`save_to_disk`), report.json, chat_template.jinja and token_lengths.png to `out_dir`."
-    import datasets
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir(): raise DataError(f"{out} is a file, not a directory; choose another --out")
-    was = not datasets.are_progress_bars_disabled(); datasets.disable_progress_bars()
+    was = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
     try:
         for k in ("train", "val", "test"):
             ds = getattr(data, k)
@@ -1086,7 +1125,9 @@ def report_text(rep:dict)->str:
 class Preview(str):
     "Rendered examples: ANSI colours when printed, HTML in a notebook, `.plain` with the trained text between ⟦ ⟧."
     def __new__(cls, ansi:str, html_:str, plain:str=""):
-        o = super().__new__(cls, ansi); o.html, o.plain = html_, plain; return o
+        o = super().__new__(cls, ansi)
+        o.html, o.plain = html_, plain
+        return o
     def _repr_html_(self): return self.html
     def __repr__(self): return str(self)
 
@@ -1138,7 +1179,6 @@ def cmd_prepare(
     """Check, tokenize and mask a config's data; write it with a report and preview.
 
     Dry run of the data stage: report, processed splits and a preview of the trained tokens."""
-    from ft_nb.models import load_tokenizer
     if preview < 0: raise DataError(f"--preview: expected a number of examples >= 0, got {preview}")
     cfg = load_config(config, overrides=overrides or [])
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)

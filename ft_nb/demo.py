@@ -21,6 +21,7 @@ from .runs import MANIFEST, atomic_write
 from .tasks import DEMO_LABELS
 from .training import LoRATrainer
 from .evaluation import compare_models, save_comparison, to_markdown, brief_markdown
+from .models import default_model_dir, DEFAULT_MODEL
 
 # %% auto #0
 __all__ = ['DEMO_CONFIG', 'demo_precision', 'run_demo', 'cmd_demo']
@@ -87,7 +88,6 @@ def run_demo(
     threads:int|None=None,        # torch CPU threads (default: torch's choice; 1 is faster on a shared machine)
 )->dict:
     "Train LoRA on the bundled task with the built-in model, compare with the base model; print and save the table."
-    from ft_nb.models import default_model_dir, DEFAULT_MODEL
     out = Path(out_dir)
     _check_out_dir(out)
     if threads: torch.set_num_threads(threads)
@@ -114,11 +114,15 @@ def run_demo(
 # %% ../nbs/05b_demo.ipynb #0b5d1a16
 def _print_demo(comp, gain:float, st:_Stages, total:float, out:Path):
     t = comp.table
-    print("\n## Before / after\n"); print(to_markdown(t))
+    print("\n## Before / after\n")
+    print(to_markdown(t))
     print(f"\naccuracy: base {t.loc['base','accuracy']:.1f}% -> tuned {t.loc['tuned','accuracy']:.1f}% "
           f"({gain:+.1f} points) on {len(comp.results[0].predictions)} test tickets")
-    if comp.brief is not None: print("\n## The brief's table\n"); print(brief_markdown(comp.brief))
-    print("\n## Stages\n"); print(st.markdown())
+    if comp.brief is not None:
+        print("\n## The brief's table\n")
+        print(brief_markdown(comp.brief))
+    print("\n## Stages\n")
+    print(st.markdown())
     print(f"\ntorch threads: {torch.get_num_threads()}; device: {comp.config.get('device')}")
     print(f"total wall time {total:.0f} s ({total/60:.1f} min); files in {out}: comparison.md, comparison.png, "
           "brief.md, eval_report.json, eval_predictions.jsonl, loss.png, demo_times.md")

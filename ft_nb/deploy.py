@@ -19,7 +19,10 @@ import json, os, re, time
 from pathlib import Path
 from typing import Annotated
 import numpy as np, torch
-from .core import FTError, check_number, fields_with
+import yaml
+from transformers import AutoModelForCausalLM
+from huggingface_hub import HfApi
+from .core import FTError, check_number, fields_with, torch_dtype
 from .inference import check_base_name, END_TOKENS
 from .models import load_run_model
 from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
@@ -103,8 +106,8 @@ def write_model_card(
     repo_name:str|None=None,  # title; default: the directory name
 )->str:
     "Write a Hugging Face hub model card (YAML front matter + markdown) to `path/README.md`; returns its text."
-    import yaml
-    p = Path(path); info = info or read_run(p)
+    p = Path(path)
+    info = info or read_run(p)
     kind = kind or info.kind
     if kind not in ("adapter", "merged"): raise DeployError(f"kind must be 'adapter' or 'merged', got {kind!r}")
     man, cfg = info.manifest, info.config
@@ -199,10 +202,9 @@ def merge_into_base(
     allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (sizes and shapes still checked)
 )->dict:
     "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
-    from transformers import AutoModelForCausalLM
-    from ft_nb.core import torch_dtype
     t0 = time.time()
-    info = read_run(adapter_path); _check_mergeable(info)
+    info = read_run(adapter_path)
+    _check_mergeable(info)
     if precision not in ("fp32", "bf16", "fp16"):
         raise DeployError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     if tol is not None: check_number(tol, "tol (--tol)", 0, lo_excl=True)
@@ -226,10 +228,12 @@ def merge_into_base(
     if tok.pad_token_id is not None: merged.generation_config.pad_token_id = tok.pad_token_id
     if merged.generation_config.eos_token_id is None: merged.generation_config.eos_token_id = tok.eos_token_id
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:   # the old `out` stays until this completes
-        merged.save_pretrained(tmp, safe_serialization=True); tok.save_pretrained(tmp)
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
         del merged, pm
         reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype(precision)).eval()
-        m_logits = _logits(reloaded, tok, prompts, device="cpu"); del reloaded
+        m_logits = _logits(reloaded, tok, prompts, device="cpu")
+        del reloaded
         report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base), method=info.method,
                       precision=precision, prompts=len(prompts), **_parity(ada_logits, m_logits, precision, tol, base),
                       adapter_effect=_max_diff(base_logits, ada_logits), quant_gap=None)
@@ -265,7 +269,8 @@ def vllm_lora_check(
     name:str="adapter",     # the name requests use (`"model": name`)
 )->dict:
     "What vLLM needs to serve `adapter_dir` as a LoRA module: files, rank setting, problems, and the command."
-    d = Path(adapter_dir); probs = []
+    d = Path(adapter_dir)
+    probs = []
     files = {f: (d/f).is_file() for f in ("adapter_config.json", "adapter_model.safetensors")}
     probs += [f"{f} is missing" for f, ok in files.items() if not ok]
     cfg = json.loads((d/"adapter_config.json").read_text()) if files["adapter_config.json"] else {}
@@ -291,7 +296,6 @@ def push_to_hub(
     commit_message:str="Upload with ft_nb",
 )->str:
     "Upload `path` to the hub repo `repo_id` (created if needed) with a model card; returns the repo URL."
-    from huggingface_hub import HfApi
     p = Path(path)
     if not re.match(r"^[\w.-]+/[\w.-]+$", repo_id):
         raise DeployError(f"repo_id must look like 'user/name', got {repo_id!r}")

@@ -20,13 +20,21 @@ from pathlib import Path
 from typing import Annotated
 import torch
 import torch.nn.functional as F
-from .core import FTError, pick_device_and_precision
-from .data import encode_text, split_sources, bundled_task
+from tqdm.auto import tqdm
+import pandas as pd
+from .core import FTError, pick_device_and_precision, load_config
+from .data import encode_text, split_sources, bundled_task, to_messages, detect_format
+from .data import render_prompt, read_rows, apply_field_map
 from .metrics import (EvalError, Metric, METRICS, normalize_text, as_references, reference_list,
                            exact_match, token_f1, extract_label, label_accuracy, label_found, rouge_l, bleu,
                            parse_json_reply, json_valid, json_field_accuracy, register_metric, get_metric,
                            hub_metric, check_metric_inputs, compute_metrics, score_examples)
 from .methods import context_length, generate_batches, merged_adapter, over_context, token_batches
+from .methods import prepare_for_generation, label_targets, score_labels
+from .models import model_device, load_for, load_run_model, load_tokenizer
+from .runs import read_run, atomic_write
+from .human_eval import load_ratings, rubric_means
+from .multitask import task_list, task_config
 
 # %% auto #0
 __all__ = ['SCORED', 'DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'prompt_messages', 'eval_prompts',
@@ -53,12 +61,11 @@ def evaluate_loss(
     progress:bool=False,       # show a tqdm bar
 )->dict:
     "Token-weighted mean loss over trained tokens and its perplexity: dict(loss, perplexity, tokens, examples)."
-    from tqdm.auto import tqdm
-    from ft_nb.models import model_device
     ids = [list(e["input_ids"]) for e in examples]
     labs = [list(e["labels"]) for e in examples]
     if not ids: raise EvalError("evaluate_loss: no examples (is the validation split empty?)")
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     dev = model_device(model)
     total, count = 0.0, 0
     batches = token_batches([len(x) for x in ids], batch_size, max_batch_tokens)
@@ -68,7 +75,10 @@ def evaluate_loss(
             inp, att = torch.zeros(len(b), L, dtype=torch.long), torch.zeros(len(b), L, dtype=torch.long)
             lab = torch.full((len(b), L), -100)
             for j,i in enumerate(b):
-                n = len(ids[i]); inp[j,:n] = torch.tensor(ids[i]); lab[j,:n] = torch.tensor(labs[i]); att[j,:n] = 1
+                n = len(ids[i])
+                inp[j,:n] = torch.tensor(ids[i])
+                lab[j,:n] = torch.tensor(labs[i])
+                att[j,:n] = 1
             logits = model(input_ids=inp.to(dev), attention_mask=att.to(dev)).logits.float()
             logits = logits[:, logits.shape[1]-L:]   # prompt tuning / P-tuning put their virtual tokens' logits first
             tgt = lab[:, 1:].to(dev)
@@ -83,7 +93,6 @@ def evaluate_loss(
 
 # %% ../nbs/05_evaluation.ipynb #32a37f66
 def _prepare_for_generation(model):
-    from ft_nb.methods import prepare_for_generation
     return prepare_for_generation(model) if hasattr(model, "peft_config") else model
 
 def _encode(tok, text:str)->list[int]:
@@ -132,7 +141,6 @@ def prompt_messages(
     system_prompt:str|None=None,   # the training system prompt
 )->tuple[list[list[dict]], list]:
     "Each record's prompt as chat messages and its reference answer (the final assistant turn, else None)."
-    from ft_nb.data import to_messages, detect_format
     if fmt == "auto" and records:
         fmt = detect_format(records[0])
         if fmt is None:
@@ -158,7 +166,6 @@ def eval_prompts(
     chat_template:str|None=None,   # the training chat template, if not the tokenizer's
 )->tuple[list[str], list]:
     "Generation prompts and reference answers (None where a record has no final assistant turn)."
-    from ft_nb.data import render_prompt
     chats, refs = prompt_messages(records, fmt, system_prompt)
     return [render_prompt(m, tokenizer, chat_template=chat_template) for m in chats], refs
 
@@ -174,8 +181,6 @@ def scored_answers(
     desc:str="score labels",       # bar label
 )->tuple[list[str], torch.Tensor]:
     "Per prompt the likeliest label (`methods.score_labels`) and each label's probability (rows sum to 1)."
-    from tqdm.auto import tqdm
-    from ft_nb.methods import label_targets, score_labels, merged_adapter
     if not messages: return [], torch.empty(0, len(labels))
     was_training = model.training
     model.eval()
@@ -227,7 +232,6 @@ def plot_reliability(
     fig.tight_layout()
     if path is not None:
         import io
-        from ft_nb.runs import atomic_write
         buf = io.BytesIO()
         fig.savefig(buf, dpi=90, format="png")
         atomic_write(path, buf.getvalue())
@@ -320,7 +324,6 @@ _ANSWERS = ("output", "completion")
 
 def _test_records(cfg, limit=None):
     "Test records as read (field_map applied); unlike training data, records without an answer are kept."
-    from ft_nb.data import read_rows, apply_field_map
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise EvalError(f"limit must be a whole number of test examples >= 1, got {limit!r}")
     src = _test_source(cfg)
@@ -348,8 +351,6 @@ def _run_info(run)->dict:
 
 def _load_entry(cfg, entry, device, precision):
     "(name, model, info) for 'base', an adapter directory or a merged model directory."
-    from ft_nb.models import load_for, load_run_model
-    from ft_nb.runs import read_run
     kw = dict(device=device, precision=precision, for_training=False)
     if entry == "base": return "base", load_for(cfg, **kw)[0], dict(path=cfg.model_name)
     run = read_run(entry)                     # RunError naming the file if the directory is incomplete
@@ -384,7 +385,6 @@ class Comparison:
 # %% ../nbs/05_evaluation.ipynb #1e4c0a23
 def comparison_table(results:list[EvalResult])->"pd.DataFrame":
     "One row per model: task metrics (%), validation loss, perplexity, training time, adapter MB, trainable %."
-    import pandas as pd
     rows = []
     for r in results:
         share = r.info.get("trainable_share")
@@ -425,14 +425,19 @@ def plot_comparison(table, path=None):
         a1.bar_label(bars, fmt="%.0f", fontsize=8)
         v = row.get("val_loss")
         if v is not None and not (isinstance(v, float) and math.isnan(v)): a2.bar([i], [v], 0.6, color=f"C{i}")
-    a1.set_xticks([j + w*(n-1)/2 for j in range(len(mcols))], mcols); a1.set_ylim(0, 105); a1.set_ylabel("%")
-    a1.legend(fontsize=8); a1.set_title("task metrics")
-    a2.set_xticks(range(n), [str(x) for x in table.index], rotation=20, fontsize=8); a2.set_title("validation loss")
+    a1.set_xticks([j + w*(n-1)/2 for j in range(len(mcols))], mcols)
+    a1.set_ylim(0, 105)
+    a1.set_ylabel("%")
+    a1.legend(fontsize=8)
+    a1.set_title("task metrics")
+    a2.set_xticks(range(n), [str(x) for x in table.index], rotation=20, fontsize=8)
+    a2.set_title("validation loss")
     fig.tight_layout()
     if path is not None:
         import io
-        from ft_nb.runs import atomic_write
-        buf = io.BytesIO(); fig.savefig(buf, dpi=90, format="png"); atomic_write(path, buf.getvalue())
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=90, format="png")
+        atomic_write(path, buf.getvalue())
     return fig
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a25
@@ -453,7 +458,6 @@ def _report(comp:Comparison)->dict:
 
 def save_comparison(comp:Comparison, out_dir)->dict:
     "Write comparison.md/.csv/.png, reliability.png, eval_report.json and eval_predictions.jsonl to `out_dir`."
-    from ft_nb.runs import atomic_write
     out = Path(out_dir)
     if out.exists() and not out.is_dir(): raise EvalError(f"output directory {out} is a file; give a directory")
     out.mkdir(parents=True, exist_ok=True)
@@ -462,7 +466,8 @@ def save_comparison(comp:Comparison, out_dir)->dict:
                  report=out/"eval_report.json", predictions=out/"eval_predictions.jsonl")
     atomic_write(paths["markdown"], to_markdown(t) + "\n")
     if comp.brief is not None:
-        paths["brief"] = out/"brief.md"; atomic_write(paths["brief"], brief_markdown(comp.brief) + "\n")
+        paths["brief"] = out/"brief.md"
+        atomic_write(paths["brief"], brief_markdown(comp.brief) + "\n")
     atomic_write(paths["csv"], t.to_csv())
     plot_comparison(t, paths["png"])
     if any(r.calibration for r in rs):
@@ -532,7 +537,6 @@ def response_quality(
     "Mean rubric score (1-5, all criteria) per rated system of a human evaluation session."
     if ratings is None: return {}
     if isinstance(ratings, dict): return {k: float(v) for k, v in ratings.items()}
-    from ft_nb.human_eval import load_ratings, rubric_means
     df = load_ratings(*([ratings] if isinstance(ratings, (str, Path)) else ratings))
     if not len(df): return {}
     return {s: float(v) for s, v in rubric_means(df)["overall"].items()}
@@ -547,7 +551,6 @@ def brief_table(
     metric:str|None=None,     # the task metric (default: the config's first metric)
 )->"pd.DataFrame":
     "The brief's six rows (accuracy, quality, hallucination, training time, adapter size, cost) for every model."
-    import pandas as pd
     rs = comp.results
     metric = metric or next(iter(rs[0].metrics), None) if rs else None
     rq = response_quality(ratings)
@@ -590,9 +593,6 @@ def compare_models(
     price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: by device, `DEVICE_PRICES`)
 )->Comparison:
     "Evaluate the base model and each fine-tuned model on the same test prompts; return (and save) the comparison."
-    from ft_nb.core import load_config
-    from ft_nb.models import load_tokenizer
-    from ft_nb.data import render_prompt
     cfg = load_config(config)
     models, device, precision = _eval_models(cfg, models, names, device)
     entries = (["base"] if include_base else []) + models
@@ -603,7 +603,6 @@ def compare_models(
     prompts = [render_prompt(m, tok, chat_template=cfg.chat_template) for m in chats]
     labels = _labels(cfg)
     check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])      # no references for a reference metric: fail now
-    from ft_nb.runs import read_run
     for m in models: read_run(m)                              # an incomplete directory: fail before any model runs
     val = None
     if val_loss:
@@ -617,7 +616,9 @@ def compare_models(
         times[f"load {name}"] = time.time() - t0
         r = evaluate_model(model, tok, prompts, refs, ms, labels, val, cfg.eval_max_new_tokens, cfg.eval_batch_size,
                            name=name, progress=progress, messages=chats, chat_template=cfg.chat_template)
-        r.info = info; results.append(r); times[f"evaluate {name}"] = r.eval_time_s
+        r.info = info
+        results.append(r)
+        times[f"evaluate {name}"] = r.eval_time_s
         del model
     comp = Comparison(results, comparison_table(results), cfg.to_dict(), times)
     comp.brief = brief_table(comp, ratings, price_per_hour)
@@ -636,7 +637,6 @@ class TaskComparison:
 
 def task_table(comparisons:dict)->"pd.DataFrame":
     "One row per model: each task's metrics (%) and hallucination rate (%), columns '<task> <metric>'."
-    import pandas as pd
     rows = {}
     for k, comp in comparisons.items():
         for r in comp.results:
@@ -648,7 +648,6 @@ def task_table(comparisons:dict)->"pd.DataFrame":
 # %% ../nbs/05_evaluation.ipynb #03b80c78
 def _task_sets(cfg, tok, limit)->dict:
     "{task: (config, prompts, references, metrics, labels)} of a multi-task config; a task without test set refused."
-    from ft_nb.multitask import task_list, task_config
     tasks = task_list(cfg)
     if none := [t.name for t in tasks if not t.test_dataset]:
         raise EvalError(f"task {none[0]!r} has no test set: set its test_dataset (held-out examples with reference "
@@ -674,9 +673,6 @@ def compare_tasks(
     names:list|None=None,          # row names of `models` (default: their directory names)
 )->TaskComparison:
     "Evaluate the base model and each model on the test set of every task of `config`, each model loaded once."
-    from ft_nb.core import load_config
-    from ft_nb.models import load_tokenizer
-    from ft_nb.runs import read_run
     cfg = load_config(config)
     models, device, precision = _eval_models(cfg, models, names, device)
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
@@ -689,7 +685,8 @@ def compare_tasks(
         for k, (c, prompts, refs, ms, labels) in sets.items():
             r = evaluate_model(model, tok, prompts, refs, ms, labels, None, c.eval_max_new_tokens, c.eval_batch_size,
                                name=name, progress=progress)
-            r.info = info; results[k].append(r)
+            r.info = info
+            results[k].append(r)
         del model
     comps = {k: Comparison(rs, comparison_table(rs), sets[k][0].to_dict()) for k, rs in results.items()}
     tc = TaskComparison(comps, task_table(comps))
@@ -699,8 +696,8 @@ def compare_tasks(
 # %% ../nbs/05_evaluation.ipynb #a63a9ab8
 def save_task_comparison(tc:TaskComparison, out_dir, limit=None)->dict:
     "Write tasks.md/.csv/.png, tasks_report.json and tasks_predictions.jsonl to `out_dir`; returns the paths."
-    from ft_nb.runs import atomic_write
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {k: out/f"tasks{s}" for k, s in (("markdown", ".md"), ("csv", ".csv"), ("png", ".png"),
                                              ("report", "_report.json"), ("predictions", "_predictions.jsonl"))}
     n = {k: len(c.results[0].predictions) if c.results else 0 for k, c in tc.comparisons.items()}
@@ -738,14 +735,14 @@ def cmd_eval(
     overrides:list=None,        # config overrides: --key value
 )->int:
     "Evaluate the base model and adapters on the test set: the before/after table."
-    from ft_nb.core import load_config
     cfg = load_config(config, overrides=overrides)
     adapters = [adapter] if isinstance(adapter, str) else list(adapter or [])
     if not adapters and no_base: raise EvalError("nothing to evaluate: give --adapter DIR or drop --no-base")
     if cfg.tasks:                                  # a multi-task config: one column per task and metric
         dest = out or (adapters[0] if adapters else cfg.output_dir)
         tc = compare_tasks(cfg, adapters, include_base=not no_base, limit=limit, out_dir=dest)
-        print(to_markdown(tc.table)); print(f"table, chart and report (tasks.*) written to {dest}")
+        print(to_markdown(tc.table))
+        print(f"table, chart and report (tasks.*) written to {dest}")
         return 0
     comp = compare_models(cfg, adapters, include_base=not no_base, limit=limit, out_dir=out,
                           val_loss=not no_val_loss, ratings=ratings, price_per_hour=price_per_hour)

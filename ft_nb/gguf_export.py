@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Annotated
 import torch
 from gguf import GGUFReader
+from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
+from transformers import AutoModelForCausalLM
+from safetensors import safe_open
 from .core import FTError, check_number
 from .inference import END_TOKENS, LoRAInference
 from .models import TINY_ARCHS, load_model_and_tokenizer, load_tokenizer, resolve_model
@@ -92,8 +95,7 @@ def pre_tokenizer_name(tok)->str|None:
         return [p["pattern"]["Regex"]] if p.get("type") == "Split" and "Regex" in (p.get("pattern") or {}) else []
     regexes = splits(spec.get("pre_tokenizer"))
     if not regexes: return "gpt-2"        # plain ByteLevel(use_regex=True): GPT-2's split
-    from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS as known
-    names = [n for n, r in known.items() if r == regexes[0]]
+    names = [n for n, r in GGUF_PRE_TOKENIZER_SPLITS.items() if r == regexes[0]]
     return next((n for n in _PRE_NAMES if n in names), names[0]) if names else None
 
 # %% ../nbs/07b_gguf.ipynb #1fa7ed4c
@@ -206,7 +208,6 @@ def verify_gguf(
     tol:float|None=None,     # max |Δlogit| / max |logit|; default `GGUF_TOL[type of the file]`
 )->dict:
     "Load a GGUF model back with transformers; compare its logits with `reference`'s; raise if they differ."
-    from transformers import AutoModelForCausalLM
     g = Path(gguf_path)
     if not g.is_file(): raise GGUFError(f"GGUF file not found: {g}")
     if tol is not None: check_number(tol, "tol", 0, lo_excl=True)    # nan or 0 would pass or fail every file
@@ -338,7 +339,9 @@ def export_gguf(
         if verify: rep["verify"] = verify_gguf(out, src, prompts, tol)
         if llamacpp: rep["llamacpp"] = llamacpp_agreement(out, LoRAInference(str(src), device="cpu"),
                                                           list(prompts or CHECK_PROMPTS))
-    except GGUFError: out.unlink(missing_ok=True); raise
+    except GGUFError:
+        out.unlink(missing_ok=True)
+        raise
     rep["wall_s"] = round(time.time()-t0, 2)
     return rep
 
@@ -381,7 +384,6 @@ def export_lora_gguf(
                 lora_alpha=g["lora_alpha"], size_mb=round(out.stat().st_size/2**20, 3), wall_s=round(time.time()-t0, 2))
 
 def _adapter_keys(adapter)->list:
-    from safetensors import safe_open
     with safe_open(str(Path(adapter)/"adapter_model.safetensors"), "pt") as f: return list(f.keys())
 
 # %% ../nbs/07b_gguf.ipynb #9b24d8dd

@@ -19,14 +19,16 @@ Docs: https://ft-nb.github.io/ft_nb/human_eval.html.md"""
 
 # %% ../nbs/05a_human_eval.ipynb #57a7df4a
 from __future__ import annotations
-import csv, hashlib, io, json, math, random, re, statistics, time
+import csv, hashlib, io, json, math, random, re, statistics, time, itertools
 import html as _html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from fastcore.basics import patch
+import pandas as pd
 from .core import FTError, check_number
 from .runs import atomic_write, same_path
+from .data import read_rows
 
 # %% auto #0
 __all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kind', 'prompt_text', 'where_differ',
@@ -90,7 +92,6 @@ _EVAL_FIELDS = "the fields prompt, reference and one per model (eval_predictions
 
 def _predictions(path, model:str|None, option:str="--model-a")->tuple:
     "(file, rows, locations, model column) of an `ft-nb eval` predictions file, every row checked."
-    from ft_nb.data import read_rows
     p = Path(path)
     if p.is_dir(): p = p/"eval_predictions.jsonl"
     if not p.is_file():
@@ -246,7 +247,9 @@ def rate(self:ABSession,
     rec = dict(item=item.id, rater=self.rater, shown=list(order),
                preference="tie" if pref == "tie" else order[int(pref)-1], scores=scores, comment=comment,
                time=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    with open(self.path, "a", encoding="utf-8") as f: f.write(json.dumps(rec, ensure_ascii=False) + "\n"); f.flush()
+    with open(self.path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        f.flush()
     self.done.add(item.id)
     return rec
 
@@ -326,7 +329,8 @@ def show_next(self:ABWidget):
     n = len(self.s.items)
     if self.item is None:
         self.header.value = f"<b>Session complete</b>: {n} of {n} items rated by {_html.escape(self.s.rater)}."
-        self.prompt.value = self.out1.value = self.out2.value = ""; self.save.disabled = True
+        self.prompt.value = self.out1.value = self.out2.value = ""
+        self.save.disabled = True
         return
     o = self.s.order(self.item)
     pre = lambda t: f"<pre style='white-space:pre-wrap'>{_html.escape(t)}</pre>"
@@ -342,7 +346,8 @@ def _on_save(self:ABWidget, _=None):
     unset = [f"output {i} {c}" for i,d in ((1,self.scores1),(2,self.scores2)) for c,w in d.items() if w.value is None]
     missing = (["preference"] if self.preference.value is None else []) + unset
     if missing:
-        self.status.value = f"<span style='color:#b00'>Please set: {', '.join(missing)}</span>"; return
+        self.status.value = f"<span style='color:#b00'>Please set: {', '.join(missing)}</span>"
+        return
     self.s.rate(self.item, self.preference.value, {c: w.value for c,w in self.scores1.items()},
                 {c: w.value for c,w in self.scores2.items()}, self.comment.value)
     self.status.value = f"Saved ({len(self.s.done)}/{len(self.s.items)})."
@@ -364,7 +369,8 @@ def export_csv(self:ABSession,
               )->Path:
     "Write a blind rating sheet of the remaining (or all) items to `path`."
     buf = io.StringIO()
-    wr = csv.writer(buf); wr.writerow(_csv_cols(self.rubric))
+    wr = csv.writer(buf)
+    wr.writerow(_csv_cols(self.rubric))
     for it in (self.items if all_items else self.remaining):
         o = self.order(it)
         wr.writerow([it.id, it.prompt, it.outputs[o[0]], it.outputs[o[1]], "", *[""]*(2*len(self.rubric)), ""])
@@ -399,7 +405,9 @@ def import_csv(self:ABSession, path:str|Path)->dict:
     for ln,row in enumerate(rows, 2):
         if row["item"] not in by_id:
             raise HumanEvalError(f"{path}: line {ln}: item {row['item']!r} is not in this session")
-        if not row["preference (1/2/tie)"].strip() or row["item"] in self.done: skipped += 1; continue
+        if not row["preference (1/2/tie)"].strip() or row["item"] in self.done:
+            skipped += 1
+            continue
         try:
             sc = [{c: int(row[f"{c}_{i}"]) for c in self.rubric} for i in (1,2)]
             self.rate(by_id[row["item"]], row["preference (1/2/tie)"], *sc, row.get("comment") or "")
@@ -420,7 +428,6 @@ def _rating_rows(p:Path, rs:list)->list[dict]:
 
 def load_ratings(*paths)->"pd.DataFrame":
     "All ratings of one session's files as a DataFrame (item, rater, preference, <system>_<criterion> scores)."
-    import pandas as pd
     paths = [Path(p) for ps in paths for p in (ps if isinstance(ps, (list, tuple)) else [ps])]
     if not paths: raise HumanEvalError("give at least one rating file")
     rows, h0 = [], None
@@ -466,7 +473,9 @@ def win_rate(
     a, b = df.attrs["systems"]
     system = system or b
     if system not in (a, b): raise HumanEvalError(f"unknown system {system!r}; the session compares {a!r} and {b!r}")
-    wins = int((df.preference == system).sum()); ties = int((df.preference == "tie").sum()); n = len(df)
+    wins = int((df.preference == system).sum())
+    ties = int((df.preference == "tie").sum())
+    n = len(df)
     lo, hi = wilson_interval(wins + ties/2, n, confidence)
     return dict(system=system, n=n, wins=wins, ties=ties, losses=n-wins-ties,
                 win_rate=(wins + ties/2)/n if n else float("nan"), ci_low=lo, ci_high=hi)
@@ -474,10 +483,10 @@ def win_rate(
 # %% ../nbs/05a_human_eval.ipynb #a4682acf
 def rubric_means(df)->"pd.DataFrame":
     "Mean rubric score per system and criterion (rows: systems, columns: criteria, plus the number of ratings)."
-    import pandas as pd
     sy, ru = df.attrs["systems"], df.attrs["rubric"]
     t = pd.DataFrame({c: [df[f"{s}_{c}"].mean() for s in sy] for c in ru}, index=list(sy))
-    t["overall"] = t[list(ru)].mean(axis=1); t["n"] = len(df)
+    t["overall"] = t[list(ru)].mean(axis=1)
+    t["n"] = len(df)
     return t
 
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a16
@@ -487,7 +496,8 @@ def cohen_kappa(
 )->float:
     "Cohen's kappa of two raters' labels on the same items (1: perfect, 0: chance level)."
     if len(a) != len(b) or not a: raise HumanEvalError("cohen_kappa needs two equally long, non-empty label lists")
-    n = len(a); cats = sorted(set(a) | set(b), key=str)
+    n = len(a)
+    cats = sorted(set(a) | set(b), key=str)
     po = sum(x == y for x,y in zip(a, b)) / n
     pe = sum((a.count(c)/n) * (b.count(c)/n) for c in cats)
     return 1.0 if pe == 1 else (po - pe) / (1 - pe)
@@ -495,10 +505,10 @@ def cohen_kappa(
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a17
 def rater_agreement(df)->"pd.DataFrame":
     "Cohen's kappa on the preference for each pair of raters, over the items both rated."
-    import pandas as pd, itertools
     rows = []
     for r1, r2 in itertools.combinations(sorted(df.rater.unique()), 2):
-        x = df[df.rater == r1].set_index("item").preference; y = df[df.rater == r2].set_index("item").preference
+        x = df[df.rater == r1].set_index("item").preference
+        y = df[df.rater == r2].set_index("item").preference
         common = sorted(set(x.index) & set(y.index))
         if not common: continue          # no item in common: nothing to agree on
         a, b = list(x[common]), list(y[common])

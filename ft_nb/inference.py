@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Annotated
 import torch
 from fastcore.basics import patch
+from peft import PeftModel
+from transformers import GenerationConfig
+from transformers import TextIteratorStreamer, StoppingCriteria, StoppingCriteriaList
+from tqdm.auto import tqdm
 from .core import FTError, seed_everything, find_lone_surrogate
 from .runs import RunError, read_run, atomic_write, clean_partials, same_path
 from .models import load_for, setup_tokenizer, model_device
@@ -161,7 +165,6 @@ _RESERVED = ("active", "base")
 @patch
 def _check_new_adapter(self:LoRAInference, run, name:str, allow_base_mismatch:bool=False):
     "Refuse adapter `name` of `run` before loading it: reserved or taken name, other base or kind."
-    from peft import PeftModel
     if name in _RESERVED: raise InferenceError(f"adapter name {name!r} is reserved; choose another")
     if name in self.adapters:
         raise InferenceError(f"an adapter named {name!r} is already loaded (from {self.adapters[name]}); "
@@ -212,7 +215,6 @@ def set_adapter(self:LoRAInference,
 @contextmanager
 def _using(inf:LoRAInference, adapter):
     "Switch `adapter` ('active', a name, None or 'base' for the base model) on for a block; yields the model to call."
-    from peft import PeftModel
     if adapter == "active": adapter = inf.active_adapter
     if adapter == "base": adapter = None
     if adapter is not None and adapter not in inf.adapters:
@@ -250,7 +252,9 @@ def messages(self:LoRAInference,
     system_prompt:str|None=None,  # overrides the run's system prompt
 )->list[dict]:
     "The chat `prompt` stands for, with the run's system prompt first unless the chat brings its own."
-    if isinstance(prompt, str): _check_text(prompt); msgs = [dict(role="user", content=prompt)]
+    if isinstance(prompt, str):
+        _check_text(prompt)
+        msgs = [dict(role="user", content=prompt)]
     elif is_chat(prompt):
         _check_chat(prompt)
         msgs = [dict(role=m["role"], content=m["content"]) for m in prompt]
@@ -311,7 +315,6 @@ def _check_sampling(temperature=None, top_p=None, top_k=None, repetition_penalty
 def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None, do_sample=None,
                 repetition_penalty=None, ignore_eos=False):
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
-    from transformers import GenerationConfig
     _check_sampling(temperature, top_p, top_k, repetition_penalty)
     if temperature is not None and temperature < MIN_TEMPERATURE: temperature = 0   # greedy: its limit
     if do_sample is None: do_sample = bool((temperature or 0) > 0 or top_p is not None or top_k is not None)
@@ -467,7 +470,6 @@ def stream(self:LoRAInference,
     **gen,                      # temperature, top_p, top_k, do_sample, repetition_penalty
 ):
     "Yield the answer to `prompt` in pieces as they are generated."
-    from transformers import TextIteratorStreamer, StoppingCriteria, StoppingCriteriaList
     ids = torch.tensor([self.encode(prompt, system_prompt=system_prompt, raw=raw)], device=self.device)
     n_new, stops = _max_new(max_length, max_new_tokens, self.max_new_tokens), _stops(stop)
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
@@ -486,15 +488,18 @@ def stream(self:LoRAInference,
                               attention_mask=torch.ones_like(ids), generation_config=gc,
                               streamer=streamer, stopping_criteria=StoppingCriteriaList(crit))
         except Exception as e:
-            err.append(e); streamer.end()
-    th = threading.Thread(target=work, daemon=True); th.start()
+            err.append(e)
+            streamer.end()
+    th = threading.Thread(target=work, daemon=True)
+    th.start()
     text = StopText(stops)
     try:
         for piece in streamer:
             if out := text.feed(piece): yield out
             if text.stopped: break
     finally:
-        cancel.set(); th.join()
+        cancel.set()
+        th.join()
     if err: raise err[0]
     if out := text.rest(): yield out
 
@@ -515,7 +520,6 @@ def generate_file(self:LoRAInference,
     **gen,                      # max_length, temperature, ..., adapter, system_prompt, raw, seed
 )->dict:
     "Answer every row of `input_path` into `output_path` (resumable); returns a report of counts and speed."
-    from tqdm.auto import tqdm
     af = open_answers(input_path, output_path, prompt_field, output_field, overwrite)
     todo, n = af.todo, len(af.rows)
     t0, ntok = time.perf_counter(), 0
@@ -570,7 +574,8 @@ def cmd_infer(
     if output is not None and input is None:
         raise InferenceError("--output goes with --input; a --prompt answer is printed")
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
-    _check_sampling(temperature, top_p, top_k, repetition_penalty); _max_new(None, max_new_tokens)   # before loading
+    _check_sampling(temperature, top_p, top_k, repetition_penalty)
+    _max_new(None, max_new_tokens)   # before loading
     if seed is not None: seed_everything(seed)
     if input is not None: read_prompt_file(input, prompt_field)
     inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,

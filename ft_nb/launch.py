@@ -14,7 +14,8 @@ Docs: https://ft-nb.github.io/ft_nb/launch.html.md"""
 
 # %% ../nbs/03a_launch.ipynb #a05d220b
 from __future__ import annotations
-import hashlib, json, os
+import hashlib, json, os, atexit
+import torch.distributed as dist
 from .core import FTConfig, FTError
 
 # %% auto #0
@@ -84,7 +85,6 @@ def config_disagreements(dicts:list[dict])->list[str]:
 
 def agree_on_config(cfg:FTConfig)->str:
     "Raise `LaunchError` unless every rank of the process group has the same config; returns its digest."
-    import torch.distributed as dist
     digest = config_digest(cfg)
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return digest
     digests = [None]*dist.get_world_size()
@@ -99,13 +99,11 @@ def agree_on_config(cfg:FTConfig)->str:
 _close_registered = False
 
 def _close_group():
-    import torch.distributed as dist
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
 def close_group_at_exit()->bool:
     "Destroy the default process group when this process exits (registered once); True if it is registered now."
     global _close_registered
-    import atexit, torch.distributed as dist
     if _close_registered or not (dist.is_available() and dist.is_initialized()): return _close_registered
     atexit.register(_close_group)
     _close_registered = True

@@ -28,9 +28,12 @@ import peft
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 from peft import LoraConfig, IA3Config, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig
 from peft.utils import PeftType
-from transformers import DynamicCache
+from transformers import DynamicCache, CompileConfig, StoppingCriteria, StoppingCriteriaList
 from transformers.modeling_layers import GradientCheckpointingLayer
 from typing import Annotated
+from transformers.pytorch_utils import Conv1D
+from peft.tuners.tuners_utils import BaseTunerLayer
+from tqdm.auto import tqdm
 from .core import FTError, FTConfig, METHODS, load_config, methods_of, VIRTUAL_TOKEN_METHODS
 from .core import pick_device_and_precision
 from .models import load_for, model_device
@@ -55,7 +58,6 @@ class MethodError(FTError, ValueError):
 
 # %% ../nbs/03_methods.ipynb #9763123b
 def _is_linear(m:nn.Module)->bool:
-    from transformers.pytorch_utils import Conv1D
     return isinstance(m, (nn.Linear, Conv1D))   # bitsandbytes' Linear4bit/8bitLt subclass nn.Linear
 
 def linear_module_names(model:nn.Module)->list[str]:
@@ -108,7 +110,8 @@ def prefix_blocker(model:nn.Module)->str|None:
 # %% ../nbs/03_methods.ipynb #340d1c01
 def lora_layer_indices(cfg, model:nn.Module)->list[int]|None:
     "The decoder layers `cfg.lora_layers` names (None: all; N: the top N; or indices), checked against `model`."
-    cfg = _as_config(cfg); ll = cfg.lora_layers
+    cfg = _as_config(cfg)
+    ll = cfg.lora_layers
     if ll is None: return None
     arch = getattr(model.config, "model_type", type(model).__name__)
     n = getattr(model.config.get_text_config(), "num_hidden_layers", None)
@@ -128,7 +131,8 @@ def lora_layer_indices(cfg, model:nn.Module)->list[int]|None:
 # %% ../nbs/03_methods.ipynb #69468bf7
 def check_method(cfg, model:nn.Module)->None:
     "Raise `MethodError` if `cfg.method` cannot work with `model` and `cfg`; return None if it can."
-    cfg = _as_config(cfg); m = cfg.method
+    cfg = _as_config(cfg)
+    m = cfg.method
     if m not in METHODS: raise MethodError(f"unknown method {m!r}; choose one of {list(METHODS)}")
     if isinstance(model, PeftModel):
         raise MethodError("the model already carries a PEFT adapter; pass the base model to apply_method, "
@@ -175,7 +179,8 @@ def _feedforward(model, targets)->list[str]:
 # %% ../nbs/03_methods.ipynb #4234713c
 def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
     "The PEFT config for `cfg.method`, fitted to `model`."
-    cfg = _as_config(cfg); m = cfg.method
+    cfg = _as_config(cfg)
+    m = cfg.method
     common = dict(task_type="CAUSAL_LM")
     if m in LORA_FAMILY:
         return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
@@ -285,7 +290,8 @@ def reference_greedy_decode(
     pad = pad_token_id if pad_token_id is not None else getattr(gc, "pad_token_id", None)
     pad = pad if pad is not None else (eos[0] if eos else 0)
     mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     rows, logits = [], []
     try:
         for i in range(input_ids.shape[0]):
@@ -295,10 +301,13 @@ def reference_greedy_decode(
             ids, new, lg = input_ids[i:i+1, start:], [], []
             for _ in range(max_new_tokens):
                 out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).logits[0, -1]
-                tok = int(out.argmax()); new.append(tok); lg.append(out.float())
+                tok = int(out.argmax())
+                new.append(tok)
+                lg.append(out.float())
                 ids = torch.cat([ids, ids.new_tensor([[tok]])], dim=1)
                 if tok in eos: break
-            rows.append(new); logits.append(torch.stack(lg) if lg else torch.empty(0))
+            rows.append(new)
+            logits.append(torch.stack(lg) if lg else torch.empty(0))
     finally: model.train(was_training)
     n = max(map(len, rows), default=0)
     new = input_ids.new_tensor([r + [pad] * (n - len(r)) for r in rows]).view(len(rows), n)
@@ -387,7 +396,6 @@ def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6,
 
 # %% ../nbs/03_methods.ipynb #cbde9609
 def _tuner_layers(model:nn.Module)->list:
-    from peft.tuners.tuners_utils import BaseTunerLayer
     return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
 
 def merge_blocker(model:nn.Module)->str|None:
@@ -410,7 +418,9 @@ def merged_adapter(
     merge:bool=True,   # False: leave the adapter unmerged
 ):
     "Fold the active LoRA-family / IA³ adapter into the base weights for a block; the weights are restored exactly."
-    if not merge or merge_blocker(model) is not None: yield model; return
+    if not merge or merge_blocker(model) is not None:
+        yield model
+        return
     params = {id(p): p for l in _tuner_layers(model) for p in (getattr(l.get_base_layer(), "weight", None),
                                                                 getattr(l.get_base_layer(), "bias", None))
               if isinstance(p, torch.Tensor)}
@@ -430,7 +440,6 @@ def merged_adapter(
 # %% ../nbs/03_methods.ipynb #fded1b9c
 def _compiled(model:nn.Module, kwargs:dict)->dict:
     "`generate` arguments for compiled decoding: a static KV cache and transformers' compile config, on any device."
-    from transformers import CompileConfig
     pc = getattr(model, "active_peft_config", None)
     if pc is not None and pc.is_prompt_learning:
         raise MethodError(f"compile=True decodes with a static KV cache, which {pc.peft_type.value.lower()} cannot use "
@@ -487,7 +496,6 @@ def stop_criterion(
     prompt_len:int,    # tokens of (padded) prompt before each row's answer
 ):
     "A stopping criterion: a row ends once its answer (after `prompt_len` tokens) holds a stop."
-    from transformers import StoppingCriteria
     tail = max(map(len, stops)) + 8     # tokens: each is a character or more: spans any stop
     class _StopOnText(StoppingCriteria):
         def __call__(self, input_ids, scores, **kw):
@@ -535,7 +543,6 @@ def generate_batch(
     **gen,                   # `generate`'s arguments: generation_config, max_new_tokens, ...
 )->list[dict]:
     "One left-padded `fast_generate` call: per row text, token_ids, finish_reason, token counts."
-    from transformers import StoppingCriteriaList
     ids, mask = (t.to(model_device(model)) for t in left_pad(seqs, pad_id))
     crit = [stop_criterion(tokenizer, stops, ids.shape[1])] if stops else []
     out = fast_generate(model, compile=compile, input_ids=ids, attention_mask=mask,
@@ -581,7 +588,6 @@ def generate_batches(
     **gen,                            # `generate`'s arguments: generation_config, do_sample, ...
 )->list[dict]:
     "`generate_batch`'s results for all `seqs`, in input order, from length-sorted batches."
-    from tqdm.auto import tqdm
     out = [None]*len(seqs)
     batches = token_batches([len(s) + max_new_tokens for s in seqs], batch_size, max_batch_tokens)
     was_training = model.training

@@ -17,11 +17,14 @@ Docs: https://ft-nb.github.io/ft_nb/metrics.html.md"""
 
 # %% ../nbs/02b_metrics.ipynb #6684617a
 from __future__ import annotations
-import json, re, unicodedata
+import json, re, unicodedata, difflib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
+import sacrebleu
+from huggingface_hub import constants as hc
+import pandas as pd
 from .core import FTError
 
 # %% auto #0
@@ -165,7 +168,6 @@ def bleu(
     tokenize:str="13a",           # sacrebleu tokenizer: "13a", "intl", "zh", "char", ...
 )->float:
     "Corpus BLEU (sacrebleu) on a 0-1 scale; examples may have different numbers of references."
-    import sacrebleu
     k = max(len(r) for r in references)
     streams = [[r[i] if i < len(r) else None for r in references] for i in range(k)]
     return sacrebleu.corpus_bleu([p or "" for p in predictions], streams, tokenize=tokenize).score / 100
@@ -187,7 +189,9 @@ def json_valid(
     references=None, # not used
 )->float:
     "1.0 if the reply is valid JSON (optionally fenced)."
-    try: parse_json_reply(prediction); return 1.0
+    try:
+        parse_json_reply(prediction)
+        return 1.0
     except ValueError: return 0.0
 
 # %% ../nbs/02b_metrics.ipynb #a809f22d
@@ -210,7 +214,9 @@ def json_field_accuracy(
         if not isinstance(ref, dict):
             raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not a JSON object")
         if not isinstance(pred, dict): continue
-        if not ref: best = max(best, 1.0); continue
+        if not ref:
+            best = max(best, 1.0)
+            continue
         best = max(best, sum(k in pred and _same(pred[k], v) for k,v in ref.items()) / len(ref))
     return best
 
@@ -264,7 +270,6 @@ def get_metric(
     if isinstance(m, Metric): return m
     if callable(m): return Metric(getattr(m, "__name__", "custom"), m)
     if m in METRICS: return METRICS[m]
-    import difflib
     close = difflib.get_close_matches(str(m), METRICS, n=1)
     if close or not isinstance(m, str) or not m.strip():
         raise EvalError(f"unknown metric {m!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
@@ -278,7 +283,6 @@ def _known()->str: return f"known metrics: {', '.join(sorted(METRICS))}"
 # %% ../nbs/02b_metrics.ipynb #1e4c0a09
 def _hub_offline()->bool:
     import evaluate.config as ec
-    from huggingface_hub import constants as hc
     return bool(getattr(ec, "HF_EVALUATE_OFFLINE", False) or getattr(hc, "HF_HUB_OFFLINE", False))
 
 def _hub_score(out:dict, name:str, key:str|None):
@@ -371,7 +375,6 @@ def score_examples(
     labels:list[str]|None=None, # allowed answers for label metrics
 ):
     "DataFrame: prediction, references and one column per per-example metric."
-    import pandas as pd
     ms, preds, refs, labels = check_metric_inputs(predictions, references, metrics, labels)
     rows = []
     for i,p in enumerate(preds):

@@ -18,6 +18,12 @@ from __future__ import annotations
 import importlib.util, json, os, re, time, warnings
 from pathlib import Path
 import torch
+from filelock import FileLock
+from transformers import AutoTokenizer, BitsAndBytesConfig, AutoModelForCausalLM
+import transformers as tf
+from huggingface_hub import constants
+from transformers.utils import logging as hf_logging
+from safetensors import safe_open
 from .core import FTError, FTConfig, cache_dir, load_config, pick_device_and_precision, torch_dtype
 from .core import compute_dtype_4bit, cpu_has_bf16, fields_with
 from .runs import RunError, RunInfo, read_run
@@ -49,11 +55,9 @@ def smollm2_gguf_path()->Path:
 
 # %% ../nbs/01_models.ipynb #cd47a09e
 def _lock(path:Path):
-    from filelock import FileLock
     return FileLock(str(path)+".lock")
 
 def _convert_tokenizer(out:Path):
-    from transformers import AutoTokenizer
     g = smollm2_gguf_path()
     tok = AutoTokenizer.from_pretrained(g.parent, gguf_file=g.name)
     tok.save_pretrained(out)
@@ -63,7 +67,8 @@ def default_tokenizer_dir()->Path:
     out = cache_dir("tokenizers", DEFAULT_MODEL)
     with _lock(out):
         if not (out/".complete").exists():
-            _convert_tokenizer(out); (out/".complete").write_text("ok")
+            _convert_tokenizer(out)
+            (out/".complete").write_text("ok")
     return out
 
 # %% ../nbs/01_models.ipynb #d77a19c4
@@ -72,7 +77,6 @@ def default_model_dir(verbose:bool=True)->Path:
     out = cache_dir("models", DEFAULT_MODEL)
     with _lock(out):
         if (out/".complete").exists(): return out
-        from transformers import AutoModelForCausalLM
         g = smollm2_gguf_path()
         if verbose: print(f"ft_nb: converting {g.name} to safetensors in {out} (once, ~30 s)")
         t = time.time()
@@ -92,7 +96,6 @@ TINY_ARCHS = ("llama", "qwen2", "mistral", "gemma2")
 
 def tiny_config(arch:str, vocab_size:int=49152, hidden:int=64, layers:int=2, heads:int=4, kv_heads:int=2):
     "A transformers config for a tiny random model of family `arch`."
-    import transformers as tf
     kw = dict(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=layers,
               num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=2048,
               bos_token_id=1, eos_token_id=2, pad_token_id=0)
@@ -109,7 +112,6 @@ def tiny_model_dir(arch:str, seed:int=0)->Path:
     out = cache_dir("tiny", f"{arch}-s{seed}")
     with _lock(out):
         if not (out/".complete").exists():
-            from transformers import AutoModelForCausalLM, AutoTokenizer
             torch.manual_seed(seed)
             m = AutoModelForCausalLM.from_config(tiny_config(arch), dtype=torch.float32)
             m.save_pretrained(out, safe_serialization=True)
@@ -167,7 +169,6 @@ _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 def load_tokenizer(name_or_path:str=DEFAULT_MODEL, padding_side:str="right", trust_remote_code:bool=False,
                    chat_template:str|None=None):
     "The tokenizer of a model name/path (see `resolve_model`), set up for `padding_side`."
-    from transformers import AutoTokenizer
     s = str(name_or_path)
     if s.lower()==DEFAULT_MODEL: src = dict(path=str(default_tokenizer_dir()), gguf_file=None, kind="default")
     elif (p := Path(s).expanduser()).is_dir() and any((p/n).is_file() for n in _TOKENIZER_FILES):
@@ -188,13 +189,12 @@ def _load_error(name, src, e):
 
 # %% ../nbs/01_models.ipynb #bd6d90ff
 def _hub_offline()->bool:
-    from huggingface_hub import constants
     return bool(constants.HF_HUB_OFFLINE)
 
 def _from_pretrained(cls, name, src, **kw):
     "`cls.from_pretrained` for a resolved source, cache first for hub ids, with our error on failure."
-    from transformers.utils import logging as hf_logging
-    was = hf_logging.is_progress_bar_enabled(); hf_logging.disable_progress_bar()
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         if src["kind"]=="hub":
             try: return cls.from_pretrained(src["path"], local_files_only=True, **kw)
@@ -211,7 +211,6 @@ def _from_pretrained(cls, name, src, **kw):
 # %% ../nbs/01_models.ipynb #e8a85b83
 def bnb_config(device:str, precision:str|None=None, quant_type:str="nf4", double_quant:bool=True):
     "The bitsandbytes 4-bit config for QLoRA on `device`."
-    from transformers import BitsAndBytesConfig
     try: import bitsandbytes  # noqa: F401
     except ImportError: raise ModelError("4-bit loading needs bitsandbytes: pip install 'ft_nb[qlora]'") from None
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
@@ -234,7 +233,6 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
                              attn_implementation:str|None=None, quant_type:str="nf4", double_quant:bool=True,
                              tokenizer_name:str|None=None, chat_template:str|None=None):
     "Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a directory or a .gguf file."
-    from transformers import AutoModelForCausalLM
     device, prec = pick_device_and_precision(device, precision)
     src = resolve_model(name_or_path)
     if src["kind"] == "dir":   # a saved or merged model, or an adapter: refuse one that was not completely written
@@ -358,7 +356,6 @@ def _config_problems(model, acfg:dict)->list[str]:
 # %% ../nbs/01_models.ipynb #982faceb
 def _tensor_shapes(weights:Path)->dict:
     "Name -> shape of every tensor in a safetensors file, read from its header; a damaged file is refused."
-    from safetensors import safe_open
     try:
         with safe_open(str(weights), "pt") as f: return {k: f.get_slice(k).get_shape() for k in f.keys()}
     except Exception as e:

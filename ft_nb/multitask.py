@@ -15,15 +15,19 @@ Docs: https://ft-nb.github.io/ft_nb/multitask.html.md"""
 
 # %% ../nbs/12_multitask.ipynb #acd3d8f0
 from __future__ import annotations
-import json, math, random, shutil, time
+import json, math, random, shutil, time, hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+import importlib.metadata as md
 import torch
+from datasets import concatenate_datasets
+from peft.tuners.lora import LoraLayer
 from .core import FTError, FTConfig, ConfigError, check_number, load_config
 from .runs import MANIFEST, atomic_dir, write_manifest, read_run, input_clash
-from .models import same_fingerprint, same_base_name, load_run_model
+from .models import same_fingerprint, same_base_name, load_run_model, base_fingerprint
 from .data import PreparedData, prepare_data, bundled_task, split_sources
+from .tasks import DEMO_LABELS
 
 
 # %% auto #0
@@ -53,7 +57,6 @@ class Task:
 
 # %% ../nbs/12_multitask.ipynb #d6696092
 def _bundled_defaults(t:str)->dict:
-    from ft_nb.tasks import DEMO_LABELS
     if t == "demo": return dict(metrics=["accuracy"], labels=list(DEMO_LABELS))
     return dict(metrics=["json_valid", "json_field_accuracy"], labels=None)
 
@@ -131,8 +134,12 @@ def mixture_order(
     for k, n in sizes.items():
         s = []
         while len(s) < counts[k]:
-            p = list(range(off, off + n)); rng.shuffle(p); s += p
-        streams[k] = iter(s[:counts[k]]); turns += [k] * counts[k]; off += n
+            p = list(range(off, off + n))
+            rng.shuffle(p)
+            s += p
+        streams[k] = iter(s[:counts[k]])
+        turns += [k] * counts[k]
+        off += n
     rng.shuffle(turns)
     return [next(streams[k]) for k in turns]
 
@@ -178,8 +185,6 @@ def prepare_multitask(
     cache_root=None,           # as in `prepare_data`
 )->MultiTaskData:
     "Prepare every task of `cfg` (see `prepare_data`) and fix the mixture of its training examples."
-    import hashlib
-    from datasets import concatenate_datasets
     cfg = load_config(cfg)
     tasks = task_list(cfg)
     parts = {t.name: prepare_data(task_config(cfg, t), tokenizer, cache_root) for t in tasks}
@@ -296,7 +301,6 @@ def _check_density(density, method:str)->float|None:
 # %% ../nbs/12_multitask.ipynb #8ff7fa6c
 def _merged_manifest(runs:list, method:str, weights:list, density, seed:int, rank:int, model)->dict:
     "The manifest of a merged adapter: the first parent's config at the new rank, and the merge itself."
-    from ft_nb.models import base_fingerprint
     first = runs[0]
     prompts = {r.system_prompt for r in runs}
     conf = dict(first.config, lora_r=rank, lora_alpha=rank, system_prompt=prompts.pop() if len(prompts) == 1 else None)
@@ -321,7 +325,6 @@ def _union_of_parents(acs:list)->dict:
     return out
 
 def _versions()->dict:
-    import importlib.metadata as md
     return {n: md.version(n) for n in ("ft_nb", "torch", "transformers", "peft")}
 
 # %% ../nbs/12_multitask.ipynb #936c0770
@@ -333,7 +336,6 @@ def _load_parents(runs:list, device:str="cpu"):
 # %% ../nbs/12_multitask.ipynb #cb7bcaad
 def _lora_modules(pm, name:str)->dict:
     "{module name within the base model: LoRA layer} of every module that adapter `name` of `pm` adapts."
-    from peft.tuners.lora import LoraLayer
     return {k: m for k, m in pm.base_model.model.named_modules()
             if isinstance(m, LoraLayer) and (name in m.lora_A or name in m.lora_embedding_A)}
 

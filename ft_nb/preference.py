@@ -14,11 +14,15 @@ Docs: https://ft-nb.github.io/ft_nb/preference.html.md"""
 
 # %% ../nbs/04b_preference.ipynb #73d1f7de
 from __future__ import annotations
-import contextlib, dataclasses, difflib, json, math, shutil, warnings
+import contextlib, dataclasses, difflib, json, math, shutil, warnings, hashlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 import torch, yaml
 from fastcore.basics import patch
+from datasets import Dataset
+import trl.trainer.utils as tu
+from transformers import TrainingArguments
+from trl.trainer.utils import use_adapter
 from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
 from .core import pick_device_and_precision, seed_everything, check_number, ConfigWarning
 from .core import method_family
@@ -81,7 +85,8 @@ def _check_pref(p:PreferenceConfig):
         v, t = getattr(p, f.name), str(f.type).replace(" ", "")
         if v is None and "None" in t: continue
         if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
-            setattr(p, f.name, float(v)); continue
+            setattr(p, f.name, float(v))
+            continue
         base = dict(str=str, float=float, bool=bool)[t.split("|")[0]]
         need(isinstance(v, base) and not (base is float and isinstance(v, bool)),
              f"{f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
@@ -272,7 +277,6 @@ class PreferenceData:
     def __repr__(self): return f"PreferenceData({self.fmt}: {json.dumps(self.report)})"
 
 def _dataset(rows:list):
-    from datasets import Dataset
     return Dataset.from_list(rows) if rows else None
 
 # %% ../nbs/04b_preference.ipynb #9a5c1614
@@ -299,18 +303,21 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_
             raise DataError(f"{loc}: record in the {f} format, but the file's first record is {fmt}")
         p = to_pair(r, fmt, loc, system_prompt)
         answers = [p["completion"]] if fmt == "kto" else [p["chosen"], p["rejected"]]
-        if any(not a.strip() for a in answers): c["dropped"]["empty_answer"] += 1; continue
+        if any(not a.strip() for a in answers):
+            c["dropped"]["empty_answer"] += 1
+            continue
         if fmt != "kto" and p["chosen"].strip() == p["rejected"].strip():
             if identical == "error":
                 raise DataError(f"{loc}: fields 'chosen' and 'rejected' are the same answer; a pair must prefer one "
                                 "answer to another (or set preference.identical: drop to count and leave such out)")
-            c["dropped"]["identical"] += 1; continue
-        p["loc"] = loc; out.append(p)
+            c["dropped"]["identical"] += 1
+            continue
+        p["loc"] = loc
+        out.append(p)
     return out, fmt, c
 
 # %% ../nbs/04b_preference.ipynb #0d219d7c
 def _hash_rows(pairs)->str:
-    import hashlib
     h = hashlib.sha256()
     for p in pairs: h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
     return h.hexdigest()[:16]
@@ -327,7 +334,9 @@ def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceDat
     for p in pairs:
         e = encode_pair(p, tokenizer, tpl, eot)
         longest = max(len(v) for k, v in e.items() if k.endswith("_ids") and k != "prompt_ids")
-        if len(e["prompt_ids"]) + longest > cfg.max_seq_len: c["dropped"]["too_long"] += 1; continue
+        if len(e["prompt_ids"]) + longest > cfg.max_seq_len:
+            c["dropped"]["too_long"] += 1
+            continue
         enc.append(e)
     c["kept"] = len(enc)
     if not enc:
@@ -380,7 +389,8 @@ class _PrefMixin(FTTrainerMixin):
         loss = super().training_step(model, inputs, *args, **kw)
         if self.nan_guard is not None:
             bad = ~torch.isfinite(loss.detach()).all()
-            g = self.nan_guard; g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
+            g = self.nan_guard
+            g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
         return loss
 
     def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
@@ -406,8 +416,9 @@ def _trainer_class(stage:str):
 @contextlib.contextmanager
 def answers_only_scoring():
     "Inside: TRL's fused LM head projects only the scored positions, on any device (TRL: only where Triton runs)."
-    import trl.trainer.utils as tu
-    if not hasattr(tu, "_use_triton"): yield; return      # another TRL: its own path (same loss, more memory)
+    if not hasattr(tu, "_use_triton"):   # another TRL: its own path (same loss, more memory)
+        yield
+        return
     old, tu._use_triton = tu._use_triton, lambda device: True   # the one switch of TRL's compact path
     try: yield
     finally: tu._use_triton = old
@@ -443,7 +454,6 @@ def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
 
 def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
     "TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe precision/checkpointing."
-    from transformers import TrainingArguments
     args = training_arguments(cfg, device, precision, has_val)
     C, _ = _trl(pref.stage)
     names = {f.name for f in dataclasses.fields(C) if f.init}
@@ -673,10 +683,13 @@ def answer_logps(model, prompts:list, answers:list, pad_id:int=0, batch_size:int
         for i in range(0, len(prompts), batch_size):
             seqs = [p + a for p, a in zip(prompts[i:i+batch_size], answers[i:i+batch_size])]
             n = max(map(len, seqs))
-            ids = torch.full((len(seqs), n), pad_id, dtype=torch.long); att = torch.zeros_like(ids)
+            ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
+            att = torch.zeros_like(ids)
             mask = torch.zeros_like(ids)
             for j, (s, p) in enumerate(zip(seqs, prompts[i:i+batch_size])):
-                ids[j, :len(s)] = torch.tensor(s); att[j, :len(s)] = 1; mask[j, len(p):len(s)] = 1
+                ids[j, :len(s)] = torch.tensor(s)
+                att[j, :len(s)] = 1
+                mask[j, len(p):len(s)] = 1
             ids, att, mask = ids.to(dev), att.to(dev), mask.to(dev)
             lp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits[:, :-1].float(), -1)
             tok_lp = lp.gather(-1, ids[:, 1:, None]).squeeze(-1) * mask[:, 1:]
@@ -687,7 +700,6 @@ def answer_logps(model, prompts:list, answers:list, pad_id:int=0, batch_size:int
 # %% ../nbs/04b_preference.ipynb #eb8e66aa
 def _reference(model):
     "Context in which `model` is the reference: the frozen `ref` adapter if loaded, else no adapter."
-    from trl.trainer.utils import use_adapter
     return use_adapter(model, "ref" if "ref" in getattr(model, "peft_config", {}) else None)
 
 def preference_eval(
@@ -773,12 +785,18 @@ def pairs_from_predictions(
             raise PreferenceError(f"{loc}: field 'reference' must be a text, a list of texts or null, "
                                   f"got {json_kind(ref)}")
         refs = [x for x in ([ref] if isinstance(ref, str) else ref or []) if x.strip()]
-        if not refs: c["no_reference"] += 1; continue
+        if not refs:
+            c["no_reference"] += 1
+            continue
         if not isinstance(pred, str):
             raise PreferenceError(f"{loc}: field {model!r} must be the model's answer text, got {json_kind(pred)}")
-        if _right(pred, refs, labels): c["right"] += 1; continue
+        if _right(pred, refs, labels):
+            c["right"] += 1
+            continue
         c["wrong"] += 1
-        if not pred.strip(): c["empty_answer"] += 1; continue
+        if not pred.strip():
+            c["empty_answer"] += 1
+            continue
         out.append(dict(prompt=r["prompt"], chosen=refs[0], rejected=pred, rendered=True))
     c["pairs"] = len(out)
     return out, c

@@ -116,8 +116,10 @@ def _last_line_start(f, size:int)->int:
     "Byte offset where the last line of binary file `f` (of `size` bytes) starts, read backwards in 1 MiB steps."
     pos = size
     while pos > 0:
-        step = min(pos, 1 << 20); pos -= step
-        f.seek(pos); i = f.read(step).rfind(b"\n")
+        step = min(pos, 1 << 20)
+        pos -= step
+        f.seek(pos)
+        i = f.read(step).rfind(b"\n")
         if i >= 0: return pos + i + 1
     return 0
 
@@ -129,7 +131,8 @@ def _repair_tail(out:Path)->int:
         f.seek(size-1)
         if f.read(1) == b"\n": return 0
         start = _last_line_start(f, size)
-        f.seek(start); tail = f.read()
+        f.seek(start)
+        tail = f.read()
     try: whole = isinstance(json.loads(tail.decode("utf-8")), dict)
     except (ValueError, UnicodeDecodeError): whole = False
     if whole:                                        # a whole row whose newline was not written yet
@@ -160,7 +163,8 @@ def _read_done(out:Path, rows:list, output_field:str)->tuple[dict,list]:
             if not 0 <= i < len(rows) or any(not _same_value(r.get(k), v) for k, v in rows[i].items()):
                 raise PromptFileError(f"{out} line {n} was written for a different input (row {i} does not match); "
                                      "pass overwrite=True or another output file")
-            done[i] = r; order.append(i)
+            done[i] = r
+            order.append(i)
     return done, order
 
 # %% ../nbs/06a_prompt_files.ipynb #b3432684

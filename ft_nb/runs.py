@@ -114,10 +114,17 @@ def atomic_write(path, data:str|bytes)->Path:
         raise TypeError(f"data: expected str or bytes, got {type(data).__name__}")
     b = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
-        with open(tmp, "wb") as f: f.write(b); f.flush(); os.fsync(f.fileno())
+        with open(tmp, "wb") as f:
+            f.write(b)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, p)
-    except OSError as e: _remove(tmp); raise _write_error(e, p) from None
-    except BaseException: _remove(tmp); raise
+    except OSError as e:
+        _remove(tmp)
+        raise _write_error(e, p) from None
+    except BaseException:
+        _remove(tmp)
+        raise
     _fsync_dir(p.parent)
     return p
 
@@ -152,7 +159,9 @@ def _commit(tmp:Path, dest:Path, overwrite:bool, keep):
         old = tmp.with_name(tmp.name + ".old")
         os.replace(dest, old)
         try: os.replace(tmp, dest)
-        except BaseException: os.replace(old, dest); raise
+        except BaseException:
+            os.replace(old, dest)
+            raise
         for n in keep:
             if (old/n).exists() and not (dest/n).exists(): os.replace(old/n, dest/n)
         _remove(old)
@@ -169,7 +178,9 @@ def atomic_dir(
     dest = Path(dest).expanduser()
     if dest.exists() and not dest.is_dir():
         raise RunError(f"{dest} is a file, not a directory; remove it or choose another output path")
-    try: dest.parent.mkdir(parents=True, exist_ok=True); clean_partials(dest.parent)   # may put back an old `dest`
+    try:   # may put back an old `dest`
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        clean_partials(dest.parent)
     except OSError as e: raise _write_error(e, dest) from None
     if dest.exists() and not overwrite:
         raise RunError(f"{dest} already exists; pass overwrite=True (--overwrite) to replace it, "
@@ -225,7 +236,8 @@ def _bad(f:Path, why:str, todo:str)->RunError: return RunError(f"{f}: {why}; {to
 
 def check_safetensors(f, todo:str="save it again")->None:
     "Raise `RunError` unless `f` is a whole safetensors file (header readable, size as the header says)."
-    f = Path(f); size = f.stat().st_size
+    f = Path(f)
+    size = f.stat().st_size
     with open(f, "rb") as fh:
         head = fh.read(8)
         n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1

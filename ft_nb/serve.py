@@ -15,14 +15,15 @@ Docs: https://ft-nb.github.io/ft_nb/serving.html.md"""
 
 # %% ../nbs/07a_serving.ipynb #ddd8ee8a
 from __future__ import annotations
-import hmac, json, math, os, re, sys, threading, time, uuid
+import hmac, json, math, os, re, sys, threading, time, uuid, queue, socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, Union
 from fastcore.basics import patch
 from .core import ConfigError, FTError, check_number, find_lone_surrogate
 from .runs import read_run
 from .methods import context_length
 from .inference import MIN_TEMPERATURE, StopText   # one rule for tiny temperatures; one for stops
+from .inference import LoRAInference
 
 # %% auto #0
 __all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES',
@@ -83,7 +84,6 @@ def _request_models()->dict:
     "pydantic models of the chat and completion request bodies (built once, on first use)."
     global _REQ
     if "_REQ" in globals(): return _REQ
-    from typing import Any, Literal, Union
     try: from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
     except ImportError as e: raise _serve_extra(e) from None
     Num = Union[StrictInt, StrictFloat]
@@ -149,7 +149,9 @@ def _sent(v)->str:
     "A value a client sent, as an error message shows it: its JSON type and a short form of it."
     if v is None or isinstance(v, bool): return json.dumps(v)
     if isinstance(v, float) and not math.isfinite(v): return f"{v!r} (not a finite number)"
-    if isinstance(v, (int, float)): s = str(v); return s if len(s) <= 40 else f"a number of {len(s)} digits"
+    if isinstance(v, (int, float)):
+        s = str(v)
+        return s if len(s) <= 40 else f"a number of {len(s)} digits"
     if isinstance(v, str): return f"the string {v[:40]!r}" + ("..." if len(v) > 40 else "")
     return "a list" if isinstance(v, list) else "an object"
 
@@ -157,7 +159,9 @@ def _hint(v, want:str)->str:
     "Advice for a number or a boolean sent as a string, the mistake pydantic reports as a bare type error."
     if not isinstance(v, str): return ""
     if want in ("an integer", "a number"):
-        try: float(v); return " (send numbers as JSON numbers, without quotes)"
+        try:
+            float(v)
+            return " (send numbers as JSON numbers, without quotes)"
         except ValueError: return ""
     return " (send true or false, without quotes)" if want == "true or false" and v in ("true", "false") else ""
 
@@ -278,7 +282,6 @@ def load_engine(
     compile:bool=False,      # compiled decoding (static KV cache, `torch.compile`d step): the first request compiles
 ):
     "A `LoRAInference` holding the base model and all `adapters`, ready for `ModelServer`."
-    from ft_nb.inference import LoRAInference
     adapters = _check_adapters(adapters)
     base = base_model or (next(iter(adapters.values())).base_model if adapters else None)
     if base is None: raise FTError("nothing to serve: pass a base model (--base) and/or adapters (name=path)")
@@ -445,7 +448,6 @@ def _sse(obj)->str: return f"data: {json.dumps(obj)}\n\n"
 @patch
 def stream_events(self:ModelServer, job:dict, reserved:bool=False):
     "Start generating `job` in a worker thread; returns a generator of SSE strings ending with `data: [DONE]`."
-    import queue
     kind, req, prompt, mt = job["kind"], job["req"], job["prompt"], job["max_tokens"]
     q, cancel, END = queue.Queue(), threading.Event(), object()
     if not reserved: self.reserve()     # 503 now, before the 200 response starts; the worker gives the place back
@@ -459,7 +461,9 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
                         q.put(piece)
                 finally: gen.close()
         except Exception as e: q.put(e)
-        finally: self.release(); q.put(END)
+        finally:
+            self.release()
+            q.put(END)
     threading.Thread(target=work, daemon=True).start()
     cid = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
     meta = dict(id=cid, object="chat.completion.chunk" if kind == "chat" else "text_completion",
@@ -477,8 +481,10 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
                 if isinstance(item, Exception):
                     e = _refusal(item) if isinstance(item, FTError) else \
                         ServeError(500, f"generation failed: {type(item).__name__}: {str(item)[:200]}")
-                    yield _sse(e.body()); return
-                pieces.append(item); yield _sse(dict(meta, choices=[choice(item)]))
+                    yield _sse(e.body())
+                    return
+                pieces.append(item)
+                yield _sse(dict(meta, choices=[choice(item)]))
             n = len(self.engine.tokenizer("".join(pieces), add_special_tokens=False).input_ids)
             with self._count_lock: self.stats["generated_tokens"] += n
             yield _sse(dict(meta, choices=[choice(finish="length" if n >= mt and not job.get("stopped") else "stop")]))
@@ -533,7 +539,8 @@ def build_app(server:ModelServer):
     async def body(request)->bytes:
         chunks, n = [], 0
         async for c in request.stream():       # bounded read: a chunked body cannot grow past the limit either
-            n += len(c); chunks.append(c)
+            n += len(c)
+            chunks.append(c)
             if n > server.max_body_bytes:
                 raise ServeError(413, f"request body exceeds {server.max_body_bytes} bytes", code="body_too_large")
         return b"".join(chunks)
@@ -574,7 +581,6 @@ def build_app(server:ModelServer):
 class ServerThread:
     "Run `app` with uvicorn in a daemon thread (port 0: a free port); `.url`, `.stop()`; a context manager."
     def __init__(self, app, host:str="127.0.0.1", port:int=0, log_level:str="warning"):
-        import socket
         try: import uvicorn
         except ImportError as e: raise _serve_extra(e) from None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -592,18 +598,20 @@ class ServerThread:
     def url(self)->str: return f"http://{self.host}:{self.port}/v1"
     def stop(self):
         "Stop the server and wait for its thread."
-        self.server.should_exit = True; self.thread.join(10); self.sock.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
     def __enter__(self): return self
     def __exit__(self, *a): self.stop()
 
 # %% ../nbs/07a_serving.ipynb #e1caa290
 def _check_address(host:str, port:int):
     "Refuse a port out of range, or an address that cannot be listened on, before any model is loaded."
-    import socket
     check_number(port, "--port", 0, 65535, integer=True)
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((host, port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
     except OSError as e:
         raise FTError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port or --host") from None
 

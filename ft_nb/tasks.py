@@ -181,7 +181,8 @@ def _fill(t, rng):
 def _typo(s, rng):
     "Swap two neighbouring letters inside one longer word."
     ws = s.split(" ")
-    i = rng.randrange(len(ws)); w = ws[i]
+    i = rng.randrange(len(ws))
+    w = ws[i]
     if len(w) > 4 and w.isalpha():
         j = rng.randrange(1, len(w) - 2)
         ws[i] = w[:j] + w[j+1] + w[j] + w[j+2:]
@@ -212,7 +213,8 @@ def make_demo_task(
     labels = []
     for k in (n_train, n_val, n_test):
         part = [DEMO_LABELS[i % len(DEMO_LABELS)] for i in range(k)]
-        rng.shuffle(part); labels += part
+        rng.shuffle(part)
+        labels += part
     seen, recs = set(), []
     for lab in labels:
         t = _ticket(lab, rng)

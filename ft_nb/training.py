@@ -25,12 +25,14 @@ Docs: https://ft-nb.github.io/ft_nb/training.html.md"""
 # %% ../nbs/04_training.ipynb #eb852ff0
 from __future__ import annotations
 import contextlib, dataclasses, errno, inspect, json, math, os, platform, re, secrets, shutil, subprocess, time
-import warnings
+import warnings, io
 import yaml
 from pathlib import Path
+import importlib.metadata as md
 import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
+from transformers.integrations import TensorBoardCallback
 from .core import FTConfig, FTError, load_config, pick_device_and_precision, seed_everything
 from .core import ensure_dir, fields_with, method_family
 from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
@@ -416,9 +418,12 @@ class _FTTrainer(FTTrainerMixin, Trainer):
         loss = super().training_step(model, inputs, *args, **kw)
         if self.nan_guard is not None:
             bad = ~torch.isfinite(loss.detach()).all()
-            g = self.nan_guard; g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
+            g = self.nan_guard
+            g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
             if torch.distributed.is_available() and torch.distributed.is_initialized():   # every rank stops together
-                f = g.bad_loss.float().reshape(1); torch.distributed.all_reduce(f); g.bad_loss = f[0] > 0
+                f = g.bad_loss.float().reshape(1)
+                torch.distributed.all_reduce(f)
+                g.bad_loss = f[0] > 0
         return loss
 
 # %% ../nbs/04_training.ipynb #3965f353
@@ -500,8 +505,8 @@ def result_fields(self:LoRATrainer)->dict:
 
 # %% ../nbs/04_training.ipynb #6bcbea12
 def _tensorboard_callback(log_dir):
-    from transformers.integrations import TensorBoardCallback
-    cb = TensorBoardCallback(); cb.logging_dir = str(log_dir)
+    cb = TensorBoardCallback()
+    cb.logging_dir = str(log_dir)
     return cb
 
 @patch
@@ -548,7 +553,9 @@ class _env:
     "Set environment variables for the duration of a `with` block."
     def __init__(self, **kv): self.kv, self.old = {k: v for k, v in kv.items() if v is not None}, {}
     def __enter__(self):
-        for k, v in self.kv.items(): self.old[k] = os.environ.get(k); os.environ[k] = v
+        for k, v in self.kv.items():
+            self.old[k] = os.environ.get(k)
+            os.environ[k] = v
     def __exit__(self, *a):
         for k, v in self.old.items():
             if v is None: os.environ.pop(k, None)
@@ -641,7 +648,8 @@ def _write_error(self:LoRATrainer, e)->TrainingError:
     if self.hf_trainer.is_world_process_zero():
         for p in checkpoints(out):        # newest first: what the failed write left half-done
             if checkpoint_problem(p) is None: break
-            shutil.rmtree(p, ignore_errors=True); removed.append(p.name)
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
     ck = latest_checkpoint(out)
     what = "no space left on the device" if _disk_full(e) else getattr(e, "strerror", None) or str(e)
     where = f" ({e.filename})" if getattr(e, "filename", None) else ""
@@ -699,7 +707,6 @@ def _jsonable(o): return json.loads(json.dumps(o, default=str))
 
 # %% ../nbs/04_training.ipynb #42a5d5f7
 def _versions()->dict:
-    import importlib.metadata as md
     vs = dict(python=platform.python_version())
     for n in ("ft_nb", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes"):
         try: vs[n] = md.version(n)
@@ -764,8 +771,8 @@ def _commit_into(stage:Path, dest:Path, manifest:dict)->Path:
 # %% ../nbs/04_training.ipynb #8f5d39ab
 @patch
 def _png(self:LoRATrainer)->bytes:
-    import io
-    b = io.BytesIO(); self.plot().savefig(b, format="png", dpi=90)
+    b = io.BytesIO()
+    self.plot().savefig(b, format="png", dpi=90)
     return b.getvalue()
 
 @patch
@@ -782,10 +789,12 @@ def save_adapter(self:LoRATrainer,
         if not main: return path
         (stage/"training_args.bin").unlink(missing_ok=True)
         for name, make in (extra or {}).items():
-            data = make(); (stage/name).write_bytes(data if isinstance(data, bytes) else data.encode())
+            data = make()
+            (stage/name).write_bytes(data if isinstance(data, bytes) else data.encode())
         size = sum(f.stat().st_size for f in stage.glob("adapter_model.*"))/2**20
         if self.result is not None: self.result["adapter_size_mb"] = round(size, 3)
-        m = self.manifest(); m["adapter_size_mb"] = round(size, 3)
+        m = self.manifest()
+        m["adapter_size_mb"] = round(size, 3)
         _commit_into(stage, path, m)
     finally:
         if main and stage.exists(): shutil.rmtree(stage, ignore_errors=True)
@@ -800,13 +809,18 @@ def plot(self:LoRATrainer, path=None):
     tr = [(e["step"], e["loss"]) for e in h if "loss" in e]
     ev = [(e["step"], e["eval_loss"]) for e in h if "eval_loss" in e]
     lr = [(e["step"], e["learning_rate"]) for e in h if "learning_rate" in e]
-    fig = Figure(figsize=(9, 3.2)); a1, a2 = fig.subplots(1, 2)
+    fig = Figure(figsize=(9, 3.2))
+    a1, a2 = fig.subplots(1, 2)
     if tr: a1.plot(*zip(*tr), label="train")
     if ev: a1.plot(*zip(*ev), "o-", label="validation")
-    a1.set_xlabel("step"); a1.set_ylabel("loss"); a1.legend()
+    a1.set_xlabel("step")
+    a1.set_ylabel("loss")
+    a1.legend()
     a1.set_title(f"{self.cfg.method} on {Path(self.cfg.model_name).name}")
     if lr: a2.plot(*zip(*lr))
-    a2.set_xlabel("step"); a2.set_ylabel("learning rate"); a2.ticklabel_format(axis="y", style="sci", scilimits=(0,0))
+    a2.set_xlabel("step")
+    a2.set_ylabel("learning rate")
+    a2.ticklabel_format(axis="y", style="sci", scilimits=(0,0))
     fig.tight_layout()
     if path is not None: fig.savefig(path, dpi=90)
     return fig

@@ -19,10 +19,14 @@ import gc, hashlib, json, math, os, re, shutil, socket, time, uuid, warnings
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
+import pandas as pd
 from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
 from .core import fields_with
 from .metrics import get_metric
 from .runs import MANIFEST, atomic_write, pid_alive
+from .data import load_records, split_records, split_sources
+from .evaluation import eval_prompts, evaluate_model
+from .training import LoRATrainer
 
 # %% auto #0
 __all__ = ['FIXED_FIELDS', 'PSEUDO_FIELDS', 'KINDS', 'ATTENTION_MODULES', 'DATA_FIELDS', 'JOURNAL_RECORD', 'LOCK_WAIT_S',
@@ -290,7 +294,6 @@ DATA_FIELDS = fields_with("data")   # a trial searching any of these prepares it
 # %% ../nbs/11_tuning.ipynb #4944f334
 def _val_records(cfg:FTConfig)->list[dict]:
     "The validation records of `cfg`'s data, split as training splits them (a validation source or `val_fraction`)."
-    from ft_nb.data import load_records, split_records, split_sources
     src = split_sources(cfg)
     if src["val"] is not None: return load_records(src["val"], cfg.data_format, cfg.field_map)
     if cfg.val_fraction > 0:
@@ -305,7 +308,6 @@ def _score(trainer, cfg:FTConfig, st:TuneSettings)->float:
         if v is None: raise TuneError("objective eval_loss: the trial has no validation loss; set val_dataset or "
                                       "val_fraction > 0")
         return float(v)
-    from ft_nb.evaluation import eval_prompts, evaluate_model
     val = _val_records(cfg)
     recs = val[:st.val_limit] if st.val_limit else val
     prompts, refs = eval_prompts(recs, trainer.tokenizer, system_prompt=cfg.system_prompt)
@@ -608,7 +610,6 @@ def _requeue_interrupted(study)->int:
 def _run_trial(trial, cfg, space, st, out, shared):
     "Train and score one trial (the Optuna objective)."
     optuna = _optuna()
-    from ft_nb.training import LoRATrainer
     params = suggest(trial, space)
     run = out/f"trial-{trial.number:03d}"
     tcfg = cfg.replace(**params, output_dir=str(run), overwrite_output_dir=True, resume=False, report_to="none")
@@ -628,7 +629,8 @@ def _run_trial(trial, cfg, space, st, out, shared):
         trial.set_user_attr("run", str(run))
         return v
     except optuna.TrialPruned:
-        shutil.rmtree(run, ignore_errors=True); raise
+        shutil.rmtree(run, ignore_errors=True)
+        raise
     except BaseException as e:
         trial.set_user_attr("note", f"{type(e).__name__}: {str(e)[:300]}")
         shutil.rmtree(run, ignore_errors=True)
@@ -694,7 +696,6 @@ def tune(
 # %% ../nbs/11_tuning.ipynb #4da09812
 def trials_table(study)->"pd.DataFrame":
     "One row per trial: number, state, value, searched fields, seconds, note."
-    import pandas as pd
     rows = []
     for t in study.trials:
         ended = t.datetime_complete and t.datetime_start
@@ -709,7 +710,8 @@ def trials_table(study)->"pd.DataFrame":
 
 def _plots(study, out:Path)->dict:
     "Optimisation history and parameter importances as PNG (where there are enough finished trials)."
-    import matplotlib; matplotlib.use("Agg")
+    import matplotlib
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as ovm
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
@@ -720,13 +722,16 @@ def _plots(study, out:Path)->dict:
         try:
             ax = fn(study)
             fig = (ax[0] if hasattr(ax, "__len__") else ax).figure
-            fig.set_size_inches(7, 4); fig.tight_layout()
-            p = out/f"{name}.png"; fig.savefig(p, dpi=90); plt.close(fig); paths[name] = p
+            fig.set_size_inches(7, 4)
+            fig.tight_layout()
+            p = out/f"{name}.png"
+            fig.savefig(p, dpi=90)
+            plt.close(fig)
+            paths[name] = p
         except Exception as e: paths[name] = f"not drawn: {e}"
     return paths
 
 def _results(study, cfg, st, out:Path, requeued:int, wall:float)->TuneResult:
-    from ft_nb.runs import atomic_write
     table = trials_table(study)
     if len(table): atomic_write(out/"trials.csv", table.to_csv())
     try: best = study.best_trial
@@ -763,7 +768,6 @@ def cmd_tune(
     "Search hyperparameters with Optuna; print the trial table, write the best config and keep the best adapter."
     r = tune(config, space, overrides, out, trials=trials, timeout_s=timeout, objective=objective, pruner=pruner,
              storage=storage, keep="all" if keep_all else None)
-    import pandas as pd
     with pd.option_context("display.width", 160, "display.max_columns", 20): print(r.table.to_string())
     if r.best_config is None:
         states = r.table["state"].value_counts().to_dict() if len(r.table) else {}
