@@ -28,7 +28,8 @@ from .core import pick_device_and_precision, seed_everything, check_number, Conf
 from .core import method_family
 from .runs import read_run, RunError, atomic_write, same_path
 from .models import base_fingerprint, same_fingerprint, model_device
-from .models import ModelError, check_adapter_fits, attach_adapter
+from .models import ModelError, check_adapter_fits
+from .models import attach_adapter as attach_run_adapter   # `attach_adapter` is the trainer's hook here
 from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
@@ -314,6 +315,7 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_
             continue
         p["loc"] = loc
         out.append(p)
+    c["kept"] = len(out)        # `prepare_pairs` counts again after its length check
     return out, fmt, c
 
 # %% ../nbs/04b_preference.ipynb #0d219d7c
@@ -610,7 +612,7 @@ def _policy(self:PreferenceTrainer, model):
     "A fresh adapter (`apply_method`), or the SFT adapter of `init_adapter`, trainable."
     if self.init_info is None: return apply_method(model, self.cfg)
     # trainable; TRL's DPO/KTO copy it as the frozen `ref`
-    return attach_adapter(model, self.init_info, is_trainable=True, base_name=self.cfg.model_name)
+    return attach_run_adapter(model, self.init_info, is_trainable=True, base_name=self.cfg.model_name)
 
 # %% ../nbs/04b_preference.ipynb #a5edb05e
 @patch
