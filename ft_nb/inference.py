@@ -574,8 +574,8 @@ def cmd_infer(
     if output is not None and input is None:
         raise InferenceError("--output goes with --input; a --prompt answer is printed")
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
-    _check_sampling(temperature, top_p, top_k, repetition_penalty)
-    _max_new(None, max_new_tokens)   # before loading
+    _check_sampling(temperature, top_p, top_k, repetition_penalty)   # both before loading
+    _max_new(None, max_new_tokens)
     if seed is not None: seed_everything(seed)
     if input is not None: read_prompt_file(input, prompt_field)
     inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,

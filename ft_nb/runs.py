@@ -178,9 +178,9 @@ def atomic_dir(
     dest = Path(dest).expanduser()
     if dest.exists() and not dest.is_dir():
         raise RunError(f"{dest} is a file, not a directory; remove it or choose another output path")
-    try:   # may put back an old `dest`
+    try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        clean_partials(dest.parent)
+        clean_partials(dest.parent)   # may put back an old `dest`
     except OSError as e: raise _write_error(e, dest) from None
     if dest.exists() and not overwrite:
         raise RunError(f"{dest} already exists; pass overwrite=True (--overwrite) to replace it, "
