@@ -212,6 +212,14 @@ def calibration(
         out.append(dict(low=b / bins, high=(b + 1) / bins, confidence=mc, accuracy=acc, count=len(idx)))
     return dict(ece=ece, bins=out)
 
+# %% ../nbs/05_evaluation.ipynb #79c11682
+def _save_png(fig, path):
+    "Write `fig` to `path` as a PNG, atomically (a reader never sees half a picture)."
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=90, format="png")
+    atomic_write(path, buf.getvalue())
+
 # %% ../nbs/05_evaluation.ipynb #7c4c3095
 def plot_reliability(
     results:list,                  # `EvalResult`s; those with scored labels are drawn
@@ -230,11 +238,7 @@ def plot_reliability(
            title="scored labels: reliability")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    if path is not None:
-        import io
-        buf = io.BytesIO()
-        fig.savefig(buf, dpi=90, format="png")
-        atomic_write(path, buf.getvalue())
+    if path is not None: _save_png(fig, path)
     return fig
 
 # %% ../nbs/05_evaluation.ipynb #3c828a58
@@ -433,11 +437,7 @@ def plot_comparison(table, path=None):
     a2.set_xticks(range(n), [str(x) for x in table.index], rotation=20, fontsize=8)
     a2.set_title("validation loss")
     fig.tight_layout()
-    if path is not None:
-        import io
-        buf = io.BytesIO()
-        fig.savefig(buf, dpi=90, format="png")
-        atomic_write(path, buf.getvalue())
+    if path is not None: _save_png(fig, path)
     return fig
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a25
