@@ -179,17 +179,24 @@ def scored_answers(
     normalize:bool=False,          # the mean log-probability per label token instead of the sum
     progress:bool=True,            # tqdm bar
     desc:str="score labels",       # bar label
+    batch_size:int=8,              # prompts scored together (their labels share one forward)
 )->tuple[list[str], torch.Tensor]:
     "Per prompt the likeliest label (`methods.score_labels`) and each label's probability (rows sum to 1)."
     if not messages: return [], torch.empty(0, len(labels))
     was_training = model.training
     model.eval()
+    rows, bar = [], tqdm(total=len(messages), desc=desc, disable=not progress)
     try:
         with merged_adapter(model):
-            rows = [score_labels(model, label_targets(m, tokenizer, labels, chat_template), normalize)
-                    for m in tqdm(messages, desc=desc, disable=not progress)]
-    finally: model.train(was_training)
-    probs = torch.stack(rows).softmax(-1)
+            for k in range(0, len(messages), batch_size):
+                chats = messages[k:k + batch_size]
+                tg = [t for m in chats for t in label_targets(m, tokenizer, labels, chat_template)]
+                rows.append(score_labels(model, tg, normalize).view(len(chats), len(labels)))
+                bar.update(len(chats))
+    finally:
+        model.train(was_training)
+        bar.close()
+    probs = torch.cat(rows).softmax(-1)
     return [labels[i] for i in probs.argmax(-1).tolist()], probs
 
 # %% ../nbs/05_evaluation.ipynb #d7051d6c

@@ -650,39 +650,71 @@ def _cache_kw(model:nn.Module)->str:
     return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
+# %% ../nbs/03_methods.ipynb #c147d523
+def _prompt_batches(groups:dict, chunk:int)->list[list]:
+    "Consecutive (prompt, label rows) of `groups` whose rows together fit in `chunk` (one prompt at least each)."
+    out, n = [], 0
+    for p, rows in groups.items():
+        if not out or n + len(rows) > chunk:
+            out.append([])
+            n = 0
+        out[-1].append((p, rows))
+        n += len(rows)
+    return out
+
+
+# %% ../nbs/03_methods.ipynb #d85a48e4
+def _prefill(model:nn.Module, prompts:list)->tuple:
+    "One forward of `prompts`, padded on the left: each one's next-token log-probs, the KV cache, the mask."
+    dev, n = model_device(model), max(len(p) for p in prompts)
+    ids = torch.tensor([[0] * (n - len(p)) + list(p) for p in prompts], device=dev)
+    pad = torch.tensor([n - len(p) for p in prompts], device=dev)
+    mask = (torch.arange(n, device=dev)[None] >= pad[:, None]).long()
+    out = model(input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+                use_cache=True)
+    return out.logits[:, -1].float().log_softmax(-1), _cache_of(out), mask
+
+
+# %% ../nbs/03_methods.ipynb #5d564383
+def _label_pass(model:nn.Module, first:tuple, who:list[int], labs:list[list[int]])->torch.Tensor:
+    "Log-probs of each label `labs[r]` after prompt `who[r]` of the prefill `first`, on a copy of its cache."
+    head, cache, pmask = first
+    dev, lens, n = pmask.device, [len(l) for l in labs], max(len(l) for l in labs)
+    who = torch.tensor(who, device=dev)
+    ids = torch.tensor([l + [l[-1]] * (n - len(l)) for l in labs], device=dev)
+    cache = copy.deepcopy(cache)
+    cache.batch_select_indices(who)
+    mask = torch.cat([pmask[who], torch.ones(len(labs), n, dtype=torch.long, device=dev)], 1)
+    pos = pmask[who].sum(-1, keepdim=True) + torch.arange(n, device=dev)
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, **{_cache_kw(model): cache}).logits
+    return torch.cat([head[who].gather(-1, ids[:, :1]),
+                      _label_logprobs(logits[:, :-1], ids[:, 1:], [x - 1 for x in lens])], 1)
+
+
 # %% ../nbs/03_methods.ipynb #d94e9143
 @torch.no_grad()
 def score_labels(
     model:nn.Module,       # a causal LM (base, PEFT or merged), in eval mode
-    targets:list[tuple[list[int],list[int]]],  # per label (prompt ids, label ids), from `label_targets`
+    targets:list[tuple[list[int],list[int]]],  # per label (prompt ids, label ids): `label_targets`
     normalize:bool=False,  # True: the mean log-prob per label token instead of the sum
-    chunk:int=64,          # labels per forward pass
+    chunk:int=64,          # labels per forward pass (several prompts' labels share one)
 )->torch.Tensor:
     "Each label's log-likelihood after its prompt (float32, one per label); the argmax is the scored answer."
-    dev, out = model_device(model), torch.empty(len(targets))
-    groups = {}
+    dev, out, groups, shared = model_device(model), torch.empty(len(targets)), {}, _shares_cache(model)
     for i, (p, l) in enumerate(targets): groups.setdefault(tuple(p), []).append(i)
-    for prompt, rows in groups.items():
-        shared = _shares_cache(model)
-        if shared:
-            first = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True)
-            head = first.logits[0, -1].float().log_softmax(-1)
+    for batch in _prompt_batches(groups, chunk if shared else 1):
+        rows = [(j, i) for j, (_, rs) in enumerate(batch) for i in rs]
+        if shared: first = _prefill(model, [p for p, _ in batch])
         for k in range(0, len(rows), chunk):
-            part = rows[k:k + chunk]
+            part = [i for _, i in rows[k:k + chunk]]
             labs = [targets[i][1] for i in part]
-            lens, n = [len(l) for l in labs], max(len(l) for l in labs)
-            ids = torch.tensor([l + [l[-1]] * (n - len(l)) for l in labs], device=dev)
-            if shared:
-                cache = copy.deepcopy(_cache_of(first))
-                cache.batch_repeat_interleave(len(part))
-                mask = torch.ones(len(part), len(prompt) + n, dtype=torch.long, device=dev)
-                logits = model(input_ids=ids, attention_mask=mask, **{_cache_kw(model): cache}).logits
-                lp = torch.cat([head[ids[:, :1]], _label_logprobs(logits[:, :-1], ids[:, 1:],
-                                                                   [x - 1 for x in lens])], 1)
+            lens = [len(l) for l in labs]
+            if shared: lp = _label_pass(model, first, [j for j, _ in rows[k:k + chunk]], labs)
             else:
-                seq = torch.cat([torch.tensor([list(prompt)] * len(part), device=dev), ids], 1)
-                logits = model(input_ids=seq).logits[:, len(prompt) - 1:-1]
-                lp = _label_logprobs(logits, ids, lens)
+                prompt, n = list(batch[0][0]), max(lens)
+                ids = torch.tensor([l + [l[-1]] * (n - len(l)) for l in labs], device=dev)
+                seq = torch.cat([torch.tensor([prompt] * len(part), device=dev), ids], 1)
+                lp = _label_logprobs(model(input_ids=seq).logits[:, len(prompt) - 1:-1], ids, lens)
             s = lp.sum(1).cpu()
             out[part] = s / torch.tensor(lens, dtype=torch.float) if normalize else s
     return out
