@@ -622,7 +622,8 @@ def compare_models(
         if names and e != "base": name = names[len(results) - include_base]
         times[f"load {name}"] = time.time() - t0
         r = evaluate_model(model, tok, prompts, refs, ms, labels, val, cfg.eval_max_new_tokens, cfg.eval_batch_size,
-                           name=name, progress=progress, messages=chats, chat_template=cfg.chat_template)
+                           name=name, progress=progress, messages=chats if cfg.label_scoring else None,
+                           chat_template=cfg.chat_template)
         r.info = info
         results.append(r)
         times[f"evaluate {name}"] = r.eval_time_s
