@@ -156,7 +156,7 @@ def main(argv:list|None=None, commands:dict|None=None)->int:
      "never raises.")
     with warnings.catch_warnings():
         show = warnings.showwarning
-        def one_line(message, category, *args, **kw):   # ft_nb's own warnings: `warning: ...`; others as usual
+        def one_line(message, category, *args, **kw):   # ft_nb's: `warning: ...`; others as usual
             if category.__module__.startswith("ft_nb"):
                 print(f"warning: {message}", file=sys.stderr)
             else: show(message, category, *args, **kw)

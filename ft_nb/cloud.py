@@ -64,13 +64,13 @@ class ModalSettings:
     serve_gpu: str|None = "L4"             # GPU of `serve`
     timeout_s: int = 6*3600                # longest a function may run (Modal's limit is 24 h)
     retries: int = 2     # re-runs after a crash or preemption; training resumes from its checkpoint
-    cache_volume: str = "ft-nb-cache"      # Volume for downloaded / converted models (mounted at /cache)
+    cache_volume: str = "ft-nb-cache"      # Volume for downloaded / converted models (at /cache)
     data_volume: str = "ft-nb-data"        # Volume for your data files (mounted at /data)
     runs_volume: str = "ft-nb-runs"        # Volume for run directories (mounted at /runs)
-    secrets: list = field(default_factory=list)  # named Modal secrets to attach (e.g. ["huggingface"])
+    secrets: list = field(default_factory=list)  # Modal secrets to attach (e.g. ["huggingface"])
     env_secrets: list = field(default_factory=lambda: ["HF_TOKEN", "WANDB_API_KEY"])  # passed from your environment
     python: str = "3.11"                   # Python of the image
-    serve_adapters: list = field(default_factory=list)  # run names (in the runs volume) that `serve` serves
+    serve_adapters: list = field(default_factory=list)  # runs (in the runs volume) `serve` serves
 
     def __post_init__(self):
         self.gpu, self.serve_gpu = check_gpu(self.gpu), check_gpu(self.serve_gpu)
@@ -90,7 +90,7 @@ def _modal_value(f, v:str):
 
 # %% ../nbs/10_cloud.ipynb #79e5c475
 def modal_settings(
-    path:str|Path|None=None,   # settings YAML (default: $FT_NB_MODAL_CONFIG, else `default` if it exists)
+    path:str|Path|None=None,   # settings YAML (default: $FT_NB_MODAL_CONFIG, else `default` if any)
     env:dict|None=None,        # environment to read FT_NB_MODAL_* from (default: os.environ)
     default:str|Path="configs/cloud/modal.yaml",  # the project's settings file
 )->ModalSettings:

@@ -47,7 +47,7 @@ class ConfigWarning(UserWarning):
 @dataclass(frozen=True)
 class MethodSpec:
     "What ft_nb knows about one fine-tuning method."
-    family: str       # 'weights' (changes the model's weights; mergeable) or 'virtual' (adds virtual tokens)
+    family: str      # 'weights' (changes the weights; mergeable) or 'virtual' (adds virtual tokens)
     peft_type: str    # PEFT's `peft_type`, as saved in adapter_config.json
     fields: tuple     # the method-specific FTConfig fields this method reads
     summary: str = "" # one line for `ft-nb methods`

@@ -1112,7 +1112,7 @@ def prepare_data(
     cfg,                         # FTConfig, dict or YAML path (see `load_config`)
     tokenizer,                   # the model's tokenizer
     cache_root:str|Path|None=None, # where cached data lives (default: `cache_dir('data')`)
-    sources:dict|None=None,      # override dataset/val_dataset/test_dataset: dict(train=, val=, test=), e.g. lists
+    sources:dict|None=None,    # dict(train=, val=, test=) overriding the dataset fields, e.g. lists
 )->PreparedData:
     ("Load, validate, split, render, tokenize and mask the config's data, with a report; cached "
      "by content.")
@@ -1323,11 +1323,11 @@ def preview(self:PreparedData, n:int=2, split:str="train")->Preview:
 # %% ../nbs/02_data.ipynb #f2754b07
 def cmd_prepare(
     config:str,                                           # YAML config file
-    preview:Annotated[int, {"metavar": "N"}]=2,           # show N examples with trained tokens highlighted (0: none)
+    preview:Annotated[int, {"metavar": "N"}]=2,   # show N examples, trained tokens marked (0: none)
     out:str=None,                   # where to write the processed data (default: <output_dir>/data)
     split:Annotated[str, {"choices": ["train", "val", "test"]}]="train",  # split to preview
     color:bool=False,                       # colour the preview even when not writing to a terminal
-    overrides:list=None,  # other --key value pairs override config fields, e.g. --max_seq_len 256 --lora_r 8
+    overrides:list=None,  # --key value config overrides, e.g. --max_seq_len 256 --lora_r 8
 )->int:
     """Check, tokenize and mask a config's data; write it with a report and preview.
 

@@ -92,7 +92,7 @@ def run_demo(
     limit:int|None=None,          # evaluate the first `limit` test examples only (default: all)
     overrides:list|dict|None=None,# further config overrides
     progress:bool=True,           # progress bars
-    threads:int|None=None,        # torch CPU threads (default: torch's choice; 1 is faster on a shared machine)
+    threads:int|None=None,   # torch CPU threads (default: torch's; 1 is faster on a shared machine)
 )->dict:
     ("Train LoRA on the bundled task with the built-in model, compare with the base model; print "
      "and save the table.")

@@ -113,8 +113,8 @@ def _usage_snippet(kind:str, title:str)->str:
 # %% ../nbs/07_deployment.ipynb #8f2a6d19
 def write_model_card(
     path:str|Path,          # adapter or merged-model directory; README.md is written here
-    kind:str|None=None,     # "adapter" (library_name: peft) or "merged" (transformers); default: what `path` holds
-    info:RunInfo|None=None, # `read_run` of the adapter the model came from (default: `read_run(path)`)
+    kind:str|None=None,    # "adapter" (peft) or "merged" (transformers); default: what `path` holds
+    info:RunInfo|None=None, # `read_run` of the model's adapter (default: `read_run(path)`)
     extra:dict|None=None,   # e.g. the merge report, shown in its own section
     run_dir=None,           # where to look for the evaluation report (default: `path`)
     license:str|None=None,  # SPDX id; default: the manifest's `license`, else "other"
@@ -212,17 +212,17 @@ def _parity(ada:torch.Tensor, merged:torch.Tensor, precision:str, tol:float|None
 
 # %% ../nbs/07_deployment.ipynb #a6311641
 def merge_into_base(
-    adapter_path:str|Path,   # saved adapter directory (LoRA, DoRA, IA³; QLoRA-trained adapters included)
+    adapter_path:str|Path,   # saved adapter directory (LoRA, DoRA, IA³; QLoRA-trained too)
     out_dir:str|Path|None=None,  # where the merged model goes; default: `<adapter_path>-merged`
-    base_model=None,         # base name/path; default: the one recorded in the run's manifest / adapter config
-    prompts:list|None=None,  # sample prompts for the parity check; default: `DEFAULT_PARITY_PROMPTS`
+    base_model=None,         # base name/path; default: the run's manifest / adapter config
+    prompts:list|None=None,  # prompts for the parity check; default: `DEFAULT_PARITY_PROMPTS`
     tol:float|None=None,     # largest allowed |logit difference|; default: see `_parity`
-    precision:str="fp32",    # dtype the merged model is saved in: fp32, bf16 or fp16 (the merge runs in fp32)
+    precision:str="fp32",    # saved dtype: fp32, bf16 or fp16 (the merge runs in fp32)
     device:str|None=None,    # where to merge (default: `pick_device()`)
-    quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: for QLoRA-trained adapters
+    quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: QLoRA-trained
     overwrite:bool=False,    # replace an existing `out_dir` (kept until the new one is complete)
     model_card:bool=True,    # write README.md (hub model card) into `out_dir`
-    allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (sizes and shapes still checked)
+    allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (shapes checked)
 )->dict:
     ("Merge an adapter into the full-precision base and save a standalone model; fail unless it "
      "matches the adapter.")
@@ -361,9 +361,9 @@ def cmd_merge(
     precision:Annotated[str, _PRECISIONS]="fp32",  # dtype of the saved model
     tol:float=None,           # largest allowed logit difference (default 1e-4 in fp32)
     device:str=None,          # cpu, cuda or mps (default: best available)
-    overwrite:bool=False,     # replace an existing output directory (the old one stays until the new one is complete)
+    overwrite:bool=False,     # replace an existing output (the old stays until the new is complete)
     gguf:Annotated[str, {"choices": list(GGUF_TYPES)}]=None,  # also export the merged model to GGUF of this type
-    allow_base_mismatch:bool=False,  # accept a --base named unlike the run's base (sizes and shapes still checked)
+    allow_base_mismatch:bool=False,  # accept a --base named unlike the run's (shapes still checked)
 )->int:
     "Merge a LoRA/DoRA adapter into its base model, with a logit parity check."
     rep = merge_into_base(adapter, out, base_model=base, tol=tol, precision=precision,
@@ -382,7 +382,7 @@ def cmd_merge(
 # %% ../nbs/07_deployment.ipynb #7c2e0f5d
 def cmd_card(
     path:str,                 # adapter / run directory or merged-model directory
-    kind:Annotated[str, {"choices": ["adapter", "merged"]}]=None,  # default: what the directory holds
+    kind:Annotated[str, {"choices": ["adapter", "merged"]}]=None,  # default: what the dir holds
     license:str=None,         # SPDX license id for the card (default: the manifest's, else 'other')
 )->int:
     "Write the Hugging Face model card (README.md) of an adapter or merged model."

@@ -58,7 +58,7 @@ _all_ = ["EvalError", "Metric", "METRICS", "normalize_text", "as_references", "e
 @torch.inference_mode()
 def evaluate_loss(
     model,                     # a causal LM (base, PEFT or merged)
-    examples,                  # datasets.Dataset or list of dicts with `input_ids` and `labels` (-100 = not trained)
+    examples,                  # Dataset or dicts with `input_ids` and `labels` (-100 = not trained)
     batch_size:int=8,          # examples per forward pass at most
     max_batch_tokens:int|None=4096,  # padded tokens per forward pass at most (bounds memory)
     progress:bool=False,       # show a tqdm bar
@@ -276,7 +276,7 @@ class EvalResult:
     perplexity: float|None = None
     eval_time_s: float = 0.0
     info: dict = field(default_factory=dict)   # train_time_s, adapter_mb, trainable_share, path
-    scored: list|None = None        # the likeliest label per prompt (`scored_answers`), where the task has labels
+    scored: list|None = None        # likeliest label per prompt (`scored_answers`) for label tasks
     label_probs: list|None = None   # each label's probability per prompt
     calibration: dict|None = None   # `calibration` of the scored answers
 
@@ -319,9 +319,9 @@ def evaluate_model(
     batch_size:int=8,              # prompts per generation batch
     name:str="model",              # row name in tables
     progress:bool=True,            # progress bars
-    messages:list|None=None,       # the prompts as chat messages: with `labels`, every label is scored too
+    messages:list|None=None,    # prompts as chat messages: with `labels`, every label is scored too
     chat_template:str|None=None,  # the training chat template, if not the tokenizer's (for scoring)
-    normalize_labels:bool=False,   # score labels by their mean token log-probability (see `scored_answers`)
+    normalize_labels:bool=False,   # score labels by mean token log-probability (`scored_answers`)
 )->EvalResult:
     ("Generate answers for `prompts`, score them, and compute validation loss/perplexity if "
      "`val_examples` is given.")
@@ -610,7 +610,7 @@ BRIEF_ROWS = ("Task accuracy", "Response quality", "Hallucination rate", "Traini
 def brief_table(
     comp:Comparison,          # the comparison (base and fine-tuned rows)
     ratings=None,            # human ratings: rating files of an A/B session, or {model: mean score}
-    price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: `hourly_price` of the run)
+    price_per_hour:float|None=None,  # USD per device-hour, cost row (default: run's `hourly_price`)
     metric:str|None=None,     # the task metric (default: the config's first metric)
 )->"pd.DataFrame":
     ("The brief's six rows (accuracy, quality, hallucination, training time, adapter size, cost) "
@@ -658,7 +658,7 @@ def compare_models(
     val_loss:bool=True,            # compute validation loss and perplexity
     names:list|None=None,          # row names of `models` (default: their directory names)
     ratings=None,      # human rating files (or {model: score}) for the brief's response-quality row
-    price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: by device, `DEVICE_PRICES`)
+    price_per_hour:float|None=None,  # USD per device-hour, cost row (default: `DEVICE_PRICES`)
 )->Comparison:
     ("Evaluate the base model and each fine-tuned model on the same test prompts; return (and "
      "save) the comparison.")
@@ -705,7 +705,7 @@ def compare_models(
 class TaskComparison:
     "Results of several models on several tasks: one `Comparison` per task and the joined table."
     comparisons: dict                   # {task: Comparison}
-    table: "pd.DataFrame"               # one row per model; columns '<task> <metric>' (%) and '<task> hallucination'
+    table: "pd.DataFrame"   # a row per model; columns '<task> <metric>' (%), '<task> hallucination'
     def _repr_markdown_(self): return to_markdown(self.table)
     def __repr__(self): return self.table.to_string()
 
@@ -819,7 +819,7 @@ def cmd_eval(
     no_val_loss:bool=False,     # skip validation loss and perplexity
     # human rating file(s) of an A/B session, for the response-quality row (repeatable)
     ratings:Annotated[str, {"action": "append", "metavar": "FILE"}]=None,
-    price_per_hour:float=None,  # USD per device-hour for the cost row (default: by device, see DEVICE_PRICES)
+    price_per_hour:float=None,  # USD per device-hour, cost row (default: by device, DEVICE_PRICES)
     overrides:list=None,        # config overrides: --key value
 )->int:
     "Evaluate the base model and adapters on the test set: the before/after table."

@@ -142,7 +142,7 @@ runpy.run_path(script, run_name="__main__")
 def run_converter(
     script:str,              # "convert_hf_to_gguf.py" or "convert_lora_to_gguf.py"
     *args:str,               # its command-line arguments
-    pre:str|None=None,       # pre-tokenizer name to use where the converter does not recognize the tokenizer
+    pre:str|None=None,       # pre-tokenizer name where the converter does not know the tokenizer
     what:str="the model",    # what is converted, for the error message
 )->str:
     ("Run one of llama.cpp's converters in a subprocess; its log, or a `GGUFError` with its "
@@ -232,7 +232,7 @@ def _last_logits(model, tok, prompts)->tuple[torch.Tensor, torch.Tensor]:
 # %% ../nbs/07b_gguf.ipynb #209b4e28
 def verify_gguf(
     gguf_path:str|Path,      # the exported file
-    reference,               # the model it was exported from: directory / name, or a loaded (model, tokenizer) pair
+    reference,               # its source model: directory / name, or a loaded (model, tokenizer)
     prompts:list|None=None,  # texts to compare on; default `CHECK_PROMPTS`
     tol:float|None=None,     # max |Δlogit| / max |logit|; default `GGUF_TOL[type of the file]`
 )->dict:
@@ -539,7 +539,7 @@ def _ref(p)->str: return str(p) if Path(str(p)).is_absolute() else f"./{p}"
 # %% ../nbs/07b_gguf.ipynb #1c1507c4
 def ollama_modelfile(
     model_dir:str|Path,    # merged model directory, or the adapter run (its tokenizer and manifest)
-    gguf_name:str="model-f16.gguf",  # the model GGUF, relative to the Modelfile (or an absolute path)
+    gguf_name:str="model-f16.gguf",  # the model GGUF, relative to the Modelfile (or absolute)
     num_ctx:int=2048,              # context Ollama allocates
     adapter:str|None=None,   # a GGUF adapter (`export_lora_gguf`) Ollama applies on top (`ADAPTER`)
 )->str:
@@ -606,7 +606,7 @@ def cmd_export(
     type:Annotated[str, {"choices": list(GGUF_TYPES)}]="f16",  # GGUF tensor type (llama.cpp's converter's --outtype)
     out:str=None,          # output .gguf (default: MODEL/model-TYPE.gguf, or RUN/adapter-TYPE.gguf)
     no_verify:bool=False,     # skip loading the file back with transformers and comparing logits
-    lora:bool=False,          # export a LoRA run as a GGUF adapter for the base model's GGUF (llama.cpp --lora)
+    lora:bool=False,          # a LoRA run as a GGUF adapter for the base's GGUF (llama.cpp --lora)
     base:str=None,            # with --lora: the base model directory (default: the run's)
 )->int:
     ("Export a merged model to GGUF with llama.cpp's converter, read back and checked; or a LoRA "

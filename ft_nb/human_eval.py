@@ -141,14 +141,14 @@ def where_differ(a, b, width:int=24)->str:
 
 # %% ../nbs/05a_human_eval.ipynb #1ea4e2bb
 def ab_from_predictions(
-    predictions_a,               # eval_predictions.jsonl of the first run (or its directory), e.g. the SFT adapter's
+    predictions_a,           # first run's eval_predictions.jsonl (or its directory), e.g. the SFT's
     predictions_b,         # the second run's, on the same prompts in the same order, e.g. SFT+DPO's
-    model_a:str|None=None,       # the column of the first file (default: its last model that is not base)
-    model_b:str|None=None,       # the column of the second file (default: its last model that is not base)
+    model_a:str|None=None,       # first file's column (default: its last model that is not base)
+    model_b:str|None=None,       # second file's column (default: its last model that is not base)
     names:tuple|None=None,       # the two system names (default: the two columns)
-    limit:int|None=None,         # rate a random sample of this many prompts (drawn with `seed`), default all
+    limit:int|None=None,         # rate a random sample of this many prompts (`seed`); default all
     seed:int=0,                  # the sample's seed
-    only_different:bool=False,   # leave out prompts both systems answered with the same text (counted)
+    only_different:bool=False,   # leave out prompts both systems answered alike (counted)
 )->tuple[list[ABItem], dict]:
     ("A/B items (id = line number) of two runs' answers to the same prompts, and a summary with "
      "the references.")
@@ -601,7 +601,7 @@ def summarize(
 
 # %% ../nbs/05a_human_eval.ipynb #82124803
 def cmd_ratings(
-    files:Annotated[list, {"nargs": "+"}],  # rating JSONL files of one session (one per rater, or shared)
+    files:Annotated[list, {"nargs": "+"}],  # rating JSONL files of a session (per rater, or shared)
     confidence:float=0.95,                   # confidence level of the win-rate interval
 )->int:
     "Analyse human A/B rating files: win rate with CI, rubric means, rater agreement."
@@ -660,9 +660,9 @@ def _session_dir(out, *inputs)->Path:
 
 # %% ../nbs/05a_human_eval.ipynb #21726bcd
 def cmd_ab(
-    predictions_a:str,          # eval_predictions.jsonl of the first run (or its directory), e.g. the SFT adapter's
+    predictions_a:str,       # first run's eval_predictions.jsonl (or its directory), e.g. the SFT's
     predictions_b:str,          # the second run's on the same prompts, e.g. SFT+DPO's
-    out:str="ab_session",       # directory for items.jsonl (the key), session.json, ratings.jsonl and sheet.csv
+    out:str="ab_session",    # dir for items.jsonl (the key), session.json, ratings.jsonl, sheet.csv
     model_a:str=None,    # model column of the first file (default: its last model that is not base)
     model_b:str=None,   # model column of the second file (default: its last model that is not base)
     names:str=None,             # two comma-separated system names (default: the two columns)

@@ -101,7 +101,7 @@ class LoRAInference:
     ("A base model with zero or more adapters, answering prompts the way it was trained (chat "
      "template, system prompt).")
     def __init__(self,
-        base_model=None,            # hub id, ft_nb alias, local dir, .gguf, or a loaded model; None: the run's base
+        base_model=None,   # hub id, alias, local dir, .gguf or a loaded model; None: the run's base
         adapter_path=None,          # run / adapter directory; None: the plain base model
         *,
         adapter_name:str="default", # name of this adapter for `adapter=` and `load_adapter`
@@ -111,9 +111,9 @@ class LoRAInference:
         load_in_4bit:bool|None=None,  # None: as the run was trained (QLoRA -> 4-bit)
         chat_template:str|None=None,  # overrides the run's template
         system_prompt:str|None=None,  # overrides the run's system prompt
-        allow_base_mismatch:bool=False, # accept a base whose *name* differs from the run's (shapes are still checked)
+        allow_base_mismatch:bool=False, # accept a base *named* unlike the run's (shapes checked)
         trust_remote_code:bool=False,   # let the model's repository run its own code
-        compile:bool=False,  # compiled decoding with a static KV cache (`methods.fast_generate`): first call compiles
+        compile:bool=False,  # `fast_generate` (static KV cache, compiled): first call compiles
     ):
         run = _read_adapter(adapter_path) if adapter_path is not None else None
         loaded = base_model is not None and not isinstance(base_model, (str, Path))
@@ -199,7 +199,7 @@ def load_adapter(self:LoRAInference,
     adapter_path,                # run / adapter directory
     name:str|None=None,          # its name for `adapter=`; default: the directory name
     activate:bool=True,          # make it the adapter used by calls that do not name one
-    allow_base_mismatch:bool=False,  # accept a base whose *name* differs from the run's (shapes are still checked)
+    allow_base_mismatch:bool=False,  # accept a base *named* unlike the run's (shapes checked)
     _run=None,                   # the run, when the caller has read it already
 )->str:
     "Load another adapter onto the same base (`models.attach_adapter`); returns its name."
@@ -397,8 +397,8 @@ def batch_generate(self:LoRAInference,
     adapter:str|None="active",   # adapter for this call; None: the base model
     system_prompt:str|None=None, # overrides the run's system prompt
     raw:bool=False,              # no chat template
-    return_details:bool=False,   # dicts (text, finish_reason, prompt_tokens, completion_tokens, token_ids)
-    on_batch=None,               # called with [(input index, result dict), ...] after each batch (see `generate_file`)
+    return_details:bool=False,   # dicts: text, finish_reason, prompt/completion_tokens, token_ids
+    on_batch=None,            # called with [(input index, result), ...] per batch (`generate_file`)
     labels:list|None=None,       # names of the prompts for error messages (default "prompt i")
     **gen,              # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
 )->list:
@@ -423,7 +423,7 @@ def batch_generate(self:LoRAInference,
 @patch
 def generate(self:LoRAInference,
     prompt:str|list,     # text, a chat (list of {"role","content"} dicts), or a list of texts/chats
-    max_length:int|None=None,    # most tokens in the *answer* (the brief's name; the prompt does not count); 256
+    max_length:int|None=None,    # most tokens in the *answer* (the prompt does not count); 256
     *,
     max_new_tokens:int|None=None,  # alias of `max_length` (transformers' name)
     temperature:float|None=None, # > 0 samples; None or 0: greedy
@@ -433,12 +433,12 @@ def generate(self:LoRAInference,
     repetition_penalty:float|None=None,  # > 1 discourages repeats
     seed:int|None=None,          # seed for sampling: same seed, same answer
     stop:str|list|None=None,     # end the answer at (and without) the first of these strings
-    ignore_eos:bool=False,       # never end early: exactly `max_length` tokens (for benchmarks, as in vLLM)
+    ignore_eos:bool=False,      # never end early: exactly `max_length` tokens (benchmarks, as vLLM)
     adapter:str|None="active",   # adapter for this call; None: the base model
     system_prompt:str|None=None, # overrides the run's system prompt
     raw:bool=False,              # no chat template
     batch_size:int=8,            # for a list of prompts
-    return_details:bool=False,   # dicts (text, finish_reason, prompt_tokens, completion_tokens, token_ids)
+    return_details:bool=False,   # dicts: text, finish_reason, prompt/completion_tokens, token_ids
     progress:bool=False,         # progress bar for a list of prompts
 ):
     "The answer to `prompt` (a list of answers for a list of prompts)."
@@ -591,10 +591,10 @@ def generate_file(self:LoRAInference,
 
 # %% ../nbs/06_inference.ipynb #4d9d5df5
 def cmd_infer(
-    base:str=None,              # base model: hub id, alias, local dir or .gguf (default: the adapter's own base)
+    base:str=None,           # base: hub id, alias, local dir or .gguf (default: the adapter's base)
     adapter:str=None,           # adapter / run directory (default: none, the plain base model)
     prompt:str=None,            # one prompt; the answer is printed as it is generated
-    input:str=None,             # JSONL or CSV file of prompts (fields prompt, messages, instruction or conversations)
+    input:str=None,          # JSONL/CSV of prompts (prompt, messages, instruction or conversations)
     output:str=None,           # JSONL file for the answers (required with --input; rerun to resume)
     max_new_tokens:Annotated[int, {"aliases": ["--max-length"]}]=None,  # most tokens per answer (default: run's or 256)
     temperature:float=None,     # > 0 samples; unset or 0: greedy
@@ -612,7 +612,7 @@ def cmd_infer(
     device:str=None,            # cpu, cuda or mps (default: the best available)
     precision:Annotated[str, {"choices": ["fp32", "bf16", "fp16"]}]=None,  # default: the best for the device
     load_in_4bit:bool=None,     # load the base in 4-bit (default: as the run was trained)
-    allow_base_mismatch:bool=False,  # accept a base whose name differs from the run's (shapes are still checked)
+    allow_base_mismatch:bool=False,  # accept a base named unlike the run's (shapes still checked)
     no_progress:bool=False,     # no progress bar
 )->int:
     ("Answer prompts with a base model and a trained adapter: one --prompt (streamed) or an "

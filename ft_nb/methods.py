@@ -402,7 +402,7 @@ def trainable_report(model:nn.Module)->dict:
 
 # %% ../nbs/03_methods.ipynb #f5bb408b
 def cmd_methods(
-    config:Annotated[str, {"opt": False, "nargs": "?"}]=None,  # YAML config file (without one: list the methods)
+    config:Annotated[str, {"opt": False, "nargs": "?"}]=None,  # YAML config (none: list methods)
     overrides:list=None,  # config overrides, `--key value`
 )->int:
     ("List the fine-tuning methods, or check a config's method on its model and report what "
@@ -529,8 +529,8 @@ def _compiled(model:nn.Module, kwargs:dict)->dict:
 @torch.no_grad()
 def fast_generate(
     model:nn.Module,   # any causal LM, PEFT or not
-    merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call (`merged_adapter`)
-    compile:bool=False,  # decode with a static KV cache and a `torch.compile`d forward (first call compiles)
+    merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call
+    compile:bool=False,  # static KV cache and a `torch.compile`d forward (first call compiles)
     **kwargs,  # `generate`'s arguments: input_ids, attention_mask, generation_config, streamer, ...
 ):
     "`model.generate(**kwargs)` with the adapter merged for the call, correct for every method."
@@ -737,7 +737,7 @@ def _cache_kw(model:nn.Module)->str:
 @torch.no_grad()
 def score_labels(
     model:nn.Module,       # a causal LM (base, PEFT or merged), in eval mode
-    targets:list[tuple[list[int],list[int]]],  # per label (prompt ids, label ids), from `label_targets`
+    targets:list[tuple[list[int],list[int]]],  # per label (prompt ids, label ids): `label_targets`
     normalize:bool=False,  # True: the mean log-prob per label token instead of the sum
     chunk:int=64,          # labels per forward pass
 )->torch.Tensor:

@@ -242,7 +242,7 @@ class Metric:
     "A task metric: how to call it and what it needs."
     name: str
     fn: Callable
-    corpus: bool = False           # fn(predictions, references) for the whole set; else fn(prediction, references)
+    corpus: bool = False           # fn(predictions, references) on the whole set, else per example
     needs_references: bool = True  # refuse to run on examples without a reference
     needs_labels: bool = False     # fn gets `labels=` (the allowed answers)
     description: str = ""
@@ -282,7 +282,7 @@ for _n,_f,_kw,_d in [
 
 # %% ../nbs/02b_metrics.ipynb #644fc0b6
 def get_metric(
-    m:str|Callable|Metric,  # a registered name, a Metric, a per-example function, or a metric of the hub
+    m:str|Callable|Metric,  # a registered name, a Metric, a per-example function or a hub metric
 )->Metric:
     ("Resolve `m` to a `Metric`; a name that is not built in is loaded from the hub through "
      "`evaluate` (`hub_metric`).")
@@ -322,8 +322,8 @@ def _hub_score(out:dict, name:str, key:str|None):
 
 # %% ../nbs/02b_metrics.ipynb #1e4c0a11
 def hub_metric(
-    name:str,           # a metric of the Hugging Face hub (e.g. "bertscore") or the path of a local metric script
-    key:str|None=None,  # the entry of the result to report (default: the metric's name, f1, score, the only number)
+    name:str,         # a Hugging Face hub metric (e.g. "bertscore") or a local metric script's path
+    key:str|None=None,  # result entry (default: the metric's name, f1, score, the only number)
     **compute_kw,       # passed to `compute`, e.g. lang="en" for bertscore
 )->Metric:
     ("A corpus `Metric` computed by `evaluate.load(name)`; `EvalError` saying why when it cannot "
@@ -405,7 +405,7 @@ def compute_metrics(
 def score_examples(
     predictions:list[str],      # model answers
     references:list|None=None,  # per example: a string or a list of strings
-    metrics:list=("exact_match",),  # names, Metric objects or per-example functions (corpus metrics are left out)
+    metrics:list=("exact_match",),  # names, Metrics or per-example fns (corpus metrics left out)
     labels:list[str]|None=None, # allowed answers for label metrics
 ):
     "DataFrame: prediction, references and one column per per-example metric."

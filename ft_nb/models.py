@@ -294,8 +294,8 @@ def load_for(
     cfg,              # an `FTConfig`, a dict or a YAML path: its model fields decide what is loaded
     device:str|None=None,       # override `cfg.device` ('auto', 'cpu', 'cuda', 'mps')
     precision:str|None=None,    # override `cfg.precision`
-    for_training:bool=True,     # right padding and train mode; False: left padding for generation, eval mode
-    name:str|None=None,         # load this model instead of `cfg.model_name` (e.g. a merged run), same settings
+    for_training:bool=True,     # right padding, train mode; False: left padding, eval (generation)
+    name:str|None=None,  # this model instead of `cfg.model_name` (e.g. a merged run), same settings
 ):
     ("The model and tokenizer of `cfg`, with every model field of the config applied: `(model, "
      "tokenizer)`.")

@@ -273,7 +273,7 @@ def check_merge(
     runs:list,                # RunInfo of each adapter (`ft_nb.runs.read_run`)
     method:str="ties",        # one of `MERGE_METHODS`
     weights=None,             # one weight per adapter (default: 1 each)
-    density:float|None=None,  # share kept by ties / dare / magnitude_prune (default 0.5); not for the others
+    density:float|None=None,  # share kept by ties / dare / magnitude_prune (default 0.5)
 )->tuple[list, float|None]:
     "Refuse adapters that cannot be merged by `method`; the weights and density to use."
     if method not in MERGE_METHODS:
@@ -487,11 +487,11 @@ merge_adapters = combine_adapters   # the old name, kept for one release
 
 # %% ../nbs/12_multitask.ipynb #a1063cb7
 def cmd_merge_adapters(
-    adapters:Annotated[list, {"nargs": "+", "metavar": "ADAPTER"}],   # adapter / run directories (same base model)
+    adapters:Annotated[list, {"nargs": "+", "metavar": "ADAPTER"}],   # adapter/run dirs (same base)
     out:Annotated[str, {"required": True}]=None,                  # directory for the merged adapter
     method:Annotated[str, {"choices": list(MERGE_METHODS)}]="ties",   # how PEFT's add_weighted_adapter combines them
     weights:str=None,        # one weight per adapter, comma-separated, e.g. 1,0.5 (default: 1 each)
-    density:float=None,         # share of entries kept by ties / dare_* / magnitude_prune, in (0, 1] (default 0.5)
+    density:float=None,     # share kept by ties / dare_* / magnitude_prune, in (0, 1] (default 0.5)
     seed:int=0,                 # seed of DARE's random drops
     overwrite:bool=False,       # replace an existing --out directory
 )->int:

@@ -63,13 +63,13 @@ class PreferenceConfig:
     "The `preference:` block: which preference stage, its loss, its reference and its data shape."
     stage:str = "dpo"                     # dpo | kto | orpo | simpo
     beta:float = 0.1           # strength of the pull towards the reference (DPO/KTO); ORPO's lambda
-    loss_type:str|None = None             # DPO: sigmoid (default), ipo, hinge, ...; KTO: kto, apo_zero_unpaired
+    loss_type:str|None = None   # DPO: sigmoid (default), ipo, hinge...; KTO: kto, apo_zero_unpaired
     label_smoothing:float = 0.0           # conservative DPO / robust DPO noise rate, 0 <= x < 0.5
     sft_weight:float = 0.0       # DPO: weight of an added NLL loss on the chosen answer (RPO), >= 0
     precompute_ref_log_probs:bool = False # compute the reference log-probs once before training
-    init_adapter:str|None = None          # SFT run directory whose adapter is continued (and frozen as reference)
+    init_adapter:str|None = None      # SFT run whose adapter is continued (and frozen as reference)
     pair_format:str = "auto"              # auto | pair | history_pair | implicit_pair | kto
-    identical:str = "error"               # chosen == rejected: 'error' (naming file and line) or 'drop' (counted)
+    identical:str = "error"     # chosen == rejected: 'error' (names file, line) or 'drop' (counted)
     simpo_gamma:float = 0.5               # SimPO's target reward margin
     desirable_weight:float = 1.0          # KTO: weight of desirable (label true) examples
     undesirable_weight:float = 1.0        # KTO: weight of undesirable (label false) examples
@@ -138,7 +138,7 @@ def _pref_from_dict(d, source="preference")->PreferenceConfig:
 def load_preference(
     config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
     overrides:list|dict|None=None,  # `--key value` for either config
-    preference:dict|PreferenceConfig|None=None,  # the preference settings (else the `preference:` block)
+    preference:dict|PreferenceConfig|None=None,  # preference settings (else `preference:` block)
 )->tuple[FTConfig, PreferenceConfig]:
     "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
     src = "config"
@@ -452,7 +452,7 @@ class _PrefMixin(FTTrainerMixin):
             g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
         return loss
 
-    def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
+    def tokenize_row(self, feature, model=None):   # ORPO/CPO (SimPO): columns from our encoded pair
         if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
         p = feature["prompt_ids"]
         out = dict(prompt_input_ids=p, prompt_attention_mask=[1] * len(p))
@@ -545,7 +545,7 @@ class PreferenceTrainer(LoRATrainer):
      "TRL's trainers.")
     def __init__(self,
                  config,            # YAML path, dict (with a `preference:` block) or `FTConfig`
-                 preference=None,   # `PreferenceConfig` or dict (else the config's `preference:` block)
+                 preference=None,   # `PreferenceConfig` or dict (else config's `preference:` block)
                  model=None,   # an already loaded base model (else loaded from `config.model_name`)
                  tokenizer=None,    # its tokenizer (required with `model`)
                  data=None,         # an already prepared `PreferenceData`
@@ -882,8 +882,8 @@ def _right(pred:str, refs:list, labels)->bool:
 # %% ../nbs/04b_preference.ipynb #55586039
 def pairs_from_predictions(
     predictions,              # eval_predictions.jsonl of `ft-nb eval` (or its directory)
-    model:str|None=None,      # the column of the model whose mistakes to use (default: the last one that is not base)
-    labels:list|None=None,    # allowed labels: an answer is right if the label found in it is the reference's
+    model:str|None=None,      # model column whose mistakes to use (default: the last one not base)
+    labels:list|None=None,    # allowed labels: an answer is right if its label is the reference's
 )->tuple[list, dict]:
     ("(pairs, counts): chosen = the reference, rejected = `model`'s answer, only where that "
      "answer is wrong.")
@@ -934,8 +934,8 @@ def pairs_from_predictions(
 def cmd_pairs(
     predictions:str,          # eval_predictions.jsonl of `ft-nb eval` (or the directory holding it)
     out:str="pairs.jsonl",    # where to write the preference pairs (JSON lines)
-    model:str=None,           # the model column whose wrong answers become the rejected ones (default: last adapter)
-    labels:str=None,          # comma-separated allowed labels (an answer is right if it names the reference's label)
+    model:str=None,     # model column whose wrong answers are rejected ones (default: last adapter)
+    labels:str=None,      # comma-separated allowed labels (right: an answer naming the reference's)
 )->int:
     ("Turn evaluation predictions into preference pairs: chosen = reference, rejected = the "
      "model's wrong answer.")
@@ -964,8 +964,8 @@ def cmd_pairs(
 # %% ../nbs/04b_preference.ipynb #2810aebb
 def cmd_prefer(
     config:str,          # YAML config with a `preference:` block (see configs/smollm2_dpo.yaml)
-    preview:int=0,       # only show the data report and this many pairs, scored tokens highlighted (no training)
-    overrides:list=None, # overrides of either config, `--key value`, e.g. --beta 0.2 --init_adapter outputs/sft
+    preview:int=0,       # only show the data report and N pairs, scored tokens marked (no training)
+    overrides:list=None, # `--key value` overrides of either config, e.g. --beta 0.2
 )->int:
     ("Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result, leaves the "
      "adapter in output_dir.")

@@ -296,7 +296,7 @@ class RunInfo:
     chat_template: str|None    # the template used in training, if recorded
     system_prompt: str|None    # the training config's system prompt
     config: dict               # the training config recorded in the manifest ({} when absent)
-    method: str|None = None    # 'lora', 'dora', 'prefix', ... (from the config, else from the PEFT config)
+    method: str|None = None  # 'lora', 'dora', 'prefix', ... (from the config, else the PEFT config)
 
 # %% ../nbs/00a_runs.ipynb #65f716be
 def _prop(f): return property(f, doc=f.__doc__)
@@ -412,7 +412,7 @@ def _check_weights(ws:list):
 
 # %% ../nbs/00a_runs.ipynb #33844a7f
 def read_run(
-    path,                  # a run directory (output_dir), a PEFT adapter directory, or a merged / saved model directory
+    path,        # a run directory (output_dir), a PEFT adapter directory, or a merged / saved model
 )->RunInfo:
     ("Check that `path` holds a complete adapter or model and say what it is; `RunError` naming "
      "the file otherwise.")

@@ -274,13 +274,13 @@ class ModelServer:
      "generation.")
     def __init__(self,
         engine,              # a `LoRAInference` with the served adapters loaded (see `load_engine`)
-        base_name:str|None=None,         # the `model` name of the base; default: the base model's directory name
+        base_name:str|None=None,         # the base's `model` name; default: its directory name
         max_tokens_limit:int=MAX_TOKENS_LIMIT,  # largest max_tokens a request may ask for
-        default_max_tokens:int=256,      # chat requests that give none (completions default to 16, as OpenAI's)
+        default_max_tokens:int=256,      # chat requests giving none (completions: 16, as OpenAI's)
         max_body_bytes:int=MAX_BODY_BYTES,  # larger request bodies get 413
         max_queue:int=MAX_QUEUE,         # requests waiting beyond this get 503 at once
         api_key:str|None=None,           # when set, requests need `Authorization: Bearer <api_key>`
-        max_prompt_tokens:int|None=None, # longest prompt in tokens; default: the model's context less max_tokens
+        max_prompt_tokens:int|None=None, # longest prompt (tokens); default: context less max_tokens
     ):
         check_server_options(max_tokens_limit=max_tokens_limit,
                              default_max_tokens=default_max_tokens, max_body_bytes=max_body_bytes,
@@ -324,8 +324,8 @@ def load_engine(
     adapters:dict|None=None, # {name: adapter dir} served as model `name`
     device:str|None=None,    # cpu, cuda or mps (default: best available)
     precision:str|None=None, # fp32, bf16 or fp16 (default: best for the device)
-    load_in_4bit:bool=False, # serve on a 4-bit base (QLoRA adapters as trained; less memory, slower on CPU)
-    compile:bool=False,      # compiled decoding (static KV cache, `torch.compile`d step): the first request compiles
+    load_in_4bit:bool=False, # 4-bit base (QLoRA adapters as trained; less memory, slower on CPU)
+    compile:bool=False,      # `torch.compile`d decoding, static KV cache: first request compiles
 ):
     "A `LoRAInference` holding the base model and all `adapters`, ready for `ModelServer`."
     adapters = _check_adapters(adapters)
@@ -769,7 +769,7 @@ def cmd_serve(
     # dtype of the served model (default: the best for the device)
     precision:Annotated[str, {"choices": ["fp32", "bf16", "fp16"]}]=None,
     load_in_4bit:bool=False, # 4-bit base (QLoRA adapters as trained)
-    compile:bool=False,      # compiled decoding: faster tokens after the first request compiles (long answers)
+    compile:bool=False,  # compiled decoding: faster after the first request compiles (long answers)
     # require this key (Authorization: Bearer KEY); prefer the FT_NB_API_KEY environment variable,
     # since a key given here is visible to every user of the machine in `ps`
     api_key:str=None,

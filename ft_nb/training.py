@@ -337,7 +337,7 @@ class LoRATrainer:
                  config,            # a dict, a YAML file path or an `FTConfig`
                  model=None,   # an already loaded base model (else loaded from `config.model_name`)
                  tokenizer=None,    # its tokenizer (required with `model`)
-                 data=None,         # an already prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
+                 data=None,     # a prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
                  callbacks=None):   # extra `TrainerCallback`s
         self.cfg = cfg = self.configure(config)
         self.check_config()     # settings that cannot work together, before any file changes
@@ -903,7 +903,7 @@ def _png(self:LoRATrainer)->bytes:
 @patch
 def save_adapter(self:LoRATrainer,
                  path=None,     # where to write (default: `output_dir`)
-                 extra=None):   # {file name: function returning its text or bytes}, written with the adapter
+                 extra=None):   # {file name: fn giving text or bytes} written with the adapter
     ("Write the adapter, the tokenizer (with its chat template) and `ft_nb_manifest.json` to "
      "`path`, atomically.")
     path, main = Path(path or self.cfg.output_dir), self.hf_trainer.is_world_process_zero()
@@ -982,10 +982,10 @@ def _power_fit(steps:list[int], losses:list[float])->tuple[float, float, float]|
 
 # %% ../nbs/04_training.ipynb #86096fc0
 def curve_advice(
-    log_history:list[dict],   # Trainer's `state.log_history` (or report.json's): eval_loss entries with their step
+    log_history:list[dict],   # `state.log_history` (or report.json's): eval_loss entries, steps
     steps_per_epoch:float|None=None,  # optimizer steps per epoch, to say lengths in epochs too
     rising:float=0.02,        # overfitting: the last validation loss this share above the best one
-    falling:float=0.03,       # undertrained: twice the training would lower validation loss by more than this share
+    falling:float=0.03,  # undertrained: twice the training lowers validation loss by more than this
 )->dict:
     ("Whether the run stopped too early (undertrained) or too late (overfitting), from its "
      "validation curve.")
@@ -1040,7 +1040,7 @@ def load_trained(run_dir,              # a training run's output_dir (or any PEF
                  precision:str|None=None,    # base model precision (default: best for the device)
                  load_in_4bit:bool|None=None,# default: as in training
                  is_trainable:bool=False,    # keep the adapter trainable (to continue training)
-                 for_generation:bool=True):  # apply `prepare_for_generation` so `generate` is right for every method
+                 for_generation:bool=True):  # `prepare_for_generation` (right for every method)
     ("Load the adapter in `run_dir` onto its base model: `(peft_model, tokenizer)`; refuses "
      "another base model.")
     info = read_run(run_dir)

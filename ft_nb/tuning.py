@@ -758,7 +758,7 @@ def tune(
     config,    # YAML path or dict with `search:` / `tune:` blocks, or an FTConfig (then give space)
     space=None,            # search space (dict, "usual" or a YAML file) over the config's `search:`
     overrides:list|None=None,  # key=value config overrides
-    out_dir:str|Path|None=None,  # where the study, trials and results go (default: <output_dir>/tuning)
+    out_dir:str|Path|None=None,  # for the study, trials, results (default: <output_dir>/tuning)
     **settings,           # TuneSettings fields (trials, timeout_s, objective, pruner, storage, ...)
 )->TuneResult:
     ("Run (or resume) a hyperparameter search; the best adapter, the best config as YAML, the "
@@ -867,9 +867,9 @@ def _results(study, cfg, st, out:Path, requeued:int, wall:float)->TuneResult:
 def cmd_tune(
     config:str,               # YAML config with a `search:` block (and optionally `tune:`)
     space:str=None,         # search space YAML (or `usual`) instead of the config's `search:` block
-    trials:int=None,          # trials to finish, counting those already in the study (default: the tune: block, 20)
+    trials:int=None,         # trials to finish, counting the study's (default: the tune: block, 20)
     timeout:float=None,       # stop starting trials after this many seconds
-    objective:str=None,       # eval_loss (default) or a generation metric on the validation split, e.g. accuracy
+    objective:str=None,    # eval_loss (default) or a generation metric on validation, e.g. accuracy
     pruner:str=None,          # median (default), halving or none
     storage:str=None,       # journal file of the study (default: <output_dir>/tuning/study.journal)
     out:str=None,             # directory for trials and results (default: <output_dir>/tuning)
