@@ -26,16 +26,19 @@ __all__ = ['COMMANDS', 'command_help', 'arg_spec', 'command_parser', 'CommandUna
 
 # %% ../nbs/09_cli.ipynb #d35b89ce
 COMMANDS = dict(
-    info="ft_nb.cli:cmd_info", prepare="ft_nb.data:cmd_prepare", methods="ft_nb.methods:cmd_methods",
-    train="ft_nb.training:cmd_train", eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
-    ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
-    export="ft_nb.gguf_export:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve",
-    pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
+    info="ft_nb.cli:cmd_info", prepare="ft_nb.data:cmd_prepare",
+    methods="ft_nb.methods:cmd_methods", train="ft_nb.training:cmd_train",
+    eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
+    ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer",
+    merge="ft_nb.deploy:cmd_merge", export="ft_nb.gguf_export:cmd_export",
+    card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve", pairs="ft_nb.preference:cmd_pairs",
+    prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
     ab="ft_nb.human_eval:cmd_ab", **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters"})
 
 # %% ../nbs/09_cli.ipynb #6c2f90d4
 def command_help(verb:str, commands:dict|None=None)->str:
-    "First line of the docstring of `verb`'s function, read from its source without importing it ('' if not found)."
+    ("First line of the docstring of `verb`'s function, read from its source without importing it "
+     "('' if not found).")
     mod, fn = (commands or COMMANDS)[verb].split(":")
     try: tree = ast.parse(Path(importlib.util.find_spec(mod).origin).read_text(encoding="utf-8"))
     except Exception: return ""
@@ -46,7 +49,8 @@ def command_help(verb:str, commands:dict|None=None)->str:
 
 # %% ../nbs/09_cli.ipynb #4d1e7b55
 def _argtype(t):
-    "The argparse `type` for annotation `t`; None keeps the string (str, Path-or-str unions, lists of str)."
+    ("The argparse `type` for annotation `t`; None keeps the string (str, Path-or-str unions, "
+     "lists of str).")
     if t in (None, str, typing.Any, inspect.Parameter.empty, list, tuple, dict): return None
     if typing.get_origin(t) in (typing.Union, types.UnionType):
         ts = [o for o in typing.get_args(t) if o is not type(None)]
@@ -64,10 +68,12 @@ def arg_spec(name:str, anno, default, doc:str|None)->tuple[list, dict]:
     kw, help = {}, (doc or "").replace("%", "%%")
     if t is bool and "action" not in extra:
         if default is None: kw.update(action=argparse.BooleanOptionalAction, default=None)
-        elif default is True: flag, kw = f"--no-{name.replace('_', '-')}", dict(action="store_false", default=True)
+        elif default is True:
+            flag, kw = f"--no-{name.replace('_', '-')}", dict(action="store_false", default=True)
         else: kw.update(action="store_true", default=False)
     else:
-        if (ty := _argtype(t)) is not None and extra.get("action", "store") in ("store", "append"): kw["type"] = ty
+        if (ty := _argtype(t)) is not None and extra.get("action", "store") in ("store", "append"):
+            kw["type"] = ty
         if has_default: kw["default"] = default
         if not opt and has_default: kw["nargs"] = "?"
         if has_default and default not in (None, "", [], ()) and "default" not in help:
@@ -78,14 +84,18 @@ def arg_spec(name:str, anno, default, doc:str|None)->tuple[list, dict]:
 
 # %% ../nbs/09_cli.ipynb #0a9e5d31
 def command_parser(verb:str, func)->tuple[argparse.ArgumentParser, bool]:
-    "The parser of `ft-nb verb` built from `func`'s signature and docments; and whether it takes config overrides."
+    ("The parser of `ft-nb verb` built from `func`'s signature and docments; and whether it takes "
+     "config overrides.")
     params = docments(func, full=True, returns=False, eval_str=True)
     takes = "overrides" in params
-    p = argparse.ArgumentParser(prog=f"ft-nb {verb}", description=inspect.getdoc(func), allow_abbrev=not takes,
+    p = argparse.ArgumentParser(prog=f"ft-nb {verb}", description=inspect.getdoc(func),
+                                allow_abbrev=not takes,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=params["overrides"].docment if takes else None)
     for k, v in params.items():
-        if k == "overrides" or v.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL): continue
+        if (k == "overrides"
+            or v.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)):
+            continue
         names, kw = arg_spec(k, v.anno, v.default, v.docment)
         p.add_argument(*names, **kw)
     return p, takes
@@ -94,8 +104,10 @@ def command_parser(verb:str, func)->tuple[argparse.ArgumentParser, bool]:
 class CommandUnavailable(FTError):
     "A command whose module cannot be imported or holds no such function."
 
+# %% ../nbs/09_cli.ipynb #3613d9c5
 def load_command(verb:str, commands:dict|None=None):
-    "Import the module of `verb` and return its command function; `CommandUnavailable` says why that failed."
+    ("Import the module of `verb` and return its command function; `CommandUnavailable` says why "
+     "that failed.")
     mod, fn = (commands or COMMANDS)[verb].split(":")
     try: m = importlib.import_module(mod)
     except Exception as e:
@@ -107,7 +119,8 @@ def load_command(verb:str, commands:dict|None=None):
 
 # %% ../nbs/09_cli.ipynb #7b4f8dc6
 def parse_command(verb:str, argv:list, commands:dict|None=None)->tuple:
-    "The function of `ft-nb verb` and its keyword arguments parsed from `argv` (argparse exits on a bad line)."
+    ("The function of `ft-nb verb` and its keyword arguments parsed from `argv` (argparse exits on "
+     "a bad line).")
     func = load_command(verb, commands)
     p, takes = command_parser(verb, func)
     ns, extra = p.parse_known_args(argv)
@@ -116,10 +129,12 @@ def parse_command(verb:str, argv:list, commands:dict|None=None)->tuple:
 
 # %% ../nbs/09_cli.ipynb #9e6bafe8
 def build_parser(commands:dict|None=None, helps:bool=True)->argparse.ArgumentParser:
-    "The top-level `ft-nb` parser: `--version` and one stub per command with its help line (read only if `helps`)."
+    ("The top-level `ft-nb` parser: `--version` and one stub per command with its help line (read "
+     "only if `helps`).")
     commands = commands or COMMANDS
-    p = argparse.ArgumentParser(prog="ft-nb", description="Parameter-efficient fine-tuning of open LLMs: prepare data, "
-                                "train LoRA/QLoRA/prefix/P-tuning adapters, evaluate, serve.",
+    p = argparse.ArgumentParser(prog="ft-nb", description="Parameter-efficient fine-tuning of open "
+                                "LLMs: prepare data, train LoRA/QLoRA/prefix/P-tuning adapters, "
+                                "evaluate, serve.",
                                 epilog="`ft-nb COMMAND --help` shows the options of a command. "
                                 "FT_NB_DEBUG=1 shows the traceback of an unexpected error.")
     p.add_argument("--version", action="version", version=f"ft_nb {__version__}")
@@ -135,20 +150,25 @@ def _fail(msg:str)->None:
     if os.environ.get("FT_NB_DEBUG", "") not in ("", "0"): traceback.print_exc()
     print(msg, file=sys.stderr)
 
+# %% ../nbs/09_cli.ipynb #55d37592
 def main(argv:list|None=None, commands:dict|None=None)->int:
-    "Entry point of the `ft-nb` console script: run one command; returns the exit status, never raises."
+    ("Entry point of the `ft-nb` console script: run one command; returns the exit status, "
+     "never raises.")
     with warnings.catch_warnings():
         show = warnings.showwarning
-        def one_line(message, category, *args, **kw):   # ft_nb's own warnings: `warning: ...`; others as usual
-            if category.__module__.startswith("ft_nb"): print(f"warning: {message}", file=sys.stderr)
+        def one_line(message, category, *args, **kw):   # ft_nb's: `warning: ...`; others as usual
+            if category.__module__.startswith("ft_nb"):
+                print(f"warning: {message}", file=sys.stderr)
             else: show(message, category, *args, **kw)
         warnings.showwarning = one_line
         return _main(list(sys.argv[1:] if argv is None else argv), commands)
 
+# %% ../nbs/09_cli.ipynb #e70d5574
 def _main(argv:list, commands:dict|None)->int:
     verb = None
     try:
-        top = build_parser(commands, helps=not argv or argv[0] in ("-h", "--help"))   # the help lines cost ~1 s
+        # the help lines cost ~1 s
+        top = build_parser(commands, helps=not argv or argv[0] in ("-h", "--help"))
         if not argv:
             top.print_help()
             return 0
@@ -171,10 +191,12 @@ def _main(argv:list, commands:dict|None)->int:
               f"(unexpected: rerun with FT_NB_DEBUG=1 for the traceback and report it)")
         return 1
 
+# %% ../nbs/09_cli.ipynb #39c5e7c2
 def _entry(): sys.exit(main())
 
 # %% ../nbs/09_cli.ipynb #f271cb7f
-_PKGS = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes", "wandb", "tensorboard")
+_PKGS = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes", "wandb",
+         "tensorboard")
 
 def info()->dict:
     "Versions, device, precision and built-in model status."

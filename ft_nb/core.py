@@ -35,9 +35,11 @@ logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 class FTError(Exception):
     "An error caused by the user's input: the message says what is wrong and what to do."
 
+# %% ../nbs/00_core.ipynb #6fc1241d
 class ConfigError(FTError, ValueError):
     "A configuration field is unknown, of the wrong type, or out of range."
 
+# %% ../nbs/00_core.ipynb #1931f1d8
 class ConfigWarning(UserWarning):
     "A configuration field is set but will have no effect (e.g. `lora_r` with `method: prefix`)."
 
@@ -45,7 +47,7 @@ class ConfigWarning(UserWarning):
 @dataclass(frozen=True)
 class MethodSpec:
     "What ft_nb knows about one fine-tuning method."
-    family: str       # 'weights' (changes the model's weights; mergeable) or 'virtual' (adds virtual tokens)
+    family: str      # 'weights' (changes the weights; mergeable) or 'virtual' (adds virtual tokens)
     peft_type: str    # PEFT's `peft_type`, as saved in adapter_config.json
     fields: tuple     # the method-specific FTConfig fields this method reads
     summary: str = "" # one line for `ft-nb methods`
@@ -54,27 +56,33 @@ class MethodSpec:
     def mergeable(self)->bool: return self.family == "weights"
 
 _LORA = ("lora_r", "lora_alpha", "lora_dropout", "lora_bias", "target_modules", "modules_to_save",
-         "lora_layers", "target_logits_only", "load_in_4bit", "bnb_4bit_quant_type", "bnb_4bit_use_double_quant")
+         "lora_layers", "target_logits_only", "load_in_4bit", "bnb_4bit_quant_type",
+         "bnb_4bit_use_double_quant")
 
 METHODS = dict(
     lora=MethodSpec("weights", "LORA", _LORA,
-                    "low-rank update B·A of the target linear layers (lora_r, lora_alpha, lora_dropout); mergeable"),
-    qlora=MethodSpec("weights", "LORA", _LORA, "LoRA on a 4-bit nf4 base with double quantization (bitsandbytes); "
+                    "low-rank update B·A of the target linear layers (lora_r, lora_alpha, "
+                    "lora_dropout); mergeable"),
+    qlora=MethodSpec("weights", "LORA", _LORA,
+                     "LoRA on a 4-bit nf4 base with double quantization (bitsandbytes); "
                      "merge into the full-precision base"),
     dora=MethodSpec("weights", "LORA", _LORA,
-                    "LoRA with a learned magnitude per output feature (weight-decomposed LoRA); mergeable"),
+                    "LoRA with a learned magnitude per output feature (weight-decomposed "
+                    "LoRA); mergeable"),
     prefix=MethodSpec("virtual", "PREFIX_TUNING", ("num_virtual_tokens", "encoder_hidden_size"),
-                      "virtual keys/values in every layer, produced by an MLP of width encoder_hidden_size "
-                      "(prefix tuning)"),
+                      "virtual keys/values in every layer, produced by an MLP of width "
+                      "encoder_hidden_size (prefix tuning)"),
     ptuning_v2=MethodSpec("virtual", "PREFIX_TUNING", ("num_virtual_tokens",),
                           "virtual keys/values in every layer, trained directly "
                           "(P-Tuning v2: prefix tuning without the MLP)"),
     ptuning=MethodSpec("virtual", "P_TUNING", ("num_virtual_tokens", "encoder_hidden_size"),
                        "virtual input tokens produced by an MLP prompt encoder (P-Tuning)"),
     prompt_tuning=MethodSpec("virtual", "PROMPT_TUNING", ("num_virtual_tokens",),
-                             "virtual input token embeddings, initialised from sampled vocabulary embeddings"),
+                             "virtual input token embeddings, initialised from sampled vocabulary "
+                             "embeddings"),
     ia3=MethodSpec("weights", "IA3", ("target_modules", "modules_to_save", "target_logits_only"),
-                   "learned scaling vectors on the target layers' activations (IA3); tiny, mergeable"),
+                   "learned scaling vectors on the target layers' activations (IA3); "
+                   "tiny, mergeable"),
 )
 
 # %% ../nbs/00_core.ipynb #24d3411c
@@ -91,10 +99,12 @@ def method_family(
     if peft_type: return "virtual" if str(peft_type).upper() in PROMPT_LEARNING_TYPES else "weights"
     raise ConfigError(f"field 'method': {name!r} is not one of {list(METHODS)}")
 
+# %% ../nbs/00_core.ipynb #c6986c89
 def methods_of(family:str|None=None, peft_type:str|None=None)->tuple:
     "Names of the methods of `family` and/or `peft_type`, in table order."
     return tuple(n for n,s in METHODS.items()
-                 if (family is None or s.family == family) and (peft_type is None or s.peft_type == peft_type))
+                 if (family is None or s.family == family)
+                 and (peft_type is None or s.peft_type == peft_type))
 
 VIRTUAL_TOKEN_METHODS = methods_of("virtual")   # prefix, ptuning_v2, ptuning, prompt_tuning
 
@@ -123,7 +133,8 @@ def _f(default, help="", choices=None, min=None, max=None, min_excl=False, roles
         raise ValueError(f"roles: {bad} not in FIELD_ROLES {list(FIELD_ROLES)}")
     if isinstance(default,(list,dict)): kw = dict(default_factory=(lambda d=default: type(d)(d)))
     else: kw = dict(default=default)
-    md = dict(help=help, choices=choices, min=min, max=max, min_excl=min_excl, roles=tuple(roles.split()))
+    md = dict(help=help, choices=choices, min=min, max=max, min_excl=min_excl,
+              roles=tuple(roles.split()))
     return field(metadata=md, **kw)
 
 # %% ../nbs/00_core.ipynb #0a04a812
@@ -314,6 +325,7 @@ def _allowed_types(f):
     ts = tuple(_TYPES['None_' if n=='None' else n] for n in names)
     return ts + ((int,) if float in ts else ())
 
+# %% ../nbs/00_core.ipynb #bb365063
 def _type_ok(v, ts):
     if isinstance(v, bool) and bool not in ts: return False
     return isinstance(v, ts)
@@ -322,12 +334,14 @@ def _type_ok(v, ts):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 class LoneSurrogate(typing.NamedTuple):
-    "Where a lone surrogate is: the keys/indices down to the string, the string, the character's position."
+    ("Where a lone surrogate is: the keys/indices down to the string, the string, the "
+     "character's position.")
     path: tuple
     text: str
     pos: int
     in_key: bool = False   # the string is the last key of `path`, not its value
 
+# %% ../nbs/00_core.ipynb #4fd6ce69
 def find_lone_surrogate(
     v,   # a string, or dicts and lists holding strings, nested to any depth
 )->LoneSurrogate|None:
@@ -351,6 +365,7 @@ def _short(v, n:int=80)->str:
     r = repr(v)
     return r if len(r) <= n else r[:n] + f"... ({len(r)} characters)"
 
+# %% ../nbs/00_core.ipynb #5b732ecb
 def _bad_text(v)->str|None:
     "Why a string inside `v` cannot be written out as UTF-8 (a lone surrogate), or None."
     if (s := find_lone_surrogate(v)) is None: return None
@@ -365,12 +380,15 @@ def check_number(
     hi_excl:bool=False,  # v < hi (not <=)
     integer:bool=False,  # a whole number (an int; 3.0 is refused)
 ):
-    "`v` if it is a finite number (a whole one if `integer`) inside the bounds, else a `ConfigError` naming `name`."
+    ("`v` if it is a finite number (a whole one if `integer`) inside the bounds, else a "
+     "`ConfigError` naming `name`.")
     if isinstance(v, bool) or not isinstance(v, (int,) if integer else (int, float)):
         want = "a whole number" if integer else "a number"
         raise ConfigError(f"{name}: expected {want}, got {type(v).__name__} {_short(v)}")
-    if isinstance(v, float) and not math.isfinite(v): raise ConfigError(f"{name}: {v!r} is not a finite number")
-    if (lo is not None and (v <= lo if lo_excl else v < lo)) or (hi is not None and (v >= hi if hi_excl else v > hi)):
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ConfigError(f"{name}: {v!r} is not a finite number")
+    if ((lo is not None and (v <= lo if lo_excl else v < lo))
+        or (hi is not None and (v >= hi if hi_excl else v > hi))):
         rng = [f"{'>' if lo_excl else '>='} {lo}"] * (lo is not None) + \
               [f"{'<' if hi_excl else '<='} {hi}"] * (hi is not None)
         raise ConfigError(f"{name}: {v!r} is out of range; it must be {' and '.join(rng)}")
@@ -383,25 +401,32 @@ def _check_field(f, v):
     if not _type_ok(v, ts):
         want = " or ".join('null' if t is type(None) else t.__name__ for t in dict.fromkeys(ts))
         raise ConfigError(f"field '{f.name}': expected {want}, got {type(v).__name__} {_short(v)}")
-    if why := _bad_text(v): raise ConfigError(f"field '{f.name}': {why}; text must be valid Unicode")
+    if why := _bad_text(v):
+        raise ConfigError(f"field '{f.name}': {why}; text must be valid Unicode")
     if md.get('choices') is not None and v not in md['choices']:
-        raise ConfigError(f"field '{f.name}': {_short(v)} is not one of {[c for c in md['choices'] if c is not None]}")
+        raise ConfigError(f"field '{f.name}': {_short(v)} is not one of "
+                          f"{[c for c in md['choices'] if c is not None]}")
     if isinstance(v,(int,float)) and not isinstance(v,bool):
-        check_number(v, f"field '{f.name}'", md.get('min'), md.get('max'), lo_excl=md.get('min_excl', False))
+        check_number(v, f"field '{f.name}'", md.get('min'), md.get('max'),
+                     lo_excl=md.get('min_excl', False))
 
 # %% ../nbs/00_core.ipynb #b97f32a3
 def _check_output_dir(out:str):
-    if not out.strip(): raise ConfigError("field 'output_dir': empty; name a directory for the run (e.g. outputs/run)")
+    if not out.strip():
+        raise ConfigError("field 'output_dir': empty; name a directory for the run (e.g. "
+                          "outputs/run)")
     p = Path(out).expanduser()
     for q in (p, *p.parents):
         if q.is_file():
             what = "is" if q == p else f"lies under {str(q)!r}, which is"
-            raise ConfigError(f"field 'output_dir': {out!r} {what} an existing file, not a directory; "
-                              "choose a directory path for the run")
+            raise ConfigError(f"field 'output_dir': {out!r} {what} an existing file, not a "
+                              "directory; choose a directory path for the run")
         if q.is_dir(): return
 
+# %% ../nbs/00_core.ipynb #7e39cb18
 def ensure_dir(path, field:str="output_dir")->Path:
-    "Create directory `path` (and its parents) or raise `ConfigError` naming `field` and the reason."
+    ("Create directory `path` (and its parents) or raise `ConfigError` naming `field` and "
+     "the reason.")
     p = Path(path).expanduser()
     try: p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -413,6 +438,7 @@ def ensure_dir(path, field:str="output_dir")->Path:
 def _default(f):
     return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
+# %% ../nbs/00_core.ipynb #c811526f
 def ignored_fields(cfg)->list[str]:
     "Method-specific fields of `cfg` set away from their defaults that `cfg.method` does not read."
     own = set(METHODS[cfg.method].fields)
@@ -421,83 +447,107 @@ def ignored_fields(cfg)->list[str]:
     return [f.name for f in fields(cfg)
             if f.name in specific and f.name not in own and getattr(cfg, f.name) != _default(f)]
 
+# %% ../nbs/00_core.ipynb #4774e940
 def _warn_ignored(cfg):
     if names := ignored_fields(cfg):
-        why = "without load_in_4bit" if set(names) <= {"bnb_4bit_quant_type","bnb_4bit_use_double_quant"} \
-              else f"with method {cfg.method!r}"
-        warnings.warn(f"config fields {names} have no effect {why}; remove them or choose a method that reads them "
-                      f"(see METHODS)", ConfigWarning, stacklevel=4)
+        why = ("without load_in_4bit" if set(names) <= {"bnb_4bit_quant_type",
+                                                        "bnb_4bit_use_double_quant"}
+               else f"with method {cfg.method!r}")
+        warnings.warn(f"config fields {names} have no effect {why}; remove them or choose a method "
+                      "that reads them (see METHODS)", ConfigWarning, stacklevel=4)
 
 # %% ../nbs/00_core.ipynb #cab1d41e
 def _check_items(cfg):
-    "The items of list and dict fields: names are non-empty strings (YAML reads `labels: [1, 2]` as numbers)."
+    ("The items of list and dict fields: names are non-empty strings (YAML reads `labels: [1, 2]` "
+     "as numbers).")
     for name in ("labels", "metrics", "modules_to_save"):
         v = getattr(cfg, name)
         if isinstance(v, list) and not all(isinstance(x, str) and x for x in v):
-            raise ConfigError(f"field '{name}': expected a list of non-empty strings, got {_short(v)}"
-                              + ("; quote numbers in YAML (['1', '2'])" if name == "labels" else ""))
-    bad = {k: v for k, v in cfg.field_map.items() if not (isinstance(k, str) and k and isinstance(v, str) and v)}
-    if bad: raise ConfigError(f"field 'field_map': expected {{your column: our field}} names, got {_short(bad)}")
+            raise ConfigError(f"field '{name}': expected a list of non-empty strings, got "
+                              f"{_short(v)}"
+                              + ("; quote numbers in YAML (['1', '2'])" if name == "labels"
+                                 else ""))
+    bad = {k: v for k, v in cfg.field_map.items()
+           if not (isinstance(k, str) and k and isinstance(v, str) and v)}
+    if bad:
+        raise ConfigError("field 'field_map': expected {your column: our field} names, got "
+                          f"{_short(bad)}")
 
 # %% ../nbs/00_core.ipynb #4ae741bd
-TASK_KEYS = ("name", "dataset", "val_dataset", "test_dataset", "data_format", "field_map", "system_prompt", "weight",
-             "metrics", "labels")
-MAX_TASK_WEIGHT = 10**6   # weights are relative: at a million to one the light task gets its minimum anyway
+TASK_KEYS = ("name", "dataset", "val_dataset", "test_dataset", "data_format", "field_map",
+             "system_prompt", "weight", "metrics", "labels")
+# weights are relative: at a million to one the light task gets its minimum anyway
+MAX_TASK_WEIGHT = 10**6
 
 def _check_task_values(t:dict, name:str):
-    "Refuse a value of task `name` that `ft_nb.multitask.Task` cannot use: every key holds what it reads."
+    ("Refuse a value of task `name` that `ft_nb.multitask.Task` cannot use: every key holds "
+     "what it reads.")
     where = f"field 'tasks': task {name!r}"
     w = t.get("weight", 1.0)
     try: check_number(w, "weight", 0, MAX_TASK_WEIGHT, lo_excl=True)
     except ConfigError as e:
-        raise ConfigError(f"{where} has weight {_short(w)} ({e}): a weight is a number > 0, relative to the "
-                          "other tasks' weights; remove the task to leave it out") from None
+        raise ConfigError(f"{where} has weight {_short(w)} ({e}): a weight is a number > 0, "
+                          "relative to the other tasks' weights; remove the task to "
+                          "leave it out") from None
     for k in ("val_dataset", "test_dataset", "system_prompt"):
         v = t.get(k)
         if v is not None and not (isinstance(v, str) and (v.strip() or k == "system_prompt")):
-            raise ConfigError(f"{where}: {k} must be " + ("text" if k == "system_prompt" else "a file, a saved "
-                              "dataset or a bundled task") + f", got {_short(v)}; leave it out for the default")
+            raise ConfigError(
+                f"{where}: {k} must be " + ("text" if k == "system_prompt" else "a file, a saved "
+                "dataset or a bundled task") + f", got {_short(v)}; leave it out for the default")
     for k in ("metrics", "labels"):
         v = t.get(k)
         if v is not None and not (isinstance(v, list) and all(isinstance(x, str) and x for x in v)):
             hint = (f"; write a list, e.g. {k}: [{v}]" if isinstance(v, str) else
                     "; quote numbers in YAML (['1', '2'])" if k == "labels" else "")
-            raise ConfigError(f"{where}: {k} must be a list of non-empty strings, got {_short(v)}{hint}")
+            raise ConfigError(f"{where}: {k} must be a list of non-empty strings, got "
+                              f"{_short(v)}{hint}")
     fm = t.get("field_map")
-    if fm is not None and not (isinstance(fm, dict) and all(isinstance(a, str) and a and isinstance(b, str) and b
+    if fm is not None and not (isinstance(fm,
+                                          dict) and all((isinstance(a, str) and a
+                                                         and isinstance(b, str) and b)
                                                             for a, b in fm.items())):
-        raise ConfigError(f"{where}: field_map must map your column names to ours ({{your column: our field}}), "
-                          f"got {_short(fm)}")
+        raise ConfigError(f"{where}: field_map must map your column names to ours ({{your column: "
+                          f"our field}}), got {_short(fm)}")
     if t.get("data_format", "auto") not in DATA_FORMATS:
-        raise ConfigError(f"{where}: data_format {_short(t['data_format'])} is not one of {list(DATA_FORMATS)}")
+        raise ConfigError(f"{where}: data_format {_short(t['data_format'])} is not one of "
+                          f"{list(DATA_FORMATS)}")
 
+# %% ../nbs/00_core.ipynb #29d1476e
 def _check_task(t, i:int, seen:set):
-    "Refuse task entry `t` (number `i`) of `tasks` unless it is a mapping with a new name, a dataset and usable values."
+    ("Refuse task entry `t` (number `i`) of `tasks` unless it is a mapping with a new name, a "
+     "dataset and usable values.")
     where = f"field 'tasks': task {i}"
     if not isinstance(t, dict):
         raise ConfigError(f"{where}: expected a mapping {{name:, dataset:, ...}}, got {_short(t)}")
     if bad := [k for k in t if k not in TASK_KEYS]:
-        raise ConfigError(f"{where}: unknown key {bad[0]!r}{_suggest(str(bad[0]), list(TASK_KEYS))}")
+        raise ConfigError(f"{where}: unknown key "
+                          f"{bad[0]!r}{_suggest(str(bad[0]), list(TASK_KEYS))}")
     name = t.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
-        raise ConfigError(f"{where}: 'name' must be a short name of letters, digits, '_', '-' or '.', "
-                          f"got {_short(name)}")
-    if name in seen: raise ConfigError(f"field 'tasks': two tasks are named {name!r}; task names must be unique")
+        raise ConfigError(f"{where}: 'name' must be a short name of letters, digits, '_', "
+                          f"'-' or '.', got {_short(name)}")
+    if name in seen:
+        raise ConfigError(f"field 'tasks': two tasks are named {name!r}; task names must be unique")
     seen.add(name)
     if not isinstance(t.get("dataset"), str) or not t["dataset"].strip():
-        raise ConfigError(f"field 'tasks': task {name!r} has no 'dataset' (a file, a saved dataset or a bundled task)")
+        raise ConfigError(f"field 'tasks': task {name!r} has no 'dataset' (a file, a saved dataset "
+                          "or a bundled task)")
     _check_task_values(t, name)
 
+# %% ../nbs/00_core.ipynb #7f59e199
 def _check_tasks(cfg):
     "The `tasks` list: entries checked one by one; `dataset` and `tasks` are exclusive."
     if cfg.tasks is None: return
-    if not cfg.tasks: raise ConfigError("field 'tasks': an empty list; list at least one task or leave it out")
+    if not cfg.tasks:
+        raise ConfigError("field 'tasks': an empty list; list at least one task or leave it out")
     if cfg.dataset is not None:
-        raise ConfigError("fields 'dataset' and 'tasks' are both set; a multi-task config lists every dataset under "
-                          "'tasks' (leave 'dataset' out)")
+        raise ConfigError("fields 'dataset' and 'tasks' are both set; a multi-task config lists "
+                          "every dataset under 'tasks' (leave 'dataset' out)")
     for k in ("val_dataset", "test_dataset"):
         if getattr(cfg, k) is not None:
-            raise ConfigError(f"field '{k}': a multi-task config gives each task its own {k} (under 'tasks')")
+            raise ConfigError(f"field '{k}': a multi-task config gives each task its own {k} "
+                              "(under 'tasks')")
     seen = set()
     for i, t in enumerate(cfg.tasks, 1): _check_task(t, i, seen)
 
@@ -506,20 +556,25 @@ REPORTERS = ("none","wandb","tensorboard")
 
 def _installed(pkg:str)->bool: return importlib.util.find_spec(pkg) is not None
 
+# %% ../nbs/00_core.ipynb #11ac51f2
 def _validate(cfg:FTConfig):
     for f in fields(cfg): _check_field(f, getattr(cfg, f.name))
     rt = [cfg.report_to] if isinstance(cfg.report_to,str) else cfg.report_to
     bad = [r for r in rt if r not in REPORTERS]
-    if bad: raise ConfigError(f"field 'report_to': unknown tracker(s) {bad}; choose from {list(REPORTERS)}")
+    if bad:
+        raise ConfigError(f"field 'report_to': unknown tracker(s) {bad}; choose from "
+                          f"{list(REPORTERS)}")
     for r in rt:
         if r != "none" and not _installed(r):
             raise ConfigError(f"field 'report_to': {r} is not installed; pip install 'ft_nb[{r}]', "
                               "or set report_to: none")
     tm = cfg.target_modules
     if isinstance(tm,str) and tm!="all-linear":
-        raise ConfigError(f"field 'target_modules': expected a list of module names or 'all-linear', got {tm!r}")
+        raise ConfigError("field 'target_modules': expected a list of module names or "
+                          f"'all-linear', got {tm!r}")
     if isinstance(tm,list) and (not tm or not all(isinstance(m,str) and m for m in tm)):
-        raise ConfigError(f"field 'target_modules': expected a non-empty list of module names, got {tm!r}")
+        raise ConfigError("field 'target_modules': expected a non-empty list of module names, "
+                          f"got {tm!r}")
     _check_items(cfg)
     _check_tasks(cfg)
     for name in ("model_name", "tokenizer_name", "dataset", "val_dataset", "test_dataset", "optim"):
@@ -536,8 +591,8 @@ def _validate(cfg:FTConfig):
     _warn_ignored(cfg)
 
 # %% ../nbs/00_core.ipynb #b4f39279
-_ALIASES = dict(lr="learning_rate", epochs="num_epochs", batch_size="per_device_batch_size", rank="lora_r",
-                model="model_name", max_length="max_seq_len", lora_rank="lora_r")
+_ALIASES = dict(lr="learning_rate", epochs="num_epochs", batch_size="per_device_batch_size",
+                rank="lora_r", model="model_name", max_length="max_seq_len", lora_rank="lora_r")
 
 def _suggest(k, names):
     c = difflib.get_close_matches(k, names, n=1, cutoff=0.5)
@@ -549,10 +604,12 @@ def _suggest(k, names):
 def from_dict(cls:FTConfig, d:dict, source:str="config"):
     "Build an `FTConfig` from a plain dict, rejecting unknown keys with the closest valid name."
     if d is None: d = {}
-    if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
     names = [f.name for f in fields(cls)]
     for k in d:
-        if k not in names: raise ConfigError(f"{source}: unknown key '{k}'{_suggest(str(k), names)}")
+        if k not in names:
+            raise ConfigError(f"{source}: unknown key '{k}'{_suggest(str(k), names)}")
     try: return cls(**d)
     except ConfigError as e: raise ConfigError(f"{source}: {e}") from None
 
@@ -562,8 +619,10 @@ def to_dict(self:FTConfig)->dict:
     "The config as a plain dict (copies of lists and dicts)."
     return {f.name: _copy(getattr(self, f.name)) for f in fields(self)}
 
+# %% ../nbs/00_core.ipynb #aceb26c2
 def _copy(v): return list(v) if isinstance(v,list) else dict(v) if isinstance(v,dict) else v
 
+# %% ../nbs/00_core.ipynb #bee5e928
 @patch
 def replace(self:FTConfig, **kw)->FTConfig:
     "A new validated config with the fields in `kw` changed."
@@ -575,8 +634,10 @@ _FLOAT12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 class _YAMLDuplicateKey(yaml.YAMLError):
     def __init__(self, key, line, first): self.key,self.line,self.first = key,line,first
 
+# %% ../nbs/00_core.ipynb #6b2cf1dc
 class YAMLLoader(yaml.SafeLoader):
-    "`yaml.SafeLoader` that reads `1e-4` as a float (as YAML 1.2 does) and refuses duplicate keys in a mapping."
+    ("`yaml.SafeLoader` that reads `1e-4` as a float (as YAML 1.2 does) and refuses duplicate keys "
+     "in a mapping.")
     def construct_mapping(self, node, deep=False):
         seen = {}
         for k,_ in node.value:
@@ -584,15 +645,18 @@ class YAMLLoader(yaml.SafeLoader):
             key = self.construct_object(k, deep=True)
             try: first = seen.setdefault(key, k.start_mark.line)
             except TypeError: continue   # unhashable: SafeLoader reports it
-            if first != k.start_mark.line: raise _YAMLDuplicateKey(key, k.start_mark.line+1, first+1)
+            if first != k.start_mark.line:
+                raise _YAMLDuplicateKey(key, k.start_mark.line+1, first+1)
         return super().construct_mapping(node, deep)
 
+# %% ../nbs/00_core.ipynb #8caeaa88
 YAMLLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT12, list("-+0123456789"))
 
 _MAX_VALUES = 100_000
 
 def _expanded_size(o, memo:dict)->int:
-    "How many values `o` holds once YAML aliases are expanded (shared containers counted once per use)."
+    ("How many values `o` holds once YAML aliases are expanded (shared containers counted "
+     "once per use).")
     if not isinstance(o, (list, dict)): return 1
     if id(o) in memo: return memo[id(o)]
     memo[id(o)] = _MAX_VALUES + 1                      # a cycle (`&a [*a]`) counts as too many
@@ -604,16 +668,21 @@ def _expanded_size(o, memo:dict)->int:
     memo[id(o)] = n
     return n
 
+# %% ../nbs/00_core.ipynb #3f97e45a
 def load_yaml(text:str, source:str="YAML"):
-    "Parse YAML `text` with `YAMLLoader`; `ConfigError` naming `source` and the line on any problem."
+    ("Parse YAML `text` with `YAMLLoader`; `ConfigError` naming `source` and the line on "
+     "any problem.")
     try: d = yaml.load(text, Loader=YAMLLoader)
     except _YAMLDuplicateKey as e:
-        raise ConfigError(f"{source}: line {e.line}: duplicate key {e.key!r} (first given on line {e.first}); "
-                          "keep one of them") from None
+        raise ConfigError(f"{source}: line {e.line}: duplicate key {e.key!r} (first given on line "
+                          f"{e.first}); keep one of them") from None
     except yaml.YAMLError as e: raise ConfigError(f"{source}: not valid YAML: {e}") from None
-    except RecursionError: raise ConfigError(f"{source}: nested too deeply to be a config") from None
-    if _expanded_size(d, {}) > _MAX_VALUES:   # "billion laughs": a few aliases that expand to millions of values
-        raise ConfigError(f"{source}: expands to more than {_MAX_VALUES:,} values (through *aliases); not a config")
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a config") from None
+    # "billion laughs": a few aliases that expand to millions of values
+    if _expanded_size(d, {}) > _MAX_VALUES:
+        raise ConfigError(f"{source}: expands to more than {_MAX_VALUES:,} values (through "
+                          "*aliases); not a config")
     return d
 
 # %% ../nbs/00_core.ipynb #e14b0288
@@ -626,12 +695,13 @@ def from_yaml(cls:FTConfig, path)->FTConfig:
     if p.is_dir(): raise ConfigError(f"{p} is a directory; pass a YAML config file (see configs/)")
     if not p.is_file(): raise ConfigError(f"config file not found: {p}")
     if p.stat().st_size > _MAX_CONFIG_BYTES:
-        raise ConfigError(f"{p}: {p.stat().st_size:,} bytes is too large for a config file; pass the YAML config, "
-                          "not a data file (data goes in `dataset`)")
+        raise ConfigError(f"{p}: {p.stat().st_size:,} bytes is too large for a config file; pass "
+                          "the YAML config, not a data file (data goes in `dataset`)")
     try: d = load_yaml(p.read_text(encoding="utf-8"), str(p))
     except UnicodeDecodeError: raise ConfigError(f"{p}: not a UTF-8 text file") from None
     return cls.from_dict(d or {}, source=str(p))
 
+# %% ../nbs/00_core.ipynb #415027b0
 @patch
 def to_yaml(self:FTConfig, path=None)->str:
     "The config as YAML text, also written to `path` if given."
@@ -646,15 +716,18 @@ def _yaml_value(s:str):
     try: return load_yaml(s)
     except ConfigError: return s
 
+# %% ../nbs/00_core.ipynb #2a759f09
 _KEY_EQ = re.compile(r"^[A-Za-z_][\w-]*=")
 
 def parse_overrides(args:list)->dict:
-    "Turn ['--lora_r', '8', '--packing=false', '--resume', 'seed=3'] into {'lora_r': 8, 'packing': False, ...}."
+    ("Turn ['--lora_r', '8', '--packing=false', '--resume', 'seed=3'] into {'lora_r': 8, "
+     "'packing': False, ...}.")
     out,i = {},0
     args = list(args or [])
     while i < len(args):
         a = args[i]
-        if _KEY_EQ.match(a): a = "--" + a          # key=value, as in `ft-nb train cfg.yaml lora_r=8`
+        # key=value, as in `ft-nb train cfg.yaml lora_r=8`
+        if _KEY_EQ.match(a): a = "--" + a
         if not a.startswith("--") or len(a)==2:
             raise ConfigError(f"command line: expected --key value or key=value, got {a!r}")
         k = a[2:]
@@ -674,27 +747,33 @@ def parse_overrides(args:list)->dict:
 
 # %% ../nbs/00_core.ipynb #dae45d79
 def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
-    "An `FTConfig` from a dict, a YAML path, an `FTConfig` or None (defaults), with `overrides` applied."
+    ("An `FTConfig` from a dict, a YAML path, an `FTConfig` or None (defaults), with "
+     "`overrides` applied.")
     if config is None: d,src = {},"config"
     elif isinstance(config, FTConfig): d,src = config.to_dict(),"config"
     elif isinstance(config, dict): d,src = dict(config),"config"
     elif isinstance(config, (str, Path)): 
         c = FTConfig.from_yaml(config)
         d,src = c.to_dict(),str(config)
-    else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
+    else:
+        raise ConfigError("config: expected a dict, a YAML file path or an FTConfig, got "
+                          f"{type(config).__name__}")
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
     names = [f.name for f in fields(FTConfig)]
     for k in ov:
-        if k not in names: raise ConfigError(f"command line: unknown option '--{k}'{_suggest(k, names)}")
+        if k not in names:
+            raise ConfigError(f"command line: unknown option '--{k}'{_suggest(k, names)}")
     return FTConfig.from_dict({**d, **ov}, source=src)
 
 # %% ../nbs/00_core.ipynb #5c10c7cc
 def config_help()->str:
     "One line per config field: name, default and help."
-    return "\n".join(f"{f.name:28} {str(_default(f)):24} {f.metadata['help']}" for f in fields(FTConfig))
+    return "\n".join(f"{f.name:28} {str(_default(f)):24} {f.metadata['help']}"
+                     for f in fields(FTConfig))
 
 # %% ../nbs/00_core.ipynb #f8a81847
-INFORMATIONAL_FIELDS:dict = {}   # field name -> why no code needs to read it (it is only recorded in the manifest)
+# field name -> why no code needs to read it (it is only recorded in the manifest)
+INFORMATIONAL_FIELDS:dict = {}
 
 # %% ../nbs/00_core.ipynb #86c347b4
 import torch
@@ -707,7 +786,8 @@ def pick_device(force:str|None=None)->str:
         return "cpu"
     if force=="cuda" and not torch.cuda.is_available():
         raise ConfigError("field 'device': 'cuda' requested but no CUDA GPU is visible")
-    if force=="mps" and not (getattr(torch.backends,"mps",None) and torch.backends.mps.is_available()):
+    if (force=="mps"
+        and not (getattr(torch.backends,"mps",None) and torch.backends.mps.is_available())):
         raise ConfigError("field 'device': 'mps' requested but Apple MPS is not available")
     if force not in ("cpu","cuda","mps"):
         raise ConfigError(f"field 'device': {force!r} is not one of ['auto', 'cpu', 'cuda', 'mps']")
@@ -721,11 +801,13 @@ def pick_precision(device:str, force:str|None=None)->str:
         if device=="mps": return "fp16"
         return "fp32"
     if force not in ("fp32","fp16","bf16"):
-        raise ConfigError(f"field 'precision': {force!r} is not one of ['auto', 'fp32', 'fp16', 'bf16']")
+        raise ConfigError(f"field 'precision': {force!r} is not one of ['auto', 'fp32', "
+                          "'fp16', 'bf16']")
     if force=="bf16" and device=="cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError("field 'precision': this GPU does not support bf16; use 'fp16' or 'auto'")
     return force
 
+# %% ../nbs/00_core.ipynb #1979b960
 def torch_dtype(precision:str)->torch.dtype:
     "The torch dtype of a precision name."
     return dict(fp32=torch.float32, fp16=torch.float16, bf16=torch.bfloat16)[precision]
@@ -737,16 +819,19 @@ def compute_dtype_4bit(device:str, precision:str|None=None)->torch.dtype:
     return torch_dtype(pick_precision(device, precision))
 
 # %% ../nbs/00_core.ipynb #7d3d0010
-CPU_BF16_ENV = "FT_NB_CPU_BF16"   # '0': act as on a CPU without native bf16; '1': as on one with it; unset: read the CPU
+# '0': act as on a CPU without native bf16; '1': as on one with it; unset: read the CPU
+CPU_BF16_ENV = "FT_NB_CPU_BF16"
 
 def cpu_has_bf16(cpuinfo:str|None=None)->bool:
-    "True where the CPU computes bf16 natively (AVX-512 BF16 or AMX): `$FT_NB_CPU_BF16` if set, else the CPU's flags."
+    ("True where the CPU computes bf16 natively (AVX-512 BF16 or AMX): `$FT_NB_CPU_BF16` if set, "
+     "else the CPU's flags.")
     if cpuinfo is None:
         forced = os.environ.get(CPU_BF16_ENV, "").strip()
         if forced:
             if forced not in ("0", "1"):
-                raise ConfigError(f"environment variable {CPU_BF16_ENV}={forced!r}: use 1 (the CPU has native bf16), "
-                                  "0 (act as if it had not) or leave it unset (read /proc/cpuinfo)")
+                raise ConfigError(f"environment variable {CPU_BF16_ENV}={forced!r}: use 1 (the CPU "
+                                  "has native bf16), 0 (act as if it had not) or leave it unset "
+                                  "(read /proc/cpuinfo)")
             return forced == "1"
         try: cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError: return False
@@ -770,8 +855,8 @@ def seed_everything(seed:int=42)->int:
     "Seed python, numpy and torch (CPU and CUDA); returns the seed."
     import numpy as np
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ConfigError(f"seed: {_short(seed)} is not allowed; use a whole number from 0 to {2**32-1} "
-                          "(numpy's limit)")
+        raise ConfigError(f"seed: {_short(seed)} is not allowed; use a whole number from 0 to "
+                          f"{2**32-1} (numpy's limit)")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -781,11 +866,12 @@ def seed_everything(seed:int=42)->int:
 
 # %% ../nbs/00_core.ipynb #53ca6401
 def cache_dir(*parts)->Path:
-    "The ft_nb cache directory (env `FT_NB_CACHE`, default ~/.cache/ft_nb), or a subdirectory of it, created."
+    ("The ft_nb cache directory (env `FT_NB_CACHE`, default ~/.cache/ft_nb), or a subdirectory of "
+     "it, created.")
     root = Path(os.environ.get("FT_NB_CACHE") or Path.home()/".cache"/"ft_nb").expanduser()
     p = root.joinpath(*parts)
     try: p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise FTError(f"cache directory {p} cannot be created ({e.strerror}); set FT_NB_CACHE to a writable "
-                      "directory") from None
+        raise FTError(f"cache directory {p} cannot be created ({e.strerror}); set FT_NB_CACHE to "
+                      "a writable directory") from None
     return p

@@ -42,50 +42,59 @@ __all__ = ['BUNDLED_TASKS', 'MAX_RECORD_CHARS', 'FORMATS', 'FALLBACK_TEMPLATE', 
 
 # %% ../nbs/02_data.ipynb #8d1b1f12
 class DataError(FTError, ValueError):
-    "Bad task data: the message names the file, the line or record, the field, and what was expected."
+    ("Bad task data: the message names the file, the line or record, the field, and what "
+     "was expected.")
 
 # %% ../nbs/02_data.ipynb #9677900a
 class DataWarning(UserWarning):
-    "Valid records were left out (e.g. conversations with tool calls); the message gives the count and the reason."
+    ("Valid records were left out (e.g. conversations with tool calls); the message gives the "
+     "count and the reason.")
 
 # %% ../nbs/02_data.ipynb #01e17772
 _ESCAPE = re.compile("[\u2028\u2029\x85\ud800-\udfff]")
 
 def _json_line(r)->str:
-    "One JSON line; line separators and lone surrogates inside strings escaped, so every line-based reader agrees."
-    return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(r, ensure_ascii=False)) + "\n"
+    ("One JSON line; line separators and lone surrogates inside strings escaped, so every "
+     "line-based reader agrees.")
+    return (_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(r, ensure_ascii=False))
+            + "\n")
 
 # %% ../nbs/02_data.ipynb #0299ff1a
 def write_jsonl(records:list, path)->Path:
-    "Write `records` to `path` as JSON lines (UTF-8, one object per line), atomically: the old file or the new one."
+    ("Write `records` to `path` as JSON lines (UTF-8, one object per line), atomically: the old "
+     "file or the new one.")
     return atomic_write(path, "".join(map(_json_line, records)))
 
 # %% ../nbs/02_data.ipynb #7259e087
-BUNDLED_TASKS = dict(demo="demo_task", extract="extract_task")   # source name -> directory under ft_nb/assets
+# source name -> directory under ft_nb/assets
+BUNDLED_TASKS = dict(demo="demo_task", extract="extract_task")
 
 def bundled_task_paths(
     name:str="demo",   # `demo` (ticket classification) or `extract` (ticket fields as JSON)
 )->dict:
     "Paths of a bundled task's JSONL files: dict(train=, val=, test=)."
     import ft_nb
-    if name not in BUNDLED_TASKS: raise DataError(f"no bundled task {name!r}; choose from {list(BUNDLED_TASKS)}")
+    if name not in BUNDLED_TASKS:
+        raise DataError(f"no bundled task {name!r}; choose from {list(BUNDLED_TASKS)}")
     d = Path(ft_nb.__file__).parent/"assets"/BUNDLED_TASKS[name]
     return {k: d/f"{k}.jsonl" for k in ("train", "val", "test")}
 
+# %% ../nbs/02_data.ipynb #5c7ef0dc
 def demo_task_paths()->dict:
     "Paths of the bundled demo task's JSONL files: dict(train=, val=, test=)."
     return bundled_task_paths("demo")
 
 # %% ../nbs/02_data.ipynb #8b3aa2f2
 _EXTS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
-MAX_RECORD_CHARS = 16_000_000   # characters of text in one record; a longer one is refused before it is parsed
+# characters of text in one record; a longer one is refused before it is parsed
+MAX_RECORD_CHARS = 16_000_000
 
 # %% ../nbs/02_data.ipynb #025b2e4d
 def _too_big(where:str, n:int)->str:
     "The error message for a record of `n` characters at `where`."
-    return (f"{where}: a record of {n:,} characters, more than the {MAX_RECORD_CHARS:,} ft_nb reads in one record "
-            "(the longest max_seq_len, 1,048,576 tokens, is about 4 MB of text); split it into several records "
-            "or remove it")
+    return (f"{where}: a record of {n:,} characters, more than the {MAX_RECORD_CHARS:,} ft_nb "
+            "reads in one record (the longest max_seq_len, 1,048,576 tokens, is about 4 MB of "
+            "text); split it into several records or remove it")
 
 # %% ../nbs/02_data.ipynb #35b13bb6
 _MEMORY_PER_BYTE = 8   # Python records take several times the bytes of their JSON or CSV text
@@ -98,27 +107,30 @@ def _available_memory()->int|None:
     except (OSError, ValueError): pass
     return None
 
+# %% ../nbs/02_data.ipynb #64ac45f2
 def _check_memory(p:Path, avail:int|None=None):
     "A `DataError` if reading the file `p` would need more memory than is available."
     need, avail = p.stat().st_size * _MEMORY_PER_BYTE, avail or _available_memory()
     if avail is not None and need > avail:
         mib = lambda n: f"{n / 2**20:,.1f} MiB"
-        raise DataError(f"{p}: {mib(p.stat().st_size)} of data would need about {mib(need)} of memory to read, "
-                        f"{mib(avail)} are available; split it into smaller files")
+        raise DataError(f"{p}: {mib(p.stat().st_size)} of data would need about {mib(need)} of "
+                        f"memory to read, {mib(avail)} are available; split it into smaller files")
 
 # %% ../nbs/02_data.ipynb #0517be78
 def _decode(p:Path)->str:
-    "The text of the data file `p` (UTF-8, a BOM dropped); a `DataError` if it is empty, unreadable or not UTF-8."
+    ("The text of the data file `p` (UTF-8, a BOM dropped); a `DataError` if it is empty, "
+     "unreadable or not UTF-8.")
     _check_memory(p)
     try: b = p.read_bytes()
     except OSError as e:
-        raise DataError(f"{p}: cannot read the file ({e.strerror or e}); check that it is readable") from None
+        raise DataError(f"{p}: cannot read the file ({e.strerror or e}); check that it "
+                        "is readable") from None
     if not b.strip(): raise DataError(f"{p}: the file is empty; expected records")
     try: return b.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = b[:e.start].count(b"\n") + 1
-        raise DataError(f"{p} line {line}: not UTF-8 text (byte 0x{b[e.start]:02x} at offset {e.start}); "
-                        "re-save the file as UTF-8") from None
+        raise DataError(f"{p} line {line}: not UTF-8 text (byte 0x{b[e.start]:02x} at offset "
+                        f"{e.start}); re-save the file as UTF-8") from None
 
 # %% ../nbs/02_data.ipynb #522f61cf
 class _Dups(dict):
@@ -148,7 +160,8 @@ def _dup_key(v)->str|None:
 
 # %% ../nbs/02_data.ipynb #9844cacc
 def _parse_json(s:str, where:str):
-    "`json.loads(s)` marking repeated keys; `DataError` naming `where` for too-deep nesting or an unreadable number."
+    ("`json.loads(s)` marking repeated keys; `DataError` naming `where` for too-deep nesting or an "
+     "unreadable number.")
     try: return json.loads(s, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError: raise
     except RecursionError:
@@ -156,6 +169,7 @@ def _parse_json(s:str, where:str):
                         "a record is an object of strings (and lists of turns)") from None
     except ValueError as e: raise DataError(f"{where}: cannot read a JSON value ({e})") from None
 
+# %% ../nbs/02_data.ipynb #62f20595
 def _dup_msg(where:str, key:str)->str:
     "The message for `key` given twice in a record at `where`."
     return (f"{where}: duplicate key {key!r} (given twice in one object); remove or rename one "
@@ -163,7 +177,8 @@ def _dup_msg(where:str, key:str)->str:
 
 # %% ../nbs/02_data.ipynb #cb00f9b1
 def _lines(text:str):
-    "The lines of `text`, split at `\\n` only, one at a time (no second copy of a large file in memory)."
+    ("The lines of `text`, split at `\\n` only, one at a time (no second copy of a large file "
+     "in memory).")
     i = 0
     while i <= len(text):
         j = text.find("\n", i)
@@ -190,16 +205,19 @@ def _jsonl_rows(p:Path, text:str)->tuple[list, list]:
 
 # %% ../nbs/02_data.ipynb #835fc250
 def _json_rows(p:Path, text:str)->tuple[list, list]:
-    "Rows of a JSON file: a list of records, or an object holding one list (`{\"data\": [...]}`); JSON lines also work."
+    ("Rows of a JSON file: a list of records, or an object holding one list (`{\"data\": [...]}`); "
+     "JSON lines also work.")
     try: d = _parse_json(text, str(p))
     except json.JSONDecodeError as e:
         if e.msg == "Extra data": return _jsonl_rows(p, text)   # JSON lines saved as .json
-        raise DataError(f"{p} line {e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+        raise DataError(f"{p} line {e.lineno}: not valid JSON ({e.msg} at column "
+                        f"{e.colno})") from None
     if isinstance(d, _Dups): raise DataError(_dup_msg(str(p), d.dup))
-    if isinstance(d, dict) and len(d) == 1 and isinstance(next(iter(d.values())), list): d = next(iter(d.values()))
+    if isinstance(d, dict) and len(d) == 1 and isinstance(next(iter(d.values())), list):
+        d = next(iter(d.values()))
     if not isinstance(d, list):
-        raise DataError(f"{p}: expected a JSON list of records [{{...}}, ...], got a JSON {type(d).__name__}; "
-                        "for one record per line use .jsonl")
+        raise DataError(f"{p}: expected a JSON list of records [{{...}}, ...], got a JSON "
+                        f"{type(d).__name__}; for one record per line use .jsonl")
     locs = [f"{p} record {i}" for i in range(1, len(d)+1)]
     for r, l in zip(d, locs):
         if (k := _dup_key(r)) is not None: raise DataError(_dup_msg(l, k))
@@ -208,53 +226,64 @@ def _json_rows(p:Path, text:str)->tuple[list, list]:
 # %% ../nbs/02_data.ipynb #ae391f94
 def _rows_inside(v:str, n:int, delim:str)->list:
     "The lines after the first of the field text `v` that read as a whole CSV row of `n` values."
-    return [l for l in v.split("\n")[1:] if l.strip() and len(next(csv.reader([l], delimiter=delim), [])) == n]
+    return [l for l in v.split("\n")[1:]
+            if l.strip() and len(next(csv.reader([l], delimiter=delim), [])) == n]
 
 # %% ../nbs/02_data.ipynb #75227514
 def _check_swallowed(p:Path, r:dict, start:int, n:int, delim:str, lines:int):
-    "Refuse the CSV row `r` (read from line `start`) if a field took in what reads as further rows: an unclosed quote."
+    ("Refuse the CSV row `r` (read from line `start`) if a field took in what reads as further "
+     "rows: an unclosed quote.")
     short = any(v is None for v in r.values())
     for k, v in r.items():
         if not isinstance(v, str) or "\n" not in v: continue
         hits = _rows_inside(v, n, delim)
         if n >= 2 and len(hits) >= (1 if n >= 3 or short else 2):
-            raise DataError(f"{p} line {start}: field {k!r} runs over {v.count(chr(10))} line breaks and holds "
-                            f"{len(hits)} line(s) that read as rows of this file (e.g. {hits[0][:60]!r}); "
-                            "a quote opened "
-                            f"in this record is probably never closed, which would lose those records (the file has "
-                            f"{lines} lines). Close the quote, double quotes inside a field (\"\"), "
-                            "or save the data as JSONL")
+            raise DataError(f"{p} line {start}: field {k!r} runs over {v.count(chr(10))} line "
+                            f"breaks and holds {len(hits)} line(s) that read as rows of this file "
+                            f"(e.g. {hits[0][:60]!r}); a quote opened "
+                            f"in this record is probably never closed, which would lose those "
+                            f"records (the file has "
+                            f"{lines} lines). Close the quote, double quotes inside a "
+                            "field (\"\"), or save the data as JSONL")
 
 # %% ../nbs/02_data.ipynb #55fbc09e
 def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
-    "Rows of CSV (or `.tsv`) text with a header line, and the line where each row starts (`strict`: `read_rows`)."
+    ("Rows of CSV (or `.tsv`) text with a header line, and the line where each row starts "
+     "(`strict`: `read_rows`).")
     delim = "\t" if p.suffix.lower() == ".tsv" else ","
     rd = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim, strict=strict)
-    limit = csv.field_size_limit(MAX_RECORD_CHARS)   # the default, 131,072 characters, refuses long legitimate texts
+    # the default, 131,072 characters, refuses long legitimate texts
+    limit = csv.field_size_limit(MAX_RECORD_CHARS)
     tl = re.split(r"\r\n|\r|\n", text)
     rows, locs, lines, end = [], [], len(tl) - (tl[-1] == ""), 1
     try:
         head = rd.fieldnames or []
         if (dup := next((h for i, h in enumerate(head) if h in head[:i]), None)) is not None:
-            raise DataError(f"{p} line 1: column {dup!r} appears twice in the header; rename one of them")
+            raise DataError(f"{p} line 1: column {dup!r} appears twice in the header; rename "
+                            "one of them")
         for r in rd:
             start = end + 1
-            while start < rd.line_num and not tl[start - 1].strip(): start += 1   # blank lines between records
+            # blank lines between records
+            while start < rd.line_num and not tl[start - 1].strip(): start += 1
             end = rd.line_num
             _check_swallowed(p, r, start, len(head), delim, lines)
-            if None in r: raise DataError(f"{p} line {start}: more values than the {len(head)} columns of the header")
+            if None in r:
+                raise DataError(f"{p} line {start}: more values than the {len(head)} columns of "
+                                "the header")
             if strict and None in r.values():
                 n = sum(v is not None for v in r.values())
-                raise DataError(f"{p} line {start}: {n} values, but the header has {len(head)} columns; "
-                                "quote fields that contain commas")
+                raise DataError(f"{p} line {start}: {n} values, but the header has "
+                                f"{len(head)} columns; quote fields that contain commas")
             rows.append(r)
             locs.append(f"{p} line {start}")
     except csv.Error as e:
         if "field larger than field limit" in str(e):
-            raise DataError(f"{p} line {rd.line_num}: a field of more than {MAX_RECORD_CHARS:,} characters, more than "
-                            "ft_nb reads in one record; split the record or remove it") from None
+            raise DataError(f"{p} line {rd.line_num}: a field of more than {MAX_RECORD_CHARS:,} "
+                            "characters, more than ft_nb reads in one record; split the record "
+                            "or remove it") from None
         hint = "; a quote opened there is never closed" if "end of data" in str(e) else ""
-        raise DataError(f"{p} line {end + 1}: not valid CSV ({e}){hint}") from None   # where the record starts
+        # where the record starts
+        raise DataError(f"{p} line {end + 1}: not valid CSV ({e}){hint}") from None
     finally: csv.field_size_limit(limit)
     return rows, locs
 
@@ -262,7 +291,8 @@ def _csv_rows(p:Path, text:str, strict:bool=False)->tuple[list, list]:
 def _parquet_rows(p:Path)->tuple[list, list]:
     "Rows of a Parquet file."
     try: rows = pq.read_table(p).to_pylist()
-    except Exception as e: raise DataError(f"{p}: not a readable Parquet file ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise DataError(f"{p}: not a readable Parquet file ({type(e).__name__}: {e})") from None
     return rows, [f"{p} record {i}" for i in range(1, len(rows)+1)]
 
 # %% ../nbs/02_data.ipynb #2041dcec
@@ -271,13 +301,17 @@ _DS_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 def _saved_dataset_rows(p:Path)->tuple[list, list]:
     "Rows of a directory written by `save_to_disk` (a `DatasetDict`'s 'train' split)."
     try: ds = datasets.load_from_disk(str(p))
-    except Exception as e: raise DataError(f"{p}: could not load the saved dataset ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise DataError(f"{p}: could not load the saved dataset "
+                        f"({type(e).__name__}: {e})") from None
     if isinstance(ds, datasets.DatasetDict):
         if "train" not in ds:
-            raise DataError(f"{p}: saved DatasetDict has no 'train' split (splits: {list(ds)}); save one split")
+            raise DataError(f"{p}: saved DatasetDict has no 'train' split (splits: {list(ds)}); "
+                            "save one split")
         if len(ds) > 1:
-            warnings.warn(f"{p}: reading its 'train' split; the others ({', '.join(k for k in ds if k != 'train')}) "
-                          f"are not read (use e.g. val_dataset: {p/next(k for k in ds if k != 'train')})", DataWarning)
+            warnings.warn(f"{p}: reading its 'train' split; the others "
+                          f"({', '.join(k for k in ds if k != 'train')}) are not read (use e.g. "
+                          f"val_dataset: {p/next(k for k in ds if k != 'train')})", DataWarning)
         ds = ds["train"]
     return ds.to_list(), [f"{p} record {i}" for i in range(1, len(ds)+1)]
 
@@ -288,8 +322,8 @@ def _hub_rows(name:str)->tuple[list, list]:
     try: ds = datasets.load_dataset(repo, split=split or "train")
     except Exception as e:
         raise DataError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0][:200]}); without a network use a local file or saved dataset "
-                        "directory") from None
+                        f"{str(e).splitlines()[0][:200]}); without a network use a local file or "
+                        "saved dataset directory") from None
     return ds.to_list(), [f"{name} record {i}" for i in range(1, len(ds)+1)]
 
 # %% ../nbs/02_data.ipynb #accb1080
@@ -297,7 +331,8 @@ _HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(:\w+)?$")
 _DEMO = tuple(f"{t}{s}" for t in BUNDLED_TASKS for s in ("", ":train", ":val", ":test"))
 
 def _local_source(source)->Path|None:
-    "The checked path of `source` if it is local (a bundled task, a data file, a saved dataset directory), else None."
+    ("The checked path of `source` if it is local (a bundled task, a data file, a saved dataset "
+     "directory), else None.")
     if not isinstance(source, (str, Path)): return None
     s = str(source)
     if s in _DEMO:
@@ -306,40 +341,49 @@ def _local_source(source)->Path|None:
     p = Path(s).expanduser()
     t = s.partition(":")[0]
     if t in BUNDLED_TASKS and ":" in s and not p.exists():
-        raise DataError(f"{s}: the bundled {t} task has no split {s.partition(':')[2]!r}; use {t} (train), "
-                        f"{t}:val or {t}:test")
+        raise DataError(f"{s}: the bundled {t} task has no split {s.partition(':')[2]!r}; use "
+                        f"{t} (train), {t}:val or {t}:test")
     if p.is_dir():
         if not any((p/f).exists() for f in _DS_MARKERS):
-            raise DataError(f"{p} is a directory but not a dataset saved with `save_to_disk` (no dataset_info.json or "
-                            "dataset_dict.json); pass a data file or a saved dataset directory")
+            raise DataError(f"{p} is a directory but not a dataset saved with `save_to_disk` (no "
+                            "dataset_info.json or dataset_dict.json); pass a data file or a saved "
+                            "dataset directory")
         return p
     if p.is_file():
         if p.suffix.lower() not in _EXTS:
             raise DataError(f"{p}: unsupported file type '{p.suffix}'; "
                             "use .jsonl, .json, .csv, .tsv, .parquet or a saved datasets directory")
         return p
-    if p.exists(): raise DataError(f"{p}: not a regular file or directory (a device, pipe or socket); pass a data file")
+    if p.exists():
+        raise DataError(f"{p}: not a regular file or directory (a device, pipe or socket); pass "
+                        "a data file")
     return None
 
 # %% ../nbs/02_data.ipynb #72b57b97
 def read_rows(
-    source,             # data file, saved dataset dir, list of dicts, Dataset, 'demo[:split]' or hub name
+    source,       # data file, saved dataset dir, list of dicts, Dataset, 'demo[:split]' or hub name
     strict:bool=False,  # also refuse what `check_record` refuses, bad CSV quoting, short CSV rows
 )->tuple[list, list]:
-    "Raw rows of `source` (file, saved dataset dir, list of dicts, Dataset, 'demo[:split]', hub name), their locations."
+    ("Raw rows of `source` (file, saved dataset dir, list of dicts, Dataset, 'demo[:split]', hub "
+     "name), their locations.")
     rows, locs = _source_rows(source, strict)
     if strict:
         for r, loc in zip(rows, locs): check_record(r, loc)
     return rows, locs
 
+# %% ../nbs/02_data.ipynb #8b2b16db
 def _source_rows(source, strict:bool=False)->tuple[list, list]:
-    if isinstance(source, list): return list(source), [f"record {i}" for i in range(1, len(source)+1)]
-    if type(source).__name__ == "Dataset": return source.to_list(), [f"record {i}" for i in range(1, len(source)+1)]
+    if isinstance(source, list):
+        return list(source), [f"record {i}" for i in range(1, len(source)+1)]
+    if type(source).__name__ == "Dataset":
+        return source.to_list(), [f"record {i}" for i in range(1, len(source)+1)]
     if not isinstance(source, (str, Path)):
-        raise DataError(f"dataset: expected a path, a list of dicts or a hub name, got {type(source).__name__}")
+        raise DataError("dataset: expected a path, a list of dicts or a hub name, got "
+                        f"{type(source).__name__}")
     p, s = _local_source(source), str(source)
     if p is None:
-        if isinstance(source, str) and _HUB_RE.match(s) and not s.lower().endswith(_EXTS): return _hub_rows(s)
+        if isinstance(source, str) and _HUB_RE.match(s) and not s.lower().endswith(_EXTS):
+            return _hub_rows(s)
         raise DataError(f"data file not found: {Path(s).expanduser()}")
     if p.is_dir(): return _saved_dataset_rows(p)
     suf = p.suffix.lower()
@@ -349,11 +393,14 @@ def _source_rows(source, strict:bool=False)->tuple[list, list]:
     return _json_rows(p, text) if suf == ".json" else _csv_rows(p, text, strict)
 
 # %% ../nbs/02_data.ipynb #dddd8936
-FORMATS = dict(alpaca=("instruction", "output"), messages=("messages",), sharegpt=("conversations",),
-               prompt_completion=("prompt", "completion"), text=("text",))
-_OPTIONAL = dict(alpaca=("input", "system"), messages=(), sharegpt=("system",), prompt_completion=("system",), text=())
-_SHAREGPT_ROLES = dict(human="user", user="user", gpt="assistant", assistant="assistant", model="assistant",
-                       chatgpt="assistant", bing="assistant", bard="assistant", system="system")
+FORMATS = dict(alpaca=("instruction", "output"), messages=("messages",),
+               sharegpt=("conversations",), prompt_completion=("prompt", "completion"),
+               text=("text",))
+_OPTIONAL = dict(alpaca=("input", "system"), messages=(), sharegpt=("system",),
+                 prompt_completion=("system",), text=())
+_SHAREGPT_ROLES = dict(human="user", user="user", gpt="assistant", assistant="assistant",
+                       model="assistant", chatgpt="assistant", bing="assistant", bard="assistant",
+                       system="system")
 _EXPECT = "; ".join(f"{k} ({', '.join(v + _OPTIONAL[k])})" for k, v in FORMATS.items())
 
 # %% ../nbs/02_data.ipynb #3a2b95bf
@@ -374,7 +421,8 @@ def _rename(d:dict, fm:dict, loc:str)->dict:
         nk = fm.get(k, k)
         if nk in out:
             a, b = sorted((src[nk], k), key=lambda x: x == nk)
-            what = f"but the record also has a field {nk!r}" if b == nk else f"and {b!r} to {nk!r} too"
+            what = (f"but the record also has a field {nk!r}" if b == nk
+                    else f"and {b!r} to {nk!r} too")
             raise DataError(f"{loc}: field_map renames {a!r} to {nk!r}, {what}; "
                             f"drop one of the two columns or map {nk!r} to another name")
         out[nk], src[nk] = v, k
@@ -386,15 +434,18 @@ def apply_field_map(
     fm:dict,            # field_map: {your name: our name}
     loc:str="record",   # where the record is, for messages
 )->dict:
-    "Record `r` with `fm` applied to its fields and to the keys of its turns; a `DataError` naming `loc` if it can't."
+    ("Record `r` with `fm` applied to its fields and to the keys of its turns; a `DataError` "
+     "naming `loc` if it can't.")
     if not isinstance(r, dict):
-        raise DataError(f"{loc}: expected a record (a JSON object / mapping), got {type(r).__name__} {str(r)[:60]!r}")
+        raise DataError(f"{loc}: expected a record (a JSON object / mapping), got "
+                        f"{type(r).__name__} {str(r)[:60]!r}")
     if not fm: return dict(r)
-    inner = {k for v in r.values() if isinstance(v, list) for m in v if isinstance(m, dict) for k in m}
+    inner = {k for v in r.values() if isinstance(v, list) for m in v if isinstance(m, dict)
+             for k in m}
     missing = [k for k in fm if k not in r and k not in inner]
     if missing and not any(v in r for v in fm.values()):
-        raise DataError(f"{loc}: field_map renames {missing[0]!r} to {fm[missing[0]]!r}, but the record has no field "
-                        f"{missing[0]!r} (its fields: {list(r)})")
+        raise DataError(f"{loc}: field_map renames {missing[0]!r} to {fm[missing[0]]!r}, but the "
+                        f"record has no field {missing[0]!r} (its fields: {list(r)})")
     out = _rename(r, fm, loc)
     for key in ("messages", "conversations"):
         if isinstance(out.get(key), list):
@@ -404,18 +455,20 @@ def apply_field_map(
 
 # %% ../nbs/02_data.ipynb #5b441eaf
 def _check_text(v, loc:str, what:str):
-    "A `DataError` if the string `v` (or one inside it) holds a lone surrogate (not valid Unicode text)."
+    ("A `DataError` if the string `v` (or one inside it) holds a lone surrogate (not valid "
+     "Unicode text).")
     if (s := find_lone_surrogate(v)) is not None:
-        raise DataError(f"{loc}: {what} holds a lone surrogate ({ascii(s.text[s.pos])[1:-1]} at character {s.pos}), "
-                        "which is not valid Unicode text; fix that \\u escape in the file "
-                        "(pairs like \\ud83d\\ude00 are fine)")
+        raise DataError(f"{loc}: {what} holds a lone surrogate ({ascii(s.text[s.pos])[1:-1]} at "
+                        f"character {s.pos}), which is not valid Unicode text; fix that \\u escape "
+                        "in the file (pairs like \\ud83d\\ude00 are fine)")
 
 # %% ../nbs/02_data.ipynb #c3ce4557
 def check_record(
     r,         # one raw row
     loc:str,   # where it is, for the message (e.g. "data.jsonl line 3")
 ):
-    "A `DataError` naming `loc` unless `r` is an object (dict) whose keys and strings are valid text."
+    ("A `DataError` naming `loc` unless `r` is an object (dict) whose keys and strings are "
+     "valid text.")
     if not isinstance(r, dict):
         raise DataError(f"{loc}: a JSON object is expected, got {type(r).__name__} {str(r)[:60]!r}")
     for k, v in r.items():
@@ -431,14 +484,19 @@ def _typo_hint(name, keys)->str:
 
 # %% ../nbs/02_data.ipynb #b3c79d6c
 def _str_field(r, k, loc, fmt, required=True)->str:
-    "The text of field `k` of record `r` ('' for a missing optional field); a `DataError` naming `loc` otherwise."
+    ("The text of field `k` of record `r` ('' for a missing optional field); a `DataError` naming "
+     "`loc` otherwise.")
     v = r.get(k)
     if v is None or (isinstance(v, float) and math.isnan(v)):
-        if required: raise DataError(f"{loc}: missing field {k!r} of the {fmt} format{_typo_hint(k, r.keys())}")
+        if required:
+            raise DataError(f"{loc}: missing field {k!r} of the {fmt} "
+                            f"format{_typo_hint(k, r.keys())}")
         return ""
     if not isinstance(v, str):
-        raise DataError(f"{loc}: field {k!r} must be a string, got {type(v).__name__} {str(v)[:40]!r}")
-    if required and not v.strip(): raise DataError(f"{loc}: field {k!r} is empty; expected non-empty text")
+        raise DataError(f"{loc}: field {k!r} must be a string, got {type(v).__name__} "
+                        f"{str(v)[:40]!r}")
+    if required and not v.strip():
+        raise DataError(f"{loc}: field {k!r} is empty; expected non-empty text")
     _check_text(v, loc, f"field {k!r}")
     return v
 
@@ -447,7 +505,8 @@ def content_text(
     content,                # a message's content: a string or a list of OpenAI-style parts
     loc:str="content",      # where it is, for the error message
 )->str|None:
-    "Text of a message's `content`, text parts joined by newlines; None if a part is not text (an image, audio, ...)."
+    ("Text of a message's `content`, text parts joined by newlines; None if a part is not text (an "
+     "image, audio, ...).")
     if isinstance(content, str): return content
     if not isinstance(content, list):
         raise DataError(f"{loc} must be a string or a list of content parts, "
@@ -455,11 +514,12 @@ def content_text(
     texts = []
     for j, part in enumerate(content, 1):
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            raise DataError(f"{loc} part {j} must be an object with a 'type', e.g. {{'type': 'text', 'text': ...}}, "
-                            f"got {str(part)[:60]!r}")
+            raise DataError(f"{loc} part {j} must be an object with a 'type', e.g. {{'type': "
+                            f"'text', 'text': ...}}, got {str(part)[:60]!r}")
         if part["type"] != "text": return None
         if not isinstance(part.get("text"), str):
-            raise DataError(f"{loc} part {j}: 'text' must be a string, got {type(part.get('text')).__name__}")
+            raise DataError(f"{loc} part {j}: 'text' must be a string, got "
+                            f"{type(part.get('text')).__name__}")
         texts.append(part["text"])
     return "\n".join(texts)
 
@@ -468,11 +528,13 @@ _TOOL_ROLES = dict(messages=("tool", "function", "ipython"),
                    sharegpt=("tool", "function", "function_call", "observation"))
 
 def skip_reason(r:dict, fmt:str)->str|None:
-    "Why the valid record `r` is left out with a count: 'tool_turns', 'non_text_content'; None to keep it."
+    ("Why the valid record `r` is left out with a count: 'tool_turns', 'non_text_content'; None "
+     "to keep it.")
     turns = r.get(FORMATS[fmt][0]) if fmt in ("messages", "sharegpt") else None
     if not isinstance(turns, list) or not all(isinstance(m, dict) for m in turns): return None
     rk = "role" if fmt == "messages" else "from"
-    if any(m.get(rk) in _TOOL_ROLES[fmt] or m.get("tool_calls") or m.get("function_call") for m in turns):
+    if any(m.get(rk) in _TOOL_ROLES[fmt] or m.get("tool_calls") or m.get("function_call")
+           for m in turns):
         return "tool_turns"
     try:
         if fmt == "messages" and any(content_text(m.get("content", "")) is None for m in turns):
@@ -482,32 +544,43 @@ def skip_reason(r:dict, fmt:str)->str|None:
 
 # %% ../nbs/02_data.ipynb #cf9b1478
 def _check_turns(r, key, loc, fmt):
-    "A `DataError` naming `loc` unless `r[key]` is a list of well-formed turns with a non-empty assistant turn."
+    ("A `DataError` naming `loc` unless `r[key]` is a list of well-formed turns with a non-empty "
+     "assistant turn.")
     turns = r.get(key)
     if not isinstance(turns, list) or not turns:
-        raise DataError(f"{loc}: field {key!r} must be a non-empty list of turns, got {type(turns).__name__} "
-                        f"{str(turns)[:40]!r}")
+        raise DataError(f"{loc}: field {key!r} must be a non-empty list of turns, got "
+                        f"{type(turns).__name__} {str(turns)[:40]!r}")
     rk, ck = ("role", "content") if fmt == "messages" else ("from", "value")
     roles = ("system", "user", "assistant") if fmt == "messages" else tuple(_SHAREGPT_ROLES)
     texts = []
     for j, m in enumerate(turns, 1):
-        if isinstance(m, dict) and (m.get(rk) in _TOOL_ROLES[fmt] or m.get("tool_calls") or m.get("function_call")):
-            raise DataError(f"{loc}: {key}[{j}] is a tool call or result; records with tool turns are not trained "
-                            "(load_records and prepare_data leave them out with a count)")
+        if (isinstance(m, dict)
+            and (m.get(rk) in _TOOL_ROLES[fmt] or m.get("tool_calls") or m.get("function_call"))):
+            raise DataError(f"{loc}: {key}[{j}] is a tool call or result; records with tool turns "
+                            "are not trained (load_records and prepare_data leave them out "
+                            "with a count)")
         if not isinstance(m, dict) or rk not in m or ck not in m:
-            raise DataError(f"{loc}: {key}[{j}] must be an object with {rk!r} and {ck!r}, got {str(m)[:60]!r}")
+            raise DataError(f"{loc}: {key}[{j}] must be an object with {rk!r} and {ck!r}, got "
+                            f"{str(m)[:60]!r}")
         if m[rk] not in roles:
-            raise DataError(f"{loc}: {key}[{j}] has unknown {rk} {m[rk]!r}; expected one of {list(roles)}")
+            raise DataError(f"{loc}: {key}[{j}] has unknown {rk} {m[rk]!r}; expected one of "
+                            f"{list(roles)}")
         where = f"{loc}: {key}[{j}] field {ck!r}"
         if fmt == "messages" and isinstance(m[ck], list): t = content_text(m[ck], where)
-        elif not isinstance(m[ck], str): raise DataError(f"{where} must be a string, got {type(m[ck]).__name__}")
+        elif not isinstance(m[ck], str):
+            raise DataError(f"{where} must be a string, got {type(m[ck]).__name__}")
         else: t = m[ck]
-        if t is None: raise DataError(f"{where} holds a part that is not text; such records are left out with a count")
+        if t is None:
+            raise DataError(f"{where} holds a part that is not text; such records are left out "
+                            "with a count")
         _check_text(t, loc, f"{key}[{j}] field {ck!r}")
         texts.append((m[rk] if fmt == "messages" else _SHAREGPT_ROLES[m[rk]], t))
     asst = [t for role, t in texts if role == "assistant"]
-    if not asst: raise DataError(f"{loc}: field {key!r} has no assistant turn, so there is nothing to train on")
-    if not any(t.strip() for t in asst): raise DataError(f"{loc}: field {key!r}: every assistant turn is empty")
+    if not asst:
+        raise DataError(f"{loc}: field {key!r} has no assistant turn, so there is nothing "
+                        "to train on")
+    if not any(t.strip() for t in asst):
+        raise DataError(f"{loc}: field {key!r}: every assistant turn is empty")
 
 # %% ../nbs/02_data.ipynb #4e79b283
 def validate_record(r:dict, fmt:str, loc:str="record"):
@@ -524,7 +597,8 @@ def _text_size(r:dict)->int:
     for v in r.values():
         if isinstance(v, str): n += len(v)
         elif isinstance(v, list):
-            n += sum(len(x) for m in v if isinstance(m, dict) for x in m.values() if isinstance(x, str))
+            n += sum(len(x) for m in v if isinstance(m, dict) for x in m.values()
+                     if isinstance(x, str))
     return n
 
 # %% ../nbs/02_data.ipynb #bd777c4e
@@ -534,15 +608,17 @@ def _src_name(s)->str:
 
 # %% ../nbs/02_data.ipynb #c07ac85c
 def _check_map_used(fm:dict, rows:list, where:str):
-    "A `DataError` if a field that `fm` renames occurs in no record (the map would do nothing, without a word)."
+    ("A `DataError` if a field that `fm` renames occurs in no record (the map would do nothing, "
+     "without a word).")
     seen = {k for r in rows if isinstance(r, dict) for k in r}
     seen |= {k for r in rows if isinstance(r, dict) for v in r.values() if isinstance(v, list)
              for m in v if isinstance(m, dict) for k in m}
     for k, v in fm.items():
         if k not in seen:
             first = list(rows[0]) if rows and isinstance(rows[0], dict) else []
-            raise DataError(f"{where}: field_map renames {k!r} to {v!r}, but no record has a field {k!r} "
-                            f"(fields of the first record: {first}); fix the name or remove it from field_map")
+            raise DataError(f"{where}: field_map renames {k!r} to {v!r}, but no record has a "
+                            f"field {k!r} (fields of the first record: {first}); fix the name or "
+                            "remove it from field_map")
 
 # %% ../nbs/02_data.ipynb #c4f2f9a1
 def _load(
@@ -550,24 +626,27 @@ def _load(
     name:str="dataset",  # the split, for messages
     rows=None,           # `read_rows(source)` if already read
 )->tuple[list, list, str, dict]:
-    "Records (field-mapped, validated), their locations, the format, and the count of records left out by reason."
-    if fmt not in ("auto", *FORMATS): raise DataError(f"data_format {fmt!r} is not one of {['auto', *FORMATS]}")
+    ("Records (field-mapped, validated), their locations, the format, and the count of records "
+     "left out by reason.")
+    if fmt not in ("auto", *FORMATS):
+        raise DataError(f"data_format {fmt!r} is not one of {['auto', *FORMATS]}")
     rows, locs = rows or read_rows(source)
     if not rows: raise DataError(f"{name} {_src_name(source)}: no records")
     recs = [apply_field_map(r, field_map or {}, l) for r, l in zip(rows, locs)]
-    if name not in ("val", "test"): _check_map_used(field_map or {}, rows, f"{name} {_src_name(source)}")
+    if name not in ("val", "test"):
+        _check_map_used(field_map or {}, rows, f"{name} {_src_name(source)}")
     for r, l in zip(recs, locs):
         if (n := _text_size(r)) > MAX_RECORD_CHARS: raise DataError(_too_big(l, n))
     if fmt == "auto":
         fmt = detect_format(recs[0])
         if fmt is None:
-            raise DataError(f"{locs[0]}: cannot tell the format from its fields {list(recs[0])}; expected one of: "
-                            f"{_EXPECT}. Set data_format, or rename your columns with field_map, e.g. "
-                            "{'question': 'instruction', 'answer': 'output'}")
+            raise DataError(f"{locs[0]}: cannot tell the format from its fields {list(recs[0])}; "
+                            f"expected one of: {_EXPECT}. Set data_format, or rename your columns "
+                            "with field_map, e.g. {'question': 'instruction', 'answer': 'output'}")
         for r, l in zip(recs, locs):
             if (f := detect_format(r)) != fmt:
-                raise DataError(f"{l}: this record looks like {f or 'no known format'} (fields {list(r)}) "
-                                f"but {locs[0]} "
+                raise DataError(f"{l}: this record looks like {f or 'no known format'} (fields "
+                                f"{list(r)}) but {locs[0]} "
                                 f"is {fmt}; one dataset must use one format")
     keep, skipped = [], {}
     for r, l in zip(recs, locs):
@@ -578,16 +657,21 @@ def _load(
         keep.append((r, l))
     if not keep:
         raise DataError(f"{name} {_src_name(source)}: all {len(recs)} records were left out ("
-                        + ", ".join(f"{n} {k}" for k, n in skipped.items()) + "); ft_nb trains on text conversations")
+                        + ", ".join(f"{n} {k}" for k, n in skipped.items())
+                        + "); ft_nb trains on text conversations")
     return [r for r, _ in keep], [l for _, l in keep], fmt, skipped
 
 # %% ../nbs/02_data.ipynb #884edd6f
 def load_records(source, fmt:str="auto", field_map:dict|None=None)->list[dict]:
-    "Validated records of `source` (see `read_rows`) with `field_map` applied; `fmt` 'auto' detects the format."
+    ("Validated records of `source` (see `read_rows`) with `field_map` applied; `fmt` 'auto' "
+     "detects the format.")
     recs, _, _, skipped = _load(source, fmt, field_map)
     if skipped:
-        warnings.warn(f"{_src_name(source)}: left out " + ", ".join(f"{n} record(s) with {k.replace('_', ' ')}"
-                                                                     for k, n in skipped.items()), DataWarning)
+        warnings.warn(
+            f"{_src_name(source)}: left out " + ", ".join(f"{n} record(s) with "
+                                                          f"{k.replace('_', ' ')}"
+                                                           for k, n in skipped.items()),
+            DataWarning)
     return recs
 
 # %% ../nbs/02_data.ipynb #5dfddb2d
@@ -596,17 +680,22 @@ def to_messages(
     fmt:str,                     # its format (see `FORMATS`)
     system_prompt:str|None=None, # system message for records that have none
 )->list[dict]:
-    "The chat messages [{'role','content'}] of `record`; the `text` format gives one assistant message with the text."
+    ("The chat messages [{'role','content'}] of `record`; the `text` format gives one assistant "
+     "message with the text.")
     if fmt == "alpaca":
         inp = record.get("input") or ""
-        msgs = [dict(role="user", content=record["instruction"] + (f"\n\n{inp}" if inp.strip() else "")),
+        msgs = [dict(role="user",
+                     content=record["instruction"] + (f"\n\n{inp}" if inp.strip() else "")),
                 dict(role="assistant", content=record["output"])]
     elif fmt == "messages":
-        msgs = [dict(role=m["role"], content=content_text(m["content"])) for m in record["messages"]]
+        msgs = [dict(role=m["role"], content=content_text(m["content"]))
+                for m in record["messages"]]
     elif fmt == "sharegpt":
-        msgs = [dict(role=_SHAREGPT_ROLES[m["from"]], content=m["value"]) for m in record["conversations"]]
+        msgs = [dict(role=_SHAREGPT_ROLES[m["from"]], content=m["value"])
+                for m in record["conversations"]]
     elif fmt == "prompt_completion":
-        msgs = [dict(role="user", content=record["prompt"]), dict(role="assistant", content=record["completion"])]
+        msgs = [dict(role="user", content=record["prompt"]),
+                dict(role="assistant", content=record["completion"])]
     elif fmt == "text": return [dict(role="assistant", content=record["text"])]
     else: raise DataError(f"unknown format {fmt!r}; expected one of {list(FORMATS)}")
     sys_msg = record.get("system") or system_prompt
@@ -619,11 +708,13 @@ FALLBACK_TEMPLATE = ("{% for m in messages %}"
     "{% elif m['role'] == 'user' %}### User:\n{{ m['content'] }}\n\n"
     "{% else %}### Assistant:\n{{ m['content'] }}{{ eos_token }}\n\n{% endif %}"
     "{% endfor %}{% if add_generation_prompt %}### Assistant:\n{% endif %}")
-CHATML_TEMPLATE = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>' + '\n' }}"
-                   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+CHATML_TEMPLATE = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + "
+                   "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ "
+                   "'<|im_start|>assistant\n' }}{% endif %}")
 
 def resolve_chat_template(tokenizer, chat_template:str|None=None)->str:
-    "The Jinja template used: `chat_template` ('chatml', 'fallback' or Jinja), else the tokenizer's, else the fallback."
+    ("The Jinja template used: `chat_template` ('chatml', 'fallback' or Jinja), else the "
+     "tokenizer's, else the fallback.")
     if chat_template == "fallback": return FALLBACK_TEMPLATE
     if chat_template == "chatml": return CHATML_TEMPLATE
     if chat_template:
@@ -640,24 +731,29 @@ def _render(messages, tokenizer, template:str, add_generation_prompt:bool=False)
     kw = dict(chat_template=template, tokenize=False, add_generation_prompt=add_generation_prompt)
     try: return tokenizer.apply_chat_template(messages, **kw)
     except Exception as e:
-        if messages and messages[0]["role"] == "system" and len(messages) > 1 and messages[1]["role"] == "user":
-            first = dict(role="user", content=messages[0]["content"] + "\n\n" + messages[1]["content"])
+        if (messages and messages[0]["role"] == "system" and len(messages) > 1
+            and messages[1]["role"] == "user"):
+            first = dict(role="user",
+                         content=messages[0]["content"] + "\n\n" + messages[1]["content"])
             merged = [first] + messages[2:]
             try: return tokenizer.apply_chat_template(merged, **kw)
             except Exception: pass
-        raise DataError(f"the chat template cannot render this conversation ({type(e).__name__}: {e}); "
-                        "roles were " + ", ".join(m["role"] for m in messages)) from None
+        raise DataError("the chat template cannot render this conversation "
+                        f"({type(e).__name__}: {e}); roles were "
+                        + ", ".join(m["role"] for m in messages)) from None
 
 # %% ../nbs/02_data.ipynb #7d4e95ab
 def render_prompt(
-    messages:list,             # chat messages; a trailing assistant message (the reference answer) is dropped
+    messages:list,   # chat messages; a trailing assistant message (the reference answer) is dropped
     tokenizer,                 # the model's tokenizer
     chat_template:str|None=None, # as in the config / `PreparedData.chat_template`
 )->str:
-    "The generation prompt for `messages` rendered exactly as in training (ends with the assistant header)."
+    ("The generation prompt for `messages` rendered exactly as in training (ends with the "
+     "assistant header).")
     msgs = list(messages)
     if msgs and msgs[-1]["role"] == "assistant": msgs = msgs[:-1]
-    return _render(msgs, tokenizer, resolve_chat_template(tokenizer, chat_template), add_generation_prompt=True)
+    return _render(msgs, tokenizer, resolve_chat_template(tokenizer, chat_template),
+                   add_generation_prompt=True)
 
 # %% ../nbs/02_data.ipynb #9777727c
 def _special_ids(tok)->set:
@@ -669,7 +765,8 @@ def _special_ids(tok)->set:
 
 # %% ../nbs/02_data.ipynb #b146a68f
 def _bos(tok, text:str)->list:
-    "[BOS] if the tokenizer adds BOS by itself and the rendered text does not already start with it."
+    ("[BOS] if the tokenizer adds BOS by itself and the rendered text does not already "
+     "start with it.")
     b = tok.bos_token_id
     if b is None or (tok.bos_token and text.startswith(tok.bos_token)): return []
     return [b] if tok("a", add_special_tokens=True).input_ids[:1] == [b] else []
@@ -692,7 +789,8 @@ def encode_prompt(messages:list, tokenizer, chat_template:str|None=None)->list[i
 
 # %% ../nbs/02_data.ipynb #91fdaf4b
 def _answer_spans(messages, tok, template):
-    "Rendered text and, per non-empty assistant turn, (answer start, answer end, end of trained part, eos_added)."
+    ("Rendered text and, per non-empty assistant turn, (answer start, answer end, end of trained "
+     "part, eos_added).")
     full, spans, pos, special = _render(messages, tok, template), [], 0, _special_ids(tok)
     for i, m in enumerate(messages):
         if m["role"] != "assistant" or not m["content"].strip(): continue
@@ -705,11 +803,13 @@ def _answer_spans(messages, tok, template):
         if a < 0:
             content = content.strip()
             a = full.find(content, lo, hi)
-        if a < 0: raise DataError(f"the chat template does not reproduce assistant turn {i+1} ({content[:40]!r}) "
-                                  "in its output; "
-                                  "set chat_template to a template that renders message contents")
+        if a < 0:
+            raise DataError(f"the chat template does not reproduce assistant turn {i+1} "
+                            f"({content[:40]!r}) in its output; "
+                            "set chat_template to a template that renders message contents")
         b = a + len(content)
-        if not ok: hi = min(len(full), b + 64)   # template not prefix-stable: look for the end token right after it
+        # template not prefix-stable: look for the end token right after it
+        if not ok: hi = min(len(full), b + 64)
         rest, end, added = full[b:hi], b, True
         acc = ""
         for t in _ids(tok, rest)[:8]:
@@ -728,7 +828,8 @@ def tokenize_messages(
     chat_template:str|None=None, # see `resolve_chat_template`
     train_on_inputs:bool=False,  # train on every token, not only the answers
 )->dict:
-    "input_ids and labels (-100 where not trained) of one conversation; flags eos_added, boundary_merge, offsets_used."
+    ("input_ids and labels (-100 where not trained) of one conversation; flags eos_added, "
+     "boundary_merge, offsets_used.")
     tok, template = tokenizer, resolve_chat_template(tokenizer, chat_template)
     full, spans = _answer_spans(messages, tok, template)
     ids, pos, seg = _bos(tok, full), 0, []
@@ -742,8 +843,9 @@ def tokenize_messages(
         add(full[pos:a], False)
         add(full[a:end], True)
         if added and tok.eos_token_id is None:
-            raise DataError("the chat template ends no turn with a special token and the tokenizer has no EOS token "
-                            "to end the answer with; set chat_template (e.g. 'chatml') or use a tokenizer with EOS")
+            raise DataError("the chat template ends no turn with a special token and the tokenizer "
+                            "has no EOS token to end the answer with; set chat_template (e.g. "
+                            "'chatml') or use a tokenizer with EOS")
         if added:
             ids.append(tok.eos_token_id)
             labels.append(tok.eos_token_id)
@@ -753,14 +855,18 @@ def tokenize_messages(
     whole, n_bos = _ids(tok, full), len(_bos(tok, full))
     if seg != whole:
         if tok.decode(seg) == tok.decode(whole): flags["boundary_merge"] = True
-        else:   # cutting the text changed it (SentencePiece prefix space): label the whole text by character offsets
+        # cutting the text changed it (SentencePiece prefix space): label the whole text by
+        # character offsets
+        else:
             try: enc = tok(full, add_special_tokens=False, return_offsets_mapping=True)
             except NotImplementedError:
-                raise DataError(f"this tokenizer ({type(tok).__name__}) changes text cut into pieces and cannot map "
-                                "tokens to characters; load its fast version (use_fast=True)") from None
+                raise DataError(f"this tokenizer ({type(tok).__name__}) changes text cut into "
+                                "pieces and cannot map tokens to characters; load its fast version "
+                                "(use_fast=True)") from None
             tr = [(a, end) for a, _, end, _ in spans]
             ids = _bos(tok, full) + enc.input_ids
-            labels = [-100] * n_bos + [i if train_on_inputs or any(a <= s < e for a, e in tr) else -100
+            labels = [-100] * n_bos + [(i if train_on_inputs or any(a <= s < e for a, e in tr)
+                                        else -100)
                                        for i, (s, _) in zip(enc.input_ids, enc.offset_mapping)]
             flags["offsets_used"] = True
     return dict(input_ids=ids, labels=labels, **flags)
@@ -768,9 +874,11 @@ def tokenize_messages(
 # %% ../nbs/02_data.ipynb #822ccdd0
 def tokenize_text(text:str, tokenizer)->dict:
     "Continued pre-training example: the text and EOS, every token trained."
-    if tokenizer.eos_token_id is None: raise DataError("the tokenizer has no EOS token, needed to end text examples")
+    if tokenizer.eos_token_id is None:
+        raise DataError("the tokenizer has no EOS token, needed to end text examples")
     ids = encode_text(text, tokenizer) + [tokenizer.eos_token_id]
-    return dict(input_ids=ids, labels=list(ids), eos_added=False, boundary_merge=False, offsets_used=False)
+    return dict(input_ids=ids, labels=list(ids), eos_added=False, boundary_merge=False,
+                offsets_used=False)
 
 # %% ../nbs/02_data.ipynb #30563f7d
 _CHARS_PER_TOKEN = 32   # no real tokenizer averages more characters per token than this
@@ -802,9 +910,13 @@ def encode_records(
         msgs = None if fmt == "text" else to_messages(r, fmt, system_prompt)
         cut = (len(r["text"]) if fmt == "text" else sum(len(m["content"]) for m in msgs)) > budget
         try:
-            if fmt == "text": ex = tokenize_text(r["text"][:budget] if cut else r["text"], tokenizer)
-            else: ex = tokenize_messages(_cut(msgs, budget) if cut else msgs, tokenizer, chat_template, train_on_inputs)
-        except DataError as e: raise DataError(f"{(locs or [])[i] if locs else f'{name} record {i+1}'}: {e}") from None
+            if fmt == "text":
+                ex = tokenize_text(r["text"][:budget] if cut else r["text"], tokenizer)
+            else:
+                ex = tokenize_messages(_cut(msgs, budget) if cut else msgs, tokenizer,
+                                       chat_template, train_on_inputs)
+        except DataError as e:
+            raise DataError(f"{(locs or [])[i] if locs else f'{name} record {i+1}'}: {e}") from None
         ids, labels = ex["input_ids"], ex["labels"]
         if cut and len(ids) <= max_seq_len:
             c["dropped"]["too_long"] += 1
@@ -826,17 +938,20 @@ def encode_records(
         cols["labels"].append(labels)
         c["kept"] += 1
     if records and not c["kept"]:
-        raise DataError(f"{name}: all {len(records)} examples were dropped ({c['dropped']['too_long']} longer than "
-                        f"max_seq_len={max_seq_len}, {c['dropped']['answer_truncated']} with the answer cut off; "
-                        f"the longest is {c['longest']} tokens); raise max_seq_len"
+        raise DataError(f"{name}: all {len(records)} examples were dropped "
+                        f"({c['dropped']['too_long']} longer than max_seq_len={max_seq_len}, "
+                        f"{c['dropped']['answer_truncated']} with the answer cut off; the longest "
+                        f"is {c['longest']} tokens); raise max_seq_len"
                         + (" or use overlong: truncate" if overlong == "drop" else ""))
     return cols, c
 
 # %% ../nbs/02_data.ipynb #2caba970
 class _KeepColumns:
     "Wrap a collator so that only the model's columns reach it."
-    def __init__(self, collator, keys=("input_ids", "labels")): self.collator, self.keys = collator, keys
-    def __call__(self, features): return self.collator([{k: f[k] for k in self.keys if k in f} for f in features])
+    def __init__(self, collator, keys=("input_ids", "labels")):
+        self.collator, self.keys = collator, keys
+    def __call__(self, features):
+        return self.collator([{k: f[k] for k in self.keys if k in f} for f in features])
 
 # %% ../nbs/02_data.ipynb #6b1d5341
 def make_collator(
@@ -844,10 +959,11 @@ def make_collator(
     packing:bool=True,    # padding-free packing (needs use_cache=False) or padded batches
 ):
     "A data collator for `PreparedData` splits: padding-free packing or right-padded batches."
-    if packing: return _KeepColumns(DataCollatorWithFlattening(return_position_ids=True, separator_id=-100))
+    if packing:
+        return _KeepColumns(DataCollatorWithFlattening(return_position_ids=True, separator_id=-100))
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
-    return _KeepColumns(DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100,
-                                               return_tensors="pt"))
+    return _KeepColumns(DataCollatorForSeq2Seq(tokenizer, padding="longest",
+                                               label_pad_token_id=-100, return_tensors="pt"))
 
 # %% ../nbs/02_data.ipynb #56b9c2bf
 def padding_share(
@@ -855,7 +971,8 @@ def padding_share(
     batch_size:int=4,     # examples per batch
     seed:int=42,          # shuffling seed
 )->dict:
-    "Share of padding tokens in padded batches (random order, length-grouped) and with padding-free packing (0)."
+    ("Share of padding tokens in padded batches (random order, length-grouped) and with "
+     "padding-free packing (0).")
     def share(order):
         pad = tot = 0
         for i in range(0, len(order), batch_size):
@@ -865,8 +982,10 @@ def padding_share(
         return round(pad / tot, 4) if tot else 0.0
     g = torch.Generator().manual_seed(seed)
     rnd = torch.randperm(len(lengths), generator=g).tolist()
-    grp = get_length_grouped_indices(list(lengths), batch_size, generator=torch.Generator().manual_seed(seed))
-    return dict(padded_random=share(rnd), padded_grouped=share(grp), packed=0.0, batch_size=batch_size)
+    grp = get_length_grouped_indices(list(lengths), batch_size,
+                                     generator=torch.Generator().manual_seed(seed))
+    return dict(padded_random=share(rnd), padded_grouped=share(grp), packed=0.0,
+                batch_size=batch_size)
 
 # %% ../nbs/02_data.ipynb #7355c2dc
 def split_records(
@@ -875,7 +994,8 @@ def split_records(
     seed:int=42,              # the same seed always gives the same split
 )->tuple[list, list]:
     "Deterministically shuffle `records` and split them into train and validation lists."
-    if not 0 <= val_fraction < 1: raise DataError(f"val_fraction must be >= 0 and < 1, got {val_fraction}")
+    if not 0 <= val_fraction < 1:
+        raise DataError(f"val_fraction must be >= 0 and < 1, got {val_fraction}")
     if val_fraction == 0: return list(records), []
     if len(records) < 2:
         raise DataError(f"only {len(records)} record(s): cannot hold out a validation split; "
@@ -900,7 +1020,9 @@ def _content_hash(source, rows=None)->str:
             if f.is_file():
                 h.update(str(f.relative_to(p)).encode())
                 h.update(f.read_bytes())
-    else: h.update(json.dumps(rows if rows is not None else read_rows(source)[0], sort_keys=True, default=str).encode())
+    else:
+        h.update(json.dumps(rows if rows is not None else read_rows(source)[0], sort_keys=True,
+                            default=str).encode())
     return h.hexdigest()
 
 # %% ../nbs/02_data.ipynb #2a45cd38
@@ -908,17 +1030,19 @@ def _tokenizer_hash(tok)->str:
     "Hash of everything about a tokenizer that changes its tokens."
     bt = getattr(tok, "backend_tokenizer", None)
     d = bt.to_str() if bt is not None else json.dumps(sorted(tok.get_vocab().items()))
-    extra = json.dumps([type(tok).__name__, tok.special_tokens_map, _bos(tok, "x")], sort_keys=True, default=str)
+    extra = json.dumps([type(tok).__name__, tok.special_tokens_map, _bos(tok, "x")], sort_keys=True,
+                       default=str)
     return hashlib.sha256((d + extra).encode()).hexdigest()
 
 # %% ../nbs/02_data.ipynb #faaa7bef
 @dataclass
 class PreparedData:
-    "Tokenized, loss-masked splits of a task with the report, the chat template used and the data hash."
+    ("Tokenized, loss-masked splits of a task with the report, the chat template used and the "
+     "data hash.")
     train: object                    # datasets.Dataset with input_ids, labels
     val: object|None                 # validation split (None without one)
     test: object|None                # test split (None without one)
-    report: dict                     # counts, drops by reason, length stats, trained-token and padding shares
+    report: dict           # counts, drops by reason, length stats, trained-token and padding shares
     chat_template: str               # the Jinja template used (reuse it for inference)
     data_hash: str                   # cache key: data content, tokenizer, template, config
     fmt: str = "alpaca"              # record format of the data
@@ -935,9 +1059,10 @@ def _stats(cols:dict, counts:dict)->dict:
     tr = sum(sum(l != -100 for l in ls) for ls in cols["labels"])
     tot = sum(L)
     q = lambda f: L[min(len(L) - 1, int(f * len(L)))] if L else 0
-    return dict(**counts, tokens=tot, trained_tokens=tr, trained_share=round(tr / tot, 4) if tot else 0.0,
-                length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0, median=q(0.5), p95=q(0.95),
-                            max=L[-1] if L else 0))
+    return dict(**counts, tokens=tot, trained_tokens=tr,
+                trained_share=round(tr / tot, 4) if tot else 0.0,
+                length=dict(min=L[0] if L else 0, mean=round(tot / len(L), 1) if L else 0,
+                            median=q(0.5), p95=q(0.95), max=L[-1] if L else 0))
 
 # %% ../nbs/02_data.ipynb #5254ecdd
 def bundled_task(source)->str|None:
@@ -965,7 +1090,8 @@ def _source_names(srcs:dict)->dict:
 
 # %% ../nbs/02_data.ipynb #dccd0eb3
 def _save_splits(d:Path, splits:dict, meta:dict):
-    "Write `splits` and `meta.json` to the cache directory `d` atomically (`ft_nb.runs.atomic_dir`)."
+    ("Write `splits` and `meta.json` to the cache directory `d` atomically "
+     "(`ft_nb.runs.atomic_dir`).")
     with atomic_dir(d, overwrite=True) as tmp:
         for k, ds in splits.items():
             if ds is not None: ds.save_to_disk(str(tmp/k))
@@ -976,7 +1102,8 @@ def _load_splits(d:Path):
     "The cached splits and meta of `d`; None if the entry cannot be read (it is then rebuilt)."
     try:
         meta = json.loads((d/"meta.json").read_text())
-        splits = {k: datasets.load_from_disk(str(d/k)) if (d/k).exists() else None for k in ("train", "val", "test")}
+        splits = {k: datasets.load_from_disk(str(d/k)) if (d/k).exists() else None
+                  for k in ("train", "val", "test")}
         return splits, meta
     except Exception: return None
 
@@ -985,23 +1112,27 @@ def prepare_data(
     cfg,                         # FTConfig, dict or YAML path (see `load_config`)
     tokenizer,                   # the model's tokenizer
     cache_root:str|Path|None=None, # where cached data lives (default: `cache_dir('data')`)
-    sources:dict|None=None,      # override dataset/val_dataset/test_dataset: dict(train=, val=, test=), e.g. lists
+    sources:dict|None=None,    # dict(train=, val=, test=) overriding the dataset fields, e.g. lists
 )->PreparedData:
-    "Load, validate, split, render, tokenize and mask the config's data, with a report; cached by content."
+    ("Load, validate, split, render, tokenize and mask the config's data, with a report; cached "
+     "by content.")
     cfg = load_config(cfg)
     if cfg.tasks:
         raise DataError("this config lists several tasks (`tasks`): prepare them with "
-                        "ft_nb.multitask.prepare_multitask (LoRATrainer does), or give one task's data in `dataset`")
+                        "ft_nb.multitask.prepare_multitask (LoRATrainer does), or give one task's "
+                        "data in `dataset`")
     srcs = {**split_sources(cfg), **{k: v for k, v in (sources or {}).items() if v is not None}}
     if srcs["train"] is None or (isinstance(srcs["train"], str) and not srcs["train"].strip()):
-        raise DataError("no training data: set `dataset` to a file, a saved datasets directory, a hub dataset "
-                        "or 'demo'")
+        raise DataError("no training data: set `dataset` to a file, a saved datasets directory, a "
+                        "hub dataset or 'demo'")
     template = resolve_chat_template(tokenizer, cfg.chat_template)
     # what each source is is checked first; lists, Datasets and hub datasets are read once, here
-    rows = {k: None if s is None or _local_source(s) is not None else read_rows(s) for k, s in srcs.items()}
+    rows = {k: None if s is None or _local_source(s) is not None else read_rows(s)
+            for k, s in srcs.items()}
     parts = dict(v=_DATA_VERSION, tok=_tokenizer_hash(tokenizer), tpl=template,
                  cfg={k: getattr(cfg, k) for k in _KEY_FIELDS},
-                 src={k: _content_hash(s, rows[k][0] if rows[k] else None) for k, s in srcs.items() if s is not None})
+                 src={k: _content_hash(s, rows[k][0] if rows[k] else None) for k, s in srcs.items()
+                      if s is not None})
     key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     d = (Path(cache_root) if cache_root else cache_dir("data"))/key[:24]
     was = not datasets.are_progress_bars_disabled()
@@ -1010,23 +1141,29 @@ def prepare_data(
         cached = _load_splits(d) if cfg.data_cache and (d/"meta.json").exists() else None
         if cached:
             splits, meta = cached
-            rep = dict(meta["report"], sources=_source_names(srcs), cache=dict(status="hit", path=str(d)))
+            rep = dict(meta["report"], sources=_source_names(srcs),
+                       cache=dict(status="hit", path=str(d)))
         else:
             splits, rep, fmt = _prepare(cfg, tokenizer, srcs, rows, template)
             meta = dict(report=rep, fmt=fmt)
-            rep = dict(rep, cache=dict(status="miss", path=str(d)) if cfg.data_cache else dict(status="off", path=None))
+            rep = dict(rep,
+                       cache=(dict(status="miss", path=str(d)) if cfg.data_cache
+                              else dict(status="off", path=None)))
             if cfg.data_cache:
                 try: _save_splits(d, splits, meta)
-                except (OSError, FTError) as e:   # an unwritable cache (read-only, full) costs time, not the run
+                # an unwritable cache (read-only, full) costs time, not the run
+                except (OSError, FTError) as e:
                     rep["cache"] = dict(status=f"not written ({e})", path=None)
     finally:
         if was: datasets.enable_progress_bars()
-    rep["padding"] = padding_share([len(x) for x in splits["train"]["input_ids"]], cfg.per_device_batch_size, cfg.seed)
+    rep["padding"] = padding_share([len(x) for x in splits["train"]["input_ids"]],
+                                   cfg.per_device_batch_size, cfg.seed)
     rep["data_hash"] = key
     has_own = getattr(tokenizer, "chat_template", None)
     rep["chat_template_source"] = ("config" if cfg.chat_template else "tokenizer" if has_own
                                    else "fallback (the tokenizer has none)")
-    return PreparedData(splits["train"], splits["val"], splits["test"], rep, template, key, meta["fmt"], tokenizer)
+    return PreparedData(splits["train"], splits["val"], splits["test"], rep, template, key,
+                        meta["fmt"], tokenizer)
 
 # %% ../nbs/02_data.ipynb #1e6deaf3
 def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, str]:
@@ -1040,13 +1177,13 @@ def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, st
         data["train"] = ([recs[i] for i in tr], [locs[i] for i in tr], fmt, skipped)
         data["val"] = ([recs[i] for i in va], [locs[i] for i in va], fmt, {})
     if srcs["test"] is not None: data["test"] = load("test")
-    rep = dict(format=fmt, sources=_source_names(srcs), max_seq_len=cfg.max_seq_len, overlong=cfg.overlong,
-               train_on_inputs=cfg.train_on_inputs, splits={})
+    rep = dict(format=fmt, sources=_source_names(srcs), max_seq_len=cfg.max_seq_len,
+               overlong=cfg.overlong, train_on_inputs=cfg.train_on_inputs, splits={})
     splits = dict(train=None, val=None, test=None)
     for k, (rs, ls, f, left_out) in data.items():
         name = f"{k} split of {_src_name(srcs[k] if srcs[k] is not None else srcs['train'])}"
-        cols, counts = encode_records(rs, f, tok, cfg.max_seq_len, cfg.overlong, cfg.train_on_inputs, cfg.system_prompt,
-                                      template, ls, name)
+        cols, counts = encode_records(rs, f, tok, cfg.max_seq_len, cfg.overlong,
+                                      cfg.train_on_inputs, cfg.system_prompt, template, ls, name)
         counts["read"] += sum(left_out.values())
         counts["dropped"].update(left_out)
         splits[k] = Dataset.from_dict(cols)
@@ -1057,12 +1194,14 @@ def _prepare(cfg, tok, srcs:dict, rows:dict, template:str)->tuple[dict, dict, st
 
 # %% ../nbs/02_data.ipynb #f5ab5a0d
 def plot_lengths(data:PreparedData, path=None):
-    "Histogram of token lengths per split (saved to `path` if given); returns the matplotlib figure."
+    ("Histogram of token lengths per split (saved to `path` if given); returns the "
+     "matplotlib figure.")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3))
     for k in ("train", "val", "test"):
         ds = getattr(data, k)
-        if ds is not None: ax.hist([len(x) for x in ds["input_ids"]], bins=40, alpha=0.6, label=f"{k} ({len(ds)})")
+        if ds is not None:
+            ax.hist([len(x) for x in ds["input_ids"]], bins=40, alpha=0.6, label=f"{k} ({len(ds)})")
     mx = data.report.get("max_seq_len")
     if mx: ax.axvline(mx, color="red", ls="--", lw=1, label=f"max_seq_len={mx}")
     ax.set_xlabel("tokens per example")
@@ -1078,9 +1217,11 @@ def plot_lengths(data:PreparedData, path=None):
 
 # %% ../nbs/02_data.ipynb #130258ad
 def save_prepared(data:PreparedData, out_dir)->Path:
-    "Write the splits (`save_to_disk`), report.json, chat_template.jinja and token_lengths.png to `out_dir`."
+    ("Write the splits (`save_to_disk`), report.json, chat_template.jinja and token_lengths.png to "
+     "`out_dir`.")
     out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir(): raise DataError(f"{out} is a file, not a directory; choose another --out")
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out} is a file, not a directory; choose another --out")
     was = not datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()
     try:
@@ -1092,7 +1233,8 @@ def save_prepared(data:PreparedData, out_dir)->Path:
         atomic_write(out/"chat_template.jinja", data.chat_template)
         plot_lengths(data, out/"token_lengths.png")
     except OSError as e:
-        raise DataError(f"{out}: cannot write the prepared data ({e.strerror or e}); choose another --out") from None
+        raise DataError(f"{out}: cannot write the prepared data ({e.strerror or e}); choose "
+                        "another --out") from None
     finally:
         if was: datasets.enable_progress_bars()
     return out
@@ -1100,30 +1242,36 @@ def save_prepared(data:PreparedData, out_dir)->Path:
 # %% ../nbs/02_data.ipynb #25a62ab4
 def report_text(rep:dict)->str:
     "The report as a few readable lines."
-    lines = [f"format: {rep['format']}   chat template: {rep.get('chat_template_source', '?')}   sources: "
+    lines = [f"format: {rep['format']}   chat template: "
+             f"{rep.get('chat_template_source', '?')}   sources: "
              + ", ".join(f"{k}={v}" for k, v in rep["sources"].items())]
     for k, s in rep["splits"].items():
         dr = ", ".join(f"{n} {r}" for r, n in s["dropped"].items() if n) or "none"
         L = s["length"]
-        lines.append(f"{k:5}: read {s['read']}, kept {s['kept']}, truncated {s['truncated']}, dropped: {dr}; "
-                     f"tokens/example min {L['min']} median {L['median']} mean {L['mean']} p95 {L['p95']} "
-                     f"max {L['max']}; "
+        lines.append(f"{k:5}: read {s['read']}, kept {s['kept']}, truncated {s['truncated']}, "
+                     f"dropped: {dr}; tokens/example min {L['min']} median {L['median']} mean "
+                     f"{L['mean']} p95 {L['p95']} max {L['max']}; "
                      f"trained tokens {s['trained_share']:.1%}")
     p = rep.get("padding")
-    if p: lines.append(f"padding share at batch size {p['batch_size']}: padded {p['padded_random']:.1%}, "
-                       f"length-grouped {p['padded_grouped']:.1%}, padding-free packing {p['packed']:.1%}")
-    if m := rep.get("mixture"):          # a multi-task report (ft_nb.multitask): the examples per epoch of each task
+    if p:
+        lines.append(f"padding share at batch size {p['batch_size']}: padded "
+                     f"{p['padded_random']:.1%}, length-grouped {p['padded_grouped']:.1%}, "
+                     f"padding-free packing {p['packed']:.1%}")
+    # a multi-task report (ft_nb.multitask): the examples per epoch of each task
+    if m := rep.get("mixture"):
         tot = sum(m["counts"].values())
         rule = "weights" if m["mixing"] == "weights" else f"temperature {m['temperature']}"
         lines.append(f"mixture ({rule}, {tot} examples per epoch): " + ", ".join(
             f"{k} {n} = {n/tot:.1%} (target {m['shares'][k]:.1%}, {m['sizes'][k]} examples)"
             for k, n in m["counts"].items()))
-    if rep.get("cache"): lines.append(f"cache: {rep['cache']['status']}  hash: {rep.get('data_hash', '')[:16]}")
+    if rep.get("cache"):
+        lines.append(f"cache: {rep['cache']['status']}  hash: {rep.get('data_hash', '')[:16]}")
     return "\n".join(lines)
 
 # %% ../nbs/02_data.ipynb #149b9d51
 class Preview(str):
-    "Rendered examples: ANSI colours when printed, HTML in a notebook, `.plain` with the trained text between ⟦ ⟧."
+    ("Rendered examples: ANSI colours when printed, HTML in a notebook, `.plain` with the trained "
+     "text between ⟦ ⟧.")
     def __new__(cls, ansi:str, html_:str, plain:str=""):
         o = super().__new__(cls, ansi)
         o.html, o.plain = html_, plain
@@ -1148,10 +1296,14 @@ def render_example(input_ids:list, labels:list, tokenizer)->Preview:
     for t, ids in _runs(input_ids, labels):
         s = tokenizer.decode(ids)
         a.append(f"\x1b[1;32m{s}\x1b[0m" if t else f"\x1b[2m{s}\x1b[0m")
-        h.append(f'<span style="background:#c8f7c5;color:#064;font-weight:bold">{html.escape(s)}</span>' if t
-                 else f'<span style="color:#888">{html.escape(s)}</span>')
+        h.append(
+            f'<span style="background:#c8f7c5;color:#064;font-weight:bold">{html.escape(s)}</span>'
+            if t
+            else f'<span style="color:#888">{html.escape(s)}</span>'
+        )
         p.append(f"⟦{s}⟧" if t else s)
-    return Preview("".join(a), '<pre style="white-space:pre-wrap">' + "".join(h) + "</pre>", "".join(p))
+    return Preview("".join(a), '<pre style="white-space:pre-wrap">' + "".join(h) + "</pre>",
+                   "".join(p))
 
 # %% ../nbs/02_data.ipynb #eb5e890c
 @patch
@@ -1159,7 +1311,8 @@ def preview(self:PreparedData, n:int=2, split:str="train")->Preview:
     "The first `n` examples of `split`, trained tokens highlighted."
     ds = getattr(self, split)
     if ds is None: raise DataError(f"no {split} split to preview")
-    exs = [render_example(ds[i]["input_ids"], ds[i]["labels"], self.tokenizer) for i in range(min(n, len(ds)))]
+    exs = [render_example(ds[i]["input_ids"], ds[i]["labels"], self.tokenizer)
+           for i in range(min(n, len(ds)))]
     sep = "\n" + "─" * 60 + "\n"
     trained = lambda i: sum(l != -100 for l in ds[i]["labels"])
     head = lambda i: f"[{split} {i}: {len(ds[i]['input_ids'])} tokens, {trained(i)} trained]"
@@ -1170,18 +1323,19 @@ def preview(self:PreparedData, n:int=2, split:str="train")->Preview:
 # %% ../nbs/02_data.ipynb #f2754b07
 def cmd_prepare(
     config:str,                                           # YAML config file
-    preview:Annotated[int, {"metavar": "N"}]=2,           # show N examples with trained tokens highlighted (0: none)
-    out:str=None,                                    # where to write the processed data (default: <output_dir>/data)
+    preview:Annotated[int, {"metavar": "N"}]=2,   # show N examples, trained tokens marked (0: none)
+    out:str=None,                   # where to write the processed data (default: <output_dir>/data)
     split:Annotated[str, {"choices": ["train", "val", "test"]}]="train",  # split to preview
-    color:bool=False,                                     # colour the preview even when not writing to a terminal
-    overrides:list=None,  # other --key value pairs override config fields, e.g. --max_seq_len 256 --lora_r 8
+    color:bool=False,                       # colour the preview even when not writing to a terminal
+    overrides:list=None,  # --key value config overrides, e.g. --max_seq_len 256 --lora_r 8
 )->int:
     """Check, tokenize and mask a config's data; write it with a report and preview.
 
     Dry run of the data stage: report, processed splits and a preview of the trained tokens."""
     if preview < 0: raise DataError(f"--preview: expected a number of examples >= 0, got {preview}")
     cfg = load_config(config, overrides=overrides or [])
-    tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)
+    tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name,
+                         trust_remote_code=cfg.trust_remote_code)
     data = prepare_data(cfg, tok)
     dest = save_prepared(data, out or Path(cfg.output_dir)/"data")
     print(report_text(data.report))

@@ -28,18 +28,22 @@ __all__ = ['DEMO_CONFIG', 'demo_precision', 'run_demo', 'cmd_demo']
 
 # %% ../nbs/05b_demo.ipynb #e53adac3
 DEMO_CONFIG = dict(
-    model_name="smollm2-135m-instruct", dataset="demo", method="lora", lora_r=32, lora_alpha=32, lora_dropout=0.05,
-    target_modules="all-linear", learning_rate=1.75e-3,     # chosen by the study below
-    max_steps=60, lr_scheduler="cosine",                    # the longest run that keeps the demo within 10 minutes
+    model_name="smollm2-135m-instruct", dataset="demo", method="lora", lora_r=32, lora_alpha=32,
+    # chosen by the study below
+    lora_dropout=0.05, target_modules="all-linear", learning_rate=1.75e-3,
+    # the longest run that keeps the demo within 10 minutes
+    max_steps=60, lr_scheduler="cosine",
     warmup_ratio=0.1, per_device_batch_size=8, max_seq_len=256, packing=True, logging_steps=10,
-    metrics=["accuracy", "label_found"], labels=list(DEMO_LABELS), eval_batch_size=16, output_dir="outputs/demo",
-    eval_max_new_tokens=48,   # room for the base model's wordy replies (see above)
+    metrics=["accuracy", "label_found"], labels=list(DEMO_LABELS), eval_batch_size=16,
+    # room for the base model's wordy replies (see above)
+    output_dir="outputs/demo", eval_max_new_tokens=48,
     overwrite_output_dir=True, seed=42,
     eval_on_start=False)      # the comparison measures the base model's validation loss anyway
 
 # %% ../nbs/05b_demo.ipynb #ab86481c
 def demo_precision(cfg, cpu_bf16:bool|None=None)->str:
-    "The demo's precision: bf16 on a CPU with native bf16 when the config leaves it on auto; else the config's."
+    ("The demo's precision: bf16 on a CPU with native bf16 when the config leaves it on auto; else "
+     "the config's.")
     dev, prec = pick_device_and_precision(cfg.device, cfg.precision, cpu_bf16=cpu_bf16)
     return prec if dev == "cpu" else cfg.precision
 
@@ -55,7 +59,8 @@ class _Stages:
         print(f"▶ {name} ...", flush=True)
         try: yield
         finally:
-            t = self.times[name] = dict(wall_s=round(time.time()-w, 1), cpu_s=round(time.process_time()-c, 1))
+            t = self.times[name] = dict(wall_s=round(time.time()-w, 1),
+                                        cpu_s=round(time.process_time()-c, 1))
             print(f"✓ {name}: {t['wall_s']} s wall, {t['cpu_s']} s CPU", flush=True)
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a10
@@ -72,11 +77,13 @@ def _check_out_dir(out:Path):
     "Refuse a run directory that is a file or holds something other than an earlier run."
     if out.is_file(): raise FTError(f"--out {out} is a file; give a directory for the demo run")
     if not out.is_dir() or not any(out.iterdir()): return
-    marks = [MANIFEST, "demo_times.md", "ft_nb_config.yaml", "report.json", "adapter_config.json", "checkpoints"]
-    if any((out/m).exists() for m in marks) or any(out.glob("checkpoint-*")): return   # an earlier (maybe cut) run
+    marks = [MANIFEST, "demo_times.md", "ft_nb_config.yaml", "report.json", "adapter_config.json",
+             "checkpoints"]
+    # an earlier (maybe cut) run
+    if any((out/m).exists() for m in marks) or any(out.glob("checkpoint-*")): return
     names = sorted(p.name for p in out.iterdir())[:5]
-    raise FTError(f"--out {out} already holds files that are not an ft_nb run ({', '.join(names)}); "
-                  "the demo would replace them: choose another directory")
+    raise FTError(f"--out {out} already holds files that are not an ft_nb run "
+                  f"({', '.join(names)}); the demo would replace them: choose another directory")
 
 # %% ../nbs/05b_demo.ipynb #17414d49
 def run_demo(
@@ -85,9 +92,10 @@ def run_demo(
     limit:int|None=None,          # evaluate the first `limit` test examples only (default: all)
     overrides:list|dict|None=None,# further config overrides
     progress:bool=True,           # progress bars
-    threads:int|None=None,        # torch CPU threads (default: torch's choice; 1 is faster on a shared machine)
+    threads:int|None=None,   # torch CPU threads (default: torch's; 1 is faster on a shared machine)
 )->dict:
-    "Train LoRA on the bundled task with the built-in model, compare with the base model; print and save the table."
+    ("Train LoRA on the bundled task with the built-in model, compare with the base model; print "
+     "and save the table.")
     out = Path(out_dir)
     _check_out_dir(out)
     if threads: torch.set_num_threads(threads)
@@ -97,11 +105,14 @@ def run_demo(
     cfg = cfg.replace(precision=demo_precision(cfg))
     st = _Stages()
     if cfg.model_name == DEFAULT_MODEL:
-        with st("install built-in model (GGUF -> safetensors, cached after the first run)"): default_model_dir()
-    with st(f"train {cfg.method} r={cfg.lora_r}, {cfg.max_steps} packed steps (incl. data preparation)"):
+        with st("install built-in model (GGUF -> safetensors, cached after the first run)"):
+            default_model_dir()
+    with st(f"train {cfg.method} r={cfg.lora_r}, {cfg.max_steps} packed steps (incl. data "
+            "preparation)"):
         result = LoRATrainer(cfg).train()
     with st("evaluate base and tuned model on the test split"):
-        comp = compare_models(cfg, [out], limit=limit, out_dir=out, progress=progress, names=["tuned"])
+        comp = compare_models(cfg, [out], limit=limit, out_dir=out, progress=progress,
+                              names=["tuned"])
     comp.stage_times = st.times
     paths = save_comparison(comp, out)
     atomic_write(out/"demo_times.md", st.markdown() + "\n")
@@ -109,23 +120,26 @@ def run_demo(
     t = comp.table
     gain = float(t.loc["tuned", "accuracy"] - t.loc["base", "accuracy"])
     _print_demo(comp, gain, st, total, out)
-    return dict(table=t, gain=gain, stage_times=st.times, wall_time_s=total, train=result, comparison=comp, paths=paths)
+    return dict(table=t, gain=gain, stage_times=st.times, wall_time_s=total, train=result,
+                comparison=comp, paths=paths)
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a16
 def _print_demo(comp, gain:float, st:_Stages, total:float, out:Path):
     t = comp.table
     print("\n## Before / after\n")
     print(to_markdown(t))
-    print(f"\naccuracy: base {t.loc['base','accuracy']:.1f}% -> tuned {t.loc['tuned','accuracy']:.1f}% "
-          f"({gain:+.1f} points) on {len(comp.results[0].predictions)} test tickets")
+    print(f"\naccuracy: base {t.loc['base','accuracy']:.1f}% -> tuned "
+          f"{t.loc['tuned','accuracy']:.1f}% ({gain:+.1f} points) on "
+          f"{len(comp.results[0].predictions)} test tickets")
     if comp.brief is not None:
         print("\n## The brief's table\n")
         print(brief_markdown(comp.brief))
     print("\n## Stages\n")
     print(st.markdown())
     print(f"\ntorch threads: {torch.get_num_threads()}; device: {comp.config.get('device')}")
-    print(f"total wall time {total:.0f} s ({total/60:.1f} min); files in {out}: comparison.md, comparison.png, "
-          "brief.md, eval_report.json, eval_predictions.jsonl, loss.png, demo_times.md")
+    print(f"total wall time {total:.0f} s ({total/60:.1f} min); files in {out}: comparison.md, "
+          "comparison.png, brief.md, eval_report.json, eval_predictions.jsonl, loss.png, "
+          "demo_times.md")
 
 # %% ../nbs/05b_demo.ipynb #0b5d1a18
 def cmd_demo(

@@ -25,9 +25,12 @@ from huggingface_hub import HfApi
 from .core import FTError, check_number, fields_with, torch_dtype
 from .inference import check_base_name, END_TOKENS
 from .models import load_run_model
-from .runs import RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files, write_manifest, MANIFEST, input_clash
-from .gguf_export import (GGUF_TYPES, GGUF_TOL, GGUFError, cmd_export, export_gguf, export_lora_gguf,
-    llama_server_command, ollama_modelfile, verify_gguf, write_modelfile)   # their home is ft_nb.gguf_export
+from .runs import (RunInfo, atomic_dir, atomic_write, clean_partials, read_run, run_files,
+                        write_manifest, MANIFEST, input_clash)
+from .gguf_export import (GGUF_TYPES, GGUF_TOL, GGUFError, cmd_export, export_gguf,
+                               # their home is ft_nb.gguf_export
+                               export_lora_gguf, llama_server_command, ollama_modelfile,
+                               verify_gguf, write_modelfile)
 
 
 # %% auto #0
@@ -39,16 +42,19 @@ class DeployError(FTError):
     "A merge, export or sharing problem the user can fix; the message says what to do."
 
 # %% ../nbs/07_deployment.ipynb #e00f3b7f
-_EVAL_FILES = ("eval_report.json", "evaluation.json", "eval/report.json", "evaluation/report.json", "report.json")
+_EVAL_FILES = ("eval_report.json", "evaluation.json", "eval/report.json", "evaluation/report.json",
+               "report.json")
 
 def find_metrics(run_dir)->dict|None:
-    "Metrics of the run's evaluation report: {metric: value} or {metric: {'before': x, 'after': y}}; None if absent."
+    ("Metrics of the run's evaluation report: {metric: value} or {metric: {'before': x, 'after': "
+     "y}}; None if absent.")
     if run_dir is None: return None
     for f in _EVAL_FILES:
         p = Path(run_dir)/f
         if not p.is_file(): continue
         try: d = json.loads(p.read_text(encoding="utf-8"))
-        except (ValueError, RecursionError): continue       # not a report: the card says there is none
+        # not a report: the card says there is none
+        except (ValueError, RecursionError): continue
         if not isinstance(d, dict): continue
         for cand in (d, d.get("eval"), d.get("evaluation")):
             if isinstance(cand, dict) and isinstance(cand.get("metrics"), dict) and cand["metrics"]:
@@ -58,10 +64,13 @@ def find_metrics(run_dir)->dict|None:
 # %% ../nbs/07_deployment.ipynb #7d3c9b10
 def _fmt(v): return f"{v:.4g}" if isinstance(v, float) else str(v)
 
+# %% ../nbs/07_deployment.ipynb #b7892c99
 def _metrics_table(m:dict)->str:
-    "A markdown table of `find_metrics`' result: one row per metric, a column per value (before / after / delta)."
+    ("A markdown table of `find_metrics`' result: one row per metric, a column per value (before / "
+     "after / delta).")
     if not all(isinstance(v, dict) for v in m.values()):
-        return "\n".join(["| metric | value |", "|---|---|", *[f"| {k} | {_fmt(v)} |" for k, v in m.items()]])
+        return "\n".join(["| metric | value |", "|---|---|",
+                          *[f"| {k} | {_fmt(v)} |" for k, v in m.items()]])
     cols = [c for c in ("before", "after", "delta") if any(c in v for v in m.values())]
     cols = cols or sorted({k for v in m.values() for k in v})
     rows = [f"| {k} | " + " | ".join(_fmt(v.get(c, "")) for c in cols) + " |" for k, v in m.items()]
@@ -75,13 +84,16 @@ def _hparams(info:RunInfo)->dict:
     "The hyperparameters worth a card: from the training config, else from the PEFT config."
     hp = {k: info.config[k] for k in _HPARAMS if info.config.get(k) is not None}
     ac = info.adapter_config or {}
-    for k, ak in (("lora_r", "r"), ("lora_alpha", "lora_alpha"), ("target_modules", "target_modules")):
+    for k, ak in (("lora_r", "r"), ("lora_alpha", "lora_alpha"),
+                  ("target_modules", "target_modules")):
         if k not in hp and ac.get(ak) is not None:
             hp[k] = sorted(ac[ak]) if isinstance(ac[ak], (list, set)) else ac[ak]
     return hp
 
+# %% ../nbs/07_deployment.ipynb #c3b97a4c
 def _card_recorded(p:Path):
-    "Keep a manifest that records README.md true once the card is rewritten (peft writes a card of its own)."
+    ("Keep a manifest that records README.md true once the card is rewritten (peft writes a card "
+     "of its own).")
     f = p/MANIFEST
     if not f.is_file(): return
     man = json.loads(f.read_text(encoding="utf-8"))
@@ -89,40 +101,47 @@ def _card_recorded(p:Path):
         man["files"]["README.md"] = (p/"README.md").stat().st_size
         atomic_write(f, json.dumps(man, indent=1, default=str))
 
+# %% ../nbs/07_deployment.ipynb #8e5d469d
 def _usage_snippet(kind:str, title:str)->str:
     if kind == "adapter":
-        return f'from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("{title}")'
+        return ('from peft import AutoPeftModelForCausalLM\nmodel = '
+                f'AutoPeftModelForCausalLM.from_pretrained("{title}")')
     return (f'from transformers import AutoModelForCausalLM, AutoTokenizer\n'
-            f'model = AutoModelForCausalLM.from_pretrained("{title}")\ntok = AutoTokenizer.from_pretrained("{title}")')
+            f'model = AutoModelForCausalLM.from_pretrained("{title}")\ntok = '
+            f'AutoTokenizer.from_pretrained("{title}")')
 
 # %% ../nbs/07_deployment.ipynb #8f2a6d19
 def write_model_card(
     path:str|Path,          # adapter or merged-model directory; README.md is written here
-    kind:str|None=None,     # "adapter" (library_name: peft) or "merged" (transformers); default: what `path` holds
-    info:RunInfo|None=None, # `read_run` of the adapter the model came from (default: `read_run(path)`)
+    kind:str|None=None,    # "adapter" (peft) or "merged" (transformers); default: what `path` holds
+    info:RunInfo|None=None, # `read_run` of the model's adapter (default: `read_run(path)`)
     extra:dict|None=None,   # e.g. the merge report, shown in its own section
     run_dir=None,           # where to look for the evaluation report (default: `path`)
     license:str|None=None,  # SPDX id; default: the manifest's `license`, else "other"
     repo_name:str|None=None,  # title; default: the directory name
 )->str:
-    "Write a Hugging Face hub model card (YAML front matter + markdown) to `path/README.md`; returns its text."
+    ("Write a Hugging Face hub model card (YAML front matter + markdown) to `path/README.md`; "
+     "returns its text.")
     p = Path(path)
     info = info or read_run(p)
     kind = kind or info.kind
-    if kind not in ("adapter", "merged"): raise DeployError(f"kind must be 'adapter' or 'merged', got {kind!r}")
+    if kind not in ("adapter", "merged"):
+        raise DeployError(f"kind must be 'adapter' or 'merged', got {kind!r}")
     man, cfg = info.manifest, info.config
     base, method = info.base_model or "unknown", info.method or "unknown"
     meta = {"base_model": base, "library_name": "peft" if kind=="adapter" else "transformers",
             "license": license or man.get("license") or cfg.get("license") or "other",
-            "tags": ["ft_nb", method, "peft"] + (["merged"] if kind=="merged" else []) + ["text-generation"],
-            "pipeline_tag": "text-generation", "base_model_relation": "adapter" if kind=="adapter" else "merge"}
+            "tags": (["ft_nb", method, "peft"] + (["merged"] if kind=="merged" else [])
+                     + ["text-generation"]),
+            "pipeline_tag": "text-generation",
+            "base_model_relation": "adapter" if kind=="adapter" else "merge"}
     metrics = find_metrics(run_dir if run_dir is not None else p)
     title = repo_name or p.name
     intro = (f"A **{method}** adapter for `{base}`, trained with {_FT_NB}." if kind=="adapter" else
-             f"`{base}` with a **{method}** adapter merged into its weights by {_FT_NB}; loads with plain "
-             "`transformers`, no peft needed.")
-    lines = ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "", f"# {title}", "", intro, "",
-             "## Training", "", f"- method: `{method}`", f"- base model: `{base}`",
+             f"`{base}` with a **{method}** adapter merged into its weights by {_FT_NB}; loads "
+             "with plain `transformers`, no peft needed.")
+    lines = ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "", f"# {title}", "",
+             intro, "", "## Training", "", f"- method: `{method}`", f"- base model: `{base}`",
              f"- data hash: `{info.data_hash or 'not recorded'}`"]
     for k in ("trainable_params", "adapter_size_mb", "wall_time_s", "device", "git_rev"):
         if man.get(k) is not None: lines.append(f"- {k.replace('_', ' ')}: `{man[k]}`")
@@ -154,19 +173,23 @@ def _logits(model, tok, prompts, device=None)->torch.Tensor:
     enc = tok(list(prompts), return_tensors="pt", padding=True)
     dev = device or next(model.parameters()).device
     with torch.no_grad():
-        out = model(input_ids=enc.input_ids.to(dev), attention_mask=enc.attention_mask.to(dev)).logits.float().cpu()
+        out = model(input_ids=enc.input_ids.to(dev),
+                    attention_mask=enc.attention_mask.to(dev)).logits.float().cpu()
     return out * enc.attention_mask[..., None]
 
+# %% ../nbs/07_deployment.ipynb #dbf0ce2e
 def _max_diff(a:torch.Tensor, b:torch.Tensor)->float: return float((a-b).abs().max())
 
 # %% ../nbs/07_deployment.ipynb #9c359b73
 def _check_mergeable(info:RunInfo, so:str="it cannot be merged into the base model"):
-    "Refuse adapters that add virtual tokens: there is no weight update to fold in (`so`: what that rules out)."
+    ("Refuse adapters that add virtual tokens: there is no weight update to fold in (`so`: what "
+     "that rules out).")
     if not info.mergeable:
-        raise DeployError(f"{info.path}: a {info.method} adapter ({info.peft_type}) adds virtual tokens, "
-                          f"not a weight update, so {so}. Serve it unmerged: "
+        raise DeployError(f"{info.path}: a {info.method} adapter ({info.peft_type}) adds "
+                          f"virtual tokens, not a weight update, so {so}. Serve it unmerged: "
                           f"`ft-nb serve --base {info.base_model} --adapter NAME={info.path}`, "
-                          f"`ft-nb infer --adapter {info.path}` or LoRAInference(base_model=..., adapter_path=...)")
+                          f"`ft-nb infer --adapter {info.path}` or LoRAInference(base_model=..., "
+                          "adapter_path=...)")
 
 # %% ../nbs/07_deployment.ipynb #5b0e7a61
 _REL_TOL = {"fp16": 4e-3, "bf16": 3e-2}
@@ -177,31 +200,32 @@ def _parity(ada:torch.Tensor, merged:torch.Tensor, precision:str, tol:float|None
     default = max(1e-4, 1e-5*scale) if precision == "fp32" else _REL_TOL[precision]*max(1.0, scale)
     if tol is None: tol = default
     elif tol >= scale:
-        raise DeployError(f"tol (--tol): {tol:g} is not below the logits' own scale (largest |logit| {scale:.3g}), so "
-                          f"any merge would pass the check; nothing was saved. Leave --tol out (here {default:.3g}) "
-                          "or give a smaller one")
+        raise DeployError(f"tol (--tol): {tol:g} is not below the logits' own scale (largest "
+                          f"|logit| {scale:.3g}), so any merge would pass the check; nothing was "
+                          f"saved. Leave --tol out (here {default:.3g}) or give a smaller one")
     diff = _max_diff(ada, merged)
     if diff > tol:
-        raise DeployError(f"merge parity check failed: merged logits differ from the adapter's by {diff:.3g} "
-                          f"(> tol {tol:.3g}); nothing was saved. Check the adapter matches base {base!r}, "
-                          "or merge in fp32")
+        raise DeployError("merge parity check failed: merged logits differ from the adapter's by "
+                          f"{diff:.3g} (> tol {tol:.3g}); nothing was saved. Check the adapter "
+                          f"matches base {base!r}, or merge in fp32")
     return dict(parity_max_abs_diff=diff, tol=tol, logit_scale=scale)
 
 # %% ../nbs/07_deployment.ipynb #a6311641
 def merge_into_base(
-    adapter_path:str|Path,   # saved adapter directory (LoRA, DoRA, IA³; QLoRA-trained adapters included)
+    adapter_path:str|Path,   # saved adapter directory (LoRA, DoRA, IA³; QLoRA-trained too)
     out_dir:str|Path|None=None,  # where the merged model goes; default: `<adapter_path>-merged`
-    base_model=None,         # base name/path; default: the one recorded in the run's manifest / adapter config
-    prompts:list|None=None,  # sample prompts for the parity check; default: `DEFAULT_PARITY_PROMPTS`
+    base_model=None,         # base name/path; default: the run's manifest / adapter config
+    prompts:list|None=None,  # prompts for the parity check; default: `DEFAULT_PARITY_PROMPTS`
     tol:float|None=None,     # largest allowed |logit difference|; default: see `_parity`
-    precision:str="fp32",    # dtype the merged model is saved in: fp32, bf16 or fp16 (the merge runs in fp32)
+    precision:str="fp32",    # saved dtype: fp32, bf16 or fp16 (the merge runs in fp32)
     device:str|None=None,    # where to merge (default: `pick_device()`)
-    quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: for QLoRA-trained adapters
+    quant_gap:bool|None=None,  # also measure 4-bit base + adapter vs merged; default: QLoRA-trained
     overwrite:bool=False,    # replace an existing `out_dir` (kept until the new one is complete)
     model_card:bool=True,    # write README.md (hub model card) into `out_dir`
-    allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (sizes and shapes still checked)
+    allow_base_mismatch:bool=False,  # accept a `base_model` named unlike the run's (shapes checked)
 )->dict:
-    "Merge an adapter into the full-precision base and save a standalone model; fail unless it matches the adapter."
+    ("Merge an adapter into the full-precision base and save a standalone model; fail unless it "
+     "matches the adapter.")
     t0 = time.time()
     info = read_run(adapter_path)
     _check_mergeable(info)
@@ -211,13 +235,17 @@ def merge_into_base(
     out = Path(out_dir) if out_dir else Path(str(Path(adapter_path)).rstrip("/") + "-merged")
     base = base_model or info.base_model
     if clash := input_clash(out, [adapter_path, base]):
-        what = "the adapter directory" if clash == Path(adapter_path) else "the base model's directory"
-        raise DeployError(f"--out {out} is {what} or holds it: the merge would replace the {clash} it reads; "
-                          "choose another output directory")
-    if base_model is not None: check_base_name(info.base_model, base_model, info.path, allow_base_mismatch)
-    clean_partials(out.parent)             # a merge killed while swapping outputs: its old output is put back first
+        what = ("the adapter directory" if clash == Path(adapter_path)
+                else "the base model's directory")
+        raise DeployError(f"--out {out} is {what} or holds it: the merge would replace the {clash} "
+                          "it reads; choose another output directory")
+    if base_model is not None:
+        check_base_name(info.base_model, base_model, info.path, allow_base_mismatch)
+    # a merge killed while swapping outputs: its old output is put back first
+    clean_partials(out.parent)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or another out_dir")
+        raise DeployError(f"{out} already exists; pass overwrite=True (--overwrite) or "
+                          "another out_dir")
     prompts = list(prompts or DEFAULT_PARITY_PROMPTS)
     pm, tok, _ = load_run_model(info, base, device=device, precision="fp32", load_in_4bit=False,
                                 trust_remote_code=False, allow_base_mismatch=allow_base_mismatch)
@@ -226,24 +254,29 @@ def merge_into_base(
     merged = pm.merge_and_unload(safe_merge=True).eval()
     if precision != "fp32": merged = merged.to(torch_dtype(precision))
     if tok.pad_token_id is not None: merged.generation_config.pad_token_id = tok.pad_token_id
-    if merged.generation_config.eos_token_id is None: merged.generation_config.eos_token_id = tok.eos_token_id
-    with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:   # the old `out` stays until this completes
+    if merged.generation_config.eos_token_id is None:
+        merged.generation_config.eos_token_id = tok.eos_token_id
+    # the old `out` stays until this completes
+    with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         del merged, pm
         reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype(precision)).eval()
         m_logits = _logits(reloaded, tok, prompts, device="cpu")
         del reloaded
-        report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base), method=info.method,
-                      precision=precision, prompts=len(prompts), **_parity(ada_logits, m_logits, precision, tol, base),
+        report = dict(adapter_path=str(adapter_path), out_dir=str(out), base_model=str(base),
+                      method=info.method, precision=precision, prompts=len(prompts),
+                      **_parity(ada_logits, m_logits, precision, tol, base),
                       adapter_effect=_max_diff(base_logits, ada_logits), quant_gap=None)
         if quant_gap if quant_gap is not None else info.load_in_4bit:
             gap = _quant_gap(info, base, device, tok, prompts, m_logits, allow_base_mismatch)
             report.update(gap)
         report["wall_s"] = round(time.time()-t0, 2)
         (tmp/"ft_nb_merge_report.json").write_text(json.dumps(report, indent=2))
-        if model_card: write_model_card(tmp, kind="merged", info=info, extra=report, run_dir=adapter_path)
-        files = [f for f in run_files(tmp) if f != "README.md"]   # the card may be rewritten (`ft-nb card`)
+        if model_card:
+            write_model_card(tmp, kind="merged", info=info, extra=report, run_dir=adapter_path)
+        # the card may be rewritten (`ft-nb card`)
+        files = [f for f in run_files(tmp) if f != "README.md"]
         merge = dict(precision=precision, parity_max_abs_diff=report["parity_max_abs_diff"])
         write_manifest(tmp, dict(info.manifest, base_model=str(base), merged_from=str(adapter_path),
                                  method=info.method, merge=merge), files=files)
@@ -258,8 +291,8 @@ def _quant_gap(info, base, device, tok, prompts, merged_logits, allow_base_misma
     qp, _, _ = load_run_model(info, base, device=device, precision="fp32", load_in_4bit=True,
                               trust_remote_code=False, allow_base_mismatch=allow_base_mismatch)
     return dict(quant_gap=_max_diff(_logits(qp, tok, prompts), merged_logits),
-                quant_gap_note="4-bit base + adapter (as trained) vs merged full-precision model: the cost of "
-                               "4-bit training, not a merge error")
+                quant_gap_note="4-bit base + adapter (as trained) vs merged full-precision model: "
+                               "the cost of 4-bit training, not a merge error")
 
 # %% ../nbs/07_deployment.ipynb #22c0b4a9
 VLLM_MAX_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -268,7 +301,8 @@ def vllm_lora_check(
     adapter_dir:str|Path,   # a saved adapter / run directory
     name:str="adapter",     # the name requests use (`"model": name`)
 )->dict:
-    "What vLLM needs to serve `adapter_dir` as a LoRA module: files, rank setting, problems, and the command."
+    ("What vLLM needs to serve `adapter_dir` as a LoRA module: files, rank setting, problems, and "
+     "the command.")
     d = Path(adapter_dir)
     probs = []
     files = {f: (d/f).is_file() for f in ("adapter_config.json", "adapter_model.safetensors")}
@@ -277,15 +311,19 @@ def vllm_lora_check(
     if cfg and cfg.get("peft_type") != "LORA":
         probs.append(f"vLLM serves LoRA adapters only, this is {cfg.get('peft_type')}")
     if cfg.get("use_dora"):
-        probs.append("vLLM does not serve DoRA adapters: merge it (ft-nb merge) and serve the model")
-    if cfg.get("modules_to_save"): probs.append(f"vLLM ignores modules_to_save {cfg['modules_to_save']}: merge instead")
+        probs.append("vLLM does not serve DoRA adapters: merge it (ft-nb merge) and "
+                     "serve the model")
+    if cfg.get("modules_to_save"):
+        probs.append(f"vLLM ignores modules_to_save {cfg['modules_to_save']}: merge instead")
     r = max([int(cfg.get("r") or 0)] + [int(v) for v in (cfg.get("rank_pattern") or {}).values()])
     rank = next((k for k in VLLM_MAX_LORA_RANKS if k >= r), None)
-    if r and rank is None: probs.append(f"rank {r} exceeds vLLM's largest max_lora_rank {VLLM_MAX_LORA_RANKS[-1]}")
+    if r and rank is None:
+        probs.append(f"rank {r} exceeds vLLM's largest max_lora_rank {VLLM_MAX_LORA_RANKS[-1]}")
     tok = [f for f in ("tokenizer.json", "tokenizer_config.json") if (d/f).is_file()]
     base = cfg.get("base_model_name_or_path") or "BASE"
     cmd = f"vllm serve {base} --enable-lora --lora-modules {name}={d} --max-lora-rank {rank or r}"
-    return dict(ok=not probs, problems=probs, rank=r, max_lora_rank=rank, tokenizer_files=tok, command=cmd)
+    return dict(ok=not probs, problems=probs, rank=r, max_lora_rank=rank, tokenizer_files=tok,
+                command=cmd)
 
 # %% ../nbs/07_deployment.ipynb #1eb035a8
 def push_to_hub(
@@ -295,7 +333,8 @@ def push_to_hub(
     private:bool=True,      # create the repo private
     commit_message:str="Upload with ft_nb",
 )->str:
-    "Upload `path` to the hub repo `repo_id` (created if needed) with a model card; returns the repo URL."
+    ("Upload `path` to the hub repo `repo_id` (created if needed) with a model card; returns "
+     "the repo URL.")
     p = Path(path)
     if not re.match(r"^[\w.-]+/[\w.-]+$", repo_id):
         raise DeployError(f"repo_id must look like 'user/name', got {repo_id!r}")
@@ -322,15 +361,17 @@ def cmd_merge(
     precision:Annotated[str, _PRECISIONS]="fp32",  # dtype of the saved model
     tol:float=None,           # largest allowed logit difference (default 1e-4 in fp32)
     device:str=None,          # cpu, cuda or mps (default: best available)
-    overwrite:bool=False,     # replace an existing output directory (the old one stays until the new one is complete)
+    overwrite:bool=False,     # replace an existing output (the old stays until the new is complete)
     gguf:Annotated[str, {"choices": list(GGUF_TYPES)}]=None,  # also export the merged model to GGUF of this type
-    allow_base_mismatch:bool=False,  # accept a --base named unlike the run's base (sizes and shapes still checked)
+    allow_base_mismatch:bool=False,  # accept a --base named unlike the run's (shapes still checked)
 )->int:
     "Merge a LoRA/DoRA adapter into its base model, with a logit parity check."
-    rep = merge_into_base(adapter, out, base_model=base, tol=tol, precision=precision, device=device, overwrite=overwrite,
-                        allow_base_mismatch=allow_base_mismatch)
-    _print_report(rep, ("out_dir", "base_model", "method", "precision", "parity_max_abs_diff", "tol", "adapter_effect",
-                        "quant_gap", "quant_gap_note", "wall_s"))
+    rep = merge_into_base(adapter, out, base_model=base, tol=tol, precision=precision,
+                          device=device, overwrite=overwrite,
+                          allow_base_mismatch=allow_base_mismatch)
+    _print_report(rep,
+                  ("out_dir", "base_model", "method", "precision", "parity_max_abs_diff", "tol",
+                   "adapter_effect", "quant_gap", "quant_gap_note", "wall_s"))
     if gguf:
         g = export_gguf(rep["out_dir"], qtype=gguf)
         rel = (g.get("verify") or {}).get("rel_diff")
@@ -341,7 +382,7 @@ def cmd_merge(
 # %% ../nbs/07_deployment.ipynb #7c2e0f5d
 def cmd_card(
     path:str,                 # adapter / run directory or merged-model directory
-    kind:Annotated[str, {"choices": ["adapter", "merged"]}]=None,  # default: what the directory holds
+    kind:Annotated[str, {"choices": ["adapter", "merged"]}]=None,  # default: what the dir holds
     license:str=None,         # SPDX license id for the card (default: the manifest's, else 'other')
 )->int:
     "Write the Hugging Face model card (README.md) of an adapter or merged model."

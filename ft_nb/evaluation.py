@@ -25,11 +25,13 @@ import pandas as pd
 from .core import FTError, pick_device_and_precision, load_config
 from .data import encode_text, split_sources, bundled_task, to_messages, detect_format
 from .data import render_prompt, read_rows, apply_field_map
-from .metrics import (EvalError, Metric, METRICS, normalize_text, as_references, reference_list,
-                           exact_match, token_f1, extract_label, label_accuracy, label_found, rouge_l, bleu,
-                           parse_json_reply, json_valid, json_field_accuracy, register_metric, get_metric,
-                           hub_metric, check_metric_inputs, compute_metrics, score_examples)
-from .methods import context_length, generate_batches, merged_adapter, over_context, token_batches
+from .metrics import (EvalError, Metric, METRICS, normalize_text, as_references,
+                           reference_list, exact_match, token_f1, extract_label, label_accuracy,
+                           label_found, rouge_l, bleu, parse_json_reply, json_valid,
+                           json_field_accuracy, register_metric, get_metric, hub_metric,
+                           check_metric_inputs, compute_metrics, score_examples)
+from .methods import (context_length, generate_batches, merged_adapter, over_context,
+                           token_batches)
 from .methods import prepare_for_generation, label_targets, score_labels
 from .models import model_device, load_for, load_run_model, load_tokenizer
 from .runs import read_run, atomic_write
@@ -47,20 +49,22 @@ __all__ = ['SCORED', 'DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_a
            'get_metric', 'hub_metric', 'compute_metrics', 'score_examples']
 
 # %% ../nbs/05_evaluation.ipynb #7110e4d3
-_all_ = ["EvalError", "Metric", "METRICS", "normalize_text", "as_references", "exact_match", "token_f1",
-         "extract_label", "label_accuracy", "label_found", "rouge_l", "bleu", "parse_json_reply", "json_valid",
-         "json_field_accuracy", "register_metric", "get_metric", "hub_metric", "compute_metrics", "score_examples"]
+_all_ = ["EvalError", "Metric", "METRICS", "normalize_text", "as_references", "exact_match",
+         "token_f1", "extract_label", "label_accuracy", "label_found", "rouge_l", "bleu",
+         "parse_json_reply", "json_valid", "json_field_accuracy", "register_metric", "get_metric",
+         "hub_metric", "compute_metrics", "score_examples"]
 
 # %% ../nbs/05_evaluation.ipynb #2fa7a8bf
 @torch.inference_mode()
 def evaluate_loss(
     model,                     # a causal LM (base, PEFT or merged)
-    examples,                  # datasets.Dataset or list of dicts with `input_ids` and `labels` (-100 = not trained)
+    examples,                  # Dataset or dicts with `input_ids` and `labels` (-100 = not trained)
     batch_size:int=8,          # examples per forward pass at most
     max_batch_tokens:int|None=4096,  # padded tokens per forward pass at most (bounds memory)
     progress:bool=False,       # show a tqdm bar
 )->dict:
-    "Token-weighted mean loss over trained tokens and its perplexity: dict(loss, perplexity, tokens, examples)."
+    ("Token-weighted mean loss over trained tokens and its perplexity: dict(loss, perplexity, "
+     "tokens, examples).")
     ids = [list(e["input_ids"]) for e in examples]
     labs = [list(e["labels"]) for e in examples]
     if not ids: raise EvalError("evaluate_loss: no examples (is the validation split empty?)")
@@ -72,7 +76,8 @@ def evaluate_loss(
     try:
         for b in tqdm(batches, desc="loss", disable=not progress):
             L = max(len(ids[i]) for i in b)
-            inp, att = torch.zeros(len(b), L, dtype=torch.long), torch.zeros(len(b), L, dtype=torch.long)
+            inp, att = (torch.zeros(len(b), L, dtype=torch.long),
+                        torch.zeros(len(b), L, dtype=torch.long))
             lab = torch.full((len(b), L), -100)
             for j,i in enumerate(b):
                 n = len(ids[i])
@@ -80,14 +85,16 @@ def evaluate_loss(
                 lab[j,:n] = torch.tensor(labs[i])
                 att[j,:n] = 1
             logits = model(input_ids=inp.to(dev), attention_mask=att.to(dev)).logits.float()
-            logits = logits[:, logits.shape[1]-L:]   # prompt tuning / P-tuning put their virtual tokens' logits first
+            # prompt tuning / P-tuning put their virtual tokens' logits first
+            logits = logits[:, logits.shape[1]-L:]
             tgt = lab[:, 1:].to(dev)
             total += F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt.reshape(-1),
                                      ignore_index=-100, reduction="sum").item()
             count += int((tgt != -100).sum())
     finally: model.train(was_training)
     if count == 0:
-        raise EvalError("evaluate_loss: no trained tokens (every label is -100); check the loss mask of the data")
+        raise EvalError("evaluate_loss: no trained tokens (every label is -100); check the loss "
+                        "mask of the data")
     loss = total / count
     return dict(loss=loss, perplexity=math.exp(loss), tokens=count, examples=len(ids))
 
@@ -95,18 +102,20 @@ def evaluate_loss(
 def _prepare_for_generation(model):
     return prepare_for_generation(model) if hasattr(model, "peft_config") else model
 
+# %% ../nbs/05_evaluation.ipynb #d9dd5ed5
 def _encode(tok, text:str)->list[int]:
     "Token ids of a rendered prompt, BOS as training adds it (`data.encode_text`)."
     return encode_text(text, tok)
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a30
 def _check_context(model, enc:list, max_new_tokens:int):
-    "`EvalError` naming the first prompt whose tokens plus `max_new_tokens` exceed the model's context."
+    ("`EvalError` naming the first prompt whose tokens plus `max_new_tokens` exceed the "
+     "model's context.")
     over = over_context(model, enc, max_new_tokens)
     if over:
         first, ctx = over[0], context_length(model)
-        raise EvalError(f"{len(over)} test prompt(s) do not fit the model's context of {ctx} tokens with "
-                        f"max_new_tokens={max_new_tokens} (first: example {first}, "
+        raise EvalError(f"{len(over)} test prompt(s) do not fit the model's context of {ctx} "
+                        f"tokens with max_new_tokens={max_new_tokens} (first: example {first}, "
                         f"{len(enc[first])} prompt tokens); shorten those examples or lower "
                         "eval_max_new_tokens")
 
@@ -122,16 +131,18 @@ def generate_answers(
     progress:bool=True,       # tqdm bar
     desc:str="generate",      # bar label
 )->list[str]:
-    "Greedy answers to `prompts`, in order (`methods.generate_batches`, as `LoRAInference` generates)."
+    ("Greedy answers to `prompts`, in order (`methods.generate_batches`, as `LoRAInference` "
+     "generates).")
     if not prompts: return []
     enc = [_encode(tokenizer, p) for p in prompts]
     _check_context(model, enc, max_new_tokens)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    gen = dict(do_sample=False, pad_token_id=pad, eos_token_id=eos, temperature=None, top_p=None, top_k=None)
+    gen = dict(do_sample=False, pad_token_id=pad, eos_token_id=eos, temperature=None, top_p=None,
+               top_k=None)
     res = generate_batches(model, tokenizer, enc, [] if eos is None else [eos], pad, max_new_tokens,
-                           batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=progress,
-                           desc=desc, **gen)
+                           batch_size=batch_size, max_batch_tokens=max_batch_tokens,
+                           progress=progress, desc=desc, **gen)
     return [r["text"].strip() for r in res]
 
 # %% ../nbs/05_evaluation.ipynb #55d27fe4
@@ -140,7 +151,8 @@ def prompt_messages(
     fmt:str="auto",                # record format (see ft_nb.data)
     system_prompt:str|None=None,   # the training system prompt
 )->tuple[list[list[dict]], list]:
-    "Each record's prompt as chat messages and its reference answer (the final assistant turn, else None)."
+    ("Each record's prompt as chat messages and its reference answer (the final assistant turn, "
+     "else None).")
     if fmt == "auto" and records:
         fmt = detect_format(records[0])
         if fmt is None:
@@ -149,7 +161,8 @@ def prompt_messages(
     answer = dict(alpaca="output", prompt_completion="completion").get(fmt)
     chats, refs = [], []
     for r in records:
-        if answer and not isinstance(r.get(answer), str): r = dict(r, **{answer: ""})   # no reference: kept
+        # no reference: kept
+        if answer and not isinstance(r.get(answer), str): r = dict(r, **{answer: ""})
         msgs = list(to_messages(r, fmt, system_prompt=system_prompt))
         ref = None
         if msgs and msgs[-1]["role"] == "assistant": ref = msgs.pop()["content"]
@@ -205,18 +218,21 @@ def calibration(
     correct:list,                  # whether each prompt's likeliest label is right
     bins:int=10,                   # equal-width confidence bins
 )->dict:
-    "Expected calibration error and the reliability diagram's bins (confidence, accuracy, count per bin)."
+    ("Expected calibration error and the reliability diagram's bins (confidence, accuracy, "
+     "count per bin).")
     conf = torch.as_tensor(probs).max(-1).values.tolist() if len(correct) else []
     if len(conf) != len(correct):
         raise EvalError(f"calibration: {len(conf)} probability rows for {len(correct)} answers")
     out, ece = [], 0.0
     for b in range(bins):
-        idx = [i for i, c in enumerate(conf) if b / bins < c <= (b + 1) / bins or (b == 0 and c == 0)]
+        idx = [i for i, c in enumerate(conf)
+               if b / bins < c <= (b + 1) / bins or (b == 0 and c == 0)]
         if not idx: continue
         mc = sum(conf[i] for i in idx) / len(idx)
         acc = sum(bool(correct[i]) for i in idx) / len(idx)
         ece += len(idx) / len(conf) * abs(acc - mc)
-        out.append(dict(low=b / bins, high=(b + 1) / bins, confidence=mc, accuracy=acc, count=len(idx)))
+        out.append(dict(low=b / bins, high=(b + 1) / bins, confidence=mc, accuracy=acc,
+                        count=len(idx)))
     return dict(ece=ece, bins=out)
 
 # %% ../nbs/05_evaluation.ipynb #79c11682
@@ -232,7 +248,8 @@ def plot_reliability(
     results:list,                  # `EvalResult`s; those with scored labels are drawn
     path=None,                     # save the PNG here
 ):
-    "Reliability diagram: each model's accuracy against its confidence per bin, the diagonal being calibrated."
+    ("Reliability diagram: each model's accuracy against its confidence per bin, the diagonal "
+     "being calibrated.")
     from matplotlib.figure import Figure
     fig = Figure(figsize=(4.2, 4))
     ax = fig.subplots()
@@ -264,7 +281,7 @@ class EvalResult:
     perplexity: float|None = None
     eval_time_s: float = 0.0
     info: dict = field(default_factory=dict)   # train_time_s, adapter_mb, trainable_share, path
-    scored: list|None = None        # the likeliest label per prompt (`scored_answers`), where the task has labels
+    scored: list|None = None        # likeliest label per prompt (`scored_answers`) for label tasks
     label_probs: list|None = None   # each label's probability per prompt
     calibration: dict|None = None   # `calibration` of the scored answers
 
@@ -277,15 +294,17 @@ class EvalResult:
 
     def __repr__(self):
         ms = ", ".join(f"{k}={v:.3f}" for k,v in self.metrics.items())
-        return f"EvalResult({self.name!r}: {ms}, val_loss={self.val_loss}, n={len(self.predictions)})"
+        return (f"EvalResult({self.name!r}: {ms}, val_loss={self.val_loss}, "
+                f"n={len(self.predictions)})")
 
 # %% ../nbs/05_evaluation.ipynb #dbb6a716
 def _score_labels(res, model, tokenizer, messages, chat_template, normalize, progress):
     "Add the scored answers, their probabilities, calibration and `SCORED` metrics to `res`."
     if len(messages) != len(res.prompts):
-        raise EvalError(f"{len(messages)} chats for {len(res.prompts)} prompts; give one per prompt")
-    res.scored, probs = scored_answers(model, tokenizer, messages, res.labels, chat_template, normalize,
-                                       progress, f"{res.name}: score labels")
+        raise EvalError(f"{len(messages)} chats for {len(res.prompts)} prompts; give one "
+                        "per prompt")
+    res.scored, probs = scored_answers(model, tokenizer, messages, res.labels, chat_template,
+                                       normalize, progress, f"{res.name}: score labels")
     res.label_probs = probs.tolist()
     known = [i for i, r in enumerate(res.references) if r not in (None, "")]
     refs = [r if isinstance(r, list) else [r] for r in res.references]
@@ -305,20 +324,23 @@ def evaluate_model(
     batch_size:int=8,              # prompts per generation batch
     name:str="model",              # row name in tables
     progress:bool=True,            # progress bars
-    messages:list|None=None,       # the prompts as chat messages: with `labels`, every label is scored too
-    chat_template:str|None=None,   # the training chat template, if not the tokenizer's (for scoring)
-    normalize_labels:bool=False,   # score labels by their mean token log-probability (see `scored_answers`)
+    messages:list|None=None,    # prompts as chat messages: with `labels`, every label is scored too
+    chat_template:str|None=None,  # the training chat template, if not the tokenizer's (for scoring)
+    normalize_labels:bool=False,   # score labels by mean token log-probability (`scored_answers`)
 )->EvalResult:
-    "Generate answers for `prompts`, score them, and compute validation loss/perplexity if `val_examples` is given."
+    ("Generate answers for `prompts`, score them, and compute validation loss/perplexity if "
+     "`val_examples` is given.")
     t0 = time.time()
     get = [get_metric(m) for m in metrics]       # unknown names fail before any generation
-    check_metric_inputs([""]*len(prompts), references, get, labels or ["x"])   # missing references fail before generation too
-    preds = generate_answers(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                             progress=progress, desc=f"{name}: generate")
+    # missing references fail before generation too
+    check_metric_inputs([""]*len(prompts), references, get, labels or ["x"])
+    preds = generate_answers(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
+                             batch_size=batch_size, progress=progress, desc=f"{name}: generate")
     res = EvalResult(name, compute_metrics(preds, references, get, labels), list(prompts), preds,
                      list(references) if references is not None else [None]*len(preds), labels)
-    if labels and messages is not None: _score_labels(res, model, tokenizer, messages, chat_template,
-                                                      normalize_labels, progress)
+    if labels and messages is not None:
+        _score_labels(res, model, tokenizer, messages, chat_template,
+                      normalize_labels, progress)
     if val_examples is not None and len(val_examples):
         l = evaluate_loss(model, val_examples, batch_size=batch_size, progress=progress)
         res.val_loss, res.perplexity = l["loss"], l["perplexity"]
@@ -331,21 +353,26 @@ def _test_source(cfg):
     raise EvalError("no test set: set `test_dataset` in the config "
                     "(a file of held-out examples with reference answers)")
 
+# %% ../nbs/05_evaluation.ipynb #f7e4cd1e
 _ANSWERS = ("output", "completion")
 
 def _test_records(cfg, limit=None):
-    "Test records as read (field_map applied); unlike training data, records without an answer are kept."
+    ("Test records as read (field_map applied); unlike training data, records without an "
+     "answer are kept.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise EvalError(f"limit must be a whole number of test examples >= 1, got {limit!r}")
     src = _test_source(cfg)
     rows, locs = read_rows(src)
     if not rows: raise EvalError(f"test set {src} is empty")
     fm = cfg.field_map or {}
-    # a test record may lack its answer: the mapping of an absent answer column is left out for that record
-    keep = lambda r: {k: v for k,v in fm.items() if not (v in _ANSWERS and isinstance(r, dict) and k not in r)}
+    # a test record may lack its answer: the mapping of an absent answer column is left out for that
+    # record
+    keep = lambda r: {k: v for k,v in fm.items()
+                      if not (v in _ANSWERS and isinstance(r, dict) and k not in r)}
     recs = [apply_field_map(r, keep(r), l) for r, l in zip(rows, locs)]
     return recs[:limit] if limit else recs
 
+# %% ../nbs/05_evaluation.ipynb #6e6301b1
 def _labels(cfg):
     if cfg.labels: return list(cfg.labels)
     if bundled_task(cfg.dataset) == "demo":
@@ -355,16 +382,19 @@ def _labels(cfg):
 
 # %% ../nbs/05_evaluation.ipynb #aeff6861
 def _run_info(run)->dict:
-    "What the comparison table shows of a run: training time, adapter size, trainable share (from its manifest)."
+    ("What the comparison table shows of a run: training time, adapter size, trainable share (from "
+     "its manifest).")
     return dict(path=str(run.path), train_time_s=run.train_time_s, adapter_mb=run.adapter_mb,
                 trainable_share=run.trainable_share, method=run.method, base_model=run.base_model,
                 device=(run.manifest or {}).get("device"))
 
+# %% ../nbs/05_evaluation.ipynb #36a9bbbf
 def _load_entry(cfg, entry, device, precision):
     "(name, model, info) for 'base', an adapter directory or a merged model directory."
     kw = dict(device=device, precision=precision, for_training=False)
     if entry == "base": return "base", load_for(cfg, **kw)[0], dict(path=cfg.model_name)
-    run = read_run(entry)                     # RunError naming the file if the directory is incomplete
+    # RunError naming the file if the directory is incomplete
+    run = read_run(entry)
     p = run.path
     name = p.name if p.name not in ("", ".") else str(p)
     if run.kind == "merged":
@@ -372,11 +402,14 @@ def _load_entry(cfg, entry, device, precision):
     model = load_run_model(run, cfg.model_name, config=cfg, **kw)[0]     # on the config's base
     return name, model, _run_info(run)
 
+# %% ../nbs/05_evaluation.ipynb #4fdd05de
 def _eval_models(cfg, models, names, device)->tuple[list, str, str]:
-    "`models` as path strings (checked against `names`), and the device and precision to evaluate them on."
+    ("`models` as path strings (checked against `names`), and the device and precision to "
+     "evaluate them on.")
     models = [str(m) for m in models]
     if names is not None and len(names) != len(models):
-        raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per model directory")
+        raise EvalError(f"{len(names)} names for {len(models)} models; give one row name per "
+                        "model directory")
     device, precision = pick_device_and_precision(device or cfg.device, cfg.precision)
     return models, device, precision
 
@@ -395,20 +428,24 @@ class Comparison:
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a23
 def comparison_table(results:list[EvalResult])->"pd.DataFrame":
-    "One row per model: task metrics (%), validation loss, perplexity, training time, adapter MB, trainable %."
+    ("One row per model: task metrics (%), validation loss, perplexity, training time, adapter MB, "
+     "trainable %.")
     rows = []
     for r in results:
         share = r.info.get("trainable_share")
-        rows.append({**{k: 100*v for k,v in r.metrics.items()}, "val_loss": r.val_loss, "perplexity": r.perplexity,
-                     "train_time_s": r.info.get("train_time_s"), "adapter_mb": r.info.get("adapter_mb"),
-                     "trainable_pct": None if share is None else 100*share, "eval_time_s": r.eval_time_s})
+        rows.append({**{k: 100*v for k,v in r.metrics.items()}, "val_loss": r.val_loss,
+                     "perplexity": r.perplexity, "train_time_s": r.info.get("train_time_s"),
+                     "adapter_mb": r.info.get("adapter_mb"),
+                     "trainable_pct": None if share is None else 100*share,
+                     "eval_time_s": r.eval_time_s})
     return pd.DataFrame(rows, index=pd.Index([r.name for r in results], name="model"))
 
 # %% ../nbs/05_evaluation.ipynb #1e4c0a24
-_TITLES = dict(val_loss="val loss", perplexity="perplexity", train_time_s="train time (s)", adapter_mb="adapter (MB)",
-               trainable_pct="trainable (%)", eval_time_s="eval time (s)")
-_FMT = dict(val_loss="{:.3f}", perplexity="{:.1f}", train_time_s="{:.1f}", eval_time_s="{:.1f}", adapter_mb="{:.2f}",
-            trainable_pct="{:.3f}")
+_TITLES = dict(val_loss="val loss", perplexity="perplexity", train_time_s="train time (s)",
+               adapter_mb="adapter (MB)", trainable_pct="trainable (%)",
+               eval_time_s="eval time (s)")
+_FMT = dict(val_loss="{:.3f}", perplexity="{:.1f}", train_time_s="{:.1f}", eval_time_s="{:.1f}",
+            adapter_mb="{:.2f}", trainable_pct="{:.3f}")
 
 def to_markdown(table)->str:
     "The comparison table as GitHub markdown (metrics in %, '—' where not applicable)."
@@ -418,24 +455,29 @@ def to_markdown(table)->str:
         return _FMT.get(c, "{:.1f}").format(v)
     head = "| model | " + " | ".join(_TITLES.get(c, f"{c} (%)") for c in cols) + " |"
     lines = [head, "|" + "---|"*(len(cols)+1)]
-    for name, row in table.iterrows(): lines.append(f"| {name} | " + " | ".join(fmt(c, row[c]) for c in cols) + " |")
+    for name, row in table.iterrows():
+        lines.append(f"| {name} | " + " | ".join(fmt(c, row[c]) for c in cols) + " |")
     return "\n".join(lines)
 
 # %% ../nbs/05_evaluation.ipynb #45f8ab68
-_NOT_METRICS = ("val_loss", "perplexity", "train_time_s", "adapter_mb", "trainable_pct", "eval_time_s")
+_NOT_METRICS = ("val_loss", "perplexity", "train_time_s", "adapter_mb", "trainable_pct",
+                "eval_time_s")
 
 def plot_comparison(table, path=None):
-    "Bar chart of the task metrics (%) and the validation loss of each model; saved to `path` if given."
+    ("Bar chart of the task metrics (%) and the validation loss of each model; saved to "
+     "`path` if given.")
     from matplotlib.figure import Figure
     mcols = [c for c in table.columns if c not in _NOT_METRICS]
     fig = Figure(figsize=(4 + 1.6*len(mcols), 3.4))
     a1, a2 = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[max(len(mcols),1), 1]))
     n, w = len(table), 0.8/max(len(table), 1)
     for i,(name,row) in enumerate(table.iterrows()):
-        bars = a1.bar([j + i*w for j in range(len(mcols))], [row[c] for c in mcols], w, label=str(name))
+        bars = a1.bar([j + i*w for j in range(len(mcols))], [row[c] for c in mcols], w,
+                      label=str(name))
         a1.bar_label(bars, fmt="%.0f", fontsize=8)
         v = row.get("val_loss")
-        if v is not None and not (isinstance(v, float) and math.isnan(v)): a2.bar([i], [v], 0.6, color=f"C{i}")
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            a2.bar([i], [v], 0.6, color=f"C{i}")
     a1.set_xticks([j + w*(n-1)/2 for j in range(len(mcols))], mcols)
     a1.set_ylim(0, 105)
     a1.set_ylabel("%")
@@ -450,23 +492,31 @@ def plot_comparison(table, path=None):
 # %% ../nbs/05_evaluation.ipynb #1e4c0a25
 def _nan_none(v): return None if isinstance(v, float) and math.isnan(v) else v
 
+# %% ../nbs/05_evaluation.ipynb #21235b33
 def _report(comp:Comparison)->dict:
-    "The eval_report.json content: metrics before/after, every row, test size, labels, stage times, config."
+    ("The eval_report.json content: metrics before/after, every row, test size, labels, stage "
+     "times, config.")
     t, rs = comp.table, comp.results
-    vals = lambda r: {} if r is None else dict(r.metrics, val_loss=r.val_loss, perplexity=r.perplexity)
+    vals = (lambda r: {} if r is None
+            else dict(r.metrics, val_loss=r.val_loss, perplexity=r.perplexity))
     b = vals(next((r for r in rs if r.name == "base"), None))
     a = vals(next((r for r in rs if r.name != "base"), None))
     return dict(metrics={k: dict(before=b.get(k), after=a.get(k)) for k in dict.fromkeys([*b, *a])},
-                rows=[dict(model=n, **{k: _nan_none(v) for k,v in row.items()}) for n,row in t.iterrows()],
-                test_examples=len(rs[0].predictions) if rs else 0, labels=rs[0].labels if rs else None,
+                rows=[dict(model=n, **{k: _nan_none(v) for k,v in row.items()})
+                      for n,row in t.iterrows()],
+                test_examples=len(rs[0].predictions) if rs else 0,
+                labels=rs[0].labels if rs else None,
                 brief=None if comp.brief is None else comp.brief.to_dict(),
                 calibration={r.name: r.calibration for r in rs if r.calibration} or None,
                 stage_times=comp.stage_times, config=comp.config)
 
+# %% ../nbs/05_evaluation.ipynb #dbb0d524
 def save_comparison(comp:Comparison, out_dir)->dict:
-    "Write comparison.md/.csv/.png, reliability.png, eval_report.json and eval_predictions.jsonl to `out_dir`."
+    ("Write comparison.md/.csv/.png, reliability.png, eval_report.json and eval_predictions.jsonl "
+     "to `out_dir`.")
     out = Path(out_dir)
-    if out.exists() and not out.is_dir(): raise EvalError(f"output directory {out} is a file; give a directory")
+    if out.exists() and not out.is_dir():
+        raise EvalError(f"output directory {out} is a file; give a directory")
     out.mkdir(parents=True, exist_ok=True)
     t, rs = comp.table, comp.results
     paths = dict(markdown=out/"comparison.md", csv=out/"comparison.csv", png=out/"comparison.png",
@@ -490,19 +540,23 @@ def save_comparison(comp:Comparison, out_dir)->dict:
     return paths
 
 # %% ../nbs/05_evaluation.ipynb #fc795154
-DEVICE_PRICES = {"cpu": 0.10, "mps": 0.0, "T4": 0.59, "L4": 0.80, "A10": 1.10, "L40S": 1.95, "A100-40GB": 2.10,
-                 "A100-80GB": 2.50, "A100": 2.10, "H100": 3.95, "H200": 4.54, "B200": 6.25, "cuda": 2.00}
+DEVICE_PRICES = {"cpu": 0.10, "mps": 0.0, "T4": 0.59, "L4": 0.80, "A10": 1.10, "L40S": 1.95,
+                 "A100-40GB": 2.10, "A100-80GB": 2.50, "A100": 2.10, "H100": 3.95, "H200": 4.54,
+                 "B200": 6.25, "cuda": 2.00}
 
 def hourly_price(
     device:dict|str|None,      # a run manifest's `device` entry (type, name) or a device/GPU name
 )->float|None:
     "The default price per device-hour (USD) of `device`, or None when it is unknown."
     if device is None: return None
-    kind, name = (device.get("type"), str(device.get("name") or "")) if isinstance(device, dict) else (device, device)
+    kind, name = ((device.get("type"), str(device.get("name") or "")) if isinstance(device, dict)
+                  else (device, device))
     if kind == "cuda" or kind not in ("cpu", "mps"):
         up = name.upper()
-        for k in sorted((k for k in DEVICE_PRICES if k not in ("cpu", "mps", "cuda")), key=len, reverse=True):
-            if k.split("-")[0] in up and (k.count("-") == 0 or k.split("-")[1] in up.replace(" ", "")):
+        for k in sorted((k for k in DEVICE_PRICES if k not in ("cpu", "mps", "cuda")), key=len,
+                        reverse=True):
+            if (k.split("-")[0] in up
+                and (k.count("-") == 0 or k.split("-")[1] in up.replace(" ", ""))):
                 return DEVICE_PRICES[k]
         return DEVICE_PRICES["cuda"] if kind == "cuda" else None
     return DEVICE_PRICES[kind]
@@ -512,16 +566,20 @@ def _try_json(text:str):
     try: return parse_json_reply(text)
     except ValueError: return None
 
+# %% ../nbs/05_evaluation.ipynb #7687cc64
 def _json_leaves(d, key=None)->list[tuple]:
     "(top-level key, value as text) for every non-null leaf of a JSON value."
-    if isinstance(d, dict): return [x for k, v in d.items() for x in _json_leaves(v, k if key is None else key)]
+    if isinstance(d, dict):
+        return [x for k, v in d.items() for x in _json_leaves(v, k if key is None else key)]
     if isinstance(d, list): return [x for v in d for x in _json_leaves(v, key)]
     return [] if d is None or isinstance(d, bool) else [(key, str(d))]
 
+# %% ../nbs/05_evaluation.ipynb #e5a26eba
 def hallucination_rate(
     r:EvalResult,   # one model's answers (with its prompts and label set)
 )->float|None:
-    "Share of answers naming no allowed label (label tasks) or holding an ungrounded JSON value; else None."
+    ("Share of answers naming no allowed label (label tasks) or holding an ungrounded JSON value; "
+     "else None.")
     preds = r.predictions
     if not preds: return None
     if r.labels: return sum(extract_label(p, r.labels) is None for p in preds) / len(preds)
@@ -531,15 +589,17 @@ def hallucination_rate(
     for x, prompt, ref in zip(parsed, r.prompts, r.references):
         src = normalize_text(prompt)
         rv = _try_json((reference_list(ref) or [""])[0]) if ref is not None else None
-        known = {(k, normalize_text(v)) for k, v in _json_leaves(rv)} if isinstance(rv, (dict, list)) else set()
+        known = ({(k, normalize_text(v)) for k, v in _json_leaves(rv)}
+                 if isinstance(rv, (dict, list)) else set())
         leaves = _json_leaves(x) if isinstance(x, (dict, list)) else []
-        bad += any(normalize_text(v) and normalize_text(v) not in src and (k, normalize_text(v)) not in known
+        bad += any((normalize_text(v) and normalize_text(v) not in src
+                    and (k, normalize_text(v)) not in known)
                    for k, v in leaves)
     return bad / len(preds)
 
 # %% ../nbs/05_evaluation.ipynb #c8c58d74
 def response_quality(
-    ratings,                 # rating files of one human A/B session (paths), or {model name: mean score 1-5}
+    ratings,        # rating files of one human A/B session (paths), or {model name: mean score 1-5}
 )->dict:
     "Mean rubric score (1-5, all criteria) per rated system of a human evaluation session."
     if ratings is None: return {}
@@ -549,15 +609,17 @@ def response_quality(
     return {s: float(v) for s, v in rubric_means(df)["overall"].items()}
 
 # %% ../nbs/05_evaluation.ipynb #047ddb2c
-BRIEF_ROWS = ("Task accuracy", "Response quality", "Hallucination rate", "Training time", "Adapter size", "Cost")
+BRIEF_ROWS = ("Task accuracy", "Response quality", "Hallucination rate", "Training time",
+              "Adapter size", "Cost")
 
 def brief_table(
     comp:Comparison,          # the comparison (base and fine-tuned rows)
-    ratings=None,             # human ratings: rating files of an A/B session, or {model: mean score}
-    price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: `hourly_price` of the run)
+    ratings=None,            # human ratings: rating files of an A/B session, or {model: mean score}
+    price_per_hour:float|None=None,  # USD per device-hour, cost row (default: run's `hourly_price`)
     metric:str|None=None,     # the task metric (default: the config's first metric)
 )->"pd.DataFrame":
-    "The brief's six rows (accuracy, quality, hallucination, training time, adapter size, cost) for every model."
+    ("The brief's six rows (accuracy, quality, hallucination, training time, adapter size, cost) "
+     "for every model.")
     rs = comp.results
     metric = metric or next(iter(rs[0].metrics), None) if rs else None
     rq = response_quality(ratings)
@@ -568,7 +630,8 @@ def brief_table(
         price = price_per_hour if price_per_hour is not None else hourly_price(dev)
         hr = hallucination_rate(r)
         acc = r.metrics.get(metric) if metric else None
-        devname = (dev.get("name") if dev.get("type") == "cuda" else dev.get("type")) if isinstance(dev, dict) else None
+        devname = ((dev.get("name") if dev.get("type") == "cuda" else dev.get("type"))
+                   if isinstance(dev, dict) else None)
         cols[r.name] = [
             "—" if acc is None else f"{100*acc:.1f}%",
             f"{rq[r.name]:.1f}/5" if r.name in rq else "not rated",
@@ -576,53 +639,62 @@ def brief_table(
             "—" if tt is None else f"{tt:.0f} s" + (f" ({devname})" if devname else ""),
             "—" if mb is None else f"{mb:.2f} MB",
             "—" if tt is None or price is None else f"${tt/3600*price*world:.4f}"
-                                                   + (f" at ${price:.2f}/h" if world == 1 else f" ({world} × ${price:.2f}/h)")]
+                                                   + (f" at ${price:.2f}/h" if world == 1
+                                                      else f" ({world} × ${price:.2f}/h)")]
     return pd.DataFrame(cols, index=pd.Index(BRIEF_ROWS, name="metric"))
 
+# %% ../nbs/05_evaluation.ipynb #197afce6
 def brief_markdown(t)->str:
     "The brief's table as GitHub markdown."
-    lines = ["| metric | " + " | ".join(map(str, t.columns)) + " |", "|" + "---|"*(len(t.columns)+1)]
+    lines = ["| metric | " + " | ".join(map(str, t.columns)) + " |",
+             "|" + "---|"*(len(t.columns)+1)]
     lines += [f"| {i} | " + " | ".join(row) + " |" for i, row in t.iterrows()]
     return "\n".join(lines)
 
 # %% ../nbs/05_evaluation.ipynb #fe6a934d
 def compare_models(
-    config,                        # FTConfig, dict or YAML path: model, data, metrics, labels, eval settings
+    config,               # FTConfig, dict or YAML path: model, data, metrics, labels, eval settings
     models:list=(),                # adapter directories and/or merged model directories
     include_base:bool=True,        # evaluate the base model too (the "before" column)
     limit:int|None=None,           # evaluate the first `limit` test examples only
-    out_dir=None,                  # write the table, chart and report here (default: first model's directory)
+    out_dir=None,        # write the table, chart and report here (default: first model's directory)
     device:str|None=None,          # default: cfg.device
     progress:bool=True,            # progress bars
     val_loss:bool=True,            # compute validation loss and perplexity
     names:list|None=None,          # row names of `models` (default: their directory names)
-    ratings=None,                  # human rating files (or {model: score}) for the brief's response-quality row
-    price_per_hour:float|None=None,  # USD per device-hour for the cost row (default: by device, `DEVICE_PRICES`)
+    ratings=None,      # human rating files (or {model: score}) for the brief's response-quality row
+    price_per_hour:float|None=None,  # USD per device-hour, cost row (default: `DEVICE_PRICES`)
 )->Comparison:
-    "Evaluate the base model and each fine-tuned model on the same test prompts; return (and save) the comparison."
+    ("Evaluate the base model and each fine-tuned model on the same test prompts; return (and "
+     "save) the comparison.")
     cfg = load_config(config)
     models, device, precision = _eval_models(cfg, models, names, device)
     entries = (["base"] if include_base else []) + models
-    if not entries: raise EvalError("nothing to evaluate: give adapter/model directories or include_base=True")
+    if not entries:
+        raise EvalError("nothing to evaluate: give adapter/model directories or include_base=True")
     ms = [get_metric(m) for m in cfg.metrics]
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
     chats, refs = prompt_messages(_test_records(cfg, limit), cfg.data_format, cfg.system_prompt)
     prompts = [render_prompt(m, tok, chat_template=cfg.chat_template) for m in chats]
     labels = _labels(cfg)
-    check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])      # no references for a reference metric: fail now
-    for m in models: read_run(m)                              # an incomplete directory: fail before any model runs
+    # no references for a reference metric: fail now
+    check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])
+    # an incomplete directory: fail before any model runs
+    for m in models: read_run(m)
     val = None
     if val_loss:
         from ft_nb.data import prepare_data
-        val = prepare_data(cfg.replace(test_dataset=None), tok).val    # the test set may lack answers
+        # the test set may lack answers
+        val = prepare_data(cfg.replace(test_dataset=None), tok).val
     results, times = [], {}
     for e in entries:
         t0 = time.time()
         name, model, info = _load_entry(cfg, e, device, precision)
         if names and e != "base": name = names[len(results) - include_base]
         times[f"load {name}"] = time.time() - t0
-        r = evaluate_model(model, tok, prompts, refs, ms, labels, val, cfg.eval_max_new_tokens, cfg.eval_batch_size,
-                           name=name, progress=progress, messages=chats if cfg.label_scoring else None,
+        r = evaluate_model(model, tok, prompts, refs, ms, labels, val, cfg.eval_max_new_tokens,
+                           cfg.eval_batch_size, name=name, progress=progress,
+                           messages=chats if cfg.label_scoring else None,
                            chat_template=cfg.chat_template)
         r.info = info
         results.append(r)
@@ -639,12 +711,14 @@ def compare_models(
 class TaskComparison:
     "Results of several models on several tasks: one `Comparison` per task and the joined table."
     comparisons: dict                   # {task: Comparison}
-    table: "pd.DataFrame"               # one row per model; columns '<task> <metric>' (%) and '<task> hallucination'
+    table: "pd.DataFrame"   # a row per model; columns '<task> <metric>' (%), '<task> hallucination'
     def _repr_markdown_(self): return to_markdown(self.table)
     def __repr__(self): return self.table.to_string()
 
+# %% ../nbs/05_evaluation.ipynb #6e7bd065
 def task_table(comparisons:dict)->"pd.DataFrame":
-    "One row per model: each task's metrics (%) and hallucination rate (%), columns '<task> <metric>'."
+    ("One row per model: each task's metrics (%) and hallucination rate (%), columns '<task> "
+     "<metric>'.")
     rows = {}
     for k, comp in comparisons.items():
         for r in comp.results:
@@ -655,15 +729,18 @@ def task_table(comparisons:dict)->"pd.DataFrame":
 
 # %% ../nbs/05_evaluation.ipynb #03b80c78
 def _task_sets(cfg, tok, limit)->dict:
-    "{task: (config, prompts, references, metrics, labels)} of a multi-task config; a task without test set refused."
+    ("{task: (config, prompts, references, metrics, labels)} of a multi-task config; a task "
+     "without test set refused.")
     tasks = task_list(cfg)
     if none := [t.name for t in tasks if not t.test_dataset]:
-        raise EvalError(f"task {none[0]!r} has no test set: set its test_dataset (held-out examples with reference "
-                        "answers); per-task metrics need one for every task")
+        raise EvalError(f"task {none[0]!r} has no test set: set its test_dataset (held-out "
+                        "examples with reference answers); per-task metrics need one for "
+                        "every task")
     out = {}
     for t in tasks:
         c = task_config(cfg, t)
-        prompts, refs = eval_prompts(_test_records(c, limit), tok, c.data_format, c.system_prompt, c.chat_template)
+        prompts, refs = eval_prompts(_test_records(c, limit), tok, c.data_format, c.system_prompt,
+                                     c.chat_template)
         ms, labels = [get_metric(m) for m in c.metrics], _labels(c)
         check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])
         out[t.name] = (c, prompts, refs, ms, labels)
@@ -680,7 +757,8 @@ def compare_tasks(
     progress:bool=True,            # progress bars
     names:list|None=None,          # row names of `models` (default: their directory names)
 )->TaskComparison:
-    "Evaluate the base model and each model on the test set of every task of `config`, each model loaded once."
+    ("Evaluate the base model and each model on the test set of every task of `config`, each model "
+     "loaded once.")
     cfg = load_config(config)
     models, device, precision = _eval_models(cfg, models, names, device)
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
@@ -691,32 +769,38 @@ def compare_tasks(
         name, model, info = _load_entry(cfg, e, device, precision)
         if names and e != "base": name = names[i - include_base]
         for k, (c, prompts, refs, ms, labels) in sets.items():
-            r = evaluate_model(model, tok, prompts, refs, ms, labels, None, c.eval_max_new_tokens, c.eval_batch_size,
-                               name=name, progress=progress)
+            r = evaluate_model(model, tok, prompts, refs, ms, labels, None, c.eval_max_new_tokens,
+                               c.eval_batch_size, name=name, progress=progress)
             r.info = info
             results[k].append(r)
         del model
-    comps = {k: Comparison(rs, comparison_table(rs), sets[k][0].to_dict()) for k, rs in results.items()}
+    comps = {k: Comparison(rs, comparison_table(rs), sets[k][0].to_dict())
+             for k, rs in results.items()}
     tc = TaskComparison(comps, task_table(comps))
     if out_dir is not None: save_task_comparison(tc, out_dir, limit)
     return tc
 
 # %% ../nbs/05_evaluation.ipynb #a63a9ab8
 def save_task_comparison(tc:TaskComparison, out_dir, limit=None)->dict:
-    "Write tasks.md/.csv/.png, tasks_report.json and tasks_predictions.jsonl to `out_dir`; returns the paths."
+    ("Write tasks.md/.csv/.png, tasks_report.json and tasks_predictions.jsonl to `out_dir`; "
+     "returns the paths.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {k: out/f"tasks{s}" for k, s in (("markdown", ".md"), ("csv", ".csv"), ("png", ".png"),
-                                             ("report", "_report.json"), ("predictions", "_predictions.jsonl"))}
+                                             ("report", "_report.json"),
+                                             ("predictions", "_predictions.jsonl"))}
     n = {k: len(c.results[0].predictions) if c.results else 0 for k, c in tc.comparisons.items()}
     atomic_write(paths["markdown"], to_markdown(tc.table) + "\n\ntest examples per task: "
-                 + ", ".join(f"{k} {v}" for k, v in n.items()) + (f" (limit {limit})" if limit else "") + "\n")
+                 + ", ".join(f"{k} {v}" for k, v in n.items()) + (f" (limit {limit})" if limit
+                                                                  else "") + "\n")
     atomic_write(paths["csv"], tc.table.to_csv())
     plot_comparison(tc.table, paths["png"])
     atomic_write(paths["report"], json.dumps(dict(test_examples=n, limit=limit, rows=[
-        dict(model=m, **{k: _nan_none(v) for k, v in row.items()}) for m, row in tc.table.iterrows()]), indent=1))
+        dict(model=m, **{k: _nan_none(v) for k, v in row.items()})
+        for m, row in tc.table.iterrows()]), indent=1))
     atomic_write(paths["predictions"], "".join(
-        json.dumps(dict(task=k, prompt=c.results[0].prompts[i], reference=c.results[0].references[i],
+        json.dumps(dict(task=k, prompt=c.results[0].prompts[i],
+                        reference=c.results[0].references[i],
                         **{r.name: r.predictions[i] for r in c.results}), ensure_ascii=False) + "\n"
         for k, c in tc.comparisons.items() for i in range(n[k])))
     return paths
@@ -728,8 +812,10 @@ def _print_comparison(comp:Comparison):
     t = comp.table
     if "base" in t.index and len(t) > 1 and "accuracy" in t.columns:
         for n in t.index[t.index != "base"]:
-            print(f"accuracy gain of {n} over base: {t.loc[n,'accuracy'] - t.loc['base','accuracy']:+.1f} points")
+            print(f"accuracy gain of {n} over base: "
+                  f"{t.loc[n,'accuracy'] - t.loc['base','accuracy']:+.1f} points")
 
+# %% ../nbs/05_evaluation.ipynb #0f38dc91
 def cmd_eval(
     config:str,                 # YAML config (model_name, test_dataset, metrics, labels, ...)
     adapter:Annotated[str, {"action": "append", "metavar": "DIR"}]=None,  # adapter or merged-model dir (repeatable)
@@ -739,14 +825,16 @@ def cmd_eval(
     no_val_loss:bool=False,     # skip validation loss and perplexity
     # human rating file(s) of an A/B session, for the response-quality row (repeatable)
     ratings:Annotated[str, {"action": "append", "metavar": "FILE"}]=None,
-    price_per_hour:float=None,  # USD per device-hour for the cost row (default: by device, see DEVICE_PRICES)
+    price_per_hour:float=None,  # USD per device-hour, cost row (default: by device, DEVICE_PRICES)
     overrides:list=None,        # config overrides: --key value
 )->int:
     "Evaluate the base model and adapters on the test set: the before/after table."
     cfg = load_config(config, overrides=overrides)
     adapters = [adapter] if isinstance(adapter, str) else list(adapter or [])
-    if not adapters and no_base: raise EvalError("nothing to evaluate: give --adapter DIR or drop --no-base")
-    if cfg.tasks:                                  # a multi-task config: one column per task and metric
+    if not adapters and no_base:
+        raise EvalError("nothing to evaluate: give --adapter DIR or drop --no-base")
+    # a multi-task config: one column per task and metric
+    if cfg.tasks:
         dest = out or (adapters[0] if adapters else cfg.output_dir)
         tc = compare_tasks(cfg, adapters, include_base=not no_base, limit=limit, out_dir=dest)
         print(to_markdown(tc.table))
@@ -755,5 +843,6 @@ def cmd_eval(
     comp = compare_models(cfg, adapters, include_base=not no_base, limit=limit, out_dir=out,
                           val_loss=not no_val_loss, ratings=ratings, price_per_hour=price_per_hour)
     _print_comparison(comp)
-    print(f"table, chart and report written to {out or (adapters[0] if adapters else cfg.output_dir)}")
+    print("table, chart and report written to "
+          f"{out or (adapters[0] if adapters else cfg.output_dir)}")
     return 0

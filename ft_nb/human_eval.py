@@ -38,7 +38,8 @@ __all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kin
 
 # %% ../nbs/05a_human_eval.ipynb #f96dabf2
 class HumanEvalError(FTError, ValueError):
-    "A rating session or rating file cannot be used as asked; the message names the file and what to do."
+    ("A rating session or rating file cannot be used as asked; the message names the file and "
+     "what to do.")
 
 RUBRIC = ("correctness", "helpfulness", "tone")
 LAYOUT = "ft_nb.human_eval/1"   # written in every rating file's header line
@@ -51,6 +52,7 @@ class ABItem:
     prompt: str
     outputs: dict
 
+# %% ../nbs/05a_human_eval.ipynb #e5af0f05
 def ab_items(
     prompts:list[str],             # what the systems were asked
     outputs_a:list[str],           # answers of the first system
@@ -65,11 +67,13 @@ def ab_items(
     if len(set(names)) != 2: raise HumanEvalError(f"need two different system names, got {names}")
     ids = [str(i) for i in (ids if ids is not None else range(len(prompts)))]
     if len(set(ids)) != len(ids): raise HumanEvalError("item ids must be unique")
-    return [ABItem(i, p, {names[0]: a, names[1]: b}) for i,p,a,b in zip(ids, prompts, outputs_a, outputs_b)]
+    return [ABItem(i, p, {names[0]: a, names[1]: b})
+            for i,p,a,b in zip(ids, prompts, outputs_a, outputs_b)]
 
 # %% ../nbs/05a_human_eval.ipynb #41278808
 def json_kind(v)->str:
-    "How a JSON value reads in a message: `null`, `true`, `a number (5)`, `a string ('ab')`, `an array of 2`, ..."
+    ("How a JSON value reads in a message: `null`, `true`, `a number (5)`, `a string ('ab')`, `an "
+     "array of 2`, ...")
     if v is None: return "null"
     if isinstance(v, bool): return "true" if v else "false"
     if isinstance(v, (int, float)): return f"a number ({v!r})"
@@ -79,33 +83,41 @@ def json_kind(v)->str:
 
 # %% ../nbs/05a_human_eval.ipynb #e381a533
 _USER_TURN = [re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S),     # ChatML
-              re.compile(r"<\|start_header_id\|>user<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>", re.S)]  # Llama 3
+              # Llama 3
+              re.compile(r"<\|start_header_id\|>user<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>",
+                         re.S)]
 
 def prompt_text(prompt:str)->str:
-    "What a rater reads of a rendered prompt: its last user turn (ChatML, Llama 3), else the prompt as it is."
+    ("What a rater reads of a rendered prompt: its last user turn (ChatML, Llama 3), else the "
+     "prompt as it is.")
     for rx in _USER_TURN:
         if turns := rx.findall(prompt): return turns[-1].strip()
     return prompt
 
 # %% ../nbs/05a_human_eval.ipynb #e8f5b047
-_EVAL_FIELDS = "the fields prompt, reference and one per model (eval_predictions.jsonl of ft-nb eval)"
+_EVAL_FIELDS = ("the fields prompt, reference and one per model (eval_predictions.jsonl of "
+                "ft-nb eval)")
 
 def _predictions(path, model:str|None, option:str="--model-a")->tuple:
     "(file, rows, locations, model column) of an `ft-nb eval` predictions file, every row checked."
     p = Path(path)
     if p.is_dir(): p = p/"eval_predictions.jsonl"
     if not p.is_file():
-        raise HumanEvalError(f"predictions file {p} does not exist; give the eval_predictions.jsonl that ft-nb eval "
-                             "wrote (or its directory)")
+        raise HumanEvalError(f"predictions file {p} does not exist; give the "
+                             "eval_predictions.jsonl that ft-nb eval wrote (or its directory)")
     rows, locs = read_rows(str(p))
     if not rows: raise HumanEvalError(f"{p}: no predictions")
     for r, loc in zip(rows, locs):
-        if not isinstance(r, dict): raise HumanEvalError(f"{loc}: expected an object with {_EVAL_FIELDS}, got {json_kind(r)}")
-    if "prompt" not in rows[0]: raise HumanEvalError(f"{locs[0]}: no field 'prompt'; expected {_EVAL_FIELDS}")
+        if not isinstance(r, dict):
+            raise HumanEvalError(f"{loc}: expected an object with {_EVAL_FIELDS}, got "
+                                 f"{json_kind(r)}")
+    if "prompt" not in rows[0]:
+        raise HumanEvalError(f"{locs[0]}: no field 'prompt'; expected {_EVAL_FIELDS}")
     cols = [k for k in rows[0] if k not in ("prompt", "reference")]
     model = model or next((c for c in reversed(cols) if c != "base"), cols[-1] if cols else None)
     if model not in cols:
-        raise HumanEvalError(f"{p}: no predictions of model {model!r}; the file has {cols} (choose one with {option})")
+        raise HumanEvalError(f"{p}: no predictions of model {model!r}; the file has {cols} (choose "
+                             f"one with {option})")
     for r, loc in zip(rows, locs):
         for k in ("prompt", model):
             if not isinstance(r.get(k), str):
@@ -116,68 +128,81 @@ def _predictions(path, model:str|None, option:str="--model-a")->tuple:
 
 # %% ../nbs/05a_human_eval.ipynb #5f2e692c
 def where_differ(a, b, width:int=24)->str:
-    "Where two values first differ, shown as repr windows: `at character 7: 'late<' vs 'late '` (texts) or whole."
-    if not (isinstance(a, str) and isinstance(b, str)): return f"({json_kind(a)} vs {json_kind(b)}: {a!r} vs {b!r})"[:300]
+    ("Where two values first differ, shown as repr windows: `at character 7: 'late<' vs 'late '` "
+     "(texts) or whole.")
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return f"({json_kind(a)} vs {json_kind(b)}: {a!r} vs {b!r})"[:300]
     i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
     lo = max(0, i - width // 2)
-    cut = lambda s: ("..." if lo else "") + repr(s[lo:i + width // 2]) + ("..." if len(s) > i + width // 2 else "")
+    cut = (lambda s: ("..." if lo else "") + repr(s[lo:i + width // 2])
+           + ("..." if len(s) > i + width // 2 else ""))
     return f"at character {i+1} of {len(a)} and {len(b)}: {cut(a)} vs {cut(b)}"
 
 
 # %% ../nbs/05a_human_eval.ipynb #1ea4e2bb
 def ab_from_predictions(
-    predictions_a,               # eval_predictions.jsonl of the first run (or its directory), e.g. the SFT adapter's
-    predictions_b,               # the second run's, on the same prompts in the same order, e.g. SFT+DPO's
-    model_a:str|None=None,       # the column of the first file (default: its last model that is not base)
-    model_b:str|None=None,       # the column of the second file (default: its last model that is not base)
+    predictions_a,           # first run's eval_predictions.jsonl (or its directory), e.g. the SFT's
+    predictions_b,         # the second run's, on the same prompts in the same order, e.g. SFT+DPO's
+    model_a:str|None=None,       # first file's column (default: its last model that is not base)
+    model_b:str|None=None,       # second file's column (default: its last model that is not base)
     names:tuple|None=None,       # the two system names (default: the two columns)
-    limit:int|None=None,         # rate a random sample of this many prompts (drawn with `seed`), default all
+    limit:int|None=None,         # rate a random sample of this many prompts (`seed`); default all
     seed:int=0,                  # the sample's seed
-    only_different:bool=False,   # leave out prompts both systems answered with the same text (counted)
+    only_different:bool=False,   # leave out prompts both systems answered alike (counted)
 )->tuple[list[ABItem], dict]:
-    "A/B items (id = line number) of two runs' answers to the same prompts, and a summary with the references."
+    ("A/B items (id = line number) of two runs' answers to the same prompts, and a summary with "
+     "the references.")
     pa, ra, la, ma = _predictions(predictions_a, model_a, "--model-a")
     pb, rb, lb, mb = _predictions(predictions_b, model_b, "--model-b")
     names = tuple(names or (ma, mb))
     if len(names) != 2 or len(set(names)) != 2:
-        raise HumanEvalError(f"need two different system names, got {names}; name them with --names sft,sft+dpo "
-                             "(in Python: names=('sft', 'sft+dpo'))")
+        raise HumanEvalError(f"need two different system names, got {names}; name them with "
+                             "--names sft,sft+dpo (in Python: names=('sft', 'sft+dpo'))")
     if limit is not None: check_number(limit, "limit (--limit)", lo=1, integer=True)
     if len(ra) != len(rb):
-        raise HumanEvalError(f"{pa} has {len(ra)} predictions, {pb} has {len(rb)}: the two runs must answer the same "
-                             "prompts (evaluate both on the same test set)")
+        raise HumanEvalError(f"{pa} has {len(ra)} predictions, {pb} has {len(rb)}: the two runs "
+                             "must answer the same prompts (evaluate both on the same test set)")
     for a, b, x, y in zip(ra, rb, la, lb):
         for k in ("prompt", "reference"):
             if a.get(k) != b.get(k):
-                raise HumanEvalError(f"{x} and {y}: the {k}s differ {where_differ(a.get(k), b.get(k))}; the two runs "
-                                     "must answer the same prompts in the same order")
+                raise HumanEvalError(f"{x} and {y}: the {k}s differ "
+                                     f"{where_differ(a.get(k), b.get(k))}; the two runs must "
+                                     "answer the same prompts in the same order")
     idx = list(range(len(ra)))
     same = [i for i in idx if ra[i][ma].strip() == rb[i][mb].strip()]
     if only_different: idx = [i for i in idx if i not in set(same)]
     if limit is not None and limit < len(idx): idx = sorted(random.Random(seed).sample(idx, limit))
-    items = [ABItem(str(i+1), prompt_text(ra[i]["prompt"]), {names[0]: ra[i][ma], names[1]: rb[i][mb]}) for i in idx]
-    if not items: raise HumanEvalError(f"{pa}, {pb}: no prompts left to rate ({len(same)} answered identically)")
-    info = dict(files=[str(pa), str(pb)], columns=[ma, mb], systems=list(names), prompts=len(ra), identical=len(same),
-                items=len(items), references={it.id: ra[int(it.id)-1].get("reference") for it in items})
+    items = [ABItem(str(i+1), prompt_text(ra[i]["prompt"]),
+                    {names[0]: ra[i][ma], names[1]: rb[i][mb]}) for i in idx]
+    if not items:
+        raise HumanEvalError(f"{pa}, {pb}: no prompts left to rate ({len(same)} answered "
+                             "identically)")
+    info = dict(files=[str(pa), str(pb)], columns=[ma, mb], systems=list(names), prompts=len(ra),
+                identical=len(same), items=len(items),
+                references={it.id: ra[int(it.id)-1].get("reference") for it in items})
     return items, info
 
 # %% ../nbs/05a_human_eval.ipynb #892b043d
 def _fingerprint(items)->str:
     h = hashlib.sha256()
-    for it in items: h.update(json.dumps([it.id, it.prompt, sorted(it.outputs.items())], ensure_ascii=False).encode())
+    for it in items:
+        h.update(json.dumps([it.id, it.prompt, sorted(it.outputs.items())],
+                            ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/05a_human_eval.ipynb #c1020684
 def _check_header(h, path, line=1):
     "`h` if it is the header of an ft_nb rating file, else `HumanEvalError` saying what it is."
     if not isinstance(h, dict) or h.get("layout") != LAYOUT:
         got = h.get("layout") if isinstance(h, dict) else type(h).__name__
-        raise HumanEvalError(f"{path}: line {line} is not an ft_nb rating-session header (layout {got!r}, expected "
-                             f"{LAYOUT!r}); this file was written by another tool or version — start a new file or "
-                             "convert it")
+        raise HumanEvalError(f"{path}: line {line} is not an ft_nb rating-session header (layout "
+                             f"{got!r}, expected {LAYOUT!r}); this file was written by another "
+                             "tool or version — start a new file or convert it")
     sy, ru = h.get("systems"), h.get("rubric")
-    if not (isinstance(sy, list) and len(sy) == 2 and all(isinstance(x, str) for x in sy) and isinstance(ru, list)):
-        raise HumanEvalError(f"{path}: line {line}: the header's systems {sy!r} / rubric {ru!r} are damaged "
-                             "(expected two system names and a list of criteria)")
+    if not (isinstance(sy, list) and len(sy) == 2 and all(isinstance(x, str) for x in sy)
+            and isinstance(ru, list)):
+        raise HumanEvalError(f"{path}: line {line}: the header's systems {sy!r} / rubric {ru!r} "
+                             "are damaged (expected two system names and a list of criteria)")
     return h
 
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a03
@@ -194,30 +219,37 @@ class ABSession:
         self.items, self.path, self.rater = list(items), Path(path), str(rater)
         self.rubric, self.seed, self.systems = tuple(rubric), seed, tuple(items[0].outputs)
         if len(self.systems) != 2 or any(tuple(it.outputs) != self.systems for it in items):
-            raise HumanEvalError(f"every item needs outputs of the same two systems; first item has {self.systems}")
-        self.header = dict(layout=LAYOUT, systems=list(self.systems), rubric=list(self.rubric), seed=seed,
-                           n_items=len(items), items=_fingerprint(items))
+            raise HumanEvalError("every item needs outputs of the same two systems; first item has "
+                                 f"{self.systems}")
+        self.header = dict(layout=LAYOUT, systems=list(self.systems), rubric=list(self.rubric),
+                           seed=seed, n_items=len(items), items=_fingerprint(items))
         self.done = set()
         if self.path.is_file() and self.path.stat().st_size:
             h, ratings = read_ratings(self.path)
-            diff = [k for k in ("systems","rubric","seed","n_items","items") if h.get(k) != self.header[k]]
+            diff = [k for k in ("systems","rubric","seed","n_items","items")
+                    if h.get(k) != self.header[k]]
             if diff:
-                raise HumanEvalError(f"{self.path} belongs to another session ({', '.join(diff)} differ: file has "
-                                     f"{ {k: h.get(k) for k in diff} }); use a new file for these items")
+                raise HumanEvalError(f"{self.path} belongs to another session ({', '.join(diff)} "
+                                     f"differ: file has { {k: h.get(k) for k in diff} }); use a "
+                                     "new file for these items")
             self.done = {r["item"] for r in ratings if r["rater"] == self.rater}
-        elif self.path.is_dir(): raise HumanEvalError(f"rating file {self.path} is a directory; give a file path")
+        elif self.path.is_dir():
+            raise HumanEvalError(f"rating file {self.path} is a directory; give a file path")
         else: atomic_write(self.path, json.dumps(self.header) + "\n")
 
     def __repr__(self):
-        return f"ABSession({self.rater!r}, {len(self.done)}/{len(self.items)} rated, file={self.path.name})"
+        return (f"ABSession({self.rater!r}, {len(self.done)}/{len(self.items)} rated, "
+                f"file={self.path.name})")
 
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a04
 @patch
 def order(self:ABSession, item:ABItem)->tuple:
-    "System names in display order (Output 1, Output 2) for `item`: drawn from the seed and the item id."
+    ("System names in display order (Output 1, Output 2) for `item`: drawn from the seed and "
+     "the item id.")
     r = random.Random(f"{self.seed}:{item.id}")
     return self.systems if r.random() < 0.5 else self.systems[::-1]
 
+# %% ../nbs/05a_human_eval.ipynb #c43d0663
 @patch(as_prop=True)
 def remaining(self:ABSession)->list[ABItem]:
     "The items this rater has not rated yet."
@@ -235,18 +267,21 @@ def rate(self:ABSession,
     "Validate one rating, append it to the session file and return the saved record."
     order = self.order(item)
     pref = str(preference).strip().lower()
-    if pref not in ("1", "2", "tie"): raise HumanEvalError(f"preference must be 1, 2 or 'tie', got {preference!r}")
+    if pref not in ("1", "2", "tie"):
+        raise HumanEvalError(f"preference must be 1, 2 or 'tie', got {preference!r}")
     for pos, sc in ((1, scores1), (2, scores2)):
         missing = [c for c in self.rubric if c not in sc]
         if missing: raise HumanEvalError(f"output {pos}: missing rubric score(s) {missing}")
         for c in self.rubric:
             v = sc[c]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or not 1 <= v <= 5:
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v)
+                or not 1 <= v <= 5):
                 raise HumanEvalError(f"output {pos}: {c} must be an integer from 1 to 5, got {v!r}")
-    scores = {order[0]: {c: int(scores1[c]) for c in self.rubric}, order[1]: {c: int(scores2[c]) for c in self.rubric}}
+    scores = {order[0]: {c: int(scores1[c]) for c in self.rubric},
+              order[1]: {c: int(scores2[c]) for c in self.rubric}}
     rec = dict(item=item.id, rater=self.rater, shown=list(order),
-               preference="tie" if pref == "tie" else order[int(pref)-1], scores=scores, comment=comment,
-               time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+               preference="tie" if pref == "tie" else order[int(pref)-1], scores=scores,
+               comment=comment, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
     with open(self.path, "a", encoding="utf-8") as f:
         f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         f.flush()
@@ -257,35 +292,46 @@ def rate(self:ABSession,
 def _json_line(path, i, l):
     try: return json.loads(l)
     except json.JSONDecodeError as e:
-        raise HumanEvalError(f"{path}: line {i} is not JSON ({e}); a rating may have been cut off while it was "
-                             "saved — delete that line and rate the item again") from None
-    except RecursionError: raise HumanEvalError(f"{path}: line {i} is JSON nested too deeply to be a rating") from None
+        raise HumanEvalError(f"{path}: line {i} is not JSON ({e}); a rating may have been cut off "
+                             "while it was saved — delete that line and rate the "
+                             "item again") from None
+    except RecursionError:
+        raise HumanEvalError(f"{path}: line {i} is JSON nested too deeply to be a rating") from None
 
+# %% ../nbs/05a_human_eval.ipynb #3f1c4a47
 def _check_rating(r, h, path, i):
-    if not isinstance(r, dict): raise HumanEvalError(f"{path}: line {i} is a {type(r).__name__}, not a rating record")
+    if not isinstance(r, dict):
+        raise HumanEvalError(f"{path}: line {i} is a {type(r).__name__}, not a rating record")
     miss = [k for k in ("item","rater","preference","scores") if k not in r]
     if miss: raise HumanEvalError(f"{path}: line {i} lacks {miss}")
     if r["preference"] not in (*h["systems"], "tie"):
-        raise HumanEvalError(f"{path}: line {i}: preference {r['preference']!r} is none of {h['systems']} or 'tie'")
+        raise HumanEvalError(f"{path}: line {i}: preference {r['preference']!r} is none of "
+                             f"{h['systems']} or 'tie'")
     sc = r["scores"]
     num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
-    ok = isinstance(sc, dict) and all(isinstance(v, dict) and all(num(x) for x in v.values()) for v in sc.values())
+    ok = (isinstance(sc, dict)
+          and all(isinstance(v, dict) and all(num(x) for x in v.values()) for v in sc.values()))
     if not ok or not set(sc) <= set(h["systems"]):
-        raise HumanEvalError(f"{path}: line {i}: scores must map each system of {h['systems']} to numeric rubric "
-                             f"scores, got {str(sc)[:80]}")
+        raise HumanEvalError(f"{path}: line {i}: scores must map each system of {h['systems']} to "
+                             f"numeric rubric scores, got {str(sc)[:80]}")
     return r
 
+# %% ../nbs/05a_human_eval.ipynb #4eb360fb
 def read_ratings(path:str|Path)->tuple[dict, list[dict]]:
     "Header and rating records of a session file; `HumanEvalError` names a bad line."
     path = Path(path)
     if not path.is_file():
-        raise HumanEvalError(f"rating file {path} {'is a directory' if path.is_dir() else 'does not exist'}")
+        raise HumanEvalError(f"rating file {path} "
+                             f"{'is a directory' if path.is_dir() else 'does not exist'}")
     try: lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
-        raise HumanEvalError(f"{path} is not a UTF-8 text file (byte {e.start}); give a rating JSONL file") from None
-    if not lines or not lines[0].strip(): raise HumanEvalError(f"{path} is empty: no session header")
+        raise HumanEvalError(f"{path} is not a UTF-8 text file (byte {e.start}); give a rating "
+                             "JSONL file") from None
+    if not lines or not lines[0].strip():
+        raise HumanEvalError(f"{path} is empty: no session header")
     h = _check_header(_json_line(path, 1, lines[0]), path)
-    out = [_check_rating(_json_line(path, i, l), h, path, i) for i,l in enumerate(lines[1:], 2) if l.strip()]
+    out = [_check_rating(_json_line(path, i, l), h, path, i) for i,l in enumerate(lines[1:], 2)
+           if l.strip()]
     return h, out
 
 # %% ../nbs/05a_human_eval.ipynb #dfea10e8
@@ -294,14 +340,17 @@ class ABWidget:
     def __init__(self, session:ABSession):
         try: import ipywidgets as W
         except ImportError:
-            raise HumanEvalError("the rating widget needs ipywidgets: pip install 'ft_nb[notebook]' (or rate with "
-                                 "export_csv / import_csv)") from None
+            raise HumanEvalError("the rating widget needs ipywidgets: pip install "
+                                 "'ft_nb[notebook]' (or rate with export_csv / "
+                                 "import_csv)") from None
         self.s, self.W = session, W
         self.header, self.prompt = W.HTML(), W.HTML()
-        self.out1, self.out2 = W.HTML(layout=W.Layout(width="50%")), W.HTML(layout=W.Layout(width="50%"))
-        self.preference = W.ToggleButtons(options=[("Output 1 better", "1"), ("Tie", "tie"), ("Output 2 better", "2")],
-                                          value=None)
-        mk = lambda c: W.ToggleButtons(options=[1,2,3,4,5], value=None, description=c, style={"button_width": "32px"})
+        self.out1, self.out2 = (W.HTML(layout=W.Layout(width="50%")),
+                                W.HTML(layout=W.Layout(width="50%")))
+        self.preference = W.ToggleButtons(options=[("Output 1 better", "1"), ("Tie", "tie"),
+                                                   ("Output 2 better", "2")], value=None)
+        mk = lambda c: W.ToggleButtons(options=[1,2,3,4,5], value=None, description=c,
+                                       style={"button_width": "32px"})
         self.scores1 = {c: mk(c) for c in session.rubric}
         self.scores2 = {c: mk(c) for c in session.rubric}
         self.comment = W.Text(placeholder="optional comment")
@@ -328,7 +377,8 @@ def show_next(self:ABWidget):
     self.comment.value = ""
     n = len(self.s.items)
     if self.item is None:
-        self.header.value = f"<b>Session complete</b>: {n} of {n} items rated by {_html.escape(self.s.rater)}."
+        self.header.value = (f"<b>Session complete</b>: {n} of {n} items rated by "
+                             f"{_html.escape(self.s.rater)}.")
         self.prompt.value = self.out1.value = self.out2.value = ""
         self.save.disabled = True
         return
@@ -343,7 +393,8 @@ def show_next(self:ABWidget):
 @patch
 def _on_save(self:ABWidget, _=None):
     "Save the rating shown, or name the controls still unset."
-    unset = [f"output {i} {c}" for i,d in ((1,self.scores1),(2,self.scores2)) for c,w in d.items() if w.value is None]
+    unset = [f"output {i} {c}" for i,d in ((1,self.scores1),(2,self.scores2)) for c,w in d.items()
+             if w.value is None]
     missing = (["preference"] if self.preference.value is None else []) + unset
     if missing:
         self.status.value = f"<span style='color:#b00'>Please set: {', '.join(missing)}</span>"
@@ -353,6 +404,7 @@ def _on_save(self:ABWidget, _=None):
     self.status.value = f"Saved ({len(self.s.done)}/{len(self.s.items)})."
     self.show_next()
 
+# %% ../nbs/05a_human_eval.ipynb #08e5151d
 @patch
 def widget(self:ABSession)->ABWidget:
     "The rating widget for this session (display it, or drive its controls from code)."
@@ -362,6 +414,7 @@ def widget(self:ABSession)->ABWidget:
 def _csv_cols(rubric): return ["item", "prompt", "output_1", "output_2", "preference (1/2/tie)",
                                *[f"{c}_1" for c in rubric], *[f"{c}_2" for c in rubric], "comment"]
 
+# %% ../nbs/05a_human_eval.ipynb #65b9ba01
 @patch
 def export_csv(self:ABSession,
                path:str|Path,         # the sheet to write (replaced atomically if it exists)
@@ -373,31 +426,41 @@ def export_csv(self:ABSession,
     wr.writerow(_csv_cols(self.rubric))
     for it in (self.items if all_items else self.remaining):
         o = self.order(it)
-        wr.writerow([it.id, it.prompt, it.outputs[o[0]], it.outputs[o[1]], "", *[""]*(2*len(self.rubric)), ""])
+        wr.writerow([it.id, it.prompt, it.outputs[o[0]], it.outputs[o[1]], "",
+                     *[""]*(2*len(self.rubric)), ""])
     return atomic_write(path, buf.getvalue())
 
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a09
 def _read_sheet(path:Path, cols:list)->list[dict]:
-    "Rows of a filled rating sheet; `HumanEvalError` for a missing file, a bad encoding, missing columns or bad CSV."
+    ("Rows of a filled rating sheet; `HumanEvalError` for a missing file, a bad encoding, missing "
+     "columns or bad CSV.")
     if not path.is_file(): raise HumanEvalError(f"rating sheet {path} does not exist")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f: rows = list(csv.DictReader(f, strict=True))
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f, strict=True))
     except UnicodeDecodeError as e:
-        raise HumanEvalError(f"{path} is not a UTF-8 CSV rating sheet (byte {e.start}); export a fresh one") from None
+        raise HumanEvalError(f"{path} is not a UTF-8 CSV rating sheet (byte {e.start}); export "
+                             "a fresh one") from None
     except csv.Error as e:
-        raise HumanEvalError(f"{path} is not a readable CSV rating sheet ({e}: a quoted field that is never "
-                             "closed?); fix the quote or export a fresh sheet") from None
+        raise HumanEvalError(f"{path} is not a readable CSV rating sheet ({e}: a quoted field "
+                             "that is never closed?); fix the quote or export a "
+                             "fresh sheet") from None
     if not rows: raise HumanEvalError(f"{path} has no rows")
     miss = [c for c in cols if c not in rows[0]]
-    if miss: raise HumanEvalError(f"{path}: columns {miss} are missing; export a fresh sheet with session.export_csv")
+    if miss:
+        raise HumanEvalError(f"{path}: columns {miss} are missing; export a fresh sheet with "
+                             "session.export_csv")
     short = [i for i,r in enumerate(rows, 2) if None in r.values() or None in r]
-    if short: raise HumanEvalError(f"{path}: line {short[0]} has a different number of fields than the header "
-                                   "(an unclosed quote or a stray comma?)")
+    if short:
+        raise HumanEvalError(f"{path}: line {short[0]} has a different number of fields than "
+                             "the header (an unclosed quote or a stray comma?)")
     return rows
 
+# %% ../nbs/05a_human_eval.ipynb #3abc0c88
 @patch
 def import_csv(self:ABSession, path:str|Path)->dict:
-    "Append the ratings of a filled sheet to the session file; returns counts of saved and skipped rows."
+    ("Append the ratings of a filled sheet to the session file; returns counts of saved and "
+     "skipped rows.")
     path = Path(path)
     rows = _read_sheet(path, _csv_cols(self.rubric))
     by_id = {it.id: it for it in self.items}
@@ -410,7 +473,8 @@ def import_csv(self:ABSession, path:str|Path)->dict:
             continue
         try:
             sc = [{c: int(row[f"{c}_{i}"]) for c in self.rubric} for i in (1,2)]
-            self.rate(by_id[row["item"]], row["preference (1/2/tie)"], *sc, row.get("comment") or "")
+            self.rate(by_id[row["item"]], row["preference (1/2/tie)"], *sc,
+                      row.get("comment") or "")
         except (ValueError, HumanEvalError) as e:
             raise HumanEvalError(f"{path}: line {ln} (item {row['item']}): {e}") from None
         saved += 1
@@ -426,8 +490,10 @@ def _rating_rows(p:Path, rs:list)->list[dict]:
         rows.append(row)
     return rows
 
+# %% ../nbs/05a_human_eval.ipynb #db997198
 def load_ratings(*paths)->"pd.DataFrame":
-    "All ratings of one session's files as a DataFrame (item, rater, preference, <system>_<criterion> scores)."
+    ("All ratings of one session's files as a DataFrame (item, rater, preference, "
+     "<system>_<criterion> scores).")
     paths = [Path(p) for ps in paths for p in (ps if isinstance(ps, (list, tuple)) else [ps])]
     if not paths: raise HumanEvalError("give at least one rating file")
     rows, h0 = [], None
@@ -437,8 +503,9 @@ def load_ratings(*paths)->"pd.DataFrame":
         if h0 is None: h0, first = key, p
         elif key != h0:
             diff = [k for k in key if key[k] != h0[k]]
-            raise HumanEvalError(f"{p} comes from a different session than {first} ({', '.join(diff)} differ); "
-                                 "analyse ratings of the same items together")
+            raise HumanEvalError(f"{p} comes from a different session than {first} "
+                                 f"({', '.join(diff)} differ); analyse ratings of the same "
+                                 "items together")
         rows += _rating_rows(p, rs)
     df = pd.DataFrame(rows)
     dup = df.duplicated(["item","rater"], keep="last") if len(df) else None
@@ -454,7 +521,8 @@ def wilson_interval(
     confidence:float=0.95,  # coverage of the interval
 )->tuple[float,float]:
     "Wilson score interval for a proportion `successes/n`."
-    if not 0 < confidence < 1: raise HumanEvalError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if not 0 < confidence < 1:
+        raise HumanEvalError(f"confidence must be between 0 and 1, got {confidence!r}")
     if n == 0: return (0.0, 1.0)
     z = statistics.NormalDist().inv_cdf(0.5 + confidence/2)
     p = successes / n
@@ -472,7 +540,8 @@ def win_rate(
     "Wins, losses, ties of `system` and its win rate (ties = 1/2) with a Wilson interval."
     a, b = df.attrs["systems"]
     system = system or b
-    if system not in (a, b): raise HumanEvalError(f"unknown system {system!r}; the session compares {a!r} and {b!r}")
+    if system not in (a, b):
+        raise HumanEvalError(f"unknown system {system!r}; the session compares {a!r} and {b!r}")
     wins = int((df.preference == system).sum())
     ties = int((df.preference == "tie").sum())
     n = len(df)
@@ -482,7 +551,8 @@ def win_rate(
 
 # %% ../nbs/05a_human_eval.ipynb #a4682acf
 def rubric_means(df)->"pd.DataFrame":
-    "Mean rubric score per system and criterion (rows: systems, columns: criteria, plus the number of ratings)."
+    ("Mean rubric score per system and criterion (rows: systems, columns: criteria, plus the "
+     "number of ratings).")
     sy, ru = df.attrs["systems"], df.attrs["rubric"]
     t = pd.DataFrame({c: [df[f"{s}_{c}"].mean() for s in sy] for c in ru}, index=list(sy))
     t["overall"] = t[list(ru)].mean(axis=1)
@@ -495,7 +565,8 @@ def cohen_kappa(
     b:list,  # the second rater's labels on the same items
 )->float:
     "Cohen's kappa of two raters' labels on the same items (1: perfect, 0: chance level)."
-    if len(a) != len(b) or not a: raise HumanEvalError("cohen_kappa needs two equally long, non-empty label lists")
+    if len(a) != len(b) or not a:
+        raise HumanEvalError("cohen_kappa needs two equally long, non-empty label lists")
     n = len(a)
     cats = sorted(set(a) | set(b), key=str)
     po = sum(x == y for x,y in zip(a, b)) / n
@@ -512,8 +583,8 @@ def rater_agreement(df)->"pd.DataFrame":
         common = sorted(set(x.index) & set(y.index))
         if not common: continue          # no item in common: nothing to agree on
         a, b = list(x[common]), list(y[common])
-        rows.append(dict(rater_1=r1, rater_2=r2, items=len(common), agreement=sum(i == j for i,j in zip(a,b))/len(a),
-                         kappa=cohen_kappa(a, b)))
+        rows.append(dict(rater_1=r1, rater_2=r2, items=len(common),
+                         agreement=sum(i == j for i,j in zip(a,b))/len(a), kappa=cohen_kappa(a, b)))
     return pd.DataFrame(rows, columns=["rater_1","rater_2","items","agreement","kappa"])
 
 # %% ../nbs/05a_human_eval.ipynb #ff10ff8f
@@ -525,22 +596,27 @@ def summarize(
     df = load_ratings(*paths)
     if not len(df): raise HumanEvalError("the rating files contain no ratings yet")
     return dict(ratings=len(df), replaced=df.attrs["replaced"], raters=sorted(df.rater.unique()),
-                win_rate=win_rate(df, confidence=confidence), rubric=rubric_means(df), agreement=rater_agreement(df))
+                win_rate=win_rate(df, confidence=confidence), rubric=rubric_means(df),
+                agreement=rater_agreement(df))
 
 # %% ../nbs/05a_human_eval.ipynb #82124803
 def cmd_ratings(
-    files:Annotated[list, {"nargs": "+"}],  # rating JSONL files of one session (one per rater, or shared)
+    files:Annotated[list, {"nargs": "+"}],  # rating JSONL files of a session (per rater, or shared)
     confidence:float=0.95,                   # confidence level of the win-rate interval
 )->int:
     "Analyse human A/B rating files: win rate with CI, rubric means, rater agreement."
     r = summarize(*([files] if isinstance(files, (str, Path)) else files), confidence=confidence)
     w = r["win_rate"]
     print(f"{r['ratings']} ratings by {', '.join(r['raters'])}")
-    if r["replaced"]: print(f"({r['replaced']} earlier rating(s) of an item replaced by the same rater's later one)")
-    print(f"{w['system']}: {w['wins']} wins, {w['ties']} ties, {w['losses']} losses; win rate (ties = 1/2) "
-          f"{w['win_rate']:.1%}, {confidence:.0%} CI [{w['ci_low']:.1%}, {w['ci_high']:.1%}]")
+    if r["replaced"]:
+        print(f"({r['replaced']} earlier rating(s) of an item replaced by the same rater's "
+              "later one)")
+    print(f"{w['system']}: {w['wins']} wins, {w['ties']} ties, {w['losses']} losses; win rate "
+          f"(ties = 1/2) {w['win_rate']:.1%}, {confidence:.0%} CI [{w['ci_low']:.1%}, "
+          f"{w['ci_high']:.1%}]")
     print("\nmean rubric scores (1-5):\n" + r["rubric"].round(2).to_string())
-    if len(r["agreement"]): print("\nagreement between raters:\n" + r["agreement"].round(3).to_string(index=False))
+    if len(r["agreement"]):
+        print("\nagreement between raters:\n" + r["agreement"].round(3).to_string(index=False))
     return 0
 
 # %% ../nbs/05a_human_eval.ipynb #419d2a43
@@ -552,11 +628,13 @@ def read_ab_items(path)->list[ABItem]:
     for i, l in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not l.strip(): continue
         r = _json_line(p, i, l)
-        outs = {k: v for k, v in r.items() if k not in ("id", "prompt", "reference")} if isinstance(r, dict) else {}
+        outs = ({k: v for k, v in r.items() if k not in ("id", "prompt", "reference")}
+                if isinstance(r, dict) else {})
         if not isinstance(r, dict) or not isinstance(r.get("prompt"), str) or len(outs) != 2 or \
            not all(isinstance(v, str) for v in outs.values()):
-            raise HumanEvalError(f"{p}: line {i}: expected an object with id, prompt, reference and the text answers "
-                                 f"of two systems, got {json_kind(r) if not isinstance(r, dict) else list(r)}")
+            raise HumanEvalError(f"{p}: line {i}: expected an object with id, prompt, reference "
+                                 "and the text answers of two systems, got "
+                                 f"{json_kind(r) if not isinstance(r, dict) else list(r)}")
         items.append(ABItem(str(r.get("id", i - 1)), r["prompt"], outs))
     return items
 
@@ -564,51 +642,62 @@ def read_ab_items(path)->list[ABItem]:
 _SESSION_FILES = ("items.jsonl", "session.json", "ratings.jsonl", "sheet.csv")
 
 def _session_dir(out, *inputs)->Path:
-    "`out` as a new session directory: refused if it is a file, holds a session, or it or its files are an input."
+    ("`out` as a new session directory: refused if it is a file, holds a session, or it or its "
+     "files are an input.")
     o = Path(out)
     for i in inputs:
         src = Path(i)/"eval_predictions.jsonl" if Path(i).is_dir() else Path(i)
         if any(same_path(src, t) for t in (o, *[o/f for f in _SESSION_FILES])):
-            raise HumanEvalError(f"--out {out} would write over the input {i}; choose another --out directory")
+            raise HumanEvalError(f"--out {out} would write over the input {i}; choose another "
+                                 "--out directory")
     if o.exists() and not o.is_dir():
-        raise HumanEvalError(f"--out {out} is an existing file; ft-nb ab writes a session directory (items.jsonl, "
-                             "sheet.csv, ...): choose a new directory path")
+        raise HumanEvalError(f"--out {out} is an existing file; ft-nb ab writes a session "
+                             "directory (items.jsonl, sheet.csv, ...): choose a new directory path")
     if (o/"ratings.jsonl").exists():
-        raise HumanEvalError(f"{o} already holds a session (ratings.jsonl); choose another --out or remove it")
+        raise HumanEvalError(f"{o} already holds a session (ratings.jsonl); choose another --out "
+                             "or remove it")
     return o
 
 # %% ../nbs/05a_human_eval.ipynb #21726bcd
 def cmd_ab(
-    predictions_a:str,          # eval_predictions.jsonl of the first run (or its directory), e.g. the SFT adapter's
+    predictions_a:str,       # first run's eval_predictions.jsonl (or its directory), e.g. the SFT's
     predictions_b:str,          # the second run's on the same prompts, e.g. SFT+DPO's
-    out:str="ab_session",       # directory for items.jsonl (the key), session.json, ratings.jsonl and sheet.csv
-    model_a:str=None,           # model column of the first file (default: its last model that is not base)
-    model_b:str=None,           # model column of the second file (default: its last model that is not base)
+    out:str="ab_session",    # dir for items.jsonl (the key), session.json, ratings.jsonl, sheet.csv
+    model_a:str=None,    # model column of the first file (default: its last model that is not base)
+    model_b:str=None,   # model column of the second file (default: its last model that is not base)
     names:str=None,             # two comma-separated system names (default: the two columns)
     limit:int=None,             # rate a random sample of this many prompts (default: all)
     seed:int=0,                 # draws the sample and which output is shown first
     only_different:bool=False,  # leave out prompts both runs answered identically (counted)
 )->int:
-    "Build a blind A/B rating session from two runs' predictions on the same prompts (e.g. SFT vs SFT+DPO)."
+    ("Build a blind A/B rating session from two runs' predictions on the same prompts (e.g. SFT "
+     "vs SFT+DPO).")
     nm = tuple(n.strip() for n in names.split(",")) if names is not None else None
     if nm is not None and (len(nm) != 2 or len(set(nm)) != 2 or not all(nm)):
-        raise HumanEvalError(f"--names {names!r}: give two different comma-separated names, e.g. --names sft,sft+dpo")
+        raise HumanEvalError(f"--names {names!r}: give two different comma-separated names, e.g. "
+                             "--names sft,sft+dpo")
     if limit is not None: check_number(limit, "--limit", lo=1, integer=True)
     o = _session_dir(out, predictions_a, predictions_b)
-    items, info = ab_from_predictions(predictions_a, predictions_b, model_a, model_b, nm, limit, seed, only_different)
+    items, info = ab_from_predictions(predictions_a, predictions_b, model_a, model_b, nm, limit,
+                                      seed, only_different)
     refs = info.pop("references")
     try:
         o.mkdir(parents=True, exist_ok=True)
-        atomic_write(o/"items.jsonl", "".join(json.dumps(dict(id=it.id, prompt=it.prompt, reference=refs[it.id],
-                                                              **it.outputs), ensure_ascii=False) + "\n" for it in items))
-        atomic_write(o/"session.json", json.dumps(dict(info, seed=seed, only_different=only_different), indent=1))
-        ABSession(items, o/"ratings.jsonl", rater="-", seed=seed).export_csv(o/"sheet.csv", all_items=True)
+        atomic_write(o/"items.jsonl",
+                     "".join(json.dumps(dict(id=it.id, prompt=it.prompt, reference=refs[it.id],
+                                                              **it.outputs), ensure_ascii=False)
+                             + "\n" for it in items))
+        atomic_write(o/"session.json",
+                     json.dumps(dict(info, seed=seed, only_different=only_different), indent=1))
+        ABSession(items, o/"ratings.jsonl", rater="-", seed=seed).export_csv(o/"sheet.csv",
+                                                                             all_items=True)
     except OSError as e:
-        raise HumanEvalError(f"--out {out}: cannot write the session there ({e.strerror or e}); choose a directory "
-                             "you can write to") from None
-    print(f"{len(items)} items ({info['prompts']} prompts, {info['identical']} answered identically by both"
-          f"{', left out' if only_different else ''}): {info['systems'][0]} vs {info['systems'][1]}, sides drawn "
-          f"with seed {seed}\n  blind sheet for raters: {o/'sheet.csv'}\n  key (keep from raters): {o/'items.jsonl'}"
-          f"\n  rate in Jupyter: ABSession(read_ab_items('{o/'items.jsonl'}'), '{o/'ratings.jsonl'}', rater=NAME, "
+        raise HumanEvalError(f"--out {out}: cannot write the session there ({e.strerror or e}); "
+                             "choose a directory you can write to") from None
+    print(f"{len(items)} items ({info['prompts']} prompts, {info['identical']} answered "
+          f"identically by both{', left out' if only_different else ''}): {info['systems'][0]} vs "
+          f"{info['systems'][1]}, sides drawn with seed {seed}\n  blind sheet for raters: "
+          f"{o/'sheet.csv'}\n  key (keep from raters): {o/'items.jsonl'}\n  rate in Jupyter: "
+          f"ABSession(read_ab_items('{o/'items.jsonl'}'), '{o/'ratings.jsonl'}', rater=NAME, "
           f"seed={seed}).widget()\n  analyse: ft-nb ratings {o/'ratings.jsonl'}")
     return 0

@@ -49,9 +49,11 @@ __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'Inference
 
 # %% ../nbs/06_inference.ipynb #436d87a6
 class InferenceError(FTError, ValueError):
-    "An adapter, base model, prompt or input file that inference cannot use; the message says what to do."
+    ("An adapter, base model, prompt or input file that inference cannot use; the message says "
+     "what to do.")
 
-DEFAULT_MAX_NEW_TOKENS = 256   # the answer budget of `generate`, `ft-nb infer` and the server when a run records none
+# the answer budget of `generate`, `ft-nb infer` and the server when a run records none
+DEFAULT_MAX_NEW_TOKENS = 256
 
 # %% ../nbs/06_inference.ipynb #276a7aac
 def check_base_name(
@@ -61,25 +63,30 @@ def check_base_name(
     allow_base_mismatch:bool=False,  # accept different names (a local copy of the same weights)
 ):
     "Raise `InferenceError` naming both models when an adapter was trained for another base model."
-    if allow_base_mismatch or not adapter_base or not base or same_base_name(adapter_base, base): return
-    raise InferenceError(f"the adapter in {adapter_path} was trained for base model {adapter_base!r}, "
-                         f"but the base model given is {base!r}. Load it with base_model={adapter_base!r}; "
-                         f"if {base!r} holds the same weights under another name, "
-                         "pass allow_base_mismatch=True (--allow-base-mismatch).")
+    if allow_base_mismatch or not adapter_base or not base or same_base_name(adapter_base, base):
+        return
+    raise InferenceError(f"the adapter in {adapter_path} was trained for base model "
+                         f"{adapter_base!r}, but the base model given is {base!r}. Load it with "
+                         f"base_model={adapter_base!r}; if {base!r} holds the same weights under "
+                         "another name, pass allow_base_mismatch=True (--allow-base-mismatch).")
 
 # %% ../nbs/06_inference.ipynb #1f3b5c7d
 def _inference_tokenizer(tok):
-    "A copy of `tok` that pads on the left (generation continues from the right edge) and has a pad token."
+    ("A copy of `tok` that pads on the left (generation continues from the right edge) and has a "
+     "pad token.")
     return setup_tokenizer(copy.deepcopy(tok), padding_side="left")
 
 # %% ../nbs/06_inference.ipynb #2c4e6a8b
 END_TOKENS = (   # the end-of-turn tokens of the chat templates ft_nb knows
-    "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|end_of_text|>")
+    "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>",
+    "<|end_of_text|>")
 
 def _eos_ids(model, tok, chat_template=None)->set:
-    "Token ids that end an answer: the generation config's and tokenizer's EOS, plus the template's end-of-turn token."
+    ("Token ids that end an answer: the generation config's and tokenizer's EOS, plus the "
+     "template's end-of-turn token.")
     ids = set()
-    for v in (getattr(getattr(model, "generation_config", None), "eos_token_id", None), tok.eos_token_id):
+    for v in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+              tok.eos_token_id):
         ids.update(v if isinstance(v, (list, tuple)) else [v] if v is not None else [])
     try: tmpl = resolve_chat_template(tok, chat_template)
     except FTError: tmpl = ""
@@ -91,9 +98,10 @@ def _eos_ids(model, tok, chat_template=None)->set:
 
 # %% ../nbs/06_inference.ipynb #cd681d80
 class LoRAInference:
-    "A base model with zero or more adapters, answering prompts the way it was trained (chat template, system prompt)."
+    ("A base model with zero or more adapters, answering prompts the way it was trained (chat "
+     "template, system prompt).")
     def __init__(self,
-        base_model=None,            # hub id, ft_nb alias, local dir, .gguf, or a loaded model; None: the run's base
+        base_model=None,   # hub id, alias, local dir, .gguf or a loaded model; None: the run's base
         adapter_path=None,          # run / adapter directory; None: the plain base model
         *,
         adapter_name:str="default", # name of this adapter for `adapter=` and `load_adapter`
@@ -103,15 +111,17 @@ class LoRAInference:
         load_in_4bit:bool|None=None,  # None: as the run was trained (QLoRA -> 4-bit)
         chat_template:str|None=None,  # overrides the run's template
         system_prompt:str|None=None,  # overrides the run's system prompt
-        allow_base_mismatch:bool=False, # accept a base whose *name* differs from the run's (shapes are still checked)
+        allow_base_mismatch:bool=False, # accept a base *named* unlike the run's (shapes checked)
         trust_remote_code:bool=False,   # let the model's repository run its own code
-        compile:bool=False,  # compiled decoding with a static KV cache (`methods.fast_generate`): first call compiles
+        compile:bool=False,  # `fast_generate` (static KV cache, compiled): first call compiles
     ):
         run = _read_adapter(adapter_path) if adapter_path is not None else None
         loaded = base_model is not None and not isinstance(base_model, (str, Path))
-        name = (getattr(base_model.config, "_name_or_path", None) if loaded else base_model) or (run and run.base_model)
+        name = ((getattr(base_model.config, "_name_or_path", None) if loaded else base_model)
+                or (run and run.base_model))
         if name is None and not loaded:
-            raise InferenceError("base_model is required: the adapter directory does not record its base model")
+            raise InferenceError("base_model is required: the adapter directory does not record "
+                                 "its base model")
         self.base_name, self.model = str(name), None
         self.adapters, self._active, self._lock, self.compile = {}, None, threading.RLock(), compile
         if run:                 # the door from a run to a model: base, fit, adapter, tokenizer
@@ -128,19 +138,23 @@ class LoRAInference:
         tok = tokenizer if tokenizer is not None else tok
         if tok is None: raise InferenceError("pass tokenizer= together with a loaded base_model")
         self.tokenizer, self.model = _inference_tokenizer(tok), model.eval()
-        self.max_new_tokens = int((run.config.get("max_new_tokens") if run else None) or DEFAULT_MAX_NEW_TOKENS)
+        self.max_new_tokens = int((run.config.get("max_new_tokens") if run else None)
+                                  or DEFAULT_MAX_NEW_TOKENS)
         self.chat_template = chat_template or (run and run.chat_template)
-        self.system_prompt = system_prompt if system_prompt is not None else (run and run.system_prompt)
+        self.system_prompt = (system_prompt if system_prompt is not None
+                              else (run and run.system_prompt))
         if run: self.set_adapter(adapter_name)
         self._eos_ids = _eos_ids(self.model, self.tokenizer, self.chat_template)
 
 # %% ../nbs/06_inference.ipynb #0e2a4c6d
 def _read_adapter(path)->object:
-    "The `RunInfo` of an adapter directory; a merged model or an incomplete run is refused with what to do."
+    ("The `RunInfo` of an adapter directory; a merged model or an incomplete run is refused with "
+     "what to do.")
     run = read_run(path)
     if run.kind != "adapter":
-        raise InferenceError(f"{run.path} holds a merged model, not an adapter: load it as the base model "
-                             f"(LoRAInference({str(run.path)!r}) or ft-nb infer --base {run.path})")
+        raise InferenceError(f"{run.path} holds a merged model, not an adapter: load it as the "
+                             f"base model (LoRAInference({str(run.path)!r}) or ft-nb infer --base "
+                             f"{run.path})")
     return run
 
 # %% ../nbs/06_inference.ipynb #2a4c6e8f
@@ -149,15 +163,17 @@ def device(self:LoRAInference)->torch.device:
     "Where the model's weights are."
     return model_device(self.model)
 
+# %% ../nbs/06_inference.ipynb #95503f62
 @patch(as_prop=True)
 def active_adapter(self:LoRAInference)->str|None:
     "The adapter used when a call does not name one (None: the base model)."
     return self._active
 
+# %% ../nbs/06_inference.ipynb #dd6abc61
 @patch
 def __repr__(self:LoRAInference):
-    return (f"LoRAInference(base={self.base_name!r}, adapters={list(self.adapters)}, active={self.active_adapter!r}, "
-            f"device={str(self.device)!r})")
+    return (f"LoRAInference(base={self.base_name!r}, adapters={list(self.adapters)}, "
+            f"active={self.active_adapter!r}, device={str(self.device)!r})")
 
 # %% ../nbs/06_inference.ipynb #4c6e8a0b
 _RESERVED = ("active", "base")
@@ -167,15 +183,15 @@ def _check_new_adapter(self:LoRAInference, run, name:str, allow_base_mismatch:bo
     "Refuse adapter `name` of `run` before loading it: reserved or taken name, other base or kind."
     if name in _RESERVED: raise InferenceError(f"adapter name {name!r} is reserved; choose another")
     if name in self.adapters:
-        raise InferenceError(f"an adapter named {name!r} is already loaded (from {self.adapters[name]}); "
-                             "choose another name")
+        raise InferenceError(f"an adapter named {name!r} is already loaded (from "
+                             f"{self.adapters[name]}); choose another name")
     check_base_name(run.base_model, self.base_name, run.path, allow_base_mismatch)
     if isinstance(self.model, PeftModel):
         have = {str(c.peft_type).split(".")[-1] for c in self.model.peft_config.values()}
         if str(run.peft_type).split(".")[-1] not in have:
-            raise InferenceError(f"cannot load {run.peft_type} adapter {name!r} next to {sorted(have)} adapters "
-                                 f"{list(self.adapters)}: peft holds one kind of adapter per model; "
-                                 "use a second LoRAInference")
+            raise InferenceError(f"cannot load {run.peft_type} adapter {name!r} next to "
+                                 f"{sorted(have)} adapters {list(self.adapters)}: peft holds one "
+                                 "kind of adapter per model; use a second LoRAInference")
 
 # %% ../nbs/06_inference.ipynb #3ecee507
 @patch
@@ -183,7 +199,7 @@ def load_adapter(self:LoRAInference,
     adapter_path,                # run / adapter directory
     name:str|None=None,          # its name for `adapter=`; default: the directory name
     activate:bool=True,          # make it the adapter used by calls that do not name one
-    allow_base_mismatch:bool=False,  # accept a base whose *name* differs from the run's (shapes are still checked)
+    allow_base_mismatch:bool=False,  # accept a base *named* unlike the run's (shapes checked)
     _run=None,                   # the run, when the caller has read it already
 )->str:
     "Load another adapter onto the same base (`models.attach_adapter`); returns its name."
@@ -204,7 +220,8 @@ def set_adapter(self:LoRAInference,
 ):
     "Choose the adapter that calls without `adapter=` use."
     if name is not None and name not in self.adapters:
-        raise InferenceError(f"no adapter named {name!r}; loaded: {list(self.adapters)} (None selects the base model)")
+        raise InferenceError(f"no adapter named {name!r}; loaded: {list(self.adapters)} (None "
+                             "selects the base model)")
     with self._lock:
         if name is not None:
             self.model.set_adapter(name)
@@ -214,7 +231,8 @@ def set_adapter(self:LoRAInference,
 # %% ../nbs/06_inference.ipynb #0c3e5a7b
 @contextmanager
 def _using(inf:LoRAInference, adapter):
-    "Switch `adapter` ('active', a name, None or 'base' for the base model) on for a block; yields the model to call."
+    ("Switch `adapter` ('active', a name, None or 'base' for the base model) on for a block; "
+     "yields the model to call.")
     if adapter == "active": adapter = inf.active_adapter
     if adapter == "base": adapter = None
     if adapter is not None and adapter not in inf.adapters:
@@ -223,7 +241,8 @@ def _using(inf:LoRAInference, adapter):
     if adapter is None:
         if not isinstance(inf.model, PeftModel): yield inf.model
         elif inf.model.peft_config[inf.model.active_adapter].is_prompt_learning:
-            yield inf.model.get_base_model()   # prompt learning leaves the base untouched: call it directly
+            # prompt learning leaves the base untouched: call it directly
+            yield inf.model.get_base_model()
         else:
             with inf.model.disable_adapter(): yield inf.model
         return
@@ -236,13 +255,16 @@ def _using(inf:LoRAInference, adapter):
 
 # %% ../nbs/06_inference.ipynb #2e5a7c9d
 def _check_text(s:str, where:str="the prompt"):
-    "Refuse text that is not valid Unicode (a lone surrogate, e.g. from undecodable command-line bytes)."
+    ("Refuse text that is not valid Unicode (a lone surrogate, e.g. from undecodable "
+     "command-line bytes).")
     if (b := find_lone_surrogate(s)) is not None:
-        raise InferenceError(f"{where} holds a lone surrogate {b.text[b.pos]!r} at character {b.pos}: not valid text "
-                             "(bytes that are not UTF-8?)")
+        raise InferenceError(f"{where} holds a lone surrogate {b.text[b.pos]!r} at character "
+                             f"{b.pos}: not valid text (bytes that are not UTF-8?)")
 
+# %% ../nbs/06_inference.ipynb #e02e8eea
 def _check_chat(msgs:list, where:str="the chat"):
-    "Raise `InferenceError` naming the first message without string 'role' and 'content', or with invalid text."
+    ("Raise `InferenceError` naming the first message without string 'role' and 'content', or with "
+     "invalid text.")
     if (why := chat_problem(msgs, where)) is not None: raise InferenceError(why)
 
 # %% ../nbs/06_inference.ipynb #4a7c9e1f
@@ -251,7 +273,8 @@ def messages(self:LoRAInference,
     prompt:str|list,              # text, or a chat: a list of {"role", "content"} dicts
     system_prompt:str|None=None,  # overrides the run's system prompt
 )->list[dict]:
-    "The chat `prompt` stands for, with the run's system prompt first unless the chat brings its own."
+    ("The chat `prompt` stands for, with the run's system prompt first unless the chat "
+     "brings its own.")
     if isinstance(prompt, str):
         _check_text(prompt)
         msgs = [dict(role="user", content=prompt)]
@@ -273,30 +296,37 @@ def render(self:LoRAInference,
 )->str:
     "The exact text the model is given for `prompt`."
     if raw:
-        if not isinstance(prompt, str): raise InferenceError("raw=True needs a text prompt, not a chat")
+        if not isinstance(prompt, str):
+            raise InferenceError("raw=True needs a text prompt, not a chat")
         _check_text(prompt)
         return prompt
-    return render_prompt(self.messages(prompt, system_prompt), self.tokenizer, chat_template=self.chat_template)
+    return render_prompt(self.messages(prompt, system_prompt), self.tokenizer,
+                         chat_template=self.chat_template)
 
+# %% ../nbs/06_inference.ipynb #e8682505
 @patch
 def encode(self:LoRAInference,
     prompt:str|list,              # text or chat
     system_prompt:str|None=None,  # overrides the run's system prompt
     raw:bool=False,               # the text as given, no chat template
 )->list[int]:
-    "The prompt's token ids, exactly as the prompt part of a training example (`ft_nb.data.encode_prompt`)."
-    if raw: return self.tokenizer(self.render(prompt, raw=True), add_special_tokens=True)["input_ids"]
+    ("The prompt's token ids, exactly as the prompt part of a training example "
+     "(`ft_nb.data.encode_prompt`).")
+    if raw:
+        return self.tokenizer(self.render(prompt, raw=True), add_special_tokens=True)["input_ids"]
     return encode_prompt(self.messages(prompt, system_prompt), self.tokenizer, self.chat_template)
 
 # %% ../nbs/06_inference.ipynb #c3ad056a
 def _max_new(max_length, max_new_tokens, default:int=DEFAULT_MAX_NEW_TOKENS)->int:
-    "The answer-length limit from the brief's `max_length` or transformers' `max_new_tokens`, else `default`."
+    ("The answer-length limit from the brief's `max_length` or transformers' `max_new_tokens`, "
+     "else `default`.")
     if max_length is not None and max_new_tokens is not None and max_length != max_new_tokens:
-        raise InferenceError(f"give max_length or max_new_tokens, not both ({max_length} vs {max_new_tokens}); "
-                             "both mean new tokens")
+        raise InferenceError(f"give max_length or max_new_tokens, not both ({max_length} vs "
+                             f"{max_new_tokens}); both mean new tokens")
     n = next((v for v in (max_new_tokens, max_length) if v is not None), default)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise InferenceError(f"max_length / max_new_tokens (the answer's new tokens) must be an integer >= 1, "
+        raise InferenceError(f"max_length / max_new_tokens (the answer's new tokens) must be an "
+                             f"integer >= 1, "
                              f"got {n!r}")
     return n
 
@@ -307,17 +337,22 @@ def _check_sampling(temperature=None, top_p=None, top_k=None, repetition_penalty
     "Raise `InferenceError` naming the first sampling parameter out of range."
     if temperature is not None and not temperature >= 0:
         raise InferenceError(f"temperature must be >= 0, got {temperature}")
-    if top_p is not None and not 0 < top_p <= 1: raise InferenceError(f"top_p must be in (0, 1], got {top_p}")
-    if top_k is not None and not top_k >= 0: raise InferenceError(f"top_k must be >= 0, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise InferenceError(f"top_p must be in (0, 1], got {top_p}")
+    if top_k is not None and not top_k >= 0:
+        raise InferenceError(f"top_k must be >= 0, got {top_k}")
     if repetition_penalty is not None and not repetition_penalty > 0:
         raise InferenceError(f"repetition_penalty must be > 0, got {repetition_penalty}")
 
-def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None, do_sample=None,
-                repetition_penalty=None, ignore_eos=False):
+# %% ../nbs/06_inference.ipynb #b5511398
+def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=None, top_k=None,
+                do_sample=None, repetition_penalty=None, ignore_eos=False):
     "A `GenerationConfig` for one call, validated with messages that name the parameter."
     _check_sampling(temperature, top_p, top_k, repetition_penalty)
-    if temperature is not None and temperature < MIN_TEMPERATURE: temperature = 0   # greedy: its limit
-    if do_sample is None: do_sample = bool((temperature or 0) > 0 or top_p is not None or top_k is not None)
+    # greedy: its limit
+    if temperature is not None and temperature < MIN_TEMPERATURE: temperature = 0
+    if do_sample is None:
+        do_sample = bool((temperature or 0) > 0 or top_p is not None or top_k is not None)
     if temperature == 0: do_sample = False
     gc = copy.deepcopy(getattr(model, "generation_config", None) or GenerationConfig())
     gc.update(max_new_tokens=int(max_new_tokens), do_sample=do_sample, num_beams=1, max_length=None,
@@ -326,7 +361,8 @@ def _gen_config(model, tok, eos_ids, max_new_tokens, temperature=None, top_p=Non
     sampling = dict(temperature=temperature or None, top_p=top_p, top_k=top_k)
     if do_sample: gc.update(**{k: v for k, v in sampling.items() if v is not None})
     else: gc.update(temperature=None, top_p=None, top_k=None)
-    if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))   # end-of-turn suppressed: exactly max_new_tokens
+    # end-of-turn suppressed: exactly max_new_tokens
+    if ignore_eos: gc.update(min_new_tokens=int(max_new_tokens))
     return gc
 
 # %% ../nbs/06_inference.ipynb #3b7c9d1e
@@ -348,6 +384,7 @@ def _check_context(self:LoRAInference, seqs:list, n_new:int, labels:list|None=No
                              f"exceeds the model's context of {ctx} tokens: shorten the prompt or "
                              "lower max_length")
 
+# %% ../nbs/06_inference.ipynb #a68c0e73
 @patch
 def batch_generate(self:LoRAInference,
     prompts:list,                # texts and/or chats
@@ -360,12 +397,13 @@ def batch_generate(self:LoRAInference,
     adapter:str|None="active",   # adapter for this call; None: the base model
     system_prompt:str|None=None, # overrides the run's system prompt
     raw:bool=False,              # no chat template
-    return_details:bool=False,   # dicts (text, finish_reason, prompt_tokens, completion_tokens, token_ids)
-    on_batch=None,               # called with [(input index, result dict), ...] after each batch (see `generate_file`)
+    return_details:bool=False,   # dicts: text, finish_reason, prompt/completion_tokens, token_ids
+    on_batch=None,            # called with [(input index, result), ...] per batch (`generate_file`)
     labels:list|None=None,       # names of the prompts for error messages (default "prompt i")
-    **gen,                       # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
+    **gen,              # temperature, top_p, top_k, do_sample, repetition_penalty, stop, ignore_eos
 )->list:
-    "Answers to all `prompts`, in input order (`methods.generate_batches`: length-sorted left-padded batches)."
+    ("Answers to all `prompts`, in input order (`methods.generate_batches`: length-sorted "
+     "left-padded batches).")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InferenceError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     seqs = [self.encode(p, system_prompt=system_prompt, raw=raw) for p in prompts]
@@ -375,16 +413,17 @@ def batch_generate(self:LoRAInference,
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
     with self._lock, _using(self, adapter) as model:
         if seed is not None: seed_everything(seed)
-        out = generate_batches(model, self.tokenizer, seqs, self._eos_ids, self.tokenizer.pad_token_id, n_new,
-                               stops, batch_size=batch_size, progress=progress, on_batch=on_batch,
-                               compile=self.compile, generation_config=gc)
+        out = generate_batches(model, self.tokenizer, seqs, self._eos_ids,
+                               self.tokenizer.pad_token_id, n_new, stops, batch_size=batch_size,
+                               progress=progress, on_batch=on_batch, compile=self.compile,
+                               generation_config=gc)
     return out if return_details else [r["text"].strip() for r in out]
 
 # %% ../nbs/06_inference.ipynb #d533249c
 @patch
 def generate(self:LoRAInference,
-    prompt:str|list,             # text, a chat (list of {"role","content"} dicts), or a list of texts/chats
-    max_length:int|None=None,    # most tokens in the *answer* (the brief's name; the prompt does not count); 256
+    prompt:str|list,     # text, a chat (list of {"role","content"} dicts), or a list of texts/chats
+    max_length:int|None=None,    # most tokens in the *answer* (the prompt does not count); 256
     *,
     max_new_tokens:int|None=None,  # alias of `max_length` (transformers' name)
     temperature:float|None=None, # > 0 samples; None or 0: greedy
@@ -394,21 +433,22 @@ def generate(self:LoRAInference,
     repetition_penalty:float|None=None,  # > 1 discourages repeats
     seed:int|None=None,          # seed for sampling: same seed, same answer
     stop:str|list|None=None,     # end the answer at (and without) the first of these strings
-    ignore_eos:bool=False,       # never end early: exactly `max_length` tokens (for benchmarks, as in vLLM)
+    ignore_eos:bool=False,      # never end early: exactly `max_length` tokens (benchmarks, as vLLM)
     adapter:str|None="active",   # adapter for this call; None: the base model
     system_prompt:str|None=None, # overrides the run's system prompt
     raw:bool=False,              # no chat template
     batch_size:int=8,            # for a list of prompts
-    return_details:bool=False,   # dicts (text, finish_reason, prompt_tokens, completion_tokens, token_ids)
+    return_details:bool=False,   # dicts: text, finish_reason, prompt/completion_tokens, token_ids
     progress:bool=False,         # progress bar for a list of prompts
 ):
     "The answer to `prompt` (a list of answers for a list of prompts)."
     max_length = _max_new(max_length, max_new_tokens, self.max_new_tokens)
     kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
-              repetition_penalty=repetition_penalty, ignore_eos=ignore_eos, seed=seed, stop=stop, adapter=adapter,
-              system_prompt=system_prompt, raw=raw, return_details=return_details)
+              repetition_penalty=repetition_penalty, ignore_eos=ignore_eos, seed=seed, stop=stop,
+              adapter=adapter, system_prompt=system_prompt, raw=raw, return_details=return_details)
     if isinstance(prompt, list) and not is_chat(prompt):
-        return self.batch_generate(prompt, max_length, batch_size=batch_size, progress=progress, **kw)
+        return self.batch_generate(prompt, max_length, batch_size=batch_size,
+                                   progress=progress, **kw)
     return self.batch_generate([prompt], max_length, batch_size=1, progress=False, **kw)[0]
 
 # %% ../nbs/06_inference.ipynb #39a32335
@@ -426,7 +466,8 @@ def classify(self:LoRAInference,
                             self.chat_template)
     with self._lock, _using(self, adapter) as model, torch.inference_mode():
         probs = score_labels(model, targets, normalize).softmax(-1).tolist()
-    return dict(label=labels[max(range(len(labels)), key=probs.__getitem__)], probs=dict(zip(labels, probs)))
+    return dict(label=labels[max(range(len(labels)), key=probs.__getitem__)],
+                probs=dict(zip(labels, probs)))
 
 # %% ../nbs/06_inference.ipynb #9e3cc741
 class StopText:
@@ -456,6 +497,7 @@ class StopText:
             if self.stopped: return
         if out := self.rest(): yield out
 
+# %% ../nbs/06_inference.ipynb #a96d1f80
 @patch
 def stream(self:LoRAInference,
     prompt:str|list,            # text or chat
@@ -470,12 +512,15 @@ def stream(self:LoRAInference,
     **gen,                      # temperature, top_p, top_k, do_sample, repetition_penalty
 ):
     "Yield the answer to `prompt` in pieces as they are generated."
-    ids = torch.tensor([self.encode(prompt, system_prompt=system_prompt, raw=raw)], device=self.device)
+    ids = torch.tensor([self.encode(prompt, system_prompt=system_prompt, raw=raw)],
+                       device=self.device)
     n_new, stops = _max_new(max_length, max_new_tokens, self.max_new_tokens), _stops(stop)
     gc = _gen_config(self.model, self.tokenizer, self._eos_ids, n_new, **gen)
-    streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+    streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                    timeout=600)
     err, cancel = [], threading.Event()
-    class _Cancel(StoppingCriteria):   # the reader went away (closed the generator): stop generating
+    # the reader went away (closed the generator): stop generating
+    class _Cancel(StoppingCriteria):
         def __call__(self, input_ids, scores, **kw):
             return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
     def work():
@@ -504,12 +549,13 @@ def stream(self:LoRAInference,
     if out := text.rest(): yield out
 
 # %% ../nbs/06_inference.ipynb #fb76ebfb
-_all_ = ["read_prompts"]   # moved to ft_nb.prompt_files; `from ft_nb.inference import read_prompts` still works
+# moved to ft_nb.prompt_files; `from ft_nb.inference import read_prompts` still works
+_all_ = ["read_prompts"]
 
 # %% ../nbs/06_inference.ipynb #1e5b7d9f
 @patch
 def generate_file(self:LoRAInference,
-    input_path:str|Path,        # JSONL or CSV of prompts (see `ft_nb.prompt_files.read_prompt_file`)
+    input_path:str|Path,       # JSONL or CSV of prompts (see `ft_nb.prompt_files.read_prompt_file`)
     output_path:str|Path,       # JSONL answers, one per input row, in input order
     *,
     prompt_field:str|None=None, # field holding the prompt (default: detected)
@@ -519,33 +565,37 @@ def generate_file(self:LoRAInference,
     progress:bool=True,         # tqdm progress bar
     **gen,                      # max_length, temperature, ..., adapter, system_prompt, raw, seed
 )->dict:
-    "Answer every row of `input_path` into `output_path` (resumable); returns a report of counts and speed."
+    ("Answer every row of `input_path` into `output_path` (resumable); returns a report of counts "
+     "and speed.")
     af = open_answers(input_path, output_path, prompt_field, output_field, overwrite)
     todo, n = af.todo, len(af.rows)
     t0, ntok = time.perf_counter(), 0
-    bar = tqdm(total=n, initial=len(af.done), desc=f"answering {Path(input_path).name}", disable=not progress,
-               unit="row")
+    bar = tqdm(total=n, initial=len(af.done), desc=f"answering {Path(input_path).name}",
+               disable=not progress, unit="row")
     def write(batch):
         nonlocal ntok
         af.append([(todo[j], r["text"].strip(), r["finish_reason"]) for j, r in batch])
         ntok += sum(r["completion_tokens"] for _, r in batch)
         bar.update(len(batch))
-    if todo: self.batch_generate([af.rows[i].prompt for i in todo], batch_size=batch_size, progress=False,
-                                 return_details=True, on_batch=write, labels=[af.rows[i].loc for i in todo], **gen)
+    if todo:
+        self.batch_generate([af.rows[i].prompt for i in todo], batch_size=batch_size,
+                            progress=False, return_details=True, on_batch=write,
+                            labels=[af.rows[i].loc for i in todo], **gen)
     bar.close()
     af.finish()
     secs = time.perf_counter()-t0
-    return dict(input=str(input_path), output=str(af.out), rows=n, skipped=n-len(todo), generated=len(todo),
-                repaired_lines=af.repaired, truncated=sum(1 for i in todo if af.done[i]["finish_reason"]=="length"),
+    return dict(input=str(input_path), output=str(af.out), rows=n, skipped=n-len(todo),
+                generated=len(todo), repaired_lines=af.repaired,
+                truncated=sum(1 for i in todo if af.done[i]["finish_reason"]=="length"),
                 seconds=round(secs, 2), tokens_per_s=round(ntok/secs, 1) if secs and ntok else 0.0)
 
 # %% ../nbs/06_inference.ipynb #4d9d5df5
 def cmd_infer(
-    base:str=None,              # base model: hub id, alias, local dir or .gguf (default: the adapter's own base)
+    base:str=None,           # base: hub id, alias, local dir or .gguf (default: the adapter's base)
     adapter:str=None,           # adapter / run directory (default: none, the plain base model)
     prompt:str=None,            # one prompt; the answer is printed as it is generated
-    input:str=None,             # JSONL or CSV file of prompts (fields prompt, messages, instruction or conversations)
-    output:str=None,            # JSONL file for the answers (required with --input; rerun to resume)
+    input:str=None,          # JSONL/CSV of prompts (prompt, messages, instruction or conversations)
+    output:str=None,           # JSONL file for the answers (required with --input; rerun to resume)
     max_new_tokens:Annotated[int, {"aliases": ["--max-length"]}]=None,  # most tokens per answer (default: run's or 256)
     temperature:float=None,     # > 0 samples; unset or 0: greedy
     top_p:float=None,           # nucleus sampling
@@ -562,15 +612,17 @@ def cmd_infer(
     device:str=None,            # cpu, cuda or mps (default: the best available)
     precision:Annotated[str, {"choices": ["fp32", "bf16", "fp16"]}]=None,  # default: the best for the device
     load_in_4bit:bool=None,     # load the base in 4-bit (default: as the run was trained)
-    allow_base_mismatch:bool=False,  # accept a base whose name differs from the run's (shapes are still checked)
+    allow_base_mismatch:bool=False,  # accept a base named unlike the run's (shapes still checked)
     no_progress:bool=False,     # no progress bar
 )->int:
-    "Answer prompts with a base model and a trained adapter: one --prompt (streamed) or an --input file (resumable)."
+    ("Answer prompts with a base model and a trained adapter: one --prompt (streamed) or an "
+     "--input file (resumable).")
     if prompt is not None and input is not None:
         raise InferenceError("--prompt and --input are mutually exclusive: give one")
     if prompt is None and input is None:
         raise InferenceError("give --prompt (one prompt) or --input (a file of prompts)")
-    if input is not None and not output: raise InferenceError("--input needs --output (the JSONL file for the answers)")
+    if input is not None and not output:
+        raise InferenceError("--input needs --output (the JSONL file for the answers)")
     if output is not None and input is None:
         raise InferenceError("--output goes with --input; a --prompt answer is printed")
     if base is None and adapter is None: raise InferenceError("give --base, --adapter, or both")
@@ -578,16 +630,19 @@ def cmd_infer(
     _max_new(None, max_new_tokens)
     if seed is not None: seed_everything(seed)
     if input is not None: read_prompt_file(input, prompt_field)
-    inf = LoRAInference(base, adapter, device=device, precision=precision, load_in_4bit=load_in_4bit,
-                        system_prompt=system_prompt, allow_base_mismatch=allow_base_mismatch)
+    inf = LoRAInference(base, adapter, device=device, precision=precision,
+                        load_in_4bit=load_in_4bit, system_prompt=system_prompt,
+                        allow_base_mismatch=allow_base_mismatch)
     gen = dict(temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
                repetition_penalty=repetition_penalty, seed=seed, raw=raw)
     if prompt is not None:
         for piece in inf.stream(prompt, max_new_tokens, **gen): print(piece, end="", flush=True)
         print()
         return 0
-    rep = inf.generate_file(input, output, prompt_field=prompt_field, output_field=output_field, overwrite=overwrite,
-                            batch_size=batch_size, progress=not no_progress, max_length=max_new_tokens, **gen)
-    print(f"answered {rep['generated']} rows ({rep['skipped']} already done) of {rep['rows']} -> {rep['output']} "
-          f"in {rep['seconds']} s, {rep['tokens_per_s']} tokens/s; {rep['truncated']} cut at --max-new-tokens")
+    rep = inf.generate_file(input, output, prompt_field=prompt_field, output_field=output_field,
+                            overwrite=overwrite, batch_size=batch_size, progress=not no_progress,
+                            max_length=max_new_tokens, **gen)
+    print(f"answered {rep['generated']} rows ({rep['skipped']} already done) of {rep['rows']} -> "
+          f"{rep['output']} in {rep['seconds']} s, {rep['tokens_per_s']} tokens/s; "
+          f"{rep['truncated']} cut at --max-new-tokens")
     return 0

@@ -24,22 +24,26 @@ __all__ = ['LaunchError', 'launch_env', 'check_launch', 'config_digest', 'config
 
 # %% ../nbs/03a_launch.ipynb #099d5716
 class LaunchError(FTError, ValueError):
-    "A launch that cannot work (sharding backend, device, precision, ranks); the message names the setting and the fix."
+    ("A launch that cannot work (sharding backend, device, precision, ranks); the message names "
+     "the setting and the fix.")
 
 # %% ../nbs/03a_launch.ipynb #459c3f0c
 def _flag(e, k): return str(e.get(k, "")).lower() in ("1", "true", "yes")
 
+# %% ../nbs/03a_launch.ipynb #f4f80fcc
 def launch_env(
     env:dict|None=None,  # the environment to read (default: `os.environ`)
 )->dict:
-    "World size, ranks and sharding backend (`ddp`, `fsdp` or `deepspeed` with its ZeRO stage) of this process."
+    ("World size, ranks and sharding backend (`ddp`, `fsdp` or `deepspeed` with its ZeRO stage) of "
+     "this process.")
     e = os.environ if env is None else env
     backend = ("fsdp" if _flag(e, "ACCELERATE_USE_FSDP") else
                "deepspeed" if _flag(e, "ACCELERATE_USE_DEEPSPEED") else "ddp")
     stage = e.get("ACCELERATE_DEEPSPEED_ZERO_STAGE")
     return dict(world_size=int(e.get("WORLD_SIZE", "1")), rank=int(e.get("RANK", "0")),
-                local_rank=int(e.get("LOCAL_RANK", "0")), node_rank=int(e.get("GROUP_RANK", e.get("NODE_RANK", "0"))),
-                backend=backend, zero_stage=int(stage) if backend == "deepspeed" and stage else None)
+                local_rank=int(e.get("LOCAL_RANK", "0")),
+                node_rank=int(e.get("GROUP_RANK", e.get("NODE_RANK", "0"))), backend=backend,
+                zero_stage=int(stage) if backend == "deepspeed" and stage else None)
 
 # %% ../nbs/03a_launch.ipynb #d12bf1c7
 def check_launch(
@@ -50,29 +54,36 @@ def check_launch(
     "Refuse launch settings that cannot work together; returns `launch_env(env)`."
     le = launch_env(env)
     if cfg.load_in_4bit and le["backend"] == "deepspeed" and le["zero_stage"] == 3:
-        raise LaunchError("load_in_4bit (QLoRA) with DeepSpeed ZeRO-3: ZeRO-3 partitions every parameter and 4-bit "
-                          "weights cannot be partitioned; launch with configs/accelerate/deepspeed_zero2.yaml or "
-                          "ddp.yaml, or train LoRA without load_in_4bit")
+        raise LaunchError("load_in_4bit (QLoRA) with DeepSpeed ZeRO-3: ZeRO-3 partitions every "
+                          "parameter and 4-bit weights cannot be partitioned; launch with "
+                          "configs/accelerate/deepspeed_zero2.yaml or ddp.yaml, or train LoRA "
+                          "without load_in_4bit")
     if cfg.load_in_4bit and le["backend"] == "fsdp":
-        raise LaunchError("load_in_4bit (QLoRA) with FSDP: sharding a 4-bit base needs bnb_4bit_quant_storage set to "
-                          "the model's float dtype, which ft_nb does not set; launch QLoRA with "
-                          "configs/accelerate/ddp.yaml or deepspeed_zero2.yaml, or use LoRA (no 4-bit) with FSDP")
+        raise LaunchError("load_in_4bit (QLoRA) with FSDP: sharding a 4-bit base needs "
+                          "bnb_4bit_quant_storage set to the model's float dtype, which ft_nb does "
+                          "not set; launch QLoRA with configs/accelerate/ddp.yaml or "
+                          "deepspeed_zero2.yaml, or use LoRA (no 4-bit) with FSDP")
     if device != "cuda":
         if (cfg.attn_implementation or "").startswith("flash_attention"):
-            raise LaunchError(f"attn_implementation: {cfg.attn_implementation} needs a CUDA GPU, and this run is on "
-                              f"{device}; set attn_implementation: sdpa (or leave it unset)")
+            raise LaunchError(f"attn_implementation: {cfg.attn_implementation} needs a CUDA GPU, "
+                              f"and this run is on {device}; set attn_implementation: sdpa (or "
+                              "leave it unset)")
         if device == "cpu" and cfg.precision == "fp16":
-            raise LaunchError("precision: fp16 is mixed-precision training for GPUs (its loss scaling has no CPU "
-                              "version); on a CPU set precision: auto (fp32) or bf16")
+            raise LaunchError("precision: fp16 is mixed-precision training for GPUs (its loss "
+                              "scaling has no CPU version); on a CPU set precision: auto "
+                              "(fp32) or bf16")
     if le["world_size"] > 1 and device == "mps":
-        raise LaunchError("distributed training on Apple MPS is not supported by PyTorch; launch a single process")
+        raise LaunchError("distributed training on Apple MPS is not supported by PyTorch; launch a "
+                          "single process")
     return le
 
 # %% ../nbs/03a_launch.ipynb #a59ac5bd
 def config_digest(cfg:FTConfig)->str:
     "A short hash of the whole config: equal on two ranks iff their configs are equal."
-    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True,
+                                     default=str).encode()).hexdigest()[:16]
 
+# %% ../nbs/03a_launch.ipynb #d0164f17
 def config_disagreements(dicts:list[dict])->list[str]:
     "`field: rank 0 = a, rank 1 = b` for every field on which the ranks' config dicts differ."
     keys = sorted(set().union(*dicts))
@@ -83,17 +94,20 @@ def config_disagreements(dicts:list[dict])->list[str]:
             out.append(f"{k}: " + ", ".join(f"rank {r} = {v!r}" for r, v in enumerate(vals)))
     return out
 
+# %% ../nbs/03a_launch.ipynb #fa8916d8
 def agree_on_config(cfg:FTConfig)->str:
-    "Raise `LaunchError` unless every rank of the process group has the same config; returns its digest."
+    ("Raise `LaunchError` unless every rank of the process group has the same config; returns "
+     "its digest.")
     digest = config_digest(cfg)
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return digest
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return digest
     digests = [None]*dist.get_world_size()
     dist.all_gather_object(digests, digest)
     if len(set(digests)) == 1: return digest
     dicts = [None]*dist.get_world_size()
     dist.all_gather_object(dicts, cfg.to_dict())
-    raise LaunchError("the ranks of this launch were given different configs — every machine must use the same file "
-                      "and overrides: " + "; ".join(config_disagreements(dicts)))
+    raise LaunchError("the ranks of this launch were given different configs — every machine must "
+                      "use the same file and overrides: " + "; ".join(config_disagreements(dicts)))
 
 # %% ../nbs/03a_launch.ipynb #bbc8f91e
 _close_registered = False
@@ -101,10 +115,13 @@ _close_registered = False
 def _close_group():
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
+# %% ../nbs/03a_launch.ipynb #5688918d
 def close_group_at_exit()->bool:
-    "Destroy the default process group when this process exits (registered once); True if it is registered now."
+    ("Destroy the default process group when this process exits (registered once); True if it is "
+     "registered now.")
     global _close_registered
-    if _close_registered or not (dist.is_available() and dist.is_initialized()): return _close_registered
+    if _close_registered or not (dist.is_available() and dist.is_initialized()):
+        return _close_registered
     atexit.register(_close_group)
     _close_registered = True
     return True

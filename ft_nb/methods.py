@@ -51,41 +51,49 @@ __all__ = ['LORA_FAMILY', 'PREFIX_FAMILY', 'PROMPT_FAMILY', 'MethodError', 'line
 # %% ../nbs/03_methods.ipynb #33d076e9
 LORA_FAMILY = methods_of(peft_type="LORA")            # lora, qlora, dora
 PREFIX_FAMILY = methods_of(peft_type="PREFIX_TUNING")  # virtual keys/values in every layer
-PROMPT_FAMILY = methods_of(peft_type="P_TUNING") + methods_of(peft_type="PROMPT_TUNING")  # virtual input embeddings
+# virtual input embeddings
+PROMPT_FAMILY = methods_of(peft_type="P_TUNING") + methods_of(peft_type="PROMPT_TUNING")
 
 class MethodError(FTError, ValueError):
-    "A fine-tuning method cannot be applied to this model or configuration; the message says what to do."
+    ("A fine-tuning method cannot be applied to this model or configuration; the message says "
+     "what to do.")
 
 # %% ../nbs/03_methods.ipynb #9763123b
 def _is_linear(m:nn.Module)->bool:
     return isinstance(m, (nn.Linear, Conv1D))   # bitsandbytes' Linear4bit/8bitLt subclass nn.Linear
 
+# %% ../nbs/03_methods.ipynb #e2cdb452
 def linear_module_names(model:nn.Module)->list[str]:
     "Sorted leaf names of the linear layers that LoRA / IA³ can adapt (output head excluded)."
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if n and _is_linear(m) and m is not head})
+    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                   if n and _is_linear(m) and m is not head})
 
 # %% ../nbs/03_methods.ipynb #6cc84237
 def _missing_modules(model:nn.Module, names)->list[str]:
-    "The entries of `names` that match no module (PEFT's rule: the full name, or its dotted suffix)."
+    ("The entries of `names` that match no module (PEFT's rule: the full name, or its "
+     "dotted suffix).")
     have = [n for n, _ in model.named_modules()]
     return [t for t in names if not any(n == t or n.endswith("." + t) for n in have)]
 
 # %% ../nbs/03_methods.ipynb #eec8b7b8
 def _as_config(cfg)->FTConfig: return cfg if isinstance(cfg, FTConfig) else load_config(cfg)
 
+# %% ../nbs/03_methods.ipynb #eb497ddf
 def is_4bit(model:nn.Module)->bool:
     "Was `model` loaded in 4-bit by bitsandbytes?"
     qc = getattr(getattr(model, "config", None), "quantization_config", None)
-    qc4 = qc.get("load_in_4bit", False) if isinstance(qc, dict) else getattr(qc, "load_in_4bit", False)
+    qc4 = (qc.get("load_in_4bit", False) if isinstance(qc, dict)
+           else getattr(qc, "load_in_4bit", False))
     return bool(getattr(model, "is_loaded_in_4bit", False) or qc4)
 
 # %% ../nbs/03_methods.ipynb #aa517060
 def check_4bit_support(device:str="cpu")->None:
     "Raise `MethodError` unless bitsandbytes 4-bit can run on `device` ('cuda', 'cpu', 'mps', ...)."
     if device == "mps":
-        raise MethodError("4-bit loading (qlora) is not available on Apple MPS: bitsandbytes has no MPS backend. "
-                          "Use method 'lora' (full precision) here, or a CUDA GPU for qlora.")
+        raise MethodError("4-bit loading (qlora) is not available on Apple MPS: bitsandbytes has "
+                          "no MPS backend. Use method 'lora' (full precision) here, or a CUDA GPU "
+                          "for qlora.")
     try: import bitsandbytes  # noqa: F401
     except ImportError:
         raise MethodError("4-bit loading (qlora) needs bitsandbytes: `pip install 'ft_nb[qlora]'`, "
@@ -100,31 +108,36 @@ def prefix_blocker(model:nn.Module)->str|None:
     tc = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
     odd = sorted({t for t in (getattr(tc, "layer_types", None) or []) if t not in _KV_LAYER_TYPES})
     if odd: return f"its layer types {odd} keep no plain per-layer key/value cache to hold a prefix"
-    if getattr(tc, "num_kv_shared_layers", 0): return "its last layers reuse the keys/values of earlier layers"
+    if getattr(tc, "num_kv_shared_layers", 0):
+        return "its last layers reuse the keys/values of earlier layers"
     d = tc.to_dict() if hasattr(tc, "to_dict") else {}
     if d.get("global_head_dim") or d.get("per_layer_config"):
         return "its layers use different attention head sizes"
-    if getattr(tc, "num_attention_heads", None) is None: return "its config names no num_attention_heads"
+    if getattr(tc, "num_attention_heads", None) is None:
+        return "its config names no num_attention_heads"
     return None
 
 # %% ../nbs/03_methods.ipynb #340d1c01
 def lora_layer_indices(cfg, model:nn.Module)->list[int]|None:
-    "The decoder layers `cfg.lora_layers` names (None: all; N: the top N; or indices), checked against `model`."
+    ("The decoder layers `cfg.lora_layers` names (None: all; N: the top N; or indices), checked "
+     "against `model`.")
     cfg = _as_config(cfg)
     ll = cfg.lora_layers
     if ll is None: return None
     arch = getattr(model.config, "model_type", type(model).__name__)
     n = getattr(model.config.get_text_config(), "num_hidden_layers", None)
     if n is None:
-        raise MethodError(f"lora_layers: the {arch} config names no num_hidden_layers; leave lora_layers out")
+        raise MethodError(f"lora_layers: the {arch} config names no num_hidden_layers; leave "
+                          "lora_layers out")
     if isinstance(ll, int):
         if ll > n:
-            raise MethodError(f"lora_layers: the top {ll} layers asked, but {arch} has {n} layers (1 to {n})")
+            raise MethodError(f"lora_layers: the top {ll} layers asked, but {arch} has {n} layers "
+                              f"(1 to {n})")
         return list(range(n - ll, n))
     bad = [x for x in ll if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < n]
     if bad or not ll:
-        raise MethodError(f"lora_layers: {bad or ll} are not layer indices of {arch} (0 to {n - 1}); or give N "
-                          "for the top N layers")
+        raise MethodError(f"lora_layers: {bad or ll} are not layer indices of {arch} (0 to "
+                          f"{n - 1}); or give N for the top N layers")
     if len(set(ll)) < len(ll): raise MethodError(f"lora_layers: {ll} names a layer twice")
     return sorted(ll)
 
@@ -135,46 +148,56 @@ def check_method(cfg, model:nn.Module)->None:
     m = cfg.method
     if m not in METHODS: raise MethodError(f"unknown method {m!r}; choose one of {list(METHODS)}")
     if isinstance(model, PeftModel):
-        raise MethodError("the model already carries a PEFT adapter; pass the base model to apply_method, "
-                          "or load a saved adapter with PeftModel.from_pretrained to continue training it")
+        raise MethodError("the model already carries a PEFT adapter; pass the base model to "
+                          "apply_method, or load a saved adapter with PeftModel.from_pretrained to "
+                          "continue training it")
     arch = getattr(model.config, "model_type", type(model).__name__)
     if getattr(model.config, "is_encoder_decoder", False):
-        raise MethodError(f"{arch} is an encoder-decoder model; ft_nb fine-tunes decoder-only causal LMs")
+        raise MethodError(f"{arch} is an encoder-decoder model; ft_nb fine-tunes decoder-only "
+                          "causal LMs")
     q4 = is_4bit(model)
     if m == "qlora" or cfg.load_in_4bit:
         check_4bit_support(model_device(model).type)
-        if not q4: raise MethodError(f"method {m!r} with load_in_4bit needs the base model loaded in 4-bit: "
-                                     "load_model_and_tokenizer(name, load_in_4bit=True)")
+        if not q4:
+            raise MethodError(f"method {m!r} with load_in_4bit needs the base model loaded "
+                              "in 4-bit: load_model_and_tokenizer(name, load_in_4bit=True)")
     if q4 and m not in LORA_FAMILY:
-        raise MethodError(f"the model is loaded in 4-bit, which is for the LoRA family {list(LORA_FAMILY)}; "
-                          f"load it in full precision for method {m!r}")
+        raise MethodError("the model is loaded in 4-bit, which is for the LoRA family "
+                          f"{list(LORA_FAMILY)}; load it in full precision for method {m!r}")
     if m in LORA_FAMILY + ("ia3",):
         if cfg.target_modules != "all-linear":
             if miss := _missing_modules(model, cfg.target_modules):
-                raise MethodError(f"target_modules {miss} not found in {arch}; its linear layers are "
-                                  f"{linear_module_names(model)} (or use target_modules: all-linear)")
-        if m != "ia3": lora_layer_indices(cfg, model)     # raises for layers the model does not have
+                raise MethodError(f"target_modules {miss} not found in {arch}; its linear "
+                                  f"layers are {linear_module_names(model)} (or use "
+                                  "target_modules: all-linear)")
+        # raises for layers the model does not have
+        if m != "ia3": lora_layer_indices(cfg, model)
         if cfg.modules_to_save and (miss := _missing_modules(model, cfg.modules_to_save)):
             raise MethodError(f"modules_to_save {miss} not found in {arch}")
     if m in VIRTUAL_TOKEN_METHODS:
         if cfg.modules_to_save:
-            raise MethodError(f"modules_to_save is for lora, qlora, dora and ia3; method {m!r} trains only its "
-                              "virtual tokens: remove modules_to_save or choose a LoRA-family method")
+            raise MethodError(f"modules_to_save is for lora, qlora, dora and ia3; method {m!r} "
+                              "trains only its virtual tokens: remove modules_to_save or choose a "
+                              "LoRA-family method")
         if cfg.packing:
-            raise MethodError(f"method {m!r} cannot train on packed rows (the virtual tokens exist once per row, so "
-                              "every packed example after the first would miss them): set packing: false")
+            raise MethodError(f"method {m!r} cannot train on packed rows (the virtual tokens exist "
+                              "once per row, so every packed example after the first would miss "
+                              "them): set packing: false")
         npos = getattr(model.config, "max_position_embeddings", None)
         if npos and cfg.num_virtual_tokens + cfg.max_seq_len > npos:
-            raise MethodError(f"num_virtual_tokens ({cfg.num_virtual_tokens}) + max_seq_len ({cfg.max_seq_len}) "
-                              f"exceeds the {npos} positions of {arch}; lower one of them")
+            raise MethodError(f"num_virtual_tokens ({cfg.num_virtual_tokens}) + max_seq_len "
+                              f"({cfg.max_seq_len}) exceeds the {npos} positions of {arch}; lower "
+                              "one of them")
     if m in PREFIX_FAMILY and (why := prefix_blocker(model)):
-        raise MethodError(f"method {m!r} cannot work with {arch}: {why}. Use lora, dora, ptuning or prompt_tuning.")
+        raise MethodError(f"method {m!r} cannot work with {arch}: {why}. Use lora, dora, ptuning "
+                          "or prompt_tuning.")
 
 # %% ../nbs/03_methods.ipynb #41fe2387
 def _feedforward(model, targets)->list[str]:
     "The IA³ targets that sit inside a feed-forward (MLP) block."
     names = [n for n, _ in model.named_modules()]
-    return [t for t in targets if any(n.endswith("." + t) and (".mlp." in n or ".feed_forward." in n) for n in names)]
+    return [t for t in targets
+            if any(n.endswith("." + t) and (".mlp." in n or ".feed_forward." in n) for n in names)]
 
 # %% ../nbs/03_methods.ipynb #4234713c
 def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
@@ -183,19 +206,24 @@ def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
     m = cfg.method
     common = dict(task_type="CAUSAL_LM")
     if m in LORA_FAMILY:
-        return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=cfg.target_modules, bias=cfg.lora_bias, use_dora=(m == "dora"),
-                          modules_to_save=cfg.modules_to_save, layers_to_transform=lora_layer_indices(cfg, model))
+        return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+                          lora_dropout=cfg.lora_dropout, target_modules=cfg.target_modules,
+                          bias=cfg.lora_bias, use_dora=(m == "dora"),
+                          modules_to_save=cfg.modules_to_save,
+                          layers_to_transform=lora_layer_indices(cfg, model))
     if m == "ia3":
-        tm = linear_module_names(model) if cfg.target_modules == "all-linear" else list(cfg.target_modules)
+        tm = (linear_module_names(model) if cfg.target_modules == "all-linear"
+              else list(cfg.target_modules))
         return IA3Config(**common, target_modules=tm, feedforward_modules=_feedforward(model, tm),
                          modules_to_save=cfg.modules_to_save)
     if m in PREFIX_FAMILY:
         return PrefixTuningConfig(**common, num_virtual_tokens=cfg.num_virtual_tokens,
-                                  prefix_projection=(m == "prefix"), encoder_hidden_size=cfg.encoder_hidden_size)
+                                  prefix_projection=(m == "prefix"),
+                                  encoder_hidden_size=cfg.encoder_hidden_size)
     if m == "ptuning":
         return PromptEncoderConfig(**common, num_virtual_tokens=cfg.num_virtual_tokens,
-                                   encoder_hidden_size=cfg.encoder_hidden_size, encoder_reparameterization_type="MLP")
+                                   encoder_hidden_size=cfg.encoder_hidden_size,
+                                   encoder_reparameterization_type="MLP")
     if m == "prompt_tuning":
         return PromptTuningConfig(**common, num_virtual_tokens=cfg.num_virtual_tokens,
                                   prompt_tuning_init="SAMPLE_VOCAB")
@@ -206,35 +234,46 @@ class _ReadOnlyPrefixCache(DynamicCache):
     "A prefix cache that never grows: `update` returns prefix + new states without storing them."
     def update(self, key_states, value_states, layer_idx, *args, **kwargs):
         layer = self.layers[layer_idx] if layer_idx < len(self.layers) else None
-        if layer is None or not layer.is_initialized or layer.get_seq_length() == 0: return key_states, value_states
-        return torch.cat([layer.keys, key_states], dim=-2), torch.cat([layer.values, value_states], dim=-2)
+        if layer is None or not layer.is_initialized or layer.get_seq_length() == 0:
+            return key_states, value_states
+        return (torch.cat([layer.keys, key_states], dim=-2),
+                torch.cat([layer.values, value_states], dim=-2))
 
+# %% ../nbs/03_methods.ipynb #213da7b4
 def _checkpointed_layers(model)->list:
-    return [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer) and m.gradient_checkpointing]
+    return [m for m in model.modules()
+            if isinstance(m, GradientCheckpointingLayer) and m.gradient_checkpointing]
 
+# %% ../nbs/03_methods.ipynb #040465bb
 def _get_prompt(self, batch_size, task_ids=None, max_cache_len=None):
     "`PeftModel.get_prompt`, made safe for prefix methods under gradient checkpointing."
     out = type(self).get_prompt(self, batch_size, task_ids=task_ids, max_cache_len=max_cache_len)
-    if not (self.active_peft_config.peft_type == PeftType.PREFIX_TUNING and isinstance(out, DynamicCache)
+    if not (self.active_peft_config.peft_type == PeftType.PREFIX_TUNING and isinstance(out,
+                                                                                       DynamicCache)
             and self.training and torch.is_grad_enabled()): return out
     if not (layers := _checkpointed_layers(self.get_base_model())): return out
     kw = getattr(getattr(layers[0], "_gradient_checkpointing_func", None), "keywords", None) or {}
     if kw.get("use_reentrant") is not False:
-        raise MethodError("prefix methods (prefix, ptuning_v2) with gradient checkpointing need non-reentrant "
-                          "checkpointing: gradient_checkpointing_kwargs={'use_reentrant': False} "
-                          "(or turn gradient_checkpointing off)")
+        raise MethodError("prefix methods (prefix, ptuning_v2) with gradient checkpointing need "
+                          "non-reentrant checkpointing: "
+                          "gradient_checkpointing_kwargs={'use_reentrant': False} (or turn "
+                          "gradient_checkpointing off)")
     for l in layers: l._can_checkpoint_with_cache = True
     out.__class__ = _ReadOnlyPrefixCache
     return out
 
 # %% ../nbs/03_methods.ipynb #ede0c3a6
-def _prepare_inputs(self, input_ids, next_sequence_length=None, cache=None, attention_mask=None, inputs_embeds=None,
-                    is_first_iteration=False, task_ids=None, **kwargs):
-    "A `prepare_inputs_for_generation` for PEFT causal LMs that is correct with transformers 5 caches."
+def _prepare_inputs(self, input_ids, next_sequence_length=None, cache=None, attention_mask=None,
+                    inputs_embeds=None, is_first_iteration=False, task_ids=None, **kwargs):
+    ("A `prepare_inputs_for_generation` for PEFT causal LMs that is correct with "
+     "transformers 5 caches.")
     pc = self.active_peft_config
-    mi = self.base_model_prepare_inputs_for_generation(input_ids, next_sequence_length=next_sequence_length,
-        cache=cache,
-        attention_mask=attention_mask, inputs_embeds=inputs_embeds, is_first_iteration=is_first_iteration, **kwargs)
+    mi = self.base_model_prepare_inputs_for_generation(input_ids,
+                                                       next_sequence_length=next_sequence_length,
+                                                       cache=cache, attention_mask=attention_mask,
+                                                       inputs_embeds=inputs_embeds,
+                                                       is_first_iteration=is_first_iteration,
+                                                       **kwargs)
     if not pc.is_prompt_learning: return mi
     n, ids, emb = pc.num_virtual_tokens, mi.get("input_ids"), mi.get("inputs_embeds")
     bs = (ids if ids is not None else emb).shape[0]
@@ -242,32 +281,40 @@ def _prepare_inputs(self, input_ids, next_sequence_length=None, cache=None, atte
     if cache is not None and not isinstance(cache, DynamicCache):
         raise MethodError(f"{pc.peft_type.value.lower()} generates with the dynamic cache only "
                           "(its virtual tokens do not "
-                          f"fit a {type(cache).__name__} sized for the prompt): drop cache_implementation")
+                          f"fit a {type(cache).__name__} sized for the prompt): drop "
+                          "cache_implementation")
     first = cache is None or cache.get_seq_length() == 0
     if (am := mi.get("attention_mask")) is not None:
         if not isinstance(am, torch.Tensor) or am.dim() != 2:
-            raise MethodError("generation with virtual-token methods needs a 2-D attention mask (batch, length)")
+            raise MethodError("generation with virtual-token methods needs a 2-D attention mask "
+                              "(batch, length)")
         mi["attention_mask"] = torch.cat([am.new_ones(bs, n), am], dim=1)
     if (pos := mi.get("position_ids")) is not None: pos = pos + n
     if pc.peft_type == PeftType.PREFIX_TUNING:
-        if cache is None: mi["cache"] = self.get_prompt(batch_size=bs)          # generate(use_cache=False)
+        # generate(use_cache=False)
+        if cache is None: mi["cache"] = self.get_prompt(batch_size=bs)
         elif first:
-            for i, layer in enumerate(self.get_prompt(batch_size=bs).layers):     # prefix into generate's own cache
-                if layer.is_initialized and layer.get_seq_length(): cache.update(layer.keys, layer.values, i)
+            # prefix into generate's own cache
+            for i, layer in enumerate(self.get_prompt(batch_size=bs).layers):
+                if layer.is_initialized and layer.get_seq_length():
+                    cache.update(layer.keys, layer.values, i)
     elif first:
         if emb is None: emb = self.word_embeddings(ids)
         prompts = self.get_prompt(batch_size=bs, task_ids=task_ids).to(emb.dtype)
         mi["inputs_embeds"], mi["input_ids"] = torch.cat([prompts, emb], dim=1), None
         if pos is not None:
-            pos = torch.cat([torch.arange(n, device=pos.device, dtype=pos.dtype).expand(bs, n), pos], dim=1)
+            pos = torch.cat([torch.arange(n, device=pos.device, dtype=pos.dtype).expand(bs, n),
+                             pos], dim=1)
     if pos is not None: mi["position_ids"] = pos
     return mi
 
 # %% ../nbs/03_methods.ipynb #1365ec40
 def prepare_for_generation(model:nn.Module)->nn.Module:
-    "Make `model.generate` (and prefix training under gradient checkpointing) correct for every PEFT method."
+    ("Make `model.generate` (and prefix training under gradient checkpointing) correct for every "
+     "PEFT method.")
     if isinstance(model, peft.PeftModelForCausalLM):
-        # partial rather than a bound method: transformers reads its signature, and it survives pickle and deepcopy
+        # partial rather than a bound method: transformers reads its signature, and it survives
+        # pickle and deepcopy
         model.prepare_inputs_for_generation = functools.partial(_prepare_inputs, model)
         model.get_prompt = functools.partial(_get_prompt, model)
     return model
@@ -280,10 +327,11 @@ def reference_greedy_decode(
     max_new_tokens:int,          # tokens to generate per row at most
     attention_mask:torch.Tensor|None=None,  # 1 for real tokens, 0 for left padding
     eos_token_id:int|list|None=None,        # stop tokens (default: the model's generation config)
-    pad_token_id:int|None=None,             # fills finished rows (default: generation config, else first eos)
-    output_logits:bool=False,               # also return a list of (new_tokens, vocab) logits per row
+    pad_token_id:int|None=None,   # fills finished rows (default: generation config, else first eos)
+    output_logits:bool=False,             # also return a list of (new_tokens, vocab) logits per row
 ):
-    "Greedy decoding with full forward passes and no cache, each row alone: the ground truth for `generate`."
+    ("Greedy decoding with full forward passes and no cache, each row alone: the ground truth for "
+     "`generate`.")
     gc = getattr(model, "generation_config", None)
     eos = eos_token_id if eos_token_id is not None else getattr(gc, "eos_token_id", None)
     eos = [eos] if isinstance(eos, int) else list(eos or [])
@@ -297,10 +345,12 @@ def reference_greedy_decode(
         for i in range(input_ids.shape[0]):
             start = int((mask[i] == 0).sum())
             if not bool(mask[i, start:].all()):
-                raise MethodError(f"reference_greedy_decode expects left padding; row {i} has padding after its text")
+                raise MethodError(f"reference_greedy_decode expects left padding; row {i} has "
+                                  "padding after its text")
             ids, new, lg = input_ids[i:i+1, start:], [], []
             for _ in range(max_new_tokens):
-                out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).logits[0, -1]
+                out = model(input_ids=ids, attention_mask=torch.ones_like(ids),
+                            use_cache=False).logits[0, -1]
                 tok = int(out.argmax())
                 new.append(tok)
                 lg.append(out.float())
@@ -316,15 +366,20 @@ def reference_greedy_decode(
 
 # %% ../nbs/03_methods.ipynb #aa0304b3
 def apply_method(model:nn.Module, cfg, adapter_name:str="default")->PeftModel:
-    "Check `cfg.method` against `model`, wrap it with PEFT and return the `PeftModel`, ready to train and to generate."
+    ("Check `cfg.method` against `model`, wrap it with PEFT and return the `PeftModel`, ready to "
+     "train and to generate.")
     cfg = _as_config(cfg)
     check_method(cfg, model)
     gc_kw = {"use_reentrant": False}
     if is_4bit(model):
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing,
-                                                gradient_checkpointing_kwargs=gc_kw)
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=cfg.gradient_checkpointing,
+            gradient_checkpointing_kwargs=gc_kw,
+        )
     ckpt = [m for m in model.modules() if getattr(m, "gradient_checkpointing", False)]
-    if cfg.method in PREFIX_FAMILY:   # PEFT refuses a prefix on a checkpointed model; _get_prompt makes it safe
+    # PEFT refuses a prefix on a checkpointed model; _get_prompt makes it safe
+    if cfg.method in PREFIX_FAMILY:
         for m in ckpt: m.gradient_checkpointing = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -336,19 +391,22 @@ def apply_method(model:nn.Module, cfg, adapter_name:str="default")->PeftModel:
 
 # %% ../nbs/03_methods.ipynb #a1b1b06b
 def trainable_report(model:nn.Module)->dict:
-    "Trainable and total parameter counts of `model` and the trainable share (4-bit weights counted unpacked)."
+    ("Trainable and total parameter counts of `model` and the trainable share (4-bit weights "
+     "counted unpacked).")
     if isinstance(model, PeftModel): trainable, total = model.get_nb_trainable_parameters()
     else:
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())
-    return dict(trainable=int(trainable), total=int(total), share=trainable / total if total else 0.0)
+    return dict(trainable=int(trainable), total=int(total),
+                share=trainable / total if total else 0.0)
 
 # %% ../nbs/03_methods.ipynb #f5bb408b
 def cmd_methods(
-    config:Annotated[str, {"opt": False, "nargs": "?"}]=None,  # YAML config file (without one: list the methods)
+    config:Annotated[str, {"opt": False, "nargs": "?"}]=None,  # YAML config (none: list methods)
     overrides:list=None,  # config overrides, `--key value`
 )->int:
-    "List the fine-tuning methods, or check a config's method on its model and report what would train."
+    ("List the fine-tuning methods, or check a config's method on its model and report what "
+     "would train.")
     if config is None and not overrides:
         for m, spec in METHODS.items(): print(f"{m:<14} {spec.family:<8} {spec.summary}")
         return 0
@@ -356,24 +414,26 @@ def cmd_methods(
     if cfg.load_in_4bit: check_4bit_support(pick_device_and_precision(cfg.device)[0])
     model, _ = load_for(cfg)
     r = trainable_report(apply_method(model, cfg))
-    print(f"{cfg.method} on {cfg.model_name}: {r['trainable']:,} trainable of {r['total']:,} parameters "
-          f"({100 * r['share']:.3f}%)")
+    print(f"{cfg.method} on {cfg.model_name}: {r['trainable']:,} trainable of {r['total']:,} "
+          f"parameters ({100 * r['share']:.3f}%)")
     return 0
 
 # %% ../nbs/03_methods.ipynb #421fd1da
 @torch.no_grad()
 def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6, atol:float=1e-4,
                       generate=None)->dict:
-    "Compare greedy `generate` (single prompts and a left-padded batch) with `reference_greedy_decode`."
-    gen = model.generate if generate is None else functools.partial(generate, model)   # e.g. `fast_generate`
+    ("Compare greedy `generate` (single prompts and a left-padded batch) with "
+     "`reference_greedy_decode`.")
+    # e.g. `fast_generate`
+    gen = model.generate if generate is None else functools.partial(generate, model)
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
     try: enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     finally: tokenizer.padding_side = side
     model.eval()
-    ref, ref_logits = reference_greedy_decode(model, enc.input_ids, max_new_tokens, enc.attention_mask,
-                                              output_logits=True)
-    kw = dict(max_new_tokens=max_new_tokens, do_sample=False, output_logits=True, return_dict_in_generate=True,
-              pad_token_id=tokenizer.pad_token_id)
+    ref, ref_logits = reference_greedy_decode(model, enc.input_ids, max_new_tokens,
+                                              enc.attention_mask, output_logits=True)
+    kw = dict(max_new_tokens=max_new_tokens, do_sample=False, output_logits=True,
+              return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id)
     def diff(out, rows):   # largest logit gap over the steps each row generated in both
         lg = torch.stack(out.logits, 1).float()
         gaps = []
@@ -382,8 +442,9 @@ def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6,
             gaps.append(float((lg[j, :k] - ref_logits[i][:k]).abs().max()) if k else 0.0)
         return max(gaps)
     batch = gen(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **kw)
-    res = dict(batch_equal=torch.equal(batch.sequences, ref), batch_logit_diff=diff(batch, range(len(prompts))),
-               single_equal=True, single_logit_diff=0.0)
+    res = dict(batch_equal=torch.equal(batch.sequences, ref),
+               batch_logit_diff=diff(batch, range(len(prompts))), single_equal=True,
+               single_logit_diff=0.0)
     for i in range(len(prompts)):
         ids = enc.input_ids[i:i+1, int((enc.attention_mask[i] == 0).sum()):]
         one = gen(input_ids=ids, attention_mask=torch.ones_like(ids), **kw)
@@ -398,10 +459,13 @@ def generation_parity(model, tokenizer, prompts:list[str], max_new_tokens:int=6,
 def _tuner_layers(model:nn.Module)->list:
     return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
 
+# %% ../nbs/03_methods.ipynb #8f9b4b87
 def merge_blocker(model:nn.Module)->str|None:
-    "Why the active adapter of `model` cannot be folded into its weights for generation, or None if it can."
+    ("Why the active adapter of `model` cannot be folded into its weights for generation, or None "
+     "if it can.")
     if not isinstance(model, PeftModel): return "not a PEFT model"
-    if model.active_peft_config.is_prompt_learning: return "virtual-token methods have no weights to merge"
+    if model.active_peft_config.is_prompt_learning:
+        return "virtual-token methods have no weights to merge"
     if is_4bit(model): return "merging into 4-bit weights would round them"
     layers = _tuner_layers(model)
     if not layers: return "no adapter layers"
@@ -417,12 +481,15 @@ def merged_adapter(
     model:nn.Module,   # a PEFT model (anything else passes through)
     merge:bool=True,   # False: leave the adapter unmerged
 ):
-    "Fold the active LoRA-family / IA³ adapter into the base weights for a block; the weights are restored exactly."
+    ("Fold the active LoRA-family / IA³ adapter into the base weights for a block; the weights are "
+     "restored exactly.")
     if not merge or merge_blocker(model) is not None:
         yield model
         return
-    params = {id(p): p for l in _tuner_layers(model) for p in (getattr(l.get_base_layer(), "weight", None),
-                                                                getattr(l.get_base_layer(), "bias", None))
+    params = {id(p): p for l in _tuner_layers(model) for p in (getattr(l.get_base_layer(), "weight",
+                                                                       None),
+                                                               getattr(l.get_base_layer(), "bias",
+                                                                       None))
               if isinstance(p, torch.Tensor)}
     with torch.no_grad(): saved = [(p, p.detach().clone()) for p in params.values()]
     try:
@@ -439,25 +506,32 @@ def merged_adapter(
 
 # %% ../nbs/03_methods.ipynb #fded1b9c
 def _compiled(model:nn.Module, kwargs:dict)->dict:
-    "`generate` arguments for compiled decoding: a static KV cache and transformers' compile config, on any device."
+    ("`generate` arguments for compiled decoding: a static KV cache and transformers' compile "
+     "config, on any device.")
     pc = getattr(model, "active_peft_config", None)
     if pc is not None and pc.is_prompt_learning:
-        raise MethodError(f"compile=True decodes with a static KV cache, which {pc.peft_type.value.lower()} cannot use "
-                          "(its virtual tokens need the dynamic cache); generate without compile")
+        raise MethodError("compile=True decodes with a static KV cache, which "
+                          f"{pc.peft_type.value.lower()} cannot use (its virtual tokens need the "
+                          "dynamic cache); generate without compile")
     cuda = model_device(model).type == "cuda"
-    cc = CompileConfig(dynamic=False, mode="reduce-overhead" if cuda else "default")   # reduce-overhead: CUDA graphs
-    cc._compile_all_devices = True    # transformers compiles on its own only on accelerators: the CPU gains too
-    if kwargs.get("generation_config") is None: return dict(kwargs, cache_implementation="static", compile_config=cc)
-    gc = copy.deepcopy(kwargs["generation_config"])    # settings go in the config given (not beside it)
+    # reduce-overhead: CUDA graphs
+    cc = CompileConfig(dynamic=False, mode="reduce-overhead" if cuda else "default")
+    # transformers compiles on its own only on accelerators: the CPU gains too
+    cc._compile_all_devices = True
+    if kwargs.get("generation_config") is None:
+        return dict(kwargs, cache_implementation="static", compile_config=cc)
+    # settings go in the config given (not beside it)
+    gc = copy.deepcopy(kwargs["generation_config"])
     gc.cache_implementation, gc.compile_config = "static", cc
     return dict(kwargs, generation_config=gc)
 
+# %% ../nbs/03_methods.ipynb #d35db807
 @torch.no_grad()
 def fast_generate(
     model:nn.Module,   # any causal LM, PEFT or not
-    merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call (`merged_adapter`)
-    compile:bool=False,  # decode with a static KV cache and a `torch.compile`d forward (first call compiles)
-    **kwargs,          # `generate`'s arguments: input_ids, attention_mask, generation_config, streamer, ...
+    merge:bool=True,   # fold a LoRA-family / IA³ adapter into the weights for the call
+    compile:bool=False,  # static KV cache and a `torch.compile`d forward (first call compiles)
+    **kwargs,  # `generate`'s arguments: input_ids, attention_mask, generation_config, streamer, ...
 ):
     "`model.generate(**kwargs)` with the adapter merged for the call, correct for every method."
     prepare_for_generation(model)
@@ -511,6 +585,7 @@ def context_length(model:nn.Module)->int|None:
     c = c.get_text_config() if hasattr(c, "get_text_config") else c
     return getattr(c, "max_position_embeddings", None)
 
+# %% ../nbs/03_methods.ipynb #df950dce
 def over_context(
     model:nn.Module,         # the model that will generate
     seqs:list[list[int]],    # the prompts' token ids
@@ -557,12 +632,15 @@ def token_batches(
     max_batch_tokens:int|None=None,   # padded tokens per batch at most (None: no budget)
     longest_first:bool=True,          # the longest batch first
 )->list[list[int]]:
-    "Indices grouped into batches of similar length: at most `batch_size` items and `max_batch_tokens` tokens."
+    ("Indices grouped into batches of similar length: at most `batch_size` items and "
+     "`max_batch_tokens` tokens.")
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i] if longest_first else lengths[i])
     out, cur, cur_max = [], [], 0
     for i in order:
         m = max(cur_max, lengths[i])
-        if cur and (len(cur) >= batch_size or (max_batch_tokens and m*(len(cur)+1) > max_batch_tokens)):
+        if (cur
+            and (len(cur) >= batch_size
+                 or (max_batch_tokens and m*(len(cur)+1) > max_batch_tokens))):
             out.append(cur)
             cur, m = [], lengths[i]
         cur.append(i)
@@ -613,13 +691,15 @@ def label_targets(
     labels:list[str],        # the task's labels
     chat_template:str|None=None,  # as for training (see `data.resolve_chat_template`)
 )->list[tuple[list[int],list[int]]]:
-    "Per label, (prompt ids, the label's trained ids: answer + its end token), tokenized exactly as training does."
+    ("Per label, (prompt ids, the label's trained ids: answer + its end token), tokenized exactly "
+     "as training does.")
     if not labels: raise MethodError("no labels to score: the task's `labels` list is empty")
     out = []
     for lab in labels:
         if not isinstance(lab, str) or not lab.strip():
             raise MethodError(f"label {lab!r} cannot be scored: labels must be non-empty strings")
-        t = tokenize_messages(list(messages) + [dict(role="assistant", content=lab)], tokenizer, chat_template)
+        t = tokenize_messages(list(messages) + [dict(role="assistant", content=lab)], tokenizer,
+                              chat_template)
         trained = [i for i, l in enumerate(t["labels"]) if l != -100]
         out.append((t["input_ids"][:trained[0]], t["input_ids"][trained[0]:trained[-1] + 1]))
     return out
@@ -627,9 +707,11 @@ def label_targets(
 
 # %% ../nbs/03_methods.ipynb #ff3e9d6d
 def _label_logprobs(logits:torch.Tensor, ids:torch.Tensor, lens:list[int])->torch.Tensor:
-    "Per row, the log-probs of `ids`' first `lens` tokens under `logits` (row r, position j predicts ids[r, j])."
+    ("Per row, the log-probs of `ids`' first `lens` tokens under `logits` (row r, position j "
+     "predicts ids[r, j]).")
     lp = logits.float().log_softmax(-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
-    keep = torch.arange(ids.shape[1], device=ids.device)[None] < torch.tensor(lens, device=ids.device)[:, None]
+    keep = torch.arange(ids.shape[1],
+                        device=ids.device)[None] < torch.tensor(lens, device=ids.device)[:, None]
     return lp * keep
 
 
@@ -639,16 +721,17 @@ def _shares_cache(model:nn.Module)->bool:
     cfg = getattr(model, "peft_config", {}).get(getattr(model, "active_adapter", None) or "default")
     return not (cfg is not None and getattr(cfg, "is_prompt_learning", False))
 
+# %% ../nbs/03_methods.ipynb #e7ad1b64
 def _cache_of(out)->object:
     "The KV cache a forward returned (transformers 5 calls it `cache`, 4.x `past_key_values`)."
     c = getattr(out, "cache", None)
     return c if c is not None else out.past_key_values
 
+# %% ../nbs/03_methods.ipynb #47e772c3
 def _cache_kw(model:nn.Module)->str:
     "The name under which `model`'s forward takes a KV cache."
     base = model.get_base_model() if isinstance(model, PeftModel) else model
     return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-
 
 # %% ../nbs/03_methods.ipynb #c147d523
 def _prompt_batches(groups:dict, chunk:int)->list[list]:

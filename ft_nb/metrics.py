@@ -45,11 +45,13 @@ def _punct_to(c:str)->str:
     if cat in ("Pc","Pd"): return " "
     return "" if cat.startswith("P") else c
 
+# %% ../nbs/02b_metrics.ipynb #981a20ad
 def normalize_text(
     s:str|None,          # text to normalise (None is treated as "")
     articles:bool=True,  # drop the English articles a/an/the
 )->str:
-    "NFKC, casefold, drop punctuation (dashes/underscores become spaces), drop articles, collapse whitespace."
+    ("NFKC, casefold, drop punctuation (dashes/underscores become spaces), drop articles, collapse "
+     "whitespace.")
     s = unicodedata.normalize("NFKC", s or "").casefold()
     s = "".join(_punct_to(c) for c in s)
     if articles: s = _ARTICLES.sub(" ", s)
@@ -59,11 +61,13 @@ def normalize_text(
 def reference_list(
     r,  # one example's reference: a string, a list of strings, or None
 )->list[str]:
-    "The usable references of one example: non-empty strings (an empty or missing reference gives [])."
+    ("The usable references of one example: non-empty strings (an empty or missing reference "
+     "gives []).")
     if r is None: return []
     if isinstance(r, str): return [r] if r.strip() else []
     return [str(x) for x in r if x is not None and str(x).strip()]
 
+# %% ../nbs/02b_metrics.ipynb #3de4eb98
 def as_references(
     references:Iterable,  # one entry per example: a string, a list of strings, or None
     n:int|None=None,      # expected number of examples (the number of predictions)
@@ -76,9 +80,11 @@ def as_references(
                         "give one reference (or a list) per example")
     missing = [i for i,r in enumerate(refs) if not r]
     if missing:
-        raise EvalError(f"{metric} needs a reference answer for every example, but {len(missing)} of {len(refs)} have "
-                        f"none (examples {missing[:10]}{' ...' if len(missing)>10 else ''}); fill the output/answer "
-                        "field of the test set or choose a metric that needs no references (e.g. json_valid)")
+        raise EvalError(f"{metric} needs a reference answer for every example, but {len(missing)} "
+                        f"of {len(refs)} have none (examples "
+                        f"{missing[:10]}{' ...' if len(missing)>10 else ''}); fill the "
+                        "output/answer field of the test set or choose a metric that needs no "
+                        "references (e.g. json_valid)")
     return refs
 
 # %% ../nbs/02b_metrics.ipynb #b822cdeb
@@ -98,6 +104,7 @@ def _f1(p:list[str], r:list[str])->float:
     prec, rec = common/len(p), common/len(r)
     return 2*prec*rec/(prec+rec)
 
+# %% ../nbs/02b_metrics.ipynb #6e0def97
 def token_f1(
     prediction:str,       # the model's answer
     references:list[str], # acceptable answers
@@ -111,7 +118,8 @@ def extract_label(
     reply:str,         # the model's free-text answer
     labels:list[str],  # allowed answers
 )->str|None:
-    "The allowed label found in `reply` (whole reply, else earliest occurrence, ties to the longest), or None."
+    ("The allowed label found in `reply` (whole reply, else earliest occurrence, ties to the "
+     "longest), or None.")
     r = normalize_text(reply)
     norm = [(l, normalize_text(l)) for l in labels]
     for l,n in norm:
@@ -143,12 +151,15 @@ def label_found(
     return float(extract_label(prediction, labels) is not None)
 
 # %% ../nbs/02b_metrics.ipynb #7c7ac60a
-_TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+_TOKEN_RE = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+", re.UNICODE)
 
 class _UnicodeTokenizer:
     "rouge-score tokenizer keeping non-Latin words (CJK characters one by one)."
-    def tokenize(self, text): return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text or "").lower())
+    def tokenize(self, text):
+        return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text or "").lower())
 
+# %% ../nbs/02b_metrics.ipynb #32f640f1
 _ROUGE = None
 def rouge_l(
     prediction:str,       # the model's answer
@@ -170,13 +181,15 @@ def bleu(
     "Corpus BLEU (sacrebleu) on a 0-1 scale; examples may have different numbers of references."
     k = max(len(r) for r in references)
     streams = [[r[i] if i < len(r) else None for r in references] for i in range(k)]
-    return sacrebleu.corpus_bleu([p or "" for p in predictions], streams, tokenize=tokenize).score / 100
+    return (sacrebleu.corpus_bleu([p or "" for p in predictions], streams, tokenize=tokenize).score
+            / 100)
 
 # %% ../nbs/02b_metrics.ipynb #868805dd
 _FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?```$", re.S)
 
 def parse_json_reply(text:str):
-    "The JSON value in `text` (optionally inside one ``` fence); raises ValueError if it is not valid JSON."
+    ("The JSON value in `text` (optionally inside one ``` fence); raises ValueError if it is not "
+     "valid JSON.")
     t = (text or "").strip()
     m = _FENCE.match(t)
     if m: t = m.group(1).strip()
@@ -199,18 +212,21 @@ def _same(p, r)->bool:
     if isinstance(r, str) and isinstance(p, str): return normalize_text(p) == normalize_text(r)
     return p == r and type(p) is type(r) if isinstance(r, bool) or isinstance(p, bool) else p == r
 
+# %% ../nbs/02b_metrics.ipynb #16ff286f
 def json_field_accuracy(
     prediction:str,       # the model's JSON answer
     references:list[str], # reference JSON objects (as text)
 )->float:
-    "Share of the reference object's fields reproduced by the predicted object; best over references."
+    ("Share of the reference object's fields reproduced by the predicted object; best over "
+     "references.")
     try: pred = parse_json_reply(prediction)
     except ValueError: pred = None
     best = 0.0
     for i,r in enumerate(references):
         try: ref = parse_json_reply(r)
-        except ValueError as e: raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not valid JSON ({e}); "
-                                                "references of this metric must be JSON objects") from None
+        except ValueError as e:
+            raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not valid JSON ({e}); "
+                            "references of this metric must be JSON objects") from None
         if not isinstance(ref, dict):
             raise EvalError(f"json_field_accuracy: reference {r[:60]!r} is not a JSON object")
         if not isinstance(pred, dict): continue
@@ -226,7 +242,7 @@ class Metric:
     "A task metric: how to call it and what it needs."
     name: str
     fn: Callable
-    corpus: bool = False           # fn(predictions, references) for the whole set; else fn(prediction, references)
+    corpus: bool = False           # fn(predictions, references) on the whole set, else per example
     needs_references: bool = True  # refuse to run on examples without a reference
     needs_labels: bool = False     # fn gets `labels=` (the allowed answers)
     description: str = ""
@@ -236,7 +252,7 @@ METRICS: dict[str, Metric] = {}
 
 def register_metric(
     name:str,                    # name used in configs (`metrics: [name]`) and on the command line
-    fn:Callable,                 # per-example fn(prediction, references[, labels]) or corpus fn(predictions, refs)
+    fn:Callable,  # per-example fn(prediction, references[, labels]) or corpus fn(predictions, refs)
     corpus:bool=False,           # fn scores the whole set at once
     needs_references:bool=True,  # the metric compares with reference answers
     needs_labels:bool=False,     # fn takes `labels=`
@@ -245,14 +261,16 @@ def register_metric(
 )->Metric:
     "Add a metric to `METRICS` under `name`."
     if name in METRICS and not overwrite:
-        raise EvalError(f"a metric named {name!r} already exists; pass overwrite=True to replace it")
+        raise EvalError(f"a metric named {name!r} already exists; pass overwrite=True to "
+                        "replace it")
     m = METRICS[name] = Metric(name, fn, corpus, needs_references, needs_labels, description)
     return m
 
 # %% ../nbs/02b_metrics.ipynb #44f5ee87
 for _n,_f,_kw,_d in [
     ("exact_match", exact_match, {}, "normalised exact match with any reference"),
-    ("accuracy", label_accuracy, dict(needs_labels=True), "allowed label found in the reply equals the reference"),
+    ("accuracy", label_accuracy, dict(needs_labels=True),
+     "allowed label found in the reply equals the reference"),
     ("label_found", label_found, dict(needs_labels=True, needs_references=False),
      "share of replies naming an allowed label"),
     ("token_f1", token_f1, {}, "SQuAD token F1, best reference"),
@@ -264,9 +282,10 @@ for _n,_f,_kw,_d in [
 
 # %% ../nbs/02b_metrics.ipynb #644fc0b6
 def get_metric(
-    m:str|Callable|Metric,  # a registered name, a Metric, a per-example function, or a metric of the hub
+    m:str|Callable|Metric,  # a registered name, a Metric, a per-example function or a hub metric
 )->Metric:
-    "Resolve `m` to a `Metric`; a name that is not built in is loaded from the hub through `evaluate` (`hub_metric`)."
+    ("Resolve `m` to a `Metric`; a name that is not built in is loaded from the hub through "
+     "`evaluate` (`hub_metric`).")
     if isinstance(m, Metric): return m
     if callable(m): return Metric(getattr(m, "__name__", "custom"), m)
     if m in METRICS: return METRICS[m]
@@ -277,6 +296,7 @@ def get_metric(
     if m not in _HUB: _HUB[m] = hub_metric(m)      # loaded once per session
     return _HUB[m]
 
+# %% ../nbs/02b_metrics.ipynb #310e684e
 _HUB: dict = {}
 def _known()->str: return f"known metrics: {', '.join(sorted(METRICS))}"
 
@@ -285,10 +305,13 @@ def _hub_offline()->bool:
     import evaluate.config as ec
     return bool(getattr(ec, "HF_EVALUATE_OFFLINE", False) or getattr(hc, "HF_HUB_OFFLINE", False))
 
+# %% ../nbs/02b_metrics.ipynb #01db787c
 def _hub_score(out:dict, name:str, key:str|None):
-    "The one number of an `evaluate` result dict: `key`, the metric's name, f1, score, or the only number."
+    ("The one number of an `evaluate` result dict: `key`, the metric's name, f1, score, or the "
+     "only number.")
     base = Path(name).stem.lower()
-    nums = {k: v for k,v in (out or {}).items() if isinstance(v, (int, float, list)) and not isinstance(v, bool)}
+    nums = {k: v for k,v in (out or {}).items()
+            if isinstance(v, (int, float, list)) and not isinstance(v, bool)}
     k = key or next((c for c in (base, "f1", "score") if c in nums), None)
     if k is None and len(nums) == 1: k = next(iter(nums))
     if k is None or k not in nums:
@@ -299,30 +322,35 @@ def _hub_score(out:dict, name:str, key:str|None):
 
 # %% ../nbs/02b_metrics.ipynb #1e4c0a11
 def hub_metric(
-    name:str,           # a metric of the Hugging Face hub (e.g. "bertscore") or the path of a local metric script
-    key:str|None=None,  # the entry of the result to report (default: the metric's name, f1, score, the only number)
+    name:str,         # a Hugging Face hub metric (e.g. "bertscore") or a local metric script's path
+    key:str|None=None,  # result entry (default: the metric's name, f1, score, the only number)
     **compute_kw,       # passed to `compute`, e.g. lang="en" for bertscore
 )->Metric:
-    "A corpus `Metric` computed by `evaluate.load(name)`; `EvalError` saying why when it cannot be loaded (offline)."
+    ("A corpus `Metric` computed by `evaluate.load(name)`; `EvalError` saying why when it cannot "
+     "be loaded (offline).")
     local = Path(name).exists()
     if not local and _hub_offline():
-        raise EvalError(f"metric {name!r} is not built in and would be loaded from the Hugging Face hub with "
-                        "evaluate.load, but hub access is switched off (HF_HUB_OFFLINE / HF_EVALUATE_OFFLINE); "
-                        f"use a built-in metric ({_known()}) or run with a network")
+        raise EvalError(f"metric {name!r} is not built in and would be loaded from the Hugging "
+                        "Face hub with evaluate.load, but hub access is switched off "
+                        "(HF_HUB_OFFLINE / HF_EVALUATE_OFFLINE); use a built-in metric "
+                        f"({_known()}) or run with a network")
     import evaluate
     try: mod = evaluate.load(name)
     except Exception as e:
         msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise EvalError(f"metric {name!r} is not built in, and evaluate.load({name!r}) could not load it from the "
-                        f"Hugging Face hub (no network, or no such metric: {msg}); use a built-in metric "
-                        f"({_known()}) or run where huggingface.co is reachable") from None
+        raise EvalError(f"metric {name!r} is not built in, and evaluate.load({name!r}) could not "
+                        "load it from the Hugging Face hub (no network, or no such metric: "
+                        f"{msg}); use a built-in metric ({_known()}) or run where huggingface.co "
+                        "is reachable") from None
     def fn(predictions, references):
         refs = [r[0] for r in references] if all(len(r) == 1 for r in references) else references
         try: out = mod.compute(predictions=list(predictions), references=refs, **compute_kw)
         except (ValueError, TypeError, KeyError) as e:
-            raise EvalError(f"metric {name!r} (evaluate) refused the answers: {str(e).splitlines()[0][:200]}") from None
+            raise EvalError(f"metric {name!r} (evaluate) refused the answers: "
+                            f"{str(e).splitlines()[0][:200]}") from None
         return _hub_score(out, name, key)
-    return Metric(Path(name).stem if local else name, fn, corpus=True, description=f"evaluate.load({name!r})")
+    return Metric(Path(name).stem if local else name, fn, corpus=True,
+                  description=f"evaluate.load({name!r})")
 
 # %% ../nbs/02b_metrics.ipynb #d0c9ba43
 def check_metric_inputs(
@@ -331,7 +359,8 @@ def check_metric_inputs(
     metrics:list,           # names, Metric objects or per-example functions
     labels:list[str]|None,  # allowed answers for label metrics (default: distinct references)
 )->tuple:
-    "(metrics, predictions, references, labels) ready to score; `EvalError` for what cannot be scored, before any work."
+    ("(metrics, predictions, references, labels) ready to score; `EvalError` for what cannot be "
+     "scored, before any work.")
     ms = [get_metric(m) for m in metrics]
     preds = ["" if p is None else str(p) for p in predictions]
     need = [m.name for m in ms if m.needs_references]
@@ -341,16 +370,21 @@ def check_metric_inputs(
         except EvalError:
             if need: raise
             refs = [reference_list(r) for r in references]
-    elif need: raise EvalError(f"metric(s) {', '.join(need)} need reference answers but none were given; "
-                               "pass references= or use metrics that need none (json_valid, label_found)")
+    elif need:
+        raise EvalError(f"metric(s) {', '.join(need)} need reference answers but none were given; "
+                        "pass references= or use metrics that need none (json_valid, label_found)")
     if labels is None and any(m.needs_labels for m in ms):
         if refs is None:
-            raise EvalError("label metrics need `labels=` (the allowed answers) or references to infer them")
+            raise EvalError("label metrics need `labels=` (the allowed answers) or references to "
+                            "infer them")
         labels = sorted({r for rs in refs for r in rs})
     return ms, preds, refs, labels
 
-def _call(m, p, r, labels): return float(m.fn(p, r, labels=labels) if m.needs_labels else m.fn(p, r))
+# %% ../nbs/02b_metrics.ipynb #201834ec
+def _call(m, p, r, labels):
+    return float(m.fn(p, r, labels=labels) if m.needs_labels else m.fn(p, r))
 
+# %% ../nbs/02b_metrics.ipynb #4a6f9818
 def compute_metrics(
     predictions:list[str],      # model answers
     references:list|None=None,  # per example: a string or a list of strings
@@ -371,7 +405,7 @@ def compute_metrics(
 def score_examples(
     predictions:list[str],      # model answers
     references:list|None=None,  # per example: a string or a list of strings
-    metrics:list=("exact_match",),  # names, Metric objects or per-example functions (corpus metrics are left out)
+    metrics:list=("exact_match",),  # names, Metrics or per-example fns (corpus metrics left out)
     labels:list[str]|None=None, # allowed answers for label metrics
 ):
     "DataFrame: prediction, references and one column per per-example metric."

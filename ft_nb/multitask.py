@@ -38,7 +38,8 @@ __all__ = ['MIXING', 'MERGE_METHODS', 'EQUAL_RANK_METHODS', 'DENSITY_METHODS', '
 
 # %% ../nbs/12_multitask.ipynb #6f637f9d
 class MultiTaskError(FTError, ValueError):
-    "A multi-task setting or an adapter merge that cannot work; the message names the task or adapter and the fix."
+    ("A multi-task setting or an adapter merge that cannot work; the message names the task or "
+     "adapter and the fix.")
 
 # %% ../nbs/12_multitask.ipynb #98d799ea
 @dataclass
@@ -62,9 +63,12 @@ def _bundled_defaults(t:str)->dict:
 
 # %% ../nbs/12_multitask.ipynb #5778c4f7
 def task_list(cfg)->list[Task]:
-    "The tasks of `cfg` (an FTConfig, dict or YAML path): its `tasks` entries with the config's fields as defaults."
+    ("The tasks of `cfg` (an FTConfig, dict or YAML path): its `tasks` entries with the config's "
+     "fields as defaults.")
     cfg = load_config(cfg)
-    if not cfg.tasks: raise MultiTaskError("this config has no `tasks`; a multi-task config lists its datasets there")
+    if not cfg.tasks:
+        raise MultiTaskError("this config has no `tasks`; a multi-task config lists its "
+                             "datasets there")
     out = []
     for t in cfg.tasks:
         b = bundled_task(t["dataset"])
@@ -72,18 +76,22 @@ def task_list(cfg)->list[Task]:
         src = split_sources(t)
         out.append(Task(name=t["name"], dataset=t["dataset"],
                         val_dataset=src["val"], test_dataset=src["test"],
-                        data_format=t.get("data_format", cfg.data_format), field_map=t.get("field_map", cfg.field_map),
-                        system_prompt=t.get("system_prompt", cfg.system_prompt), weight=float(t.get("weight", 1.0)),
+                        data_format=t.get("data_format", cfg.data_format),
+                        field_map=t.get("field_map", cfg.field_map),
+                        system_prompt=t.get("system_prompt", cfg.system_prompt),
+                        weight=float(t.get("weight", 1.0)),
                         metrics=t.get("metrics") or d.get("metrics") or list(cfg.metrics),
                         labels=t["labels"] if "labels" in t else d["labels"] if b else cfg.labels))
     return out
 
 # %% ../nbs/12_multitask.ipynb #65b2b292
 def task_config(cfg, task:Task)->FTConfig:
-    "The single-task config of `task`: `cfg` with the task's data, prompt, metrics and labels, and no `tasks`."
+    ("The single-task config of `task`: `cfg` with the task's data, prompt, metrics and labels, "
+     "and no `tasks`.")
     cfg = load_config(cfg)
-    return cfg.replace(tasks=None, dataset=task.dataset, val_dataset=task.val_dataset, test_dataset=task.test_dataset,
-                       data_format=task.data_format, field_map=task.field_map, system_prompt=task.system_prompt,
+    return cfg.replace(tasks=None, dataset=task.dataset, val_dataset=task.val_dataset,
+                       test_dataset=task.test_dataset, data_format=task.data_format,
+                       field_map=task.field_map, system_prompt=task.system_prompt,
                        metrics=list(task.metrics or cfg.metrics), labels=task.labels)
 
 # %% ../nbs/12_multitask.ipynb #5ce26adf
@@ -96,14 +104,16 @@ def mixture_shares(
     temperature:float=2.0,    # T of temperature mixing
 )->dict:
     "{task: share of the training examples}, summing to 1."
-    if mixing not in MIXING: raise MultiTaskError(f"mixing: {mixing!r} is not one of {list(MIXING)}")
+    if mixing not in MIXING:
+        raise MultiTaskError(f"mixing: {mixing!r} is not one of {list(MIXING)}")
     w = {k: float((weights or {}).get(k, 1.0)) for k in sizes}
     if bad := [k for k, v in w.items() if not (math.isfinite(v) and v > 0)]:
         raise MultiTaskError(f"task {bad[0]!r}: weight {w[bad[0]]} must be a number > 0")
     if bad := [k for k, n in sizes.items() if n < 1]:
         raise MultiTaskError(f"task {bad[0]!r} has no training examples")
     if mixing == "temperature":
-        if not temperature > 0: raise MultiTaskError(f"mixing_temperature must be > 0, got {temperature}")
+        if not temperature > 0:
+            raise MultiTaskError(f"mixing_temperature must be > 0, got {temperature}")
         w = {k: w[k] * sizes[k] ** (1 / temperature) for k in sizes}
     tot = sum(w.values())
     return {k: v / tot for k, v in w.items()}
@@ -114,10 +124,13 @@ def mixture_counts(
     total:int,     # examples per epoch
 )->dict:
     "{task: examples per epoch}: `total` split by `shares` (largest remainder), at least 1 each."
-    if total < len(shares): raise MultiTaskError(f"an epoch of {total} examples cannot hold {len(shares)} tasks")
+    if total < len(shares):
+        raise MultiTaskError(f"an epoch of {total} examples cannot hold {len(shares)} tasks")
     raw = {k: s * total for k, s in shares.items()}
     n = {k: max(1, int(v)) for k, v in raw.items()}
-    for k in sorted(raw, key=lambda k: raw[k] - int(raw[k]), reverse=True)[:max(0, total - sum(n.values()))]: n[k] += 1
+    for k in sorted(raw, key=lambda k: raw[k] - int(raw[k]),
+                    reverse=True)[:max(0, total - sum(n.values()))]:
+        n[k] += 1
     while sum(n.values()) > total: n[max(n, key=n.get)] -= 1
     return n
 
@@ -128,7 +141,8 @@ def mixture_order(
     seed:int=42,   # the run's seed
     epoch:int=0,   # the epoch
 )->list[int]:
-    "Indices into the concatenated training set for one epoch: `counts[task]` examples of each task, shuffled."
+    ("Indices into the concatenated training set for one epoch: `counts[task]` examples of each "
+     "task, shuffled.")
     rng = random.Random(seed * 1_000_003 + epoch)
     off, streams, turns = 0, {}, []
     for k, n in sizes.items():
@@ -148,33 +162,37 @@ class MixtureSampler(torch.utils.data.Sampler):
     "The Trainer's sampler for a multi-task training set: `mixture_order` of the current epoch."
     def __init__(self, sizes:dict, counts:dict, seed:int=42):
         self.sizes, self.counts, self.seed, self.epoch = dict(sizes), dict(counts), seed, 0
-    def set_epoch(self, epoch:int): self.epoch = epoch     # the Trainer (through accelerate) calls it every epoch
+    # the Trainer (through accelerate) calls it every epoch
+    def set_epoch(self, epoch:int): self.epoch = epoch
     def __len__(self): return sum(self.counts.values())
     def __iter__(self): return iter(mixture_order(self.sizes, self.counts, self.seed, self.epoch))
 
 # %% ../nbs/12_multitask.ipynb #35f05d7a
 @dataclass(repr=False)
 class MultiTaskData(PreparedData):
-    "Prepared data of several tasks: joined training split, `val`/`test` as {task: split}, the mixture per epoch."
+    ("Prepared data of several tasks: joined training split, `val`/`test` as {task: split}, the "
+     "mixture per epoch.")
     tasks: list = field(default_factory=list)   # the `Task`s
     parts: dict = field(default_factory=dict)   # {task: its own PreparedData}
     counts: dict = field(default_factory=dict)  # {task: training examples per epoch}
     seed: int = 42
     def sampler(self)->MixtureSampler:
         "The training sampler of this mixture."
-        return MixtureSampler({k: len(p.train) for k, p in self.parts.items()}, self.counts, self.seed)
+        return MixtureSampler({k: len(p.train) for k, p in self.parts.items()}, self.counts,
+                              self.seed)
     def __repr__(self):
         return "MultiTaskData(" + ", ".join(f"{k}: train={len(p.train)}, epoch={self.counts[k]}"
                                              for k, p in self.parts.items()) + ")"
 
 # %% ../nbs/12_multitask.ipynb #2b2b97e7
 def _joined_report(parts:dict, mixture:dict)->dict:
-    "One report for all tasks: each task's splits under '<task> <split>', sources by task, the mixture."
+    ("One report for all tasks: each task's splits under '<task> <split>', sources by task, "
+     "the mixture.")
     first = next(iter(parts.values())).report
     splits = {f"{k} {s}": v for k, p in parts.items() for s, v in p.report["splits"].items()}
     return dict(format=",".join(dict.fromkeys(p.report["format"] for p in parts.values())),
-                sources={k: p.report["sources"].get("train") for k, p in parts.items()}, splits=splits,
-                max_seq_len=first.get("max_seq_len"), padding=first.get("padding"),
+                sources={k: p.report["sources"].get("train") for k, p in parts.items()},
+                splits=splits, max_seq_len=first.get("max_seq_len"), padding=first.get("padding"),
                 chat_template_source=first.get("chat_template_source"), mixture=mixture,
                 tasks={k: p.report for k, p in parts.items()})
 
@@ -189,13 +207,18 @@ def prepare_multitask(
     tasks = task_list(cfg)
     parts = {t.name: prepare_data(task_config(cfg, t), tokenizer, cache_root) for t in tasks}
     if len({p.chat_template for p in parts.values()}) > 1:
-        raise MultiTaskError("the tasks were rendered with different chat templates; set chat_template in the config")
+        raise MultiTaskError("the tasks were rendered with different chat templates; set "
+                             "chat_template in the config")
     sizes = {k: len(p.train) for k, p in parts.items()}
-    shares = mixture_shares(sizes, {t.name: t.weight for t in tasks}, cfg.mixing, cfg.mixing_temperature)
+    shares = mixture_shares(sizes, {t.name: t.weight for t in tasks}, cfg.mixing,
+                            cfg.mixing_temperature)
     counts = mixture_counts(shares, sum(sizes.values()))
-    mixture = dict(mixing=cfg.mixing, temperature=cfg.mixing_temperature if cfg.mixing == "temperature" else None,
-                   weights={t.name: t.weight for t in tasks}, sizes=sizes, shares=shares, counts=counts)
-    train = concatenate_datasets([p.train.add_column("task", [k] * len(p.train)) for k, p in parts.items()])
+    mixture = dict(mixing=cfg.mixing,
+                   temperature=cfg.mixing_temperature if cfg.mixing == "temperature" else None,
+                   weights={t.name: t.weight for t in tasks}, sizes=sizes, shares=shares,
+                   counts=counts)
+    train = concatenate_datasets([p.train.add_column("task", [k] * len(p.train))
+                                  for k, p in parts.items()])
     val = {k: p.val for k, p in parts.items() if p.val is not None and len(p.val)} or None
     test = {k: p.test for k, p in parts.items() if p.test is not None and len(p.test)} or None
     key = hashlib.sha256(json.dumps([{k: p.data_hash for k, p in parts.items()}, mixture, cfg.seed],
@@ -211,110 +234,138 @@ EQUAL_RANK_METHODS = ("linear", "ties", "dare_linear", "dare_ties", "magnitude_p
 DENSITY_METHODS = ("ties", "dare_linear", "dare_ties", "magnitude_prune")
 
 # %% ../nbs/12_multitask.ipynb #dd43ca10
-def _rank(ac:dict)->int: return max([int(ac.get("r") or 0), *map(int, (ac.get("rank_pattern") or {}).values())])
+def _rank(ac:dict)->int:
+    return max([int(ac.get("r") or 0), *map(int, (ac.get("rank_pattern") or {}).values())])
 
+# %% ../nbs/12_multitask.ipynb #3681bb41
 def _same_base(a, b)->bool:
-    "Whether runs `a` and `b` were trained on one base model (fingerprints when both have one, else names)."
-    if a.base_fingerprint and b.base_fingerprint: return same_fingerprint(a.base_fingerprint, b.base_fingerprint)
-    return a.base_model is not None and b.base_model is not None and same_base_name(a.base_model, b.base_model)
+    ("Whether runs `a` and `b` were trained on one base model (fingerprints when both have one, "
+     "else names).")
+    if a.base_fingerprint and b.base_fingerprint:
+        return same_fingerprint(a.base_fingerprint, b.base_fingerprint)
+    return (a.base_model is not None and b.base_model is not None
+            and same_base_name(a.base_model, b.base_model))
 
 # %% ../nbs/12_multitask.ipynb #947d02ee
 def _check_adapter(r):
     "Refuse an adapter `add_weighted_adapter` cannot merge correctly, saying why."
     ac = r.adapter_config
-    if r.kind != "adapter": raise MultiTaskError(f"{r.path} is a whole (merged) model, not an adapter; merge adapters")
+    if r.kind != "adapter":
+        raise MultiTaskError(f"{r.path} is a whole (merged) model, not an adapter; merge adapters")
     if r.peft_type != "LORA":
-        why = ("it adds virtual tokens, which have no weight delta to combine" if r.family == "virtual"
-               else "add_weighted_adapter combines LoRA's low-rank matrices only")
-        raise MultiTaskError(f"{r.path}: a {r.method or r.peft_type} adapter cannot be merged: {why}; "
-                             "merge LoRA adapters")
+        why = (
+            "it adds virtual tokens, which have no weight delta to combine" if r.family == "virtual"
+            else "add_weighted_adapter combines LoRA's low-rank matrices only")
+        raise MultiTaskError(f"{r.path}: a {r.method or r.peft_type} adapter cannot be "
+                             f"merged: {why}; merge LoRA adapters")
     if ac.get("use_dora"):
-        raise MultiTaskError(f"{r.path}: a DoRA adapter cannot be merged correctly: add_weighted_adapter combines the "
-                             "low-rank A and B matrices only and drops each DoRA adapter's learned magnitude vector; "
-                             "merge plain LoRA adapters, or evaluate the DoRA adapters one at a time")
+        raise MultiTaskError(f"{r.path}: a DoRA adapter cannot be merged correctly: "
+                             "add_weighted_adapter combines the low-rank A and B matrices only and "
+                             "drops each DoRA adapter's learned magnitude vector; merge plain LoRA "
+                             "adapters, or evaluate the DoRA adapters one at a time")
     if ac.get("bias", "none") != "none":
-        raise MultiTaskError(f"{r.path}: trained biases (lora_bias: {ac['bias']}) are not combined by "
-                             "add_weighted_adapter; merge adapters trained with lora_bias: none")
+        raise MultiTaskError(f"{r.path}: trained biases (lora_bias: {ac['bias']}) are not "
+                             "combined by add_weighted_adapter; merge adapters trained with "
+                             "lora_bias: none")
 
 # %% ../nbs/12_multitask.ipynb #fbb0ca2b
 def check_merge(
     runs:list,                # RunInfo of each adapter (`ft_nb.runs.read_run`)
     method:str="ties",        # one of `MERGE_METHODS`
     weights=None,             # one weight per adapter (default: 1 each)
-    density:float|None=None,  # share kept by ties / dare / magnitude_prune (default 0.5); not for the others
+    density:float|None=None,  # share kept by ties / dare / magnitude_prune (default 0.5)
 )->tuple[list, float|None]:
     "Refuse adapters that cannot be merged by `method`; the weights and density to use."
-    if method not in MERGE_METHODS: raise MultiTaskError(f"method: {method!r} is not one of {list(MERGE_METHODS)}")
+    if method not in MERGE_METHODS:
+        raise MultiTaskError(f"method: {method!r} is not one of {list(MERGE_METHODS)}")
     if not runs: raise MultiTaskError("adapters: give at least one adapter directory")
     if len(runs) < 2 and method not in ("linear", "cat", "svd"):
-        raise MultiTaskError(f"method {method}: needs at least two adapters (one adapter can be rescaled with linear)")
+        raise MultiTaskError(f"method {method}: needs at least two adapters (one adapter can be "
+                             "rescaled with linear)")
     for r in runs: _check_adapter(r)
     for r in runs[1:]:
         if not _same_base(runs[0], r):
-            raise MultiTaskError(f"adapters: {r.path} was trained on base model {r.base_model!r}, {runs[0].path} on "
-                                 f"{runs[0].base_model!r}; only adapters of the same base model can be merged")
+            raise MultiTaskError(f"adapters: {r.path} was trained on base model {r.base_model!r}, "
+                                 f"{runs[0].path} on {runs[0].base_model!r}; only adapters of the "
+                                 "same base model can be merged")
         if r.method != runs[0].method:
-            raise MultiTaskError(f"adapters: different methods ({runs[0].method} in {runs[0].path}, {r.method} in "
-                                 f"{r.path}); merge adapters of one method")
+            raise MultiTaskError(f"adapters: different methods ({runs[0].method} in "
+                                 f"{runs[0].path}, {r.method} in {r.path}); merge adapters of "
+                                 "one method")
     ranks = [_rank(r.adapter_config) for r in runs]
     if method in EQUAL_RANK_METHODS and len(set(ranks)) > 1:
-        raise MultiTaskError(f"method {method}: adds the adapters' matrices element by element and needs equal ranks, "
-                             f"got ranks {ranks}; use method cat or svd, or adapters of one rank")
+        raise MultiTaskError(f"method {method}: adds the adapters' matrices element by element and "
+                             f"needs equal ranks, got ranks {ranks}; use method cat or svd, or "
+                             "adapters of one rank")
     if mts := [r for r in runs if r.adapter_config.get("modules_to_save")]:
         raise MultiTaskError(f"adapters: {mts[0].path} trains whole modules (modules_to_save: "
-                             f"{list(mts[0].adapter_config['modules_to_save'])}), which add_weighted_adapter does not "
-                             "combine: the merged adapter would drop them; merge adapters trained without "
-                             "modules_to_save, or train one adapter on every task (tasks: in the config)")
+                             f"{list(mts[0].adapter_config['modules_to_save'])}), which "
+                             "add_weighted_adapter does not combine: the merged adapter would drop "
+                             "them; merge adapters trained without modules_to_save, or train one "
+                             "adapter on every task (tasks: in the config)")
     return _check_weights(weights, len(runs)), _check_density(density, method)
 
 # %% ../nbs/12_multitask.ipynb #9f49296d
-MAX_MERGE_WEIGHT = 100    # a weight scales an adapter's update (1: as trained); far beyond, the logits blow up
+# a weight scales an adapter's update (1: as trained); far beyond, the logits blow up
+MAX_MERGE_WEIGHT = 100
 
 def _check_weights(weights, n:int)->list:
     "One weight per adapter, each a finite number within ±`MAX_MERGE_WEIGHT`, not all zero."
     if weights is None: return [1.0] * n
     if isinstance(weights, str):
         try: weights = [float(w) for w in weights.split(",")]
-        except ValueError: raise MultiTaskError(f"weights: {weights!r} is not a list of numbers such as 1,1") from None
+        except ValueError:
+            raise MultiTaskError(f"weights: {weights!r} is not a list of numbers "
+                                 "such as 1,1") from None
     ws = list(weights) if isinstance(weights, (list, tuple)) else [weights]
-    if len(ws) != n: raise MultiTaskError(f"weights: {len(ws)} weight(s) for {n} adapter(s); give one per adapter")
+    if len(ws) != n:
+        raise MultiTaskError(f"weights: {len(ws)} weight(s) for {n} adapter(s); give one "
+                             "per adapter")
     for i, w in enumerate(ws, 1):
         try: check_number(w, f"weights: weight {i}", -MAX_MERGE_WEIGHT, MAX_MERGE_WEIGHT)
         except ConfigError as e:
-            raise MultiTaskError(f"{e} (a weight scales that adapter's update: 1 is as trained)") from None
+            raise MultiTaskError(f"{e} (a weight scales that adapter's update: 1 is "
+                                 "as trained)") from None
     if not any(ws):
-        raise MultiTaskError(f"weights: all zero ({ws}): the merge would be the base model without any adapter; "
-                             "give at least one adapter a weight other than 0")
+        raise MultiTaskError(f"weights: all zero ({ws}): the merge would be the base model without "
+                             "any adapter; give at least one adapter a weight other than 0")
     return [float(w) for w in ws]
 
+# %% ../nbs/12_multitask.ipynb #0aae771d
 def _check_density(density, method:str)->float|None:
     if method not in DENSITY_METHODS:
         if density is not None:
-            raise MultiTaskError(f"density: method {method} keeps every entry; density is read only by "
-                                 f"{', '.join(DENSITY_METHODS)}")
+            raise MultiTaskError(f"density: method {method} keeps every entry; density is "
+                                 f"read only by {', '.join(DENSITY_METHODS)}")
         return None
     d = 0.5 if density is None else density
     try: return float(check_number(d, "density", 0, 1, lo_excl=True))
     except ConfigError as e:
-        raise MultiTaskError(f"{e} (density is the share of entries kept, in (0, 1], e.g. 0.5)") from None
+        raise MultiTaskError(f"{e} (density is the share of entries kept, in (0, "
+                             "1], e.g. 0.5)") from None
 
 # %% ../nbs/12_multitask.ipynb #8ff7fa6c
 def _merged_manifest(runs:list, method:str, weights:list, density, seed:int, rank:int, model)->dict:
-    "The manifest of a merged adapter: the first parent's config at the new rank, and the merge itself."
+    ("The manifest of a merged adapter: the first parent's config at the new rank, and the "
+     "merge itself.")
     first = runs[0]
     prompts = {r.system_prompt for r in runs}
-    conf = dict(first.config, lora_r=rank, lora_alpha=rank, system_prompt=prompts.pop() if len(prompts) == 1 else None)
+    conf = dict(first.config, lora_r=rank, lora_alpha=rank,
+                system_prompt=prompts.pop() if len(prompts) == 1 else None)
     conf.update(_union_of_parents([r.adapter_config for r in runs]))
-    parents = [dict(path=str(r.path), method=r.method, rank=_rank(r.adapter_config), data_hash=r.data_hash,
-                    created_utc=r.manifest.get("created_utc")) for r in runs]
+    parents = [dict(path=str(r.path), method=r.method, rank=_rank(r.adapter_config),
+                    data_hash=r.data_hash, created_utc=r.manifest.get("created_utc")) for r in runs]
     return dict(ft_nb_manifest=1, created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                base_model=first.base_model, base_fingerprint=first.base_fingerprint or base_fingerprint(model),
+                base_model=first.base_model,
+                base_fingerprint=first.base_fingerprint or base_fingerprint(model),
                 method=first.method, config=conf, chat_template=first.chat_template, seed=seed,
-                merge=dict(method=method, weights=weights, density=density, rank=rank, parents=parents),
-                versions=_versions())
+                merge=dict(method=method, weights=weights, density=density, rank=rank,
+                           parents=parents), versions=_versions())
 
+# %% ../nbs/12_multitask.ipynb #86548c16
 def _union_of_parents(acs:list)->dict:
-    "`lora_layers` and `target_modules` of a merge whose parents adapt different layers or modules: all of them."
+    ("`lora_layers` and `target_modules` of a merge whose parents adapt different layers or "
+     "modules: all of them.")
     out, lays = {}, [ac.get("layers_to_transform") for ac in acs]
     if any(l != lays[0] for l in lays):
         each = [[l] if isinstance(l, int) else l for l in lays]
@@ -324,6 +375,7 @@ def _union_of_parents(acs:list)->dict:
         out["target_modules"] = sorted(set().union(*tms))
     return out
 
+# %% ../nbs/12_multitask.ipynb #8a92c185
 def _versions()->dict:
     return {n: md.version(n) for n in ("ft_nb", "torch", "transformers", "peft")}
 
@@ -335,14 +387,18 @@ def _load_parents(runs:list, device:str="cpu"):
 
 # %% ../nbs/12_multitask.ipynb #cb7bcaad
 def _lora_modules(pm, name:str)->dict:
-    "{module name within the base model: LoRA layer} of every module that adapter `name` of `pm` adapts."
+    ("{module name within the base model: LoRA layer} of every module that adapter `name` of "
+     "`pm` adapts.")
     return {k: m for k, m in pm.base_model.model.named_modules()
             if isinstance(m, LoraLayer) and (name in m.lora_A or name in m.lora_embedding_A)}
 
+# %% ../nbs/12_multitask.ipynb #6be94f0d
 def _cover_every_parent(pm, names:list)->set:
-    "Make the adapter PEFT merges `names` into cover every module one of them adapts; returns those modules."
+    ("Make the adapter PEFT merges `names` into cover every module one of them adapts; returns "
+     "those modules.")
     cover = [set(_lora_modules(pm, n)) for n in names]
-    if len({type(pm.peft_config[n].target_modules) for n in names}) > 1 or any(c != cover[0] for c in cover):
+    if (len({type(pm.peft_config[n].target_modules) for n in names}) > 1
+        or any(c != cover[0] for c in cover)):
         for n, c in zip(names, cover):
             conf = pm.peft_config[n]    # every module by its full name, no layer filter
             conf.target_modules, conf.exclude_modules = c, None
@@ -355,39 +411,48 @@ def _matrices(layer, name:str)->tuple:
     if name in layer.lora_A: return layer.lora_A[name].weight, layer.lora_B[name].weight
     return layer.lora_embedding_A[name], layer.lora_embedding_B[name]
 
+# %% ../nbs/12_multitask.ipynb #9143bcdd
 def _check_density_keeps(pm, names:list, density:float|None):
-    "Refuse a density at which pruning keeps no entry of the smallest LoRA matrix of adapters `names`."
+    ("Refuse a density at which pruning keeps no entry of the smallest LoRA matrix of "
+     "adapters `names`.")
     if density is None: return
-    n = min(t.numel() for a in names for m in _lora_modules(pm, a).values() for t in _matrices(m, a))
+    n = min(t.numel() for a in names for m in _lora_modules(pm, a).values()
+            for t in _matrices(m, a))
     try: check_number(density, "density", 1 / n, 1)
     except ConfigError as e:
-        raise MultiTaskError(f"{e}: each LoRA matrix is pruned to that share of its entries, and a lower density "
-                             f"keeps none of the smallest one ({n} entries), so the merge would be empty") from None
+        raise MultiTaskError(f"{e}: each LoRA matrix is pruned to that share of its entries, and a "
+                             f"lower density keeps none of the smallest one ({n} entries), so the "
+                             "merge would be empty") from None
 
 # %% ../nbs/12_multitask.ipynb #89e67be5
 def _check_out(out, inputs:list, overwrite:bool)->Path:
-    "`out` as a Path, unless it is or holds one of `inputs`, is or lies under a file, or exists without `overwrite`."
+    ("`out` as a Path, unless it is or holds one of `inputs`, is or lies under a file, or exists "
+     "without `overwrite`.")
     o = Path(out).expanduser()
     if clash := input_clash(o, inputs):
-        raise MultiTaskError(f"out (--out): {out} is or holds {clash}, which the merge reads; writing there would "
-                             "replace it: choose another output directory")
+        raise MultiTaskError(f"out (--out): {out} is or holds {clash}, which the merge reads; "
+                             "writing there would replace it: choose another output directory")
     if f := next((q for q in (o, *o.parents) if q.is_file()), None):
-        raise MultiTaskError(f"out (--out): {f} is a file, not a directory; choose another output directory")
+        raise MultiTaskError(f"out (--out): {f} is a file, not a directory; choose another "
+                             "output directory")
     if o.exists() and not overwrite:
-        raise MultiTaskError(f"out (--out): {o} already exists; pass overwrite=True (--overwrite) or another directory")
+        raise MultiTaskError(f"out (--out): {o} already exists; pass overwrite=True (--overwrite) "
+                             "or another directory")
     return o
 
+# %% ../nbs/12_multitask.ipynb #586e33c6
 def combine_adapters(
     adapters:list,               # adapter / run directories trained on the same base model
     out,                         # directory for the merged adapter (never one of the inputs)
     method:str="ties",           # linear, cat, svd, ties, dare_linear, dare_ties or magnitude_prune
     weights=None,                # one weight per adapter (a list or '1,0.5'; default: 1 each)
     density:float|None=None,     # share kept by ties / dare / magnitude_prune (default 0.5)
-    seed:int=0,                  # DARE drops entries at random: the seed makes the merge repeatable (0 to 2**64-1)
+    seed:int=0,   # DARE drops entries at random: the seed makes the merge repeatable (0 to 2**64-1)
     overwrite:bool=False,        # replace an existing `out`
     device:str="cpu",            # where to do the arithmetic
 )->Path:
-    "Merge `adapters` into one LoRA adapter with PEFT's `add_weighted_adapter`; write it (and its manifest) to `out`."
+    ("Merge `adapters` into one LoRA adapter with PEFT's `add_weighted_adapter`; write it (and its "
+     "manifest) to `out`.")
     check_number(seed, "seed", 0, 2**64 - 1, integer=True)
     runs = [read_run(a) for a in adapters]
     weights, density = check_merge(runs, method, weights, density)
@@ -399,9 +464,10 @@ def combine_adapters(
     torch.manual_seed(seed)
     pm.add_weighted_adapter(names, weights, "merged", combination_type=method, density=density)
     if lost := sorted(keep - set(_lora_modules(pm, "merged"))):
-        raise MultiTaskError(f"adapters: the merged adapter would lose {len(lost)} module(s) a parent adapts "
-                             f"(e.g. {lost[0]}); nothing was written")
-    pm.peft_config["merged"].use_rslora = False     # the merged A·B are built at scale 1 (see above)
+        raise MultiTaskError(f"adapters: the merged adapter would lose {len(lost)} module(s) a "
+                             f"parent adapts (e.g. {lost[0]}); nothing was written")
+    # the merged A·B are built at scale 1 (see above)
+    pm.peft_config["merged"].use_rslora = False
     rank = pm.peft_config["merged"].r
     src = runs[0].path
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -410,7 +476,8 @@ def combine_adapters(
         shutil.rmtree(tmp/"_x")
         if (src/"tokenizer_config.json").is_file():
             for f in src.iterdir():
-                if f.name.startswith(("tokenizer", "special_tokens", "chat_template", "vocab", "merges")):
+                if f.name.startswith(("tokenizer", "special_tokens", "chat_template", "vocab",
+                                      "merges")):
                     shutil.copy(f, tmp)
         write_manifest(tmp, _merged_manifest(runs, method, weights, density, seed, rank, pm))
     return out
@@ -420,17 +487,19 @@ merge_adapters = combine_adapters   # the old name, kept for one release
 
 # %% ../nbs/12_multitask.ipynb #a1063cb7
 def cmd_merge_adapters(
-    adapters:Annotated[list, {"nargs": "+", "metavar": "ADAPTER"}],   # adapter / run directories (same base model)
-    out:Annotated[str, {"required": True}]=None,                       # directory for the merged adapter
+    adapters:Annotated[list, {"nargs": "+", "metavar": "ADAPTER"}],   # adapter/run dirs (same base)
+    out:Annotated[str, {"required": True}]=None,                  # directory for the merged adapter
     method:Annotated[str, {"choices": list(MERGE_METHODS)}]="ties",   # how PEFT's add_weighted_adapter combines them
-    weights:str=None,           # one weight per adapter, comma-separated, e.g. 1,0.5 (default: 1 each)
-    density:float=None,         # share of entries kept by ties / dare_* / magnitude_prune, in (0, 1] (default 0.5)
+    weights:str=None,        # one weight per adapter, comma-separated, e.g. 1,0.5 (default: 1 each)
+    density:float=None,     # share kept by ties / dare_* / magnitude_prune, in (0, 1] (default 0.5)
     seed:int=0,                 # seed of DARE's random drops
     overwrite:bool=False,       # replace an existing --out directory
 )->int:
-    "Merge LoRA adapters trained on one base model into one adapter (linear, cat, svd, ties, dare, magnitude_prune)."
+    ("Merge LoRA adapters trained on one base model into one adapter (linear, cat, svd, ties, "
+     "dare, magnitude_prune).")
     p = combine_adapters(adapters, out, method, weights, density, seed, overwrite)
     m = read_run(p).manifest["merge"]
     print(f"merged {len(adapters)} adapters by {method} (weights {m['weights']}"
-          + (f", density {m['density']}" if m["density"] is not None else "") + f", rank {m['rank']}) into {p}")
+          + (f", density {m['density']}" if m["density"] is not None else "")
+          + f", rank {m['rank']}) into {p}")
     return 0

@@ -23,14 +23,17 @@ from datasets import Dataset
 import trl.trainer.utils as tu
 from transformers import TrainingArguments
 from trl.trainer.utils import use_adapter
-from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
+from .core import (FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides,
+                        methods_of)
 from .core import pick_device_and_precision, seed_everything, check_number, ConfigWarning
 from .core import method_family
 from .runs import read_run, RunError, atomic_write, same_path
 from .models import base_fingerprint, same_fingerprint, model_device
 from .models import ModelError, check_adapter_fits
-from .models import attach_adapter as attach_run_adapter   # `attach_adapter` is the trainer's hook here
-from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
+# `attach_adapter` is the trainer's hook here
+from .models import attach_adapter as attach_run_adapter
+from .data import (DataError, read_rows, apply_field_map, content_text, tokenize_messages,
+                        encode_prompt)
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
 from .training import LoRATrainer, FTTrainerMixin, training_arguments, latest_checkpoint
@@ -49,8 +52,8 @@ class PreferenceError(FTError, ValueError):
     "A preference setting, pair or stage that cannot work."
 
 STAGES = ("dpo", "kto", "orpo", "simpo")
-DPO_LOSSES = ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
-              "aot_unpaired", "apo_zero", "apo_down", "discopop", "sigmoid_norm")
+DPO_LOSSES = ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard",
+              "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sigmoid_norm")
 KTO_LOSSES = ("kto", "apo_zero_unpaired")
 PAIR_FORMATS = ("auto", "pair", "history_pair", "implicit_pair", "kto")
 
@@ -59,25 +62,27 @@ PAIR_FORMATS = ("auto", "pair", "history_pair", "implicit_pair", "kto")
 class PreferenceConfig:
     "The `preference:` block: which preference stage, its loss, its reference and its data shape."
     stage:str = "dpo"                     # dpo | kto | orpo | simpo
-    beta:float = 0.1                      # strength of the pull towards the reference (DPO/KTO); ORPO's lambda
-    loss_type:str|None = None             # DPO: sigmoid (default), ipo, hinge, ...; KTO: kto, apo_zero_unpaired
+    beta:float = 0.1           # strength of the pull towards the reference (DPO/KTO); ORPO's lambda
+    loss_type:str|None = None   # DPO: sigmoid (default), ipo, hinge...; KTO: kto, apo_zero_unpaired
     label_smoothing:float = 0.0           # conservative DPO / robust DPO noise rate, 0 <= x < 0.5
-    sft_weight:float = 0.0                # DPO: weight of an added NLL loss on the chosen answer (RPO), >= 0
+    sft_weight:float = 0.0       # DPO: weight of an added NLL loss on the chosen answer (RPO), >= 0
     precompute_ref_log_probs:bool = False # compute the reference log-probs once before training
-    init_adapter:str|None = None          # SFT run directory whose adapter is continued (and frozen as reference)
+    init_adapter:str|None = None      # SFT run whose adapter is continued (and frozen as reference)
     pair_format:str = "auto"              # auto | pair | history_pair | implicit_pair | kto
-    identical:str = "error"               # chosen == rejected: 'error' (naming file and line) or 'drop' (counted)
+    identical:str = "error"     # chosen == rejected: 'error' (names file, line) or 'drop' (counted)
     simpo_gamma:float = 0.5               # SimPO's target reward margin
     desirable_weight:float = 1.0          # KTO: weight of desirable (label true) examples
     undesirable_weight:float = 1.0        # KTO: weight of undesirable (label false) examples
-    test_pairs:str|None = None            # held-out pairs for reward accuracy (else the validation split)
+    test_pairs:str|None = None      # held-out pairs for reward accuracy (else the validation split)
 
     def __post_init__(self): _check_pref(self)
 
 # %% ../nbs/04b_preference.ipynb #9c8693f3
 _NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5, hi_excl=True),
-                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
-                undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
+                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0),
+                # every numeric setting, checked by core.check_number
+                desirable_weight=dict(lo=0, lo_excl=True),
+                undesirable_weight=dict(lo=0, lo_excl=True))
 
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
@@ -92,37 +97,48 @@ def _check_pref(p:PreferenceConfig):
         need(isinstance(v, base) and not (base is float and isinstance(v, bool)),
              f"{f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
-    need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
-    need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
+    need(p.pair_format in PAIR_FORMATS,
+         f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
+    need(p.identical in ("error", "drop"),
+         f"identical must be 'error' or 'drop', got {p.identical!r}")
     for k, bounds in _NUMBERS.items(): check_number(getattr(p, k), f"preference: {k}", **bounds)
-    need(p.sft_weight == 0 or p.stage == "dpo", f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
+    need(p.sft_weight == 0 or p.stage == "dpo",
+         f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
     losses = dict(dpo=DPO_LOSSES, kto=KTO_LOSSES).get(p.stage)
     if p.loss_type is not None:
-        need(losses is not None, f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
-        need(p.loss_type in losses, f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
+        need(losses is not None,
+             f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
+        need(p.loss_type in losses,
+             f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
     if p.stage in ("orpo", "simpo"):
         need(not p.precompute_ref_log_probs,
              f"{p.stage} uses no reference model: precompute_ref_log_probs does not apply")
-    if p.stage == "kto": need(p.pair_format in ("auto", "kto"), "the kto stage reads prompt/completion/label records")
+    if p.stage == "kto":
+        need(p.pair_format in ("auto", "kto"),
+             "the kto stage reads prompt/completion/label records")
 
 # %% ../nbs/04b_preference.ipynb #ede7627f
 _PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
 
 def _pref_from_dict(d, source="preference")->PreferenceConfig:
     if d is None: d = {}
-    if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
     for k in d:
         if k not in _PREF_NAMES:
             c = difflib.get_close_matches(str(k), _PREF_NAMES, n=1, cutoff=0.5)
-            hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(_PREF_NAMES)}"
+            hint = (f" — did you mean '{c[0]}'?" if c
+                    else f"; valid keys are: {', '.join(_PREF_NAMES)}")
             raise ConfigError(f"{source}: unknown key '{k}'{hint}")
     try: return PreferenceConfig(**d)
-    except ConfigError as e: raise ConfigError(f"{source}: {str(e).removeprefix('preference: ')}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {str(e).removeprefix('preference: ')}") from None
 
+# %% ../nbs/04b_preference.ipynb #bc77237e
 def load_preference(
     config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
     overrides:list|dict|None=None,  # `--key value` for either config
-    preference:dict|PreferenceConfig|None=None,  # the preference settings (else the `preference:` block)
+    preference:dict|PreferenceConfig|None=None,  # preference settings (else `preference:` block)
 )->tuple[FTConfig, PreferenceConfig]:
     "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
     src = "config"
@@ -133,23 +149,28 @@ def load_preference(
         if not isinstance(d, dict): raise ConfigError(f"{p}: expected a mapping of key: value")
     elif isinstance(config, FTConfig): d = config.to_dict()
     elif isinstance(config, dict): d = dict(config)
-    else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
+    else:
+        raise ConfigError("config: expected a dict, a YAML file path or an FTConfig, got "
+                          f"{type(config).__name__}")
     pd = d.pop("preference", None)
     if isinstance(preference, PreferenceConfig): pd = dataclasses.asdict(preference)
     elif preference is not None: pd = preference
     if pd is None: pd = {}
     if not isinstance(pd, dict):
-        raise ConfigError(f"{src}: preference: expected a block of settings (e.g. `preference:` then an indented "
-                          f"`stage: dpo`), got {type(pd).__name__} {str(pd)[:60]!r}")
+        raise ConfigError(f"{src}: preference: expected a block of settings (e.g. `preference:` "
+                          f"then an indented `stage: dpo`), got {type(pd).__name__} "
+                          f"{str(pd)[:60]!r}")
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
-    pov = {k.removeprefix("preference."): v for k, v in ov.items() if k.removeprefix("preference.") in _PREF_NAMES}
+    pov = {k.removeprefix("preference."): v for k, v in ov.items()
+           if k.removeprefix("preference.") in _PREF_NAMES}
     fov = {k: v for k, v in ov.items() if k.removeprefix("preference.") not in _PREF_NAMES}
     pref = _pref_from_dict({**pd, **pov}, f"{src}: preference")
     return load_config(d, overrides=fov), pref
 
 # %% ../nbs/04b_preference.ipynb #172059ae
 def detect_pair_format(r:dict)->str|None:
-    "'pair', 'history_pair', 'implicit_pair' or 'kto' from the keys of `r`; None if it is none of them."
+    ("'pair', 'history_pair', 'implicit_pair' or 'kto' from the keys of `r`; None if it is "
+     "none of them.")
     if not isinstance(r, dict): return None
     if "completion" in r and "label" in r: return "kto"
     if not ({"chosen", "rejected"} & set(r)): return None
@@ -167,16 +188,21 @@ def _msgs(v, loc, key)->list:
     out = []
     for i, m in enumerate(v):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str) or "content" not in m:
-            raise DataError(f"{loc}: field {key!r}, message {i+1}: expected {{'role': ..., 'content': ...}}")
+            raise DataError(f"{loc}: field {key!r}, message {i+1}: expected {{'role': ..., "
+                            "'content': ...}")
         c = content_text(m["content"], f"{loc}: field {key!r}, message {i+1}")
-        if c is None: raise DataError(f"{loc}: field {key!r}, message {i+1}: only text content can be scored")
+        if c is None:
+            raise DataError(f"{loc}: field {key!r}, message {i+1}: only text content can be scored")
         out.append(dict(role=m["role"], content=c))
     return out
 
+# %% ../nbs/04b_preference.ipynb #3eafe8cb
 def _answer(r, key, loc)->tuple[list, str]:
-    "(messages before the answer, answer text) of field `key`: a string, one message, or messages ending with it."
+    ("(messages before the answer, answer text) of field `key`: a string, one message, or messages "
+     "ending with it.")
     if key not in r or r[key] is None:
-        raise DataError(f"{loc}: missing field {key!r}" + (" (a preference pair needs both chosen and rejected)"
+        raise DataError(f"{loc}: missing field {key!r}" + (" (a preference pair needs both chosen "
+                                                           "and rejected)"
                                                           if key in ("chosen", "rejected") else ""))
     v = r[key]
     if isinstance(v, str): return [], v
@@ -195,12 +221,14 @@ def _history(r, fmt, loc)->list:
         return _msgs(r["prompt"], loc, "prompt")
     return []
 
+# %% ../nbs/04b_preference.ipynb #d2708736
 def _same_history(h1, h2, loc):
     if h1 == h2: return
     i = next((i for i, (a, b) in enumerate(zip(h1, h2)) if a != b), min(len(h1), len(h2)))
-    raise DataError(f"{loc}: fields 'chosen' and 'rejected': their conversations differ before the answer "
-                    f"(at message {i+1}); a preference pair must share one history")
+    raise DataError(f"{loc}: fields 'chosen' and 'rejected': their conversations differ before "
+                    f"the answer (at message {i+1}); a preference pair must share one history")
 
+# %% ../nbs/04b_preference.ipynb #0f9e8075
 def to_pair(
     r:dict,                    # a preference record (field_map applied)
     fmt:str,                   # its format (`detect_pair_format`)
@@ -214,10 +242,11 @@ def to_pair(
     if fmt == "kto":
         pre, comp = _answer(r, "completion", loc)
         if "label" not in r:
-            raise DataError(f"{loc}: missing field 'label' (a KTO record marks its completion desirable, true, or "
-                            "undesirable, false)")
+            raise DataError(f"{loc}: missing field 'label' (a KTO record marks its completion "
+                            "desirable, true, or undesirable, false)")
         if not isinstance(r["label"], bool):
-            raise DataError(f"{loc}: field 'label' must be true or false (JSON booleans), got {json_kind(r['label'])}")
+            raise DataError(f"{loc}: field 'label' must be true or false (JSON booleans), got "
+                            f"{json_kind(r['label'])}")
         out = dict(history=hist + pre, completion=comp, label=r["label"])
     else:
         (pc, c), (pr, rj) = _answer(r, "chosen", loc), _answer(r, "rejected", loc)
@@ -225,11 +254,12 @@ def to_pair(
         out = dict(history=hist + pc, chosen=c, rejected=rj)
     if not out["history"]: raise DataError(f"{loc}: no prompt: the answers follow no message")
     if out["history"][-1]["role"] == "assistant":
-        raise DataError(f"{loc}: the history ends with an assistant message; the answers must follow a user message")
+        raise DataError(f"{loc}: the history ends with an assistant message; the answers must "
+                        "follow a user message")
     if not out["history"][-1]["content"].strip():
         key = dict(history_pair="messages", implicit_pair="chosen").get(fmt, "prompt")
-        raise DataError(f"{loc}: field {key!r}: the prompt the answers follow is empty; a pair answers a question "
-                        "(fill it in or leave the record out)")
+        raise DataError(f"{loc}: field {key!r}: the prompt the answers follow is empty; a pair "
+                        "answers a question (fill it in or leave the record out)")
     sysm = r.get("system") if isinstance(r.get("system"), str) else system_prompt
     if sysm and out["history"][0]["role"] != "system":
         out["history"] = [dict(role="system", content=sysm)] + out["history"]
@@ -238,7 +268,8 @@ def to_pair(
 
 # %% ../nbs/04b_preference.ipynb #f1062d8e
 def end_of_turn(tokenizer, chat_template:str|None=None)->list[int]:
-    "The token ids SFT scores after an assistant answer (e.g. `<|im_end|>`, or EOS for templates without one)."
+    ("The token ids SFT scores after an assistant answer (e.g. `<|im_end|>`, or EOS for templates "
+     "without one).")
     probe = "Fine"
     ex = tokenize_messages([dict(role="user", content="Hi"), dict(role="assistant", content=probe)],
                            tokenizer, chat_template)
@@ -251,17 +282,26 @@ def end_of_turn(tokenizer, chat_template:str|None=None)->list[int]:
 
 # %% ../nbs/04b_preference.ipynb #23985acd
 def encode_pair(pair:dict, tokenizer, chat_template:str|None=None, eot:list|None=None)->dict:
-    "prompt_ids and chosen_ids/rejected_ids (or completion_ids/label): answer + end-of-turn tokens, scored once."
+    ("prompt_ids and chosen_ids/rejected_ids (or completion_ids/label): answer + end-of-turn "
+     "tokens, scored once.")
     eot = end_of_turn(tokenizer, chat_template) if eot is None else eot
-    if pair.get("rendered"):   # a prompt already rendered by the chat template (from `ft-nb eval` predictions)
+    # a prompt already rendered by the chat template (from `ft-nb eval` predictions)
+    if pair.get("rendered"):
         p = pair["history"][-1]["content"]
-        bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None and tokenizer("a").input_ids[:1] == [
-            tokenizer.bos_token_id] and not p.startswith(tokenizer.bos_token or "\0") else []
+        bos = (
+            [tokenizer.bos_token_id]
+            if tokenizer.bos_token_id is not None
+            and tokenizer("a").input_ids[:1] == [tokenizer.bos_token_id]
+            and not p.startswith(tokenizer.bos_token or "\0")
+            else []
+        )
         prompt = bos + tokenizer(p, add_special_tokens=False).input_ids
     else: prompt = encode_prompt(pair["history"], tokenizer, chat_template)
     ans = lambda s: tokenizer(s, add_special_tokens=False).input_ids + list(eot)
-    if "label" in pair: return dict(prompt_ids=prompt, completion_ids=ans(pair["completion"]), label=pair["label"])
-    return dict(prompt_ids=prompt, chosen_ids=ans(pair["chosen"]), rejected_ids=ans(pair["rejected"]))
+    if "label" in pair:
+        return dict(prompt_ids=prompt, completion_ids=ans(pair["completion"]), label=pair["label"])
+    return dict(prompt_ids=prompt, chosen_ids=ans(pair["chosen"]),
+                rejected_ids=ans(pair["rejected"]))
 
 # %% ../nbs/04b_preference.ipynb #2ce0fd31
 @dataclass
@@ -277,31 +317,36 @@ class PreferenceData:
 
     def __repr__(self): return f"PreferenceData({self.fmt}: {json.dumps(self.report)})"
 
+# %% ../nbs/04b_preference.ipynb #1e226613
 def _dataset(rows:list):
     return Dataset.from_list(rows) if rows else None
 
 # %% ../nbs/04b_preference.ipynb #9a5c1614
-_SHAPES = ("a preference record (prompt/chosen/rejected, messages/chosen/rejected, chosen/rejected conversations "
-           "or prompt/completion/label)")
+_SHAPES = ("a preference record (prompt/chosen/rejected, messages/chosen/rejected, chosen/rejected "
+           "conversations or prompt/completion/label)")
 
-def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_prompt:str|None=None,
-               identical:str="error")->tuple[list, str, dict]:
-    "(pairs, format, counts) of a preference file: every record checked, identical/empty answers counted."
+def read_pairs(source, pair_format:str="auto", field_map:dict|None=None,
+               system_prompt:str|None=None, identical:str="error")->tuple[list, str, dict]:
+    ("(pairs, format, counts) of a preference file: every record checked, identical/empty "
+     "answers counted.")
     rows, locs = read_rows(source)
     if not rows: raise DataError(f"{source}: no records")
     for r, loc in zip(rows, locs):
-        if not isinstance(r, dict): raise DataError(f"{loc}: expected an object with the fields of {_SHAPES}, "
-                                                    f"got {json_kind(r)}")
+        if not isinstance(r, dict):
+            raise DataError(f"{loc}: expected an object with the fields of {_SHAPES}, "
+                            f"got {json_kind(r)}")
     if field_map: rows = [apply_field_map(r, field_map, loc) for r, loc in zip(rows, locs)]
     fmt = pair_format if pair_format != "auto" else detect_pair_format(rows[0])
     if fmt is None:
-        raise DataError(f"{locs[0]}: cannot tell the preference format from fields {list(rows[0])}; expected "
-                        f"{_SHAPES} (set preference.pair_format or field_map)")
+        raise DataError(f"{locs[0]}: cannot tell the preference format from fields "
+                        f"{list(rows[0])}; expected {_SHAPES} (set preference.pair_format or "
+                        "field_map)")
     c = dict(read=len(rows), kept=0, dropped=dict(identical=0, empty_answer=0, too_long=0))
     out = []
     for r, loc in zip(rows, locs):
         if (f := detect_pair_format(r)) is not None and f != fmt and pair_format == "auto":
-            raise DataError(f"{loc}: record in the {f} format, but the file's first record is {fmt}")
+            raise DataError(f"{loc}: record in the {f} format, but the file's first "
+                            f"record is {fmt}")
         p = to_pair(r, fmt, loc, system_prompt)
         answers = [p["completion"]] if fmt == "kto" else [p["chosen"], p["rejected"]]
         if any(not a.strip() for a in answers):
@@ -309,8 +354,9 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_
             continue
         if fmt != "kto" and p["chosen"].strip() == p["rejected"].strip():
             if identical == "error":
-                raise DataError(f"{loc}: fields 'chosen' and 'rejected' are the same answer; a pair must prefer one "
-                                "answer to another (or set preference.identical: drop to count and leave such out)")
+                raise DataError(f"{loc}: fields 'chosen' and 'rejected' are the same answer; a "
+                                "pair must prefer one answer to another (or set "
+                                "preference.identical: drop to count and leave such out)")
             c["dropped"]["identical"] += 1
             continue
         p["loc"] = loc
@@ -321,16 +367,22 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None, system_
 # %% ../nbs/04b_preference.ipynb #0d219d7c
 def _hash_rows(pairs)->str:
     h = hashlib.sha256()
-    for p in pairs: h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
+    for p in pairs:
+        h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/04b_preference.ipynb #3e124b18
 def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceData:
-    "Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason in the report."
-    pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt, pref.identical)
+    ("Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason "
+     "in the report.")
+    pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt,
+                               pref.identical)
     if pref.stage == "kto" and fmt != "kto":
-        raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label records, found {fmt}")
+        raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label "
+                              f"records, found {fmt}")
     if pref.stage != "kto" and fmt == "kto":
-        raise PreferenceError(f"{cfg.dataset}: prompt/completion/label records are for stage: kto, not {pref.stage}")
+        raise PreferenceError(f"{cfg.dataset}: prompt/completion/label records are for stage: kto, "
+                              f"not {pref.stage}")
     tpl = resolve_chat_template(tokenizer, cfg.chat_template)
     eot, enc = end_of_turn(tokenizer, tpl), []
     for p in pairs:
@@ -342,8 +394,8 @@ def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceDat
         enc.append(e)
     c["kept"] = len(enc)
     if not enc:
-        raise DataError(f"{cfg.dataset}: all {c['read']} preference records were dropped ({c['dropped']}); "
-                        f"raise max_seq_len ({cfg.max_seq_len}) or fix the data")
+        raise DataError(f"{cfg.dataset}: all {c['read']} preference records were dropped "
+                        f"({c['dropped']}); raise max_seq_len ({cfg.max_seq_len}) or fix the data")
     tr, va = split_records(enc, cfg.val_fraction if len(enc) > 1 else 0, cfg.seed)
     c.update(format=fmt, train=len(tr), val=len(va))
     return PreferenceData(_dataset(tr), _dataset(va), c, tpl, _hash_rows(pairs), fmt, tokenizer)
@@ -352,9 +404,11 @@ def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceDat
 def preview_pair(example:dict, tokenizer)->Preview:
     "The prompt with each answer, the scored tokens highlighted."
     sides = [k for k in ("chosen_ids", "rejected_ids", "completion_ids") if k in example]
-    ps = [render_example(example["prompt_ids"] + example[k], [-100] * len(example["prompt_ids"]) + example[k],
-                         tokenizer) for k in sides]
-    head = lambda k: f"--- {k.removesuffix('_ids')}" + (f" (label {example['label']})" if "label" in example else "")
+    ps = [render_example(example["prompt_ids"] + example[k],
+                         [-100] * len(example["prompt_ids"]) + example[k], tokenizer)
+          for k in sides]
+    head = (lambda k: f"--- {k.removesuffix('_ids')}"
+            + (f" (label {example['label']})" if "label" in example else ""))
     return Preview("\n".join(f"{head(k)}\n{p}" for k, p in zip(sides, ps)),
                    "".join(f"<b>{head(k)}</b>{p.html}" for k, p in zip(sides, ps)),
                    "\n".join(f"{head(k)}\n{p.plain}" for k, p in zip(sides, ps)))
@@ -375,14 +429,17 @@ def _kl_rotate(batch):
     batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
     return batch
 
+# %% ../nbs/04b_preference.ipynb #7e8b58ec
 class _PrefMixin(FTTrainerMixin):
-    "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
+    ("Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL "
+     "preference trainer.")
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if dataset is None or "prompt_ids" not in dataset.column_names:
             return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         if getattr(self, "calculate_KL", False) and "KL_completion_ids" not in dataset.column_names:
-            dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
+            dataset = dataset.map(_kl_rotate, batched=True,
+                                  batch_size=args.per_device_train_batch_size)
         return dataset
 
     def training_step(self, model, inputs, *args, **kw):
@@ -395,20 +452,23 @@ class _PrefMixin(FTTrainerMixin):
             g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
         return loss
 
-    def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
+    def tokenize_row(self, feature, model=None):   # ORPO/CPO (SimPO): columns from our encoded pair
         if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
         p = feature["prompt_ids"]
         out = dict(prompt_input_ids=p, prompt_attention_mask=[1] * len(p))
         for side in ("chosen", "rejected"):
             a = feature[f"{side}_ids"]
-            out.update({f"{side}_input_ids": p + a, f"{side}_attention_mask": [1] * (len(p) + len(a)),
+            out.update({f"{side}_input_ids": p + a,
+                        f"{side}_attention_mask": [1] * (len(p) + len(a)),
                         f"{side}_labels": [-100] * len(p) + a})
         return out
 
     def save_model(self, output_dir=None, _internal_call=False):
         super().save_model(output_dir, _internal_call)
-        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
+        if output_dir and self.is_world_process_zero():
+            shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
 
+# %% ../nbs/04b_preference.ipynb #7b8a73d5
 def _trainer_class(stage:str):
     "TRL's (config class, trainer class) for `stage`; the trainer with `_PrefMixin` mixed in."
     C, T = _trl(stage)
@@ -417,14 +477,17 @@ def _trainer_class(stage:str):
 # %% ../nbs/04b_preference.ipynb #a353f005
 @contextlib.contextmanager
 def answers_only_scoring():
-    "Inside: TRL's fused LM head projects only the scored positions, on any device (TRL: only where Triton runs)."
+    ("Inside: TRL's fused LM head projects only the scored positions, on any device (TRL: only "
+     "where Triton runs).")
     if not hasattr(tu, "_use_triton"):   # another TRL: its own path (same loss, more memory)
         yield
         return
-    old, tu._use_triton = tu._use_triton, lambda device: True   # the one switch of TRL's compact path
+    # the one switch of TRL's compact path
+    old, tu._use_triton = tu._use_triton, lambda device: True
     try: yield
     finally: tu._use_triton = old
 
+# %% ../nbs/04b_preference.ipynb #31ae6e38
 _PrefMixin.score_answers_only = True
 
 @patch
@@ -432,6 +495,7 @@ def compute_loss(self:_PrefMixin, model, inputs, *args, **kw):
     with answers_only_scoring() if self.score_answers_only else contextlib.nullcontext():
         return super(_PrefMixin, self).compute_loss(model, inputs, *args, **kw)
 
+# %% ../nbs/04b_preference.ipynb #06a8db71
 @patch
 def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of precompute_ref_log_probs
     with answers_only_scoring() if self.score_answers_only else contextlib.nullcontext():
@@ -440,28 +504,36 @@ def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of preco
 # %% ../nbs/04b_preference.ipynb #bd6d754b
 def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     "The TRL config fields of the preference settings."
-    if stage == "dpo":   # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
-        extra = dict(loss_type=[pref.loss_type or "sigmoid", "sft"], loss_weights=[1.0, pref.sft_weight]) \
-            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"])
+    # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
+    if stage == "dpo":
+        extra = (dict(loss_type=[pref.loss_type or "sigmoid", "sft"],
+                      loss_weights=[1.0, pref.sft_weight])
+            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"]))
         return dict(beta=pref.beta, label_smoothing=pref.label_smoothing, **extra,
-                    precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
+                    precompute_ref_log_probs=pref.precompute_ref_log_probs,
+                    max_length=cfg.max_seq_len)
     if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
-        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto",
-                    desirable_weight=pref.desirable_weight,
+        return dict(train_sampling_strategy="sequential", beta=pref.beta,
+                    loss_type=pref.loss_type or "kto", desirable_weight=pref.desirable_weight,
                     undesirable_weight=pref.undesirable_weight, max_length=cfg.max_seq_len,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs)
     if stage == "orpo": return dict(beta=pref.beta, max_length=cfg.max_seq_len)
     return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
                 label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
 
-def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
-    "TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe precision/checkpointing."
+# %% ../nbs/04b_preference.ipynb #e226306a
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str,
+                         has_val:bool=True):
+    ("TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe "
+     "precision/checkpointing.")
     args = training_arguments(cfg, device, precision, has_val)
     C, _ = _trl(pref.stage)
     names = {f.name for f in dataclasses.fields(C) if f.init}
-    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments)
+          if f.init and f.name in names}
     kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
-              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
+              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing",
+                                                         "activation_checkpointing")
                  if k in names}, **_stage_args(pref.stage, pref, cfg))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -469,11 +541,12 @@ def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precis
 
 # %% ../nbs/04b_preference.ipynb #aac9856f
 class PreferenceTrainer(LoRATrainer):
-    "Preference-tune `config.model_name` (or continue an SFT adapter) on preference pairs with TRL's trainers."
+    ("Preference-tune `config.model_name` (or continue an SFT adapter) on preference pairs with "
+     "TRL's trainers.")
     def __init__(self,
                  config,            # YAML path, dict (with a `preference:` block) or `FTConfig`
-                 preference=None,   # `PreferenceConfig` or dict (else the config's `preference:` block)
-                 model=None,        # an already loaded base model (else loaded from `config.model_name`)
+                 preference=None,   # `PreferenceConfig` or dict (else config's `preference:` block)
+                 model=None,   # an already loaded base model (else loaded from `config.model_name`)
                  tokenizer=None,    # its tokenizer (required with `model`)
                  data=None,         # an already prepared `PreferenceData`
                  callbacks=None,    # extra `TrainerCallback`s
@@ -488,9 +561,10 @@ class PreferenceTrainer(LoRATrainer):
 def _check_stage(self:PreferenceTrainer):
     cfg, pref = self.cfg, self.pref
     if method_family(cfg.method) == "virtual":
-        raise PreferenceError(f"method {cfg.method!r} with stage {pref.stage!r}: prompt-learning methods put virtual "
-                              "tokens before the sequence, and TRL's preference trainers align the answer masks with "
-                              "the positions of the real tokens, so the wrong tokens would be scored; use a "
+        raise PreferenceError(f"method {cfg.method!r} with stage {pref.stage!r}: prompt-learning "
+                              "methods put virtual tokens before the sequence, and TRL's "
+                              "preference trainers align the answer masks with the positions of "
+                              "the real tokens, so the wrong tokens would be scored; use a "
                               f"LoRA-family method ({', '.join(methods_of(peft_type='LORA'))})")
 
 # %% ../nbs/04b_preference.ipynb #38e17575
@@ -501,23 +575,29 @@ def _init_run(self:PreferenceTrainer):
     if not p: return None
     try: info = read_run(p)
     except RunError as e: raise PreferenceError(f"init_adapter: {e}") from None
-    if info.kind != "adapter": raise PreferenceError(f"init_adapter: {p} holds a merged model, not an adapter")
+    if info.kind != "adapter":
+        raise PreferenceError(f"init_adapter: {p} holds a merged model, not an adapter")
     if info.peft_type != "LORA":
-        raise PreferenceError(f"init_adapter: {p} is a {info.peft_type} adapter; preference stages continue "
-                              "LoRA-family adapters (the reference is that adapter, frozen)")
+        raise PreferenceError(f"init_adapter: {p} is a {info.peft_type} adapter; preference "
+                              "stages continue LoRA-family adapters (the reference is that "
+                              "adapter, frozen)")
     return info
 
-_ADAPTER_FIELDS = dict(lora_r="r", lora_alpha="lora_alpha", lora_dropout="lora_dropout", target_modules="target_modules",
-                      lora_bias="bias", modules_to_save="modules_to_save")
+# %% ../nbs/04b_preference.ipynb #0780238c
+_ADAPTER_FIELDS = dict(lora_r="r", lora_alpha="lora_alpha", lora_dropout="lora_dropout",
+                       target_modules="target_modules", lora_bias="bias",
+                       modules_to_save="modules_to_save")
 
 @patch
 def _adapter_settings(self:PreferenceTrainer)->FTConfig:
-    "The config with the LoRA settings of `init_adapter`'s own PEFT config: what is trained, so what is recorded."
+    ("The config with the LoRA settings of `init_adapter`'s own PEFT config: what is trained, so "
+     "what is recorded.")
     cfg, info = self.cfg, self.init_info
     if info is None: return cfg
     ac = info.adapter_config
     kw = {k: ac[a] for k, a in _ADAPTER_FIELDS.items() if a in ac}
-    if isinstance(kw.get("target_modules"), list): kw["target_modules"] = sorted(kw["target_modules"])
+    if isinstance(kw.get("target_modules"), list):
+        kw["target_modules"] = sorted(kw["target_modules"])
     if ac.get("use_dora"): kw["method"] = "dora"
     elif cfg.method == "dora": kw["method"] = "lora"
     if "lora_layers" in info.config: kw["lora_layers"] = info.config["lora_layers"]
@@ -525,13 +605,16 @@ def _adapter_settings(self:PreferenceTrainer)->FTConfig:
     default = {f.name: f.default for f in fields(FTConfig)}
     unused = [f"{k} {getattr(cfg, k)!r} (the adapter's: {v!r})" for k, v in kw.items()
               if getattr(cfg, k) != v and getattr(cfg, k) != default.get(k)]
-    if unused: warnings.warn(f"init_adapter: {info.path} is continued as it is, so the config's {', '.join(unused)} "
-                             "have no effect; the manifest records the adapter's", ConfigWarning)
+    if unused:
+        warnings.warn(f"init_adapter: {info.path} is continued as it is, so the config's "
+                      f"{', '.join(unused)} have no effect; the manifest records the adapter's",
+                      ConfigWarning)
     try: return cfg.replace(**kw)
     except ConfigError as e:
-        raise PreferenceError(f"init_adapter: {info.path}: its adapter_config.json holds settings ft_nb cannot "
-                              f"record ({e})") from None
+        raise PreferenceError(f"init_adapter: {info.path}: its adapter_config.json holds settings "
+                              f"ft_nb cannot record ({e})") from None
 
+# %% ../nbs/04b_preference.ipynb #49e67775
 @patch
 def _check_base(self:PreferenceTrainer, model):
     "Refuse an `init_adapter` that does not fit the base model (`models.check_adapter_fits`)."
@@ -546,64 +629,80 @@ def _check_test_pairs(self:PreferenceTrainer)->dict|None:
     cfg, pref = self.cfg, self.pref
     if not pref.test_pairs: return None
     fmt = "auto" if pref.pair_format == "kto" else pref.pair_format
-    try: _, got, c = read_pairs(pref.test_pairs, fmt, cfg.field_map, cfg.system_prompt, pref.identical)
+    try:
+        _, got, c = read_pairs(pref.test_pairs, fmt, cfg.field_map, cfg.system_prompt,
+                               pref.identical)
     except DataError as e: raise PreferenceError(f"preference: test_pairs: {e}") from None
     if got == "kto":
-        raise PreferenceError(f"preference: test_pairs: {pref.test_pairs} holds prompt/completion/label records; the "
-                              "held-out evaluation scores chosen/rejected pairs")
+        raise PreferenceError(f"preference: test_pairs: {pref.test_pairs} holds "
+                              "prompt/completion/label records; the held-out evaluation scores "
+                              "chosen/rejected pairs")
     return c
 
 
 # %% ../nbs/04b_preference.ipynb #34afb4f9
-_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")   # may change on resume (recorded): the objective is the same
+# may change on resume (recorded): the objective is the same
+_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")
 
 def _pref_record(pref:PreferenceConfig)->dict: return dataclasses.asdict(pref)
 
+# %% ../nbs/04b_preference.ipynb #dc9f2faf
 def _same_setting(k, a, b)->bool:
     if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
+# %% ../nbs/04b_preference.ipynb #ade4a437
 @patch
 def extra_resume_changes(self:PreferenceTrainer)->dict:
-    "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
+    ("The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is "
+     "refused by name.")
     f = Path(self.cfg.output_dir)/"ft_nb_config.yaml"
     if not f.is_file(): return {}        # no run there: `check_output_dir` says so
     try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("preference")
     except (OSError, yaml.YAMLError, AttributeError): old = None
     if not isinstance(old, dict):
-        raise PreferenceError(f"resume: {f} records no preference settings (a run of ft-nb train, or of an older "
-                              "ft_nb), so they cannot be checked; start a new run (overwrite_output_dir: true)")
+        raise PreferenceError(f"resume: {f} records no preference settings (a run of ft-nb train, "
+                              "or of an older ft_nb), so they cannot be checked; start a new run "
+                              "(overwrite_output_dir: true)")
     new = _pref_record(self.pref)
     diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
     if bad := {k: d for k, d in diff.items() if k not in _PREF_FREE}:
         raise PreferenceError(
-            f"resume: the preference settings differ from the run in {self.cfg.output_dir} in settings that define "
-            "its objective (" + "; ".join(f"preference.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
-            + f"); resume with the run's own values (the preference: block of {f}) or start a new run")
+            f"resume: the preference settings differ from the run in {self.cfg.output_dir} in "
+            "settings that define its objective (" + "; ".join(f"preference.{k}: {a!r} -> {b!r}"
+                                                               for k, (a, b) in bad.items())
+            + f"); resume with the run's own values (the preference: block of {f}) or "
+              "start a new run")
     return {f"preference.{k}": d for k, d in diff.items()}
 
+# %% ../nbs/04b_preference.ipynb #25a8db23
 @patch
 def config_record(self:PreferenceTrainer)->dict:
     "The training config with the preference settings as its `preference:` block."
     return dict(super(PreferenceTrainer, self).config_record(), preference=_pref_record(self.pref))
 
 # %% ../nbs/04b_preference.ipynb #d02648f9
-_USUAL = dict(beta=(0.001, 10.0), simpo_gamma=(0.0, 10.0), sft_weight=(0.0, 10.0), desirable_weight=(0.01, 100.0),
-              undesirable_weight=(0.01, 100.0))   # far outside these, a setting (not the learning rate) blows up the loss
-_USED = dict(simpo_gamma=("simpo",), sft_weight=("dpo",), desirable_weight=("kto",), undesirable_weight=("kto",))
+_USUAL = dict(beta=(0.001, 10.0), simpo_gamma=(0.0, 10.0), sft_weight=(0.0, 10.0),
+              # far outside these, a setting (not the learning rate) blows up the loss
+              desirable_weight=(0.01, 100.0), undesirable_weight=(0.01, 100.0))
+_USED = dict(simpo_gamma=("simpo",), sft_weight=("dpo",), desirable_weight=("kto",),
+             undesirable_weight=("kto",))
 
 @patch
 def nan_error(self:PreferenceTrainer)->FTError:
-    "Training's non-finite error, naming the preference settings far outside their usual range when there are any."
+    ("Training's non-finite error, naming the preference settings far outside their usual range "
+     "when there are any.")
     p = self.pref
     odd = [f"{k} {getattr(p, k):g} (usual: {lo:g} to {hi:g})" for k, (lo, hi) in _USUAL.items()
            if p.stage in _USED.get(k, STAGES) and not lo <= getattr(p, k) <= hi]
     if not odd: return super(PreferenceTrainer, self).nan_error()
     g, ck = self.guard.tripped, latest_checkpoint(self.cfg.output_dir)
-    return PreferenceError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last "
-                           f"good checkpoint is {ck or 'none (the failure came before the first save)'}. The loss "
-                           f"scales with preference.{', preference.'.join(odd)}: bring it into its usual range, then "
-                           "start again with `overwrite_output_dir: true` (a resume keeps the run's settings)")
+    return PreferenceError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved "
+                           "after it; the last good checkpoint is "
+                           f"{ck or 'none (the failure came before the first save)'}. The loss "
+                           f"scales with preference.{', preference.'.join(odd)}: bring it into its "
+                           "usual range, then start again with `overwrite_output_dir: true` (a "
+                           "resume keeps the run's settings)")
 
 
 # %% ../nbs/04b_preference.ipynb #4e33892e
@@ -612,7 +711,8 @@ def _policy(self:PreferenceTrainer, model):
     "A fresh adapter (`apply_method`), or the SFT adapter of `init_adapter`, trainable."
     if self.init_info is None: return apply_method(model, self.cfg)
     # trainable; TRL's DPO/KTO copy it as the frozen `ref`
-    return attach_run_adapter(model, self.init_info, is_trainable=True, base_name=self.cfg.model_name)
+    return attach_run_adapter(model, self.init_info, is_trainable=True,
+                              base_name=self.cfg.model_name)
 
 # %% ../nbs/04b_preference.ipynb #a5edb05e
 @patch
@@ -622,6 +722,7 @@ def configure(self:PreferenceTrainer, config)->FTConfig:
     self.init_info = self._init_run()
     return self._adapter_settings()
 
+# %% ../nbs/04b_preference.ipynb #11f63154
 @patch
 def check_config(self:PreferenceTrainer):
     "The stage against the method, then training's checks, then every record of `test_pairs`."
@@ -629,17 +730,20 @@ def check_config(self:PreferenceTrainer):
     super(PreferenceTrainer, self).check_config()
     self.test_counts = self._check_test_pairs()
 
+# %% ../nbs/04b_preference.ipynb #45551993
 @patch
 def check_model(self:PreferenceTrainer, model):
     "Training's check of the method against the model, and `init_adapter`'s base model against it."
     super(PreferenceTrainer, self).check_model(model)
     self._check_base(model)
 
+# %% ../nbs/04b_preference.ipynb #54cdaa6c
 @patch
 def load_data(self:PreferenceTrainer)->PreferenceData:
     "The config's preference pairs, read, checked and encoded (`prepare_pairs`)."
     return prepare_pairs(self.cfg, self.pref, self.tokenizer)
 
+# %% ../nbs/04b_preference.ipynb #bbbc1a26
 @patch
 def attach_adapter(self:PreferenceTrainer, model):
     "The policy: a new adapter, or `init_adapter`'s SFT adapter continued."
@@ -651,6 +755,7 @@ def trainer_arguments(self:PreferenceTrainer):
     "The stage's TRL config (`preference_arguments`)."
     return preference_arguments(self.cfg, self.pref, self.device, self.precision, self.has_val)
 
+# %% ../nbs/04b_preference.ipynb #90b87798
 @patch
 def build_trainer(self:PreferenceTrainer, args, callbacks:list):
     "TRL's trainer of the stage on the encoded pairs; the reference is the policy, adapter off."
@@ -658,10 +763,13 @@ def build_trainer(self:PreferenceTrainer, args, callbacks:list):
     _, T = _trainer_class(pref.stage)
     kw = dict(ref_model=None) if pref.stage in ("dpo", "kto") else {}
     tr, va = self.data.train, self.data.val if self.has_val else None
-    if pref.stage in ("orpo", "simpo"):   # their trainers look for text columns before tokenizing (`tokenize_row`)
-        text = lambda d: d.map(lambda e: dict(prompt="", chosen="", rejected="")) if d is not None else None
+    # their trainers look for text columns before tokenizing (`tokenize_row`)
+    if pref.stage in ("orpo", "simpo"):
+        text = (lambda d: d.map(lambda e: dict(prompt="", chosen="", rejected="")) if d is not None
+                else None)
         tr, va = text(tr), text(va)
-    if pref.stage == "kto": tr = tr.shuffle(seed=cfg.seed).flatten_indices()   # read in order (see _stage_args)
+    # read in order (see _stage_args)
+    if pref.stage == "kto": tr = tr.shuffle(seed=cfg.seed).flatten_indices()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return T(model=self.model, args=args, train_dataset=tr, eval_dataset=va,
@@ -693,7 +801,8 @@ def answer_logps(model, prompts:list, answers:list, pad_id:int=0, batch_size:int
                 att[j, :len(s)] = 1
                 mask[j, len(p):len(s)] = 1
             ids, att, mask = ids.to(dev), att.to(dev), mask.to(dev)
-            lp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits[:, :-1].float(), -1)
+            lp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits[:, :-1].float(),
+                                   -1)
             tok_lp = lp.gather(-1, ids[:, 1:, None]).squeeze(-1) * mask[:, 1:]
             out += tok_lp.sum(-1).tolist()
     finally: model.train(was)
@@ -701,50 +810,61 @@ def answer_logps(model, prompts:list, answers:list, pad_id:int=0, batch_size:int
 
 # %% ../nbs/04b_preference.ipynb #eb8e66aa
 def _reference(model):
-    "Context in which `model` is the reference: the frozen `ref` adapter if loaded, else no adapter."
+    ("Context in which `model` is the reference: the frozen `ref` adapter if loaded, else "
+     "no adapter.")
     return use_adapter(model, "ref" if "ref" in getattr(model, "peft_config", {}) else None)
 
+# %% ../nbs/04b_preference.ipynb #74083918
 def preference_eval(
-    model,                  # the PEFT policy (its reference is the adapter switched off, or its `ref` adapter)
+    model,       # the PEFT policy (its reference is the adapter switched off, or its `ref` adapter)
     examples,               # encoded pairs (`PreferenceData.val` or `encode_pair` dicts)
     beta:float=0.1,         # the beta of the implicit reward
     pad_id:int=0,           # padding token id
     batch_size:int=8,       # pairs per forward pass
 )->dict:
-    "Reward accuracy and margin of held-out pairs, and chosen/rejected log-probabilities before (reference) and after."
+    ("Reward accuracy and margin of held-out pairs, and chosen/rejected log-probabilities before "
+     "(reference) and after.")
     ex = [dict(e) for e in examples]
     if not ex: raise PreferenceError("preference_eval: no examples")
-    if "chosen_ids" not in ex[0]: raise PreferenceError("preference_eval: needs chosen/rejected pairs (not KTO data)")
+    if "chosen_ids" not in ex[0]:
+        raise PreferenceError("preference_eval: needs chosen/rejected pairs (not KTO data)")
     P = [e["prompt_ids"] for e in ex]
     lp = lambda k: answer_logps(model, P, [e[k] for e in ex], pad_id, batch_size)
     pc, pr = lp("chosen_ids"), lp("rejected_ids")
     with _reference(model): rc, rr = lp("chosen_ids"), lp("rejected_ids")
     m = [beta * ((a - b) - (c - d)) for a, b, c, d in zip(pc, rc, pr, rr)]
     mean = lambda v: round(sum(v) / len(v), 4)
-    return dict(pairs=len(ex), reward_accuracy=mean([float(x > 0) for x in m]), reward_margin=mean(m),
-                chosen_logp=dict(before=mean(rc), after=mean(pc)), rejected_logp=dict(before=mean(rr), after=mean(pr)))
+    return dict(pairs=len(ex), reward_accuracy=mean([float(x > 0) for x in m]),
+                reward_margin=mean(m), chosen_logp=dict(before=mean(rc), after=mean(pc)),
+                rejected_logp=dict(before=mean(rr), after=mean(pr)))
 
 # %% ../nbs/04b_preference.ipynb #de6d9b63
 @patch
 def _held_out(self:PreferenceTrainer):
-    "Encoded held-out pairs: `test_pairs` if set, else the validation split (None for KTO data or no split)."
+    ("Encoded held-out pairs: `test_pairs` if set, else the validation split (None for KTO data or "
+     "no split).")
     if self.pref.test_pairs:
         cfg = self.cfg.replace(dataset=self.pref.test_pairs, val_fraction=0)
         pref = self.pref if self.pref.stage != "kto" else dataclasses.replace(
-            self.pref, stage="dpo", loss_type=None, pair_format="auto")   # KTO's held-out data are pairs too
+            # KTO's held-out data are pairs too
+            self.pref, stage="dpo", loss_type=None, pair_format="auto")
         return prepare_pairs(cfg, pref, self.tokenizer).train
     return self.data.val if self.data.fmt != "kto" else None
 
+# %% ../nbs/04b_preference.ipynb #c099a776
 @patch
 def train_loop(self:PreferenceTrainer)->float:
     "Training's loop, then `preference_eval` on the held-out pairs."
     loss = super(PreferenceTrainer, self).train_loop()
     held = self._held_out()
     if held is not None and len(held) and not self.guard.tripped:
-        self.pref_eval = preference_eval(self.model, held, self.pref.beta, self.tokenizer.pad_token_id or 0,
-                                         self.cfg.per_device_eval_batch_size or self.cfg.per_device_batch_size)
+        self.pref_eval = preference_eval(self.model, held, self.pref.beta,
+                                         self.tokenizer.pad_token_id or 0,
+                                         (self.cfg.per_device_eval_batch_size
+                                          or self.cfg.per_device_batch_size))
     return loss
 
+# %% ../nbs/04b_preference.ipynb #94aed991
 @patch
 def result_fields(self:PreferenceTrainer)->dict:
     "Training's result fields and the held-out `preference_eval`."
@@ -759,39 +879,46 @@ def _right(pred:str, refs:list, labels)->bool:
         return got is not None and normalize_text(got) in {normalize_text(r) for r in refs}
     return normalize_text(pred) in {normalize_text(r) for r in refs}
 
+# %% ../nbs/04b_preference.ipynb #55586039
 def pairs_from_predictions(
     predictions,              # eval_predictions.jsonl of `ft-nb eval` (or its directory)
-    model:str|None=None,      # the column of the model whose mistakes to use (default: the last one that is not base)
-    labels:list|None=None,    # allowed labels: an answer is right if the label found in it is the reference's
+    model:str|None=None,      # model column whose mistakes to use (default: the last one not base)
+    labels:list|None=None,    # allowed labels: an answer is right if its label is the reference's
 )->tuple[list, dict]:
-    "(pairs, counts): chosen = the reference, rejected = `model`'s answer, only where that answer is wrong."
+    ("(pairs, counts): chosen = the reference, rejected = `model`'s answer, only where that "
+     "answer is wrong.")
     p = Path(predictions)
     if p.is_dir(): p = p/"eval_predictions.jsonl"
     rows, locs = read_rows(str(p))
     if not rows: raise PreferenceError(f"{p}: no predictions")
     for r, loc in zip(rows, locs):
-        if not isinstance(r, dict): raise PreferenceError(f"{loc}: expected an object with {_EVAL}, got {json_kind(r)}")
+        if not isinstance(r, dict):
+            raise PreferenceError(f"{loc}: expected an object with {_EVAL}, got {json_kind(r)}")
     cols = [k for k in rows[0] if k not in ("prompt", "reference")]
     if "prompt" not in rows[0] or "reference" not in rows[0] or not cols:
         raise PreferenceError(f"{locs[0]}: expected {_EVAL}, got the fields {list(rows[0])}")
     model = model or next((c for c in reversed(cols) if c != "base"), cols[-1])
     if model not in cols:
-        raise PreferenceError(f"{p}: no predictions of model {model!r}; the file has {cols} (choose one with --model)")
+        raise PreferenceError(f"{p}: no predictions of model {model!r}; the file has {cols} "
+                              "(choose one with --model)")
     c = dict(read=len(rows), model=model, right=0, wrong=0, no_reference=0, empty_answer=0, pairs=0)
     out = []
     for r, loc in zip(rows, locs):
         ref, pred = r.get("reference"), r.get(model)
         if not isinstance(r.get("prompt"), str) or not r["prompt"].strip():
-            raise PreferenceError(f"{loc}: field 'prompt' must be the prompt text, got {json_kind(r.get('prompt'))}")
-        if not (ref is None or isinstance(ref, str) or isinstance(ref, list) and all(isinstance(x, str) for x in ref)):
-            raise PreferenceError(f"{loc}: field 'reference' must be a text, a list of texts or null, "
-                                  f"got {json_kind(ref)}")
+            raise PreferenceError(f"{loc}: field 'prompt' must be the prompt text, got "
+                                  f"{json_kind(r.get('prompt'))}")
+        if not (ref is None or isinstance(ref, str) or isinstance(ref, list)
+                and all(isinstance(x, str) for x in ref)):
+            raise PreferenceError(f"{loc}: field 'reference' must be a text, a list of "
+                                  f"texts or null, got {json_kind(ref)}")
         refs = [x for x in ([ref] if isinstance(ref, str) else ref or []) if x.strip()]
         if not refs:
             c["no_reference"] += 1
             continue
         if not isinstance(pred, str):
-            raise PreferenceError(f"{loc}: field {model!r} must be the model's answer text, got {json_kind(pred)}")
+            raise PreferenceError(f"{loc}: field {model!r} must be the model's answer text, got "
+                                  f"{json_kind(pred)}")
         if _right(pred, refs, labels):
             c["right"] += 1
             continue
@@ -807,37 +934,46 @@ def pairs_from_predictions(
 def cmd_pairs(
     predictions:str,          # eval_predictions.jsonl of `ft-nb eval` (or the directory holding it)
     out:str="pairs.jsonl",    # where to write the preference pairs (JSON lines)
-    model:str=None,           # the model column whose wrong answers become the rejected ones (default: last adapter)
-    labels:str=None,          # comma-separated allowed labels (an answer is right if it names the reference's label)
+    model:str=None,     # model column whose wrong answers are rejected ones (default: last adapter)
+    labels:str=None,      # comma-separated allowed labels (right: an answer naming the reference's)
 )->int:
-    "Turn evaluation predictions into preference pairs: chosen = reference, rejected = the model's wrong answer."
+    ("Turn evaluation predictions into preference pairs: chosen = reference, rejected = the "
+     "model's wrong answer.")
     labs = [l.strip() for l in labels.split(",") if l.strip()] if labels else None
-    src = Path(predictions)/"eval_predictions.jsonl" if Path(predictions).is_dir() else Path(predictions)
+    src = (Path(predictions)/"eval_predictions.jsonl" if Path(predictions).is_dir()
+           else Path(predictions))
     if same_path(out, src):
-        raise PreferenceError(f"--out {out} is the predictions file being read ({src}); choose another path for "
-                              "the pairs")
-    if Path(out).is_dir(): raise PreferenceError(f"--out {out} is a directory; give a file, e.g. {Path(out)/'pairs.jsonl'}")
+        raise PreferenceError(f"--out {out} is the predictions file being read ({src}); choose "
+                              "another path for the pairs")
+    if Path(out).is_dir():
+        raise PreferenceError(f"--out {out} is a directory; give a file, e.g. "
+                              f"{Path(out)/'pairs.jsonl'}")
     pairs, c = pairs_from_predictions(predictions, model, labs)
     if not pairs:
         raise PreferenceError(f"{predictions}: model {c['model']!r} made no usable mistakes "
-                              f"({c['right']} right, {c['wrong']} wrong, {c['empty_answer']} empty); no pairs")
+                              f"({c['right']} right, {c['wrong']} wrong, {c['empty_answer']} "
+                              "empty); no pairs")
     try: write_jsonl(pairs, out)
-    except OSError as e: raise PreferenceError(f"--out {out}: cannot write the pairs ({e.strerror or e})") from None
-    print(f"{c['pairs']} pairs from {c['wrong']} wrong answers of {c['model']!r} ({c['read']} predictions: "
-          f"{c['right']} right, {c['no_reference']} without reference, {c['empty_answer']} empty) -> {out}")
+    except OSError as e:
+        raise PreferenceError(f"--out {out}: cannot write the pairs ({e.strerror or e})") from None
+    print(f"{c['pairs']} pairs from {c['wrong']} wrong answers of {c['model']!r} ({c['read']} "
+          f"predictions: {c['right']} right, {c['no_reference']} without reference, "
+          f"{c['empty_answer']} empty) -> {out}")
     return 0
 
 # %% ../nbs/04b_preference.ipynb #2810aebb
 def cmd_prefer(
     config:str,          # YAML config with a `preference:` block (see configs/smollm2_dpo.yaml)
-    preview:int=0,       # only show the data report and this many pairs, scored tokens highlighted (no training)
-    overrides:list=None, # overrides of either config, `--key value`, e.g. --beta 0.2 --init_adapter outputs/sft
+    preview:int=0,       # only show the data report and N pairs, scored tokens marked (no training)
+    overrides:list=None, # `--key value` overrides of either config, e.g. --beta 0.2
 )->int:
-    "Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result, leaves the adapter in output_dir."
+    ("Preference-tune (DPO, KTO, ORPO, SimPO) from a YAML config; prints the result, leaves the "
+     "adapter in output_dir.")
     if preview:
         from ft_nb.models import load_tokenizer
         cfg, pref = load_preference(config, overrides)
-        tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, trust_remote_code=cfg.trust_remote_code)
+        tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name,
+                             trust_remote_code=cfg.trust_remote_code)
         d = prepare_pairs(cfg, pref, tok)
         print(json.dumps(d.report))
         for i in range(min(preview, len(d.train))): print(preview_pair(d.train[i], tok))

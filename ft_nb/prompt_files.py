@@ -29,34 +29,40 @@ __all__ = ['PROMPT_FIELD', 'PromptFileError', 'is_chat', 'chat_problem', 'strip_
 
 # %% ../nbs/06a_prompt_files.ipynb #40845532
 class PromptFileError(FTError, ValueError):
-    "A prompts file or answers file cannot be used as asked: the message names the file, line and field."
+    ("A prompts file or answers file cannot be used as asked: the message names the file, line "
+     "and field.")
 
 # %% ../nbs/06a_prompt_files.ipynb #a48d25b9
 def is_chat(p)->bool:
     "True if `p` is a non-empty list of dicts (messages)."
     return isinstance(p, list) and len(p) > 0 and all(isinstance(m, dict) for m in p)
 
+# %% ../nbs/06a_prompt_files.ipynb #24fb2146
 def chat_problem(
     msgs:list,                # the messages of a chat
     where:str="the chat",     # how the message names it
 )->str|None:
-    "Why `msgs` cannot be answered (a message without string 'role' and 'content', or invalid text), or None."
+    ("Why `msgs` cannot be answered (a message without string 'role' and 'content', or invalid "
+     "text), or None.")
     for i, m in enumerate(msgs):
         if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            return f"{where}, message {i}: needs string 'role' and 'content' fields, got {m!r}"[:400]
+            return (f"{where}, message {i}: needs string 'role' and 'content' "
+                    f"fields, got {m!r}")[:400]
         if (s := find_lone_surrogate(m["content"])) is not None:
-            return (f"{where}, message {i} holds a lone surrogate {s.text[s.pos]!r} at character {s.pos}: "
-                    "not valid text (bytes that are not UTF-8?)")
+            return (f"{where}, message {i} holds a lone surrogate {s.text[s.pos]!r} at "
+                    f"character {s.pos}: not valid text (bytes that are not UTF-8?)")
     return None
 
 # %% ../nbs/06a_prompt_files.ipynb #c9e1f93a
 PROMPT_FIELD = dict(messages="messages", sharegpt="conversations", alpaca="instruction",
-                    prompt_completion="prompt")   # the prompt's field in each format of `data.detect_format`
+                    # the prompt's field in each format of `data.detect_format`
+                    prompt_completion="prompt")
 
 def strip_answer(msgs:list)->list:
     "A chat without its final assistant turn (the reference answer of a test record)."
     return msgs[:-1] if len(msgs) > 1 and msgs[-1].get("role") == "assistant" else msgs
 
+# %% ../nbs/06a_prompt_files.ipynb #0aa1787b
 def record_prompt(
     rec:dict,                    # one record of a prompts file
     where:str,                   # its location, for messages (e.g. "in.jsonl line 3")
@@ -65,24 +71,29 @@ def record_prompt(
     "The prompt (text or chat) of one input record; `PromptFileError` naming `where` and the field."
     fmt = None if prompt_field else detect_format(rec)
     field = prompt_field or PROMPT_FIELD.get(fmt)
-    if field is None: raise PromptFileError(f"{where}: no prompt: expected a 'prompt', 'messages', 'instruction' or "
-                                            f"'conversations' field (fields: {sorted(rec)}); pass prompt_field= "
-                                            "(--prompt-field) to name yours")
-    if field not in rec: raise PromptFileError(f"{where}: no field {field!r} (fields: {sorted(rec)})")
+    if field is None:
+        raise PromptFileError(f"{where}: no prompt: expected a 'prompt', 'messages', "
+                              f"'instruction' or 'conversations' field (fields: {sorted(rec)}); "
+                              "pass prompt_field= (--prompt-field) to name yours")
+    if field not in rec:
+        raise PromptFileError(f"{where}: no field {field!r} (fields: {sorted(rec)})")
     p = rec[field]
     try:
         if fmt == "alpaca": p = strip_answer(to_messages({"output": "", **rec}, "alpaca"))
         if fmt == "sharegpt": p = strip_answer(to_messages(rec, "sharegpt"))
     except (KeyError, TypeError, ValueError) as e:
-        raise PromptFileError(f"{where}: field {field!r} is malformed ({type(e).__name__}: {e})"[:400]) from None
+        raise PromptFileError(
+            f"{where}: field {field!r} is malformed ({type(e).__name__}: {e})"[:400]
+        ) from None
     if isinstance(p, str):
         if not p.strip(): raise PromptFileError(f"{where}: field {field!r} is empty")
         return p
     if is_chat(p):
-        if (why := chat_problem(p, f"{where}: field {field!r}")) is not None: raise PromptFileError(why)
+        if (why := chat_problem(p, f"{where}: field {field!r}")) is not None:
+            raise PromptFileError(why)
         return strip_answer(p)
-    raise PromptFileError(f"{where}: field {field!r} must be text or a list of {{'role','content'}} messages, "
-                          f"got {type(p).__name__}")
+    raise PromptFileError(f"{where}: field {field!r} must be text or a list of "
+                          f"{{'role','content'}} messages, got {type(p).__name__}")
 
 # %% ../nbs/06a_prompt_files.ipynb #66542ee6
 class PromptRow(NamedTuple):
@@ -91,19 +102,23 @@ class PromptRow(NamedTuple):
     record: dict
     prompt: object
 
+# %% ../nbs/06a_prompt_files.ipynb #e824f928
 def read_prompt_file(
-    path:str|Path,               # .jsonl, .json, .csv, .tsv or .parquet file (or a saved dataset dir)
+    path:str|Path,             # .jsonl, .json, .csv, .tsv or .parquet file (or a saved dataset dir)
     prompt_field:str|None=None,  # the field holding the prompt; default: by the record's format
 )->list[PromptRow]:
-    "Every row of a prompts file with its prompt, in file order; errors name the file, line and field."
+    ("Every row of a prompts file with its prompt, in file order; errors name the file, line "
+     "and field.")
     p = Path(path)
     if not p.exists(): raise PromptFileError(f"input file {p} does not exist")
     try: recs, locs = read_rows(p, strict=True)
     except OSError as e: raise PromptFileError(f"cannot read {p}: {e.strerror or e}") from None
-    rows = [PromptRow(loc, rec, record_prompt(rec, loc, prompt_field)) for rec, loc in zip(recs, locs)]
+    rows = [PromptRow(loc, rec, record_prompt(rec, loc, prompt_field))
+            for rec, loc in zip(recs, locs)]
     if not rows: raise PromptFileError(f"{p} holds no records: nothing to answer")
     return rows
 
+# %% ../nbs/06a_prompt_files.ipynb #bf8278a9
 def read_prompts(
     path:str|Path,               # a prompts file (see `read_prompt_file`)
     prompt_field:str|None=None,  # the field holding the prompt; default: by the record's format
@@ -113,7 +128,8 @@ def read_prompts(
 
 # %% ../nbs/06a_prompt_files.ipynb #f1a3007d
 def _last_line_start(f, size:int)->int:
-    "Byte offset where the last line of binary file `f` (of `size` bytes) starts, read backwards in 1 MiB steps."
+    ("Byte offset where the last line of binary file `f` (of `size` bytes) starts, read backwards "
+     "in 1 MiB steps.")
     pos = size
     while pos > 0:
         step = min(pos, 1 << 20)
@@ -123,9 +139,12 @@ def _last_line_start(f, size:int)->int:
         if i >= 0: return pos + i + 1
     return 0
 
+# %% ../nbs/06a_prompt_files.ipynb #c2d755f8
 def _repair_tail(out:Path)->int:
-    "Cut off a last line that an interrupted run left unfinished (1 if one was cut); finished lines are not touched."
-    with open(out, "rb") as f:                       # read only: the file is never opened for rewriting
+    ("Cut off a last line that an interrupted run left unfinished (1 if one was cut); finished "
+     "lines are not touched.")
+    # read only: the file is never opened for rewriting
+    with open(out, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         if size == 0: return 0
         f.seek(size-1)
@@ -144,52 +163,66 @@ def _repair_tail(out:Path)->int:
 # %% ../nbs/06a_prompt_files.ipynb #343cd612
 _OWN_FIELDS = ("index", "finish_reason")
 
-def _same_value(a, b)->bool: return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN equals NaN
+# NaN equals NaN
+def _same_value(a, b)->bool: return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
+# %% ../nbs/06a_prompt_files.ipynb #9d5c8ff4
 def _read_done(out:Path, rows:list, output_field:str)->tuple[dict,list]:
-    "Rows of an existing output file by input index, each checked against its input record; and the file's index order."
+    ("Rows of an existing output file by input index, each checked against its input record; and "
+     "the file's index order.")
     done, order = {}, []
     with open(out, "rb") as f:
         for n, line in enumerate(f, 1):
             if not line.strip(): continue
             try: r = json.loads(line.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
-                raise PromptFileError(f"{out} line {n}: not valid JSON; it is not an output of generate_file "
-                                     "(pass overwrite=True to replace it)") from None
+                raise PromptFileError(f"{out} line {n}: not valid JSON; it is not an output of "
+                                     "generate_file (pass overwrite=True to replace it)") from None
             i = r.get("index") if isinstance(r, dict) else None
             if not isinstance(i, int) or output_field not in r:
-                raise PromptFileError(f"{out} line {n}: no 'index'/{output_field!r} fields; it is not an output of "
-                                     "generate_file (pass overwrite=True to replace it)")
-            if not 0 <= i < len(rows) or any(not _same_value(r.get(k), v) for k, v in rows[i].items()):
-                raise PromptFileError(f"{out} line {n} was written for a different input (row {i} does not match); "
-                                     "pass overwrite=True or another output file")
+                raise PromptFileError(f"{out} line {n}: no 'index'/{output_field!r} fields; it is "
+                                     "not an output of generate_file (pass overwrite=True to "
+                                     "replace it)")
+            if (not 0 <= i < len(rows)
+                or any(not _same_value(r.get(k), v) for k, v in rows[i].items())):
+                raise PromptFileError(f"{out} line {n} was written for a different input (row {i} "
+                                     "does not match); pass overwrite=True or another output file")
             done[i] = r
             order.append(i)
     return done, order
 
 # %% ../nbs/06a_prompt_files.ipynb #b3432684
 def _write_in_order(out:Path, rows:list[dict]):
-    "Replace `out` by `rows`, one JSON line each, atomically (`runs.atomic_write`: a temporary beside it, renamed)."
+    ("Replace `out` by `rows`, one JSON line each, atomically (`runs.atomic_write`: a temporary "
+     "beside it, renamed).")
     try: atomic_write(out, "".join(json.dumps(r, ensure_ascii=False)+"\n" for r in rows))
     except (OSError, RunError) as e:
-        raise PromptFileError(f"cannot write the ordered copy of {out} ({e}); every answer is in {out} (each row has "
-                             "its 'index'): run the same command again to order it") from None
+        raise PromptFileError(f"cannot write the ordered copy of {out} ({e}); every answer is in "
+                             f"{out} (each row has its 'index'): run the same command again "
+                             "to order it") from None
 
 # %% ../nbs/06a_prompt_files.ipynb #a4015d2e
 def _check_output(out:Path, input_path, rows:list, output_field:str):
-    "Refuse an output that would destroy the input, is a directory, or would overwrite input fields."
+    ("Refuse an output that would destroy the input, is a directory, or would overwrite "
+     "input fields.")
     if same_path(out, input_path):
-        raise PromptFileError(f"the output file {out} is the input file: choose another output path")
-    if out.is_dir(): raise PromptFileError(f"the output {out} is a directory: give a file, e.g. {out/'answers.jsonl'}")
+        raise PromptFileError(f"the output file {out} is the input file: choose another "
+                              "output path")
+    if out.is_dir():
+        raise PromptFileError(f"the output {out} is a directory: give a file, e.g. "
+                              f"{out/'answers.jsonl'}")
     for r in rows:
         clash = [k for k in (output_field, *_OWN_FIELDS) if k in r.record]
-        if clash: raise PromptFileError(f"{r.loc} already has field(s) {clash}, which the output writes: "
-                                        f"rename them, or pass output_field= (--output-field) another name")
+        if clash:
+            raise PromptFileError(f"{r.loc} already has field(s) {clash}, which the output writes: "
+                                  f"rename them, or pass output_field= (--output-field) "
+                                  f"another name")
 
 # %% ../nbs/06a_prompt_files.ipynb #661b136a
 @dataclass
 class AnswerFile:
-    "The JSONL answers to a prompts file: the input rows, the answers already written, and where they go."
+    ("The JSONL answers to a prompts file: the input rows, the answers already written, and "
+     "where they go.")
     out: Path           # the answers file
     rows: list          # the prompts file's `PromptRow`s
     output_field: str   # the field receiving each answer
@@ -197,6 +230,7 @@ class AnswerFile:
     order: list         # their input indices in file order
     repaired: int = 0   # cut-off last lines removed on opening (0 or 1)
 
+# %% ../nbs/06a_prompt_files.ipynb #19e3c769
 def open_answers(
     input_path:str|Path,          # the prompts file (see `read_prompt_file`)
     output_path:str|Path,         # the JSONL answers file; resumed where it exists
@@ -214,7 +248,8 @@ def open_answers(
         broken = _repair_tail(out) if out.exists() else 0
         recs = [r.record for r in rows]
         done, order = _read_done(out, recs, output_field) if out.exists() else ({}, [])
-    except OSError as e: raise PromptFileError(f"cannot use the output file {out}: {e.strerror or e}") from None
+    except OSError as e:
+        raise PromptFileError(f"cannot use the output file {out}: {e.strerror or e}") from None
     return AnswerFile(out, rows, output_field, done, order, broken)
 
 # %% ../nbs/06a_prompt_files.ipynb #9d173325
@@ -223,6 +258,7 @@ def todo(self:AnswerFile)->list[int]:
     "Input indices not answered yet, in input order."
     return [i for i in range(len(self.rows)) if i not in self.done]
 
+# %% ../nbs/06a_prompt_files.ipynb #1c8fdd06
 @patch
 def append(self:AnswerFile,
     answers:list,   # (input index, answer text, finish reason) triples
@@ -236,13 +272,14 @@ def append(self:AnswerFile,
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
-        raise PromptFileError(f"cannot write {self.out}: {e.strerror or e}; the answers written so far are kept: "
-                              "make room and run again to resume") from None
+        raise PromptFileError(f"cannot write {self.out}: {e.strerror or e}; the answers written so "
+                              "far are kept: make room and run again to resume") from None
     for row in new:
         self.done[row["index"]] = row
         self.order.append(row["index"])
     return new
 
+# %% ../nbs/06a_prompt_files.ipynb #792de072
 @patch
 def finish(self:AnswerFile):
     "Leave the file in input order: an atomic ordered copy if answers were appended out of order."

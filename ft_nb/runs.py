@@ -27,25 +27,32 @@ __all__ = ['MANIFEST', 'MANIFEST_SKIP', 'RunError', 'pid_alive', 'same_path', 'i
 MANIFEST = "ft_nb_manifest.json"
 
 class RunError(FTError, ValueError):
-    "A run, adapter or model directory that is incomplete or cannot be written; the message says what to do."
+    ("A run, adapter or model directory that is incomplete or cannot be written; the message says "
+     "what to do.")
 
+# %% ../nbs/00a_runs.ipynb #61e5165a
 def _disk_error(e:OSError, what)->RunError|None:
     "A `RunError` for a full disk or quota while writing `what`, else None."
     if e.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)): return None
-    return RunError(f"no space left on the device while writing {what}: free some space (or choose another "
-                    "directory) and run the command again; nothing half-written was left in place")
+    return RunError(f"no space left on the device while writing {what}: free some space (or "
+                    "choose another directory) and run the command again; nothing half-written was "
+                    "left in place")
 
+# %% ../nbs/00a_runs.ipynb #2e1be3cf
 def _write_error(e:OSError, what)->RunError:
-    "A `RunError` for any failure to create or rename `what` (full disk, no permission, a file in the way)."
-    return _disk_error(e, what) or RunError(f"cannot write {what}: {e.strerror or e}; check that the path is a "
-                                            "writable directory")
+    ("A `RunError` for any failure to create or rename `what` (full disk, no permission, a file "
+     "in the way).")
+    return _disk_error(e, what) or RunError(f"cannot write {what}: {e.strerror or e}; check that "
+                                            "the path is a writable directory")
 
 # %% ../nbs/00a_runs.ipynb #2ce9e1a4
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
 _FOREIGN_STALE_S = 24 * 3600
 
-def _partial_name(name:str)->str: return f".partial-{name}-{os.getpid()}-{secrets.token_hex(4)}@{_HOST}"
+def _partial_name(name:str)->str:
+    return f".partial-{name}-{os.getpid()}-{secrets.token_hex(4)}@{_HOST}"
 
+# %% ../nbs/00a_runs.ipynb #436176cb
 def _parse_partial(n:str):
     "(destination name, pid, is_old, host tag or None) of a `.partial-*` name, or None."
     if not n.startswith(".partial-"): return None
@@ -57,6 +64,7 @@ def _parse_partial(n:str):
     host = parts[2].split("@", 1)[1] if "@" in parts[2] else None
     return parts[0], int(parts[1]), old, host
 
+# %% ../nbs/00a_runs.ipynb #efe9921e
 def pid_alive(pid:int)->bool:
     "Is process `pid` of this host running? (This process is; a pid no process can have is not.)"
     if pid == os.getpid(): return True
@@ -65,6 +73,7 @@ def pid_alive(pid:int)->bool:
     except PermissionError: return True
     return True
 
+# %% ../nbs/00a_runs.ipynb #cc6ab881
 def _abandoned(p:Path, pid:int, host)->bool:
     "Was the writer of leftover `p` this host's dead process, or another host's a day ago?"
     if host is None or host == _HOST: return not pid_alive(pid)
@@ -73,7 +82,8 @@ def _abandoned(p:Path, pid:int, host)->bool:
 
 # %% ../nbs/00a_runs.ipynb #5a1e0c02
 def same_path(a, b)->bool:
-    "True if paths `a` and `b` name one file or directory: equal once links and relative parts are resolved."
+    ("True if paths `a` and `b` name one file or directory: equal once links and relative parts "
+     "are resolved.")
     a, b = Path(a).expanduser(), Path(b).expanduser()
     if a.resolve() == b.resolve(): return True
     try: return a.exists() and b.exists() and a.samefile(b)   # hard links
@@ -100,12 +110,15 @@ def _fsync_dir(d:Path):
     except OSError: pass
     finally: os.close(fd)
 
+# %% ../nbs/00a_runs.ipynb #aef877bc
 def _remove(p:Path):
     if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
     else: p.unlink(missing_ok=True)
 
+# %% ../nbs/00a_runs.ipynb #536e7eb8
 def atomic_write(path, data:str|bytes)->Path:
-    "Write `data` to `path` through a temporary file beside it: readers see the old file or the new one, never a part."
+    ("Write `data` to `path` through a temporary file beside it: readers see the old file or the "
+     "new one, never a part.")
     p = Path(path).expanduser()
     try: p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise _write_error(e, p) from None
@@ -130,7 +143,8 @@ def atomic_write(path, data:str|bytes)->Path:
 
 # %% ../nbs/00a_runs.ipynb #deec2b6e
 def clean_partials(parent)->list[Path]:
-    "Remove the `.partial-*` leftovers of dead writers in `parent`; put back a moved-aside run never replaced."
+    ("Remove the `.partial-*` leftovers of dead writers in `parent`; put back a moved-aside run "
+     "never replaced.")
     parent, done = Path(parent), []
     if not parent.is_dir(): return done
     for p in sorted(parent.iterdir()):
@@ -151,11 +165,14 @@ def _fsync_tree(d:Path):
             except OSError: pass
         _fsync_dir(Path(root))
 
+# %% ../nbs/00a_runs.ipynb #1d2f51d8
 def _commit(tmp:Path, dest:Path, overwrite:bool, keep):
-    "Rename `tmp` to `dest`, replacing (with `overwrite`) an existing `dest`; entries named in `keep` carried over."
+    ("Rename `tmp` to `dest`, replacing (with `overwrite`) an existing `dest`; entries named in "
+     "`keep` carried over.")
     if not dest.exists(): os.replace(tmp, dest)
     else:
-        if not overwrite: raise RunError(f"{dest} appeared while it was being written; nothing was replaced")
+        if not overwrite:
+            raise RunError(f"{dest} appeared while it was being written; nothing was replaced")
         old = tmp.with_name(tmp.name + ".old")
         os.replace(dest, old)
         try: os.replace(tmp, dest)
@@ -172,12 +189,14 @@ def _commit(tmp:Path, dest:Path, overwrite:bool, keep):
 def atomic_dir(
     dest,                    # the directory to create or replace
     overwrite:bool=False,    # replace an existing `dest` (else `RunError` before any work)
-    keep:tuple=(),           # names inside an existing `dest` moved into the new one (e.g. "checkpoints")
+    keep:tuple=(),     # names inside an existing `dest` moved into the new one (e.g. "checkpoints")
 ):
-    "Yield a temporary directory beside `dest`; on success it becomes `dest`, on failure or a kill `dest` is untouched."
+    ("Yield a temporary directory beside `dest`; on success it becomes `dest`, on failure or a "
+     "kill `dest` is untouched.")
     dest = Path(dest).expanduser()
     if dest.exists() and not dest.is_dir():
-        raise RunError(f"{dest} is a file, not a directory; remove it or choose another output path")
+        raise RunError(f"{dest} is a file, not a directory; remove it or choose another "
+                       "output path")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         clean_partials(dest.parent)   # may put back an old `dest`
@@ -202,7 +221,8 @@ def atomic_dir(
 MANIFEST_SKIP = ("checkpoints", "tensorboard", "runs", "wandb", "README.md")
 
 def run_files(run_dir, skip=MANIFEST_SKIP)->dict:
-    "{relative path: size} of the files in `run_dir`, without the manifest, hidden entries and top-level `skip` names."
+    ("{relative path: size} of the files in `run_dir`, without the manifest, hidden entries and "
+     "top-level `skip` names.")
     d, out = Path(run_dir), {}
     for root, dirs, files in os.walk(d):
         rel = Path(root).relative_to(d)
@@ -214,13 +234,15 @@ def run_files(run_dir, skip=MANIFEST_SKIP)->dict:
             out[r] = (Path(root)/f).stat().st_size
     return out
 
+# %% ../nbs/00a_runs.ipynb #0e172e75
 def write_manifest(
     run_dir,                 # the directory the manifest describes
     manifest:dict,           # what happened in the run (any `files` key is replaced)
     files=None,              # relative paths to record (default: all, see `run_files`)
     skip=MANIFEST_SKIP,      # top-level folders left out when recording all files
 )->Path:
-    "Write `manifest` plus `files` {path: size} as `run_dir/ft_nb_manifest.json`, atomically; call it last."
+    ("Write `manifest` plus `files` {path: size} as `run_dir/ft_nb_manifest.json`, atomically; "
+     "call it last.")
     d = Path(run_dir)
     if files is None: sizes = run_files(d, skip)
     else:
@@ -234,62 +256,74 @@ def write_manifest(
 # %% ../nbs/00a_runs.ipynb #b5684d0c
 def _bad(f:Path, why:str, todo:str)->RunError: return RunError(f"{f}: {why}; {todo}")
 
+# %% ../nbs/00a_runs.ipynb #80d9d3b2
 def check_safetensors(f, todo:str="save it again")->None:
-    "Raise `RunError` unless `f` is a whole safetensors file (header readable, size as the header says)."
+    ("Raise `RunError` unless `f` is a whole safetensors file (header readable, size as the "
+     "header says).")
     f = Path(f)
     size = f.stat().st_size
     with open(f, "rb") as fh:
         head = fh.read(8)
         n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
-        if n < 2 or n > size - 8: raise _bad(f, f"not a complete safetensors file ({size} bytes)", todo)
+        if n < 2 or n > size - 8:
+            raise _bad(f, f"not a complete safetensors file ({size} bytes)", todo)
         try: meta = json.loads(fh.read(n))
         except (UnicodeDecodeError, json.JSONDecodeError): meta = None
-    try: end = max([v["data_offsets"][1] for k, v in meta.items() if k != "__metadata__"], default=0)
+    try:
+        end = max([v["data_offsets"][1] for k, v in meta.items() if k != "__metadata__"], default=0)
     except (TypeError, KeyError, IndexError, AttributeError):
         raise _bad(f, "its safetensors header is not valid", todo) from None
     if 8 + n + end != size:
         raise _bad(f, f"truncated: {size} bytes, but its header describes {8 + n + end}", todo)
 
+# %% ../nbs/00a_runs.ipynb #248fdf45
 def _check_bin(f:Path, todo:str):
     with open(f, "rb") as fh: zipped = fh.read(4) == b"PK\x03\x04"
-    if zipped and not zipfile.is_zipfile(f): raise _bad(f, "truncated (its zip directory is missing)", todo)
+    if zipped and not zipfile.is_zipfile(f):
+        raise _bad(f, "truncated (its zip directory is missing)", todo)
 
 # %% ../nbs/00a_runs.ipynb #10fa9988
 @dataclass
 class RunInfo:
     "What a run, adapter or merged-model directory says about itself (see `read_run`)."
     path: Path
-    kind: str                  # 'adapter' (adapter_config.json) or 'merged' (a whole model: config.json)
+    kind: str             # 'adapter' (adapter_config.json) or 'merged' (a whole model: config.json)
     adapter_config: dict       # adapter_config.json; {} for a whole model
-    manifest: dict             # ft_nb_manifest.json; {} when absent (a plain PEFT adapter or HF model)
+    manifest: dict          # ft_nb_manifest.json; {} when absent (a plain PEFT adapter or HF model)
     peft_type: str|None        # 'LORA', 'IA3', 'PREFIX_TUNING', ... (None for a whole model)
     family: str|None           # 'weights' or 'virtual' (core.METHODS); None when unknown
     base_model: str|None       # the base model's name or path, as recorded
     chat_template: str|None    # the template used in training, if recorded
     system_prompt: str|None    # the training config's system prompt
     config: dict               # the training config recorded in the manifest ({} when absent)
-    method: str|None = None    # 'lora', 'dora', 'prefix', ... (from the config, else from the PEFT config)
+    method: str|None = None  # 'lora', 'dora', 'prefix', ... (from the config, else the PEFT config)
 
 # %% ../nbs/00a_runs.ipynb #65f716be
 def _prop(f): return property(f, doc=f.__doc__)
 
-RunInfo.load_in_4bit = _prop(lambda self: bool(self.config.get("load_in_4bit") or self.method == "qlora"))
+# %% ../nbs/00a_runs.ipynb #99dc5587
+RunInfo.load_in_4bit = _prop(lambda self: bool(self.config.get("load_in_4bit")
+                                               or self.method == "qlora"))
 RunInfo.quantized = RunInfo.load_in_4bit
 RunInfo.mergeable = _prop(lambda self: self.kind == "adapter" and self.family == "weights")
 RunInfo.data_hash = _prop(lambda self: self.manifest.get("data_hash"))
 RunInfo.base_fingerprint = _prop(lambda self: self.manifest.get("base_fingerprint"))
 RunInfo.has_tokenizer = _prop(lambda self: (self.path/"tokenizer_config.json").is_file())
 RunInfo.train_time_s = _prop(lambda self: self.manifest.get("wall_time_s"))
-RunInfo.adapter_mb = _prop(lambda self: self.manifest.get("adapter_size_mb") if self.kind == "adapter" else None)
+RunInfo.adapter_mb = _prop(lambda self: self.manifest.get("adapter_size_mb")
+                           if self.kind == "adapter" else None)
 RunInfo.trainable_share = _prop(lambda self: self.manifest.get("trainable_share"))
 
 def _getitem(self:RunInfo, k:str):
     "Dict-style access (`info['base_model']`) for code written against the old dict readers."
     try: return getattr(self, k)
     except AttributeError: raise KeyError(k) from None
+
+# %% ../nbs/00a_runs.ipynb #a33521e1
 RunInfo.__getitem__ = _getitem
 RunInfo.get = lambda self, k, default=None: getattr(self, k, default)
-_PROPS = ("load_in_4bit", "mergeable", "data_hash", "has_tokenizer", "train_time_s", "adapter_mb", "trainable_share")
+_PROPS = ("load_in_4bit", "mergeable", "data_hash", "has_tokenizer", "train_time_s", "adapter_mb",
+          "trainable_share")
 
 def _as_dict(self:RunInfo)->dict:
     "The fields and the derived values, JSON-ready (`path` as a string)."
@@ -306,6 +340,7 @@ def _method_of(ac:dict, conf:dict)->str|None:
     ms = methods_of(peft_type=pt)
     return ms[0] if ms else None
 
+# %% ../nbs/00a_runs.ipynb #25cce59a
 def _base_of(man:dict, conf:dict, ac:dict)->str|None:
     for k in ("base_model", "base_model_name", "model_name"):
         if isinstance(man.get(k), str) and man[k]: return man[k]
@@ -314,29 +349,36 @@ def _base_of(man:dict, conf:dict, ac:dict)->str|None:
 # %% ../nbs/00a_runs.ipynb #20e6bb4a
 _TODO = ("the directory was not completely written (a kill or a full disk during the save?); "
          "train or merge again, or resume the run (`resume: true`)")
-_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
-               "model.safetensors.index.json", "pytorch_model.bin.index.json")
+_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+               "generation_config.json", "model.safetensors.index.json",
+               "pytorch_model.bin.index.json")
 
 def _unfinished(p:Path)->str:
     "What to do about an unfinished training run in `p`: resume from a checkpoint, or start again."
-    if any((p/"checkpoints").glob("checkpoint-*")): return "resume it from its last checkpoint (`resume: true`)"
-    return "it stopped before its first checkpoint, so start it again (`overwrite_output_dir: true`)"
+    if any((p/"checkpoints").glob("checkpoint-*")):
+        return "resume it from its last checkpoint (`resume: true`)"
+    return ("it stopped before its first checkpoint, so start it again "
+            "(`overwrite_output_dir: true`)")
 
+# %% ../nbs/00a_runs.ipynb #a33a0b50
 def _read_json(f:Path, todo:str=_TODO):
     try: return json.loads(f.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise _bad(f, f"not valid JSON ({type(e).__name__}: {str(e)[:80]})", todo) from None
     except RecursionError: raise _bad(f, "JSON nested too deeply", todo) from None
 
+# %% ../nbs/00a_runs.ipynb #8e653a7f
 def _check_manifest_files(p:Path, man:dict):
     files = man.get("files")
     if not isinstance(files, dict): return
     for rel, size in files.items():
         f = p/rel
-        if not isinstance(size, int): raise _bad(p/MANIFEST, f"records a size that is not a number for {rel!r}", _TODO)
+        if not isinstance(size, int):
+            raise _bad(p/MANIFEST, f"records a size that is not a number for {rel!r}", _TODO)
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise _bad(p/MANIFEST, f"lists a path outside the run: {rel!r}", _TODO)
-        if not f.is_file(): raise _bad(f, f"missing, though {MANIFEST} lists it ({size} bytes)", _TODO)
+        if not f.is_file():
+            raise _bad(f, f"missing, though {MANIFEST} lists it ({size} bytes)", _TODO)
         if f.stat().st_size != size:
             raise _bad(f, f"{f.stat().st_size} bytes, but {MANIFEST} records {size} "
                           "(incomplete, or changed after the run)", _TODO)
@@ -346,7 +388,9 @@ def _weights(p:Path, kind:str)->list[Path]:
     "The weight files of an adapter / whole-model directory; `RunError` if there are none."
     if kind == "adapter":
         ws = [f for f in (p/"adapter_model.safetensors", p/"adapter_model.bin") if f.is_file()]
-        if not ws: raise _bad(p, "holds adapter_config.json but no adapter weights (adapter_model.safetensors)", _TODO)
+        if not ws:
+            raise _bad(p, "holds adapter_config.json but no adapter weights "
+                          "(adapter_model.safetensors)", _TODO)
         return ws[:1]
     for idx in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         if (p/idx).is_file():
@@ -355,10 +399,12 @@ def _weights(p:Path, kind:str)->list[Path]:
             if missing := [s.name for s in shards if not s.is_file()]:
                 raise _bad(p/idx, f"names weight files that are missing: {missing}", _TODO)
             return shards
-    ws = [f for f in (p/"model.safetensors", p/"pytorch_model.bin") if f.is_file()] + sorted(p.glob("*.gguf"))
+    ws = ([f for f in (p/"model.safetensors", p/"pytorch_model.bin") if f.is_file()]
+          + sorted(p.glob("*.gguf")))
     if not ws: raise _bad(p, "holds config.json but no model weights (model.safetensors)", _TODO)
     return ws[:1]
 
+# %% ../nbs/00a_runs.ipynb #c1f363bc
 def _check_weights(ws:list):
     for f in ws:
         if f.suffix == ".safetensors": check_safetensors(f, _TODO)
@@ -366,36 +412,46 @@ def _check_weights(ws:list):
 
 # %% ../nbs/00a_runs.ipynb #33844a7f
 def read_run(
-    path,                  # a run directory (output_dir), a PEFT adapter directory, or a merged / saved model directory
+    path,        # a run directory (output_dir), a PEFT adapter directory, or a merged / saved model
 )->RunInfo:
-    "Check that `path` holds a complete adapter or model and say what it is; `RunError` naming the file otherwise."
+    ("Check that `path` holds a complete adapter or model and say what it is; `RunError` naming "
+     "the file otherwise.")
     p = Path(path).expanduser()
     if not p.is_dir():
         part = sorted(p.parent.glob(f".partial-{p.name}-*")) if p.parent.is_dir() else []
-        if part: raise RunError(f"{p} does not exist: a write to it was interrupted (left {part[0].name}); {_TODO}")
-        raise RunError(f"{p} is not a directory: pass a run directory (output_dir), an adapter directory "
-                       "or a saved model directory")
+        if part:
+            raise RunError(f"{p} does not exist: a write to it was interrupted (left "
+                           f"{part[0].name}); {_TODO}")
+        raise RunError(f"{p} is not a directory: pass a run directory (output_dir), an adapter "
+                       "directory or a saved model directory")
     man = _read_json(p/MANIFEST) if (p/MANIFEST).is_file() else {}
-    if not isinstance(man, dict): raise _bad(p/MANIFEST, "not an ft_nb manifest (expected a JSON object)", _TODO)
+    if not isinstance(man, dict):
+        raise _bad(p/MANIFEST, "not an ft_nb manifest (expected a JSON object)", _TODO)
     _check_manifest_files(p, man)
     if not man and ((p/"ft_nb_config.yaml").is_file() or (p/"report.json").is_file()):
-        raise RunError(f"{p} was written by ft_nb training but has no {MANIFEST}, which is written last: "
-                       f"the run did not finish; {_unfinished(p)}")
+        raise RunError(f"{p} was written by ft_nb training but has no {MANIFEST}, which is "
+                       f"written last: the run did not finish; {_unfinished(p)}")
     if (p/"adapter_config.json").is_file(): kind = "adapter"
     elif (p/"config.json").is_file(): kind = "merged"
     elif (p/"checkpoints").is_dir():
-        raise RunError(f"{p} holds no final adapter: the training run did not finish; {_unfinished(p)}")
-    else: raise RunError(f"{p} holds neither an adapter (adapter_config.json) nor a model (config.json)")
+        raise RunError(f"{p} holds no final adapter: the training run did not finish; "
+                       f"{_unfinished(p)}")
+    else:
+        raise RunError(f"{p} holds neither an adapter (adapter_config.json) nor a model "
+                       "(config.json)")
     head = _read_json(p/("adapter_config.json" if kind == "adapter" else "config.json"))
-    if not isinstance(head, dict): raise _bad(p/"adapter_config.json", "expected a JSON object", _TODO)
+    if not isinstance(head, dict):
+        raise _bad(p/"adapter_config.json", "expected a JSON object", _TODO)
     for n in _JSON_FILES:
         if (p/n).is_file(): _read_json(p/n)
     _check_weights(_weights(p, kind))
     conf = man.get("config") if isinstance(man.get("config"), dict) else {}
     ac = head if kind == "adapter" else {}
-    method = _method_of(ac, conf) if kind == "adapter" else (conf.get("method") or man.get("method"))
+    method = (_method_of(ac, conf) if kind == "adapter"
+              else (conf.get("method") or man.get("method")))
     pt = (str(ac.get("peft_type")).upper() if ac.get("peft_type") else None)
     family = method_family(method, pt) if method in METHODS or pt else None   # None: nothing says
     return RunInfo(path=p, kind=kind, adapter_config=ac, manifest=man, peft_type=pt, family=family,
-                   base_model=_base_of(man, conf, ac), system_prompt=conf.get("system_prompt"), config=conf,
-                   chat_template=man.get("chat_template") or conf.get("chat_template"), method=method)
+                   base_model=_base_of(man, conf, ac), system_prompt=conf.get("system_prompt"),
+                   config=conf, chat_template=man.get("chat_template") or conf.get("chat_template"),
+                   method=method)

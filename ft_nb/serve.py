@@ -22,7 +22,8 @@ from fastcore.basics import patch
 from .core import ConfigError, FTError, check_number, find_lone_surrogate
 from .runs import read_run
 from .methods import context_length
-from .inference import MIN_TEMPERATURE, StopText   # one rule for tiny temperatures; one for stops
+# one rule for tiny temperatures; one for stops
+from .inference import MIN_TEMPERATURE, StopText
 from .inference import LoRAInference
 
 # %% auto #0
@@ -33,9 +34,11 @@ __all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 
 # %% ../nbs/07a_serving.ipynb #a0dfbc62
 MAX_TOKENS_LIMIT = 512        # largest max_tokens (or max_completion_tokens) a request may ask for
 MAX_BODY_BYTES = 1_000_000    # larger request bodies get 413 before they are read whole
-MIN_BODY_BYTES = 256         # the least --max-body-bytes: room for a one-line request to a 64-character model name
+# the least --max-body-bytes: room for a one-line request to a 64-character model name
+MIN_BODY_BYTES = 256
 MAX_QUEUE = 64                # requests waiting beyond this get 503 at once
-MAX_STOP, MAX_STOP_CHARS = 4, 256   # stop strings per request (OpenAI's limit) and characters per stop string
+# stop strings per request (OpenAI's limit) and characters per stop string
+MAX_STOP, MAX_STOP_CHARS = 4, 256
 MAX_MESSAGES, MAX_PARTS = 512, 64   # messages per chat, content parts per message
 MAX_DEPTH = 32                # JSON nesting (a chat request needs 5)
 SEED_LIMIT = 2**32            # seeds are 0 <= seed < 2**32 (what numpy and torch both accept)
@@ -43,20 +46,27 @@ API_KEY_ENV = "FT_NB_API_KEY" # the environment variable that holds the server's
 
 # %% ../nbs/07a_serving.ipynb #ff775941
 class ServeError(FTError):
-    "A request the server refuses: the HTTP status and OpenAI's error fields (message, type, param, code)."
-    def __init__(self, status:int, message:str, param:str|None=None, code:str|None=None, type:str|None=None):
+    ("A request the server refuses: the HTTP status and OpenAI's error fields (message, type, "
+     "param, code).")
+    def __init__(self, status:int, message:str, param:str|None=None, code:str|None=None,
+                 type:str|None=None):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.type = type or ("invalid_request_error" if status < 500 else "server_error")
-    def body(self)->dict: return {"error": dict(message=self.message, type=self.type, param=self.param, code=self.code)}
+    def body(self)->dict:
+        return {"error": dict(message=self.message, type=self.type, param=self.param,
+                              code=self.code)}
 
 # %% ../nbs/07a_serving.ipynb #3bd7b72f
 def parse_adapter_specs(specs:list|None)->dict:
-    "`name=path` or `path` (named after its directory) -> {name: path}; a name given twice is refused."
+    ("`name=path` or `path` (named after its directory) -> {name: path}; a name given twice "
+     "is refused.")
     out = {}
     for s in specs or []:
-        name, path = s.split("=", 1) if "=" in s and not Path(s).exists() else (Path(s.rstrip("/")).name, s)
-        if name in out: raise FTError(f"adapter name {name!r} given twice; use name=path to tell them apart")
+        name, path = (s.split("=", 1) if "=" in s and not Path(s).exists()
+                      else (Path(s.rstrip("/")).name, s))
+        if name in out:
+            raise FTError(f"adapter name {name!r} given twice; use name=path to tell them apart")
         out[name] = path
     return out
 
@@ -64,30 +74,39 @@ def parse_adapter_specs(specs:list|None)->dict:
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 def _check_adapters(adapters:dict|None)->dict:
-    "Check the served `name -> adapter dir` mapping once, at start-up: names, and complete adapter directories."
+    ("Check the served `name -> adapter dir` mapping once, at start-up: names, and complete "
+     "adapter directories.")
     out = {}
     for name, path in (adapters or {}).items():
         if not _NAME_RE.match(str(name)):
-            raise FTError(f"adapter name {name!r}: use letters, digits and . _ - : (at most 64), e.g. 'support-bot'")
-        info = read_run(Path(path).expanduser().resolve())       # refuses an incomplete or damaged directory
+            raise FTError(f"adapter name {name!r}: use letters, digits and . _ - : (at most 64), "
+                          "e.g. 'support-bot'")
+        # refuses an incomplete or damaged directory
+        info = read_run(Path(path).expanduser().resolve())
         if info.kind != "adapter":
-            raise FTError(f"adapter {name!r}: {info.path} is a whole model, not an adapter; serve it with --base")
+            raise FTError(f"adapter {name!r}: {info.path} is a whole model, not an adapter; serve "
+                          "it with --base")
         out[str(name)] = info
     return out
 
 # %% ../nbs/07a_serving.ipynb #e21a0f98
 def _serve_extra(e:ImportError)->FTError:
     "The error for a server package that is not installed: it names the extra that brings it."
-    return FTError(f"the server needs {e.name or 'fastapi, uvicorn and pydantic'}: pip install 'ft_nb[serve]'")
+    return FTError(f"the server needs {e.name or 'fastapi, uvicorn and pydantic'}: pip install "
+                   "'ft_nb[serve]'")
 
+# %% ../nbs/07a_serving.ipynb #08aae84f
 def _request_models()->dict:
     "pydantic models of the chat and completion request bodies (built once, on first use)."
     global _REQ
     if "_REQ" in globals(): return _REQ
-    try: from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+    try:
+        from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
+                              StrictStr)
     except ImportError as e: raise _serve_extra(e) from None
     Num = Union[StrictInt, StrictFloat]
-    class Loose(BaseModel): model_config = ConfigDict(extra="ignore")   # clients send fields we do not use
+    # clients send fields we do not use
+    class Loose(BaseModel): model_config = ConfigDict(extra="ignore")
     class StreamOptions(Loose): include_usage: StrictBool = False
     class Part(Loose):
         type: StrictStr
@@ -124,7 +143,8 @@ def _request_models()->dict:
     return _REQ
 
 # %% ../nbs/07a_serving.ipynb #008ec7bd
-_TYPE_TAG = re.compile(r"^(str|int|float|bool|none|any|[\w-]+\[.*\]|function-.*|constrained-.*|Part|StreamOptions)$")
+_TYPE_TAG = re.compile(
+    r"^(str|int|float|bool|none|any|[\w-]+\[.*\]|function-.*|constrained-.*|Part|StreamOptions)$")
 _WHY = {"n": "only n=1 is supported",
         "seed": f"seed must be an integer from 0 to {SEED_LIMIT-1}",
         "presence_penalty": "presence_penalty is not supported (leave it at 0)",
@@ -132,13 +152,15 @@ _WHY = {"n": "only n=1 is supported",
         "logprobs": "logprobs are not supported", "top_logprobs": "top_logprobs are not supported",
         "logit_bias": "logit_bias is not supported (send none or {})",
         "tools": "tools are not supported", "functions": "functions are not supported",
-        "stream": "stream must be true or false", "stream_options": "stream_options must be an object like "
-        '{"include_usage": true}', "stream_options.include_usage": "include_usage must be true or false"}
-_KINDS = {"int_type": "an integer", "float_type": "a number", "string_type": "a string", "bool_type": "true or false",
-          "list_type": "a list", "dict_type": "an object", "model_type": "an object",
-          "model_attributes_type": "an object"}
-_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le"),
-           "less_than": ("<", "lt")}
+        "stream": "stream must be true or false",
+        "stream_options": "stream_options must be an object like "
+        '{"include_usage": true}',
+        "stream_options.include_usage": "include_usage must be true or false"}
+_KINDS = {"int_type": "an integer", "float_type": "a number", "string_type": "a string",
+          "bool_type": "true or false", "list_type": "a list", "dict_type": "an object",
+          "model_type": "an object", "model_attributes_type": "an object"}
+_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
+           "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
 
 def _field_path(loc:tuple)->str:
     "The dotted field path of a pydantic error location, without the union-member tags."
@@ -155,16 +177,20 @@ def _sent(v)->str:
     if isinstance(v, str): return f"the string {v[:40]!r}" + ("..." if len(v) > 40 else "")
     return "a list" if isinstance(v, list) else "an object"
 
+# %% ../nbs/07a_serving.ipynb #c8323973
 def _hint(v, want:str)->str:
-    "Advice for a number or a boolean sent as a string, the mistake pydantic reports as a bare type error."
+    ("Advice for a number or a boolean sent as a string, the mistake pydantic reports as a bare "
+     "type error.")
     if not isinstance(v, str): return ""
     if want in ("an integer", "a number"):
         try:
             float(v)
             return " (send numbers as JSON numbers, without quotes)"
         except ValueError: return ""
-    return " (send true or false, without quotes)" if want == "true or false" and v in ("true", "false") else ""
+    return (" (send true or false, without quotes)"
+            if want == "true or false" and v in ("true", "false") else "")
 
+# %% ../nbs/07a_serving.ipynb #4cf8f2d1
 def _validation_error(e)->ServeError:
     "A pydantic `ValidationError` as a 400 naming its field, what it expects and what was sent."
     errs = [(_field_path(x["loc"]), x) for x in e.errors()]
@@ -180,7 +206,8 @@ def _validation_error(e)->ServeError:
     elif x["type"] in _BOUNDS:
         op, k = _BOUNDS[x["type"]]
         msg, code = f"expected a value {op} {x['ctx'][k]}, got {got}", "invalid_value"
-    elif x["type"] == "literal_error": msg, code = f"expected one of {x['ctx']['expected']}, got {got}", "invalid_value"
+    elif x["type"] == "literal_error":
+        msg, code = f"expected one of {x['ctx']['expected']}, got {got}", "invalid_value"
     else: msg, code = f"{x['msg']}, got {got}", "invalid_value"
     if loc in _WHY and code != "missing_required_parameter": msg = f"{_WHY[loc]}; got {got}"
     more = f" (and {n_more} more problem{'s' if n_more > 1 else ''})" if n_more else ""
@@ -188,39 +215,52 @@ def _validation_error(e)->ServeError:
 
 # %% ../nbs/07a_serving.ipynb #ca52a817
 def _check_json(obj, max_depth:int=MAX_DEPTH):
-    "Raise a 400 for nesting deeper than `max_depth` or a lone surrogate in any key or string (naming where)."
+    ("Raise a 400 for nesting deeper than `max_depth` or a lone surrogate in any key or string "
+     "(naming where).")
     todo = [(obj, (), 0)]
     while todo:
         x, path, d = todo.pop()
         where = ".".join(map(str, path)) or None
-        if d > max_depth: raise ServeError(400, f"JSON nested deeper than {max_depth} levels at '{where}'", param=where)
+        if d > max_depth:
+            raise ServeError(400, f"JSON nested deeper than {max_depth} levels at '{where}'",
+                             param=where)
         if isinstance(x, dict): todo.extend((v, path + (k,), d+1) for k, v in x.items())
         elif isinstance(x, list): todo.extend((v, path + (i,), d+1) for i, v in enumerate(x))
     if (s := find_lone_surrogate(obj)) is None: return
     where = ".".join(map(str, s.path[:-1] if s.in_key else s.path)) or None
     if s.in_key: raise ServeError(400, f"a key in '{where}' holds a lone surrogate", param=where)
-    raise ServeError(400, f"'{where}' holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text",
-                     param=where, code="invalid_string")
+    raise ServeError(
+        400,
+        f"'{where}' holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text",
+        param=where,
+        code="invalid_string",
+    )
 
 # %% ../nbs/07a_serving.ipynb #108dd3a9
 def _text_of(content, i:int)->str:
     "The text of a message's content: a string, or a list of text parts."
     if isinstance(content, str): return content
     if any(p.type != "text" or p.text is None for p in content):
-        raise ServeError(400, f"messages.{i}.content: only text parts are supported", param=f"messages.{i}.content")
+        raise ServeError(400, f"messages.{i}.content: only text parts are supported",
+                         param=f"messages.{i}.content")
     return "".join(p.text for p in content)
 
 # %% ../nbs/07a_serving.ipynb #f4e7ba0d
-SERVER_MINIMA = {  # limit: (the option's name, the least value that can serve, what a smaller value would do)
+# limit: (the option's name, the least value that can serve, what a smaller value would do)
+SERVER_MINIMA = {
     "max_tokens_limit": ("--max-tokens-limit", 1, "no request could ask for a single token"),
-    "max_body_bytes": ("--max-body-bytes", MIN_BODY_BYTES, "even a one-line request would be refused as too large"),
-    "max_queue": ("--max-queue", 1, "the request being answered holds a place, so every request would get 503"),
-    "default_max_tokens": ("default_max_tokens", 1, "a chat request without max_tokens could not be answered"),
+    "max_body_bytes": ("--max-body-bytes", MIN_BODY_BYTES,
+                       "even a one-line request would be refused as too large"),
+    "max_queue": ("--max-queue", 1, "the request being answered holds a place, so every request "
+                                    "would get 503"),
+    "default_max_tokens": ("default_max_tokens", 1, "a chat request without max_tokens could not "
+                                                    "be answered"),
     "max_prompt_tokens": ("max_prompt_tokens", 1, "every prompt would be too long"),
 }
 
 def check_server_options(**limits)->dict:
-    "`limits` if each is a whole number that can serve (`SERVER_MINIMA`), else a `ConfigError` naming the option."
+    ("`limits` if each is a whole number that can serve (`SERVER_MINIMA`), else a `ConfigError` "
+     "naming the option.")
     for k, v in limits.items():
         if k == "max_prompt_tokens" and v is None: continue       # None: the model's context
         name, lo, why = SERVER_MINIMA[k]
@@ -230,25 +270,28 @@ def check_server_options(**limits)->dict:
 
 # %% ../nbs/07a_serving.ipynb #2747922e
 class ModelServer:
-    "The serving logic behind the HTTP routes: model names, request checks, the queue, and generation."
+    ("The serving logic behind the HTTP routes: model names, request checks, the queue, and "
+     "generation.")
     def __init__(self,
-        engine,                          # a `LoRAInference` with the served adapters loaded (see `load_engine`)
-        base_name:str|None=None,         # the `model` name of the base; default: the base model's directory name
+        engine,              # a `LoRAInference` with the served adapters loaded (see `load_engine`)
+        base_name:str|None=None,         # the base's `model` name; default: its directory name
         max_tokens_limit:int=MAX_TOKENS_LIMIT,  # largest max_tokens a request may ask for
-        default_max_tokens:int=256,      # chat requests that give none (completions default to 16, as OpenAI's)
+        default_max_tokens:int=256,      # chat requests giving none (completions: 16, as OpenAI's)
         max_body_bytes:int=MAX_BODY_BYTES,  # larger request bodies get 413
         max_queue:int=MAX_QUEUE,         # requests waiting beyond this get 503 at once
         api_key:str|None=None,           # when set, requests need `Authorization: Bearer <api_key>`
-        max_prompt_tokens:int|None=None, # longest prompt in tokens; default: the model's context less max_tokens
+        max_prompt_tokens:int|None=None, # longest prompt (tokens); default: context less max_tokens
     ):
-        check_server_options(max_tokens_limit=max_tokens_limit, default_max_tokens=default_max_tokens,
-                             max_body_bytes=max_body_bytes, max_queue=max_queue, max_prompt_tokens=max_prompt_tokens)
+        check_server_options(max_tokens_limit=max_tokens_limit,
+                             default_max_tokens=default_max_tokens, max_body_bytes=max_body_bytes,
+                             max_queue=max_queue, max_prompt_tokens=max_prompt_tokens)
         self.engine, self.max_tokens_limit = engine, max_tokens_limit
         self.default_max_tokens = min(default_max_tokens, max_tokens_limit)
         self.max_body_bytes, self.max_queue, self.api_key = max_body_bytes, max_queue, api_key
         self.base_name = base_name or Path(str(getattr(engine, "base_name", "base"))).name
         if self.base_name in getattr(engine, "adapters", {}):
-            raise FTError(f"adapter name {self.base_name!r} is also the base model's name; rename the adapter")
+            raise FTError(f"adapter name {self.base_name!r} is also the base model's name; rename "
+                          "the adapter")
         self.models = {self.base_name: None, **{n: n for n in getattr(engine, "adapters", {})}}
         self.created = int(time.time())
         self._lock, self._count_lock, self._waiting = threading.Lock(), threading.Lock(), 0
@@ -260,16 +303,19 @@ class ModelServer:
 @patch
 def model_list(self:ModelServer)->dict:
     "The `/v1/models` answer: the base, then each adapter (whose `parent` is the base)."
-    return {"object": "list", "data": [dict(id=n, object="model", created=self.created, owned_by="ft_nb",
+    return {"object": "list",
+            "data": [dict(id=n, object="model", created=self.created, owned_by="ft_nb",
                                              parent=None if a is None else self.base_name)
                                         for n, a in self.models.items()]}
 
+# %% ../nbs/07a_serving.ipynb #c0b4aac3
 @patch
 def adapter_for(self:ModelServer, name:str):
-    "`adapter=` argument for model `name` (None = base); unknown names are 404, never a path lookup."
+    ("`adapter=` argument for model `name` (None = base); unknown names are 404, never a "
+     "path lookup.")
     if name not in self.models:
-        raise ServeError(404, f"model '{name[:80]}' not found; available: {sorted(self.models)}", param="model",
-                         code="model_not_found")
+        raise ServeError(404, f"model '{name[:80]}' not found; available: {sorted(self.models)}",
+                         param="model", code="model_not_found")
     return self.models[name]
 
 # %% ../nbs/07a_serving.ipynb #a2d1d380
@@ -278,19 +324,22 @@ def load_engine(
     adapters:dict|None=None, # {name: adapter dir} served as model `name`
     device:str|None=None,    # cpu, cuda or mps (default: best available)
     precision:str|None=None, # fp32, bf16 or fp16 (default: best for the device)
-    load_in_4bit:bool=False, # serve on a 4-bit base (QLoRA adapters as trained; less memory, slower on CPU)
-    compile:bool=False,      # compiled decoding (static KV cache, `torch.compile`d step): the first request compiles
+    load_in_4bit:bool=False, # 4-bit base (QLoRA adapters as trained; less memory, slower on CPU)
+    compile:bool=False,      # `torch.compile`d decoding, static KV cache: first request compiles
 ):
     "A `LoRAInference` holding the base model and all `adapters`, ready for `ModelServer`."
     adapters = _check_adapters(adapters)
     base = base_model or (next(iter(adapters.values())).base_model if adapters else None)
-    if base is None: raise FTError("nothing to serve: pass a base model (--base) and/or adapters (name=path)")
-    virtual = [f"{n} ({i.method or i.peft_type})" for n, i in adapters.items() if i.family == "virtual"]
+    if base is None:
+        raise FTError("nothing to serve: pass a base model (--base) and/or adapters (name=path)")
+    virtual = [f"{n} ({i.method or i.peft_type})" for n, i in adapters.items()
+               if i.family == "virtual"]
     if compile and virtual:
-        raise FTError(f"--compile cannot serve {', '.join(virtual)}: compiled decoding uses a static KV cache and "
-                      "virtual-token adapters need the dynamic one; serve them without --compile")
-    inf = LoRAInference(str(base), None, device=device, precision=precision, load_in_4bit=load_in_4bit,
-                        compile=compile)
+        raise FTError(f"--compile cannot serve {', '.join(virtual)}: compiled decoding uses a "
+                      "static KV cache and virtual-token adapters need the dynamic one; serve them "
+                      "without --compile")
+    inf = LoRAInference(str(base), None, device=device, precision=precision,
+                        load_in_4bit=load_in_4bit, compile=compile)
     for name, info in adapters.items(): inf.load_adapter(info.path, name, activate=False)
     inf.set_adapter(None)
     return inf
@@ -299,87 +348,113 @@ def load_engine(
 def _json_body(raw:bytes, max_bytes:int)->dict:
     "The request body as a dict, or a 4xx saying why not."
     if len(raw) > max_bytes:
-        raise ServeError(413, f"request body is {len(raw)} bytes; the limit is {max_bytes}", code="body_too_large")
+        raise ServeError(413, f"request body is {len(raw)} bytes; the limit is {max_bytes}",
+                         code="body_too_large")
     try: obj = json.loads(raw)
     except ValueError as e:      # ill-formed, not UTF-8, or a number of more than 4300 digits
-        raise ServeError(400, f"request body is not valid JSON: {str(e)[:200]}", code="invalid_json") from None
+        raise ServeError(400, f"request body is not valid JSON: {str(e)[:200]}",
+                         code="invalid_json") from None
     except RecursionError:
-        raise ServeError(400, "request body is not usable JSON: nested too deeply", code="invalid_json") from None
+        raise ServeError(400, "request body is not usable JSON: nested too deeply",
+                         code="invalid_json") from None
     if not isinstance(obj, dict):
-        raise ServeError(400, f"request body must be a JSON object, got {type(obj).__name__}", code="invalid_json")
+        raise ServeError(400, f"request body must be a JSON object, got {type(obj).__name__}",
+                         code="invalid_json")
     _check_json(obj)
     return obj
 
 # %% ../nbs/07a_serving.ipynb #e5fd55c0
 def _stops(stop)->list|None:
-    "The request's stop strings as a list, within `MAX_STOP` strings of 1..`MAX_STOP_CHARS` characters."
+    ("The request's stop strings as a list, within `MAX_STOP` strings of 1..`MAX_STOP_CHARS` "
+     "characters.")
     stops = [stop] if isinstance(stop, str) else (stop or None)
     if not stops: return None
-    if len(stops) > MAX_STOP: raise ServeError(400, f"stop: at most {MAX_STOP} strings, got {len(stops)}", param="stop")
+    if len(stops) > MAX_STOP:
+        raise ServeError(400, f"stop: at most {MAX_STOP} strings, got {len(stops)}", param="stop")
     for i, s in enumerate(stops):
         if not 1 <= len(s) <= MAX_STOP_CHARS:
-            raise ServeError(400, f"stop[{i}] is {len(s)} characters; each stop string needs 1 to {MAX_STOP_CHARS}",
-                             param="stop", code="invalid_value")
+            raise ServeError(400,
+                             f"stop[{i}] is {len(s)} characters; each stop string needs 1 to "
+                             f"{MAX_STOP_CHARS}", param="stop", code="invalid_value")
     return stops
 
 # %% ../nbs/07a_serving.ipynb #00c50c31
 @patch
 def _max_tokens(self:ModelServer, req, kind:str)->int:
-    "The answer-length limit of `req`: its max_completion_tokens or max_tokens, within the server's limit."
+    ("The answer-length limit of `req`: its max_completion_tokens or max_tokens, within the "
+     "server's limit.")
     mct = getattr(req, "max_completion_tokens", None)
     if mct is not None and req.max_tokens is not None and mct != req.max_tokens:
-        raise ServeError(400, f"max_tokens ({req.max_tokens}) and max_completion_tokens ({mct}) disagree; send one",
-                         param="max_tokens")
-    mt = mct or req.max_tokens or (self.default_max_tokens if kind == "chat" else min(16, self.max_tokens_limit))
+        raise ServeError(400,
+                         f"max_tokens ({req.max_tokens}) and max_completion_tokens ({mct}) "
+                         "disagree; send one", param="max_tokens")
+    mt = (mct or req.max_tokens
+          or (self.default_max_tokens if kind == "chat" else min(16, self.max_tokens_limit)))
     if mt > self.max_tokens_limit:
-        raise ServeError(400, f"max_tokens {mt} exceeds this server's limit of {self.max_tokens_limit}",
-                         param="max_completion_tokens" if mct else "max_tokens", code="invalid_value")
+        raise ServeError(400,
+                         f"max_tokens {mt} exceeds this server's limit of {self.max_tokens_limit}",
+                         param="max_completion_tokens" if mct else "max_tokens",
+                         code="invalid_value")
     return mt
 
 # %% ../nbs/07a_serving.ipynb #30abf11b
 @patch
 def _prompt(self:ModelServer, req, kind:str, max_tokens:int)->tuple:
-    "The prompt (chat messages or text) and its length in tokens, within `max_prompt_tokens` and the context."
+    ("The prompt (chat messages or text) and its length in tokens, within `max_prompt_tokens` and "
+     "the context.")
     field = "messages" if kind == "chat" else "prompt"
     if kind == "chat":
-        prompt = [dict(role="system" if m.role == "developer" else m.role, content=_text_of(m.content, i))
+        prompt = [dict(role="system" if m.role == "developer" else m.role,
+                       content=_text_of(m.content, i))
                   for i, m in enumerate(req.messages)]
     else:
         if isinstance(req.prompt, list) and len(req.prompt) != 1:
-            raise ServeError(400, "prompt: send one prompt per request (a list of exactly one string)", param="prompt")
+            raise ServeError(400, "prompt: send one prompt per request (a list of exactly "
+                                  "one string)", param="prompt")
         prompt = req.prompt if isinstance(req.prompt, str) else req.prompt[0]
         if not prompt: raise ServeError(400, "prompt must not be empty", param="prompt")
-    try: n = len(self.engine.encode(prompt, raw=kind != "chat"))  # the run's template, as generation uses
-    except Exception as e:    # a chat template may refuse a role order; a tokenizer may refuse odd text
-        raise ServeError(400, f"{field}: cannot be rendered or tokenized: {str(e)[:300]}", param=field) from None
+    # the run's template, as generation uses
+    try: n = len(self.engine.encode(prompt, raw=kind != "chat"))
+    # a chat template may refuse a role order; a tokenizer may refuse odd text
+    except Exception as e:
+        raise ServeError(400, f"{field}: cannot be rendered or tokenized: {str(e)[:300]}",
+                         param=field) from None
     if self.max_prompt_tokens and n > self.max_prompt_tokens:
-        raise ServeError(400, f"the prompt is {n} tokens; this server's limit is {self.max_prompt_tokens} "
-                              f"(the model's context: {self.context})", param=field, code="context_length_exceeded")
+        raise ServeError(400, f"the prompt is {n} tokens; this server's limit is "
+                              f"{self.max_prompt_tokens} (the model's context: {self.context})",
+                         param=field, code="context_length_exceeded")
     if self.context and n + max_tokens > self.context:
-        raise ServeError(400, f"the prompt is {n} tokens; with max_tokens {max_tokens} it exceeds the model's "
-                              f"context of {self.context} tokens", param=field, code="context_length_exceeded")
+        raise ServeError(400, f"the prompt is {n} tokens; with max_tokens {max_tokens} it exceeds "
+                              f"the model's context of {self.context} tokens", param=field,
+                         code="context_length_exceeded")
     return prompt, n
 
 # %% ../nbs/07a_serving.ipynb #96eb9516
 @patch
 def parse(self:ModelServer, raw:bytes, kind:str)->dict:
-    "Check a request body of `kind` ('chat' or 'completion') against every bound; returns the job to run."
+    ("Check a request body of `kind` ('chat' or 'completion') against every bound; returns the "
+     "job to run.")
     from pydantic import ValidationError
     obj = _json_body(raw, self.max_body_bytes)
     try: req = _request_models()[kind].model_validate(obj)
     except ValidationError as e: raise _validation_error(e) from None
     if req.response_format and req.response_format.get("type", "text") != "text":
-        raise ServeError(400, "response_format: only {'type': 'text'} is supported", param="response_format")
+        raise ServeError(400, "response_format: only {'type': 'text'} is supported",
+                         param="response_format")
     if req.stream_options is not None and not req.stream:
-        raise ServeError(400, "stream_options is only allowed with stream: true", param="stream_options")
+        raise ServeError(400, "stream_options is only allowed with stream: true",
+                         param="stream_options")
     adapter = self.adapter_for(req.model)
     mt = self._max_tokens(req, kind)
     stops = _stops(req.stop)
     prompt, n_prompt = self._prompt(req, kind, mt)
     greedy = req.temperature is None or req.temperature < MIN_TEMPERATURE
     kw = dict(adapter=adapter, raw=kind != "chat", do_sample=not greedy, seed=req.seed)
-    if not greedy: kw.update(temperature=float(req.temperature), top_p=None if req.top_p is None else float(req.top_p))
-    return dict(kind=kind, req=req, prompt=prompt, max_tokens=mt, stops=stops, kw=kw, prompt_tokens=n_prompt)
+    if not greedy:
+        kw.update(temperature=float(req.temperature),
+                  top_p=None if req.top_p is None else float(req.top_p))
+    return dict(kind=kind, req=req, prompt=prompt, max_tokens=mt, stops=stops, kw=kw,
+                prompt_tokens=n_prompt)
 
 # %% ../nbs/07a_serving.ipynb #7d416e6b
 @patch
@@ -387,9 +462,11 @@ def reserve(self:ModelServer):
     "Take a place in the queue, or refuse with 503 when `max_queue` requests already wait."
     with self._count_lock:
         if self._waiting >= self.max_queue:
-            raise ServeError(503, f"server busy: {self._waiting} requests queued; retry shortly", code="overloaded")
+            raise ServeError(503, f"server busy: {self._waiting} requests queued; retry shortly",
+                             code="overloaded")
         self._waiting += 1
 
+# %% ../nbs/07a_serving.ipynb #05423963
 @patch
 def release(self:ModelServer):
     "Give back a place in the queue."
@@ -409,16 +486,22 @@ def _pieces(self:ModelServer, job:dict):
 # %% ../nbs/07a_serving.ipynb #051caeb3
 def _usage(p:int, c:int)->dict: return dict(prompt_tokens=p, completion_tokens=c, total_tokens=p+c)
 
+# %% ../nbs/07a_serving.ipynb #eb82c1d5
 @patch
 def _generate(self:ModelServer, job:dict)->dict:
     "The whole answer of `job`: text, finish_reason and token counts."
     if not job["stops"]:
-        return self.engine.generate(job["prompt"], job["max_tokens"], return_details=True, **job["kw"])
+        return self.engine.generate(job["prompt"], job["max_tokens"], return_details=True,
+                                    **job["kw"])
     pieces = list(self._pieces(job))
     text = "".join(pieces)
     n = len(self.engine.tokenizer(text, add_special_tokens=False).input_ids)
-    return dict(text=text, finish_reason="length" if n >= job["max_tokens"] and not job.get("stopped") else "stop",
-                prompt_tokens=job["prompt_tokens"], completion_tokens=n)
+    return dict(
+        text=text,
+        finish_reason="length" if n >= job["max_tokens"] and not job.get("stopped") else "stop",
+        prompt_tokens=job["prompt_tokens"],
+        completion_tokens=n,
+    )
 
 # %% ../nbs/07a_serving.ipynb #65e15ec7
 @patch
@@ -427,10 +510,12 @@ def complete(self:ModelServer, job:dict)->dict:
     kind, req, prompt = job["kind"], job["req"], job["prompt"]
     with self._lock: r = self._generate(job)
     with self._count_lock: self.stats["generated_tokens"] += r["completion_tokens"]
-    base = dict(created=int(time.time()), model=req.model, usage=_usage(r["prompt_tokens"], r["completion_tokens"]))
+    base = dict(created=int(time.time()), model=req.model,
+                usage=_usage(r["prompt_tokens"], r["completion_tokens"]))
     if kind == "chat":
         msg = dict(role="assistant", content=r["text"])
-        return dict(id=f"chatcmpl-{uuid.uuid4().hex[:24]}", object="chat.completion", **base, choices=[dict(
+        return dict(id=f"chatcmpl-{uuid.uuid4().hex[:24]}", object="chat.completion", **base,
+                    choices=[dict(
             index=0, message=msg, finish_reason=r["finish_reason"], logprobs=None)])
     text = (prompt + r["text"]) if req.echo else r["text"]
     return dict(id=f"cmpl-{uuid.uuid4().hex[:24]}", object="text_completion", **base, choices=[dict(
@@ -438,19 +523,24 @@ def complete(self:ModelServer, job:dict)->dict:
 
 # %% ../nbs/07a_serving.ipynb #20af5b7f
 def _refusal(e:FTError)->ServeError:
-    "The error a client gets for an `FTError` raised while answering: a `ServeError` as it is, any other as a 422."
+    ("The error a client gets for an `FTError` raised while answering: a `ServeError` as it is, "
+     "any other as a 422.")
     if isinstance(e, ServeError): return e
-    return ServeError(422, f"the model cannot answer this request: {str(e)[:500]}", code="unprocessable_request")
+    return ServeError(422, f"the model cannot answer this request: {str(e)[:500]}",
+                      code="unprocessable_request")
 
 # %% ../nbs/07a_serving.ipynb #8602add9
 def _sse(obj)->str: return f"data: {json.dumps(obj)}\n\n"
 
+# %% ../nbs/07a_serving.ipynb #98d20317
 @patch
 def stream_events(self:ModelServer, job:dict, reserved:bool=False):
-    "Start generating `job` in a worker thread; returns a generator of SSE strings ending with `data: [DONE]`."
+    ("Start generating `job` in a worker thread; returns a generator of SSE strings ending with "
+     "`data: [DONE]`.")
     kind, req, prompt, mt = job["kind"], job["req"], job["prompt"], job["max_tokens"]
     q, cancel, END = queue.Queue(), threading.Event(), object()
-    if not reserved: self.reserve()     # 503 now, before the 200 response starts; the worker gives the place back
+    # 503 now, before the 200 response starts; the worker gives the place back
+    if not reserved: self.reserve()
     def work():
         try:
             with self._lock:
@@ -469,8 +559,10 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
     meta = dict(id=cid, object="chat.completion.chunk" if kind == "chat" else "text_completion",
                 created=int(time.time()), model=req.model)
     def choice(text=None, finish=None, role=None):
-        if kind != "chat": return dict(index=0, text=text or "", finish_reason=finish, logprobs=None)
-        delta = dict(({"role": role} if role else {}), **({"content": text} if text is not None else {}))
+        if kind != "chat":
+            return dict(index=0, text=text or "", finish_reason=finish, logprobs=None)
+        delta = dict(({"role": role} if role else {}),
+                     **({"content": text} if text is not None else {}))
         return dict(index=0, delta=delta, finish_reason=finish, logprobs=None)
     def events():
         pieces = []
@@ -479,15 +571,18 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
             elif req.echo: yield _sse(dict(meta, choices=[choice(prompt)]))
             while (item := q.get()) is not END:
                 if isinstance(item, Exception):
-                    e = _refusal(item) if isinstance(item, FTError) else \
-                        ServeError(500, f"generation failed: {type(item).__name__}: {str(item)[:200]}")
+                    e = (_refusal(item) if isinstance(item, FTError) else
+                         ServeError(500,
+                                    f"generation failed: {type(item).__name__}: {str(item)[:200]}"))
                     yield _sse(e.body())
                     return
                 pieces.append(item)
                 yield _sse(dict(meta, choices=[choice(item)]))
             n = len(self.engine.tokenizer("".join(pieces), add_special_tokens=False).input_ids)
             with self._count_lock: self.stats["generated_tokens"] += n
-            yield _sse(dict(meta, choices=[choice(finish="length" if n >= mt and not job.get("stopped") else "stop")]))
+            yield _sse(dict(meta,
+                            choices=[choice(finish="length" if n >= mt and not job.get("stopped")
+                                            else "stop")]))
             if req.stream_options and req.stream_options.include_usage:
                 yield _sse(dict(meta, choices=[], usage=_usage(job["prompt_tokens"], n)))
             yield "data: [DONE]\n\n"
@@ -503,66 +598,80 @@ def build_app(server:ModelServer):
         from fastapi.responses import JSONResponse, StreamingResponse
         from starlette.exceptions import HTTPException as StarletteHTTPException
     except ImportError as e: raise _serve_extra(e) from None
-    app = FastAPI(title="ft_nb server", description="OpenAI-compatible API for a base model and its LoRA adapters")
+    app = FastAPI(title="ft_nb server",
+                  description="OpenAI-compatible API for a base model and its LoRA adapters")
     app.state.server = server
     key = f"Bearer {server.api_key}".encode() if server.api_key else None
 
     def err(e:ServeError):
         server.stats["errors"] += 1
-        return JSONResponse(e.body(), status_code=e.status, headers={"Retry-After": "1"} if e.status == 503 else None)
+        return JSONResponse(e.body(), status_code=e.status,
+                            headers={"Retry-After": "1"} if e.status == 503 else None)
 
-    @app.exception_handler(FTError)                    # a refusal (ServeError), or the engine's refusal: a 4xx
+    # a refusal (ServeError), or the engine's refusal: a 4xx
+    @app.exception_handler(FTError)
     async def _refused(request, e): return err(_refusal(e))
 
-    @app.exception_handler(StarletteHTTPException)     # unknown routes / methods, in OpenAI's error shape too
+    # unknown routes / methods, in OpenAI's error shape too
+    @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, e):
         return err(ServeError(e.status_code, f"{request.method} {request.url.path}: {e.detail}",
                               code="not_found" if e.status_code == 404 else None))
 
-    @app.exception_handler(Exception)                  # a bug: still OpenAI's shape, never a bare text 500
+    # a bug: still OpenAI's shape, never a bare text 500
+    @app.exception_handler(Exception)
     async def _bug(request, e):
-        return err(ServeError(500, f"internal error ({type(e).__name__}); the request was not completed"))
+        return err(ServeError(500, f"internal error ({type(e).__name__}); the request was "
+                                   "not completed"))
 
     @app.middleware("http")
     async def _guard(request, call_next):
         server.stats["requests"] += 1
         got = request.headers.get("authorization", "").encode("utf-8", "replace")
         if key and request.url.path.startswith("/v1") and not hmac.compare_digest(got, key):
-            return err(ServeError(401, "missing or wrong API key (Authorization: Bearer ...)", code="invalid_api_key",
-                                  type="authentication_error"))
+            return err(ServeError(401, "missing or wrong API key (Authorization: Bearer ...)",
+                                  code="invalid_api_key", type="authentication_error"))
         cl = request.headers.get("content-length")
         if cl and cl.isdigit() and int(cl) > server.max_body_bytes:
-            return err(ServeError(413, f"request body is {cl} bytes; the limit is {server.max_body_bytes}",
-                                  code="body_too_large"))
+            return err(ServeError(413,
+                                  f"request body is {cl} bytes; the limit is "
+                                  f"{server.max_body_bytes}", code="body_too_large"))
         return await call_next(request)
 
     async def body(request)->bytes:
         chunks, n = [], 0
-        async for c in request.stream():       # bounded read: a chunked body cannot grow past the limit either
+        # bounded read: a chunked body cannot grow past the limit either
+        async for c in request.stream():
             n += len(c)
             chunks.append(c)
             if n > server.max_body_bytes:
-                raise ServeError(413, f"request body exceeds {server.max_body_bytes} bytes", code="body_too_large")
+                raise ServeError(413, f"request body exceeds {server.max_body_bytes} bytes",
+                                 code="body_too_large")
         return b"".join(chunks)
 
     async def handle(request, kind:str):
         raw = await body(request)
-        server.reserve()                    # a place in the queue before a thread: 503 at once when it is full
+        # a place in the queue before a thread: 503 at once when it is full
+        server.reserve()
         handed = False
         try:
             job = await run_in_threadpool(server.parse, raw, kind)
             if job["req"].stream:
-                events, handed = server.stream_events(job, reserved=True), True   # its worker gives the place back
+                # its worker gives the place back
+                events, handed = server.stream_events(job, reserved=True), True
                 return StreamingResponse(events, media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                                         headers={"Cache-Control": "no-cache",
+                                                  "X-Accel-Buffering": "no"})
             return JSONResponse(await run_in_threadpool(server.complete, job))
         finally:
             if not handed: server.release()
 
     async def chat_completions(request): return await handle(request, "chat")
     async def completions(request): return await handle(request, "completion")
-    for f in (chat_completions, completions): f.__annotations__ = {"request": Request}   # real classes, not strings:
-    app.post("/v1/chat/completions")(chat_completions)     # FastAPI must see `Request` under postponed annotations
+    # real classes, not strings:
+    for f in (chat_completions, completions): f.__annotations__ = {"request": Request}
+    # FastAPI must see `Request` under postponed annotations
+    app.post("/v1/chat/completions")(chat_completions)
     app.post("/v1/completions")(completions)
 
     @app.get("/v1/models")
@@ -574,12 +683,15 @@ def build_app(server:ModelServer):
         return next(m for m in server.model_list()["data"] if m["id"] == model_id)
 
     @app.get("/health")
-    async def health(): return dict(status="ok", models=sorted(server.models), queued=server._waiting, **server.stats)
+    async def health():
+        return dict(status="ok", models=sorted(server.models), queued=server._waiting,
+                    **server.stats)
     return app
 
 # %% ../nbs/07a_serving.ipynb #df011227
 class ServerThread:
-    "Run `app` with uvicorn in a daemon thread (port 0: a free port); `.url`, `.stop()`; a context manager."
+    ("Run `app` with uvicorn in a daemon thread (port 0: a free port); `.url`, `.stop()`; a "
+     "context manager.")
     def __init__(self, app, host:str="127.0.0.1", port:int=0, log_level:str="warning"):
         try: import uvicorn
         except ImportError as e: raise _serve_extra(e) from None
@@ -587,12 +699,15 @@ class ServerThread:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = host, self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5))
-        self.thread = threading.Thread(target=self.server.run, kwargs=dict(sockets=[self.sock]), daemon=True)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level=log_level,
+                                                    timeout_graceful_shutdown=5))
+        self.thread = threading.Thread(target=self.server.run, kwargs=dict(sockets=[self.sock]),
+                                       daemon=True)
         self.thread.start()
         t0 = time.time()
         while not self.server.started:
-            if not self.thread.is_alive() or time.time()-t0 > 30: raise FTError("the server did not start")
+            if not self.thread.is_alive() or time.time()-t0 > 30:
+                raise FTError("the server did not start")
             time.sleep(0.02)
     @property
     def url(self)->str: return f"http://{self.host}:{self.port}/v1"
@@ -606,14 +721,16 @@ class ServerThread:
 
 # %% ../nbs/07a_serving.ipynb #e1caa290
 def _check_address(host:str, port:int):
-    "Refuse a port out of range, or an address that cannot be listened on, before any model is loaded."
+    ("Refuse a port out of range, or an address that cannot be listened on, before any model "
+     "is loaded.")
     check_number(port, "--port", 0, 65535, integer=True)
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as e:
-        raise FTError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port or --host") from None
+        raise FTError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another "
+                      "--port or --host") from None
 
 # %% ../nbs/07a_serving.ipynb #68840917
 def serve(
@@ -627,12 +744,16 @@ def serve(
     "Load the models and serve the OpenAI-compatible API in the foreground (Ctrl-C stops)."
     import uvicorn
     _check_address(host, port)
-    check_server_options(**{k: v for k, v in server_kw.items() if k in SERVER_MINIMA})    # before minutes of loading
+    # before minutes of loading
+    check_server_options(**{k: v for k, v in server_kw.items() if k in SERVER_MINIMA})
     if host not in ("127.0.0.1", "localhost", "::1") and not server_kw.get("api_key"):
-        print(f"warning: serving on {host} without an API key: anyone who can reach this port can use the models",
+        print(f"warning: serving on {host} without an API key: anyone who can reach this port can "
+              "use the models",
               file=sys.stderr)
-    srv = ModelServer(load_engine(base_model, adapters, device, precision, load_in_4bit, compile), **server_kw)
-    print(f"serving {sorted(srv.models)} at http://{host}:{port}/v1" + (" (API key required)" if srv.api_key else ""))
+    srv = ModelServer(load_engine(base_model, adapters, device, precision, load_in_4bit, compile),
+                      **server_kw)
+    print(f"serving {sorted(srv.models)} at http://{host}:{port}/v1"
+          + (" (API key required)" if srv.api_key else ""))
     uvicorn.run(build_app(srv), host=host, port=port, log_level="info")
 
 # %% ../nbs/07a_serving.ipynb #0f6e67a1
@@ -648,19 +769,21 @@ def cmd_serve(
     # dtype of the served model (default: the best for the device)
     precision:Annotated[str, {"choices": ["fp32", "bf16", "fp16"]}]=None,
     load_in_4bit:bool=False, # 4-bit base (QLoRA adapters as trained)
-    compile:bool=False,      # compiled decoding: faster tokens after the first request compiles (long answers)
-    # require this key (Authorization: Bearer KEY); prefer the FT_NB_API_KEY environment variable, since a key given
-    # here is visible to every user of the machine in `ps`
+    compile:bool=False,  # compiled decoding: faster after the first request compiles (long answers)
+    # require this key (Authorization: Bearer KEY); prefer the FT_NB_API_KEY environment variable,
+    # since a key given here is visible to every user of the machine in `ps`
     api_key:str=None,
     max_tokens_limit:int=MAX_TOKENS_LIMIT,  # largest max_tokens a request may ask for
     max_body_bytes:int=MAX_BODY_BYTES,      # larger request bodies get 413
     max_queue:int=MAX_QUEUE, # requests waiting beyond this get 503 at once
 )->int:
-    "Serve a base model and named adapters over an OpenAI-compatible HTTP API (API key: env FT_NB_API_KEY)."
-    if api_key: print(f"warning: --api-key is visible to every user of this machine in `ps`; set {API_KEY_ENV} "
-                      "in the environment instead", file=sys.stderr)
-    serve(base, parse_adapter_specs(list(adapters or []) + list(adapter or [])), host=host, port=port, device=device,
-          precision=precision, load_in_4bit=load_in_4bit, compile=compile,
+    ("Serve a base model and named adapters over an OpenAI-compatible HTTP API (API key: env "
+     "FT_NB_API_KEY).")
+    if api_key:
+        print("warning: --api-key is visible to every user of this machine in `ps`; set "
+              f"{API_KEY_ENV} in the environment instead", file=sys.stderr)
+    serve(base, parse_adapter_specs(list(adapters or []) + list(adapter or [])), host=host,
+          port=port, device=device, precision=precision, load_in_4bit=load_in_4bit, compile=compile,
           api_key=api_key or os.environ.get(API_KEY_ENV) or None,
           max_tokens_limit=max_tokens_limit, max_body_bytes=max_body_bytes, max_queue=max_queue)
     return 0

@@ -22,34 +22,41 @@ __all__ = ['DEMO_LABELS', 'DEMO_INSTRUCTION', 'EXTRACT_FIELDS', 'EXTRACT_INSTRUC
            'make_extraction_task', 'write_extraction_task']
 
 # %% ../nbs/02a_tasks.ipynb #305388af
-DEMO_LABELS = ["billing", "refund", "shipping", "technical", "account", "cancellation", "product_info", "feedback"]
+DEMO_LABELS = ["billing", "refund", "shipping", "technical", "account", "cancellation",
+               "product_info", "feedback"]
 DEMO_INSTRUCTION = ("Classify the customer support ticket into exactly one category. "
-                    "Allowed categories: " + ", ".join(DEMO_LABELS) + ". Reply with the category name only.")
+                    "Allowed categories: " + ", ".join(DEMO_LABELS)
+                    + ". Reply with the category name only.")
 
 # %% ../nbs/02a_tasks.ipynb #cf247f75
 _SLOTS = dict(
-    product=["wireless earbuds", "standing desk", "coffee grinder", "phone case", "yoga mat", "smart watch",
-             "desk lamp", "backpack", "air fryer", "mechanical keyboard", "water bottle", "running shoes", "blender",
-             "webcam", "office chair", "e-reader", "portable charger", "bluetooth speaker"],
+    product=["wireless earbuds", "standing desk", "coffee grinder", "phone case", "yoga mat",
+             "smart watch", "desk lamp", "backpack", "air fryer", "mechanical keyboard",
+             "water bottle", "running shoes", "blender", "webcam", "office chair", "e-reader",
+             "portable charger", "bluetooth speaker"],
     order=[f"#{n}" for n in range(48213, 48213 + 400, 7)],
-    amount=["$12.99", "$24.50", "$9.99", "$49.00", "$118.40", "$7.25", "$89.99", "$15.00", "$230.00", "$64.10"],
+    amount=["$12.99", "$24.50", "$9.99", "$49.00", "$118.40", "$7.25", "$89.99", "$15.00",
+            "$230.00", "$64.10"],
     plan=["Premium", "Basic", "Family", "Pro", "Student", "Business", "annual", "monthly"],
-    device=["iPhone 13", "Pixel 7", "Samsung Galaxy S22", "iPad", "Windows laptop", "MacBook", "Android tablet",
-            "Chromebook"],
+    device=["iPhone 13", "Pixel 7", "Samsung Galaxy S22", "iPad", "Windows laptop", "MacBook",
+            "Android tablet", "Chromebook"],
     error=["error 502", "a blank white screen", "error code E-104", "'something went wrong'",
-           "a spinning wheel forever", "error 0x80070005", "'session expired'", "a timeout message"],
-    days=["three", "five", "ten", "two", "six", "eight"],
+           "a spinning wheel forever", "error 0x80070005", "'session expired'",
+           "a timeout message"], days=["three", "five", "ten", "two", "six", "eight"],
     carrier=["UPS", "FedEx", "DHL", "the postal service", "your courier"],
-    month=["January", "February", "March", "April", "May", "June", "July", "August", "September", "October"],
-    name=["Maria", "Tom", "Aisha", "Kenji", "Lucia", "Omar", "Priya", "Jonas", "Chen", "Fatima", "Liam", "Sofia", "Raj",
-          "Emma"],
+    month=["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October"],
+    name=["Maria", "Tom", "Aisha", "Kenji", "Lucia", "Omar", "Priya", "Jonas", "Chen", "Fatima",
+          "Liam", "Sofia", "Raj", "Emma"],
 )
 
 # %% ../nbs/02a_tasks.ipynb #0a3842c8
 _CORE = dict(
   billing=[
-    "I was charged {amount} twice this month for my {plan} plan. Can you explain which charge is correct?",
-    "My invoice for {month} shows {amount} but my plan should cost less. Why is the price different?",
+    "I was charged {amount} twice this month for my {plan} plan. Can you explain which charge "
+    "is correct?",
+    "My invoice for {month} shows {amount} but my plan should cost less. Why is the price "
+    "different?",
     "How do I update the credit card you bill for my subscription? The old one expired.",
     "Could you send me a VAT invoice for order {order}? I need it for my company's accounts.",
     "There's a charge of {amount} on my statement that I don't recognise. What is it for?",
@@ -62,7 +69,8 @@ _CORE = dict(
     "You took {amount} from my account before my free trial ended. Why did billing start early?",
   ],
   refund=[
-    "I returned the {product} from order {order} {days} weeks ago and still haven't received my refund.",
+    "I returned the {product} from order {order} {days} weeks ago and still haven't received "
+    "my refund.",
     "The {product} arrived broken. I'd like my money back, not a replacement.",
     "Please refund the {amount} you charged me twice, I only placed one order.",
     "I cancelled within the 14-day window, so I expect a full refund of {amount}.",
@@ -163,14 +171,15 @@ _CORE = dict(
 )
 
 # %% ../nbs/02a_tasks.ipynb #ec3a242d
-_OPEN = ["", "", "", "Hi,", "Hello,", "Hi there,", "Hello team,", "Good morning,", "Dear support,", "Hey,", "URGENT:",
-         "Hi {name} here.", "Quick question."]
-_CONTEXT = ["", "", "", "", "", "I've been a customer for {days} years.", "I ordered the {product} last month.",
-            "I'm on the {plan} plan.", "I use your app on my {device}.", "This is my second message about this.",
+_OPEN = ["", "", "", "Hi,", "Hello,", "Hi there,", "Hello team,", "Good morning,", "Dear support,",
+         "Hey,", "URGENT:", "Hi {name} here.", "Quick question."]
+_CONTEXT = ["", "", "", "", "", "I've been a customer for {days} years.",
+            "I ordered the {product} last month.", "I'm on the {plan} plan.",
+            "I use your app on my {device}.", "This is my second message about this.",
             "My last delivery was quick, by the way.", "I already updated my card last month.",
             "Order number is {order}.", "I really like your products otherwise."]
-_CLOSE = ["", "", "", "Thanks.", "Thank you!", "Thanks in advance.", "Regards, {name}", "Please help.",
-          "Cheers, {name}", "Hope to hear from you soon.", "{name}"]
+_CLOSE = ["", "", "", "Thanks.", "Thank you!", "Thanks in advance.", "Regards, {name}",
+          "Please help.", "Cheers, {name}", "Hope to hear from you soon.", "{name}"]
 
 # %% ../nbs/02a_tasks.ipynb #695ac509
 def _fill(t, rng):
@@ -190,7 +199,8 @@ def _typo(s, rng):
 
 # %% ../nbs/02a_tasks.ipynb #e2f0c8bb
 def _ticket(label, rng):
-    "One ticket of `label`: greeting, context and core request filled in, shuffled a little, with noise."
+    ("One ticket of `label`: greeting, context and core request filled in, shuffled a little, "
+     "with noise.")
     parts = [_fill(rng.choice(_OPEN), rng), _fill(rng.choice(_CONTEXT), rng),
              _fill(rng.choice(_CORE[label]), rng), _fill(rng.choice(_CLOSE), rng)]
     if rng.random() < 0.3: parts[1], parts[2] = parts[2], parts[1]
@@ -208,7 +218,8 @@ def make_demo_task(
     n_val:int=100,    # validation records
     n_test:int=150,   # test records
 )->dict:
-    "The support-ticket demo task: dict(train=, val=, test=) lists of alpaca records, balanced labels, no duplicates."
+    ("The support-ticket demo task: dict(train=, val=, test=) lists of alpaca records, balanced "
+     "labels, no duplicates.")
     rng = random.Random(seed)
     labels = []
     for k in (n_train, n_val, n_test):
@@ -231,37 +242,45 @@ def write_demo_task(
     "Write the demo task's three splits as JSON lines into `out_dir`; returns their paths."
     return _write_splits(make_demo_task(seed), out_dir)
 
+# %% ../nbs/02a_tasks.ipynb #4e123010
 def _write_splits(task:dict, out_dir)->dict:
     "Write a task's train/val/test lists as `out_dir/<split>.jsonl`; their paths."
     return {k: write_jsonl(task[k], Path(out_dir)/f"{k}.jsonl") for k in ("train", "val", "test")}
 
 # %% ../nbs/02a_tasks.ipynb #1ffac411
 EXTRACT_FIELDS = ["order_number", "product", "plan", "urgency"]
-EXTRACT_INSTRUCTION = ("Extract these fields from the customer support ticket as a JSON object: order_number (such as "
-                       "#48213), product, plan (the subscription plan), urgency (low, medium or high). Use null for a "
-                       "field the ticket does not mention. Reply with the JSON object only, for example: "
-                       '{"order_number": "#48220", "product": "desk lamp", "plan": null, "urgency": "high"}')
+EXTRACT_INSTRUCTION = ("Extract these fields from the customer support ticket as a JSON object: "
+                       "order_number (such as #48213), product, plan (the subscription plan), "
+                       "urgency (low, medium or high). Use null for a field the ticket does not "
+                       "mention. Reply with the JSON object only, for example: "
+                       '{"order_number": "#48220", "product": "desk lamp", "plan": null, '
+                       '"urgency": "high"}')
 
 # %% ../nbs/02a_tasks.ipynb #d3d271ae
 _URGENCY = dict(
-    high=["URGENT: {x}", "{x} This is urgent, please act today.", "{x} I need this fixed immediately.",
-          "Emergency! {x}", "{x} Please treat this as high priority."],
-    medium=["{x} Please look into it this week.", "{x} A reply in the next few days would be great.",
+    high=["URGENT: {x}", "{x} This is urgent, please act today.",
+          "{x} I need this fixed immediately.", "Emergency! {x}",
+          "{x} Please treat this as high priority."],
+    medium=["{x} Please look into it this week.",
+            "{x} A reply in the next few days would be great.",
             "{x} I'd appreciate an answer soon.", "{x} Normal priority."],
     low=["{x} No rush at all.", "{x} Whenever you have time.", "{x} It's not urgent.",
          "{x} Low priority, just letting you know.", "{x} When you get a chance."],
 )
 _X_CORE = [   # (template, fields it mentions)
-    ("I ordered the {product} (order {order}) and it still has not arrived.", ("product", "order_number")),
+    ("I ordered the {product} (order {order}) and it still has not arrived.",
+     ("product", "order_number")),
     ("Order {order}: the {product} stopped working after two days.", ("order_number", "product")),
     ("My {plan} plan was charged twice this month.", ("plan",)),
-    ("I'd like to upgrade from the {plan} plan, and I have a question about the {product} too.", ("plan", "product")),
+    ("I'd like to upgrade from the {plan} plan, and I have a question about the {product} too.",
+     ("plan", "product")),
     ("The {product} from order {order} came with a scratch. I'm on the {plan} plan.",
      ("product", "order_number", "plan")),
     ("Can you cancel order {order}? I changed my mind.", ("order_number",)),
     ("How do I reset the password of my account? I can't log in.", ()),
     ("Does the {product} work with my phone?", ("product",)),
-    ("I was billed for the {plan} plan but I cancelled it last month. Order {order} was my last purchase.",
+    ("I was billed for the {plan} plan but I cancelled it last month. Order {order} was my "
+     "last purchase.",
      ("plan", "order_number")),
     ("The tracking page for order {order} shows no updates.", ("order_number",)),
     ("Is there a student discount on the {product}? My plan is {plan}.", ("product", "plan")),
@@ -278,16 +297,19 @@ def _extraction_example(rng)->tuple[str, dict]:
     urgency = rng.choice(sorted(_URGENCY))
     text = rng.choice(_URGENCY[urgency]).format(x=text)
     opener = rng.choice(_OPEN)
-    text = f"{opener} {text}".strip() if opener and not text.startswith(("URGENT", "Emergency")) else text
+    text = (f"{opener} {text}".strip() if opener and not text.startswith(("URGENT", "Emergency"))
+            else text)
     return text, {f: vals.get(f) for f in EXTRACT_FIELDS[:3]} | dict(urgency=urgency)
 
+# %% ../nbs/02a_tasks.ipynb #0453f0dd
 def make_extraction_task(
     seed:int=1,       # the same seed always gives the same files
     n_train:int=400,  # training records
     n_val:int=60,     # validation records
     n_test:int=100,   # test records
 )->dict:
-    "The ticket-extraction task: dict(train=, val=, test=) lists of alpaca records whose output is a JSON object."
+    ("The ticket-extraction task: dict(train=, val=, test=) lists of alpaca records whose output "
+     "is a JSON object.")
     rng, seen, recs = random.Random(seed), set(), []
     while len(recs) < n_train + n_val + n_test:
         text, fields = _extraction_example(rng)
@@ -296,6 +318,7 @@ def make_extraction_task(
         recs.append(dict(instruction=EXTRACT_INSTRUCTION, input=text, output=json.dumps(fields)))
     return dict(train=recs[:n_train], val=recs[n_train:n_train+n_val], test=recs[n_train+n_val:])
 
+# %% ../nbs/02a_tasks.ipynb #6e8a9be4
 def write_extraction_task(
     out_dir,          # directory for train.jsonl, val.jsonl, test.jsonl
     seed:int=1,       # the seed of `make_extraction_task`

@@ -35,7 +35,8 @@ from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStopp
 from transformers.integrations import TensorBoardCallback
 from .core import FTConfig, FTError, load_config, pick_device_and_precision, seed_everything
 from .core import ensure_dir, fields_with, method_family
-from .runs import MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials, write_manifest, read_run
+from .runs import (MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials,
+                        write_manifest, read_run)
 from .models import load_for, base_fingerprint, load_run_model, bnb_cpu_bf16_kernels
 from .launch import check_launch, agree_on_config, close_group_at_exit
 from .data import prepare_data, make_collator
@@ -64,15 +65,18 @@ def checkpoint_problem(ck)->str|None:
     weights = [p for p in ck.glob("adapter_model.*") if p.suffix in (".safetensors", ".bin")]
     if not weights or not (ck/"adapter_config.json").is_file():
         return "it has a trainer state but no adapter weights (deleted or never written)"
-    optim = [p for p in ck.iterdir() if p.name.startswith(("optimizer", "global_step", "pytorch_model_fsdp"))]
+    optim = [p for p in ck.iterdir()
+             if p.name.startswith(("optimizer", "global_step", "pytorch_model_fsdp"))]
     if not optim: return "it has no optimizer state"
-    empty = [p.name for p in weights + optim + [ck/"adapter_config.json"] if p.is_file() and p.stat().st_size == 0]
+    empty = [p.name for p in weights + optim + [ck/"adapter_config.json"]
+             if p.is_file() and p.stat().st_size == 0]
     if empty: return f"{', '.join(sorted(empty))} is empty"
     return None
 
 # %% ../nbs/04_training.ipynb #60f68878
 def _step(p:Path)->int: return int(p.name.split("-")[-1])
 
+# %% ../nbs/04_training.ipynb #983e85c0
 def checkpoints(output_dir)->list[Path]:
     "The `checkpoint-N` directories under `output_dir/checkpoints`, newest (highest N) first."
     ck = Path(output_dir)/"checkpoints"
@@ -80,25 +84,30 @@ def checkpoints(output_dir)->list[Path]:
     found = [p for p in ck.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
     return sorted(found, key=_step, reverse=True)
 
+# %% ../nbs/04_training.ipynb #002a22dc
 def latest_checkpoint(output_dir, skipped:list|None=None)->Path|None:
-    "The newest complete checkpoint of the run in `output_dir`; newer incomplete ones go to `skipped` as (path, why)."
+    ("The newest complete checkpoint of the run in `output_dir`; newer incomplete ones go to "
+     "`skipped` as (path, why).")
     for p in checkpoints(output_dir):
         if (why := checkpoint_problem(p)) is None: return p
         if skipped is not None: skipped.append((p, why))
     return None
 
 # %% ../nbs/04_training.ipynb #544fcfc8
-_RUN_FILES = (MANIFEST, "adapter_config.json", "report.json", "trainer_state.json", "ft_nb_config.yaml",
-              "ft_nb_resumes.json")
+_RUN_FILES = (MANIFEST, "adapter_config.json", "report.json", "trainer_state.json",
+              "ft_nb_config.yaml", "ft_nb_resumes.json")
 
 def _holds_run(out:Path)->list:
     "Names of the previous run's files found in `out`."
     found = [n for n in _RUN_FILES if (out/n).exists()]
-    if (out/"checkpoints").is_dir() and any((out/"checkpoints").iterdir()): found.append("checkpoints/")
+    if (out/"checkpoints").is_dir() and any((out/"checkpoints").iterdir()):
+        found.append("checkpoints/")
     return found
 
+# %% ../nbs/04_training.ipynb #8787c4c0
 def _final_manifest(out:Path)->dict|None:
-    "The manifest of the finished run in `out`, or None (no run, or its final save did not complete)."
+    ("The manifest of the finished run in `out`, or None (no run, or its final save did not "
+     "complete).")
     try: m = json.loads((Path(out)/MANIFEST).read_text())
     except (OSError, ValueError): return None
     return m if isinstance(m, dict) and isinstance(m.get("result"), dict) else None
@@ -108,27 +117,34 @@ _RESUME_FREE = set(fields_with("resume_free"))
 _NOT_CHANGES = {"resume", "overwrite_output_dir", "output_dir"}
 
 def resume_changes(old:dict, cfg:FTConfig)->dict:
-    "`{field: [old, new]}` for the settings `cfg` changes against the run's config `old`; refuses the ones it cannot."
+    ("`{field: [old, new]}` for the settings `cfg` changes against the run's config `old`; refuses "
+     "the ones it cannot.")
     new = cfg.to_dict()
-    diff = {k: [old[k], new[k]] for k in new if k in old and old[k] != new[k] and k not in _NOT_CHANGES}
+    diff = {k: [old[k], new[k]] for k in new
+            if k in old and old[k] != new[k] and k not in _NOT_CHANGES}
     if bad := {k: v for k, v in diff.items() if k not in _RESUME_FREE}:
         raise TrainingError(
-            f"resume: the config differs from the run in {cfg.output_dir} in settings its checkpoints depend on ("
+            f"resume: the config differs from the run in {cfg.output_dir} in settings its "
+            "checkpoints depend on ("
             + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
-            + f"); resume with the run's own values ({Path(cfg.output_dir)/'ft_nb_config.yaml'}) or start a new run")
+            + f"); resume with the run's own values ({Path(cfg.output_dir)/'ft_nb_config.yaml'}) "
+              "or start a new run")
     return diff
 
 # %% ../nbs/04_training.ipynb #38a41873
 def _progress(out:Path, ck:Path|None)->tuple[int, float]:
     "(steps, epochs) the run in `out` has done: from its final manifest, else from checkpoint `ck`."
-    if (m := _final_manifest(out)): return int(m["result"].get("steps") or 0), float(m["result"].get("epoch") or 0)
+    if (m := _final_manifest(out)):
+        return int(m["result"].get("steps") or 0), float(m["result"].get("epoch") or 0)
     if ck is None: return 0, 0.0
     st = json.loads((ck/"trainer_state.json").read_text())
     return int(st["global_step"]), float(st.get("epoch") or 0)
 
+# %% ../nbs/04_training.ipynb #28119113
 def _reached(cfg:FTConfig, steps:int, epochs:float)->bool:
     return steps >= cfg.max_steps if cfg.max_steps > 0 else epochs >= cfg.num_epochs - 1e-9
 
+# %% ../nbs/04_training.ipynb #c651b36a
 def _target(cfg:FTConfig)->str:
     return f"max_steps {cfg.max_steps}" if cfg.max_steps > 0 else f"num_epochs {cfg.num_epochs}"
 
@@ -152,7 +168,8 @@ class ResumePoint:
     skipped: list=dataclasses.field(default_factory=list)  # newer incomplete checkpoints, (path, why)
 
 # %% ../nbs/04_training.ipynb #f455dab0
-_OVERWRITE = "set `overwrite_output_dir: true` to start it again from step 0, or choose another output_dir"
+_OVERWRITE = ("set `overwrite_output_dir: true` to start it again from step 0, or choose another "
+              "output_dir")
 
 def _check_resume(cfg:FTConfig, out:Path)->ResumePoint:
     skipped = []
@@ -161,76 +178,93 @@ def _check_resume(cfg:FTConfig, out:Path)->ResumePoint:
     steps, epochs = _progress(out, ck)
     _changes(cfg, out, steps)     # settings the checkpoints depend on are refused first
     if man and _reached(cfg, steps, epochs):
-        raise TrainingError(f"resume: the run in {out} is finished (step {steps}, {_target(cfg)}); nothing to do. To "
-                            "train further raise max_steps (or num_epochs) and resume again; to start over "
-                            "set `overwrite_output_dir: true`")
+        raise TrainingError(f"resume: the run in {out} is finished (step {steps}, {_target(cfg)}); "
+                            "nothing to do. To train further raise max_steps (or num_epochs) and "
+                            "resume again; to start over set `overwrite_output_dir: true`")
     if ck is None:
-        if man: raise TrainingError(f"resume: the run in {out} finished at step {steps} and kept no checkpoint to "
-                                    f"extend{why}; {_OVERWRITE}")
+        if man:
+            raise TrainingError(f"resume: the run in {out} finished at step {steps} and kept no "
+                                f"checkpoint to extend{why}; {_OVERWRITE}")
         if _holds_run(out):
-            raise TrainingError(f"resume: the run in {out} stopped before its first complete checkpoint, so there is "
-                                f"nothing to resume{why}; {_OVERWRITE}")
-        raise TrainingError(f"resume: {out} holds no run to resume; start the run without `resume`, or set "
-                            "output_dir to the run you want to continue")
+            raise TrainingError(f"resume: the run in {out} stopped before its first complete "
+                                f"checkpoint, so there is nothing to resume{why}; {_OVERWRITE}")
+        raise TrainingError(f"resume: {out} holds no run to resume; start the run without "
+                            "`resume`, or set output_dir to the run you want to continue")
     st = json.loads((ck/"trainer_state.json").read_text())
     done = _reached(cfg, int(st["global_step"]), float(st.get("epoch") or 0))
-    return ResumePoint(ck, int(st["global_step"]), _changes(cfg, out, st["global_step"]), finish_only=done,
-                       skipped=skipped)
+    return ResumePoint(ck, int(st["global_step"]), _changes(cfg, out, st["global_step"]),
+                       finish_only=done, skipped=skipped)
 
+# %% ../nbs/04_training.ipynb #9bc1cc88
 def _changes(cfg:FTConfig, out:Path, step:int)->dict:
-    "The settings `cfg` changes against the run's config at `step` (its start config plus the resumes before)."
+    ("The settings `cfg` changes against the run's config at `step` (its start config plus the "
+     "resumes before).")
     f = out/"ft_nb_config.yaml"
     if not f.is_file(): return {}
     old = yaml.safe_load(f.read_text()) or {}
-    for h in _resume_history(out, before=step + 1): old.update({k: v[1] for k, v in h["changed"].items()})
+    for h in _resume_history(out, before=step + 1):
+        old.update({k: v[1] for k, v in h["changed"].items()})
     return resume_changes(old, cfg)
 
 # %% ../nbs/04_training.ipynb #70bc44f6
 def _remove_run(out:Path, found:list):
     "Remove only what a run of ours writes in `out` (the user's own files stay)."
-    names = [n.rstrip("/") for n in found] + ["loss.png", "tensorboard", "adapter_model.safetensors"]
+    names = ([n.rstrip("/") for n in found]
+             + ["loss.png", "tensorboard", "adapter_model.safetensors"])
     for p in [out/n for n in names] + list(out.glob(".partial-*")):
         if p.is_dir(): shutil.rmtree(p)
         elif p.exists(): p.unlink()
 
+# %% ../nbs/04_training.ipynb #5b41dbc3
 def check_output_dir(cfg:FTConfig)->ResumePoint|None:
-    "Refuse an `output_dir` holding another run (unless `resume`/`overwrite_output_dir`); where a resume continues."
+    ("Refuse an `output_dir` holding another run (unless `resume`/`overwrite_output_dir`); where a "
+     "resume continues.")
     out = Path(cfg.output_dir)
     if cfg.resume: return _check_resume(cfg, out)
     found = _holds_run(out)
     if found and not cfg.overwrite_output_dir:
         if latest_checkpoint(out) is None and not _final_manifest(out):
-            raise TrainingError(f"output_dir {out} holds a run that stopped before its first complete checkpoint "
-                                f"({', '.join(found)}); nothing in it can be resumed: {_OVERWRITE}")
-        raise TrainingError(f"output_dir {out} already holds a run ({', '.join(found)}); set `resume: true` to "
-                            "continue it, `overwrite_output_dir: true` to replace it, or choose another output_dir")
+            raise TrainingError(f"output_dir {out} holds a run that stopped before its first "
+                                f"complete checkpoint ({', '.join(found)}); nothing in it can be "
+                                f"resumed: {_OVERWRITE}")
+        raise TrainingError(f"output_dir {out} already holds a run ({', '.join(found)}); set "
+                            "`resume: true` to continue it, `overwrite_output_dir: true` to "
+                            "replace it, or choose another output_dir")
     if found: _remove_run(out, found)
     return None
 
 # %% ../nbs/04_training.ipynb #54d6919f
 def _steps_strategy(n): return ("steps", n) if n else ("epoch", None)
 
+# %% ../nbs/04_training.ipynb #ca0a46c2
 def _check_early_stopping(cfg:FTConfig, has_val:bool, ev, ev_n, sv, sv_n)->tuple:
-    "The save strategy early stopping needs (checkpoints on evaluation steps), or a `TrainingError`."
+    ("The save strategy early stopping needs (checkpoints on evaluation steps), or a "
+     "`TrainingError`.")
     if not has_val:
-        raise TrainingError("early_stopping_patience needs a validation set: set `val_dataset` or a `val_fraction` > 0")
+        raise TrainingError("early_stopping_patience needs a validation set: set `val_dataset` or "
+                            "a `val_fraction` > 0")
     if cfg.save_steps is None: sv, sv_n = ev, ev_n
     if sv != ev or (sv_n and sv_n % ev_n):
-        raise TrainingError(f"early_stopping_patience keeps the best checkpoint, so save_steps ({cfg.save_steps}) "
-                            f"must be a multiple of eval_steps ({cfg.eval_steps}); set save_steps: {cfg.eval_steps} "
-                            "or leave it unset")
+        raise TrainingError("early_stopping_patience keeps the best checkpoint, so save_steps "
+                            f"({cfg.save_steps}) must be a multiple of eval_steps "
+                            f"({cfg.eval_steps}); set save_steps: {cfg.eval_steps} or "
+                            "leave it unset")
     return sv, sv_n
 
 # %% ../nbs/04_training.ipynb #0248391f
-def training_arguments(cfg:FTConfig, device:str, precision:str, has_val:bool=True)->TrainingArguments:
-    "`TrainingArguments` for `cfg` on `device` in `precision`; `TrainingError` for settings that cannot work together."
+def training_arguments(cfg:FTConfig, device:str, precision:str,
+                       has_val:bool=True)->TrainingArguments:
+    ("`TrainingArguments` for `cfg` on `device` in `precision`; `TrainingError` for settings that "
+     "cannot work together.")
     ev, ev_n = _steps_strategy(cfg.eval_steps) if has_val else ("no", None)
     sv, sv_n = _steps_strategy(cfg.save_steps)
     best = bool(cfg.early_stopping_patience)
     if best: sv, sv_n = _check_early_stopping(cfg, has_val, ev, ev_n, sv, sv_n)
-    sched = "constant_with_warmup" if cfg.lr_scheduler == "constant" and cfg.warmup_ratio > 0 else cfg.lr_scheduler
+    sched = ("constant_with_warmup" if cfg.lr_scheduler == "constant" and cfg.warmup_ratio > 0
+             else cfg.lr_scheduler)
     rt = [cfg.report_to] if isinstance(cfg.report_to, str) else list(cfg.report_to)
-    rt = [r for r in rt if r not in ("none", "tensorboard")]    # tensorboard: our own callback picks the log dir
+    # tensorboard: our own callback picks the log dir
+    rt = [r for r in rt if r not in ("none", "tensorboard")]
     fields = TrainingArguments.__dataclass_fields__
     kw = dict(
         output_dir=str(Path(cfg.output_dir)/"checkpoints"),
@@ -240,55 +274,70 @@ def training_arguments(cfg:FTConfig, device:str, precision:str, has_val:bool=Tru
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, lr_scheduler_type=sched,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, optim=cfg.optim,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs=dict(use_reentrant=False) if cfg.gradient_checkpointing else None,
+        gradient_checkpointing_kwargs=(dict(use_reentrant=False) if cfg.gradient_checkpointing
+                                       else None),
         eval_strategy=ev, eval_steps=ev_n, eval_on_start=has_val and cfg.eval_on_start,
         save_strategy=sv, save_steps=sv_n, save_total_limit=cfg.save_total_limit,
         load_best_model_at_end=best, metric_for_best_model="eval_loss" if best else None,
         greater_is_better=False if best else None,
         logging_steps=cfg.logging_steps, logging_first_step=True, logging_nan_inf_filter=False,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu",
-        torch_compile=cfg.torch_compile, report_to=rt or "none", run_name=cfg.run_name or Path(cfg.output_dir).name,
-        seed=cfg.seed, data_seed=cfg.seed, remove_unused_columns=False, dataloader_num_workers=0)
+        torch_compile=cfg.torch_compile, report_to=rt or "none",
+        run_name=cfg.run_name or Path(cfg.output_dir).name, seed=cfg.seed, data_seed=cfg.seed,
+        remove_unused_columns=False, dataloader_num_workers=0)
     # the same settings on transformers 4.56+ and 5.x, whose names differ
     if "warmup_ratio" in fields: kw["warmup_ratio"] = cfg.warmup_ratio
     else: kw["warmup_steps"] = min(cfg.warmup_ratio, 0.999)
     grouped = cfg.group_by_length and not cfg.packing   # packed batches have no padding to save
-    if "train_sampling_strategy" in fields: kw["train_sampling_strategy"] = "group_by_length" if grouped else "random"
+    if "train_sampling_strategy" in fields:
+        kw["train_sampling_strategy"] = "group_by_length" if grouped else "random"
     else: kw["group_by_length"] = grouped
-    if "activation_checkpointing" in fields:     # transformers 5.2x's name for gradient checkpointing
-        for k in ("", "_kwargs"): kw[f"activation_checkpointing{k}"] = kw.pop(f"gradient_checkpointing{k}")
+    # transformers 5.2x's name for gradient checkpointing
+    if "activation_checkpointing" in fields:
+        for k in ("", "_kwargs"):
+            kw[f"activation_checkpointing{k}"] = kw.pop(f"gradient_checkpointing{k}")
     return TrainingArguments(**{k: v for k, v in kw.items() if k in fields})
 
 # %% ../nbs/04_training.ipynb #a672b135
 class NonFiniteGuard(TrainerCallback):
-    "Stop training, without saving, once the training loss, a logged loss or a trainable parameter is NaN/Inf."
+    ("Stop training, without saving, once the training loss, a logged loss or a trainable "
+     "parameter is NaN/Inf.")
     def __init__(self): self.tripped, self.bad_loss = None, None
     def _trip(self, control, state, what):
         if self.tripped is None: self.tripped = dict(step=state.global_step, what=what)
-        control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
+        control.should_training_stop, control.should_save, control.should_evaluate = (
+            True,
+            False,
+            False,
+        )
         return control
     def on_step_end(self, args, state, control, model=None, **kw):
         bad, self.bad_loss = self.bad_loss, None
-        if bad is not None and bool(bad): return self._trip(control, state, "the training loss was NaN/Inf")
+        if bad is not None and bool(bad):
+            return self._trip(control, state, "the training loss was NaN/Inf")
         ps = [p for p in model.parameters() if p.requires_grad] if model is not None else []
         if ps and not bool(torch.stack([torch.isfinite(p.detach()).all() for p in ps]).all()):
             return self._trip(control, state, "a trainable parameter became NaN/Inf")
     def on_log(self, args, state, control, logs=None, **kw):
         names = dict(loss="logged training loss", eval_loss="validation loss")
-        bad = {k: v for k, v in (logs or {}).items() if k in names and isinstance(v, float) and not math.isfinite(v)}
-        if bad: return self._trip(control, state, "the " + ", ".join(f"{names[k]} was {v}" for k, v in bad.items()))
+        bad = {k: v for k, v in (logs or {}).items()
+               if k in names and isinstance(v, float) and not math.isfinite(v)}
+        if bad:
+            return self._trip(control, state,
+                              "the " + ", ".join(f"{names[k]} was {v}" for k, v in bad.items()))
     def on_epoch_end(self, args, state, control, **kw):
         if self.tripped: control.should_save = control.should_evaluate = False
         return control
 
 # %% ../nbs/04_training.ipynb #68d8a29c
 class LoRATrainer:
-    "Fine-tune `config.model_name` on `config.dataset` with the PEFT method `config.method` (LoRA by default)."
+    ("Fine-tune `config.model_name` on `config.dataset` with the PEFT method `config.method` (LoRA "
+     "by default).")
     def __init__(self,
                  config,            # a dict, a YAML file path or an `FTConfig`
-                 model=None,        # an already loaded base model (else loaded from `config.model_name`)
+                 model=None,   # an already loaded base model (else loaded from `config.model_name`)
                  tokenizer=None,    # its tokenizer (required with `model`)
-                 data=None,         # an already prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
+                 data=None,     # a prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
                  callbacks=None):   # extra `TrainerCallback`s
         self.cfg = cfg = self.configure(config)
         self.check_config()     # settings that cannot work together, before any file changes
@@ -296,9 +345,11 @@ class LoRATrainer:
         self.resume = check_output_dir(cfg)
         if self.resume: self.resume.changes.update(free)
         self.resume_from = self.resume.checkpoint if self.resume else None
-        ensure_dir(cfg.output_dir)       # an output_dir that cannot be created is refused before the model loads
+        # an output_dir that cannot be created is refused before the model loads
+        ensure_dir(cfg.output_dir)
         self.device, self.precision = pick_device_and_precision(cfg.device, cfg.precision)
-        check_launch(cfg, self.device)   # launcher settings that cannot work (QLoRA with ZeRO-3, ...)
+        # launcher settings that cannot work (QLoRA with ZeRO-3, ...)
+        check_launch(cfg, self.device)
         seed_everything(cfg.seed)
         model, tokenizer = self._load_model(model, tokenizer)
         self.check_model(model)
@@ -330,14 +381,17 @@ def check_config(self:LoRATrainer):
 # %% ../nbs/04_training.ipynb #5e156c86
 def _world_size(): return int(os.environ.get("WORLD_SIZE", "1"))
 
+# %% ../nbs/04_training.ipynb #6d8e0282
 @patch
 def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
-    "The base model and tokenizer: those given, or loaded from the config (right padding, for training)."
+    ("The base model and tokenizer: those given, or loaded from the config (right padding, for "
+     "training).")
     cfg = self.cfg
     if model is not None:
         if tokenizer is None: raise TrainingError("LoRATrainer(model=...) also needs tokenizer=...")
         return model, tokenizer
-    if self.device == "cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    if self.device == "cuda" and _world_size() > 1:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return load_for(cfg, device=self.device, precision=self.precision, for_training=True)
 
 # %% ../nbs/04_training.ipynb #6cd8948c
@@ -353,24 +407,30 @@ def load_data(self:LoRATrainer):
     cfg, tok = self.cfg, self.tokenizer
     return prepare_multitask(cfg, tok) if cfg.tasks else prepare_data(cfg, tok)
 
+# %% ../nbs/04_training.ipynb #68091f17
 @patch
 def _prepare_data(self:LoRATrainer, data):
     "`data` if given, else `load_data()`."
     if data is not None: return data
-    cfg = self.cfg   # under DDP the main process tokenizes (and caches) first, the others then read its cache
-    first = (training_arguments(cfg, self.device, self.precision).main_process_first(desc="prepare data")
+    # under DDP the main process tokenizes (and caches) first, the others then read its cache
+    cfg = self.cfg
+    first = (training_arguments(cfg, self.device,
+                                self.precision).main_process_first(desc="prepare data")
              if _world_size() > 1 else contextlib.nullcontext())
     with first: return self.load_data()
 
+# %% ../nbs/04_training.ipynb #ed5de45a
 @patch
 def _check_data(self:LoRATrainer):
     cfg, n = self.cfg, len(self.data.train)
     need = cfg.per_device_batch_size * cfg.gradient_accumulation_steps * _world_size()
     if n < need:
-        raise TrainingError(f"dataset {cfg.dataset}: the training set has {n} example(s) after preparation, fewer "
-                            f"than one optimizer step needs (per_device_batch_size {cfg.per_device_batch_size} x "
-                            f"gradient_accumulation_steps {cfg.gradient_accumulation_steps} x {_world_size()} "
-                            f"process(es) = {need}); add data or lower those settings")
+        raise TrainingError(f"dataset {cfg.dataset}: the training set has {n} example(s) after "
+                            "preparation, fewer than one optimizer step needs "
+                            f"(per_device_batch_size {cfg.per_device_batch_size} x "
+                            f"gradient_accumulation_steps {cfg.gradient_accumulation_steps} x "
+                            f"{_world_size()} process(es) = {need}); add data or lower "
+                            "those settings")
     self.has_val = self.data.val is not None and len(self.data.val) > 0
 
 # %% ../nbs/04_training.ipynb #3cf14d36
@@ -381,13 +441,17 @@ def attach_adapter(self:LoRATrainer, model):
 
 # %% ../nbs/04_training.ipynb #fd3d564b
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+# %% ../nbs/04_training.ipynb #e7086ab1
 def _hf_config(model): return _base_model(model).config   # its Hugging Face config
 
+# %% ../nbs/04_training.ipynb #0ebb6734
 @patch
 def _setup_model(self:LoRATrainer):
     _hf_config(self.model).use_cache = False
     if self.cfg.load_in_4bit and self.device == "cpu":
-        bnb_cpu_bf16_kernels(self.model, False)   # no gradient flows through bitsandbytes' repacked weights
+        # no gradient flows through bitsandbytes' repacked weights
+        bnb_cpu_bf16_kernels(self.model, False)
     for p in self.model.parameters():
         if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float()
 
@@ -395,8 +459,10 @@ def _setup_model(self:LoRATrainer):
 def _accepts_logits_to_keep(model)->bool:
     return "logits_to_keep" in inspect.signature(_base_model(model).forward).parameters
 
+# %% ../nbs/04_training.ipynb #a922742b
 def target_positions(labels:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
-    "Positions whose next token is trained (in any row of the batch), and those tokens (-100 where a row trains none)."
+    ("Positions whose next token is trained (in any row of the batch), and those tokens (-100 "
+     "where a row trains none).")
     shift = torch.nn.functional.pad(labels, (0, 1), value=-100)[..., 1:]
     keep = (shift != -100).any(0).nonzero().squeeze(-1)
     return keep, shift[:, keep]
@@ -408,8 +474,10 @@ class FTTrainerMixin:
     nan_guard = None     # the run's NonFiniteGuard: nothing is saved once it tripped
     lr_change = None     # [old, new] when a resume changed the learning rate
 
+# %% ../nbs/04_training.ipynb #6b665d45
 class _FTTrainer(FTTrainerMixin, Trainer):
-    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    ("transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a "
+     "resumable learning rate.")
     target_logits_only = False
 
     def training_step(self, model, inputs, *args, **kw):
@@ -420,7 +488,8 @@ class _FTTrainer(FTTrainerMixin, Trainer):
             bad = ~torch.isfinite(loss.detach()).all()
             g = self.nan_guard
             g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-            if torch.distributed.is_available() and torch.distributed.is_initialized():   # every rank stops together
+            # every rank stops together
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
                 f = g.bad_loss.float().reshape(1)
                 torch.distributed.all_reduce(f)
                 g.bad_loss = f[0] > 0
@@ -429,38 +498,49 @@ class _FTTrainer(FTTrainerMixin, Trainer):
 # %% ../nbs/04_training.ipynb #3965f353
 @patch
 def compute_loss(self:_FTTrainer, model, inputs, return_outputs=False, num_items_in_batch=None):
-    keep, tgt = target_positions(inputs["labels"]) if self.target_logits_only and "labels" in inputs else (None, None)
-    if keep is None or keep.numel() == 0:   # the model's own loss (also when nothing is trained in this batch)
+    keep, tgt = (target_positions(inputs["labels"])
+                 if self.target_logits_only and "labels" in inputs else (None, None))
+    # the model's own loss (also when nothing is trained in this batch)
+    if keep is None or keep.numel() == 0:
         return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
                                     num_items_in_batch=num_items_in_batch)
     out = model(**{k: v for k, v in inputs.items() if k != "labels"}, logits_to_keep=keep)
     logits = out.logits.float()
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1).to(logits.device),
-                                             ignore_index=-100, reduction="sum")
-    # the model's own loss divides by the tokens of the whole accumulated (and gathered) batch when the Trainer passes
-    # their count, and by this batch's tokens otherwise; so do we, then scale for DDP as `Trainer.compute_loss` does
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                             tgt.reshape(-1).to(logits.device), ignore_index=-100,
+                                             reduction="sum")
+    # the model's own loss divides by the tokens of the whole accumulated (and gathered) batch when
+    # the Trainer passes their count, and by this batch's tokens otherwise; so do we, then scale for
+    # DDP as `Trainer.compute_loss` does
     n = num_items_in_batch if num_items_in_batch is not None else (tgt != -100).sum()
     loss = loss / (n.to(loss.device) if torch.is_tensor(n) else n)
     if self.args.average_tokens_across_devices and num_items_in_batch is not None:
         tp = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
-        loss = loss * (self.accelerator.num_processes // tp if self.args.n_gpu <= 1 else self.args.n_gpu)
+        loss = (loss
+                * (self.accelerator.num_processes // tp if self.args.n_gpu <= 1
+                   else self.args.n_gpu))
     return (loss, out) if return_outputs else loss
 
 # %% ../nbs/04_training.ipynb #6c23a9d4
 @patch
 def _save_checkpoint(self:FTTrainerMixin, model, trial):
-    if self.nan_guard is not None and self.nan_guard.tripped: return   # never save the poisoned state
+    # never save the poisoned state
+    if self.nan_guard is not None and self.nan_guard.tripped: return
     return super(FTTrainerMixin, self)._save_checkpoint(model, trial)
 
+# %% ../nbs/04_training.ipynb #aa2f5f57
 def _follow_schedule(opt, sch):
-    "Set each group's rate to this run's schedule at the checkpoint's step (a grown max_steps changes the schedule)."
+    ("Set each group's rate to this run's schedule at the checkpoint's step (a grown max_steps "
+     "changes the schedule).")
     lams = getattr(sch, "lr_lambdas", None)
     if not lams or len(lams) != len(opt.param_groups): return
     for g, b, f in zip(opt.param_groups, sch.base_lrs, lams):
         want = b * f(sch.last_epoch)
-        if not math.isclose(g["lr"], want, rel_tol=1e-6, abs_tol=1e-12): g["lr"] = want   # else keep it bit for bit
+        # else keep it bit for bit
+        if not math.isclose(g["lr"], want, rel_tol=1e-6, abs_tol=1e-12): g["lr"] = want
     sch._last_lr = [g["lr"] for g in opt.param_groups]
 
+# %% ../nbs/04_training.ipynb #7bc6516f
 @patch
 def _load_optimizer_and_scheduler(self:FTTrainerMixin, checkpoint):
     super(FTTrainerMixin, self)._load_optimizer_and_scheduler(checkpoint)
@@ -480,13 +560,16 @@ def _load_optimizer_and_scheduler(self:FTTrainerMixin, checkpoint):
 # %% ../nbs/04_training.ipynb #2caba8a2
 @patch
 def _get_train_sampler(self:_FTTrainer, *args, **kw):
-    "The mixture's sampler for multi-task data (`ft_nb.multitask.MixtureSampler`), else the Trainer's own."
+    ("The mixture's sampler for multi-task data (`ft_nb.multitask.MixtureSampler`), else the "
+     "Trainer's own.")
     s = getattr(self, "train_sampler", None)
     return s if s is not None else Trainer._get_train_sampler(self, *args, **kw)
 
+# %% ../nbs/04_training.ipynb #7a90f070
 @patch
 def evaluate(self:_FTTrainer, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
-    "Evaluate; with one validation set per task, also `eval_loss`: the tasks' losses weighted by their examples."
+    ("Evaluate; with one validation set per task, also `eval_loss`: the tasks' losses weighted by "
+     "their examples.")
     ds = self.eval_dataset if eval_dataset is None else eval_dataset
     m = Trainer.evaluate(self, eval_dataset, ignore_keys, metric_key_prefix)
     if not isinstance(ds, dict) or metric_key_prefix != "eval": return m
@@ -496,6 +579,7 @@ def evaluate(self:_FTTrainer, eval_dataset=None, ignore_keys=None, metric_key_pr
     self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, m)
     return m
 
+# %% ../nbs/04_training.ipynb #b19b2cee
 @patch
 def result_fields(self:LoRATrainer)->dict:
     "Hook: what `train()` adds to its result; here each task's final validation loss."
@@ -509,11 +593,13 @@ def _tensorboard_callback(log_dir):
     cb.logging_dir = str(log_dir)
     return cb
 
+# %% ../nbs/04_training.ipynb #8359af07
 @patch
 def trainer_arguments(self:LoRATrainer)->TrainingArguments:
     "Hook: the run's `TrainingArguments` (or a subclass of them, such as a TRL config)."
     return training_arguments(self.cfg, self.device, self.precision, has_val=self.has_val)
 
+# %% ../nbs/04_training.ipynb #eebced98
 @patch
 def build_trainer(self:LoRATrainer, args:TrainingArguments, callbacks:list)->Trainer:
     "Hook: the `Trainer` (an `FTTrainerMixin`) on `self.model` and `self.data`."
@@ -527,13 +613,16 @@ def build_trainer(self:LoRATrainer, args:TrainingArguments, callbacks:list)->Tra
                                 and _accepts_logits_to_keep(self.model))
     return t
 
+# %% ../nbs/04_training.ipynb #838f13b5
 @patch
 def _make_hf_trainer(self:LoRATrainer)->Trainer:
     "`build_trainer` with the run's arguments and callbacks (NaN guard, early stop, TensorBoard)."
     cfg = self.cfg
     args = self.trainer_arguments()
-    agree_on_config(cfg)     # the process group exists now: every rank must have been given the same config
-    close_group_at_exit()    # and it is destroyed before the interpreter's shutdown (gloo aborts otherwise)
+    # the process group exists now: every rank must have been given the same config
+    agree_on_config(cfg)
+    # and it is destroyed before the interpreter's shutdown (gloo aborts otherwise)
+    close_group_at_exit()
     self.guard = NonFiniteGuard()
     cbs = [self.guard]
     if cfg.early_stopping_patience:
@@ -567,14 +656,17 @@ def config_record(self:LoRATrainer)->dict:
     "Hook: what a new run writes to `ft_nb_config.yaml` (secrets masked), for resumes to check."
     return self.cfg.to_dict()
 
+# %% ../nbs/04_training.ipynb #711da2de
 @patch
 def extra_resume_changes(self:LoRATrainer)->dict:
     "Hook: a resume's changes of settings outside `FTConfig`, `{name: [old, new]}`, checked."
     return {}
 
+# %% ../nbs/04_training.ipynb #5ae35a0e
 @patch
 def _start_run(self:LoRATrainer, out:Path):
-    "Record the run's config (a new run) or the resume and its changes; drop what a killed run left half-written."
+    ("Record the run's config (a new run) or the resume and its changes; drop what a killed run "
+     "left half-written.")
     rp, main = self.resume, self.hf_trainer.is_world_process_zero()
     self.resumes = _resume_history(out, rp.step) if rp else []
     if rp and rp.changes and not rp.finish_only:
@@ -592,12 +684,15 @@ def _start_run(self:LoRATrainer, out:Path):
 # %% ../nbs/04_training.ipynb #846ba101
 @patch
 def _final_eval(self:LoRATrainer)->dict:
-    "The final adapter's validation metrics: those logged at the last step if any (an epoch end), else a new pass."
+    ("The final adapter's validation metrics: those logged at the last step if any (an epoch end), "
+     "else a new pass.")
     t = self.hf_trainer
     last = next((e for e in reversed(t.state.log_history) if "eval_loss" in e), None)
-    if last and last.get("step") == t.state.global_step and not t.args.load_best_model_at_end: return last
+    if last and last.get("step") == t.state.global_step and not t.args.load_best_model_at_end:
+        return last
     return t.evaluate()
 
+# %% ../nbs/04_training.ipynb #07efa98c
 @patch
 def train_loop(self:LoRATrainer)->float:
     "Hook: run the `Trainer` (from any resume checkpoint), evaluate; the mean training loss."
@@ -607,13 +702,16 @@ def train_loop(self:LoRATrainer)->float:
     try:
         with _env(**wandb_env):
             tr = t.train(resume_from_checkpoint=str(self.resume_from) if self.resume_from else None)
-            self.eval_metrics = self._final_eval() if self.has_val and not self.guard.tripped else {}
+            self.eval_metrics = (self._final_eval() if self.has_val and not self.guard.tripped
+                                 else {})
     finally: _hf_config(self.model).use_cache = True
     return tr.training_loss
 
+# %% ../nbs/04_training.ipynb #035318b3
 @patch
 def _finish_from_checkpoint(self:LoRATrainer)->float:
-    "Training reached its end but the final save did not finish: load the last checkpoint, evaluate and save."
+    ("Training reached its end but the final save did not finish: load the last checkpoint, "
+     "evaluate and save.")
     from transformers.trainer_callback import TrainerState
     t, ck = self.hf_trainer, self.resume.checkpoint
     t._load_from_checkpoint(str(ck))
@@ -631,17 +729,21 @@ def _disk_full(e)->bool:
 # %% ../nbs/04_training.ipynb #fe1d147c
 @patch
 def _next_step(self:LoRATrainer, ck:Path|None)->str:
-    return f"continue from it with `resume: true`" if ck else "start again with `overwrite_output_dir: true`"
+    return (f"continue from it with `resume: true`" if ck
+            else "start again with `overwrite_output_dir: true`")
 
+# %% ../nbs/04_training.ipynb #14975d15
 @patch
 def nan_error(self:LoRATrainer)->FTError:
     "Hook: the error `train()` raises when the NaN guard stopped the run."
     g, ck = self.guard.tripped, latest_checkpoint(self.cfg.output_dir)
-    return TrainingError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved after it; the last "
-                         f"good checkpoint is {ck if ck else 'none (the failure came before the first save)'}. "
-                         "Lower learning_rate, use fp32/bf16 rather than fp16, or check the data, then "
+    return TrainingError(f"training stopped at step {g['step']}: {g['what']}. Nothing was saved "
+                         "after it; the last good checkpoint is "
+                         f"{ck if ck else 'none (the failure came before the first save)'}. Lower "
+                         "learning_rate, use fp32/bf16 rather than fp16, or check the data, then "
                          + self._next_step(ck))
 
+# %% ../nbs/04_training.ipynb #4ac5ee92
 @patch
 def _write_error(self:LoRATrainer, e)->TrainingError:
     out, step, removed = Path(self.cfg.output_dir), self.hf_trainer.state.global_step, []
@@ -651,17 +753,20 @@ def _write_error(self:LoRATrainer, e)->TrainingError:
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p.name)
     ck = latest_checkpoint(out)
-    what = "no space left on the device" if _disk_full(e) else getattr(e, "strerror", None) or str(e)
+    what = ("no space left on the device" if _disk_full(e)
+            else getattr(e, "strerror", None) or str(e))
     where = f" ({e.filename})" if getattr(e, "filename", None) else ""
     return TrainingError(f"training stopped at step {step}: writing to {out} failed: {what}{where}"
                          + (f"; removed the incomplete {', '.join(removed)}" if removed else "")
-                         + f". The last good checkpoint is {ck or 'none'}; free space (or lower save_total_limit), "
+                         + f". The last good checkpoint is {ck or 'none'}; free space (or lower "
+                           "save_total_limit), "
                          + "then " + self._next_step(ck))
 
 # %% ../nbs/04_training.ipynb #e26a7082
 @patch
 def train(self:LoRATrainer)->dict:
-    "Train; then evaluate, and write the adapter, manifest, `loss.png` and `report.json` to `output_dir`."
+    ("Train; then evaluate, and write the adapter, manifest, `loss.png` and `report.json` to "
+     "`output_dir`.")
     out, t = Path(self.cfg.output_dir), self.hf_trainer
     try:
         self._start_run(out)
@@ -674,48 +779,59 @@ def train(self:LoRATrainer)->dict:
             raise self.nan_error()
         rep = trainable_report(self.model)
         self.result = dict(train_loss=train_loss, eval_loss=self.eval_metrics.get("eval_loss"),
-                           steps=t.state.global_step, epoch=t.state.epoch, wall_time_s=round(self.wall_time_s, 2),
-                           trainable=rep["trainable"], trainable_share=rep["share"],
-                           tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s, 1e-9), 1),
-                           resumed_from=str(self.resume_from) if self.resume_from else None, output_dir=str(out))
+                           steps=t.state.global_step, epoch=t.state.epoch,
+                           wall_time_s=round(self.wall_time_s, 2), trainable=rep["trainable"],
+                           trainable_share=rep["share"],
+                           tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s,
+                                                                              1e-9), 1),
+                           resumed_from=str(self.resume_from) if self.resume_from else None,
+                           output_dir=str(out))
         self.result.update(self.result_fields())
         if self.has_val: self.result["curve"] = self.curve()
         self.save_adapter(out, extra={"report.json": self._report, "loss.png": self._png})
     except (OSError, RunError) as e: raise self._write_error(e) from None
     return self.result
 
+# %% ../nbs/04_training.ipynb #633027ee
 @patch
 def _report(self:LoRATrainer)->str:
     return json.dumps(dict(result=self.result, data=_jsonable(getattr(self.data, "report", {})),
                            log_history=self.hf_trainer.state.log_history), indent=1, default=str)
 
 # %% ../nbs/04_training.ipynb #9316bd50
-_SECRET_KEY = re.compile(r"(^|_)(token|api_?key|secret|password|passwd|credentials?|auth)$|secret|password|api_?key",
-                         re.I)
+_SECRET_KEY = re.compile(
+    r"(^|_)(token|api_?key|secret|password|passwd|credentials?|auth)$|secret|password|api_?key",
+    re.I)
 _SECRET_VAL = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|wandb_[A-Za-z0-9]{16,})\b")
 
 def _scrub(o, key=""):
     "`o` with secrets masked: values under secret-like keys, and token-shaped strings anywhere."
     if isinstance(o, dict):
-        return {k: ("***" if _SECRET_KEY.search(str(k)) and v not in (None, "", False) else _scrub(v, k))
+        return {k: ("***" if _SECRET_KEY.search(str(k)) and v not in (None, "", False)
+                    else _scrub(v, k))
                 for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_scrub(v) for v in o]
     if isinstance(o, str): return _SECRET_VAL.sub("***", o)
     return o
 
+# %% ../nbs/04_training.ipynb #b8762a1d
 def _jsonable(o): return json.loads(json.dumps(o, default=str))
 
 # %% ../nbs/04_training.ipynb #42a5d5f7
 def _versions()->dict:
     vs = dict(python=platform.python_version())
-    for n in ("ft_nb", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes"):
+    for n in ("ft_nb", "torch", "transformers", "peft", "trl", "accelerate", "datasets",
+              "bitsandbytes"):
         try: vs[n] = md.version(n)
         except md.PackageNotFoundError: vs[n] = None
     return vs
 
+# %% ../nbs/04_training.ipynb #8764fc2b
 def _git_rev(cwd=".")->str|None:
-    "The git commit of `cwd` (with '+dirty' if there are uncommitted changes), or None outside a repository."
-    run = lambda *a: subprocess.run(["git", *a], cwd=cwd, capture_output=True, text=True, timeout=10)
+    ("The git commit of `cwd` (with '+dirty' if there are uncommitted changes), or None outside a "
+     "repository.")
+    run = lambda *a: subprocess.run(["git", *a], cwd=cwd, capture_output=True, text=True,
+                                    timeout=10)
     try:
         rev = run("rev-parse", "HEAD")
         if rev.returncode: return None
@@ -723,10 +839,12 @@ def _git_rev(cwd=".")->str|None:
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError): return None
 
+# %% ../nbs/04_training.ipynb #9b4e7d47
 def _device_info(device, precision)->dict:
-    d = dict(type=device, precision=precision, world_size=_world_size(), torch_threads=torch.get_num_threads(),
-             platform=platform.platform())
-    d["name"] = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or platform.machine()
+    d = dict(type=device, precision=precision, world_size=_world_size(),
+             torch_threads=torch.get_num_threads(), platform=platform.platform())
+    d["name"] = (torch.cuda.get_device_name(0) if device == "cuda"
+                 else platform.processor() or platform.machine())
     return d
 
 # %% ../nbs/04_training.ipynb #e832bf72
@@ -735,17 +853,21 @@ def manifest_fields(self:LoRATrainer)->dict:
     "Hook: the fields a subclass adds to the manifest (masked and made JSON like the rest)."
     return {}
 
+# %% ../nbs/04_training.ipynb #cc7e09d0
 @patch
 def manifest(self:LoRATrainer)->dict:
-    "The run manifest: config, data hash, versions, seed, git revision, device, time, parameters, resumes, base model."
+    ("The run manifest: config, data hash, versions, seed, git revision, device, time, parameters, "
+     "resumes, base model.")
     cfg, rep = self.cfg, trainable_report(self.model)
     return _jsonable(_scrub(dict(
         ft_nb_manifest=1, created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         base_model=cfg.model_name, base_fingerprint=base_fingerprint(self.model), method=cfg.method,
         config=cfg.to_dict(), data_hash=getattr(self.data, "data_hash", None),
         data_report=getattr(self.data, "report", None),
-        chat_template=getattr(self.data, "chat_template", None) or getattr(self.tokenizer, "chat_template", None),
-        seed=cfg.seed, versions=_versions(), git_rev=_git_rev(), device=_device_info(self.device, self.precision),
+        chat_template=(getattr(self.data, "chat_template", None)
+                       or getattr(self.tokenizer, "chat_template", None)),
+        seed=cfg.seed, versions=_versions(), git_rev=_git_rev(),
+        device=_device_info(self.device, self.precision),
         wall_time_s=round(getattr(self, "wall_time_s", 0.0), 2), trainable_params=rep["trainable"],
         total_params=rep["total"], trainable_share=rep["share"], result=self.result,
         resumes=getattr(self, "resumes", []), **self.manifest_fields())))
@@ -758,8 +880,10 @@ def _stage_name()->str:
         torch.distributed.broadcast_object_list(name, src=0)
     return name[0]
 
+# %% ../nbs/04_training.ipynb #ba75f774
 def _commit_into(stage:Path, dest:Path, manifest:dict)->Path:
-    "Move the files of `stage` into `dest`, the old manifest out first and the new one (`write_manifest`) in last."
+    ("Move the files of `stage` into `dest`, the old manifest out first and the new one "
+     "(`write_manifest`) in last.")
     files = sorted(stage.iterdir())
     for f in files:
         with open(f, "rb") as fh: os.fsync(fh.fileno())
@@ -775,17 +899,20 @@ def _png(self:LoRATrainer)->bytes:
     self.plot().savefig(b, format="png", dpi=90)
     return b.getvalue()
 
+# %% ../nbs/04_training.ipynb #1a9bd677
 @patch
 def save_adapter(self:LoRATrainer,
                  path=None,     # where to write (default: `output_dir`)
-                 extra=None):   # {file name: function returning its text or bytes}, written with the adapter
-    "Write the adapter, the tokenizer (with its chat template) and `ft_nb_manifest.json` to `path`, atomically."
+                 extra=None):   # {file name: fn giving text or bytes} written with the adapter
+    ("Write the adapter, the tokenizer (with its chat template) and `ft_nb_manifest.json` to "
+     "`path`, atomically.")
     path, main = Path(path or self.cfg.output_dir), self.hf_trainer.is_world_process_zero()
     stage = path/_stage_name()
     tpl = getattr(self.data, "chat_template", None)
     if tpl: self.tokenizer.chat_template = tpl
     try:
-        self.hf_trainer.save_model(str(stage))           # every rank: FSDP/DeepSpeed gather; rank 0 writes
+        # every rank: FSDP/DeepSpeed gather; rank 0 writes
+        self.hf_trainer.save_model(str(stage))
         if not main: return path
         (stage/"training_args.bin").unlink(missing_ok=True)
         for name, make in (extra or {}).items():
@@ -803,7 +930,8 @@ def save_adapter(self:LoRATrainer,
 # %% ../nbs/04_training.ipynb #ca8587f1
 @patch
 def plot(self:LoRATrainer, path=None):
-    "Plot training/validation loss and learning rate from the log history; save a PNG to `path` if given."
+    ("Plot training/validation loss and learning rate from the log history; save a PNG to "
+     "`path` if given.")
     from matplotlib.figure import Figure
     h = self.hf_trainer.state.log_history
     tr = [(e["step"], e["loss"]) for e in h if "loss" in e]
@@ -827,9 +955,11 @@ def plot(self:LoRATrainer, path=None):
 
 # %% ../nbs/04_training.ipynb #bb213028
 def _eval_points(log_history:list[dict])->list[tuple[int, float]]:
-    "(step, eval_loss) of each validation in a Trainer log history, in step order, finite losses only."
+    ("(step, eval_loss) of each validation in a Trainer log history, in step order, finite "
+     "losses only.")
     pts = {}
-    for h in log_history:       # the first at a step: not the best checkpoint's re-evaluation at the end
+    # the first at a step: not the best checkpoint's re-evaluation at the end
+    for h in log_history:
         if "eval_loss" in h and "step" in h and math.isfinite(float(h["eval_loss"])):
             pts.setdefault(int(h["step"]), float(h["eval_loss"]))
     return sorted(pts.items())
@@ -837,7 +967,8 @@ def _eval_points(log_history:list[dict])->list[tuple[int, float]]:
 
 # %% ../nbs/04_training.ipynb #34bcb693
 def _power_fit(steps:list[int], losses:list[float])->tuple[float, float, float]|None:
-    "Least-squares `a + b·step^-c` over a grid of `c` (b > 0: a falling curve); None where no falling fit exists."
+    ("Least-squares `a + b·step^-c` over a grid of `c` (b > 0: a falling curve); None where no "
+     "falling fit exists.")
     best = None
     s, y = torch.tensor(steps, dtype=torch.float64), torch.tensor(losses, dtype=torch.float64)
     for c in torch.linspace(0.05, 3.0, 60).tolist():
@@ -851,25 +982,28 @@ def _power_fit(steps:list[int], losses:list[float])->tuple[float, float, float]|
 
 # %% ../nbs/04_training.ipynb #86096fc0
 def curve_advice(
-    log_history:list[dict],   # Trainer's `state.log_history` (or report.json's): eval_loss entries with their step
+    log_history:list[dict],   # `state.log_history` (or report.json's): eval_loss entries, steps
     steps_per_epoch:float|None=None,  # optimizer steps per epoch, to say lengths in epochs too
     rising:float=0.02,        # overfitting: the last validation loss this share above the best one
-    falling:float=0.03,       # undertrained: twice the training would lower validation loss by more than this share
+    falling:float=0.03,  # undertrained: twice the training lowers validation loss by more than this
 )->dict:
-    "Whether the run stopped too early (undertrained) or too late (overfitting), from its validation curve."
+    ("Whether the run stopped too early (undertrained) or too late (overfitting), from its "
+     "validation curve.")
     pts = _eval_points(log_history)
     ep = lambda s: f" (epoch {s / steps_per_epoch:.2f})" if steps_per_epoch else ""
     if len(pts) < 3:
-        return dict(verdict="unknown", message=f"{len(pts)} validation loss(es) logged, too few to judge the "
+        return dict(verdict="unknown",
+                    message=f"{len(pts)} validation loss(es) logged, too few to judge the "
                     "curve: set eval_steps to about a tenth of the steps to see it")
     steps, losses = [s for s, _ in pts], [l for _, l in pts]
     (bs, bl), (ls, ll) = min(pts, key=lambda p: p[1]), pts[-1]
     res = dict(best_step=bs, best_loss=bl, last_step=ls, last_loss=ll)
     if bs < ls and ll > bl * (1 + rising):
         return dict(res, verdict="overfitting", setting="max_steps", suggested=bs,
-                    message=f"validation loss rose {ll / bl - 1:.0%} from its best, {bl:.4f} at step {bs}{ep(bs)}, "
-                    f"to {ll:.4f} at step {ls}: the adapter overfits. Train to step {bs} (max_steps: {bs}), or "
-                    "set early_stopping_patience to stop at the best validation loss and keep that checkpoint")
+                    message=f"validation loss rose {ll / bl - 1:.0%} from its best, {bl:.4f} at "
+                    f"step {bs}{ep(bs)}, to {ll:.4f} at step {ls}: the adapter overfits. Train to "
+                    f"step {bs} (max_steps: {bs}), or set early_stopping_patience to stop at the "
+                    "best validation loss and keep that checkpoint")
     fit = _power_fit(steps, losses)
     if fit is not None:
         a, b, c = fit
@@ -878,10 +1012,12 @@ def curve_advice(
         res.update(predicted_loss_at_2x=round(twice, 4), predicted_gain_at_2x=round(gain, 4))
         if gain > falling:
             return dict(res, verdict="undertrained", setting="num_epochs", suggested=2,
-                        message=f"validation loss was still falling at the end ({losses[-2]:.4f} at step {steps[-2]} "
-                        f"-> {ll:.4f} at step {ls}); fitted to the curve, twice the training would bring it to about "
-                        f"{twice:.4f} ({gain:.0%} lower): double num_epochs (or max_steps to {2 * ls})")
-    return dict(res, verdict="converged", message=f"validation loss levelled off ({ll:.4f} at step {ls}, best "
+                        message=f"validation loss was still falling at the end ({losses[-2]:.4f} "
+                        f"at step {steps[-2]} -> {ll:.4f} at step {ls}); fitted to the curve, "
+                        f"twice the training would bring it to about {twice:.4f} ({gain:.0%} "
+                        f"lower): double num_epochs (or max_steps to {2 * ls})")
+    return dict(res, verdict="converged",
+                message=f"validation loss levelled off ({ll:.4f} at step {ls}, best "
                 f"{bl:.4f} at step {bs}): longer training would gain little")
 
 
@@ -898,17 +1034,19 @@ class QLoRATrainer(LoRATrainer):
     def configure(self, config)->FTConfig: return load_config(config).replace(load_in_4bit=True)
 
 # %% ../nbs/04_training.ipynb #86ae5341
-def load_trained(run_dir,                    # a training run's output_dir (or any PEFT adapter directory)
-                 base=None,                  # a loaded base model, a name/path, or None: the one in the manifest
-                 device:str|None=None,       # where to load the base model (default: best available)
+def load_trained(run_dir,              # a training run's output_dir (or any PEFT adapter directory)
+                 base=None,     # a loaded base model, a name/path, or None: the one in the manifest
+                 device:str|None=None,      # where to load the base model (default: best available)
                  precision:str|None=None,    # base model precision (default: best for the device)
                  load_in_4bit:bool|None=None,# default: as in training
                  is_trainable:bool=False,    # keep the adapter trainable (to continue training)
-                 for_generation:bool=True):  # apply `prepare_for_generation` so `generate` is right for every method
-    "Load the adapter in `run_dir` onto its base model: `(peft_model, tokenizer)`; refuses another base model."
+                 for_generation:bool=True):  # `prepare_for_generation` (right for every method)
+    ("Load the adapter in `run_dir` onto its base model: `(peft_model, tokenizer)`; refuses "
+     "another base model.")
     info = read_run(run_dir)
     if info.kind != "adapter":
-        raise TrainingError(f"{run_dir} holds a whole (merged) model, not an adapter; load it as a model")
+        raise TrainingError(f"{run_dir} holds a whole (merged) model, not an adapter; load it "
+                            "as a model")
     pm, tok, _ = load_run_model(info, base, device=device, precision=precision,
                                 load_in_4bit=load_in_4bit, for_training=is_trainable)
     return (prepare_for_generation(pm) if for_generation else pm), tok
@@ -918,12 +1056,14 @@ def cmd_train(
     config:str,          # YAML config file (see configs/)
     overrides:list=None, # config overrides `--key value`, e.g. --learning_rate 1e-4 --max_steps 50
 )->int:
-    "Fine-tune a model from a YAML config; prints the result and leaves the adapter and its manifest in output_dir."
+    ("Fine-tune a model from a YAML config; prints the result and leaves the adapter and its "
+     "manifest in output_dir.")
     cfg = load_config(config, overrides=overrides)
     t = LoRATrainer(cfg)
     r = t.train()
     if t.hf_trainer.is_world_process_zero():
         print(json.dumps(r, indent=1))
         print(f"adapter, manifest, loss.png and report.json in {cfg.output_dir}")
-        if "curve" in r: print(f"validation curve: {r['curve']['verdict']}: {r['curve']['message']}")
+        if "curve" in r:
+            print(f"validation curve: {r['curve']['verdict']}: {r['curve']['message']}")
     return 0

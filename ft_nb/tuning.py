@@ -20,7 +20,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from fastcore.basics import patch
 import pandas as pd
-from .core import FTConfig, FTError, ConfigError, check_number, load_config, load_yaml, method_family
+from .core import (FTConfig, FTError, ConfigError, check_number, load_config, load_yaml,
+                        method_family)
 from .core import fields_with
 from .metrics import get_metric
 from .runs import MANIFEST, atomic_write, pid_alive
@@ -39,15 +40,19 @@ __all__ = ['FIXED_FIELDS', 'PSEUDO_FIELDS', 'KINDS', 'ATTENTION_MODULES', 'DATA_
 class TuneError(FTError, ValueError):
     "A search that cannot run as asked; the message names the setting and what to do."
 
+# %% ../nbs/11_tuning.ipynb #702c7002
 class TuneWarning(UserWarning):
     "Something `tune` repaired or took over by itself (a torn journal line, a dead process's lock)."
 
+# %% ../nbs/11_tuning.ipynb #982b76a9
 def _optuna():
     try: import optuna
-    except ImportError: raise TuneError("hyperparameter search needs optuna: pip install 'ft_nb[tune]'") from None
+    except ImportError:
+        raise TuneError("hyperparameter search needs optuna: pip install 'ft_nb[tune]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
+# %% ../nbs/11_tuning.ipynb #112e8104
 def _num(v, name:str, **kw):
     "`core.check_number`, the one checker of numeric settings, with its refusal as a `TuneError`."
     try: return check_number(v, name, **kw)
@@ -73,11 +78,13 @@ class Dist:
 def _field_types()->dict:
     return {f.name: f for f in fields(FTConfig)}
 
+# %% ../nbs/11_tuning.ipynb #8c5e25ac
 def _is_int_field(name:str)->bool:
     if name == "lora_alpha_ratio": return False
     d = getattr(FTConfig(), name)
     return isinstance(d, int) and not isinstance(d, bool)
 
+# %% ../nbs/11_tuning.ipynb #d4edf854
 def _check_value(name:str, value, base:FTConfig, where:str):
     if name in PSEUDO_FIELDS:
         _num(value, where, lo=0, lo_excl=True)
@@ -87,40 +94,51 @@ def _check_value(name:str, value, base:FTConfig, where:str):
         why = str(e).removeprefix("replace(): ")
         raise TuneError(f"{where}: {value!r} is not a valid {name}: {why}") from None
 
+# %% ../nbs/11_tuning.ipynb #39d9a0db
 def _bounds(where:str, kind:str, args, integer:bool)->tuple:
     "(low, high, step) of a range distribution, each through `check_number`."
     if not isinstance(args, list) or len(args) not in (2, 3):
-        raise TuneError(f"{where}: {kind} needs [low, high]" + (" or [low, high, step]" if kind == "int" else "")
+        raise TuneError((f"{where}: {kind} needs [low, high]"
+                         + (" or [low, high, step]" if kind == "int" else ""))
                         + f"; got {args!r}")
     if len(args) == 3 and kind != "int": raise TuneError(f"{where}: only int takes a step")
     low, high = (_num(v, f"{where}: {w}", integer=integer) for v, w in zip(args, ("low", "high")))
-    if not low < high: raise TuneError(f"{where}: empty range [{args[0]}, {args[1]}]: low must be below high")
-    if kind == "loguniform" and low <= 0: raise TuneError(f"{where}: loguniform needs low > 0; got {args[0]}")
-    step = _num(args[2], f"{where}: step", lo=1, hi=high - low, integer=True) if len(args) == 3 else None
+    if not low < high:
+        raise TuneError(f"{where}: empty range [{args[0]}, {args[1]}]: low must be below high")
+    if kind == "loguniform" and low <= 0:
+        raise TuneError(f"{where}: loguniform needs low > 0; got {args[0]}")
+    step = (_num(args[2], f"{where}: step", lo=1, hi=high - low, integer=True) if len(args) == 3
+            else None)
     return low, high, step
 
+# %% ../nbs/11_tuning.ipynb #930e1305
 def parse_dist(
     name:str,              # the FTConfig field (or `lora_alpha_ratio`)
     spec,                  # e.g. {"loguniform": [1e-5, 1e-3]}
     base:FTConfig|None=None,  # the config the values must fit
 )->Dist:
-    "Check one entry of a search space against FTConfig; a `Dist`, or `TuneError` saying what is wrong."
+    ("Check one entry of a search space against FTConfig; a `Dist`, or `TuneError` saying "
+     "what is wrong.")
     base, names = base or FTConfig(), _field_types()
-    if not isinstance(name, str): raise TuneError(f"search: {name!r}: a key must be a config field's name")
+    if not isinstance(name, str):
+        raise TuneError(f"search: {name!r}: a key must be a config field's name")
     where = f"search: {name}"
     if name not in names and name not in PSEUDO_FIELDS:
         import difflib
         near = difflib.get_close_matches(name, list(names) + list(PSEUDO_FIELDS), n=1)
-        raise TuneError(f"{where}: no such config field" + (f" — did you mean {near[0]!r}?" if near else ""))
+        raise TuneError(f"{where}: no such config field"
+                        + (f" — did you mean {near[0]!r}?" if near else ""))
     if name in FIXED_FIELDS:
-        raise TuneError(f"{where}: {name} identifies the run and cannot vary; make one config per {name} and search "
-                        "each")
+        raise TuneError(f"{where}: {name} identifies the run and cannot vary; make one config per "
+                        f"{name} and search each")
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
-        raise TuneError(f"{where}: write one of {{loguniform: [low, high]}}, {{uniform: [low, high]}}, "
-                        f"{{int: [low, high]}} or {{choice: [a, b, ...]}}; got {spec!r}")
+        raise TuneError(f"{where}: write one of {{loguniform: [low, high]}}, {{uniform: "
+                        "[low, high]}, {int: [low, high]} or {choice: [a, b, ...]}; "
+                        f"got {spec!r}")
     kind, args = next(iter(spec.items()))
     if kind == "choice":
-        if not isinstance(args, list) or len(args) < 1: raise TuneError(f"{where}: choice needs a non-empty list")
+        if not isinstance(args, list) or len(args) < 1:
+            raise TuneError(f"{where}: choice needs a non-empty list")
         for v in args: _check_value(name, v, base, where)
         return Dist(name, kind, choices=list(args))
     integer = kind == "int" or _is_int_field(name)
@@ -142,9 +160,11 @@ def usual_space(cfg:FTConfig)->dict:
         if cfg.method != "ia3": sp["target_modules"] = {"choice": [ATTENTION_MODULES, "all-linear"]}
         else: sp = {k: v for k, v in sp.items() if not k.startswith("lora")}
         return sp
-    return dict(learning_rate={"loguniform": [1e-3, 3e-2]}, num_virtual_tokens={"choice": [8, 16, 32, 64]},
+    return dict(learning_rate={"loguniform": [1e-3, 3e-2]},
+                num_virtual_tokens={"choice": [8, 16, 32, 64]},
                 warmup_ratio={"uniform": [0.0, 0.1]})
 
+# %% ../nbs/11_tuning.ipynb #f315e75c
 def parse_space(
     spec,                     # dict of field -> distribution, or "usual"
     base:FTConfig,            # the config being tuned
@@ -152,7 +172,8 @@ def parse_space(
     "The checked search space: `{field: Dist}`."
     if spec == "usual": spec = usual_space(base)
     if not isinstance(spec, dict) or not spec:
-        raise TuneError("search: give a mapping of config fields to distributions, or `usual` for the defaults")
+        raise TuneError("search: give a mapping of config fields to distributions, or `usual` for "
+                        "the defaults")
     space = {k: parse_dist(k, v, base) for k, v in spec.items()}
     if "lora_alpha_ratio" in space and "lora_alpha" in space:
         raise TuneError("search: give lora_alpha or lora_alpha_ratio, not both")
@@ -161,6 +182,7 @@ def parse_space(
 # %% ../nbs/11_tuning.ipynb #6c04aa48
 def _enc(v): return v if v is None or isinstance(v, (bool, int, float, str)) else json.dumps(v)
 
+# %% ../nbs/11_tuning.ipynb #cf9c24ef
 def suggest(trial, space:dict[str, Dist])->dict:
     "The config fields of one trial (lora_alpha resolved from lora_alpha_ratio)."
     p = {}
@@ -170,19 +192,23 @@ def suggest(trial, space:dict[str, Dist])->dict:
             v = trial.suggest_categorical(n, enc)
             p[n] = d.choices[enc.index(v)]
         elif d.integer:
-            p[n] = trial.suggest_int(n, int(d.low), int(d.high), step=d.step or 1, log=d.kind == "loguniform")
+            p[n] = trial.suggest_int(n, int(d.low), int(d.high), step=d.step or 1,
+                                     log=d.kind == "loguniform")
         else: p[n] = trial.suggest_float(n, d.low, d.high, log=d.kind == "loguniform")
-    if "lora_alpha_ratio" in p: p["lora_alpha"] = int(round(p.pop("lora_alpha_ratio") * p.get("lora_r", 8)))
+    if "lora_alpha_ratio" in p:
+        p["lora_alpha"] = int(round(p.pop("lora_alpha_ratio") * p.get("lora_r", 8)))
     return p
 
 # %% ../nbs/11_tuning.ipynb #8abfa875
 _SETTING_NUMBERS = dict(trials=dict(lo=1, integer=True), timeout_s=dict(lo=0, lo_excl=True),
-                        startup_trials=dict(lo=0, integer=True), seed=dict(lo=0, hi=2**32 - 1, integer=True),
+                        startup_trials=dict(lo=0, integer=True),
+                        seed=dict(lo=0, hi=2**32 - 1, integer=True),
                         val_limit=dict(lo=1, integer=True))
 _SETTING_CHOICES = dict(pruner=("median", "halving", "none"), keep=("best", "all"))
 
 def check_setting(name:str, v):
-    "Refuse (`TuneError` naming `tune: NAME`) a value that TuneSettings field `name` cannot take; None means unset."
+    ("Refuse (`TuneError` naming `tune: NAME`) a value that TuneSettings field `name` cannot take; "
+     "None means unset.")
     where = f"tune: {name}"
     if v is None and name not in _SETTING_CHOICES and name != "objective": return
     if name in _SETTING_NUMBERS: _num(v, where, **_SETTING_NUMBERS[name])
@@ -192,6 +218,7 @@ def check_setting(name:str, v):
     elif not isinstance(v, (str, os.PathLike)) or not str(v).strip():
         raise TuneError(f"{where}: expected a non-empty text, got {type(v).__name__} {v!r}")
 
+# %% ../nbs/11_tuning.ipynb #b58243d3
 @dataclass
 class TuneSettings:
     "Budget, objective and storage of a study."
@@ -204,7 +231,7 @@ class TuneSettings:
     study_name: str|None = None          # default: derived from the config and the space
     keep: str = "best"                   # keep the run directory of the best trial only, or `all`
     seed: int|None = None                # sampler seed (default: the config's seed)
-    val_limit: int|None = None           # score a generation objective on the first N validation examples
+    val_limit: int|None = None     # score a generation objective on the first N validation examples
 
     def __post_init__(self):
         if self.trials is None and self.timeout_s is None:
@@ -218,19 +245,25 @@ class TuneSettings:
 _MAX_YAML_BYTES = 1_000_000
 
 def read_yaml_file(path, what:str="config file"):
-    "The YAML in file `path`; `TuneError` naming the file if it is missing, a directory, too large or not text."
+    ("The YAML in file `path`; `TuneError` naming the file if it is missing, a directory, too "
+     "large or not text.")
     p = Path(path).expanduser()
     if p.is_dir(): raise TuneError(f"{what} {p} is a directory; pass a YAML file")
     if not p.is_file(): raise TuneError(f"{what} not found: {p}")
     if p.stat().st_size > _MAX_YAML_BYTES:
-        raise TuneError(f"{what} {p}: {p.stat().st_size:,} bytes is too large for YAML settings; pass the YAML file")
+        raise TuneError(f"{what} {p}: {p.stat().st_size:,} bytes is too large for YAML settings; "
+                        "pass the YAML file")
     try: text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError: raise TuneError(f"{what} {p}: not a UTF-8 text file; pass a YAML file") from None
-    except OSError as e: raise TuneError(f"{what} {p}: cannot be read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise TuneError(f"{what} {p}: not a UTF-8 text file; pass a YAML file") from None
+    except OSError as e:
+        raise TuneError(f"{what} {p}: cannot be read ({e.strerror or e})") from None
     return load_yaml(text, str(p))
 
+# %% ../nbs/11_tuning.ipynb #f3687128
 def _space_of(space, sp, src:str)->tuple:
-    "(the space spec, where it came from): `space` (a dict, `usual` or a YAML file) over the config's block `sp`."
+    ("(the space spec, where it came from): `space` (a dict, `usual` or a YAML file) over the "
+     "config's block `sp`.")
     if space is None: return sp, src
     if isinstance(space, (str, Path)) and str(space) != "usual":
         sp, src = read_yaml_file(space, "search space file"), str(space)
@@ -238,9 +271,10 @@ def _space_of(space, sp, src:str)->tuple:
     if isinstance(sp, dict) and set(sp) == {"search"}: sp = sp["search"]
     return sp, src
 
+# %% ../nbs/11_tuning.ipynb #6c07bc43
 def read_tune_config(
-    config,                  # YAML path or dict: an ft_nb config with `search:` (and optionally `tune:`) blocks
-    space=None,              # a search space (dict, "usual", or a YAML file) instead of the config's `search:`
+    config,      # YAML path or dict: an ft_nb config with `search:` (and optionally `tune:`) blocks
+    space=None,   # a search space (dict, "usual", or a YAML file) instead of the config's `search:`
     overrides:list|None=None,  # key=value overrides of the config
     **settings,              # TuneSettings fields, over the config's `tune:` block
 )->tuple[FTConfig, dict, TuneSettings]:
@@ -248,14 +282,17 @@ def read_tune_config(
     src = str(config) if isinstance(config, (str, Path)) else "config"
     d = read_yaml_file(config) if isinstance(config, (str, Path)) else config
     if d is None: d = {}
-    if not isinstance(d, dict): raise TuneError(f"{src}: expected a mapping of config fields, got {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise TuneError(f"{src}: expected a mapping of config fields, got {type(d).__name__}")
     d = dict(d)
     sp, tn = d.pop("search", None), d.pop("tune", None)
     sp, sp_src = _space_of(space, sp, src)
     if sp is None:
-        raise TuneError(f"{src}: no search space: add a `search:` block (or `search: usual`) or pass --space")
+        raise TuneError(f"{src}: no search space: add a `search:` block (or `search: usual`) or "
+                        "pass --space")
     tn = {} if tn is None else tn
-    if not isinstance(tn, dict): raise TuneError(f"{src}: `tune:` must be a mapping of study settings")
+    if not isinstance(tn, dict):
+        raise TuneError(f"{src}: `tune:` must be a mapping of study settings")
     known = [f.name for f in fields(TuneSettings)]
     bad = [k for k in tn if k not in known]
     if bad: raise TuneError(f"{src}: unknown tune setting(s) {bad}; known: {sorted(known)}")
@@ -268,7 +305,8 @@ def read_tune_config(
     except TuneError as e: raise TuneError(f"{src}: {e}") from None
     try: cfg = load_config(d, overrides)
     except ConfigError as e:   # load_config names a dict "config"; name the file
-        raise ConfigError(f"{src}: {str(e).removeprefix('config: ')}" if str(e).startswith("config: ") else e) from None
+        raise ConfigError(f"{src}: {str(e).removeprefix('config: ')}"
+                          if str(e).startswith("config: ") else e) from None
     try: sp = parse_space(sp, cfg)
     except TuneError as e: raise TuneError(f"{sp_src}: {e}") from None
     return cfg, sp, st
@@ -277,7 +315,8 @@ def read_tune_config(
 from transformers import TrainerCallback
 
 class PruneCallback(TrainerCallback):
-    "Report each evaluation's loss to an Optuna trial; stop training when the trial should be pruned."
+    ("Report each evaluation's loss to an Optuna trial; stop training when the trial should "
+     "be pruned.")
     def __init__(self, trial, sign:float=1.0):
         self.trial, self.sign, self.pruned_at, self.loss = trial, sign, None, None
     def on_evaluate(self, args, state, control, metrics=None, **kw):
@@ -293,30 +332,37 @@ DATA_FIELDS = fields_with("data")   # a trial searching any of these prepares it
 
 # %% ../nbs/11_tuning.ipynb #4944f334
 def _val_records(cfg:FTConfig)->list[dict]:
-    "The validation records of `cfg`'s data, split as training splits them (a validation source or `val_fraction`)."
+    ("The validation records of `cfg`'s data, split as training splits them (a validation source "
+     "or `val_fraction`).")
     src = split_sources(cfg)
     if src["val"] is not None: return load_records(src["val"], cfg.data_format, cfg.field_map)
     if cfg.val_fraction > 0:
         recs = load_records(src["train"], cfg.data_format, cfg.field_map)
-        return [recs[i] for i in split_records(list(range(len(recs))), cfg.val_fraction, cfg.seed)[1]]
-    raise TuneError("a generation objective is scored on the validation split: set val_dataset or val_fraction > 0")
+        return [recs[i]
+                for i in split_records(list(range(len(recs))), cfg.val_fraction, cfg.seed)[1]]
+    raise TuneError("a generation objective is scored on the validation split: set val_dataset or "
+                    "val_fraction > 0")
 
+# %% ../nbs/11_tuning.ipynb #016bd491
 def _score(trainer, cfg:FTConfig, st:TuneSettings)->float:
     "The objective value of a finished trial."
     if st.objective == "eval_loss":
         v = (trainer.result or {}).get("eval_loss")
-        if v is None: raise TuneError("objective eval_loss: the trial has no validation loss; set val_dataset or "
-                                      "val_fraction > 0")
+        if v is None:
+            raise TuneError("objective eval_loss: the trial has no validation loss; set "
+                            "val_dataset or val_fraction > 0")
         return float(v)
     val = _val_records(cfg)
     recs = val[:st.val_limit] if st.val_limit else val
     prompts, refs = eval_prompts(recs, trainer.tokenizer, system_prompt=cfg.system_prompt)
     model = trainer.model
     model.eval()
-    res = evaluate_model(model, trainer.tokenizer, prompts, refs, metrics=[st.objective], labels=cfg.labels,
-                         max_new_tokens=cfg.eval_max_new_tokens, progress=False, name="trial")
+    res = evaluate_model(model, trainer.tokenizer, prompts, refs, metrics=[st.objective],
+                         labels=cfg.labels, max_new_tokens=cfg.eval_max_new_tokens, progress=False,
+                         name="trial")
     return float(res.metrics[st.objective])
 
+# %% ../nbs/11_tuning.ipynb #37c0d2c2
 def _free():
     "Release what the last trial left: Python garbage, and the CUDA cache on a GPU."
     gc.collect()
@@ -333,25 +379,34 @@ def _is_record(line:bytes)->bool:
     try: return isinstance(json.loads(line), dict)
     except ValueError: return False
 
+# %% ../nbs/11_tuning.ipynb #0ba0d2e3
 def check_storage(path)->Path:
-    "The absolute path of journal `path`; `TuneError` if it is a directory, lies under a file or holds other data."
+    ("The absolute path of journal `path`; `TuneError` if it is a directory, lies under a file or "
+     "holds other data.")
     p = Path(os.path.abspath(Path(path).expanduser()))
-    if p.is_dir(): raise TuneError(f"storage {p} is a directory; name a journal file, e.g. {p/'study.journal'}")
+    if p.is_dir():
+        raise TuneError(f"storage {p} is a directory; name a journal file, e.g. "
+                        f"{p/'study.journal'}")
     for q in p.parents:
         if q.is_dir(): break
-        if q.exists(): raise TuneError(f"storage {p}: {q} is a file, not a directory; name a journal file elsewhere")
-    if p.exists() and not p.is_file(): raise TuneError(f"storage {p} is not a regular file; name a journal file")
+        if q.exists():
+            raise TuneError(f"storage {p}: {q} is a file, not a directory; name a journal "
+                            "file elsewhere")
+    if p.exists() and not p.is_file():
+        raise TuneError(f"storage {p} is not a regular file; name a journal file")
     if p.is_file():
         with open(p, "rb") as f: head = f.read(len(JOURNAL_RECORD) + 1)
         torn_first = JOURNAL_RECORD.startswith(head)      # the first record itself cut short
         if head and not head.startswith(JOURNAL_RECORD) and not torn_first:
-            raise TuneError(f"storage {p} is not an Optuna journal (line 1 is not a journal record); name a new "
-                            "file (it is created) or the study's journal; the file was left as it is")
+            raise TuneError(f"storage {p} is not an Optuna journal (line 1 is not a journal "
+                            "record); name a new file (it is created) or the study's journal; the "
+                            "file was left as it is")
     return p
 
 # %% ../nbs/11_tuning.ipynb #d61d159d
 def repair_journal(path)->str|None:
-    "Move the torn lines of journal `path` (writes cut short by a kill) to `<path>.torn`; what was done, or None."
+    ("Move the torn lines of journal `path` (writes cut short by a kill) to `<path>.torn`; what "
+     "was done, or None.")
     p = Path(path)
     data = p.read_bytes() if p.is_file() else b""
     lines = data.split(b"\n")
@@ -362,8 +417,9 @@ def repair_journal(path)->str|None:
             if k: torn.append(l[:k])           # a torn write whose line a later append completed
             good.append(l[k:])
         elif l.strip():
-            raise TuneError(f"storage {p}: line {i} is not a journal record, and not a torn one; restore the file "
-                            "from a copy, or start the study in a new journal (--storage)")
+            raise TuneError(f"storage {p}: line {i} is not a journal record, and not a torn one; "
+                            "restore the file from a copy, or start the study in a new journal "
+                            "(--storage)")
         else: torn.append(l)
     if tail: torn.append(tail)
     if not torn: return None
@@ -374,11 +430,12 @@ def repair_journal(path)->str|None:
         os.fsync(f.fileno())
     if torn == [tail]: os.truncate(p, len(data) - len(tail))
     else: atomic_write(p, b"".join(g + b"\n" for g in good))
-    return (f"storage {p}: moved {len(torn)} torn line(s) ({sum(map(len, torn))} bytes, a write cut short by a "
-            f"kill) to {side}; the {len(good)} whole records are read")
+    return (f"storage {p}: moved {len(torn)} torn line(s) ({sum(map(len, torn))} bytes, a write "
+            f"cut short by a kill) to {side}; the {len(good)} whole records are read")
 
 # %% ../nbs/11_tuning.ipynb #fcf98175
-LOCK_WAIT_S = 10.0     # how long to wait for a live process's journal lock (an append holds it for milliseconds)
+# how long to wait for a live process's journal lock (an append holds it for milliseconds)
+LOCK_WAIT_S = 10.0
 LOCK_STALE_S = 120.0   # a journal lock held longer than this is taken over, whoever holds it
 _HOST = socket.gethostname()
 
@@ -389,7 +446,8 @@ def _owner_of(target:str)->tuple:
 
 # %% ../nbs/11_tuning.ipynb #0becfc66
 class JournalLock:
-    "The journal's append lock (Optuna's lock interface): a symlink naming its owner; taken over from the dead."
+    ("The journal's append lock (Optuna's lock interface): a symlink naming its owner; taken over "
+     "from the dead.")
     def __init__(self, journal):
         self.journal = os.path.abspath(os.fspath(journal))
         self.path = self.journal + ".lock"
@@ -407,7 +465,8 @@ class JournalLock:
         "Why the lock with `target` is abandoned, or None if its owner may be writing."
         pid, host = _owner_of(target)
         if pid is not None and host == _HOST and (pid == os.getpid() or not pid_alive(pid)):
-            return f"left by process {pid}, which is " + ("this one" if pid == os.getpid() else "gone")
+            return (f"left by process {pid}, which is "
+                    + ("this one" if pid == os.getpid() else "gone"))
         if age > LOCK_STALE_S: return f"held for {age:.0f} s, longer than any append takes"
         return None
 
@@ -423,13 +482,17 @@ def _take_over(self:JournalLock, target:str, why:str):
     if got != target:
         try: os.symlink(got, self.path)
         except OSError: pass
-    else: warnings.warn(f"storage {self.journal}: took over its lock {self.path} ({why})", TuneWarning)
+    else:
+        warnings.warn(f"storage {self.journal}: took over its lock {self.path} ({why})",
+                      TuneWarning)
     if os.path.isdir(side) and not os.path.islink(side): shutil.rmtree(side, ignore_errors=True)
     else: os.unlink(side)
 
+# %% ../nbs/11_tuning.ipynb #b770f7a5
 @patch
 def acquire(self:JournalLock)->bool:
-    "Take the lock: at once if free or abandoned, else after its live owner releases it (at most `LOCK_WAIT_S`)."
+    ("Take the lock: at once if free or abandoned, else after its live owner releases it (at most "
+     "`LOCK_WAIT_S`).")
     t0, delay, me = time.monotonic(), 0.001, self._me()
     while True:
         try:
@@ -437,8 +500,8 @@ def acquire(self:JournalLock)->bool:
             return True
         except FileExistsError: pass
         except OSError as e:
-            raise TuneError(f"storage {self.journal}: cannot create its lock {self.path} ({e.strerror or e}); "
-                            "check that the directory is writable") from None
+            raise TuneError(f"storage {self.journal}: cannot create its lock {self.path} "
+                            f"({e.strerror or e}); check that the directory is writable") from None
         target, age = self._read()
         if target is None: continue
         if why := self._stale(target, age):
@@ -446,13 +509,16 @@ def acquire(self:JournalLock)->bool:
             continue
         if time.monotonic() - t0 > LOCK_WAIT_S:
             pid, host = _owner_of(target)
-            who = f"process {pid} on {host}" if pid else f"another program ({target or 'a lock file'})"
-            raise TuneError(f"storage {self.journal} is locked by {who} for {age:.0f} s: another `ft-nb tune` of "
-                            "this study is writing to it. Wait for it to finish or stop it; a lock whose process is "
-                            f"gone, or one older than {LOCK_STALE_S:.0f} s, is taken over by the next run")
+            who = (f"process {pid} on {host}" if pid
+                   else f"another program ({target or 'a lock file'})")
+            raise TuneError(f"storage {self.journal} is locked by {who} for {age:.0f} s: another "
+                            "`ft-nb tune` of this study is writing to it. Wait for it to finish or "
+                            "stop it; a lock whose process is gone, or one older than "
+                            f"{LOCK_STALE_S:.0f} s, is taken over by the next run")
         time.sleep(delay)
         delay = min(2 * delay, 0.1)
 
+# %% ../nbs/11_tuning.ipynb #3a13a334
 @patch
 def release(self:JournalLock):
     "Remove the lock if this process holds it."
@@ -465,16 +531,19 @@ OWNER_FILE = "tune_owner.json"
 
 def _results_in(out:Path)->list:
     "The names of a study's results in directory `out`."
-    return sorted(p.name for p in out.iterdir() if p.name in ("best_config.yaml", "trials.csv", "summary.json")
+    return sorted(p.name for p in out.iterdir() if p.name in ("best_config.yaml", "trials.csv",
+                                                              "summary.json")
                   or (p.name.startswith("trial-") and p.is_dir()))
 
+# %% ../nbs/11_tuning.ipynb #b7151014
 def _owner_record(out:Path)->dict|None:
     f = out/OWNER_FILE
     if not f.exists(): return None
     try: rec = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError): rec = None
     if not isinstance(rec, dict):
-        raise TuneError(f"{f} is unreadable; delete it if {out} belongs to no other study, or choose another --out")
+        raise TuneError(f"{f} is unreadable; delete it if {out} belongs to no other study, or "
+                        "choose another --out")
     return rec
 
 # %% ../nbs/11_tuning.ipynb #24bf59c2
@@ -483,37 +552,44 @@ def check_out(
     study:str,     # the study's name
     journal:Path,  # its journal (absolute)
 ):
-    "Refuse `out` if a training run or another study owns it, or a live process runs this study there."
+    ("Refuse `out` if a training run or another study owns it, or a live process runs this "
+     "study there.")
     if out.exists() and not out.is_dir():
-        raise TuneError(f"tuning directory {out} is a file; name a directory for the trials and results (--out)")
+        raise TuneError(f"tuning directory {out} is a file; name a directory for the trials and "
+                        "results (--out)")
     if not out.is_dir(): return
     run = [n for n in (MANIFEST, "adapter_config.json", "checkpoints") if (out/n).exists()]
-    if run: raise TuneError(f"tuning directory {out} holds a training run ({', '.join(run)}); the trials and "
-                            "best_config.yaml would be mixed into it: choose another --out")
+    if run:
+        raise TuneError(f"tuning directory {out} holds a training run ({', '.join(run)}); the "
+                        "trials and best_config.yaml would be mixed into it: choose another --out")
     rec = _owner_record(out)
     if rec is None:
         j = out/"study.journal"
         if j.exists() and j != journal:
-            raise TuneError(f"tuning directory {out} belongs to the study in {j}: its best adapter and "
-                            f"best_config.yaml would be overwritten; choose another --out, or --storage {j} to "
-                            "continue that study")
+            raise TuneError(f"tuning directory {out} belongs to the study in {j}: its best "
+                            "adapter and best_config.yaml would be overwritten; choose another "
+                            f"--out, or --storage {j} to continue that study")
         if not j.exists() and (left := _results_in(out)):
-            raise TuneError(f"tuning directory {out} holds a study's results ({', '.join(left[:4])}) and no record "
-                            "of its journal; choose another --out, or move them away")
+            raise TuneError(f"tuning directory {out} holds a study's results "
+                            f"({', '.join(left[:4])}) and no record of its journal; choose another "
+                            "--out, or move them away")
         return
     theirs = Path(str(rec.get("storage")))
     if theirs != journal and theirs.is_file():
-        raise TuneError(f"tuning directory {out} belongs to study {rec.get('study')} (journal {theirs}); study "
-                        f"{study} (journal {journal}) would overwrite its best adapter and best_config.yaml. Choose "
-                        f"another --out for this study, or --storage {theirs} to continue that one")
+        raise TuneError(f"tuning directory {out} belongs to study {rec.get('study')} (journal "
+                        f"{theirs}); study {study} (journal {journal}) would overwrite its best "
+                        "adapter and best_config.yaml. Choose another --out for this study, or "
+                        f"--storage {theirs} to continue that one")
     pid = rec.get("pid")
     if isinstance(pid, int) and rec.get("host") == _HOST and pid != os.getpid() and pid_alive(pid):
-        raise TuneError(f"tuning directory {out}: study {rec.get('study')} is being run there by process {pid}; "
-                        "wait for it to finish or stop it (two processes would each mark the other's running trial "
-                        "interrupted)")
+        raise TuneError(f"tuning directory {out}: study {rec.get('study')} is being run there by "
+                        f"process {pid}; wait for it to finish or stop it (two processes would "
+                        "each mark the other's running trial interrupted)")
 
+# %% ../nbs/11_tuning.ipynb #d32856f1
 def claim_out(out:Path, study:str, journal:Path, running:bool=True):
-    "Record in `out` that it belongs to `study` in `journal` (and, while `running`, to this process)."
+    ("Record in `out` that it belongs to `study` in `journal` (and, while `running`, to "
+     "this process).")
     rec = dict(study=study, storage=str(journal), pid=os.getpid() if running else None, host=_HOST)
     atomic_write(out/OWNER_FILE, json.dumps(rec, indent=1))
 
@@ -522,7 +598,8 @@ def sampler_seed(
     seed:int,      # the study's seed (the `seed` setting, or the config's)
     n_trials:int,  # trials the study already holds
 )->int:
-    "The sampler seed of a session: `seed` for a new study, after that one derived from `seed` and `n_trials`."
+    ("The sampler seed of a session: `seed` for a new study, after that one derived from `seed` "
+     "and `n_trials`.")
     if n_trials == 0: return seed % 2**32
     return int(hashlib.sha256(f"{seed}:{n_trials}".encode()).hexdigest()[:8], 16)
 
@@ -539,25 +616,33 @@ class TuneResult:
     plots: dict = field(default_factory=dict)
     out_dir: Path|None = None
 
+# %% ../nbs/11_tuning.ipynb #809b3568
 def _set_fields(cfg:FTConfig)->dict:
-    "The fields of `cfg` that differ from FTConfig's defaults, but `output_dir` and `run_name`: a study's config."
+    ("The fields of `cfg` that differ from FTConfig's defaults, but `output_dir` and `run_name`: a "
+     "study's config.")
     out = {}
     for f in fields(FTConfig):
         if f.name in ("output_dir", "run_name"): continue
-        d = f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
+        d = (f.default_factory() if f.default is MISSING and f.default_factory is not MISSING
+             else f.default)
         if (v := getattr(cfg, f.name)) != d: out[f.name] = v
     return out
 
+# %% ../nbs/11_tuning.ipynb #3c507cc0
 def _digest(cfg:FTConfig, space:dict, st:TuneSettings)->str:
-    "The identity of a study: its config's set fields, the space and the objective (a field ft_nb adds later with a "
+    ("The identity of a study: its config's set fields, the space and the objective (a field ft_nb "
+     "adds later with a ")
     "default leaves it unchanged, so a study resumes across versions)."
-    d = dict(config=_set_fields(cfg), space={k: vars(v) for k, v in space.items()}, objective=st.objective)
+    d = dict(config=_set_fields(cfg), space={k: vars(v) for k, v in space.items()},
+             objective=st.objective)
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
+# %% ../nbs/11_tuning.ipynb #91d9eac5
 def study_name(cfg:FTConfig, space:dict, st:TuneSettings)->str:
     "The `study_name` setting, or a name derived from the config, the space and the objective."
     return st.study_name or f"ft_nb-{_digest(cfg, space, st)}"
 
+# %% ../nbs/11_tuning.ipynb #e83b685a
 def _storage(path:Path):
     "Optuna's journal storage on `path` (repaired first), locked with `JournalLock`."
     from optuna.storages import JournalStorage
@@ -570,37 +655,47 @@ def _storage(path:Path):
     try: return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
     except TuneError: raise
     except Exception as e:   # whatever replaying a damaged or foreign journal raises
-        raise TuneError(f"storage {path} cannot be read as an Optuna journal ({type(e).__name__}: {e}); name a "
-                        "new file or the study's journal") from None
+        raise TuneError(f"storage {path} cannot be read as an Optuna journal ({type(e).__name__}: "
+                        f"{e}); name a new file or the study's journal") from None
 
+# %% ../nbs/11_tuning.ipynb #5582172f
 def _open_study(cfg, space, st, out:Path):
     optuna = _optuna()
     path = check_storage(st.storage or Path(out)/"study.journal")
     try: path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise TuneError(f"storage {path}: cannot create its directory ({e.strerror or e})") from None
+    except OSError as e:
+        raise TuneError(f"storage {path}: cannot create its directory "
+                        f"({e.strerror or e})") from None
     storage = _storage(path)
     digest, name = _digest(cfg, space, st), study_name(cfg, space, st)
     have = [s.study_name for s in storage.get_all_studies()]
     if have and name not in have:
-        raise TuneError(f"storage {path} holds another study ({', '.join(have)}), not one of this config and space "
-                        f"({name}); use another storage file, the same config and space, or delete {path}")
-    pruner = {"median": optuna.pruners.MedianPruner(n_startup_trials=st.startup_trials, n_warmup_steps=0),
-              "halving": optuna.pruners.SuccessiveHalvingPruner(), "none": optuna.pruners.NopPruner()}[st.pruner]
-    study = optuna.create_study(study_name=name, storage=storage, direction=st.direction, load_if_exists=True,
-                                pruner=pruner)
+        raise TuneError(f"storage {path} holds another study ({', '.join(have)}), not one of this "
+                        f"config and space ({name}); use another storage file, the same config and "
+                        f"space, or delete {path}")
+    pruner = {"median": optuna.pruners.MedianPruner(n_startup_trials=st.startup_trials,
+                                                    n_warmup_steps=0),
+              "halving": optuna.pruners.SuccessiveHalvingPruner(),
+              "none": optuna.pruners.NopPruner()}[st.pruner]
+    study = optuna.create_study(study_name=name, storage=storage, direction=st.direction,
+                                load_if_exists=True, pruner=pruner)
     if study.user_attrs.get("digest", digest) != digest:
-        raise TuneError(f"storage {path}: study {name} was made for another config or space; name another study")
+        raise TuneError(f"storage {path}: study {name} was made for another config or space; name "
+                        "another study")
     study.set_user_attr("digest", digest)
     seed = sampler_seed(cfg.seed if st.seed is None else st.seed, len(study.trials))
     study.sampler = optuna.samplers.TPESampler(seed=seed)
     return study, path
 
+# %% ../nbs/11_tuning.ipynb #d85f06a5
 def _requeue_interrupted(study)->int:
-    "Mark trials a killed process left RUNNING as failed and queue their parameters again; how many."
+    ("Mark trials a killed process left RUNNING as failed and queue their parameters "
+     "again; how many.")
     optuna = _optuna()
     n = 0
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study._storage.set_trial_user_attr(t._trial_id, "note", "interrupted (the study process stopped)")
+        study._storage.set_trial_user_attr(t._trial_id, "note",
+                                           "interrupted (the study process stopped)")
         study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
         if t.params: study.enqueue_trial(t.params, skip_if_exists=False)
         n += 1
@@ -612,7 +707,8 @@ def _run_trial(trial, cfg, space, st, out, shared):
     optuna = _optuna()
     params = suggest(trial, space)
     run = out/f"trial-{trial.number:03d}"
-    tcfg = cfg.replace(**params, output_dir=str(run), overwrite_output_dir=True, resume=False, report_to="none")
+    tcfg = cfg.replace(**params, output_dir=str(run), overwrite_output_dir=True, resume=False,
+                       report_to="none")
     trial.set_user_attr("fields", {k: v for k, v in params.items()})
     cb = PruneCallback(trial, 1.0 if st.direction == "minimize" else -1.0)
     t = None
@@ -657,27 +753,33 @@ def _tuning_dir(out_dir, cfg:FTConfig)->Path:
     "The absolute tuning directory: `out_dir`, or `<output_dir>/tuning`."
     return Path(os.path.abspath(Path(out_dir or Path(cfg.output_dir)/"tuning").expanduser()))
 
+# %% ../nbs/11_tuning.ipynb #babc28bc
 def tune(
-    config,                    # YAML path or dict with `search:` / `tune:` blocks, or an FTConfig (then give space)
-    space=None,                # search space (dict, "usual" or a YAML file) over the config's `search:`
+    config,    # YAML path or dict with `search:` / `tune:` blocks, or an FTConfig (then give space)
+    space=None,            # search space (dict, "usual" or a YAML file) over the config's `search:`
     overrides:list|None=None,  # key=value config overrides
-    out_dir:str|Path|None=None,  # where the study, trials and results go (default: <output_dir>/tuning)
-    **settings,                # TuneSettings fields (trials, timeout_s, objective, pruner, storage, ...)
+    out_dir:str|Path|None=None,  # for the study, trials, results (default: <output_dir>/tuning)
+    **settings,           # TuneSettings fields (trials, timeout_s, objective, pruner, storage, ...)
 )->TuneResult:
-    "Run (or resume) a hyperparameter search; the best adapter, the best config as YAML, the trial table and plots."
+    ("Run (or resume) a hyperparameter search; the best adapter, the best config as YAML, the "
+     "trial table and plots.")
     optuna = _optuna()
     if isinstance(config, FTConfig): config = config.to_dict()
     cfg, sp, st = read_tune_config(config, space, overrides, **settings)
     if st.objective != "eval_loss":
         try: get_metric(st.objective)
-        except FTError as e: raise TuneError(f"objective {st.objective!r}: not a metric the evaluation produces "
-                                             f"({e}); use eval_loss or a generation metric such as accuracy") from None
+        except FTError as e:
+            raise TuneError(f"objective {st.objective!r}: not a metric the evaluation produces "
+                            f"({e}); use eval_loss or a generation metric such "
+                            "as accuracy") from None
     if st.objective == "eval_loss" and not (cfg.val_dataset or cfg.val_fraction):
-        raise TuneError("objective eval_loss needs a validation set: set val_dataset or val_fraction > 0")
+        raise TuneError("objective eval_loss needs a validation set: set val_dataset or "
+                        "val_fraction > 0")
     out = _tuning_dir(out_dir, cfg)
     check_out(out, study_name(cfg, sp, st), check_storage(st.storage or out/"study.journal"))
     try: out.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise TuneError(f"tuning directory {out}: cannot create it ({e.strerror or e})") from None
+    except OSError as e:
+        raise TuneError(f"tuning directory {out}: cannot create it ({e.strerror or e})") from None
     study, path = _open_study(cfg, sp, st, out)
     claim_out(out, study.study_name, path)
     try:
@@ -688,8 +790,9 @@ def tune(
         shared = {}
         t0 = time.time()
         if todo != 0:
-            study.optimize(lambda tr: _run_trial(tr, cfg, sp, st, out, shared), n_trials=todo, timeout=st.timeout_s,
-                           catch=(Exception,), callbacks=[lambda s, t: _keep_best(s, st, out)], gc_after_trial=True)
+            study.optimize(lambda tr: _run_trial(tr, cfg, sp, st, out, shared), n_trials=todo,
+                           timeout=st.timeout_s, catch=(Exception,),
+                           callbacks=[lambda s, t: _keep_best(s, st, out)], gc_after_trial=True)
         return _results(study, cfg, st, out, requeued, time.time() - t0)
     finally: claim_out(out, study.study_name, path, running=False)
 
@@ -700,16 +803,20 @@ def trials_table(study)->"pd.DataFrame":
     for t in study.trials:
         ended = t.datetime_complete and t.datetime_start
         dur = (t.datetime_complete - t.datetime_start).total_seconds() if ended else None
-        # a pruned trial's value is its last report (the validation loss, signed): shown in its note, not as a value
+        # a pruned trial's value is its last report (the validation loss, signed): shown in its
+        # note, not as a value
         value = None if t.state.name == "PRUNED" else t.value
         rows.append(dict(number=t.number, state=t.state.name, value=value,
                          **{k: (json.dumps(v) if isinstance(v, list) else v)
                             for k, v in t.user_attrs.get("fields", t.params).items()},
-                         seconds=round(dur, 1) if dur is not None else None, note=t.user_attrs.get("note", "")))
+                         seconds=round(dur, 1) if dur is not None else None,
+                         note=t.user_attrs.get("note", "")))
     return pd.DataFrame(rows).set_index("number") if rows else pd.DataFrame()
 
+# %% ../nbs/11_tuning.ipynb #99b8c579
 def _plots(study, out:Path)->dict:
-    "Optimisation history and parameter importances as PNG (where there are enough finished trials)."
+    ("Optimisation history and parameter importances as PNG (where there are enough "
+     "finished trials).")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -731,6 +838,7 @@ def _plots(study, out:Path)->dict:
         except Exception as e: paths[name] = f"not drawn: {e}"
     return paths
 
+# %% ../nbs/11_tuning.ipynb #a349ad1e
 def _results(study, cfg, st, out:Path, requeued:int, wall:float)->TuneResult:
     table = trials_table(study)
     if len(table): atomic_write(out/"trials.csv", table.to_csv())
@@ -744,35 +852,42 @@ def _results(study, cfg, st, out:Path, requeued:int, wall:float)->TuneResult:
         best_cfg = out/"best_config.yaml"
         atomic_write(best_cfg, bc.to_yaml())
     summary = dict(study=study.study_name, objective=st.objective, direction=st.direction,
-                   trials=len(study.trials), states=table["state"].value_counts().to_dict() if len(table) else {},
+                   trials=len(study.trials),
+                   states=table["state"].value_counts().to_dict() if len(table) else {},
                    requeued_interrupted=requeued, wall_s=round(wall, 1),
-                   best=dict(number=best.number, value=best.value, fields=best.user_attrs.get("fields"))
+                   best=dict(number=best.number, value=best.value,
+                             fields=best.user_attrs.get("fields"))
                         if best else None)
     atomic_write(out/"summary.json", json.dumps(summary, indent=1, default=str))
-    return TuneResult(study, (best.user_attrs.get("fields") or {}) if best else {}, best.value if best else None,
-                      best_cfg, best_run, table, _plots(study, out), out)
+    return TuneResult(study, (best.user_attrs.get("fields") or {}) if best else {},
+                      best.value if best else None, best_cfg, best_run, table,
+                      _plots(study, out), out)
 
 # %% ../nbs/11_tuning.ipynb #82744888
 def cmd_tune(
     config:str,               # YAML config with a `search:` block (and optionally `tune:`)
-    space:str=None,           # search space YAML (or `usual`) instead of the config's `search:` block
-    trials:int=None,          # trials to finish, counting those already in the study (default: the tune: block, 20)
+    space:str=None,         # search space YAML (or `usual`) instead of the config's `search:` block
+    trials:int=None,         # trials to finish, counting the study's (default: the tune: block, 20)
     timeout:float=None,       # stop starting trials after this many seconds
-    objective:str=None,       # eval_loss (default) or a generation metric on the validation split, e.g. accuracy
+    objective:str=None,    # eval_loss (default) or a generation metric on validation, e.g. accuracy
     pruner:str=None,          # median (default), halving or none
-    storage:str=None,         # journal file of the study (default: <output_dir>/tuning/study.journal)
+    storage:str=None,       # journal file of the study (default: <output_dir>/tuning/study.journal)
     out:str=None,             # directory for trials and results (default: <output_dir>/tuning)
     keep_all:bool=False,      # keep every trial's run directory (default: the best one only)
     overrides:list=None,      # key=value config overrides
 )->int:
-    "Search hyperparameters with Optuna; print the trial table, write the best config and keep the best adapter."
-    r = tune(config, space, overrides, out, trials=trials, timeout_s=timeout, objective=objective, pruner=pruner,
-             storage=storage, keep="all" if keep_all else None)
-    with pd.option_context("display.width", 160, "display.max_columns", 20): print(r.table.to_string())
+    ("Search hyperparameters with Optuna; print the trial table, write the best config and keep "
+     "the best adapter.")
+    r = tune(config, space, overrides, out, trials=trials, timeout_s=timeout, objective=objective,
+             pruner=pruner, storage=storage, keep="all" if keep_all else None)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(r.table.to_string())
     if r.best_config is None:
         states = r.table["state"].value_counts().to_dict() if len(r.table) else {}
-        raise TuneError(f"no trial finished ({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}); "
-                        "the notes in the table above say why each one stopped")
+        raise TuneError("no trial finished "
+                        f"({', '.join(f'{n} {s}' for s, n in states.items()) or 'none ran'}); the "
+                        "notes in the table above say why each one stopped")
     print(f"\nbest trial value {r.best_value:.4g} with {r.best_params}")
-    print(f"best config: {r.best_config}\nbest adapter: {r.best_run}\nplots: {', '.join(map(str, r.plots.values()))}")
+    print(f"best config: {r.best_config}\nbest adapter: {r.best_run}\nplots: "
+          f"{', '.join(map(str, r.plots.values()))}")
     return 0
