@@ -735,7 +735,8 @@ def _cache_kw(model:nn.Module)->str:
 
 # %% ../nbs/03_methods.ipynb #c147d523
 def _prompt_batches(groups:dict, chunk:int)->list[list]:
-    "Consecutive (prompt, label rows) of `groups` whose rows together fit in `chunk` (one prompt at least each)."
+    ("Consecutive (prompt, label rows) of `groups` whose rows together fit in `chunk` (one prompt "
+     "at least each).")
     out, n = [], 0
     for p, rows in groups.items():
         if not out or n + len(rows) > chunk:
@@ -748,7 +749,8 @@ def _prompt_batches(groups:dict, chunk:int)->list[list]:
 
 # %% ../nbs/03_methods.ipynb #d85a48e4
 def _prefill(model:nn.Module, prompts:list)->tuple:
-    "One forward of `prompts`, padded on the left: each one's next-token log-probs, the KV cache, the mask."
+    ("One forward of `prompts`, padded on the left: each one's next-token log-probs, the KV "
+     "cache, the mask.")
     dev, n = model_device(model), max(len(p) for p in prompts)
     ids = torch.tensor([[0] * (n - len(p)) + list(p) for p in prompts], device=dev)
     pad = torch.tensor([n - len(p) for p in prompts], device=dev)
@@ -760,7 +762,8 @@ def _prefill(model:nn.Module, prompts:list)->tuple:
 
 # %% ../nbs/03_methods.ipynb #5d564383
 def _label_pass(model:nn.Module, first:tuple, who:list[int], labs:list[list[int]])->torch.Tensor:
-    "Log-probs of each label `labs[r]` after prompt `who[r]` of the prefill `first`, on a copy of its cache."
+    ("Log-probs of each label `labs[r]` after prompt `who[r]` of the prefill `first`, on a copy of "
+     "its cache.")
     head, cache, pmask = first
     dev, lens, n = pmask.device, [len(l) for l in labs], max(len(l) for l in labs)
     who = torch.tensor(who, device=dev)
@@ -769,7 +772,8 @@ def _label_pass(model:nn.Module, first:tuple, who:list[int], labs:list[list[int]
     cache.batch_select_indices(who)
     mask = torch.cat([pmask[who], torch.ones(len(labs), n, dtype=torch.long, device=dev)], 1)
     pos = pmask[who].sum(-1, keepdim=True) + torch.arange(n, device=dev)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, **{_cache_kw(model): cache}).logits
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos,
+                   **{_cache_kw(model): cache}).logits
     return torch.cat([head[who].gather(-1, ids[:, :1]),
                       _label_logprobs(logits[:, :-1], ids[:, 1:], [x - 1 for x in lens])], 1)
 
@@ -782,8 +786,10 @@ def score_labels(
     normalize:bool=False,  # True: the mean log-prob per label token instead of the sum
     chunk:int=64,          # labels per forward pass (several prompts' labels share one)
 )->torch.Tensor:
-    "Each label's log-likelihood after its prompt (float32, one per label); the argmax is the scored answer."
-    dev, out, groups, shared = model_device(model), torch.empty(len(targets)), {}, _shares_cache(model)
+    ("Each label's log-likelihood after its prompt (float32, one per label); the argmax is the "
+     "scored answer.")
+    dev, out, groups, shared = (model_device(model), torch.empty(len(targets)), {},
+                                _shares_cache(model))
     for i, (p, l) in enumerate(targets): groups.setdefault(tuple(p), []).append(i)
     for batch in _prompt_batches(groups, chunk if shared else 1):
         rows = [(j, i) for j, (_, rs) in enumerate(batch) for i in rs]
