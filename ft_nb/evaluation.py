@@ -194,7 +194,8 @@ def scored_answers(
     desc:str="score labels",       # bar label
     batch_size:int=8,              # prompts scored together (their labels share one forward)
 )->tuple[list[str], torch.Tensor]:
-    "Per prompt the likeliest label (`methods.score_labels`) and each label's probability (rows sum to 1)."
+    ("Per prompt the likeliest label (`methods.score_labels`) and each label's probability (rows "
+     "sum to 1).")
     if not messages: return [], torch.empty(0, len(labels))
     was_training = model.training
     model.eval()
