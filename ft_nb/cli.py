@@ -31,7 +31,9 @@ COMMANDS = dict(
     ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
     export="ft_nb.gguf_export:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve",
     pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
-    ab="ft_nb.human_eval:cmd_ab", **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters"})
+    ab="ft_nb.human_eval:cmd_ab", reward="ft_nb.reward_model:cmd_reward",
+    **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters",
+       "rating-pairs": "ft_nb.reward_model:cmd_rating_pairs"})
 
 # %% ../nbs/09_cli.ipynb #6c2f90d4
 def command_help(verb:str, commands:dict|None=None)->str:

@@ -32,9 +32,9 @@ from .data import read_rows
 
 # %% auto #0
 __all__ = ['RUBRIC', 'LAYOUT', 'HumanEvalError', 'ABItem', 'ab_items', 'json_kind', 'prompt_text', 'where_differ',
-           'ab_from_predictions', 'ABSession', 'read_ratings', 'ABWidget', 'load_ratings', 'wilson_interval',
-           'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'cmd_ratings', 'read_ab_items',
-           'cmd_ab']
+           'ab_from_predictions', 'items_fingerprint', 'ABSession', 'read_ratings', 'ABWidget', 'load_ratings',
+           'wilson_interval', 'win_rate', 'rubric_means', 'cohen_kappa', 'rater_agreement', 'summarize', 'cmd_ratings',
+           'read_ab_items', 'cmd_ab']
 
 # %% ../nbs/05a_human_eval.ipynb #f96dabf2
 class HumanEvalError(FTError, ValueError):
@@ -162,7 +162,8 @@ def ab_from_predictions(
     return items, info
 
 # %% ../nbs/05a_human_eval.ipynb #892b043d
-def _fingerprint(items)->str:
+def items_fingerprint(items)->str:
+    "The fingerprint of the items (ids, prompts, outputs) in a session's header: 16 hex digits."
     h = hashlib.sha256()
     for it in items: h.update(json.dumps([it.id, it.prompt, sorted(it.outputs.items())], ensure_ascii=False).encode())
     return h.hexdigest()[:16]
@@ -196,7 +197,7 @@ class ABSession:
         if len(self.systems) != 2 or any(tuple(it.outputs) != self.systems for it in items):
             raise HumanEvalError(f"every item needs outputs of the same two systems; first item has {self.systems}")
         self.header = dict(layout=LAYOUT, systems=list(self.systems), rubric=list(self.rubric), seed=seed,
-                           n_items=len(items), items=_fingerprint(items))
+                           n_items=len(items), items=items_fingerprint(items))
         self.done = set()
         if self.path.is_file() and self.path.stat().st_size:
             h, ratings = read_ratings(self.path)
@@ -444,7 +445,8 @@ def load_ratings(*paths)->"pd.DataFrame":
     dup = df.duplicated(["item","rater"], keep="last") if len(df) else None
     replaced = int(dup.sum()) if dup is not None else 0
     if replaced: df = df[~dup].reset_index(drop=True)   # a re-rated item: the last rating counts
-    df.attrs.update(systems=tuple(h0["systems"]), rubric=tuple(h0["rubric"]), replaced=replaced)
+    df.attrs.update(systems=tuple(h0["systems"]), rubric=tuple(h0["rubric"]), replaced=replaced,
+                    items=h0["items"])   # the items' fingerprint (`items_fingerprint`)
     return df
 
 # %% ../nbs/05a_human_eval.ipynb #b3b31f32

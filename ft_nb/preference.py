@@ -39,10 +39,11 @@ from .metrics import normalize_text, extract_label
 
 
 # %% auto #0
-__all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
-           'detect_pair_format', 'to_pair', 'end_of_turn', 'encode_pair', 'PreferenceData', 'read_pairs',
-           'prepare_pairs', 'preview_pair', 'answers_only_scoring', 'preference_arguments', 'PreferenceTrainer',
-           'answer_logps', 'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
+__all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'check_block_types',
+           'settings_block', 'load_stage_config', 'load_preference', 'detect_pair_format', 'to_pair', 'end_of_turn',
+           'encode_pair', 'PreferenceData', 'read_pairs', 'prepare_pairs', 'preview_pair', 'answers_only_scoring',
+           'trl_arguments', 'preference_arguments', 'PreferenceTrainer', 'block_resume_changes', 'answer_logps',
+           'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
 
 # %% ../nbs/04b_preference.ipynb #b9320622
 class PreferenceError(FTError, ValueError):
@@ -79,18 +80,23 @@ _NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5
                 sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
                 undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
 
+def check_block_types(s, block:str):
+    "Check each field of the settings dataclass `s` (a config block) against its type."
+    for f in fields(s):
+        v, t = getattr(s, f.name), str(f.type).replace(" ", "")
+        if v is None and "None" in t: continue
+        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
+            setattr(s, f.name, float(v))
+            continue
+        base = dict(str=str, float=float, bool=bool, int=int)[t.split("|")[0]]
+        if not isinstance(v, base) or (base in (float, int) and isinstance(v, bool)):
+            raise ConfigError(f"{block}: {f.name} must be {t.split('|')[0]}, "
+                              f"got {type(v).__name__} {v!r}")
+
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
         if not ok: raise ConfigError(f"preference: {msg}")
-    for f in fields(p):
-        v, t = getattr(p, f.name), str(f.type).replace(" ", "")
-        if v is None and "None" in t: continue
-        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
-            setattr(p, f.name, float(v))
-            continue
-        base = dict(str=str, float=float, bool=bool)[t.split("|")[0]]
-        need(isinstance(v, base) and not (base is float and isinstance(v, bool)),
-             f"{f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
+    check_block_types(p, "preference")
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
     need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
     need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
@@ -106,26 +112,29 @@ def _check_pref(p:PreferenceConfig):
     if p.stage == "kto": need(p.pair_format in ("auto", "kto"), "the kto stage reads prompt/completion/label records")
 
 # %% ../nbs/04b_preference.ipynb #ede7627f
-_PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
-
-def _pref_from_dict(d, source="preference")->PreferenceConfig:
+def settings_block(cls, d, source:str, block:str):
+    "The settings dataclass `cls` of the config block `d`; an unknown key names the closest field."
+    names = [f.name for f in fields(cls)]
     if d is None: d = {}
     if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
     for k in d:
-        if k not in _PREF_NAMES:
-            c = difflib.get_close_matches(str(k), _PREF_NAMES, n=1, cutoff=0.5)
-            hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(_PREF_NAMES)}"
+        if k not in names:
+            c = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
+            hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(names)}"
             raise ConfigError(f"{source}: unknown key '{k}'{hint}")
-    try: return PreferenceConfig(**d)
-    except ConfigError as e: raise ConfigError(f"{source}: {str(e).removeprefix('preference: ')}") from None
+    try: return cls(**d)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {str(e).removeprefix(f'{block}: ')}") from None
 
-def load_preference(
-    config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
-    overrides:list|dict|None=None,  # `--key value` for either config
-    preference:dict|PreferenceConfig|None=None,  # the preference settings (else the `preference:` block)
-)->tuple[FTConfig, PreferenceConfig]:
-    "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
-    src = "config"
+def load_stage_config(
+    config,                  # YAML path, dict (with an optional `block:` of settings) or `FTConfig`
+    block:str,               # the block's key in the config, e.g. 'preference'
+    cls,                     # its settings dataclass (raising `ConfigError` 'BLOCK: ...')
+    overrides:list|dict|None=None,  # `--key value` for either config (a block's also --BLOCK.key)
+    given=None,              # the block's settings as a `cls` or a dict (else the config's block)
+)->tuple:
+    "The training `FTConfig` and the `block:` settings of one config, overrides applied to either."
+    src, names = "config", [f.name for f in fields(cls)]
     if isinstance(config, (str, Path)):
         p = Path(config)
         if not p.is_file(): raise ConfigError(f"config file {p} not found")
@@ -134,18 +143,29 @@ def load_preference(
     elif isinstance(config, FTConfig): d = config.to_dict()
     elif isinstance(config, dict): d = dict(config)
     else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
-    pd = d.pop("preference", None)
-    if isinstance(preference, PreferenceConfig): pd = dataclasses.asdict(preference)
-    elif preference is not None: pd = preference
-    if pd is None: pd = {}
-    if not isinstance(pd, dict):
-        raise ConfigError(f"{src}: preference: expected a block of settings (e.g. `preference:` then an indented "
-                          f"`stage: dpo`), got {type(pd).__name__} {str(pd)[:60]!r}")
+    bd = d.pop(block, None)
+    if isinstance(given, cls): bd = dataclasses.asdict(given)
+    elif given is not None: bd = given
+    if bd is None: bd = {}
+    if not isinstance(bd, dict):
+        raise ConfigError(f"{src}: {block}: expected a block of settings (e.g. `{block}:` then "
+                          f"indented `key: value` lines), got {type(bd).__name__} {str(bd)[:60]!r}")
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
-    pov = {k.removeprefix("preference."): v for k, v in ov.items() if k.removeprefix("preference.") in _PREF_NAMES}
-    fov = {k: v for k, v in ov.items() if k.removeprefix("preference.") not in _PREF_NAMES}
-    pref = _pref_from_dict({**pd, **pov}, f"{src}: preference")
-    return load_config(d, overrides=fov), pref
+    own = lambda k: k.removeprefix(f"{block}.") in names
+    bov = {k.removeprefix(f"{block}."): v for k, v in ov.items() if own(k)}
+    fov = {k: v for k, v in ov.items() if not own(k)}
+    settings = settings_block(cls, {**bd, **bov}, f"{src}: {block}", block)
+    return load_config(d, overrides=fov), settings
+
+_PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
+
+def load_preference(
+    config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
+    overrides:list|dict|None=None,  # `--key value` for either config
+    preference:dict|PreferenceConfig|None=None,  # the preference settings (else the `preference:` block)
+)->tuple[FTConfig, PreferenceConfig]:
+    "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
+    return load_stage_config(config, "preference", PreferenceConfig, overrides, preference)
 
 # %% ../nbs/04b_preference.ipynb #172059ae
 def detect_pair_format(r:dict)->str|None:
@@ -324,7 +344,11 @@ def _hash_rows(pairs)->str:
     for p in pairs: h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
-def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceData:
+def prepare_pairs(
+    cfg:FTConfig,            # the training config (dataset, field_map, max_seq_len, ...)
+    pref,                    # pair_format, identical, stage: `PreferenceConfig` or a reward block
+    tokenizer,               # the tokenizer of the model to train
+)->PreferenceData:
     "Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason in the report."
     pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt, pref.identical)
     if pref.stage == "kto" and fmt != "kto":
@@ -385,16 +409,6 @@ class _PrefMixin(FTTrainerMixin):
             dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
         return dataset
 
-    def training_step(self, model, inputs, *args, **kw):
-        m = inputs.get("attention_mask")
-        self.real_tokens += int(m.sum()) if m is not None else 0
-        loss = super().training_step(model, inputs, *args, **kw)
-        if self.nan_guard is not None:
-            bad = ~torch.isfinite(loss.detach()).all()
-            g = self.nan_guard
-            g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-        return loss
-
     def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
         if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
         p = feature["prompt_ids"]
@@ -454,18 +468,29 @@ def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
                 label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
 
-def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
-    "TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe precision/checkpointing."
+def trl_arguments(
+    C,                      # a TRL config class (DPOConfig, RewardConfig, ...)
+    cfg:FTConfig,           # the training config: its `training_arguments` carry over
+    device:str,             # the device picked (`core.pick_device_and_precision`)
+    precision:str,          # the precision picked
+    has_val:bool=True,      # whether there is a validation split
+    **stage,                # the stage's own fields of `C`
+):
+    "A TRL config: `training_arguments` of SFT, the stage's fields, `cfg`'s precision/checkpointing."
     args = training_arguments(cfg, device, precision, has_val)
-    C, _ = _trl(pref.stage)
     names = {f.name for f in dataclasses.fields(C) if f.init}
     kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
     kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
               **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
-                 if k in names}, **_stage_args(pref.stage, pref, cfg))
+                 if k in names}, **stage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return C(**{k: v for k, v in kw.items() if k in names})
+
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
+    "TRL's config for the stage: `trl_arguments` with the preference fields."
+    stage = _stage_args(pref.stage, pref, cfg)
+    return trl_arguments(_trl(pref.stage)[0], cfg, device, precision, has_val, **stage)
 
 # %% ../nbs/04b_preference.ipynb #aac9856f
 class PreferenceTrainer(LoRATrainer):
@@ -563,24 +588,36 @@ def _same_setting(k, a, b)->bool:
     if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
+def block_resume_changes(
+    output_dir,              # the run being resumed
+    block:str,               # the block recorded in its ft_nb_config.yaml, e.g. 'preference'
+    new:dict,                # the block's settings now
+    free:tuple=(),           # the keys that may change on resume (the objective stays the same)
+    error=None,              # the exception class to raise (default `PreferenceError`)
+)->dict:
+    "The free changes of a resume, `{'BLOCK.KEY': [old, new]}`; a change of objective is refused."
+    error = error or PreferenceError
+    f = Path(output_dir)/"ft_nb_config.yaml"
+    if not f.is_file(): return {}        # no run there: `check_output_dir` says so
+    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get(block)
+    except (OSError, yaml.YAMLError, AttributeError): old = None
+    if not isinstance(old, dict):
+        raise error(f"resume: {f} records no {block} settings (a run of another stage, or of an "
+                    "older ft_nb), so they cannot be checked; start a new run "
+                    "(overwrite_output_dir: true)")
+    diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
+    if bad := {k: d for k, d in diff.items() if k not in free}:
+        what = "; ".join(f"{block}.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
+        raise error(f"resume: the {block} settings differ from the run in {output_dir} in settings "
+                    f"that define its objective ({what}); resume with the run's own values (the "
+                    f"{block}: block of {f}) or start a new run")
+    return {f"{block}.{k}": d for k, d in diff.items()}
+
 @patch
 def extra_resume_changes(self:PreferenceTrainer)->dict:
     "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
-    f = Path(self.cfg.output_dir)/"ft_nb_config.yaml"
-    if not f.is_file(): return {}        # no run there: `check_output_dir` says so
-    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("preference")
-    except (OSError, yaml.YAMLError, AttributeError): old = None
-    if not isinstance(old, dict):
-        raise PreferenceError(f"resume: {f} records no preference settings (a run of ft-nb train, or of an older "
-                              "ft_nb), so they cannot be checked; start a new run (overwrite_output_dir: true)")
     new = _pref_record(self.pref)
-    diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
-    if bad := {k: d for k, d in diff.items() if k not in _PREF_FREE}:
-        raise PreferenceError(
-            f"resume: the preference settings differ from the run in {self.cfg.output_dir} in settings that define "
-            "its objective (" + "; ".join(f"preference.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
-            + f"); resume with the run's own values (the preference: block of {f}) or start a new run")
-    return {f"preference.{k}": d for k, d in diff.items()}
+    return block_resume_changes(self.cfg.output_dir, "preference", new, _PREF_FREE)
 
 @patch
 def config_record(self:PreferenceTrainer)->dict:

@@ -330,6 +330,8 @@ def check_config(self:LoRATrainer):
 # %% ../nbs/04_training.ipynb #5e156c86
 def _world_size(): return int(os.environ.get("WORLD_SIZE", "1"))
 
+LoRATrainer.num_labels = None   # the base's head: None, a causal LM; N, a classifier of N scores
+
 @patch
 def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
     "The base model and tokenizer: those given, or loaded from the config (right padding, for training)."
@@ -338,7 +340,8 @@ def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
         if tokenizer is None: raise TrainingError("LoRATrainer(model=...) also needs tokenizer=...")
         return model, tokenizer
     if self.device == "cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    return load_for(cfg, device=self.device, precision=self.precision, for_training=True)
+    return load_for(cfg, device=self.device, precision=self.precision, for_training=True,
+                    num_labels=self.num_labels)
 
 # %% ../nbs/04_training.ipynb #6cd8948c
 @patch
@@ -408,23 +411,25 @@ class FTTrainerMixin:
     nan_guard = None     # the run's NonFiniteGuard: nothing is saved once it tripped
     lr_change = None     # [old, new] when a resume changed the learning rate
 
-class _FTTrainer(FTTrainerMixin, Trainer):
-    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
-    target_logits_only = False
-
     def training_step(self, model, inputs, *args, **kw):
-        m = inputs.get("attention_mask")
-        self.real_tokens += int(m.sum()) if m is not None else int(inputs["input_ids"].numel())
+        "Count the real tokens; report a non-finite loss to the guard (every rank stops together)."
+        m, ids = inputs.get("attention_mask"), inputs.get("input_ids")
+        n = m.sum() if m is not None else ids.numel() if ids is not None else 0
+        self.real_tokens += int(n)
         loss = super().training_step(model, inputs, *args, **kw)
         if self.nan_guard is not None:
             bad = ~torch.isfinite(loss.detach()).all()
             g = self.nan_guard
             g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-            if torch.distributed.is_available() and torch.distributed.is_initialized():   # every rank stops together
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
                 f = g.bad_loss.float().reshape(1)
                 torch.distributed.all_reduce(f)
                 g.bad_loss = f[0] > 0
         return loss
+
+class _FTTrainer(FTTrainerMixin, Trainer):
+    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    target_logits_only = False
 
 # %% ../nbs/04_training.ipynb #3965f353
 @patch
