@@ -15,12 +15,13 @@ Docs: https://ft-nb.github.io/ft_nb/models.html.md"""
 
 # %% ../nbs/01_models.ipynb #ecd8ea80
 from __future__ import annotations
-import importlib.util, json, os, re, time, warnings
+import contextlib, importlib.util, json, os, re, time, warnings
 from pathlib import Path
 import torch
 from filelock import FileLock
 from transformers import AutoTokenizer, BitsAndBytesConfig, AutoModelForCausalLM
 from transformers import AutoModelForSequenceClassification
+from transformers.modeling_layers import GenericForSequenceClassification
 import transformers as tf
 from huggingface_hub import constants
 from transformers.utils import logging as hf_logging
@@ -228,6 +229,22 @@ def bnb_cpu_bf16_kernels(model, allowed:bool)->int:
             n += 1
     return n
 
+# %% ../nbs/01_models.ipynb #2d0556ee
+_IGNORE = ("_keys_to_ignore_on_load_missing", "_keys_to_ignore_on_load_unexpected")
+
+@contextlib.contextmanager
+def _head_expected():
+    "While inside: a sequence classifier's missing `score` and a checkpoint's unused `lm_head` go unreported."
+    G = GenericForSequenceClassification     # the sequence classifiers' common base in transformers 5
+    old = {k: G.__dict__.get(k) for k in _IGNORE}
+    G._keys_to_ignore_on_load_missing = [*(old[_IGNORE[0]] or []), r"^score\.weight$"]
+    G._keys_to_ignore_on_load_unexpected = [*(old[_IGNORE[1]] or []), r"^lm_head\."]
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: delattr(G, k)
+            else: setattr(G, k, v)
+
 # %% ../nbs/01_models.ipynb #71ac5550
 def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=False, device:str|None=None,
                              precision:str|None=None, trust_remote_code:bool=False, padding_side:str="right",
@@ -250,7 +267,9 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
     else: kw["dtype"] = torch_dtype(prec)
     cls = AutoModelForCausalLM if num_labels is None else AutoModelForSequenceClassification
     if num_labels is not None: kw["num_labels"] = num_labels   # the head: new, unless saved
-    try: model = _from_pretrained(cls, name_or_path, src, **kw)
+    try:
+        with _head_expected() if num_labels is not None else contextlib.nullcontext():
+            model = _from_pretrained(cls, name_or_path, src, **kw)
     except ImportError as e:   # e.g. flash_attention_2 without the flash-attn package
         if not attn_implementation: raise
         raise ModelError(f"attn_implementation {attn_implementation!r} cannot be used here "
