@@ -44,8 +44,8 @@ from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
 __all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
-           'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'target_positions',
-           'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
+           'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'trainables_to_fp32',
+           'target_positions', 'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -386,13 +386,21 @@ def attach_adapter(self:LoRATrainer, model):
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
 def _hf_config(model): return _base_model(model).config   # its Hugging Face config
 
+def trainables_to_fp32(model)->int:
+    "Keep `model`'s trainable weights in fp32 (the optimizer's master weights); how many were cast."
+    n = 0
+    for p in model.parameters():
+        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16):
+            p.data = p.data.float()
+            n += 1
+    return n
+
 @patch
 def _setup_model(self:LoRATrainer):
     _hf_config(self.model).use_cache = False
     if self.cfg.load_in_4bit and self.device == "cpu":
         bnb_cpu_bf16_kernels(self.model, False)   # no gradient flows through bitsandbytes' repacked weights
-    for p in self.model.parameters():
-        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float()
+    trainables_to_fp32(self.model)
 
 # %% ../nbs/04_training.ipynb #10fb7a10
 def _accepts_logits_to_keep(model)->bool:
