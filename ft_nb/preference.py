@@ -42,10 +42,11 @@ from .metrics import normalize_text, extract_label
 
 
 # %% auto #0
-__all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
-           'detect_pair_format', 'to_pair', 'end_of_turn', 'encode_pair', 'PreferenceData', 'read_pairs',
-           'prepare_pairs', 'preview_pair', 'answers_only_scoring', 'preference_arguments', 'PreferenceTrainer',
-           'answer_logps', 'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
+__all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'check_block_types',
+           'settings_block', 'load_stage_config', 'load_preference', 'detect_pair_format', 'to_pair', 'end_of_turn',
+           'encode_pair', 'PreferenceData', 'read_pairs', 'prepare_pairs', 'preview_pair', 'answers_only_scoring',
+           'trl_arguments', 'preference_arguments', 'PreferenceTrainer', 'block_resume_changes', 'answer_logps',
+           'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
 
 # %% ../nbs/04b_preference.ipynb #b9320622
 class PreferenceError(FTError, ValueError):
@@ -79,69 +80,64 @@ class PreferenceConfig:
 
 # %% ../nbs/04b_preference.ipynb #9c8693f3
 _NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5, hi_excl=True),
-                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0),
-                # every numeric setting, checked by core.check_number
-                desirable_weight=dict(lo=0, lo_excl=True),
-                undesirable_weight=dict(lo=0, lo_excl=True))
+                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
+                undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
+
+def check_block_types(s, block:str):
+    "Check each field of the settings dataclass `s` (a config block) against its type."
+    for f in fields(s):
+        v, t = getattr(s, f.name), str(f.type).replace(" ", "")
+        if v is None and "None" in t: continue
+        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
+            setattr(s, f.name, float(v))
+            continue
+        base = dict(str=str, float=float, bool=bool, int=int)[t.split("|")[0]]
+        if not isinstance(v, base) or (base in (float, int) and isinstance(v, bool)):
+            raise ConfigError(f"{block}: {f.name} must be {t.split('|')[0]}, "
+                              f"got {type(v).__name__} {v!r}")
 
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
         if not ok: raise ConfigError(f"preference: {msg}")
-    for f in fields(p):
-        v, t = getattr(p, f.name), str(f.type).replace(" ", "")
-        if v is None and "None" in t: continue
-        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
-            setattr(p, f.name, float(v))
-            continue
-        base = dict(str=str, float=float, bool=bool)[t.split("|")[0]]
-        need(isinstance(v, base) and not (base is float and isinstance(v, bool)),
-             f"{f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
+    check_block_types(p, "preference")
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
-    need(p.pair_format in PAIR_FORMATS,
-         f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
-    need(p.identical in ("error", "drop"),
-         f"identical must be 'error' or 'drop', got {p.identical!r}")
+    need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
+    need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
     for k, bounds in _NUMBERS.items(): check_number(getattr(p, k), f"preference: {k}", **bounds)
-    need(p.sft_weight == 0 or p.stage == "dpo",
-         f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
+    need(p.sft_weight == 0 or p.stage == "dpo", f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
     losses = dict(dpo=DPO_LOSSES, kto=KTO_LOSSES).get(p.stage)
     if p.loss_type is not None:
-        need(losses is not None,
-             f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
-        need(p.loss_type in losses,
-             f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
+        need(losses is not None, f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
+        need(p.loss_type in losses, f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
     if p.stage in ("orpo", "simpo"):
         need(not p.precompute_ref_log_probs,
              f"{p.stage} uses no reference model: precompute_ref_log_probs does not apply")
-    if p.stage == "kto":
-        need(p.pair_format in ("auto", "kto"),
-             "the kto stage reads prompt/completion/label records")
+    if p.stage == "kto": need(p.pair_format in ("auto", "kto"), "the kto stage reads prompt/completion/label records")
 
 # %% ../nbs/04b_preference.ipynb #ede7627f
-_PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
-
-def _pref_from_dict(d, source="preference")->PreferenceConfig:
+def settings_block(cls, d, source:str, block:str):
+    "The settings dataclass `cls` of the config block `d`; an unknown key names the closest field."
+    names = [f.name for f in fields(cls)]
     if d is None: d = {}
-    if not isinstance(d, dict):
-        raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
+    if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
     for k in d:
-        if k not in _PREF_NAMES:
-            c = difflib.get_close_matches(str(k), _PREF_NAMES, n=1, cutoff=0.5)
-            hint = (f" — did you mean '{c[0]}'?" if c
-                    else f"; valid keys are: {', '.join(_PREF_NAMES)}")
+        if k not in names:
+            c = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
+            hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(names)}"
             raise ConfigError(f"{source}: unknown key '{k}'{hint}")
-    try: return PreferenceConfig(**d)
+    try: return cls(**d)
     except ConfigError as e:
-        raise ConfigError(f"{source}: {str(e).removeprefix('preference: ')}") from None
+        raise ConfigError(f"{source}: {str(e).removeprefix(f'{block}: ')}") from None
 
-# %% ../nbs/04b_preference.ipynb #bc77237e
-def load_preference(
-    config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
-    overrides:list|dict|None=None,  # `--key value` for either config
-    preference:dict|PreferenceConfig|None=None,  # preference settings (else `preference:` block)
-)->tuple[FTConfig, PreferenceConfig]:
-    "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
-    src = "config"
+def load_stage_config(
+    config,                  # YAML path, dict (with an optional `block:` of settings) or `FTConfig`
+    block:str,               # the block's key in the config, e.g. 'preference'
+    cls,                     # its settings dataclass (raising `ConfigError` 'BLOCK: ...')
+    overrides:list|dict|None=None,  # `--key value` for either config (a block's also --BLOCK.key)
+    given=None,              # the block's settings as a `cls` or a dict (else the config's block)
+)->tuple:
+    "The training `FTConfig` and the `block:` settings of one config, overrides applied to either."
+    src, names = "config", [f.name for f in fields(cls)]
     if isinstance(config, (str, Path)):
         p = Path(config)
         if not p.is_file(): raise ConfigError(f"config file {p} not found")
@@ -149,23 +145,30 @@ def load_preference(
         if not isinstance(d, dict): raise ConfigError(f"{p}: expected a mapping of key: value")
     elif isinstance(config, FTConfig): d = config.to_dict()
     elif isinstance(config, dict): d = dict(config)
-    else:
-        raise ConfigError("config: expected a dict, a YAML file path or an FTConfig, got "
-                          f"{type(config).__name__}")
-    pd = d.pop("preference", None)
-    if isinstance(preference, PreferenceConfig): pd = dataclasses.asdict(preference)
-    elif preference is not None: pd = preference
-    if pd is None: pd = {}
-    if not isinstance(pd, dict):
-        raise ConfigError(f"{src}: preference: expected a block of settings (e.g. `preference:` "
-                          f"then an indented `stage: dpo`), got {type(pd).__name__} "
-                          f"{str(pd)[:60]!r}")
+    else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
+    bd = d.pop(block, None)
+    if isinstance(given, cls): bd = dataclasses.asdict(given)
+    elif given is not None: bd = given
+    if bd is None: bd = {}
+    if not isinstance(bd, dict):
+        raise ConfigError(f"{src}: {block}: expected a block of settings (e.g. `{block}:` then "
+                          f"indented `key: value` lines), got {type(bd).__name__} {str(bd)[:60]!r}")
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
-    pov = {k.removeprefix("preference."): v for k, v in ov.items()
-           if k.removeprefix("preference.") in _PREF_NAMES}
-    fov = {k: v for k, v in ov.items() if k.removeprefix("preference.") not in _PREF_NAMES}
-    pref = _pref_from_dict({**pd, **pov}, f"{src}: preference")
-    return load_config(d, overrides=fov), pref
+    own = lambda k: k.removeprefix(f"{block}.") in names
+    bov = {k.removeprefix(f"{block}."): v for k, v in ov.items() if own(k)}
+    fov = {k: v for k, v in ov.items() if not own(k)}
+    settings = settings_block(cls, {**bd, **bov}, f"{src}: {block}", block)
+    return load_config(d, overrides=fov), settings
+
+_PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
+
+def load_preference(
+    config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
+    overrides:list|dict|None=None,  # `--key value` for either config
+    preference:dict|PreferenceConfig|None=None,  # the preference settings (else the `preference:` block)
+)->tuple[FTConfig, PreferenceConfig]:
+    "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
+    return load_stage_config(config, "preference", PreferenceConfig, overrides, preference)
 
 # %% ../nbs/04b_preference.ipynb #172059ae
 def detect_pair_format(r:dict)->str|None:
@@ -367,22 +370,20 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None,
 # %% ../nbs/04b_preference.ipynb #0d219d7c
 def _hash_rows(pairs)->str:
     h = hashlib.sha256()
-    for p in pairs:
-        h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
+    for p in pairs: h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
-# %% ../nbs/04b_preference.ipynb #3e124b18
-def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceData:
-    ("Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason "
-     "in the report.")
-    pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt,
-                               pref.identical)
+def prepare_pairs(
+    cfg:FTConfig,            # the training config (dataset, field_map, max_seq_len, ...)
+    pref,                    # pair_format, identical, stage: `PreferenceConfig` or a reward block
+    tokenizer,               # the tokenizer of the model to train
+)->PreferenceData:
+    "Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason in the report."
+    pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt, pref.identical)
     if pref.stage == "kto" and fmt != "kto":
-        raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label "
-                              f"records, found {fmt}")
+        raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label records, found {fmt}")
     if pref.stage != "kto" and fmt == "kto":
-        raise PreferenceError(f"{cfg.dataset}: prompt/completion/label records are for stage: kto, "
-                              f"not {pref.stage}")
+        raise PreferenceError(f"{cfg.dataset}: prompt/completion/label records are for stage: kto, not {pref.stage}")
     tpl = resolve_chat_template(tokenizer, cfg.chat_template)
     eot, enc = end_of_turn(tokenizer, tpl), []
     for p in pairs:
@@ -394,8 +395,8 @@ def prepare_pairs(cfg:FTConfig, pref:PreferenceConfig, tokenizer)->PreferenceDat
         enc.append(e)
     c["kept"] = len(enc)
     if not enc:
-        raise DataError(f"{cfg.dataset}: all {c['read']} preference records were dropped "
-                        f"({c['dropped']}); raise max_seq_len ({cfg.max_seq_len}) or fix the data")
+        raise DataError(f"{cfg.dataset}: all {c['read']} preference records were dropped ({c['dropped']}); "
+                        f"raise max_seq_len ({cfg.max_seq_len}) or fix the data")
     tr, va = split_records(enc, cfg.val_fraction if len(enc) > 1 else 0, cfg.seed)
     c.update(format=fmt, train=len(tr), val=len(va))
     return PreferenceData(_dataset(tr), _dataset(va), c, tpl, _hash_rows(pairs), fmt, tokenizer)
@@ -429,46 +430,30 @@ def _kl_rotate(batch):
     batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
     return batch
 
-# %% ../nbs/04b_preference.ipynb #7e8b58ec
 class _PrefMixin(FTTrainerMixin):
-    ("Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL "
-     "preference trainer.")
+    "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if dataset is None or "prompt_ids" not in dataset.column_names:
             return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         if getattr(self, "calculate_KL", False) and "KL_completion_ids" not in dataset.column_names:
-            dataset = dataset.map(_kl_rotate, batched=True,
-                                  batch_size=args.per_device_train_batch_size)
+            dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
         return dataset
 
-    def training_step(self, model, inputs, *args, **kw):
-        m = inputs.get("attention_mask")
-        self.real_tokens += int(m.sum()) if m is not None else 0
-        loss = super().training_step(model, inputs, *args, **kw)
-        if self.nan_guard is not None:
-            bad = ~torch.isfinite(loss.detach()).all()
-            g = self.nan_guard
-            g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-        return loss
-
-    def tokenize_row(self, feature, model=None):   # ORPO/CPO (SimPO): columns from our encoded pair
+    def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
         if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
         p = feature["prompt_ids"]
         out = dict(prompt_input_ids=p, prompt_attention_mask=[1] * len(p))
         for side in ("chosen", "rejected"):
             a = feature[f"{side}_ids"]
-            out.update({f"{side}_input_ids": p + a,
-                        f"{side}_attention_mask": [1] * (len(p) + len(a)),
+            out.update({f"{side}_input_ids": p + a, f"{side}_attention_mask": [1] * (len(p) + len(a)),
                         f"{side}_labels": [-100] * len(p) + a})
         return out
 
     def save_model(self, output_dir=None, _internal_call=False):
         super().save_model(output_dir, _internal_call)
-        if output_dir and self.is_world_process_zero():
-            shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
+        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
 
-# %% ../nbs/04b_preference.ipynb #7b8a73d5
 def _trainer_class(stage:str):
     "TRL's (config class, trainer class) for `stage`; the trainer with `_PrefMixin` mixed in."
     C, T = _trl(stage)
@@ -504,40 +489,43 @@ def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of preco
 # %% ../nbs/04b_preference.ipynb #bd6d754b
 def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     "The TRL config fields of the preference settings."
-    # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
-    if stage == "dpo":
-        extra = (dict(loss_type=[pref.loss_type or "sigmoid", "sft"],
-                      loss_weights=[1.0, pref.sft_weight])
-            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"]))
+    if stage == "dpo":   # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
+        extra = dict(loss_type=[pref.loss_type or "sigmoid", "sft"], loss_weights=[1.0, pref.sft_weight]) \
+            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"])
         return dict(beta=pref.beta, label_smoothing=pref.label_smoothing, **extra,
-                    precompute_ref_log_probs=pref.precompute_ref_log_probs,
-                    max_length=cfg.max_seq_len)
+                    precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
     if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
-        return dict(train_sampling_strategy="sequential", beta=pref.beta,
-                    loss_type=pref.loss_type or "kto", desirable_weight=pref.desirable_weight,
+        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto",
+                    desirable_weight=pref.desirable_weight,
                     undesirable_weight=pref.undesirable_weight, max_length=cfg.max_seq_len,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs)
     if stage == "orpo": return dict(beta=pref.beta, max_length=cfg.max_seq_len)
     return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
                 label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
 
-# %% ../nbs/04b_preference.ipynb #e226306a
-def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str,
-                         has_val:bool=True):
-    ("TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe "
-     "precision/checkpointing.")
+def trl_arguments(
+    C,                      # a TRL config class (DPOConfig, RewardConfig, ...)
+    cfg:FTConfig,           # the training config: its `training_arguments` carry over
+    device:str,             # the device picked (`core.pick_device_and_precision`)
+    precision:str,          # the precision picked
+    has_val:bool=True,      # whether there is a validation split
+    **stage,                # the stage's own fields of `C`
+):
+    "A TRL config: `training_arguments` of SFT, the stage's fields, `cfg`'s precision/checkpointing."
     args = training_arguments(cfg, device, precision, has_val)
-    C, _ = _trl(pref.stage)
     names = {f.name for f in dataclasses.fields(C) if f.init}
-    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments)
-          if f.init and f.name in names}
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
     kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
-              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing",
-                                                         "activation_checkpointing")
-                 if k in names}, **_stage_args(pref.stage, pref, cfg))
+              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
+                 if k in names}, **stage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return C(**{k: v for k, v in kw.items() if k in names})
+
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
+    "TRL's config for the stage: `trl_arguments` with the preference fields."
+    stage = _stage_args(pref.stage, pref, cfg)
+    return trl_arguments(_trl(pref.stage)[0], cfg, device, precision, has_val, **stage)
 
 # %% ../nbs/04b_preference.ipynb #aac9856f
 class PreferenceTrainer(LoRATrainer):
@@ -641,41 +629,45 @@ def _check_test_pairs(self:PreferenceTrainer)->dict|None:
 
 
 # %% ../nbs/04b_preference.ipynb #34afb4f9
-# may change on resume (recorded): the objective is the same
-_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")
+_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")   # may change on resume (recorded): the objective is the same
 
 def _pref_record(pref:PreferenceConfig)->dict: return dataclasses.asdict(pref)
 
-# %% ../nbs/04b_preference.ipynb #dc9f2faf
 def _same_setting(k, a, b)->bool:
     if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
-# %% ../nbs/04b_preference.ipynb #ade4a437
-@patch
-def extra_resume_changes(self:PreferenceTrainer)->dict:
-    ("The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is "
-     "refused by name.")
-    f = Path(self.cfg.output_dir)/"ft_nb_config.yaml"
+def block_resume_changes(
+    output_dir,              # the run being resumed
+    block:str,               # the block recorded in its ft_nb_config.yaml, e.g. 'preference'
+    new:dict,                # the block's settings now
+    free:tuple=(),           # the keys that may change on resume (the objective stays the same)
+    error=None,              # the exception class to raise (default `PreferenceError`)
+)->dict:
+    "The free changes of a resume, `{'BLOCK.KEY': [old, new]}`; a change of objective is refused."
+    error = error or PreferenceError
+    f = Path(output_dir)/"ft_nb_config.yaml"
     if not f.is_file(): return {}        # no run there: `check_output_dir` says so
-    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("preference")
+    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get(block)
     except (OSError, yaml.YAMLError, AttributeError): old = None
     if not isinstance(old, dict):
-        raise PreferenceError(f"resume: {f} records no preference settings (a run of ft-nb train, "
-                              "or of an older ft_nb), so they cannot be checked; start a new run "
-                              "(overwrite_output_dir: true)")
-    new = _pref_record(self.pref)
+        raise error(f"resume: {f} records no {block} settings (a run of another stage, or of an "
+                    "older ft_nb), so they cannot be checked; start a new run "
+                    "(overwrite_output_dir: true)")
     diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
-    if bad := {k: d for k, d in diff.items() if k not in _PREF_FREE}:
-        raise PreferenceError(
-            f"resume: the preference settings differ from the run in {self.cfg.output_dir} in "
-            "settings that define its objective (" + "; ".join(f"preference.{k}: {a!r} -> {b!r}"
-                                                               for k, (a, b) in bad.items())
-            + f"); resume with the run's own values (the preference: block of {f}) or "
-              "start a new run")
-    return {f"preference.{k}": d for k, d in diff.items()}
+    if bad := {k: d for k, d in diff.items() if k not in free}:
+        what = "; ".join(f"{block}.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
+        raise error(f"resume: the {block} settings differ from the run in {output_dir} in settings "
+                    f"that define its objective ({what}); resume with the run's own values (the "
+                    f"{block}: block of {f}) or start a new run")
+    return {f"{block}.{k}": d for k, d in diff.items()}
 
-# %% ../nbs/04b_preference.ipynb #25a8db23
+@patch
+def extra_resume_changes(self:PreferenceTrainer)->dict:
+    "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
+    new = _pref_record(self.pref)
+    return block_resume_changes(self.cfg.output_dir, "preference", new, _PREF_FREE)
+
 @patch
 def config_record(self:PreferenceTrainer)->dict:
     "The training config with the preference settings as its `preference:` block."

@@ -45,8 +45,8 @@ from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
 __all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
-           'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'target_positions',
-           'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
+           'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'trainables_to_fp32',
+           'target_positions', 'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -381,18 +381,18 @@ def check_config(self:LoRATrainer):
 # %% ../nbs/04_training.ipynb #5e156c86
 def _world_size(): return int(os.environ.get("WORLD_SIZE", "1"))
 
-# %% ../nbs/04_training.ipynb #6d8e0282
+LoRATrainer.num_labels = None   # the base's head: None, a causal LM; N, a classifier of N scores
+
 @patch
 def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
-    ("The base model and tokenizer: those given, or loaded from the config (right padding, for "
-     "training).")
+    "The base model and tokenizer: those given, or loaded from the config (right padding, for training)."
     cfg = self.cfg
     if model is not None:
         if tokenizer is None: raise TrainingError("LoRATrainer(model=...) also needs tokenizer=...")
         return model, tokenizer
-    if self.device == "cuda" and _world_size() > 1:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    return load_for(cfg, device=self.device, precision=self.precision, for_training=True)
+    if self.device == "cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return load_for(cfg, device=self.device, precision=self.precision, for_training=True,
+                    num_labels=self.num_labels)
 
 # %% ../nbs/04_training.ipynb #6cd8948c
 @patch
@@ -441,19 +441,23 @@ def attach_adapter(self:LoRATrainer, model):
 
 # %% ../nbs/04_training.ipynb #fd3d564b
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-# %% ../nbs/04_training.ipynb #e7086ab1
 def _hf_config(model): return _base_model(model).config   # its Hugging Face config
 
-# %% ../nbs/04_training.ipynb #0ebb6734
+def trainables_to_fp32(model)->int:
+    "Keep `model`'s trainable weights in fp32 (the optimizer's master weights); how many were cast."
+    n = 0
+    for p in model.parameters():
+        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16):
+            p.data = p.data.float()
+            n += 1
+    return n
+
 @patch
 def _setup_model(self:LoRATrainer):
     _hf_config(self.model).use_cache = False
     if self.cfg.load_in_4bit and self.device == "cpu":
-        # no gradient flows through bitsandbytes' repacked weights
-        bnb_cpu_bf16_kernels(self.model, False)
-    for p in self.model.parameters():
-        if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16): p.data = p.data.float()
+        bnb_cpu_bf16_kernels(self.model, False)   # no gradient flows through bitsandbytes' repacked weights
+    trainables_to_fp32(self.model)
 
 # %% ../nbs/04_training.ipynb #10fb7a10
 def _accepts_logits_to_keep(model)->bool:
@@ -474,26 +478,25 @@ class FTTrainerMixin:
     nan_guard = None     # the run's NonFiniteGuard: nothing is saved once it tripped
     lr_change = None     # [old, new] when a resume changed the learning rate
 
-# %% ../nbs/04_training.ipynb #6b665d45
-class _FTTrainer(FTTrainerMixin, Trainer):
-    ("transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a "
-     "resumable learning rate.")
-    target_logits_only = False
-
     def training_step(self, model, inputs, *args, **kw):
-        m = inputs.get("attention_mask")
-        self.real_tokens += int(m.sum()) if m is not None else int(inputs["input_ids"].numel())
+        "Count the real tokens; report a non-finite loss to the guard (every rank stops together)."
+        m, ids = inputs.get("attention_mask"), inputs.get("input_ids")
+        n = m.sum() if m is not None else ids.numel() if ids is not None else 0
+        self.real_tokens += int(n)
         loss = super().training_step(model, inputs, *args, **kw)
         if self.nan_guard is not None:
             bad = ~torch.isfinite(loss.detach()).all()
             g = self.nan_guard
             g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-            # every rank stops together
             if torch.distributed.is_available() and torch.distributed.is_initialized():
                 f = g.bad_loss.float().reshape(1)
                 torch.distributed.all_reduce(f)
                 g.bad_loss = f[0] > 0
         return loss
+
+class _FTTrainer(FTTrainerMixin, Trainer):
+    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    target_logits_only = False
 
 # %% ../nbs/04_training.ipynb #3965f353
 @patch
