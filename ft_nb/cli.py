@@ -26,11 +26,13 @@ __all__ = ['COMMANDS', 'command_help', 'arg_spec', 'command_parser', 'CommandUna
 
 # %% ../nbs/09_cli.ipynb #d35b89ce
 COMMANDS = dict(
-    info="ft_nb.cli:cmd_info", prepare="ft_nb.data:cmd_prepare", methods="ft_nb.methods:cmd_methods",
-    train="ft_nb.training:cmd_train", eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
-    ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
-    export="ft_nb.gguf_export:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve",
-    pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
+    info="ft_nb.cli:cmd_info", prepare="ft_nb.data:cmd_prepare",
+    methods="ft_nb.methods:cmd_methods", train="ft_nb.training:cmd_train",
+    eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
+    ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer",
+    merge="ft_nb.deploy:cmd_merge", export="ft_nb.gguf_export:cmd_export",
+    card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve", pairs="ft_nb.preference:cmd_pairs",
+    prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
     ab="ft_nb.human_eval:cmd_ab", reward="ft_nb.reward_model:cmd_reward",
     **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters",
        "rating-pairs": "ft_nb.reward_model:cmd_rating_pairs"})

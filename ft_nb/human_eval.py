@@ -186,20 +186,24 @@ def ab_from_predictions(
 def items_fingerprint(items)->str:
     "The fingerprint of the items (ids, prompts, outputs) in a session's header: 16 hex digits."
     h = hashlib.sha256()
-    for it in items: h.update(json.dumps([it.id, it.prompt, sorted(it.outputs.items())], ensure_ascii=False).encode())
+    for it in items:
+        h.update(json.dumps([it.id, it.prompt, sorted(it.outputs.items())],
+                            ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/05a_human_eval.ipynb #c1020684
 def _check_header(h, path, line=1):
     "`h` if it is the header of an ft_nb rating file, else `HumanEvalError` saying what it is."
     if not isinstance(h, dict) or h.get("layout") != LAYOUT:
         got = h.get("layout") if isinstance(h, dict) else type(h).__name__
-        raise HumanEvalError(f"{path}: line {line} is not an ft_nb rating-session header (layout {got!r}, expected "
-                             f"{LAYOUT!r}); this file was written by another tool or version — start a new file or "
-                             "convert it")
+        raise HumanEvalError(f"{path}: line {line} is not an ft_nb rating-session header (layout "
+                             f"{got!r}, expected {LAYOUT!r}); this file was written by another "
+                             "tool or version — start a new file or convert it")
     sy, ru = h.get("systems"), h.get("rubric")
-    if not (isinstance(sy, list) and len(sy) == 2 and all(isinstance(x, str) for x in sy) and isinstance(ru, list)):
-        raise HumanEvalError(f"{path}: line {line}: the header's systems {sy!r} / rubric {ru!r} are damaged "
-                             "(expected two system names and a list of criteria)")
+    if not (isinstance(sy, list) and len(sy) == 2 and all(isinstance(x, str) for x in sy)
+            and isinstance(ru, list)):
+        raise HumanEvalError(f"{path}: line {line}: the header's systems {sy!r} / rubric {ru!r} "
+                             "are damaged (expected two system names and a list of criteria)")
     return h
 
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a03
@@ -216,22 +220,27 @@ class ABSession:
         self.items, self.path, self.rater = list(items), Path(path), str(rater)
         self.rubric, self.seed, self.systems = tuple(rubric), seed, tuple(items[0].outputs)
         if len(self.systems) != 2 or any(tuple(it.outputs) != self.systems for it in items):
-            raise HumanEvalError(f"every item needs outputs of the same two systems; first item has {self.systems}")
-        self.header = dict(layout=LAYOUT, systems=list(self.systems), rubric=list(self.rubric), seed=seed,
-                           n_items=len(items), items=items_fingerprint(items))
+            raise HumanEvalError("every item needs outputs of the same two systems; first item has "
+                                 f"{self.systems}")
+        self.header = dict(layout=LAYOUT, systems=list(self.systems), rubric=list(self.rubric),
+                           seed=seed, n_items=len(items), items=items_fingerprint(items))
         self.done = set()
         if self.path.is_file() and self.path.stat().st_size:
             h, ratings = read_ratings(self.path)
-            diff = [k for k in ("systems","rubric","seed","n_items","items") if h.get(k) != self.header[k]]
+            diff = [k for k in ("systems","rubric","seed","n_items","items")
+                    if h.get(k) != self.header[k]]
             if diff:
-                raise HumanEvalError(f"{self.path} belongs to another session ({', '.join(diff)} differ: file has "
-                                     f"{ {k: h.get(k) for k in diff} }); use a new file for these items")
+                raise HumanEvalError(f"{self.path} belongs to another session ({', '.join(diff)} "
+                                     f"differ: file has { {k: h.get(k) for k in diff} }); use a "
+                                     "new file for these items")
             self.done = {r["item"] for r in ratings if r["rater"] == self.rater}
-        elif self.path.is_dir(): raise HumanEvalError(f"rating file {self.path} is a directory; give a file path")
+        elif self.path.is_dir():
+            raise HumanEvalError(f"rating file {self.path} is a directory; give a file path")
         else: atomic_write(self.path, json.dumps(self.header) + "\n")
 
     def __repr__(self):
-        return f"ABSession({self.rater!r}, {len(self.done)}/{len(self.items)} rated, file={self.path.name})"
+        return (f"ABSession({self.rater!r}, {len(self.done)}/{len(self.items)} rated, "
+                f"file={self.path.name})")
 
 # %% ../nbs/05a_human_eval.ipynb #5a0e0a04
 @patch
@@ -482,8 +491,10 @@ def _rating_rows(p:Path, rs:list)->list[dict]:
         rows.append(row)
     return rows
 
+# %% ../nbs/05a_human_eval.ipynb #db997198
 def load_ratings(*paths)->"pd.DataFrame":
-    "All ratings of one session's files as a DataFrame (item, rater, preference, <system>_<criterion> scores)."
+    ("All ratings of one session's files as a DataFrame (item, rater, preference, "
+     "<system>_<criterion> scores).")
     paths = [Path(p) for ps in paths for p in (ps if isinstance(ps, (list, tuple)) else [ps])]
     if not paths: raise HumanEvalError("give at least one rating file")
     rows, h0 = [], None
@@ -493,8 +504,9 @@ def load_ratings(*paths)->"pd.DataFrame":
         if h0 is None: h0, first = key, p
         elif key != h0:
             diff = [k for k in key if key[k] != h0[k]]
-            raise HumanEvalError(f"{p} comes from a different session than {first} ({', '.join(diff)} differ); "
-                                 "analyse ratings of the same items together")
+            raise HumanEvalError(f"{p} comes from a different session than {first} "
+                                 f"({', '.join(diff)} differ); analyse ratings of the same "
+                                 "items together")
         rows += _rating_rows(p, rs)
     df = pd.DataFrame(rows)
     dup = df.duplicated(["item","rater"], keep="last") if len(df) else None

@@ -61,11 +61,13 @@ class MethodError(FTError, ValueError):
 def _is_linear(m:nn.Module)->bool:
     return isinstance(m, (nn.Linear, Conv1D))   # bitsandbytes' Linear4bit/8bitLt subclass nn.Linear
 
+# %% ../nbs/03_methods.ipynb #e2cdb452
 def linear_module_names(model:nn.Module)->list[str]:
     "Sorted leaf names of the linear layers that LoRA / IA³ can adapt (output head excluded)."
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     if head is None: head = getattr(model, "score", None)      # a sequence classifier's output head
-    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if n and _is_linear(m) and m is not head})
+    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                   if n and _is_linear(m) and m is not head})
 
 # %% ../nbs/03_methods.ipynb #6cc84237
 def _missing_modules(model:nn.Module, names)->list[str]:
@@ -205,19 +207,23 @@ def peft_config(cfg, model:nn.Module)->peft.PeftConfig:
     common = dict(task_type="CAUSAL_LM" if score_head(model) is None else "SEQ_CLS")   # + its head
     mts = list(cfg.modules_to_save) if cfg.modules_to_save else None   # a copy: PEFT adds to it
     if m in LORA_FAMILY:
-        return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=cfg.target_modules, bias=cfg.lora_bias, use_dora=(m == "dora"),
-                          modules_to_save=mts, layers_to_transform=lora_layer_indices(cfg, model))
+        return LoraConfig(**common, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+                          lora_dropout=cfg.lora_dropout, target_modules=cfg.target_modules,
+                          bias=cfg.lora_bias, use_dora=(m == "dora"), modules_to_save=mts,
+                          layers_to_transform=lora_layer_indices(cfg, model))
     if m == "ia3":
-        tm = linear_module_names(model) if cfg.target_modules == "all-linear" else list(cfg.target_modules)
+        tm = (linear_module_names(model) if cfg.target_modules == "all-linear"
+              else list(cfg.target_modules))
         return IA3Config(**common, target_modules=tm, feedforward_modules=_feedforward(model, tm),
                          modules_to_save=mts)
     if m in PREFIX_FAMILY:
         return PrefixTuningConfig(**common, num_virtual_tokens=cfg.num_virtual_tokens,
-                                  prefix_projection=(m == "prefix"), encoder_hidden_size=cfg.encoder_hidden_size)
+                                  prefix_projection=(m == "prefix"),
+                                  encoder_hidden_size=cfg.encoder_hidden_size)
     if m == "ptuning":
         return PromptEncoderConfig(**common, num_virtual_tokens=cfg.num_virtual_tokens,
-                                   encoder_hidden_size=cfg.encoder_hidden_size, encoder_reparameterization_type="MLP")
+                                   encoder_hidden_size=cfg.encoder_hidden_size,
+                                   encoder_reparameterization_type="MLP")
     if m == "prompt_tuning":
         return PromptTuningConfig(**common, num_virtual_tokens=cfg.num_virtual_tokens,
                                   prompt_tuning_init="SAMPLE_VOCAB")

@@ -26,7 +26,8 @@ import transformers as tf
 from huggingface_hub import constants
 from transformers.utils import logging as hf_logging
 from safetensors import safe_open
-from .core import FTError, FTConfig, cache_dir, load_config, pick_device_and_precision, torch_dtype
+from .core import (FTError, FTConfig, cache_dir, load_config, pick_device_and_precision,
+                        torch_dtype)
 from .core import compute_dtype_4bit, cpu_has_bf16, fields_with
 from .runs import RunError, RunInfo, read_run
 
@@ -256,8 +257,10 @@ _IGNORE = ("_keys_to_ignore_on_load_missing", "_keys_to_ignore_on_load_unexpecte
 
 @contextlib.contextmanager
 def _head_expected():
-    "While inside: a sequence classifier's missing `score` and a checkpoint's unused `lm_head` go unreported."
-    G = GenericForSequenceClassification     # the sequence classifiers' common base in transformers 5
+    ("While inside: a sequence classifier's missing `score` and a checkpoint's unused `lm_head` go "
+     "unreported.")
+    # the sequence classifiers' common base in transformers 5
+    G = GenericForSequenceClassification
     old = {k: G.__dict__.get(k) for k in _IGNORE}
     G._keys_to_ignore_on_load_missing = [*(old[_IGNORE[0]] or []), r"^score\.weight$"]
     G._keys_to_ignore_on_load_unexpected = [*(old[_IGNORE[1]] or []), r"^lm_head\."]
@@ -268,24 +271,27 @@ def _head_expected():
             else: setattr(G, k, v)
 
 # %% ../nbs/01_models.ipynb #71ac5550
-def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=False, device:str|None=None,
-                             precision:str|None=None, trust_remote_code:bool=False, padding_side:str="right",
-                             attn_implementation:str|None=None, quant_type:str="nf4", double_quant:bool=True,
-                             tokenizer_name:str|None=None, chat_template:str|None=None,
-                             num_labels:int|None=None):
-    "Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a directory or a .gguf file."
+def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=False,
+                             device:str|None=None, precision:str|None=None,
+                             trust_remote_code:bool=False, padding_side:str="right",
+                             attn_implementation:str|None=None, quant_type:str="nf4",
+                             double_quant:bool=True, tokenizer_name:str|None=None,
+                             chat_template:str|None=None, num_labels:int|None=None):
+    ("Load a causal LM and its tokenizer: the built-in name, a tiny test name, a hub id, a "
+     "directory or a .gguf file.")
     # num_labels: a scoring head of that many outputs in place of the LM head (a reward model: 1)
     device, prec = pick_device_and_precision(device, precision)
     src = resolve_model(name_or_path)
-    if src["kind"] == "dir":   # a saved or merged model, or an adapter: refuse one that was not completely written
+    # a saved or merged model, or an adapter: refuse one that was not completely written
+    if src["kind"] == "dir":
         try: read_run(src["path"])
         except RunError as e: raise ModelError(f"cannot load {name_or_path}: {e}") from None
     kw = dict(trust_remote_code=trust_remote_code)
     if src["gguf_file"]: kw["gguf_file"] = src["gguf_file"]
     if attn_implementation: kw["attn_implementation"] = attn_implementation
     if load_in_4bit:
-        kw.update(quantization_config=bnb_config(device, prec, quant_type, double_quant), device_map={"": device},
-                  dtype=compute_dtype_4bit(device, prec))
+        kw.update(quantization_config=bnb_config(device, prec, quant_type, double_quant),
+                  device_map={"": device}, dtype=compute_dtype_4bit(device, prec))
     else: kw["dtype"] = torch_dtype(prec)
     cls = AutoModelForCausalLM if num_labels is None else AutoModelForSequenceClassification
     if num_labels is not None: kw["num_labels"] = num_labels   # the head: new, unless saved
@@ -300,7 +306,8 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
     if src["gguf_file"]: model.hf_quantizer = None
     if not load_in_4bit: model.to(device)
     elif device == "cpu": bnb_cpu_bf16_kernels(model, cpu_has_bf16())
-    tok = load_tokenizer(tokenizer_name or name_or_path, padding_side, trust_remote_code, chat_template)
+    tok = load_tokenizer(tokenizer_name or name_or_path, padding_side, trust_remote_code,
+                         chat_template)
     if model.config.pad_token_id is None or model.config.pad_token_id!=tok.pad_token_id:
         model.config.pad_token_id = tok.pad_token_id
         gc = getattr(model, "generation_config", None)   # a sequence classifier has none
@@ -309,14 +316,15 @@ def load_model_and_tokenizer(name_or_path:str=DEFAULT_MODEL, load_in_4bit:bool=F
 
 # %% ../nbs/01_models.ipynb #d902a36b
 def load_for(
-    cfg,                        # an `FTConfig`, a dict or a YAML path: its model fields decide what is loaded
+    cfg,              # an `FTConfig`, a dict or a YAML path: its model fields decide what is loaded
     device:str|None=None,       # override `cfg.device` ('auto', 'cpu', 'cuda', 'mps')
     precision:str|None=None,    # override `cfg.precision`
     for_training:bool=True,     # right padding and train mode; False: left padding for generation, eval mode
     name:str|None=None,         # load this model instead of `cfg.model_name` (e.g. a merged run), same settings
-    num_labels:int|None=None,   # a classifier of this many scores (reward model: 1); None: causal LM
+    num_labels:int|None=None,  # a classifier of this many scores (reward model: 1); None: causal LM
 ):
-    "The model and tokenizer of `cfg`, with every model field of the config applied: `(model, tokenizer)`."
+    ("The model and tokenizer of `cfg`, with every model field of the config applied: `(model, "
+     "tokenizer)`.")
     cfg = cfg if isinstance(cfg, FTConfig) else load_config(cfg)
     dev, prec = pick_device_and_precision(device or cfg.device, precision or cfg.precision)
     model, tok = load_model_and_tokenizer(
@@ -327,7 +335,8 @@ def load_for(
         num_labels=num_labels)
     model.train(for_training)
     if not for_training and getattr(model, "generation_config", None) is not None:
-        model.generation_config.max_new_tokens = cfg.max_new_tokens   # `generate()`'s default answer length
+        # `generate()`'s default answer length
+        model.generation_config.max_new_tokens = cfg.max_new_tokens
     return model, tok
 
 # %% ../nbs/01_models.ipynb #e10d1e6a
@@ -336,8 +345,10 @@ def model_device(model)->torch.device:
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device("cpu")
 
+# %% ../nbs/01_models.ipynb #d9537fba
 def _unwrap(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
 
+# %% ../nbs/01_models.ipynb #7cb293f1
 def score_head(model)->int|None:
     "The outputs of a sequence classifier's scoring head (a reward model: 1); None for a causal LM."
     m = _unwrap(model)
@@ -540,9 +551,10 @@ def attach_adapter(
                          "load it as a model, not onto one")
     if run.num_labels != score_head(model):   # an adapter meets the head it was trained with
         head = lambda n: "a causal LM" if n is None else f"a sequence classifier with {n} score(s)"
-        raise ModelError(f"the adapter in {run.path} was trained on {head(run.num_labels)}, but the "
-                         f"model given is {head(score_head(model))}; load the run with "
-                         "load_run_model, which loads the base with the head it was trained with")
+        raise ModelError(f"the adapter in {run.path} was trained on "
+                         f"{head(run.num_labels)}, but the model given is "
+                         f"{head(score_head(model))}; load the run with load_run_model, which "
+                         "loads the base with the head it was trained with")
     check_adapter_fits(model, run, base_name, allow_base_mismatch)
     kw = dict(adapter_name=adapter_name, is_trainable=is_trainable)
     try:
@@ -568,6 +580,7 @@ def _adapter_names(adapter_name, n:int, many:bool)->list:
         raise ModelError(f"{len(names)} adapter names for {n} runs; give one per run")
     return names
 
+# %% ../nbs/01_models.ipynb #0b8c67f0
 def load_run_model(
     run,                        # run, adapter or merged-model dir, or `RunInfo`; a list: one base's
     base=None,                  # a loaded model, a name/path, or None: the base the run records

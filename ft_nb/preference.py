@@ -80,8 +80,10 @@ class PreferenceConfig:
 
 # %% ../nbs/04b_preference.ipynb #9c8693f3
 _NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5, hi_excl=True),
-                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
-                undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
+                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0),
+                # every numeric setting, checked by core.check_number
+                desirable_weight=dict(lo=0, lo_excl=True),
+                undesirable_weight=dict(lo=0, lo_excl=True))
 
 def check_block_types(s, block:str):
     "Check each field of the settings dataclass `s` (a config block) against its type."
@@ -96,30 +98,39 @@ def check_block_types(s, block:str):
             raise ConfigError(f"{block}: {f.name} must be {t.split('|')[0]}, "
                               f"got {type(v).__name__} {v!r}")
 
+# %% ../nbs/04b_preference.ipynb #85103311
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
         if not ok: raise ConfigError(f"preference: {msg}")
     check_block_types(p, "preference")
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
-    need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
-    need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
+    need(p.pair_format in PAIR_FORMATS,
+         f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
+    need(p.identical in ("error", "drop"),
+         f"identical must be 'error' or 'drop', got {p.identical!r}")
     for k, bounds in _NUMBERS.items(): check_number(getattr(p, k), f"preference: {k}", **bounds)
-    need(p.sft_weight == 0 or p.stage == "dpo", f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
+    need(p.sft_weight == 0 or p.stage == "dpo",
+         f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
     losses = dict(dpo=DPO_LOSSES, kto=KTO_LOSSES).get(p.stage)
     if p.loss_type is not None:
-        need(losses is not None, f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
-        need(p.loss_type in losses, f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
+        need(losses is not None,
+             f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
+        need(p.loss_type in losses,
+             f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
     if p.stage in ("orpo", "simpo"):
         need(not p.precompute_ref_log_probs,
              f"{p.stage} uses no reference model: precompute_ref_log_probs does not apply")
-    if p.stage == "kto": need(p.pair_format in ("auto", "kto"), "the kto stage reads prompt/completion/label records")
+    if p.stage == "kto":
+        need(p.pair_format in ("auto", "kto"),
+             "the kto stage reads prompt/completion/label records")
 
 # %% ../nbs/04b_preference.ipynb #ede7627f
 def settings_block(cls, d, source:str, block:str):
     "The settings dataclass `cls` of the config block `d`; an unknown key names the closest field."
     names = [f.name for f in fields(cls)]
     if d is None: d = {}
-    if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
     for k in d:
         if k not in names:
             c = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
@@ -129,6 +140,7 @@ def settings_block(cls, d, source:str, block:str):
     except ConfigError as e:
         raise ConfigError(f"{source}: {str(e).removeprefix(f'{block}: ')}") from None
 
+# %% ../nbs/04b_preference.ipynb #c28bf8e6
 def load_stage_config(
     config,                  # YAML path, dict (with an optional `block:` of settings) or `FTConfig`
     block:str,               # the block's key in the config, e.g. 'preference'
@@ -145,7 +157,9 @@ def load_stage_config(
         if not isinstance(d, dict): raise ConfigError(f"{p}: expected a mapping of key: value")
     elif isinstance(config, FTConfig): d = config.to_dict()
     elif isinstance(config, dict): d = dict(config)
-    else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
+    else:
+        raise ConfigError("config: expected a dict, a YAML file path or an FTConfig, got "
+                          f"{type(config).__name__}")
     bd = d.pop(block, None)
     if isinstance(given, cls): bd = dataclasses.asdict(given)
     elif given is not None: bd = given
@@ -160,6 +174,7 @@ def load_stage_config(
     settings = settings_block(cls, {**bd, **bov}, f"{src}: {block}", block)
     return load_config(d, overrides=fov), settings
 
+# %% ../nbs/04b_preference.ipynb #5eb9fc70
 _PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
 
 def load_preference(
@@ -370,20 +385,26 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None,
 # %% ../nbs/04b_preference.ipynb #0d219d7c
 def _hash_rows(pairs)->str:
     h = hashlib.sha256()
-    for p in pairs: h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
+    for p in pairs:
+        h.update(json.dumps({k: v for k, v in p.items() if k != "loc"}, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/04b_preference.ipynb #3e124b18
 def prepare_pairs(
     cfg:FTConfig,            # the training config (dataset, field_map, max_seq_len, ...)
     pref,                    # pair_format, identical, stage: `PreferenceConfig` or a reward block
     tokenizer,               # the tokenizer of the model to train
 )->PreferenceData:
-    "Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason in the report."
-    pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt, pref.identical)
+    ("Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason "
+     "in the report.")
+    pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt,
+                               pref.identical)
     if pref.stage == "kto" and fmt != "kto":
-        raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label records, found {fmt}")
+        raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label "
+                              f"records, found {fmt}")
     if pref.stage != "kto" and fmt == "kto":
-        raise PreferenceError(f"{cfg.dataset}: prompt/completion/label records are for stage: kto, not {pref.stage}")
+        raise PreferenceError(f"{cfg.dataset}: prompt/completion/label records are for stage: kto, "
+                              f"not {pref.stage}")
     tpl = resolve_chat_template(tokenizer, cfg.chat_template)
     eot, enc = end_of_turn(tokenizer, tpl), []
     for p in pairs:
@@ -395,8 +416,8 @@ def prepare_pairs(
         enc.append(e)
     c["kept"] = len(enc)
     if not enc:
-        raise DataError(f"{cfg.dataset}: all {c['read']} preference records were dropped ({c['dropped']}); "
-                        f"raise max_seq_len ({cfg.max_seq_len}) or fix the data")
+        raise DataError(f"{cfg.dataset}: all {c['read']} preference records were dropped "
+                        f"({c['dropped']}); raise max_seq_len ({cfg.max_seq_len}) or fix the data")
     tr, va = split_records(enc, cfg.val_fraction if len(enc) > 1 else 0, cfg.seed)
     c.update(format=fmt, train=len(tr), val=len(va))
     return PreferenceData(_dataset(tr), _dataset(va), c, tpl, _hash_rows(pairs), fmt, tokenizer)
@@ -430,14 +451,17 @@ def _kl_rotate(batch):
     batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
     return batch
 
+# %% ../nbs/04b_preference.ipynb #7e8b58ec
 class _PrefMixin(FTTrainerMixin):
-    "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
+    ("Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL "
+     "preference trainer.")
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if dataset is None or "prompt_ids" not in dataset.column_names:
             return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         if getattr(self, "calculate_KL", False) and "KL_completion_ids" not in dataset.column_names:
-            dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
+            dataset = dataset.map(_kl_rotate, batched=True,
+                                  batch_size=args.per_device_train_batch_size)
         return dataset
 
     def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
@@ -446,14 +470,17 @@ class _PrefMixin(FTTrainerMixin):
         out = dict(prompt_input_ids=p, prompt_attention_mask=[1] * len(p))
         for side in ("chosen", "rejected"):
             a = feature[f"{side}_ids"]
-            out.update({f"{side}_input_ids": p + a, f"{side}_attention_mask": [1] * (len(p) + len(a)),
+            out.update({f"{side}_input_ids": p + a,
+                        f"{side}_attention_mask": [1] * (len(p) + len(a)),
                         f"{side}_labels": [-100] * len(p) + a})
         return out
 
     def save_model(self, output_dir=None, _internal_call=False):
         super().save_model(output_dir, _internal_call)
-        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
+        if output_dir and self.is_world_process_zero():
+            shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
 
+# %% ../nbs/04b_preference.ipynb #7b8a73d5
 def _trainer_class(stage:str):
     "TRL's (config class, trainer class) for `stage`; the trainer with `_PrefMixin` mixed in."
     C, T = _trl(stage)
@@ -489,20 +516,24 @@ def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of preco
 # %% ../nbs/04b_preference.ipynb #bd6d754b
 def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     "The TRL config fields of the preference settings."
-    if stage == "dpo":   # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
-        extra = dict(loss_type=[pref.loss_type or "sigmoid", "sft"], loss_weights=[1.0, pref.sft_weight]) \
-            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"])
+    # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
+    if stage == "dpo":
+        extra = (dict(loss_type=[pref.loss_type or "sigmoid", "sft"],
+                      loss_weights=[1.0, pref.sft_weight])
+            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"]))
         return dict(beta=pref.beta, label_smoothing=pref.label_smoothing, **extra,
-                    precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
+                    precompute_ref_log_probs=pref.precompute_ref_log_probs,
+                    max_length=cfg.max_seq_len)
     if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
-        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto",
-                    desirable_weight=pref.desirable_weight,
+        return dict(train_sampling_strategy="sequential", beta=pref.beta,
+                    loss_type=pref.loss_type or "kto", desirable_weight=pref.desirable_weight,
                     undesirable_weight=pref.undesirable_weight, max_length=cfg.max_seq_len,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs)
     if stage == "orpo": return dict(beta=pref.beta, max_length=cfg.max_seq_len)
     return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
                 label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
 
+# %% ../nbs/04b_preference.ipynb #e3acddf8
 def trl_arguments(
     C,                      # a TRL config class (DPOConfig, RewardConfig, ...)
     cfg:FTConfig,           # the training config: its `training_arguments` carry over
@@ -511,18 +542,23 @@ def trl_arguments(
     has_val:bool=True,      # whether there is a validation split
     **stage,                # the stage's own fields of `C`
 ):
-    "A TRL config: `training_arguments` of SFT, the stage's fields, `cfg`'s precision/checkpointing."
+    ("A TRL config: `training_arguments` of SFT, the stage's fields, `cfg`'s "
+     "precision/checkpointing.")
     args = training_arguments(cfg, device, precision, has_val)
     names = {f.name for f in dataclasses.fields(C) if f.init}
-    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments)
+          if f.init and f.name in names}
     kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
-              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
+              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing",
+                                                         "activation_checkpointing")
                  if k in names}, **stage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return C(**{k: v for k, v in kw.items() if k in names})
 
-def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
+# %% ../nbs/04b_preference.ipynb #e226306a
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str,
+                         has_val:bool=True):
     "TRL's config for the stage: `trl_arguments` with the preference fields."
     stage = _stage_args(pref.stage, pref, cfg)
     return trl_arguments(_trl(pref.stage)[0], cfg, device, precision, has_val, **stage)
@@ -629,14 +665,17 @@ def _check_test_pairs(self:PreferenceTrainer)->dict|None:
 
 
 # %% ../nbs/04b_preference.ipynb #34afb4f9
-_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")   # may change on resume (recorded): the objective is the same
+# may change on resume (recorded): the objective is the same
+_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")
 
 def _pref_record(pref:PreferenceConfig)->dict: return dataclasses.asdict(pref)
 
+# %% ../nbs/04b_preference.ipynb #dc9f2faf
 def _same_setting(k, a, b)->bool:
     if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
+# %% ../nbs/04b_preference.ipynb #08567d02
 def block_resume_changes(
     output_dir,              # the run being resumed
     block:str,               # the block recorded in its ft_nb_config.yaml, e.g. 'preference'
@@ -662,12 +701,15 @@ def block_resume_changes(
                     f"{block}: block of {f}) or start a new run")
     return {f"{block}.{k}": d for k, d in diff.items()}
 
+# %% ../nbs/04b_preference.ipynb #ade4a437
 @patch
 def extra_resume_changes(self:PreferenceTrainer)->dict:
-    "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
+    ("The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is "
+     "refused by name.")
     new = _pref_record(self.pref)
     return block_resume_changes(self.cfg.output_dir, "preference", new, _PREF_FREE)
 
+# %% ../nbs/04b_preference.ipynb #25a8db23
 @patch
 def config_record(self:PreferenceTrainer)->dict:
     "The training config with the preference settings as its `preference:` block."

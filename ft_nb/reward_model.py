@@ -146,6 +146,7 @@ class RewardConfig:
 
     def __post_init__(self): _check_reward(self)
 
+# %% ../nbs/04c_reward_model.ipynb #1221f996
 def _check_reward(r:RewardConfig):
     check_block_types(r, "reward")
     if r.pair_format not in PAIR_ONLY:
@@ -173,6 +174,7 @@ def pair_sequences(e:dict)->dict:
     p = e["prompt_ids"]
     return dict(chosen_ids=p + e["chosen_ids"], rejected_ids=p + e["rejected_ids"])
 
+# %% ../nbs/04c_reward_model.ipynb #ea147548
 def prepare_reward_pairs(cfg:FTConfig, rc:RewardConfig, tokenizer)->PreferenceData:
     "The config's pairs read, checked, encoded and split (`preference.prepare_pairs`), sides whole."
     D = prepare_pairs(cfg, rc, tokenizer)
@@ -224,6 +226,7 @@ def reward_eval(
                 confidence=confidence, margin=mean([a - b for a, b in zip(ch, rj)]),
                 chosen_score=mean(ch), rejected_score=mean(rj))
 
+# %% ../nbs/04c_reward_model.ipynb #a224849b
 def describe_accuracy(ev:dict)->str:
     "One line: `held-out pair accuracy 90.0% (18 of 20 pairs), 95% CI [69.9%, 97.2%]`."
     return (f"held-out pair accuracy {ev['accuracy']:.1%} ({ev['right']} of {ev['pairs']} pairs), "
@@ -272,6 +275,7 @@ def _check_test_pairs(self:RewardModelTrainer)->dict|None:
                           "records; the held-out evaluation scores chosen/rejected pairs")
     return c
 
+# %% ../nbs/04c_reward_model.ipynb #d165d1b5
 @patch
 def check_config(self:RewardModelTrainer):
     "The method (LoRA family only), then training's checks, then every record of `test_pairs`."
@@ -287,6 +291,7 @@ def check_config(self:RewardModelTrainer):
     super(RewardModelTrainer, self).check_config()
     self.test_counts = self._check_test_pairs()
 
+# %% ../nbs/04c_reward_model.ipynb #88e7c55c
 @patch
 def check_model(self:RewardModelTrainer, model):
     "The model must have a one-score head; then training's check of the method against it."
@@ -296,6 +301,7 @@ def check_model(self:RewardModelTrainer, model):
                           f"num_labels=1)); got {type(model).__name__}")
     super(RewardModelTrainer, self).check_model(model)
 
+# %% ../nbs/04c_reward_model.ipynb #2a476465
 @patch
 def load_data(self:RewardModelTrainer)->PreferenceData:
     "The config's pairs, each side one sequence (`prepare_reward_pairs`)."
@@ -310,6 +316,7 @@ def trainer_arguments(self:RewardModelTrainer):
                          max_length=None,   # longer pairs were dropped (counted) by prepare_pairs
                          center_rewards_coefficient=self.rc.center_rewards_coefficient or None)
 
+# %% ../nbs/04c_reward_model.ipynb #39108121
 @patch
 def build_trainer(self:RewardModelTrainer, args, callbacks:list):
     "TRL's RewardTrainer (with `FTTrainerMixin`) on the encoded pairs and the adapted classifier."
@@ -331,6 +338,7 @@ def extra_resume_changes(self:RewardModelTrainer)->dict:
     new = dataclasses.asdict(self.rc)
     return block_resume_changes(self.cfg.output_dir, "reward", new, _REWARD_FREE, RewardError)
 
+# %% ../nbs/04c_reward_model.ipynb #3e6e32ff
 @patch
 def config_record(self:RewardModelTrainer)->dict:
     "The training config with the reward settings as its `reward:` block."
@@ -345,6 +353,7 @@ def _held_out(self:RewardModelTrainer):
         return prepare_reward_pairs(cfg, self.rc, self.tokenizer).train
     return self.data.val if self.has_val else None
 
+# %% ../nbs/04c_reward_model.ipynb #b5a639a4
 @patch
 def train_loop(self:RewardModelTrainer)->float:
     "Training's loop, then `reward_eval` on the held-out pairs."
@@ -356,11 +365,13 @@ def train_loop(self:RewardModelTrainer)->float:
                                        self.rc.confidence)
     return loss
 
+# %% ../nbs/04c_reward_model.ipynb #9ef97ac2
 @patch
 def result_fields(self:RewardModelTrainer)->dict:
     "Training's result fields and the held-out `reward_eval`."
     return dict(super(RewardModelTrainer, self).result_fields(), reward_eval=self.reward_eval)
 
+# %% ../nbs/04c_reward_model.ipynb #8200dd4d
 @patch
 def manifest_fields(self:RewardModelTrainer)->dict:
     "The stage, its settings, the head (`num_labels`), the held-out file's counts and evaluation."

@@ -301,14 +301,17 @@ class RunInfo:
 # %% ../nbs/00a_runs.ipynb #65f716be
 def _prop(f): return property(f, doc=f.__doc__)
 
-RunInfo.load_in_4bit = _prop(lambda self: bool(self.config.get("load_in_4bit") or self.method == "qlora"))
+# %% ../nbs/00a_runs.ipynb #99dc5587
+RunInfo.load_in_4bit = _prop(lambda self: bool(self.config.get("load_in_4bit")
+                                               or self.method == "qlora"))
 RunInfo.quantized = RunInfo.load_in_4bit
 RunInfo.mergeable = _prop(lambda self: self.kind == "adapter" and self.family == "weights")
 RunInfo.data_hash = _prop(lambda self: self.manifest.get("data_hash"))
 RunInfo.base_fingerprint = _prop(lambda self: self.manifest.get("base_fingerprint"))
 RunInfo.has_tokenizer = _prop(lambda self: (self.path/"tokenizer_config.json").is_file())
 RunInfo.train_time_s = _prop(lambda self: self.manifest.get("wall_time_s"))
-RunInfo.adapter_mb = _prop(lambda self: self.manifest.get("adapter_size_mb") if self.kind == "adapter" else None)
+RunInfo.adapter_mb = _prop(lambda self: self.manifest.get("adapter_size_mb")
+                           if self.kind == "adapter" else None)
 RunInfo.trainable_share = _prop(lambda self: self.manifest.get("trainable_share"))
 _seq_cls = lambda ac: str(ac.get("task_type")).upper() == "SEQ_CLS"   # a classifier's
 RunInfo.num_labels = _prop(lambda self: int(self.manifest.get("num_labels") or 1)
@@ -318,9 +321,12 @@ def _getitem(self:RunInfo, k:str):
     "Dict-style access (`info['base_model']`) for code written against the old dict readers."
     try: return getattr(self, k)
     except AttributeError: raise KeyError(k) from None
+
+# %% ../nbs/00a_runs.ipynb #a33521e1
 RunInfo.__getitem__ = _getitem
 RunInfo.get = lambda self, k, default=None: getattr(self, k, default)
-_PROPS = ("load_in_4bit", "mergeable", "data_hash", "has_tokenizer", "train_time_s", "adapter_mb", "trainable_share")
+_PROPS = ("load_in_4bit", "mergeable", "data_hash", "has_tokenizer", "train_time_s", "adapter_mb",
+          "trainable_share")
 _PROPS += ("num_labels",)
 
 def _as_dict(self:RunInfo)->dict:

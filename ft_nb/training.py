@@ -381,16 +381,19 @@ def check_config(self:LoRATrainer):
 # %% ../nbs/04_training.ipynb #5e156c86
 def _world_size(): return int(os.environ.get("WORLD_SIZE", "1"))
 
+# %% ../nbs/04_training.ipynb #e71b469c
 LoRATrainer.num_labels = None   # the base's head: None, a causal LM; N, a classifier of N scores
 
 @patch
 def _load_model(self:LoRATrainer, model, tokenizer)->tuple:
-    "The base model and tokenizer: those given, or loaded from the config (right padding, for training)."
+    ("The base model and tokenizer: those given, or loaded from the config (right padding, for "
+     "training).")
     cfg = self.cfg
     if model is not None:
         if tokenizer is None: raise TrainingError("LoRATrainer(model=...) also needs tokenizer=...")
         return model, tokenizer
-    if self.device == "cuda" and _world_size() > 1: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    if self.device == "cuda" and _world_size() > 1:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return load_for(cfg, device=self.device, precision=self.precision, for_training=True,
                     num_labels=self.num_labels)
 
@@ -441,8 +444,11 @@ def attach_adapter(self:LoRATrainer, model):
 
 # %% ../nbs/04_training.ipynb #fd3d564b
 def _base_model(model): return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+# %% ../nbs/04_training.ipynb #e7086ab1
 def _hf_config(model): return _base_model(model).config   # its Hugging Face config
 
+# %% ../nbs/04_training.ipynb #399141d1
 def trainables_to_fp32(model)->int:
     "Keep `model`'s trainable weights in fp32 (the optimizer's master weights); how many were cast."
     n = 0
@@ -452,11 +458,13 @@ def trainables_to_fp32(model)->int:
             n += 1
     return n
 
+# %% ../nbs/04_training.ipynb #0ebb6734
 @patch
 def _setup_model(self:LoRATrainer):
     _hf_config(self.model).use_cache = False
     if self.cfg.load_in_4bit and self.device == "cpu":
-        bnb_cpu_bf16_kernels(self.model, False)   # no gradient flows through bitsandbytes' repacked weights
+        # no gradient flows through bitsandbytes' repacked weights
+        bnb_cpu_bf16_kernels(self.model, False)
     trainables_to_fp32(self.model)
 
 # %% ../nbs/04_training.ipynb #10fb7a10
@@ -494,8 +502,10 @@ class FTTrainerMixin:
                 g.bad_loss = f[0] > 0
         return loss
 
+# %% ../nbs/04_training.ipynb #6b665d45
 class _FTTrainer(FTTrainerMixin, Trainer):
-    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    ("transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a "
+     "resumable learning rate.")
     target_logits_only = False
 
 # %% ../nbs/04_training.ipynb #3965f353
