@@ -36,7 +36,7 @@ __all__ = ['DEFAULT_MODEL', 'TINY_ARCHS', 'ModelError', 'smollm2_gguf_path', 'de
            'tiny_config', 'tiny_model_dir', 'make_tiny_model', 'resolve_model', 'setup_tokenizer', 'load_tokenizer',
            'bnb_config', 'bnb_cpu_bf16_kernels', 'load_model_and_tokenizer', 'load_for', 'model_device', 'score_head',
            'base_fingerprint', 'same_fingerprint', 'same_base_name', 'adapter_fit_problems', 'check_adapter_fits',
-           'run_base_config', 'run_tokenizer', 'attach_adapter', 'load_run_model']
+           'run_base_config', 'run_tokenizer', 'attach_adapter', 'check_head', 'load_run_model']
 
 # %% ../nbs/01_models.ipynb #18416024
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -580,6 +580,21 @@ def _adapter_names(adapter_name, n:int, many:bool)->list:
         raise ModelError(f"{len(names)} adapter names for {n} runs; give one per run")
     return names
 
+# %% ../nbs/01_models.ipynb #c4ec4ead
+def check_head(
+    run:RunInfo,                # the run about to be loaded
+    scoring:bool=False,         # what the caller needs: a scoring head (True) or a language model
+):
+    "Refuse a reward model where a language model is needed, and the other way round."
+    if run.num_labels is not None and not scoring:
+        raise ModelError(f"{run.path} is a reward model (a scoring head, `ft-nb reward`): it scores "
+                         "answers and cannot generate, merge or be evaluated as a language model; name "
+                         "it as a GRPO reward (`reward_model_fn`) or give a run of `ft-nb train`/`prefer`")
+    if run.num_labels is None and scoring:
+        raise ModelError(f"{run.path} is a language-model run, not a reward model: train one with "
+                         "`ft-nb reward` (preference pairs, a scoring head)")
+
+
 # %% ../nbs/01_models.ipynb #0b8c67f0
 def load_run_model(
     run,                        # run, adapter or merged-model dir, or `RunInfo`; a list: one base's
@@ -592,12 +607,14 @@ def load_run_model(
     trust_remote_code:bool|None=None,  # None: as the run was trained
     allow_base_mismatch:bool=False,    # skip the weights comparison (sizes and shapes are checked)
     adapter_name=None,          # its name ('default'); for a list, one per run (a0, a1, ...)
+    scoring:bool=False,         # True: a reward model (a scoring head); False: a language model
 )->tuple:
     "Read the run, load its base, check the fit, attach the adapter(s), pick the tokenizer."
     many = isinstance(run, (list, tuple))
     runs = [r if isinstance(r, RunInfo) else read_run(r) for r in (run if many else [run])]
     if not runs: raise ModelError("no run given: pass a run, adapter or merged-model directory")
     first, info = runs[0], runs if many else runs[0]
+    check_head(first, scoring)
     tc = trust_remote_code
     if tc is None: tc = bool(first.config.get("trust_remote_code"))
     kw = dict(device=device, precision=precision, for_training=for_training)

@@ -399,7 +399,8 @@ def reward_model_fn(
     if info.num_labels != 1:
         raise RewardError(f"{path} is not a reward model (an adapter on a one-score head, "
                           "written by ft-nb reward); give the output_dir of an ft-nb reward run")
-    model, tok, info = load_run_model(info, base, device=device, precision=precision)
+    model, tok, info = load_run_model(info, base, device=device, precision=precision,
+                                      scoring=True)
     tpl = resolve_chat_template(tok, info.chat_template)
     eot = end_of_turn(tok, tpl)
     eot_text, suffix = tok.decode(eot), _generation_suffix(tok, tpl)
