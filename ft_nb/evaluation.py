@@ -38,8 +38,8 @@ from .multitask import task_list, task_config
 
 # %% auto #0
 __all__ = ['SCORED', 'DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'prompt_messages', 'eval_prompts',
-           'scored_answers', 'calibration', 'plot_reliability', 'EvalResult', 'evaluate_model', 'Comparison',
-           'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
+           'scored_answers', 'calibration', 'plot_reliability', 'EvalResult', 'evaluate_model', 'task_labels',
+           'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
            'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models',
            'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval', 'EvalError', 'Metric',
            'METRICS', 'normalize_text', 'as_references', 'exact_match', 'token_f1', 'extract_label', 'label_accuracy',
@@ -339,7 +339,8 @@ def _test_records(cfg, limit=None):
     recs = [apply_field_map(r, keep(r), l) for r, l in zip(rows, locs)]
     return recs[:limit] if limit else recs
 
-def _labels(cfg):
+def task_labels(cfg)->list|None:
+    "The task's allowed answers: the config's `labels`, else the bundled demo task's, else None (not a label task)."
     if cfg.labels: return list(cfg.labels)
     if bundled_task(cfg.dataset) == "demo":
         from ft_nb.tasks import DEMO_LABELS
@@ -601,7 +602,7 @@ def compare_models(
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
     chats, refs = prompt_messages(_test_records(cfg, limit), cfg.data_format, cfg.system_prompt)
     prompts = [render_prompt(m, tok, chat_template=cfg.chat_template) for m in chats]
-    labels = _labels(cfg)
+    labels = task_labels(cfg)
     check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])      # no references for a reference metric: fail now
     for m in models: read_run(m)                              # an incomplete directory: fail before any model runs
     val = None
@@ -656,7 +657,7 @@ def _task_sets(cfg, tok, limit)->dict:
     for t in tasks:
         c = task_config(cfg, t)
         prompts, refs = eval_prompts(_test_records(c, limit), tok, c.data_format, c.system_prompt, c.chat_template)
-        ms, labels = [get_metric(m) for m in c.metrics], _labels(c)
+        ms, labels = [get_metric(m) for m in c.metrics], task_labels(c)
         check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])
         out[t.name] = (c, prompts, refs, ms, labels)
     return out
