@@ -304,7 +304,7 @@ class LoRATrainer:
         self.check_model(model)
         self.tokenizer = tokenizer
         self.data = self._prepare_data(data)
-        self._check_data()
+        self.check_data()       # enough data for one optimizer step; sets `has_val`
         seed_everything(cfg.seed)   # the adapter's initial weights depend only on the seed
         self.model = self.attach_adapter(model)
         self._setup_model()
@@ -363,7 +363,8 @@ def _prepare_data(self:LoRATrainer, data):
     with first: return self.load_data()
 
 @patch
-def _check_data(self:LoRATrainer):
+def check_data(self:LoRATrainer):
+    "Hook: refuse prepared data too small for one optimizer step; set `has_val` (is there a validation set?)."
     cfg, n = self.cfg, len(self.data.train)
     need = cfg.per_device_batch_size * cfg.gradient_accumulation_steps * _world_size()
     if n < need:
@@ -408,23 +409,25 @@ class FTTrainerMixin:
     nan_guard = None     # the run's NonFiniteGuard: nothing is saved once it tripped
     lr_change = None     # [old, new] when a resume changed the learning rate
 
-class _FTTrainer(FTTrainerMixin, Trainer):
-    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
-    target_logits_only = False
-
     def training_step(self, model, inputs, *args, **kw):
-        m = inputs.get("attention_mask")
-        self.real_tokens += int(m.sum()) if m is not None else int(inputs["input_ids"].numel())
+        "Count the real tokens; report a non-finite loss to the guard (every rank stops together)."
+        if hasattr(inputs, "get"):   # a batch of tensors (GRPO's is a list of rows: it counts its own)
+            m, ids = inputs.get("attention_mask"), inputs.get("input_ids")
+            self.real_tokens += int(m.sum() if m is not None else ids.numel() if ids is not None else 0)
         loss = super().training_step(model, inputs, *args, **kw)
         if self.nan_guard is not None:
             bad = ~torch.isfinite(loss.detach()).all()
             g = self.nan_guard
             g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-            if torch.distributed.is_available() and torch.distributed.is_initialized():   # every rank stops together
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
                 f = g.bad_loss.float().reshape(1)
                 torch.distributed.all_reduce(f)
                 g.bad_loss = f[0] > 0
         return loss
+
+class _FTTrainer(FTTrainerMixin, Trainer):
+    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    target_logits_only = False
 
 # %% ../nbs/04_training.ipynb #3965f353
 @patch
