@@ -14,7 +14,8 @@ Docs: https://ft-nb.github.io/ft_nb/preference.html.md"""
 
 # %% ../nbs/04b_preference.ipynb #73d1f7de
 from __future__ import annotations
-import contextlib, dataclasses, difflib, json, math, shutil, warnings, hashlib
+import contextlib, dataclasses, difflib, importlib, json, math, shutil, warnings, hashlib
+import importlib.metadata as md
 from dataclasses import dataclass, fields
 from pathlib import Path
 import torch, yaml
@@ -39,10 +40,13 @@ from .metrics import normalize_text, extract_label
 
 
 # %% auto #0
-__all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'PreferenceError', 'PreferenceConfig', 'load_preference',
-           'detect_pair_format', 'to_pair', 'end_of_turn', 'encode_pair', 'PreferenceData', 'read_pairs',
-           'prepare_pairs', 'preview_pair', 'answers_only_scoring', 'preference_arguments', 'PreferenceTrainer',
-           'answer_logps', 'preference_eval', 'pairs_from_predictions', 'cmd_pairs', 'cmd_prefer']
+__all__ = ['STAGES', 'DPO_LOSSES', 'KTO_LOSSES', 'PAIR_FORMATS', 'TRL_TRAINERS', 'PreferenceError', 'PreferenceConfig',
+           'check_block_types', 'settings_block', 'load_stage_config', 'load_preference', 'detect_pair_format',
+           'to_pair', 'end_of_turn', 'encode_pair', 'PreferenceData', 'read_pairs', 'prepare_pairs', 'preview_pair',
+           'trl_classes', 'NoRefAdapterSave', 'answers_only_scoring', 'trl_arguments', 'preference_arguments',
+           'PreferenceTrainer', 'read_init_adapter', 'init_adapter_config', 'check_init_adapter',
+           'block_resume_changes', 'policy_adapter', 'answer_logps', 'preference_eval', 'pairs_from_predictions',
+           'cmd_pairs', 'cmd_prefer']
 
 # %% ../nbs/04b_preference.ipynb #b9320622
 class PreferenceError(FTError, ValueError):
@@ -78,19 +82,27 @@ class PreferenceConfig:
 _NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5, hi_excl=True),
                 sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
                 undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
+_TYPES = dict(str=str, float=float, int=int, bool=bool, list=list, dict=dict)
+
+def check_block_types(
+    s,             # a settings dataclass (`PreferenceConfig`, `ft_nb.rl.GRPOSettings`, ...): a config block
+    block:str,     # its key in the config, named in the error
+):
+    "Check each field of the settings dataclass `s` against its type (an int is taken as a float)."
+    for f in fields(s):
+        v, t = getattr(s, f.name), str(f.type).replace(" ", "")
+        if v is None and "None" in t: continue
+        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
+            setattr(s, f.name, float(v))
+            continue
+        base = _TYPES[t.split("|")[0]]
+        if not isinstance(v, base) or (base in (int, float) and isinstance(v, bool)):
+            raise ConfigError(f"{block}: {f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
 
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
         if not ok: raise ConfigError(f"preference: {msg}")
-    for f in fields(p):
-        v, t = getattr(p, f.name), str(f.type).replace(" ", "")
-        if v is None and "None" in t: continue
-        if t.startswith("float") and isinstance(v, int) and not isinstance(v, bool):
-            setattr(p, f.name, float(v))
-            continue
-        base = dict(str=str, float=float, bool=bool)[t.split("|")[0]]
-        need(isinstance(v, base) and not (base is float and isinstance(v, bool)),
-             f"{f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
+    check_block_types(p, "preference")
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
     need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
     need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
@@ -108,16 +120,58 @@ def _check_pref(p:PreferenceConfig):
 # %% ../nbs/04b_preference.ipynb #ede7627f
 _PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
 
-def _pref_from_dict(d, source="preference")->PreferenceConfig:
+def settings_block(
+    cls,                  # the block's settings dataclass (raising `ConfigError` 'BLOCK: ...')
+    d:dict|None,          # its settings as read
+    source:str,           # where they were read, for errors (e.g. 'c.yaml: grpo')
+    block:str,            # the block's key (the prefix its own errors carry)
+):
+    "The settings dataclass `cls` of the config block `d`; an unknown key names the closest field."
     if d is None: d = {}
     if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
+    names = [f.name for f in fields(cls)]
     for k in d:
-        if k not in _PREF_NAMES:
-            c = difflib.get_close_matches(str(k), _PREF_NAMES, n=1, cutoff=0.5)
-            hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(_PREF_NAMES)}"
+        if k not in names:
+            c = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
+            hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(names)}"
             raise ConfigError(f"{source}: unknown key '{k}'{hint}")
-    try: return PreferenceConfig(**d)
-    except ConfigError as e: raise ConfigError(f"{source}: {str(e).removeprefix('preference: ')}") from None
+    try: return cls(**d)
+    except ConfigError as e: raise ConfigError(f"{source}: {str(e).removeprefix(f'{block}: ')}") from None
+
+def _config_dict(config)->tuple[dict, str]:
+    "The settings of `config` (a YAML path, dict or `FTConfig`) as a dict, and where they came from."
+    if isinstance(config, (str, Path)):
+        p = Path(config)
+        if not p.is_file(): raise ConfigError(f"config file {p} not found")
+        d = load_yaml(p.read_text(encoding="utf-8"), str(p)) or {}
+        if not isinstance(d, dict): raise ConfigError(f"{p}: expected a mapping of key: value")
+        return d, str(p)
+    if isinstance(config, FTConfig): return config.to_dict(), "config"
+    if isinstance(config, dict): return dict(config), "config"
+    raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
+
+def load_stage_config(
+    config,                  # YAML path, dict (with an optional `block:` of settings) or `FTConfig`
+    block:str,               # the block's key in the config, e.g. 'preference'
+    cls,                     # its settings dataclass (raising `ConfigError` 'BLOCK: ...')
+    overrides:list|dict|None=None,  # `--key value` for either config (a block's also --BLOCK.key)
+    given=None,              # the block's settings as a `cls` or a dict (else the config's block)
+)->tuple:
+    "The training `FTConfig` and the `block:` settings of one config, overrides applied to either."
+    d, src = _config_dict(config)
+    bd = d.pop(block, None)
+    if isinstance(given, cls): bd = dataclasses.asdict(given)
+    elif given is not None: bd = given
+    if bd is None: bd = {}
+    if not isinstance(bd, dict):
+        raise ConfigError(f"{src}: {block}: expected a block of settings (e.g. `{block}:` then "
+                          f"indented `key: value` lines), got {type(bd).__name__} {str(bd)[:60]!r}")
+    names = [f.name for f in fields(cls)]
+    ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
+    own = lambda k: k.removeprefix(f"{block}.") in names
+    bov = {k.removeprefix(f"{block}."): v for k, v in ov.items() if own(k)}
+    fov = {k: v for k, v in ov.items() if not own(k)}
+    return load_config(d, overrides=fov), settings_block(cls, {**bd, **bov}, f"{src}: {block}", block)
 
 def load_preference(
     config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
@@ -125,27 +179,7 @@ def load_preference(
     preference:dict|PreferenceConfig|None=None,  # the preference settings (else the `preference:` block)
 )->tuple[FTConfig, PreferenceConfig]:
     "The training `FTConfig` and the `PreferenceConfig` of one config file, with overrides applied."
-    src = "config"
-    if isinstance(config, (str, Path)):
-        p = Path(config)
-        if not p.is_file(): raise ConfigError(f"config file {p} not found")
-        d, src = load_yaml(p.read_text(encoding="utf-8"), str(p)) or {}, str(p)
-        if not isinstance(d, dict): raise ConfigError(f"{p}: expected a mapping of key: value")
-    elif isinstance(config, FTConfig): d = config.to_dict()
-    elif isinstance(config, dict): d = dict(config)
-    else: raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
-    pd = d.pop("preference", None)
-    if isinstance(preference, PreferenceConfig): pd = dataclasses.asdict(preference)
-    elif preference is not None: pd = preference
-    if pd is None: pd = {}
-    if not isinstance(pd, dict):
-        raise ConfigError(f"{src}: preference: expected a block of settings (e.g. `preference:` then an indented "
-                          f"`stage: dpo`), got {type(pd).__name__} {str(pd)[:60]!r}")
-    ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
-    pov = {k.removeprefix("preference."): v for k, v in ov.items() if k.removeprefix("preference.") in _PREF_NAMES}
-    fov = {k: v for k, v in ov.items() if k.removeprefix("preference.") not in _PREF_NAMES}
-    pref = _pref_from_dict({**pd, **pov}, f"{src}: preference")
-    return load_config(d, overrides=fov), pref
+    return load_stage_config(config, "preference", PreferenceConfig, overrides, preference)
 
 # %% ../nbs/04b_preference.ipynb #172059ae
 def detect_pair_format(r:dict)->str|None:
@@ -360,14 +394,30 @@ def preview_pair(example:dict, tokenizer)->Preview:
                    "\n".join(f"{head(k)}\n{p.plain}" for k, p in zip(sides, ps)))
 
 # %% ../nbs/04b_preference.ipynb #5c0fe026
-def _trl(stage:str):
-    "TRL's (config class, trainer class) for `stage`."
-    if stage == "dpo": from trl import DPOConfig as C, DPOTrainer as T
-    elif stage == "kto": from trl import KTOConfig as C, KTOTrainer as T
-    elif stage == "orpo": from trl.experimental.orpo import ORPOConfig as C, ORPOTrainer as T
-    elif stage == "simpo": from trl.experimental.cpo import CPOConfig as C, CPOTrainer as T
-    else: raise PreferenceError(f"unknown stage {stage!r}; choose from {list(STAGES)}")
-    return C, T
+TRL_TRAINERS = dict(   # stage: (module, config class, trainer class, the lowest TRL whose trainer ft_nb's stage runs on)
+    dpo=("trl", "DPOConfig", "DPOTrainer", "0.29"),        # 0.29: a continued adapter's frozen `ref` copy
+    kto=("trl", "KTOConfig", "KTOTrainer", "1.8"),         # 1.8: KTO freezes that `ref` copy too
+    orpo=("trl.experimental.orpo", "ORPOConfig", "ORPOTrainer", "0.26"),   # in trl.experimental since 0.26
+    simpo=("trl.experimental.cpo", "CPOConfig", "CPOTrainer", "0.26"),
+    grpo=("trl", "GRPOConfig", "GRPOTrainer", "1.0"))      # 1.0: the `_tokenize_prompts` step ft_nb.rl feeds
+
+def _version_tuple(v:str)->tuple:
+    return tuple(int(x) if x.isdigit() else 0 for x in v.split("+")[0].split(".")[:3])
+
+def trl_classes(stage:str)->tuple:
+    "TRL's (config class, trainer class) for `stage`; a `PreferenceError` naming the installed TRL if it lacks them."
+    if stage not in TRL_TRAINERS: raise PreferenceError(f"unknown stage {stage!r}; choose from {list(TRL_TRAINERS)}")
+    mod, c, t, low = TRL_TRAINERS[stage]
+    have = md.version("trl")
+    why = None
+    if _version_tuple(have) < _version_tuple(low): why = "it is older than that"
+    else:
+        try:
+            m = importlib.import_module(mod)
+            return getattr(m, c), getattr(m, t)
+        except (ImportError, AttributeError) as e: why = f"{type(e).__name__}: {e}"
+    raise PreferenceError(f"stage {stage!r} runs on TRL's {t} ({mod}, TRL >= {low}), but the installed TRL is {have} "
+                          f"({why}); install a TRL in ft_nb's range: pip install 'trl>=1.8,<2'")
 
 # %% ../nbs/04b_preference.ipynb #439c4cf0
 def _kl_rotate(batch):
@@ -375,7 +425,13 @@ def _kl_rotate(batch):
     batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
     return batch
 
-class _PrefMixin(FTTrainerMixin):
+class NoRefAdapterSave:
+    "For a TRL trainer on a PEFT model: `save_model` (checkpoints too) writes the trained adapter, never TRL's `ref`."
+    def save_model(self, output_dir=None, _internal_call=False):
+        super().save_model(output_dir, _internal_call)
+        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
+
+class _PrefMixin(NoRefAdapterSave, FTTrainerMixin):
     "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
@@ -384,16 +440,6 @@ class _PrefMixin(FTTrainerMixin):
         if getattr(self, "calculate_KL", False) and "KL_completion_ids" not in dataset.column_names:
             dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
         return dataset
-
-    def training_step(self, model, inputs, *args, **kw):
-        m = inputs.get("attention_mask")
-        self.real_tokens += int(m.sum()) if m is not None else 0
-        loss = super().training_step(model, inputs, *args, **kw)
-        if self.nan_guard is not None:
-            bad = ~torch.isfinite(loss.detach()).all()
-            g = self.nan_guard
-            g.bad_loss = bad if g.bad_loss is None else (g.bad_loss | bad)
-        return loss
 
     def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
         if "prompt_ids" not in feature: return super().tokenize_row(feature, model)
@@ -405,13 +451,9 @@ class _PrefMixin(FTTrainerMixin):
                         f"{side}_labels": [-100] * len(p) + a})
         return out
 
-    def save_model(self, output_dir=None, _internal_call=False):
-        super().save_model(output_dir, _internal_call)
-        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
-
 def _trainer_class(stage:str):
     "TRL's (config class, trainer class) for `stage`; the trainer with `_PrefMixin` mixed in."
-    C, T = _trl(stage)
+    C, T = trl_classes(stage)
     return C, type(f"FT{T.__name__}", (_PrefMixin, T), {})
 
 # %% ../nbs/04b_preference.ipynb #a353f005
@@ -454,18 +496,29 @@ def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
                 label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
 
-def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
-    "TRL's config for the stage: `training_arguments` of SFT, the preference fields, CPU-safe precision/checkpointing."
+def trl_arguments(
+    C,                    # a TRL config class (`DPOConfig`, `GRPOConfig`, ...)
+    cfg:FTConfig,         # the training config
+    device:str,           # where it trains
+    precision:str,        # in what precision
+    has_val:bool=True,    # whether there is a validation set
+    **stage,              # the stage's own fields of `C`
+)->TrainingArguments:
+    "`C` from SFT's `training_arguments`, precision and checkpointing as SFT picks them (not TRL's bf16), and `stage`."
     args = training_arguments(cfg, device, precision, has_val)
-    C, _ = _trl(pref.stage)
     names = {f.name for f in dataclasses.fields(C) if f.init}
     kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
     kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
               **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
-                 if k in names}, **_stage_args(pref.stage, pref, cfg))
+                 if k in names}, **stage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return C(**{k: v for k, v in kw.items() if k in names})
+
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
+    "TRL's config for the stage: `trl_arguments` with the preference fields."
+    C, _ = trl_classes(pref.stage)
+    return trl_arguments(C, cfg, device, precision, has_val, **_stage_args(pref.stage, pref, cfg))
 
 # %% ../nbs/04b_preference.ipynb #aac9856f
 class PreferenceTrainer(LoRATrainer):
@@ -494,26 +547,30 @@ def _check_stage(self:PreferenceTrainer):
                               f"LoRA-family method ({', '.join(methods_of(peft_type='LORA'))})")
 
 # %% ../nbs/04b_preference.ipynb #38e17575
-@patch
-def _init_run(self:PreferenceTrainer):
-    "The SFT run of `init_adapter` (checked complete by `runs.read_run`), or None."
-    p = self.pref.init_adapter
-    if not p: return None
-    try: info = read_run(p)
-    except RunError as e: raise PreferenceError(f"init_adapter: {e}") from None
-    if info.kind != "adapter": raise PreferenceError(f"init_adapter: {p} holds a merged model, not an adapter")
+def read_init_adapter(
+    path:str|None,                 # the `init_adapter` setting: a training run's output_dir
+    what:str="preference stages",  # the stages that continue it, named in the error
+    err=PreferenceError,           # the error class to raise
+):
+    "The run of `init_adapter` (complete, by `runs.read_run`; an adapter of the LoRA family), or None if unset."
+    if not path: return None
+    try: info = read_run(path)
+    except RunError as e: raise err(f"init_adapter: {e}") from None
+    if info.kind != "adapter": raise err(f"init_adapter: {path} holds a merged model, not an adapter")
     if info.peft_type != "LORA":
-        raise PreferenceError(f"init_adapter: {p} is a {info.peft_type} adapter; preference stages continue "
-                              "LoRA-family adapters (the reference is that adapter, frozen)")
+        raise err(f"init_adapter: {path} is a {info.peft_type} adapter, and {what} continue only LoRA-family "
+                  "adapters (the reference is that adapter, frozen)")
     return info
 
 _ADAPTER_FIELDS = dict(lora_r="r", lora_alpha="lora_alpha", lora_dropout="lora_dropout", target_modules="target_modules",
                       lora_bias="bias", modules_to_save="modules_to_save")
 
-@patch
-def _adapter_settings(self:PreferenceTrainer)->FTConfig:
-    "The config with the LoRA settings of `init_adapter`'s own PEFT config: what is trained, so what is recorded."
-    cfg, info = self.cfg, self.init_info
+def init_adapter_config(
+    cfg:FTConfig,          # the training config
+    info,                  # `read_init_adapter`'s run, or None
+    err=PreferenceError,   # the error class to raise
+)->FTConfig:
+    "`cfg` with the LoRA settings of `info`'s own PEFT config: what is trained, so what is recorded (warns if differing)."
     if info is None: return cfg
     ac = info.adapter_config
     kw = {k: ac[a] for k, a in _ADAPTER_FIELDS.items() if a in ac}
@@ -529,15 +586,29 @@ def _adapter_settings(self:PreferenceTrainer)->FTConfig:
                              "have no effect; the manifest records the adapter's", ConfigWarning)
     try: return cfg.replace(**kw)
     except ConfigError as e:
-        raise PreferenceError(f"init_adapter: {info.path}: its adapter_config.json holds settings ft_nb cannot "
-                              f"record ({e})") from None
+        raise err(f"init_adapter: {info.path}: its adapter_config.json holds settings ft_nb cannot "
+                  f"record ({e})") from None
+
+def check_init_adapter(model, info, model_name:str, err=PreferenceError):
+    "Refuse an `init_adapter` run `info` that does not fit the base `model` (`models.check_adapter_fits`)."
+    if info is None: return
+    try: check_adapter_fits(model, info, model_name)
+    except ModelError as e: raise err(f"init_adapter: {e}") from None
+
+@patch
+def _init_run(self:PreferenceTrainer):
+    "The SFT run of `init_adapter` (`read_init_adapter`), or None."
+    return read_init_adapter(self.pref.init_adapter)
+
+@patch
+def _adapter_settings(self:PreferenceTrainer)->FTConfig:
+    "The config with the LoRA settings of `init_adapter`'s own PEFT config (`init_adapter_config`)."
+    return init_adapter_config(self.cfg, self.init_info)
 
 @patch
 def _check_base(self:PreferenceTrainer, model):
-    "Refuse an `init_adapter` that does not fit the base model (`models.check_adapter_fits`)."
-    if self.init_info is None: return
-    try: check_adapter_fits(model, self.init_info, self.cfg.model_name)
-    except ModelError as e: raise PreferenceError(f"init_adapter: {e}") from None
+    "Refuse an `init_adapter` that does not fit the base model (`check_init_adapter`)."
+    if self.init_info is not None: check_init_adapter(model, self.init_info, self.cfg.model_name)
 
 # %% ../nbs/04b_preference.ipynb #83101711
 @patch
@@ -563,24 +634,34 @@ def _same_setting(k, a, b)->bool:
     if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
-@patch
-def extra_resume_changes(self:PreferenceTrainer)->dict:
-    "The free changes of a resume, `{'preference.KEY': [old, new]}`; a change of the objective is refused by name."
-    f = Path(self.cfg.output_dir)/"ft_nb_config.yaml"
+def block_resume_changes(
+    output_dir,              # the run being resumed
+    block:str,               # the block recorded in its ft_nb_config.yaml, e.g. 'preference'
+    new:dict,                # the block's settings now
+    free:tuple=(),           # the keys that may change on resume (the objective stays the same)
+    error=None,              # the exception class to raise (default `PreferenceError`)
+)->dict:
+    "The free changes of a resume, `{'BLOCK.KEY': [old, new]}`; a change of objective is refused by name."
+    error = error or PreferenceError
+    f = Path(output_dir)/"ft_nb_config.yaml"
     if not f.is_file(): return {}        # no run there: `check_output_dir` says so
-    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("preference")
+    try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get(block)
     except (OSError, yaml.YAMLError, AttributeError): old = None
     if not isinstance(old, dict):
-        raise PreferenceError(f"resume: {f} records no preference settings (a run of ft-nb train, or of an older "
-                              "ft_nb), so they cannot be checked; start a new run (overwrite_output_dir: true)")
-    new = _pref_record(self.pref)
+        raise error(f"resume: {f} records no {block} settings (a run of another stage, or of an older ft_nb), so "
+                    "they cannot be checked; start a new run (overwrite_output_dir: true)")
     diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
-    if bad := {k: d for k, d in diff.items() if k not in _PREF_FREE}:
-        raise PreferenceError(
-            f"resume: the preference settings differ from the run in {self.cfg.output_dir} in settings that define "
-            "its objective (" + "; ".join(f"preference.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
-            + f"); resume with the run's own values (the preference: block of {f}) or start a new run")
-    return {f"preference.{k}": d for k, d in diff.items()}
+    if bad := {k: d for k, d in diff.items() if k not in free}:
+        what = "; ".join(f"{block}.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
+        raise error(f"resume: the {block} settings differ from the run in {output_dir} in settings that define "
+                    f"its objective ({what}); resume with the run's own values (the {block}: block of {f}) or "
+                    "start a new run")
+    return {f"{block}.{k}": d for k, d in diff.items()}
+
+@patch
+def extra_resume_changes(self:PreferenceTrainer)->dict:
+    "The free changes of a resume, `{'preference.KEY': [old, new]}` (`block_resume_changes`)."
+    return block_resume_changes(self.cfg.output_dir, "preference", _pref_record(self.pref), _PREF_FREE)
 
 @patch
 def config_record(self:PreferenceTrainer)->dict:
@@ -607,12 +688,16 @@ def nan_error(self:PreferenceTrainer)->FTError:
 
 
 # %% ../nbs/04b_preference.ipynb #4e33892e
+def policy_adapter(model, cfg:FTConfig, info=None):
+    "A fresh `cfg.method` adapter on `model` (`apply_method`), or the adapter of the `init_adapter` run `info`, trainable."
+    if info is None: return apply_method(model, cfg)
+    # trainable; TRL's trainers copy it as the frozen `ref`
+    return attach_run_adapter(model, info, is_trainable=True, base_name=cfg.model_name)
+
 @patch
 def _policy(self:PreferenceTrainer, model):
-    "A fresh adapter (`apply_method`), or the SFT adapter of `init_adapter`, trainable."
-    if self.init_info is None: return apply_method(model, self.cfg)
-    # trainable; TRL's DPO/KTO copy it as the frozen `ref`
-    return attach_run_adapter(model, self.init_info, is_trainable=True, base_name=self.cfg.model_name)
+    "A fresh adapter, or the SFT adapter of `init_adapter`, trainable (`policy_adapter`)."
+    return policy_adapter(model, self.cfg, self.init_info)
 
 # %% ../nbs/04b_preference.ipynb #a5edb05e
 @patch
