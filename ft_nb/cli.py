@@ -30,7 +30,8 @@ COMMANDS = dict(
     train="ft_nb.training:cmd_train", eval="ft_nb.evaluation:cmd_eval", demo="ft_nb.demo:cmd_demo",
     ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer", merge="ft_nb.deploy:cmd_merge",
     export="ft_nb.gguf_export:cmd_export", card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve",
-    pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
+    pairs="ft_nb.preference:cmd_pairs", prefer="ft_nb.preference:cmd_prefer", grpo="ft_nb.rl:cmd_grpo",
+    tune="ft_nb.tuning:cmd_tune",
     ab="ft_nb.human_eval:cmd_ab", **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters"})
 
 # %% ../nbs/09_cli.ipynb #6c2f90d4

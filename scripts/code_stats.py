@@ -13,7 +13,7 @@ from pathlib import Path
 # the layer order of the architecture: a module may import only those before it (same-layer modules by name)
 LAYERS = [["core"], ["runs"], ["models"], ["data", "tasks", "metrics"], ["human_eval", "multitask"], ["methods"],
           ["launch"], ["training"], ["evaluation", "inference", "prompt_files"], ["preference", "tuning", "demo"],
-          ["deploy", "gguf_export", "serve"], ["cloud"], ["cli"]]
+          ["reward_model", "rl"], ["deploy", "gguf_export", "serve"], ["cloud"], ["cli"]]
 # packages a module may import inside a function: optional extras, or heavy imports kept off the import path
 OPTIONAL = {"bitsandbytes", "optuna", "modal", "fastapi", "uvicorn", "vllm", "wandb", "tensorboard", "ipywidgets",
             "IPython", "llama_cpp", "mergekit", "deepspeed", "liger_kernel", "torchao", "flash_attn", "openai",
