@@ -46,7 +46,7 @@ __all__ = ['IS_LEVELS', 'SCALE_REWARDS', 'REWARDS', 'SAMPLES', 'RLError', 'grpo_
            'read_prompts', 'PromptData', 'prepare_prompts', 'generation_batch', 'check_group', 'grpo_arguments',
            'RLTrainer', 'rl_comparison', 'cmd_grpo']
 
-# %% ../nbs/04d_rl.ipynb #045f21da
+# %% ../nbs/04d_rl.ipynb #978f18a7
 class RLError(FTError, ValueError):
     "A GRPO setting, reward or prompt that cannot work; the message names the field, function, row."
 
@@ -62,7 +62,7 @@ def grpo_losses()->tuple:
     if m is None: return ("grpo", "dr_grpo", "dapo", "bnpo")   # TRL reworded its help: the first 4
     return tuple(re.findall(r"'(\w+)'", m.group(1)))
 
-# %% ../nbs/04d_rl.ipynb #6c7ab5c9
+# %% ../nbs/04d_rl.ipynb #611244c0
 _SPEC_KEYS = ("name", "weight", "args")
 
 def reward_spec(r, i:int)->dict:
@@ -85,7 +85,7 @@ def reward_spec(r, i:int)->dict:
         raise ConfigError(f"{where} ({name}): args must be a mapping, got {args!r}")
     return dict(name=name.strip(), weight=float(weight), args=dict(args))
 
-# %% ../nbs/04d_rl.ipynb #87b3d90e
+# %% ../nbs/04d_rl.ipynb #5bab1eec
 @dataclass
 class GRPOSettings:
     "The `grpo:` block: the objective (loss, ratios, group, sampling, KL), rewards, start adapter."
@@ -102,7 +102,7 @@ class GRPOSettings:
 
     def __post_init__(self): _check_grpo(self)
 
-# %% ../nbs/04d_rl.ipynb #5bab1eec
+# %% ../nbs/04d_rl.ipynb #215b8892
 _GRPO_NUMBERS = dict(temperature=dict(lo=0, lo_excl=True), beta=dict(lo=0),
                      max_completion_length=dict(lo=1))
 
@@ -141,7 +141,7 @@ def _check_grpo(g:GRPOSettings):
     if w is None: w = [reward_spec(r, i)["weight"] for i, r in enumerate(g.rewards)]
     need(any(x != 0 for x in w), "every reward weight is 0: nothing would be rewarded")
 
-# %% ../nbs/04d_rl.ipynb #3126b9c3
+# %% ../nbs/04d_rl.ipynb #44732494
 def load_grpo(
     config,                         # YAML path, dict (with a `grpo:` block) or `FTConfig`
     overrides:list|dict|None=None,  # `--key value` for either config
@@ -150,7 +150,7 @@ def load_grpo(
     "The training `FTConfig` and the `GRPOSettings` of one config file, with overrides applied."
     return load_stage_config(config, "grpo", GRPOSettings, overrides, grpo)
 
-# %% ../nbs/04d_rl.ipynb #039a7b88
+# %% ../nbs/04d_rl.ipynb #389605fe
 def metric_reward(
     metric:str,               # a per-example metric of `ft_nb.metrics.METRICS`
     labels:list|None=None,    # the allowed answers, for label metrics (the task's `labels`)
@@ -187,7 +187,7 @@ def format_reward(
 
 REWARDS = dict(format=format_reward)   # name -> factory(**args) -> fn(prompts, completions, **kw)
 
-# %% ../nbs/04d_rl.ipynb #747d0a2b
+# %% ../nbs/04d_rl.ipynb #e6d30f0a
 _PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 def _known_rewards()->list:
@@ -219,7 +219,7 @@ def import_reward(path:str, where:str="reward"):
                       f"`def {name}(prompts, completions, **kwargs)` (it gets reference, loc...)")
     return f
 
-# %% ../nbs/04d_rl.ipynb #1b1c3f27
+# %% ../nbs/04d_rl.ipynb #15f54a5c
 def _short(s, n:int=60)->str:
     s = str(s).replace("\n", " ")
     return repr(s if len(s) <= n else s[:n] + "...")
@@ -247,7 +247,7 @@ class CheckedReward:
             raise RLError(f"reward {self.name!r} returned {float(v)} for {where}")
         return float(v)
 
-# %% ../nbs/04d_rl.ipynb #15f54a5c
+# %% ../nbs/04d_rl.ipynb #fb34ccc5
 def _one(kw:dict, i:int, n:int)->dict:
     return {k: [v[i]] if isinstance(v, list) and len(v) == n else v for k, v in kw.items()}
 
@@ -282,7 +282,7 @@ def _failing(self:CheckedReward, prompts, completions, kw)->int|None:
         except Exception: return i
     return None
 
-# %% ../nbs/04d_rl.ipynb #7f8cb6d1
+# %% ../nbs/04d_rl.ipynb #6bd6eed6
 def _factory(name:str):
     if name in REWARDS: return REWARDS[name]
     if name in METRICS: return functools.partial(metric_reward, name)
@@ -317,7 +317,7 @@ def build_rewards(
         out.append(CheckedReward(name, fn, user=_factory(s["name"]) is None))
     return out, weights
 
-# %% ../nbs/04d_rl.ipynb #833bfa03
+# %% ../nbs/04d_rl.ipynb #a0aeb4e5
 _ANSWER = dict(alpaca="output", prompt_completion="completion")
 _TURN_TEXT = dict(messages="content", sharegpt="value")   # the text field of a conversation's turn
 
@@ -378,7 +378,7 @@ def read_prompts(
             raise DataError(f"{l}: the prompt must end with a user message (got {got})")
     return chats, refs, kept, fmt, skipped
 
-# %% ../nbs/04d_rl.ipynb #6e6944d3
+# %% ../nbs/04d_rl.ipynb #5be72f6e
 @dataclass
 class PromptData:
     "Encoded prompts (Dataset: prompt, prompt_ids, reference, loc), the report, the chat template."
@@ -396,7 +396,7 @@ def _receives(r:CheckedReward, answer:str)->str:
     extra = f" and the reference answer ({answer})" if r.needs_reference else ""
     return "the completion text" + extra
 
-# %% ../nbs/04d_rl.ipynb #5be72f6e
+# %% ../nbs/04d_rl.ipynb #c55176d5
 def _encode_rows(chats, refs, locs, tok, tpl, budget:int, cfg, g)->list[dict]:
     rows = []
     for m, ref, loc in zip(chats, refs, locs):
@@ -447,7 +447,7 @@ def prepare_prompts(
     ds = lambda x: Dataset.from_list(x) if x else None
     return PromptData(ds(tr), ds(va), rep, tpl, h)
 
-# %% ../nbs/04d_rl.ipynb #34a3f451
+# %% ../nbs/04d_rl.ipynb #c8796571
 def generation_batch(cfg:FTConfig)->int:
     "Completions per optimizer step: per_device_batch_size x gradient_accumulation_steps x ranks."
     return cfg.per_device_batch_size * cfg.gradient_accumulation_steps * launch_env()["world_size"]
@@ -472,7 +472,7 @@ def check_group(cfg:FTConfig, g:GRPOSettings, has_val:bool=False):
                       f"per_device_eval_batch_size {eb} x {world} process(es) = {eb * world}; set "
                       f"per_device_eval_batch_size to a multiple of {k}, or val_fraction: 0")
 
-# %% ../nbs/04d_rl.ipynb #090a0e01
+# %% ../nbs/04d_rl.ipynb #96d0cbff
 def grpo_arguments(
     cfg:FTConfig,          # the training config
     g:GRPOSettings,        # the `grpo:` block
@@ -490,7 +490,7 @@ def grpo_arguments(
                          temperature=g.temperature, beta=g.beta, scale_rewards=g.scale_rewards,
                          reward_weights=list(weights), log_completions=False)
 
-# %% ../nbs/04d_rl.ipynb #a86cf7b4
+# %% ../nbs/04d_rl.ipynb #2c03a513
 SAMPLES = "completions.jsonl"   # in the run dir: per logging step, the last batch's completions
 
 class _GRPOMixin(NoRefAdapterSave, FTTrainerMixin):
@@ -523,7 +523,7 @@ class _GRPOMixin(NoRefAdapterSave, FTTrainerMixin):
             with open(self.samples_path, "a", encoding="utf-8") as f:
                 f.write("".join(json.dumps(r) + "\n" for r in rows))
 
-# %% ../nbs/04d_rl.ipynb #2c03a513
+# %% ../nbs/04d_rl.ipynb #9ef94bda
 @patch
 def _samples(self:_GRPOMixin)->list[dict]:
     "The last generation batch as rows: step, prompt, completion, each reward, advantage."
@@ -533,7 +533,7 @@ def _samples(self:_GRPOMixin)->list[dict]:
     return [dict(step=step, prompt=p, completion=c, rewards={n: L["rewards"][n][i] for n in names},
                  advantage=round(a, 4)) for i, (p, c, a) in enumerate(rows)]
 
-# %% ../nbs/04d_rl.ipynb #9ef94bda
+# %% ../nbs/04d_rl.ipynb #374ebe5a
 class RLTrainer(LoRATrainer):
     "GRPO (DAPO, Dr. GRPO, GSPO) of a LoRA-family adapter against `grpo.rewards`, through TRL."
     def __init__(self,
@@ -547,7 +547,7 @@ class RLTrainer(LoRATrainer):
         self.cfg, self.grpo = load_grpo(config, overrides, grpo)
         super().__init__(self.cfg, model, tokenizer, data, callbacks)
 
-# %% ../nbs/04d_rl.ipynb #bc36c297
+# %% ../nbs/04d_rl.ipynb #5cdff86d
 _VIRTUAL = ("prompt-learning methods put virtual tokens (or prefix key/values) before the "
             "sequence, while TRL's GRPO computes each completion token's log-probability through a "
             "fused LM head aligned with the real tokens and builds its reference by switching "
@@ -604,7 +604,7 @@ def attach_adapter(self:RLTrainer, model):
     "The policy: a new adapter, or `init_adapter`'s continued (`preference.policy_adapter`)."
     return policy_adapter(model, self.cfg, self.init_info)
 
-# %% ../nbs/04d_rl.ipynb #c2816017
+# %% ../nbs/04d_rl.ipynb #dc3260fd
 @patch
 def trainer_arguments(self:RLTrainer):
     "TRL's `GRPOConfig` of the run (`grpo_arguments`)."
@@ -636,7 +636,7 @@ def build_trainer(self:RLTrainer, args, callbacks:list):
     t.samples_path = Path(self.cfg.output_dir)/SAMPLES
     return t
 
-# %% ../nbs/04d_rl.ipynb #dc3260fd
+# %% ../nbs/04d_rl.ipynb #5e620fe9
 def _trim_samples(path:Path, step:int|None):
     "Drop the sample completions of steps after `step` (a resume repeats them), or all (a new run)."
     if not path.exists(): return
@@ -654,7 +654,7 @@ def train_loop(self:RLTrainer)->float:
         _trim_samples(Path(self.cfg.output_dir)/SAMPLES, self.resume.step if self.resume else None)
     return super(RLTrainer, self).train_loop()
 
-# %% ../nbs/04d_rl.ipynb #f7f3a683
+# %% ../nbs/04d_rl.ipynb #9271a86f
 _GRPO_FREE = ()   # every grpo setting defines the objective: a resume must keep them all
 
 @patch
@@ -676,7 +676,7 @@ def manifest_fields(self:RLTrainer)->dict:
                                                                         self.reward_weights)],
                 init_adapter=str(self.init_info.path) if self.init_info else None, samples=SAMPLES)
 
-# %% ../nbs/04d_rl.ipynb #9271a86f
+# %% ../nbs/04d_rl.ipynb #4801920e
 def _curve(h:list, key:str)->list:
     "(step, value) of `key` in a Trainer log history."
     return [(e["step"], e[key]) for e in h if e.get(key) is not None and "step" in e]
@@ -691,7 +691,7 @@ def result_fields(self:RLTrainer)->dict:
     return dict(reward=ends("reward"), rewards=each, kl=kl[-1][1] if kl else None,
                 completion_length=ends("completions/mean_length"))
 
-# %% ../nbs/04d_rl.ipynb #4801920e
+# %% ../nbs/04d_rl.ipynb #a918a1dc
 @patch
 def plot(self:RLTrainer, path=None):
     "Rewards (each, and their weighted sum), completion length, clipped ratio and KL, by step."
@@ -718,7 +718,7 @@ def plot(self:RLTrainer, path=None):
     if path is not None: fig.savefig(path, dpi=90)
     return fig
 
-# %% ../nbs/04d_rl.ipynb #cc8ba3e3
+# %% ../nbs/04d_rl.ipynb #2db4cb47
 def rl_comparison(
     config,                  # the GRPO config (YAML path, dict or FTConfig): test_dataset, metrics
     run_dir,                 # the GRPO run's output_dir
@@ -734,7 +734,7 @@ def rl_comparison(
                           out_dir=out_dir or run_dir, progress=progress, val_loss=False,
                           names=names + ["after GRPO"])
 
-# %% ../nbs/04d_rl.ipynb #52cb26d8
+# %% ../nbs/04d_rl.ipynb #ac61e3a6
 def cmd_grpo(
     config:str,          # YAML config with a `grpo:` block (see configs/smollm2_grpo.yaml)
     preview:int=0,       # only show the data report and this many prompts (no training)
