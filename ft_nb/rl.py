@@ -220,9 +220,11 @@ def import_reward(path:str, where:str="reward"):
     return f
 
 # %% ../nbs/04d_rl.ipynb #15f54a5c
-def _short(s, n:int=60)->str:
+def _short(s, n:int=60, tail:bool=False)->str:
+    "`s` on one line, cut to `n` characters: its start, or its end (`tail`: a prompt's question)."
     s = str(s).replace("\n", " ")
-    return repr(s if len(s) <= n else s[:n] + "...")
+    if len(s) > n: s = "..." + s[-n:] if tail else s[:n] + "..."
+    return repr(s)
 
 class CheckedReward:
     "A reward function whose every result must be a finite number per completion, or the run stops."
@@ -233,7 +235,7 @@ class CheckedReward:
     def _example(self, i, prompts, completions, kw)->str:
         loc = kw.get("loc")
         where = f" ({loc[i]})" if isinstance(loc, list) and i < len(loc) else ""
-        return (f"example {i}{where}: prompt {_short(prompts[i])}, "
+        return (f"example {i}{where}: prompt {_short(prompts[i], tail=True)}, "
                 f"completion {_short(completions[i])}")
 
     def _value(self, v, i, prompts, completions, kw)->float:
@@ -632,7 +634,7 @@ def build_trainer(self:RLTrainer, args, callbacks:list):
     finally: gc.eos_token_id = old
     if self.init_info is None and "ref" in getattr(self.model, "peft_config", {}):
         self.model.delete_adapter("ref")   # a fresh adapter's copy is the base: adapter off is it
-    self._setup_model()   # TRL turns a 4-bit model's adapter to bf16: trainable weights stay fp32, as in SFT
+    self._setup_model()   # TRL made a 4-bit model's adapter bf16: it trains in fp32, as in SFT
     t.samples_path = Path(self.cfg.output_dir)/SAMPLES
     return t
 
