@@ -29,6 +29,7 @@ Modules:
 - `ft_nb.preference`: DPO, KTO, ORPO and SimPO on an SFT adapter: pairs rendered as SFT data, no second model, pairs from mistakes.
 - `ft_nb.prompt_files`: Read a file of prompts (JSONL, CSV, ...) and write its answers resumably, as `ft-nb infer --input` does.
 - `ft_nb.reward_model`: A scalar score of an answer, learned from preference pairs and blind A/B ratings, for GRPO.
+- `ft_nb.rl`: GRPO, Dr. GRPO, DAPO and GSPO on a LoRA adapter, rewarded by the task's own metrics or your function; no second model.
 - `ft_nb.runs`: Write run directories that a kill or a full disk never leaves looking complete; read them back through one reader.
 - `ft_nb.serve`: An OpenAI-compatible HTTP server for a base model and its adapters, with every request bounded before any work.
 - `ft_nb.tasks`: Small, license-clean tasks that ship with ft_nb, and the generators that wrote their files.

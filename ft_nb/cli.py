@@ -32,7 +32,8 @@ COMMANDS = dict(
     ratings="ft_nb.human_eval:cmd_ratings", infer="ft_nb.inference:cmd_infer",
     merge="ft_nb.deploy:cmd_merge", export="ft_nb.gguf_export:cmd_export",
     card="ft_nb.deploy:cmd_card", serve="ft_nb.serve:cmd_serve", pairs="ft_nb.preference:cmd_pairs",
-    prefer="ft_nb.preference:cmd_prefer", tune="ft_nb.tuning:cmd_tune",
+    prefer="ft_nb.preference:cmd_prefer",
+    grpo="ft_nb.rl:cmd_grpo", tune="ft_nb.tuning:cmd_tune",
     ab="ft_nb.human_eval:cmd_ab", reward="ft_nb.reward_model:cmd_reward",
     **{"merge-adapters": "ft_nb.multitask:cmd_merge_adapters",
        "rating-pairs": "ft_nb.reward_model:cmd_rating_pairs"})

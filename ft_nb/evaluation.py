@@ -40,8 +40,8 @@ from .multitask import task_list, task_config
 
 # %% auto #0
 __all__ = ['SCORED', 'DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'prompt_messages', 'eval_prompts',
-           'scored_answers', 'calibration', 'plot_reliability', 'EvalResult', 'evaluate_model', 'Comparison',
-           'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
+           'scored_answers', 'calibration', 'plot_reliability', 'EvalResult', 'evaluate_model', 'task_labels',
+           'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
            'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models',
            'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval', 'EvalError', 'Metric',
            'METRICS', 'normalize_text', 'as_references', 'exact_match', 'token_f1', 'extract_label', 'label_accuracy',
@@ -354,27 +354,23 @@ def _test_source(cfg):
     raise EvalError("no test set: set `test_dataset` in the config "
                     "(a file of held-out examples with reference answers)")
 
-# %% ../nbs/05_evaluation.ipynb #f7e4cd1e
 _ANSWERS = ("output", "completion")
 
 def _test_records(cfg, limit=None):
-    ("Test records as read (field_map applied); unlike training data, records without an "
-     "answer are kept.")
+    "Test records as read (field_map applied); unlike training data, records without an answer are kept."
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise EvalError(f"limit must be a whole number of test examples >= 1, got {limit!r}")
     src = _test_source(cfg)
     rows, locs = read_rows(src)
     if not rows: raise EvalError(f"test set {src} is empty")
     fm = cfg.field_map or {}
-    # a test record may lack its answer: the mapping of an absent answer column is left out for that
-    # record
-    keep = lambda r: {k: v for k,v in fm.items()
-                      if not (v in _ANSWERS and isinstance(r, dict) and k not in r)}
+    # a test record may lack its answer: the mapping of an absent answer column is left out for that record
+    keep = lambda r: {k: v for k,v in fm.items() if not (v in _ANSWERS and isinstance(r, dict) and k not in r)}
     recs = [apply_field_map(r, keep(r), l) for r, l in zip(rows, locs)]
     return recs[:limit] if limit else recs
 
-# %% ../nbs/05_evaluation.ipynb #6e6301b1
-def _labels(cfg):
+def task_labels(cfg)->list|None:
+    "The task's allowed answers: the config's `labels`, else the bundled demo task's, else None (not a label task)."
     if cfg.labels: return list(cfg.labels)
     if bundled_task(cfg.dataset) == "demo":
         from ft_nb.tasks import DEMO_LABELS
@@ -677,7 +673,7 @@ def compare_models(
     tok = load_tokenizer(cfg.tokenizer_name or cfg.model_name, chat_template=cfg.chat_template)
     chats, refs = prompt_messages(_test_records(cfg, limit), cfg.data_format, cfg.system_prompt)
     prompts = [render_prompt(m, tok, chat_template=cfg.chat_template) for m in chats]
-    labels = _labels(cfg)
+    labels = task_labels(cfg)
     # no references for a reference metric: fail now
     check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])
     # an incomplete directory: fail before any model runs
@@ -742,7 +738,7 @@ def _task_sets(cfg, tok, limit)->dict:
         c = task_config(cfg, t)
         prompts, refs = eval_prompts(_test_records(c, limit), tok, c.data_format, c.system_prompt,
                                      c.chat_template)
-        ms, labels = [get_metric(m) for m in c.metrics], _labels(c)
+        ms, labels = [get_metric(m) for m in c.metrics], task_labels(c)
         check_metric_inputs([""]*len(prompts), refs, ms, labels or ["x"])
         out[t.name] = (c, prompts, refs, ms, labels)
     return out

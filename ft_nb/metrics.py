@@ -30,8 +30,8 @@ from .core import FTError
 # %% auto #0
 __all__ = ['METRICS', 'EvalError', 'normalize_text', 'reference_list', 'as_references', 'exact_match', 'token_f1',
            'extract_label', 'label_accuracy', 'label_found', 'rouge_l', 'bleu', 'parse_json_reply', 'json_valid',
-           'json_field_accuracy', 'Metric', 'register_metric', 'get_metric', 'hub_metric', 'check_metric_inputs',
-           'compute_metrics', 'score_examples']
+           'json_field_accuracy', 'last_number', 'numeric_match', 'Metric', 'register_metric', 'get_metric',
+           'hub_metric', 'check_metric_inputs', 'compute_metrics', 'score_examples']
 
 # %% ../nbs/02b_metrics.ipynb #3a3a9f0c
 class EvalError(FTError, ValueError):
@@ -236,6 +236,27 @@ def json_field_accuracy(
         best = max(best, sum(k in pred and _same(pred[k], v) for k,v in ref.items()) / len(ref))
     return best
 
+# %% ../nbs/02b_metrics.ipynb #b2718825
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+")
+
+def last_number(text:str|None)->float|None:
+    "The last number written in `text` (`1,234.5`, `-3`, `.5`), or None if there is none."
+    found = _NUMBER.findall(text or "")
+    return float(found[-1].replace(",", "")) if found else None
+
+def numeric_match(
+    prediction:str,          # the model's answer (working, then the number)
+    references:list[str],    # reference answers, each with its number last
+    tolerance:float=0.0,     # absolute difference still counted as equal
+)->float:
+    "1.0 if the prediction's last number equals a reference's last number (within `tolerance`)."
+    got = last_number(prediction)
+    for r in references:
+        want = last_number(r)
+        if want is None: raise EvalError(f"numeric_match: reference {r[:60]!r} holds no number")
+        if got is not None and abs(got - want) <= tolerance: return 1.0
+    return 0.0
+
 # %% ../nbs/02b_metrics.ipynb #d1847408
 @dataclass
 class Metric:
@@ -278,6 +299,7 @@ for _n,_f,_kw,_d in [
     ("bleu", bleu, dict(corpus=True), "corpus BLEU (sacrebleu), 0-1"),
     ("json_valid", json_valid, dict(needs_references=False), "reply parses as JSON"),
     ("json_field_accuracy", json_field_accuracy, {}, "share of reference JSON fields reproduced"),
+    ("numeric_match", numeric_match, {}, "the last number equals the reference's last number"),
 ]: register_metric(_n, _f, description=_d, overwrite=True, **_kw)
 
 # %% ../nbs/02b_metrics.ipynb #644fc0b6

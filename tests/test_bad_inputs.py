@@ -1788,6 +1788,49 @@ def _(w, good_adapter):
     conf = json.loads((w.d/"out"/"ft_nb_manifest.json").read_text())["config"]
     assert (conf["lora_r"], conf["lora_alpha"]) == (4, 8), conf
 
+# --- ft-nb grpo (every case refused by --preview, before any model loads)
+
+def _grpo(w, grpo=None, data=None, **kw):
+    "`ft-nb grpo --preview 1` on a tiny config over `data` (demo records as JSONL), with a `grpo:` block."
+    w.write("g.jsonl", jl(data if data is not None else demo_rows(4)))
+    d = dict(model_name="tiny-llama", dataset=str(w.d/"g.jsonl"), output_dir=str(w.d/"out"), val_fraction=0.0,
+             max_seq_len=256, max_steps=1, per_device_batch_size=4, labels=["billing", "refund"])
+    d.update(kw)
+    d["grpo"] = dict(rewards=["exact_match"], max_completion_length=8) if grpo is None else grpo
+    return w.cli("grpo", w.config(yaml.safe_dump(d, sort_keys=False, allow_unicode=True)), "--preview", "1")
+
+@case("grpo", "grpo-block-a-string")
+def _(w): error(_grpo(w, "dapo"), "c.yaml", "grpo", "expected a block of settings")
+
+@case("grpo", "reward-name-unknown")
+def _(w): error(_grpo(w, dict(rewards=["exact_mtch"])), "grpo: rewards[0]", "unknown reward 'exact_mtch'",
+                "did you mean 'exact_match'")
+
+@case("grpo", "reward-module-not-importable")
+def _(w): error(_grpo(w, dict(rewards=["no_such_module:score"])), "rewards[0]", "cannot import module 'no_such_module'")
+
+@case("grpo", "reward-weights-not-matching")
+def _(w): error(_grpo(w, dict(rewards=["exact_match"], reward_weights=[1, 2])), "grpo: reward_weights",
+                "2 weight(s) for 1 reward(s)")
+
+@case("grpo", "one-generation-per-prompt")
+def _(w): error(_grpo(w, dict(rewards=["exact_match"], num_generations=1)), "grpo: num_generations must be >= 2")
+
+@case("grpo", "group-not-dividing-the-batch")
+def _(w): error(_grpo(w, dict(rewards=["exact_match"], num_generations=3)), "num_generations 3 must divide",
+                "per_device_batch_size 4", "a divisor of 4")
+
+@case("grpo", "prompt-longer-than-its-budget")
+def _(w):
+    rows = demo_rows(2) + [dict(instruction="Classify: " + "word " * 300, output="billing")]
+    error(_grpo(w, dict(rewards=["exact_match"], max_completion_length=64), rows),
+          "g.jsonl line 3", "the prompt is", "max_seq_len 256 - grpo.max_completion_length 64 = 192")
+
+@case("grpo", "reference-reward-without-references")
+def _(w):
+    rows = demo_rows(2) + [dict(instruction="Classify this ticket: my card was charged twice")]
+    error(_grpo(w, data=rows), "'exact_match' compares each completion with the reference", "g.jsonl line 3")
+
 # --- ft-nb pairs
 
 def _eval_rows(n:int=3)->list[dict]:
