@@ -38,6 +38,7 @@ from .training import LoRATrainer, FTTrainerMixin
 from .preference import trl_classes, trl_arguments, check_block_types, load_stage_config
 from .preference import block_resume_changes, read_init_adapter, init_adapter_config
 from .preference import check_init_adapter, policy_adapter
+from .reward_model import reward_model_fn
 from .preference import NoRefAdapterSave, end_of_turn, answers_only_scoring
 
 # %% auto #0
@@ -185,7 +186,8 @@ def format_reward(
     fn.__name__, fn.needs_reference = "format", False
     return fn
 
-REWARDS = dict(format=format_reward)   # name -> factory(**args) -> fn(prompts, completions, **kw)
+# name -> factory(**args) -> fn(prompts, completions, **kw); `reward_model`: a trained reward model's scores
+REWARDS = dict(format=format_reward, reward_model=reward_model_fn)
 
 # %% ../nbs/04d_rl.ipynb #e6d30f0a
 _PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -297,7 +299,7 @@ def _make(spec:dict, i:int, labels):
     params = inspect.signature(factory).parameters
     if "labels" in params and "labels" not in args and labels: args["labels"] = list(labels)
     try: return factory(**args)
-    except RLError as e: raise RLError(f"{where}: {e}") from None
+    except FTError as e: raise RLError(f"{where}: {e}") from None
     except TypeError as e:
         names = [p for p in params if p not in ("metric",)]
         raise RLError(f"{where}: {e} (its args: {', '.join(names) or 'none'})") from None
