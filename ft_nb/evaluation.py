@@ -354,23 +354,29 @@ def _test_source(cfg):
     raise EvalError("no test set: set `test_dataset` in the config "
                     "(a file of held-out examples with reference answers)")
 
+# %% ../nbs/05_evaluation.ipynb #f7e4cd1e
 _ANSWERS = ("output", "completion")
 
 def _test_records(cfg, limit=None):
-    "Test records as read (field_map applied); unlike training data, records without an answer are kept."
+    ("Test records as read (field_map applied); unlike training data, records without an "
+     "answer are kept.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise EvalError(f"limit must be a whole number of test examples >= 1, got {limit!r}")
     src = _test_source(cfg)
     rows, locs = read_rows(src)
     if not rows: raise EvalError(f"test set {src} is empty")
     fm = cfg.field_map or {}
-    # a test record may lack its answer: the mapping of an absent answer column is left out for that record
-    keep = lambda r: {k: v for k,v in fm.items() if not (v in _ANSWERS and isinstance(r, dict) and k not in r)}
+    # a test record may lack its answer: the mapping of an absent answer column is left out for that
+    # record
+    keep = lambda r: {k: v for k,v in fm.items()
+                      if not (v in _ANSWERS and isinstance(r, dict) and k not in r)}
     recs = [apply_field_map(r, keep(r), l) for r, l in zip(rows, locs)]
     return recs[:limit] if limit else recs
 
+# %% ../nbs/05_evaluation.ipynb #6e6301b1
 def task_labels(cfg)->list|None:
-    "The task's allowed answers: the config's `labels`, else the bundled demo task's, else None (not a label task)."
+    ("The task's allowed answers: the config's `labels`, else the bundled demo task's, else None "
+     "(not a label task).")
     if cfg.labels: return list(cfg.labels)
     if bundled_task(cfg.dataset) == "demo":
         from ft_nb.tasks import DEMO_LABELS

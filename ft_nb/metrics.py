@@ -244,6 +244,7 @@ def last_number(text:str|None)->float|None:
     found = _NUMBER.findall(text or "")
     return float(found[-1].replace(",", "")) if found else None
 
+# %% ../nbs/02b_metrics.ipynb #372322fc
 def numeric_match(
     prediction:str,          # the model's answer (working, then the number)
     references:list[str],    # reference answers, each with its number last

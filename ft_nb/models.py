@@ -587,9 +587,10 @@ def check_head(
 ):
     "Refuse a reward model where a language model is needed, and the other way round."
     if run.num_labels is not None and not scoring:
-        raise ModelError(f"{run.path} is a reward model (a scoring head, `ft-nb reward`): it scores "
-                         "answers and cannot generate, merge or be evaluated as a language model; name "
-                         "it as a GRPO reward (`reward_model_fn`) or give a run of `ft-nb train`/`prefer`")
+        raise ModelError(f"{run.path} is a reward model (a scoring head, `ft-nb reward`): "
+                         "it scores answers and cannot generate, merge or be evaluated as a "
+                         "language model; name it as a GRPO reward (`reward_model_fn`) or give a "
+                         "run of `ft-nb train`/`prefer`")
     if run.num_labels is None and scoring:
         raise ModelError(f"{run.path} is a language-model run, not a reward model: train one with "
                          "`ft-nb reward` (preference pairs, a scoring head)")

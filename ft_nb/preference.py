@@ -24,14 +24,17 @@ from datasets import Dataset
 import trl.trainer.utils as tu
 from transformers import TrainingArguments
 from trl.trainer.utils import use_adapter
-from .core import FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides, methods_of
+from .core import (FTConfig, FTError, ConfigError, load_config, load_yaml, parse_overrides,
+                        methods_of)
 from .core import pick_device_and_precision, seed_everything, check_number, ConfigWarning
 from .core import method_family
 from .runs import read_run, RunError, atomic_write, same_path
 from .models import base_fingerprint, same_fingerprint, model_device
 from .models import ModelError, check_adapter_fits
-from .models import attach_adapter as attach_run_adapter   # `attach_adapter` is the trainer's hook here
-from .data import DataError, read_rows, apply_field_map, content_text, tokenize_messages, encode_prompt
+# `attach_adapter` is the trainer's hook here
+from .models import attach_adapter as attach_run_adapter
+from .data import (DataError, read_rows, apply_field_map, content_text, tokenize_messages,
+                        encode_prompt)
 from .data import resolve_chat_template, split_records, render_example, Preview, write_jsonl
 from .methods import apply_method, check_method
 from .training import LoRATrainer, FTTrainerMixin, training_arguments, latest_checkpoint
@@ -80,12 +83,14 @@ class PreferenceConfig:
 
 # %% ../nbs/04b_preference.ipynb #9c8693f3
 _NUMBERS = dict(beta=dict(lo=0, lo_excl=True), label_smoothing=dict(lo=0, hi=0.5, hi_excl=True),
-                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0), desirable_weight=dict(lo=0, lo_excl=True),
-                undesirable_weight=dict(lo=0, lo_excl=True))   # every numeric setting, checked by core.check_number
+                sft_weight=dict(lo=0), simpo_gamma=dict(lo=0),
+                # every numeric setting, checked by core.check_number
+                desirable_weight=dict(lo=0, lo_excl=True),
+                undesirable_weight=dict(lo=0, lo_excl=True))
 _TYPES = dict(str=str, float=float, int=int, bool=bool, list=list, dict=dict)
 
 def check_block_types(
-    s,             # a settings dataclass (`PreferenceConfig`, `ft_nb.rl.GRPOSettings`, ...): a config block
+    s,     # a settings dataclass (`PreferenceConfig`, `ft_nb.rl.GRPOSettings`, ...): a config block
     block:str,     # its key in the config, named in the error
 ):
     "Check each field of the settings dataclass `s` against its type (an int is taken as a float)."
@@ -97,25 +102,34 @@ def check_block_types(
             continue
         base = _TYPES[t.split("|")[0]]
         if not isinstance(v, base) or (base in (int, float) and isinstance(v, bool)):
-            raise ConfigError(f"{block}: {f.name} must be {t.split('|')[0]}, got {type(v).__name__} {v!r}")
+            raise ConfigError(f"{block}: {f.name} must be {t.split('|')[0]}, got "
+                              f"{type(v).__name__} {v!r}")
 
+# %% ../nbs/04b_preference.ipynb #85103311
 def _check_pref(p:PreferenceConfig):
     def need(ok, msg):
         if not ok: raise ConfigError(f"preference: {msg}")
     check_block_types(p, "preference")
     need(p.stage in STAGES, f"stage must be one of {list(STAGES)}, got {p.stage!r}")
-    need(p.pair_format in PAIR_FORMATS, f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
-    need(p.identical in ("error", "drop"), f"identical must be 'error' or 'drop', got {p.identical!r}")
+    need(p.pair_format in PAIR_FORMATS,
+         f"pair_format must be one of {list(PAIR_FORMATS)}, got {p.pair_format!r}")
+    need(p.identical in ("error", "drop"),
+         f"identical must be 'error' or 'drop', got {p.identical!r}")
     for k, bounds in _NUMBERS.items(): check_number(getattr(p, k), f"preference: {k}", **bounds)
-    need(p.sft_weight == 0 or p.stage == "dpo", f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
+    need(p.sft_weight == 0 or p.stage == "dpo",
+         f"sft_weight is a setting of the dpo stage, not of {p.stage!r}")
     losses = dict(dpo=DPO_LOSSES, kto=KTO_LOSSES).get(p.stage)
     if p.loss_type is not None:
-        need(losses is not None, f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
-        need(p.loss_type in losses, f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
+        need(losses is not None,
+             f"loss_type is a setting of the dpo and kto stages, not of {p.stage!r}")
+        need(p.loss_type in losses,
+             f"loss_type {p.loss_type!r} is not a {p.stage} loss; choose from {list(losses)}")
     if p.stage in ("orpo", "simpo"):
         need(not p.precompute_ref_log_probs,
              f"{p.stage} uses no reference model: precompute_ref_log_probs does not apply")
-    if p.stage == "kto": need(p.pair_format in ("auto", "kto"), "the kto stage reads prompt/completion/label records")
+    if p.stage == "kto":
+        need(p.pair_format in ("auto", "kto"),
+             "the kto stage reads prompt/completion/label records")
 
 # %% ../nbs/04b_preference.ipynb #ede7627f
 _PREF_NAMES = [f.name for f in fields(PreferenceConfig)]
@@ -128,7 +142,8 @@ def settings_block(
 ):
     "The settings dataclass `cls` of the config block `d`; an unknown key names the closest field."
     if d is None: d = {}
-    if not isinstance(d, dict): raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: expected a mapping of key: value, got {type(d).__name__}")
     names = [f.name for f in fields(cls)]
     for k in d:
         if k not in names:
@@ -136,10 +151,13 @@ def settings_block(
             hint = f" — did you mean '{c[0]}'?" if c else f"; valid keys are: {', '.join(names)}"
             raise ConfigError(f"{source}: unknown key '{k}'{hint}")
     try: return cls(**d)
-    except ConfigError as e: raise ConfigError(f"{source}: {str(e).removeprefix(f'{block}: ')}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {str(e).removeprefix(f'{block}: ')}") from None
 
+# %% ../nbs/04b_preference.ipynb #0b887e66
 def _config_dict(config)->tuple[dict, str]:
-    "The settings of `config` (a YAML path, dict or `FTConfig`) as a dict, and where they came from."
+    ("The settings of `config` (a YAML path, dict or `FTConfig`) as a dict, and where they "
+     "came from.")
     if isinstance(config, (str, Path)):
         p = Path(config)
         if not p.is_file(): raise ConfigError(f"config file {p} not found")
@@ -148,8 +166,10 @@ def _config_dict(config)->tuple[dict, str]:
         return d, str(p)
     if isinstance(config, FTConfig): return config.to_dict(), "config"
     if isinstance(config, dict): return dict(config), "config"
-    raise ConfigError(f"config: expected a dict, a YAML file path or an FTConfig, got {type(config).__name__}")
+    raise ConfigError("config: expected a dict, a YAML file path or an FTConfig, got "
+                      f"{type(config).__name__}")
 
+# %% ../nbs/04b_preference.ipynb #c28bf8e6
 def load_stage_config(
     config,                  # YAML path, dict (with an optional `block:` of settings) or `FTConfig`
     block:str,               # the block's key in the config, e.g. 'preference'
@@ -171,8 +191,10 @@ def load_stage_config(
     own = lambda k: k.removeprefix(f"{block}.") in names
     bov = {k.removeprefix(f"{block}."): v for k, v in ov.items() if own(k)}
     fov = {k: v for k, v in ov.items() if not own(k)}
-    return load_config(d, overrides=fov), settings_block(cls, {**bd, **bov}, f"{src}: {block}", block)
+    return (load_config(d, overrides=fov),
+            settings_block(cls, {**bd, **bov}, f"{src}: {block}", block))
 
+# %% ../nbs/04b_preference.ipynb #5c316acb
 def load_preference(
     config,                  # YAML path, dict (with an optional `preference` block) or `FTConfig`
     overrides:list|dict|None=None,  # `--key value` for either config
@@ -432,19 +454,26 @@ def preview_pair(example:dict, tokenizer)->Preview:
                    "\n".join(f"{head(k)}\n{p.plain}" for k, p in zip(sides, ps)))
 
 # %% ../nbs/04b_preference.ipynb #5c0fe026
-TRL_TRAINERS = dict(   # stage: (module, config class, trainer class, the lowest TRL whose trainer ft_nb's stage runs on)
-    dpo=("trl", "DPOConfig", "DPOTrainer", "0.29"),        # 0.29: a continued adapter's frozen `ref` copy
+# stage: (module, config class, trainer class, the lowest TRL whose trainer ft_nb's stage runs on)
+TRL_TRAINERS = dict(
+    # 0.29: a continued adapter's frozen `ref` copy
+    dpo=("trl", "DPOConfig", "DPOTrainer", "0.29"),
     kto=("trl", "KTOConfig", "KTOTrainer", "1.8"),         # 1.8: KTO freezes that `ref` copy too
-    orpo=("trl.experimental.orpo", "ORPOConfig", "ORPOTrainer", "0.26"),   # in trl.experimental since 0.26
+    # in trl.experimental since 0.26
+    orpo=("trl.experimental.orpo", "ORPOConfig", "ORPOTrainer", "0.26"),
     simpo=("trl.experimental.cpo", "CPOConfig", "CPOTrainer", "0.26"),
-    grpo=("trl", "GRPOConfig", "GRPOTrainer", "1.0"))      # 1.0: the `_tokenize_prompts` step ft_nb.rl feeds
+    # 1.0: the `_tokenize_prompts` step ft_nb.rl feeds
+    grpo=("trl", "GRPOConfig", "GRPOTrainer", "1.0"))
 
 def _version_tuple(v:str)->tuple:
     return tuple(int(x) if x.isdigit() else 0 for x in v.split("+")[0].split(".")[:3])
 
+# %% ../nbs/04b_preference.ipynb #df6a386a
 def trl_classes(stage:str)->tuple:
-    "TRL's (config class, trainer class) for `stage`; a `PreferenceError` naming the installed TRL if it lacks them."
-    if stage not in TRL_TRAINERS: raise PreferenceError(f"unknown stage {stage!r}; choose from {list(TRL_TRAINERS)}")
+    ("TRL's (config class, trainer class) for `stage`; a `PreferenceError` naming the installed "
+     "TRL if it lacks them.")
+    if stage not in TRL_TRAINERS:
+        raise PreferenceError(f"unknown stage {stage!r}; choose from {list(TRL_TRAINERS)}")
     mod, c, t, low = TRL_TRAINERS[stage]
     have = md.version("trl")
     why = None
@@ -454,8 +483,9 @@ def trl_classes(stage:str)->tuple:
             m = importlib.import_module(mod)
             return getattr(m, c), getattr(m, t)
         except (ImportError, AttributeError) as e: why = f"{type(e).__name__}: {e}"
-    raise PreferenceError(f"stage {stage!r} runs on TRL's {t} ({mod}, TRL >= {low}), but the installed TRL is {have} "
-                          f"({why}); install a TRL in ft_nb's range: pip install 'trl>=1.8,<2'")
+    raise PreferenceError(f"stage {stage!r} runs on TRL's {t} ({mod}, TRL >= {low}), but the "
+                          f"installed TRL is {have} ({why}); install a TRL in ft_nb's range: pip "
+                          "install 'trl>=1.8,<2'")
 
 # %% ../nbs/04b_preference.ipynb #439c4cf0
 def _kl_rotate(batch):
@@ -463,20 +493,26 @@ def _kl_rotate(batch):
     batch["KL_completion_ids"] = [batch["completion_ids"][-1]] + batch["completion_ids"][:-1]
     return batch
 
+# %% ../nbs/04b_preference.ipynb #b5f89724
 class NoRefAdapterSave:
-    "For a TRL trainer on a PEFT model: `save_model` (checkpoints too) writes the trained adapter, never TRL's `ref`."
+    ("For a TRL trainer on a PEFT model: `save_model` (checkpoints too) writes the trained "
+     "adapter, never TRL's `ref`.")
     def save_model(self, output_dir=None, _internal_call=False):
         super().save_model(output_dir, _internal_call)
-        if output_dir and self.is_world_process_zero(): shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
+        if output_dir and self.is_world_process_zero():
+            shutil.rmtree(Path(output_dir)/"ref", ignore_errors=True)
 
+# %% ../nbs/04b_preference.ipynb #7e8b58ec
 class _PrefMixin(NoRefAdapterSave, FTTrainerMixin):
-    "Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL preference trainer."
+    ("Our data, NaN guard, token count, resumable learning rate and adapter-only saves on a TRL "
+     "preference trainer.")
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         if dataset is None or "prompt_ids" not in dataset.column_names:
             return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         if getattr(self, "calculate_KL", False) and "KL_completion_ids" not in dataset.column_names:
-            dataset = dataset.map(_kl_rotate, batched=True, batch_size=args.per_device_train_batch_size)
+            dataset = dataset.map(_kl_rotate, batched=True,
+                                  batch_size=args.per_device_train_batch_size)
         return dataset
 
     def tokenize_row(self, feature, model=None):   # ORPO / CPO (SimPO): their columns from our encoded pair
@@ -485,10 +521,12 @@ class _PrefMixin(NoRefAdapterSave, FTTrainerMixin):
         out = dict(prompt_input_ids=p, prompt_attention_mask=[1] * len(p))
         for side in ("chosen", "rejected"):
             a = feature[f"{side}_ids"]
-            out.update({f"{side}_input_ids": p + a, f"{side}_attention_mask": [1] * (len(p) + len(a)),
+            out.update({f"{side}_input_ids": p + a,
+                        f"{side}_attention_mask": [1] * (len(p) + len(a)),
                         f"{side}_labels": [-100] * len(p) + a})
         return out
 
+# %% ../nbs/04b_preference.ipynb #7b8a73d5
 def _trainer_class(stage:str):
     "TRL's (config class, trainer class) for `stage`; the trainer with `_PrefMixin` mixed in."
     C, T = trl_classes(stage)
@@ -524,20 +562,24 @@ def compute_ref_log_probs(self:_PrefMixin, model, inputs):   # the pass of preco
 # %% ../nbs/04b_preference.ipynb #bd6d754b
 def _stage_args(stage:str, pref:PreferenceConfig, cfg:FTConfig)->dict:
     "The TRL config fields of the preference settings."
-    if stage == "dpo":   # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
-        extra = dict(loss_type=[pref.loss_type or "sigmoid", "sft"], loss_weights=[1.0, pref.sft_weight]) \
-            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"])
+    # sft_weight: TRL's "sft" loss (NLL of the chosen answer) added with that weight
+    if stage == "dpo":
+        extra = (dict(loss_type=[pref.loss_type or "sigmoid", "sft"],
+                      loss_weights=[1.0, pref.sft_weight])
+            if pref.sft_weight else dict(loss_type=[pref.loss_type or "sigmoid"]))
         return dict(beta=pref.beta, label_smoothing=pref.label_smoothing, **extra,
-                    precompute_ref_log_probs=pref.precompute_ref_log_probs, max_length=cfg.max_seq_len)
+                    precompute_ref_log_probs=pref.precompute_ref_log_probs,
+                    max_length=cfg.max_seq_len)
     if stage == "kto":   # KTO's KL term pairs each answer with its neighbour in a fixed-order batch
-        return dict(train_sampling_strategy="sequential", beta=pref.beta, loss_type=pref.loss_type or "kto",
-                    desirable_weight=pref.desirable_weight,
+        return dict(train_sampling_strategy="sequential", beta=pref.beta,
+                    loss_type=pref.loss_type or "kto", desirable_weight=pref.desirable_weight,
                     undesirable_weight=pref.undesirable_weight, max_length=cfg.max_seq_len,
                     precompute_ref_log_probs=pref.precompute_ref_log_probs)
     if stage == "orpo": return dict(beta=pref.beta, max_length=cfg.max_seq_len)
     return dict(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=pref.simpo_gamma, beta=pref.beta,
                 label_smoothing=pref.label_smoothing, max_length=cfg.max_seq_len)
 
+# %% ../nbs/04b_preference.ipynb #e3acddf8
 def trl_arguments(
     C,                    # a TRL config class (`DPOConfig`, `GRPOConfig`, ...)
     cfg:FTConfig,         # the training config
@@ -546,18 +588,23 @@ def trl_arguments(
     has_val:bool=True,    # whether there is a validation set
     **stage,              # the stage's own fields of `C`
 )->TrainingArguments:
-    "`C` from SFT's `training_arguments`, precision and checkpointing as SFT picks them (not TRL's bf16), and `stage`."
+    ("`C` from SFT's `training_arguments`, precision and checkpointing as SFT picks them (not "
+     "TRL's bf16), and `stage`.")
     args = training_arguments(cfg, device, precision, has_val)
     names = {f.name for f in dataclasses.fields(C) if f.init}
-    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments) if f.init and f.name in names}
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainingArguments)
+          if f.init and f.name in names}
     kw.update(bf16=precision == "bf16", fp16=precision == "fp16", remove_unused_columns=False,
-              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing", "activation_checkpointing")
+              **{k: cfg.gradient_checkpointing for k in ("gradient_checkpointing",
+                                                         "activation_checkpointing")
                  if k in names}, **stage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return C(**{k: v for k, v in kw.items() if k in names})
 
-def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str, has_val:bool=True):
+# %% ../nbs/04b_preference.ipynb #e226306a
+def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precision:str,
+                         has_val:bool=True):
     "TRL's config for the stage: `trl_arguments` with the preference fields."
     C, _ = trl_classes(pref.stage)
     return trl_arguments(C, cfg, device, precision, has_val, **_stage_args(pref.stage, pref, cfg))
@@ -596,29 +643,35 @@ def read_init_adapter(
     what:str="preference stages",  # the stages that continue it, named in the error
     err=PreferenceError,           # the error class to raise
 ):
-    "The run of `init_adapter` (complete, by `runs.read_run`; an adapter of the LoRA family), or None if unset."
+    ("The run of `init_adapter` (complete, by `runs.read_run`; an adapter of the LoRA family), or "
+     "None if unset.")
     if not path: return None
     try: info = read_run(path)
     except RunError as e: raise err(f"init_adapter: {e}") from None
-    if info.kind != "adapter": raise err(f"init_adapter: {path} holds a merged model, not an adapter")
+    if info.kind != "adapter":
+        raise err(f"init_adapter: {path} holds a merged model, not an adapter")
     if info.peft_type != "LORA":
-        raise err(f"init_adapter: {path} is a {info.peft_type} adapter, and {what} continue only LoRA-family "
-                  "adapters (the reference is that adapter, frozen)")
+        raise err(f"init_adapter: {path} is a {info.peft_type} adapter, and {what} continue only "
+                  "LoRA-family adapters (the reference is that adapter, frozen)")
     return info
 
-_ADAPTER_FIELDS = dict(lora_r="r", lora_alpha="lora_alpha", lora_dropout="lora_dropout", target_modules="target_modules",
-                      lora_bias="bias", modules_to_save="modules_to_save")
+# %% ../nbs/04b_preference.ipynb #0780238c
+_ADAPTER_FIELDS = dict(lora_r="r", lora_alpha="lora_alpha", lora_dropout="lora_dropout",
+                       target_modules="target_modules", lora_bias="bias",
+                       modules_to_save="modules_to_save")
 
 def init_adapter_config(
     cfg:FTConfig,          # the training config
     info,                  # `read_init_adapter`'s run, or None
     err=PreferenceError,   # the error class to raise
 )->FTConfig:
-    "`cfg` with the LoRA settings of `info`'s own PEFT config: what is trained, so what is recorded (warns if differing)."
+    ("`cfg` with the LoRA settings of `info`'s own PEFT config: what is trained, so what is "
+     "recorded (warns if differing).")
     if info is None: return cfg
     ac = info.adapter_config
     kw = {k: ac[a] for k, a in _ADAPTER_FIELDS.items() if a in ac}
-    if isinstance(kw.get("target_modules"), list): kw["target_modules"] = sorted(kw["target_modules"])
+    if isinstance(kw.get("target_modules"), list):
+        kw["target_modules"] = sorted(kw["target_modules"])
     if ac.get("use_dora"): kw["method"] = "dora"
     elif cfg.method == "dora": kw["method"] = "lora"
     if "lora_layers" in info.config: kw["lora_layers"] = info.config["lora_layers"]
@@ -626,29 +679,36 @@ def init_adapter_config(
     default = {f.name: f.default for f in fields(FTConfig)}
     unused = [f"{k} {getattr(cfg, k)!r} (the adapter's: {v!r})" for k, v in kw.items()
               if getattr(cfg, k) != v and getattr(cfg, k) != default.get(k)]
-    if unused: warnings.warn(f"init_adapter: {info.path} is continued as it is, so the config's {', '.join(unused)} "
-                             "have no effect; the manifest records the adapter's", ConfigWarning)
+    if unused:
+        warnings.warn(f"init_adapter: {info.path} is continued as it is, so the config's "
+                      f"{', '.join(unused)} have no effect; the manifest records the adapter's",
+                      ConfigWarning)
     try: return cfg.replace(**kw)
     except ConfigError as e:
         raise err(f"init_adapter: {info.path}: its adapter_config.json holds settings ft_nb cannot "
                   f"record ({e})") from None
 
+# %% ../nbs/04b_preference.ipynb #4eec59a2
 def check_init_adapter(model, info, model_name:str, err=PreferenceError):
-    "Refuse an `init_adapter` run `info` that does not fit the base `model` (`models.check_adapter_fits`)."
+    ("Refuse an `init_adapter` run `info` that does not fit the base `model` "
+     "(`models.check_adapter_fits`).")
     if info is None: return
     try: check_adapter_fits(model, info, model_name)
     except ModelError as e: raise err(f"init_adapter: {e}") from None
 
+# %% ../nbs/04b_preference.ipynb #93b058d8
 @patch
 def _init_run(self:PreferenceTrainer):
     "The SFT run of `init_adapter` (`read_init_adapter`), or None."
     return read_init_adapter(self.pref.init_adapter)
 
+# %% ../nbs/04b_preference.ipynb #35e1efad
 @patch
 def _adapter_settings(self:PreferenceTrainer)->FTConfig:
     "The config with the LoRA settings of `init_adapter`'s own PEFT config (`init_adapter_config`)."
     return init_adapter_config(self.cfg, self.init_info)
 
+# %% ../nbs/04b_preference.ipynb #49e67775
 @patch
 def _check_base(self:PreferenceTrainer, model):
     "Refuse an `init_adapter` that does not fit the base model (`check_init_adapter`)."
@@ -673,14 +733,17 @@ def _check_test_pairs(self:PreferenceTrainer)->dict|None:
 
 
 # %% ../nbs/04b_preference.ipynb #34afb4f9
-_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")   # may change on resume (recorded): the objective is the same
+# may change on resume (recorded): the objective is the same
+_PREF_FREE = ("test_pairs", "precompute_ref_log_probs")
 
 def _pref_record(pref:PreferenceConfig)->dict: return dataclasses.asdict(pref)
 
+# %% ../nbs/04b_preference.ipynb #dc9f2faf
 def _same_setting(k, a, b)->bool:
     if k in ("init_adapter", "test_pairs") and a and b: return same_path(a, b)
     return a == b
 
+# %% ../nbs/04b_preference.ipynb #08567d02
 def block_resume_changes(
     output_dir,              # the run being resumed
     block:str,               # the block recorded in its ft_nb_config.yaml, e.g. 'preference'
@@ -688,28 +751,33 @@ def block_resume_changes(
     free:tuple=(),           # the keys that may change on resume (the objective stays the same)
     error=None,              # the exception class to raise (default `PreferenceError`)
 )->dict:
-    "The free changes of a resume, `{'BLOCK.KEY': [old, new]}`; a change of objective is refused by name."
+    ("The free changes of a resume, `{'BLOCK.KEY': [old, new]}`; a change of objective is "
+     "refused by name.")
     error = error or PreferenceError
     f = Path(output_dir)/"ft_nb_config.yaml"
     if not f.is_file(): return {}        # no run there: `check_output_dir` says so
     try: old = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get(block)
     except (OSError, yaml.YAMLError, AttributeError): old = None
     if not isinstance(old, dict):
-        raise error(f"resume: {f} records no {block} settings (a run of another stage, or of an older ft_nb), so "
-                    "they cannot be checked; start a new run (overwrite_output_dir: true)")
+        raise error(f"resume: {f} records no {block} settings (a run of another stage, or of an "
+                    "older ft_nb), so they cannot be checked; start a new run "
+                    "(overwrite_output_dir: true)")
     diff = {k: [old.get(k), v] for k, v in new.items() if not _same_setting(k, old.get(k), v)}
     if bad := {k: d for k, d in diff.items() if k not in free}:
         what = "; ".join(f"{block}.{k}: {a!r} -> {b!r}" for k, (a, b) in bad.items())
-        raise error(f"resume: the {block} settings differ from the run in {output_dir} in settings that define "
-                    f"its objective ({what}); resume with the run's own values (the {block}: block of {f}) or "
-                    "start a new run")
+        raise error(f"resume: the {block} settings differ from the run in {output_dir} in settings "
+                    f"that define its objective ({what}); resume with the run's own values (the "
+                    f"{block}: block of {f}) or start a new run")
     return {f"{block}.{k}": d for k, d in diff.items()}
 
+# %% ../nbs/04b_preference.ipynb #ade4a437
 @patch
 def extra_resume_changes(self:PreferenceTrainer)->dict:
     "The free changes of a resume, `{'preference.KEY': [old, new]}` (`block_resume_changes`)."
-    return block_resume_changes(self.cfg.output_dir, "preference", _pref_record(self.pref), _PREF_FREE)
+    return block_resume_changes(self.cfg.output_dir, "preference", _pref_record(self.pref),
+                                _PREF_FREE)
 
+# %% ../nbs/04b_preference.ipynb #25a8db23
 @patch
 def config_record(self:PreferenceTrainer)->dict:
     "The training config with the preference settings as its `preference:` block."
@@ -741,11 +809,13 @@ def nan_error(self:PreferenceTrainer)->FTError:
 
 # %% ../nbs/04b_preference.ipynb #4e33892e
 def policy_adapter(model, cfg:FTConfig, info=None):
-    "A fresh `cfg.method` adapter on `model` (`apply_method`), or the adapter of the `init_adapter` run `info`, trainable."
+    ("A fresh `cfg.method` adapter on `model` (`apply_method`), or the adapter of the "
+     "`init_adapter` run `info`, trainable.")
     if info is None: return apply_method(model, cfg)
     # trainable; TRL's trainers copy it as the frozen `ref`
     return attach_run_adapter(model, info, is_trainable=True, base_name=cfg.model_name)
 
+# %% ../nbs/04b_preference.ipynb #ab28aeca
 @patch
 def _policy(self:PreferenceTrainer, model):
     "A fresh adapter, or the SFT adapter of `init_adapter`, trainable (`policy_adapter`)."

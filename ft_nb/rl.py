@@ -51,6 +51,7 @@ __all__ = ['IS_LEVELS', 'SCALE_REWARDS', 'REWARDS', 'SAMPLES', 'RLError', 'grpo_
 class RLError(FTError, ValueError):
     "A GRPO setting, reward or prompt that cannot work; the message names the field, function, row."
 
+# %% ../nbs/04d_rl.ipynb #6a7e8316
 IS_LEVELS = ("token", "sequence")   # importance sampling: per token (GRPO), per completion (GSPO)
 SCALE_REWARDS = ("group", "batch", "none")
 
@@ -119,6 +120,7 @@ def _check_weights(g):
                           "weight per reward, in the same order")
     for i, w in enumerate(g.reward_weights): check_number(w, f"grpo: reward_weights[{i}]")
 
+# %% ../nbs/04d_rl.ipynb #426c0d84
 def _check_grpo(g:GRPOSettings):
     def need(ok, msg):
         if not ok: raise ConfigError(f"grpo: {msg}")
@@ -171,6 +173,7 @@ def metric_reward(
     fn.__name__, fn.needs_reference = metric, m.needs_references
     return fn
 
+# %% ../nbs/04d_rl.ipynb #ef1045aa
 def format_reward(
     pattern:str,        # a regular expression the completion should match
     full:bool=False,    # the whole completion (stripped) must match, not only a part of it
@@ -186,7 +189,8 @@ def format_reward(
     fn.__name__, fn.needs_reference = "format", False
     return fn
 
-# name -> factory(**args) -> fn(prompts, completions, **kw); `reward_model`: a trained reward model's scores
+# name -> factory(**args) -> fn(prompts, completions, **kw); `reward_model`: a trained reward
+# model's scores
 REWARDS = dict(format=format_reward, reward_model=reward_model_fn)
 
 # %% ../nbs/04d_rl.ipynb #e6d30f0a
@@ -195,6 +199,7 @@ _PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 def _known_rewards()->list:
     return sorted(set(REWARDS) | {k for k, m in METRICS.items() if not m.corpus})
 
+# %% ../nbs/04d_rl.ipynb #febab0eb
 def import_reward(path:str, where:str="reward"):
     "The function `module:function` (by importlib), checked to take TRL's keyword arguments."
     if not _PATH.match(path):
@@ -228,6 +233,7 @@ def _short(s, n:int=60, tail:bool=False)->str:
     if len(s) > n: s = "..." + s[-n:] if tail else s[:n] + "..."
     return repr(s)
 
+# %% ../nbs/04d_rl.ipynb #e2366c4f
 class CheckedReward:
     "A reward function whose every result must be a finite number per completion, or the run stops."
     def __init__(self, name:str, fn, user:bool=False):   # user: a module:function of yours
@@ -255,6 +261,7 @@ class CheckedReward:
 def _one(kw:dict, i:int, n:int)->dict:
     return {k: [v[i]] if isinstance(v, list) and len(v) == n else v for k, v in kw.items()}
 
+# %% ../nbs/04d_rl.ipynb #70d47214
 @patch
 def __call__(self:CheckedReward, prompts, completions, **kw)->list[float]:
     "The rewards of `completions`, every one checked."
@@ -277,6 +284,7 @@ def __call__(self:CheckedReward, prompts, completions, **kw)->list[float]:
                       f"(first: {first}); it must return one number per completion")
     return [self._value(v, i, prompts, completions, kw) for i, v in enumerate(out)]
 
+# %% ../nbs/04d_rl.ipynb #e73cb8ca
 @patch
 def _failing(self:CheckedReward, prompts, completions, kw)->int|None:
     "The index of the first example the function raises on when called alone, or None."
@@ -292,6 +300,7 @@ def _factory(name:str):
     if name in METRICS: return functools.partial(metric_reward, name)
     return None
 
+# %% ../nbs/04d_rl.ipynb #69eb1f7f
 def _make(spec:dict, i:int, labels):
     where, name, args = f"grpo: rewards[{i}] ({spec['name']})", spec["name"], dict(spec["args"])
     if (factory := _factory(name)) is None:
@@ -304,6 +313,7 @@ def _make(spec:dict, i:int, labels):
         names = [p for p in params if p not in ("metric",)]
         raise RLError(f"{where}: {e} (its args: {', '.join(names) or 'none'})") from None
 
+# %% ../nbs/04d_rl.ipynb #4da6bf40
 def build_rewards(
     g:GRPOSettings,          # the block
     labels:list|None=None,   # the task's labels, for label rewards
@@ -344,6 +354,7 @@ def _check_prompt_record(r:dict, fmt:str, loc:str)->dict:
     validate_record({**r, key: list(turns or []) + [answer]}, fmt, loc)   # a prompt-only chat
     return r
 
+# %% ../nbs/04d_rl.ipynb #bdd5dd10
 def read_prompts(
     source,                        # data file, saved dataset dir, 'demo[:split]', list of dicts...
     fmt:str="auto",                # record format, as in SFT
@@ -393,6 +404,7 @@ class PromptData:
     data_hash: str|None = None
     def __repr__(self): return f"PromptData({json.dumps(self.report)})"
 
+# %% ../nbs/04d_rl.ipynb #74c8e828
 def _receives(r:CheckedReward, answer:str)->str:
     "What reward `r` is given of each example, for the data report."
     if r.user: return ("prompts and completions (text); by keyword reference, loc, prompt_ids, "
@@ -414,6 +426,7 @@ def _encode_rows(chats, refs, locs, tok, tpl, budget:int, cfg, g)->list[dict]:
         rows.append(dict(prompt=text, prompt_ids=ids, reference=ref, loc=loc))
     return rows
 
+# %% ../nbs/04d_rl.ipynb #dee2ebf8
 def _check_references(rows:list, rewards:list, answer:str):
     for r in rewards:
         if not r.needs_reference: continue
@@ -422,6 +435,7 @@ def _check_references(rows:list, rewards:list, answer:str):
                           f"answer, but {miss['loc']} has none ({answer}); give every prompt its "
                           "answer or choose rewards that need none (format, json_valid, your own)")
 
+# %% ../nbs/04d_rl.ipynb #1a16c45a
 def prepare_prompts(
     cfg:FTConfig,            # data sources, format, field_map, system prompt, template, max_seq_len
     g:GRPOSettings,          # max_completion_length
@@ -456,8 +470,10 @@ def generation_batch(cfg:FTConfig)->int:
     "Completions per optimizer step: per_device_batch_size x gradient_accumulation_steps x ranks."
     return cfg.per_device_batch_size * cfg.gradient_accumulation_steps * launch_env()["world_size"]
 
+# %% ../nbs/04d_rl.ipynb #200eb6f8
 def _divisors(n:int)->list: return [d for d in range(2, n + 1) if n % d == 0]
 
+# %% ../nbs/04d_rl.ipynb #b1d94c69
 def check_group(cfg:FTConfig, g:GRPOSettings, has_val:bool=False):
     "Refuse a `num_generations` not dividing the batch (or the validation batch); name the fixes."
     n, k, world = generation_batch(cfg), g.num_generations, launch_env()["world_size"]
@@ -564,6 +580,7 @@ def configure(self:RLTrainer, config)->FTConfig:
     self.init_info = read_init_adapter(self.grpo.init_adapter, "GRPO runs", RLError)
     return init_adapter_config(cfg, self.init_info, RLError)
 
+# %% ../nbs/04d_rl.ipynb #b916afec
 @patch
 def check_config(self:RLTrainer):
     "The method, the group against the batch, the completion budget, training's; the rewards built."
@@ -579,17 +596,20 @@ def check_config(self:RLTrainer):
     super(RLTrainer, self).check_config()
     self.rewards, self.reward_weights = build_rewards(g, task_labels(cfg))
 
+# %% ../nbs/04d_rl.ipynb #f3e6c850
 @patch
 def check_model(self:RLTrainer, model):
     "Training's check of the method against the model, and `init_adapter`'s base model against it."
     super(RLTrainer, self).check_model(model)
     check_init_adapter(model, self.init_info, self.cfg.model_name, RLError)
 
+# %% ../nbs/04d_rl.ipynb #b37ffa1a
 @patch
 def load_data(self:RLTrainer)->PromptData:
     "The config's prompts, read, checked and encoded (`prepare_prompts`)."
     return prepare_prompts(self.cfg, self.grpo, self.tokenizer, self.rewards)
 
+# %% ../nbs/04d_rl.ipynb #36d56dcd
 @patch
 def check_data(self:RLTrainer):
     "Enough prompts for one step's groups; the validation batch against the group; sets `has_val`."
@@ -603,6 +623,7 @@ def check_data(self:RLTrainer):
     self.has_val = self.data.val is not None and len(self.data.val) > 0
     check_group(cfg, g, self.has_val)
 
+# %% ../nbs/04d_rl.ipynb #2221bd41
 @patch
 def attach_adapter(self:RLTrainer, model):
     "The policy: a new adapter, or `init_adapter`'s continued (`preference.policy_adapter`)."
@@ -615,8 +636,10 @@ def trainer_arguments(self:RLTrainer):
     return grpo_arguments(self.cfg, self.grpo, self.reward_weights, self.device, self.precision,
                           self.has_val)
 
+# %% ../nbs/04d_rl.ipynb #595cb00e
 def _ids(v)->list: return [] if v is None else [v] if isinstance(v, int) else list(v)
 
+# %% ../nbs/04d_rl.ipynb #f9c34de9
 @patch
 def build_trainer(self:RLTrainer, args, callbacks:list):
     "TRL's GRPOTrainer on our prompts and rewards; generation also stops at the end of turn."
@@ -651,6 +674,7 @@ def _trim_samples(path:Path, step:int|None):
             if l.strip() and json.loads(l).get("step", 0) <= step]
     atomic_write(path, "".join(keep))
 
+# %% ../nbs/04d_rl.ipynb #4dafcfb0
 @patch
 def train_loop(self:RLTrainer)->float:
     "Training's loop, the sample completions of steps a resume repeats dropped first."
@@ -667,11 +691,13 @@ def extra_resume_changes(self:RLTrainer)->dict:
     new = dataclasses.asdict(self.grpo)
     return block_resume_changes(self.cfg.output_dir, "grpo", new, _GRPO_FREE, RLError)
 
+# %% ../nbs/04d_rl.ipynb #4b84a12d
 @patch
 def config_record(self:RLTrainer)->dict:
     "The training config with the GRPO settings as its `grpo:` block."
     return dict(super(RLTrainer, self).config_record(), grpo=dataclasses.asdict(self.grpo))
 
+# %% ../nbs/04d_rl.ipynb #e29c2a0c
 @patch
 def manifest_fields(self:RLTrainer)->dict:
     "The GRPO settings, the rewards as built, and the adapter started from."
@@ -685,6 +711,7 @@ def _curve(h:list, key:str)->list:
     "(step, value) of `key` in a Trainer log history."
     return [(e["step"], e[key]) for e in h if e.get(key) is not None and "step" in e]
 
+# %% ../nbs/04d_rl.ipynb #cc2b1bbc
 @patch
 def result_fields(self:RLTrainer)->dict:
     "The reward (weighted sum) and each reward's mean at the first and last step; the last KL."

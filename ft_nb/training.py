@@ -410,25 +410,32 @@ def load_data(self:LoRATrainer):
     cfg, tok = self.cfg, self.tokenizer
     return prepare_multitask(cfg, tok) if cfg.tasks else prepare_data(cfg, tok)
 
+# %% ../nbs/04_training.ipynb #68091f17
 @patch
 def _prepare_data(self:LoRATrainer, data):
     "`data` if given, else `load_data()`."
     if data is not None: return data
-    cfg = self.cfg   # under DDP the main process tokenizes (and caches) first, the others then read its cache
-    first = (training_arguments(cfg, self.device, self.precision).main_process_first(desc="prepare data")
+    # under DDP the main process tokenizes (and caches) first, the others then read its cache
+    cfg = self.cfg
+    first = (training_arguments(cfg, self.device,
+                                self.precision).main_process_first(desc="prepare data")
              if _world_size() > 1 else contextlib.nullcontext())
     with first: return self.load_data()
 
+# %% ../nbs/04_training.ipynb #ed5de45a
 @patch
 def check_data(self:LoRATrainer):
-    "Hook: refuse prepared data too small for one optimizer step; set `has_val` (is there a validation set?)."
+    ("Hook: refuse prepared data too small for one optimizer step; set `has_val` (is there a "
+     "validation set?).")
     cfg, n = self.cfg, len(self.data.train)
     need = cfg.per_device_batch_size * cfg.gradient_accumulation_steps * _world_size()
     if n < need:
-        raise TrainingError(f"dataset {cfg.dataset}: the training set has {n} example(s) after preparation, fewer "
-                            f"than one optimizer step needs (per_device_batch_size {cfg.per_device_batch_size} x "
-                            f"gradient_accumulation_steps {cfg.gradient_accumulation_steps} x {_world_size()} "
-                            f"process(es) = {need}); add data or lower those settings")
+        raise TrainingError(f"dataset {cfg.dataset}: the training set has {n} example(s) after "
+                            "preparation, fewer than one optimizer step needs "
+                            f"(per_device_batch_size {cfg.per_device_batch_size} x "
+                            f"gradient_accumulation_steps {cfg.gradient_accumulation_steps} x "
+                            f"{_world_size()} process(es) = {need}); add data or lower "
+                            "those settings")
     self.has_val = self.data.val is not None and len(self.data.val) > 0
 
 # %% ../nbs/04_training.ipynb #3cf14d36
@@ -483,9 +490,11 @@ class FTTrainerMixin:
 
     def training_step(self, model, inputs, *args, **kw):
         "Count the real tokens; report a non-finite loss to the guard (every rank stops together)."
-        if hasattr(inputs, "get"):   # a batch of tensors (GRPO's is a list of rows: it counts its own)
+        # a batch of tensors (GRPO's is a list of rows: it counts its own)
+        if hasattr(inputs, "get"):
             m, ids = inputs.get("attention_mask"), inputs.get("input_ids")
-            self.real_tokens += int(m.sum() if m is not None else ids.numel() if ids is not None else 0)
+            self.real_tokens += int(m.sum() if m is not None else ids.numel() if ids is not None
+                                    else 0)
         loss = super().training_step(model, inputs, *args, **kw)
         if self.nan_guard is not None:
             bad = ~torch.isfinite(loss.detach()).all()
@@ -497,8 +506,10 @@ class FTTrainerMixin:
                 g.bad_loss = f[0] > 0
         return loss
 
+# %% ../nbs/04_training.ipynb #6b665d45
 class _FTTrainer(FTTrainerMixin, Trainer):
-    "transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a resumable learning rate."
+    ("transformers' `Trainer` with a token count, trained-position logits, a NaN guard and a "
+     "resumable learning rate.")
     target_logits_only = False
 
 # %% ../nbs/04_training.ipynb #3965f353
