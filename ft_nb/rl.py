@@ -38,6 +38,7 @@ from .training import LoRATrainer, FTTrainerMixin
 from .preference import trl_classes, trl_arguments, check_block_types, load_stage_config
 from .preference import block_resume_changes, read_init_adapter, init_adapter_config
 from .preference import check_init_adapter, policy_adapter
+from .methods import merged_adapter
 from .reward_model import reward_model_fn
 from .preference import NoRefAdapterSave, end_of_turn, answers_only_scoring
 
@@ -517,10 +518,15 @@ class _GRPOMixin(NoRefAdapterSave, FTTrainerMixin):
     "Our prompt tokens, NaN guard, token count, samples, adapter-only saves on TRL's GRPOTrainer."
     samples_path = None         # where `log` appends the sample completions
     score_answers_only = True   # the LM head projects the completions only (`answers_only_scoring`)
+    merge_for_generation = True # generate with the adapter folded in (`methods.merged_adapter`)
 
     def _generate_and_score_completions(self, inputs):
         self._ft_prompt_ids = [list(x["prompt_ids"]) for x in inputs]
         return super()._generate_and_score_completions(inputs)
+
+    def _generate_single_turn(self, *args, **kw):
+        with merged_adapter(self.model, self.merge_for_generation):
+            return super()._generate_single_turn(*args, **kw)
 
     def _tokenize_prompts(self, prompts):
         ids = getattr(self, "_ft_prompt_ids", None)
