@@ -289,7 +289,7 @@ class FTConfig:
         roles="eval resume_free searchable")
     label_scoring: bool = _f(True, "with labels, evaluation also answers by scoring every label "
         "(always a label, with its probability; costs about one generation pass)",
-                             roles="eval resume_free")
+                             roles="eval resume_free searchable")
     eval_max_new_tokens: int = _f(32, "generation budget per test example",
         min=1, roles="eval resume_free searchable")
     eval_batch_size: int = _f(8, "prompts generated together during evaluation",
