@@ -509,7 +509,8 @@ def grpo_arguments(
                          num_generations=g.num_generations,
                          max_completion_length=g.max_completion_length,
                          temperature=g.temperature, beta=g.beta, scale_rewards=g.scale_rewards,
-                         reward_weights=list(weights), log_completions=False)
+                         reward_weights=list(weights), log_completions=False,
+                         generation_kwargs=dict(use_cache=True))
 
 # %% ../nbs/04d_rl.ipynb #2c03a513
 SAMPLES = "completions.jsonl"   # in the run dir: per logging step, the last batch's completions
