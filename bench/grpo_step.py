@@ -22,7 +22,7 @@ def config(a, out:Path)->dict:
     from ft_nb.data import demo_task_paths
     # the demo's training tickets alone: no validation pass at the end (only steps are timed)
     return dict(model_name=a.model, dataset=str(demo_task_paths()["train"]), val_fraction=0.0, max_seq_len=256, method="lora", lora_r=16, lora_alpha=32,
-                lora_dropout=0.0, target_modules=["q_proj", "v_proj"], max_steps=a.steps, learning_rate=2e-5,
+                lora_dropout=0.0, target_modules=a.targets.split(","), max_steps=a.steps, learning_rate=2e-5,
                 per_device_batch_size=a.batch, lr_scheduler="constant", warmup_ratio=0.0, eval_steps=10_000,
                 save_steps=10_000, logging_steps=1, report_to="none", output_dir=str(out), seed=42,
                 labels=LABELS, device=a.device, precision="fp32" if a.device == "cpu" else "auto",
@@ -64,7 +64,7 @@ def child(a):
         trainer = trl.GRPOTrainer(model=str(path), reward_funcs=t.rewards, args=args,
                                   train_dataset=t.data.train.remove_columns(["prompt_ids"]),
                                   peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
-                                                         target_modules=["q_proj", "v_proj"],
+                                                         target_modules=a.targets.split(","),
                                                          task_type="CAUSAL_LM"))
         trainer.train()
     (work/f"{a.variant}.json").write_text(json.dumps(dict(step_s=times)))
@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8, help="completions per step")
     ap.add_argument("--generations", type=int, default=4)
     ap.add_argument("--completion", type=int, default=16, help="max_completion_length")
+    ap.add_argument("--targets", default="q_proj,v_proj", help="LoRA target modules, comma-separated")
     ap.add_argument("--variants", default="ft_nb,ft_nb_nomerge,trl")
     ap.add_argument("--variant", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
@@ -89,7 +90,7 @@ def main():
     res = {}
     for v in a.variants.split(","):
         cmd = [sys.executable, __file__, "--variant", v, "--work", a.work] + [
-            x for k in ("model", "device", "steps", "batch", "generations", "completion")
+            x for k in ("model", "device", "steps", "batch", "generations", "completion", "targets")
             for x in (f"--{k}", str(getattr(a, k)))]
         t0 = time.time()
         p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
