@@ -22,7 +22,8 @@ def config(a, out:Path)->dict:
     from ft_nb.data import demo_task_paths
     # the demo's training tickets alone: no validation pass at the end (only steps are timed)
     return dict(model_name=a.model, dataset=str(demo_task_paths()["train"]), val_fraction=0.0,
-                max_seq_len=256, method="lora", lora_r=16, lora_alpha=32, lora_dropout=0.0, target_modules=a.targets.split(","), max_steps=a.steps, learning_rate=2e-5,
+                max_seq_len=256, method="lora", lora_r=16, lora_alpha=32, lora_dropout=0.0,
+                target_modules=a.targets.split(","), max_steps=a.steps, learning_rate=2e-5,
                 per_device_batch_size=a.batch, lr_scheduler="constant", warmup_ratio=0.0, eval_steps=10_000,
                 save_steps=10_000, logging_steps=1, report_to="none", output_dir=str(out), seed=42,
                 labels=LABELS, device=a.device, precision="fp32" if a.device == "cpu" else "auto",
