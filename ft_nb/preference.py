@@ -189,6 +189,12 @@ def load_stage_config(
     names = [f.name for f in fields(cls)]
     ov = overrides if isinstance(overrides, dict) else parse_overrides(overrides or [])
     own = lambda k: k.removeprefix(f"{block}.") in names
+    known = [f.name for f in fields(FTConfig)] + names
+    for k in ov:   # an unknown option nearest a block setting names it (load_config: FTConfig's)
+        c = difflib.get_close_matches(str(k), known, n=1, cutoff=0.5)
+        if k not in known and not own(k) and c and c[0] in names:
+            raise ConfigError(f"command line: unknown option '--{k}' — did you mean '{c[0]}' "
+                              f"(a setting of the {block}: block)?")
     bov = {k.removeprefix(f"{block}."): v for k, v in ov.items() if own(k)}
     fov = {k: v for k, v in ov.items() if not own(k)}
     return (load_config(d, overrides=fov),
@@ -362,7 +368,9 @@ _SHAPES = ("a preference record (prompt/chosen/rejected, messages/chosen/rejecte
            "conversations or prompt/completion/label)")
 
 def read_pairs(source, pair_format:str="auto", field_map:dict|None=None,
-               system_prompt:str|None=None, identical:str="error")->tuple[list, str, dict]:
+               system_prompt:str|None=None, identical:str="error",
+               block:str="preference",   # the config block whose settings the hints name
+               )->tuple[list, str, dict]:
     ("(pairs, format, counts) of a preference file: every record checked, identical/empty "
      "answers counted.")
     rows, locs = read_rows(source)
@@ -375,7 +383,7 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None,
     fmt = pair_format if pair_format != "auto" else detect_pair_format(rows[0])
     if fmt is None:
         raise DataError(f"{locs[0]}: cannot tell the preference format from fields "
-                        f"{list(rows[0])}; expected {_SHAPES} (set preference.pair_format or "
+                        f"{list(rows[0])}; expected {_SHAPES} (set {block}.pair_format or "
                         "field_map)")
     c = dict(read=len(rows), kept=0, dropped=dict(identical=0, empty_answer=0, too_long=0))
     out = []
@@ -392,7 +400,7 @@ def read_pairs(source, pair_format:str="auto", field_map:dict|None=None,
             if identical == "error":
                 raise DataError(f"{loc}: fields 'chosen' and 'rejected' are the same answer; a "
                                 "pair must prefer one answer to another (or set "
-                                "preference.identical: drop to count and leave such out)")
+                                f"{block}.identical: drop to count and leave such out)")
             c["dropped"]["identical"] += 1
             continue
         p["loc"] = loc
@@ -410,13 +418,14 @@ def _hash_rows(pairs)->str:
 # %% ../nbs/04b_preference.ipynb #3e124b18
 def prepare_pairs(
     cfg:FTConfig,            # the training config (dataset, field_map, max_seq_len, ...)
-    pref,                    # pair_format, identical, stage: `PreferenceConfig` or a reward block
+    pref,                    # pair_format, identical, stage, (block): `PreferenceConfig` or other
     tokenizer,               # the tokenizer of the model to train
 )->PreferenceData:
     ("Read, check, encode and split the preference data of `cfg.dataset`; drops counted by reason "
      "in the report.")
+    block = getattr(pref, "block", "preference")   # the config block the settings came from
     pairs, fmt, c = read_pairs(cfg.dataset, pref.pair_format, cfg.field_map, cfg.system_prompt,
-                               pref.identical)
+                               pref.identical, block)
     if pref.stage == "kto" and fmt != "kto":
         raise PreferenceError(f"{cfg.dataset}: the kto stage needs prompt/completion/label "
                               f"records, found {fmt}")

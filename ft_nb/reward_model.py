@@ -79,6 +79,12 @@ def pairs_from_ratings(
         raise RewardError(f"{ip} holds other items than those rated in {paths[0]} (the fingerprint "
                           "in its header differs: other prompts or outputs); give that session's "
                           "items.jsonl (--items)")
+    stray = df[~df["item"].isin({it.id for it in its})]
+    if len(stray):   # an edited file: the fingerprint is the session's, the item id is not
+        r = stray.iloc[0]
+        raise RewardError(f"{r['file']}: {len(stray)} rating(s) of items that {ip} does not hold "
+                          f"(first: item {r['item']!r} by rater {r['rater']!r}); the file was "
+                          "edited: correct the item ids or delete those lines")
     a, b = df.attrs["systems"]
     votes = {}
     for item, pref in zip(df["item"], df["preference"]): votes.setdefault(item, []).append(pref)
@@ -138,6 +144,7 @@ PAIR_ONLY = ("auto", "pair", "history_pair", "implicit_pair")   # the preference
 class RewardConfig:
     "The `reward:` block: how pairs are read, held-out pairs, reward centering, the interval."
     stage: ClassVar[str] = "reward"   # for `preference.prepare_pairs`: pairs, never KTO records
+    block: ClassVar[str] = "reward"   # the config block the data errors' hints name
     pair_format:str = "auto"          # auto | pair | history_pair | implicit_pair
     identical:str = "error"           # chosen == rejected: 'error' (file, line) or 'drop' (counted)
     test_pairs:str|None = None        # held-out pairs for the pair accuracy (else validation split)
@@ -268,7 +275,7 @@ def _check_test_pairs(self:RewardModelTrainer)->dict|None:
     cfg, rc = self.cfg, self.rc
     if not rc.test_pairs: return None
     try: _, fmt, c = read_pairs(rc.test_pairs, rc.pair_format, cfg.field_map, cfg.system_prompt,
-                                rc.identical)
+                                rc.identical, rc.block)
     except DataError as e: raise RewardError(f"reward: test_pairs: {e}") from None
     if fmt == "kto":
         raise RewardError(f"reward: test_pairs: {rc.test_pairs} holds prompt/completion/label "
