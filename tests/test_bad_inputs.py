@@ -1831,6 +1831,240 @@ def _(w):
     rows = demo_rows(2) + [dict(instruction="Classify this ticket: my card was charged twice")]
     error(_grpo(w, data=rows), "'exact_match' compares each completion with the reference", "g.jsonl line 3")
 
+# --- ft-nb reward (every case refused before a model loads: by --preview, the config checks or the resume check)
+
+def _reward(w, reward=None, data=None, *extra, preview:bool=True, **kw):
+    "`ft-nb reward` (`--preview 1` unless `preview` is False) on a tiny config over `data`, with a `reward:` block."
+    cfg = _pref_cfg(w, data=data, **kw)
+    if reward is not None:
+        d = yaml.safe_load(cfg.read_text()); d["reward"] = reward
+        cfg.write_text(yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
+    return w.cli("reward", cfg, *(("--preview", "1") if preview else ()), *extra)
+
+def _no_run(w): assert not (w.d/"out").exists(), "a run directory was made before the input was refused"
+
+@case("reward", "pairs-line-not-json")
+def _(w):
+    error(_reward(w, data=jl(_pairs(2)) + '{"prompt": "q", "chosen\n'), "p.jsonl line 3", "not valid JSON",
+          "one JSON object per line")
+
+@case("reward", "pair-without-rejected")
+def _(w): error(_reward(w, data=[dict(prompt="q", chosen="a")]), "p.jsonl line 1", "missing field 'rejected'")
+
+@case("reward", "pair-without-chosen")
+def _(w):
+    error(_reward(w, data=_pairs(1) + [dict(prompt="q", rejected="a")]), "p.jsonl line 2", "missing field 'chosen'")
+
+@case("reward", "chosen-same-as-rejected-names-the-reward-block")
+def _(w):
+    r = _reward(w, data=_pairs(1) + [dict(prompt="q", chosen="a ", rejected="a")])
+    error(r, "p.jsonl line 2", "'chosen' and 'rejected' are the same answer", "set reward.identical: drop")
+    assert "preference.identical" not in r.err, r.err
+
+@case("reward", "every-pair-identical-and-dropped")
+def _(w):
+    error(_reward(w, dict(identical="drop"), [dict(prompt="q", chosen="a", rejected="a")] * 2), "p.jsonl",
+          "all 2 preference records were dropped", "'identical': 2")
+
+@case("reward", "kto-records")
+def _(w):
+    error(_reward(w, data=[dict(prompt="q", completion="a", label=True)]), "p.jsonl",
+          "prompt/completion/label records are for stage: kto, not reward")
+
+@case("reward", "pair-format-kto")
+def _(w): error(_reward(w, dict(pair_format="kto")), "c.yaml", "reward: pair_format", "a reward model learns from pairs")
+
+@case("reward", "reward-block-unknown-key")
+def _(w): error(_reward(w, dict(confidense=0.9)), "c.yaml", "reward: unknown key 'confidense'", "did you mean 'confidence'")
+
+@case("reward", "reward-block-init-adapter-not-a-setting")
+def _(w):
+    error(_reward(w, dict(init_adapter="runs/sft")), "c.yaml", "reward: unknown key 'init_adapter'",
+          "valid keys are: pair_format")
+
+@case("reward", "reward-block-a-string")
+def _(w): error(_reward(w, "pairs"), "c.yaml", "reward", "expected a block of settings")
+
+@case("reward", "confidence-out-of-range")
+def _(w): error(_reward(w, dict(confidence=1.0)), "c.yaml", "reward: confidence: 1.0 is out of range", "< 1")
+
+@case("reward", "unknown-option-near-a-reward-setting")
+def _(w):
+    error(_reward(w, None, None, "--confidense", "0.9"), "unknown option '--confidense'",
+          "did you mean 'confidence' (a setting of the reward: block)")
+
+@case("reward", "method-prefix-tuning")
+def _(w):
+    error(_reward(w, preview=False, method="prefix"), "method 'prefix'", "LoRA-family", "lora, qlora, dora")
+    _no_run(w)
+
+@case("reward", "method-prompt-tuning")
+def _(w): error(_reward(w, preview=False, method="prompt_tuning"), "method 'prompt_tuning'", "LoRA-family")
+
+@case("reward", "test-pairs-missing-found-before-training")
+def _(w):
+    error(_reward(w, dict(test_pairs=str(w.d/"held.jsonl")), preview=False), "reward: test_pairs", "held.jsonl",
+          "not found")
+    _no_run(w)
+
+@case("reward", "test-pairs-holds-kto-records")
+def _(w):
+    w.write("held.jsonl", jl([dict(prompt="q", completion="a", label=True)]))
+    error(_reward(w, dict(test_pairs=str(w.d/"held.jsonl")), preview=False), "reward: test_pairs", "held.jsonl",
+          "holds prompt/completion/label records")
+
+@case("reward", "test-pairs-line1-a-number")
+def _(w):
+    w.write("held.jsonl", "7\n" + jl(_pairs(1)))
+    error(_reward(w, dict(test_pairs=str(w.d/"held.jsonl")), preview=False), "reward: test_pairs",
+          "held.jsonl line 1", "a number (7)")
+
+@case("reward", "fewer-pairs-than-a-step")
+def _(w):
+    error(_reward(w, data=_pairs(1), preview=False), "p.jsonl", "the training set has 1 example(s)",
+          "per_device_batch_size 2", "add data or lower those settings")
+
+def _reward_run_dir(w, reward:dict|None):
+    "An output_dir holding a (stopped) reward run's config, as `ft-nb reward` writes it at the start."
+    (w.d/"out").mkdir(exist_ok=True)
+    d = yaml.safe_load(_pref_cfg(w).read_text())
+    if reward is not None:
+        d["reward"] = dict(pair_format="auto", identical="error", test_pairs=None, center_rewards_coefficient=0.0,
+                           confidence=0.95, **reward)
+    (w.d/"out"/"ft_nb_config.yaml").write_text(yaml.safe_dump(d))
+
+@case("reward", "resume-changes-the-objective")
+def _(w):
+    _reward_run_dir(w, {})
+    error(_reward(w, dict(center_rewards_coefficient=0.01), None, "--resume", "true", preview=False),
+          "reward.center_rewards_coefficient: 0.0 -> 0.01", "ft_nb_config.yaml", "start a new run")
+
+@case("reward", "resume-of-a-run-without-reward-settings")
+def _(w):
+    _reward_run_dir(w, None)
+    error(_reward(w, None, None, "--resume", "true", preview=False), "ft_nb_config.yaml", "records no reward settings")
+
+# --- ft-nb rating-pairs (on a copy of the example session that ships with the notebooks: 12 items, one rater)
+
+def _session(w)->tuple[Path, Path, list[str]]:
+    "(ratings, items, the rating file's lines) of a copy of nbs/human_eval_example."
+    shutil.copytree(ROOT/"nbs"/"human_eval_example", w.d/"s")
+    r = w.d/"s"/"ratings_dev.jsonl"
+    return r, w.d/"s"/"items.jsonl", r.read_text(encoding="utf-8").splitlines(keepends=True)
+
+def _ratings(w, lines:list, change=None, name="s/bad.jsonl")->Path:
+    "The rating file with its first rating (line 2) changed by `change(dict)`."
+    if change is None: return w.write(name, "".join(lines))
+    r = json.loads(lines[1]); change(r)
+    return w.write(name, lines[0] + json.dumps(r) + "\n" + "".join(lines[2:]))
+
+def _rp(w, *argv): return w.cli("rating-pairs", *argv)
+
+@case("rating-pairs", "valid-session-counts-every-item")
+def _(w):
+    r, _, _ = _session(w)
+    res = _rp(w, r, "--out", w.d/"o.jsonl")
+    no_crash(res); assert res.rc == 0, res.err[-600:]
+    assert "9 pairs from 12 ratings" in res.out and "no pair: tie 3" in res.out, res.out
+
+@case("rating-pairs", "ratings-file-missing")
+def _(w): _session(w); error(_rp(w, w.d/"s"/"nope.jsonl", "--out", w.d/"o.jsonl"), "rating file", "nope.jsonl", "does not exist")
+
+@case("rating-pairs", "items-file-missing")
+def _(w):
+    r, _, _ = _session(w)
+    error(_rp(w, r, "--items", w.d/"no_items.jsonl", "--out", w.d/"o.jsonl"), "items file", "no_items.jsonl", "does not exist")
+
+@case("rating-pairs", "no-items-file-beside-the-ratings")
+def _(w):
+    r, _, _ = _session(w); (w.d/"lone").mkdir(); shutil.copy(r, w.d/"lone"/"r.jsonl")
+    error(_rp(w, w.d/"lone"/"r.jsonl", "--out", w.d/"o.jsonl"), "items file", "lone/items.jsonl", "does not exist")
+
+@case("rating-pairs", "ratings-line-cut-off")
+def _(w):
+    _, i, lines = _session(w)
+    bad = w.write("s/bad.jsonl", "".join(lines[:3]) + '{"item": "test-1", "rater\n' + "".join(lines[3:]))
+    error(_rp(w, bad, "--items", i, "--out", w.d/"o.jsonl"), "bad.jsonl: line 4 is not JSON", "delete that line")
+
+@case("rating-pairs", "preference-not-a-system")
+def _(w):
+    _, i, lines = _session(w)
+    bad = _ratings(w, lines, lambda r: r.update(preference="both"))
+    error(_rp(w, bad, "--items", i, "--out", w.d/"o.jsonl"), "bad.jsonl: line 2", "preference 'both'", "'tie'")
+
+@case("rating-pairs", "rating-without-rater")
+def _(w):
+    _, i, lines = _session(w)
+    bad = _ratings(w, lines, lambda r: r.pop("rater"))
+    error(_rp(w, bad, "--items", i, "--out", w.d/"o.jsonl"), "bad.jsonl: line 2", "lacks ['rater']")
+
+@case("rating-pairs", "rating-of-an-item-not-in-the-items-file")
+def _(w):
+    _, i, lines = _session(w)
+    bad = _ratings(w, lines, lambda r: r.update(item="test-999"))
+    error(_rp(w, bad, "--items", i, "--out", w.d/"o.jsonl"), "bad.jsonl", "1 rating(s) of items that",
+          "item 'test-999'", "correct the item ids or delete those lines")
+    assert not (w.d/"o.jsonl").exists()
+
+@case("rating-pairs", "ratings-without-session-header")
+def _(w):
+    _, i, lines = _session(w)
+    error(_rp(w, w.write("s/bad.jsonl", "".join(lines[1:])), "--items", i, "--out", w.d/"o.jsonl"),
+          "bad.jsonl: line 1 is not an ft_nb rating-session header")
+
+@case("rating-pairs", "ratings-file-empty")
+def _(w):
+    _, i, _ = _session(w)
+    error(_rp(w, w.write("s/bad.jsonl", ""), "--items", i, "--out", w.d/"o.jsonl"), "bad.jsonl is empty", "no session header")
+
+@case("rating-pairs", "items-of-another-session")
+def _(w):
+    r, i, _ = _session(w)
+    other = w.write("s/other.jsonl", i.read_text(encoding="utf-8").replace("payment", "Payment"))
+    error(_rp(w, r, "--items", other, "--out", w.d/"o.jsonl"), "other.jsonl holds other items than those rated",
+          "--items")
+
+@case("rating-pairs", "ratings-of-two-sessions")
+def _(w):
+    r, i, lines = _session(w)
+    h = json.loads(lines[0]); h["systems"] = ["base", "dpo"]
+    error(_rp(w, r, w.write("s/r2.jsonl", json.dumps(h) + "\n"), "--items", i, "--out", w.d/"o.jsonl"),
+          "r2.jsonl comes from a different session", "systems differ")
+
+@case("rating-pairs", "every-item-a-tie")
+def _(w):
+    _, i, lines = _session(w)
+    ties = _ratings(w, [lines[0]] + [json.dumps(dict(json.loads(l), preference="tie")) + "\n" for l in lines[1:]])
+    error(_rp(w, ties, "--items", i, "--out", w.d/"o.jsonl"), "bad.jsonl: no pairs: of 12 items", "'tie': 12")
+
+@case("rating-pairs", "disagree-unknown")
+def _(w):
+    r, _, _ = _session(w)
+    error(_rp(w, r, "--out", w.d/"o.jsonl", "--disagree", "vote"), "disagree must be one of", "'majority'", "'vote'")
+
+@case("rating-pairs", "out-is-the-ratings-file")
+def _(w):
+    r, _, _ = _session(w); before = r.read_bytes()
+    error(_rp(w, r, "--out", r), "--out", "ratings_dev.jsonl", "is one of the files being read")
+    assert r.read_bytes() == before, "the ratings were overwritten"
+
+@case("rating-pairs", "out-is-the-items-file-relative")
+def _(w):
+    _, i, _ = _session(w); before = i.read_bytes()
+    error(_rp(w, "s/ratings_dev.jsonl", "--out", "s/../s/items.jsonl"), "--out s/../s/items.jsonl",
+          "is one of the files being read")
+    assert i.read_bytes() == before, "the items were overwritten"
+
+@case("rating-pairs", "out-is-a-directory")
+def _(w):
+    r, _, _ = _session(w); (w.d/"dir").mkdir()
+    error(_rp(w, r, "--out", w.d/"dir"), "--out", "dir", "is a directory", "give a file")
+
+@case("rating-pairs", "out-under-a-file")
+def _(w):
+    r, _, _ = _session(w); w.write("f.txt", "x")
+    error(_rp(w, r, "--out", w.d/"f.txt"/"o.jsonl"), "cannot write", "f.txt/o.jsonl", "writable directory")
+
 # --- ft-nb pairs
 
 def _eval_rows(n:int=3)->list[dict]:
