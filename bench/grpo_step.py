@@ -3,7 +3,7 @@ through the PEFT model, and against TRL's own `GRPOTrainer` on the same model, d
 
 Variants, each in its own process, one after the other in one run (compare only ratios of one run):
   ft_nb          RLTrainer: ft_nb's prompt tokens, LM head on completions only, generation with the adapter merged
-  ft_nb_nomerge  the same, generating through the PEFT model (`_GRPOMixin.merge_for_generation = False`)
+  ft_nb_nomerge  the same, generating through the PEFT model (`RLTrainer(..., merge_for_generation=False)`)
   trl            TRL's GRPOTrainer with a peft LoraConfig: the same rendered prompts, reward functions and config
 Each prints the median time of a training step (generation, rewards, the policy-gradient step) after the first.
 
@@ -51,10 +51,9 @@ def child(a):
     times = timed_steps(trl.GRPOTrainer)
     work = Path(a.work)
     cfg = config(a, work/a.variant)
-    from ft_nb.rl import RLTrainer, _GRPOMixin, grpo_arguments
+    from ft_nb.rl import RLTrainer, grpo_arguments
     if a.variant != "trl":
-        _GRPOMixin.merge_for_generation = a.variant == "ft_nb"
-        RLTrainer(cfg).train()
+        RLTrainer(cfg, merge_for_generation=a.variant == "ft_nb").train()
     else:
         from peft import LoraConfig
         t = RLTrainer(cfg)              # ft_nb's data, rewards and arguments; TRL's trainer on them

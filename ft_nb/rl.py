@@ -570,8 +570,10 @@ class RLTrainer(LoRATrainer):
                  tokenizer=None,    # its tokenizer (required with `model`)
                  data=None,         # already prepared `PromptData`
                  callbacks=None,    # extra `TrainerCallback`s
-                 overrides=None):   # `--key value` overrides for either config
+                 overrides=None,    # `--key value` overrides for either config
+                 merge_for_generation:bool=True):  # generate with the adapter folded into the base
         self.cfg, self.grpo = load_grpo(config, overrides, grpo)
+        self.merge_for_generation = merge_for_generation   # speed only: not recorded with the run
         super().__init__(self.cfg, model, tokenizer, data, callbacks)
 
 # %% ../nbs/04d_rl.ipynb #5cdff86d
@@ -668,6 +670,7 @@ def build_trainer(self:RLTrainer, args, callbacks:list):
         self.model.delete_adapter("ref")   # a fresh adapter's copy is the base: adapter off is it
     self._setup_model()   # TRL made a 4-bit model's adapter bf16: it trains in fp32, as in SFT
     t.samples_path = Path(self.cfg.output_dir)/SAMPLES
+    t.merge_for_generation = self.merge_for_generation
     return t
 
 # %% ../nbs/04d_rl.ipynb #5e620fe9
