@@ -8,6 +8,8 @@ Sections (each runs on its own; a failure is a row of the table, not the end of 
   compile     LoRA training step time with and without torch.compile
   mfu         model FLOPs utilisation of LoRA training on a ~1B Llama built from a config (random weights)
   generate    batched generation tokens/s (bf16) and merge parity: merged vs adapter logits (ft_nb.deploy)
+  grpo        GRPO step time (8 completions a step), generation in the trainer and, where vLLM is installed,
+              in vLLM (`grpo: use_vllm`, colocate); without vLLM the refusal's message is the row
   demo        `ft-nb demo` end to end: accuracy before/after and wall time
 
     bash bench/gpu_check.sh                      # on a GPU (≤ 8 min)
@@ -207,8 +209,40 @@ def sec_demo(c:Ctx):
         for line in f.read_text().splitlines():
             if line.startswith("|") and ("base" in line or "tuned" in line): row("demo", "table", line.strip())
 
+DEMO_LABELS = ["billing", "refund", "shipping", "technical", "account", "cancellation", "product_info", "feedback"]
+
+def _grpo_step_s(c:Ctx, name:str, use_vllm:bool)->float:
+    "Median GRPO step time (s) after the first step, on the demo's tickets with the label reward."
+    import statistics
+    from ft_nb.rl import RLTrainer
+    steps = 2 if c.smoke else 6
+    train = ROOT/"ft_nb"/"assets"/"demo_task"/"train.jsonl"       # no validation split: step time only
+    cfg = dict(model_name=c.model, dataset=str(train), val_fraction=0, max_seq_len=256, method="lora", lora_r=8,
+               target_modules=["q_proj", "v_proj"], max_steps=steps, per_device_batch_size=4 if c.smoke else 8,
+               learning_rate=2e-5, report_to="none", output_dir=str(c.work/name), logging_steps=1,
+               save_steps=steps, precision=c.prec, device=c.device, seed=0, labels=DEMO_LABELS,
+               metrics=["accuracy"])
+    g = dict(rewards=["accuracy"], num_generations=2 if c.smoke else 4, max_completion_length=8,
+             use_vllm=use_vllm)
+    t = RLTrainer(cfg, g)
+    t.train()
+    times = [h["step_time"] for h in t.hf_trainer.state.log_history if "step_time" in h]
+    return statistics.median(times[1:] or times)
+
+def sec_grpo(c:Ctx):
+    import importlib.util
+    row("grpo", "step time, generation in the trainer (s)", round(_grpo_step_s(c, "grpo_hf", False), 3),
+        "8 completions of ≤ 8 tokens a step" if not c.smoke else "toy size")
+    if importlib.util.find_spec("vllm") is None or c.device != "cuda":
+        from ft_nb.rl import RLError
+        try: _grpo_step_s(c, "grpo_vllm", True)
+        except RLError as e: row("grpo", "use_vllm", "refused", str(e)[:120])
+        else: row("grpo", "use_vllm", "ERROR", "ran without CUDA or vLLM: it should have been refused")
+        return
+    row("grpo", "step time, generation in vLLM (s)", round(_grpo_step_s(c, "grpo_vllm", True), 3), "colocate")
+
 SECTIONS = dict(env=sec_env, train=sec_train, attention=sec_attention, compile=sec_compile, mfu=sec_mfu,
-                generate=sec_generate, demo=sec_demo)
+                generate=sec_generate, grpo=sec_grpo, demo=sec_demo)
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

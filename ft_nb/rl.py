@@ -19,7 +19,7 @@ Docs: https://ft-nb.github.io/ft_nb/rl.html.md"""
 # %% ../nbs/04d_rl.ipynb #4a37fa2d
 from __future__ import annotations
 import contextlib, dataclasses, difflib, functools, hashlib, importlib, inspect, json, math, numbers
-import re, warnings
+import importlib.util, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -45,8 +45,8 @@ from .preference import NoRefAdapterSave, end_of_turn, answers_only_scoring
 # %% auto #0
 __all__ = ['IS_LEVELS', 'SCALE_REWARDS', 'REWARDS', 'SAMPLES', 'RLError', 'grpo_losses', 'reward_spec', 'GRPOSettings',
            'load_grpo', 'metric_reward', 'format_reward', 'import_reward', 'CheckedReward', 'build_rewards',
-           'read_prompts', 'PromptData', 'prepare_prompts', 'generation_batch', 'check_group', 'grpo_arguments',
-           'RLTrainer', 'rl_comparison', 'cmd_grpo']
+           'read_prompts', 'PromptData', 'prepare_prompts', 'generation_batch', 'check_group', 'vllm_arguments',
+           'grpo_arguments', 'RLTrainer', 'rl_comparison', 'cmd_grpo']
 
 # %% ../nbs/04d_rl.ipynb #978f18a7
 class RLError(FTError, ValueError):
@@ -102,12 +102,15 @@ class GRPOSettings:
     rewards:list = field(default_factory=list)   # [name | {name, weight, args}], weighted, summed
     reward_weights:list|None = None # one weight per reward, instead of each reward's `weight`
     init_adapter:str|None = None    # a training run (SFT) whose adapter is continued
+    use_vllm:bool = False           # generate in vLLM, in the process (GPU only; `vllm_arguments`)
+    vllm_gpu_memory_utilization:float = 0.3   # the GPU memory share vLLM may take for its KV cache
 
     def __post_init__(self): _check_grpo(self)
 
 # %% ../nbs/04d_rl.ipynb #215b8892
 _GRPO_NUMBERS = dict(temperature=dict(lo=0, lo_excl=True), beta=dict(lo=0),
-                     max_completion_length=dict(lo=1))
+                     max_completion_length=dict(lo=1),
+                     vllm_gpu_memory_utilization=dict(lo=0, lo_excl=True, hi=1))
 
 def _check_weights(g):
     if g.reward_weights is None: return
@@ -493,6 +496,24 @@ def check_group(cfg:FTConfig, g:GRPOSettings, has_val:bool=False):
                       f"per_device_eval_batch_size {eb} x {world} process(es) = {eb * world}; set "
                       f"per_device_eval_batch_size to a multiple of {k}, or val_fraction: 0")
 
+# %% ../nbs/04d_rl.ipynb #800a1e61
+def vllm_arguments(
+    g:GRPOSettings,              # the `grpo:` block
+    device:str,                  # where the run trains
+    installed:bool|None=None,    # whether vLLM is importable (None: look)
+)->dict:
+    "TRL's vLLM arguments of the run: none without `use_vllm`; refused where vLLM cannot run."
+    if not g.use_vllm: return {}
+    if device != "cuda":
+        raise RLError(f"grpo: use_vllm needs a CUDA GPU (vLLM generates on it); this run is on "
+                      f"{device}. Set use_vllm: false (generation then runs in the trainer)")
+    if installed is None: installed = importlib.util.find_spec("vllm") is not None
+    if not installed:
+        raise RLError("grpo: use_vllm needs the vllm package, which is not installed: "
+                      "`pip install vllm` (a version TRL supports), or set use_vllm: false")
+    return dict(use_vllm=True, vllm_mode="colocate",
+                vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization)
+
 # %% ../nbs/04d_rl.ipynb #96d0cbff
 def grpo_arguments(
     cfg:FTConfig,          # the training config
@@ -510,7 +531,7 @@ def grpo_arguments(
                          max_completion_length=g.max_completion_length,
                          temperature=g.temperature, beta=g.beta, scale_rewards=g.scale_rewards,
                          reward_weights=list(weights), log_completions=False,
-                         generation_kwargs=dict(use_cache=True))
+                         generation_kwargs=dict(use_cache=True), **vllm_arguments(g, device))
 
 # %% ../nbs/04d_rl.ipynb #2c03a513
 SAMPLES = "completions.jsonl"   # in the run dir: per logging step, the last batch's completions
@@ -526,7 +547,9 @@ class _GRPOMixin(NoRefAdapterSave, FTTrainerMixin):
         return super()._generate_and_score_completions(inputs)
 
     def _generate_single_turn(self, *args, **kw):
-        with merged_adapter(self.model, self.merge_for_generation):
+        # vLLM generates from its own copy, into which TRL folds the adapter after each step
+        merge = self.merge_for_generation and not getattr(self, "use_vllm", False)
+        with merged_adapter(self.model, merge):
             return super()._generate_single_turn(*args, **kw)
 
     def _tokenize_prompts(self, prompts):

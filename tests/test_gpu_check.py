@@ -14,9 +14,11 @@ def test_gpu_check_cpu_smoke(tmp_path):
     res = json.loads(out.read_text())
     assert res["smoke"] and res["failed"] == []
     sections = {r["section"] for r in res["rows"]}
-    assert sections == {"env", "train", "attention", "compile", "mfu", "generate", "demo"}
+    assert sections == {"env", "train", "attention", "compile", "mfu", "generate", "grpo", "demo"}
     assert not [r for r in res["rows"] if r["measure"] == "ERROR"]
     vals = {(r["section"], r["measure"]): r["value"] for r in res["rows"]}
     assert vals[("train", "LoRA fp32: ft_nb real tokens/s")] > 0
     assert 0 <= vals[("generate", "merge parity: max abs logit difference (fp32)")] < 1e-3
+    assert vals[("grpo", "step time, generation in the trainer (s)")] > 0
+    assert vals[("grpo", "use_vllm")] == "refused"     # on the CPU: refused with the reason, before TRL sees it
     assert "| section | measure | value | note |" in p.stdout
