@@ -14,9 +14,10 @@ Docs: https://ft-nb.github.io/ft_nb/evaluation.html.md"""
 
 # %% ../nbs/05_evaluation.ipynb #9eec312e
 from __future__ import annotations
-import json, math, re, time
+import dataclasses, json, math, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from fastcore.basics import patch
 from typing import Annotated
 import torch
 import torch.nn.functional as F
@@ -41,12 +42,13 @@ from .multitask import task_list, task_config
 # %% auto #0
 __all__ = ['SCORED', 'DEVICE_PRICES', 'BRIEF_ROWS', 'evaluate_loss', 'generate_answers', 'prompt_messages', 'eval_prompts',
            'scored_answers', 'calibration', 'plot_reliability', 'EvalResult', 'evaluate_model', 'task_labels',
-           'Comparison', 'comparison_table', 'to_markdown', 'plot_comparison', 'save_comparison', 'hourly_price',
-           'hallucination_rate', 'response_quality', 'brief_table', 'brief_markdown', 'compare_models',
-           'TaskComparison', 'task_table', 'compare_tasks', 'save_task_comparison', 'cmd_eval', 'EvalError', 'Metric',
-           'METRICS', 'normalize_text', 'as_references', 'exact_match', 'token_f1', 'extract_label', 'label_accuracy',
-           'label_found', 'rouge_l', 'bleu', 'parse_json_reply', 'json_valid', 'json_field_accuracy', 'register_metric',
-           'get_metric', 'hub_metric', 'compute_metrics', 'score_examples']
+           'Comparison', 'comparison_table', 'to_markdown', 'example_scores', 'sign_test', 'PairedTest', 'paired_test',
+           'first_row_tests', 'plot_comparison', 'save_comparison', 'hourly_price', 'hallucination_rate',
+           'response_quality', 'brief_table', 'brief_markdown', 'compare_models', 'TaskComparison', 'task_table',
+           'compare_tasks', 'save_task_comparison', 'cmd_eval', 'EvalError', 'Metric', 'METRICS', 'normalize_text',
+           'as_references', 'exact_match', 'token_f1', 'extract_label', 'label_accuracy', 'label_found', 'rouge_l',
+           'bleu', 'parse_json_reply', 'json_valid', 'json_field_accuracy', 'register_metric', 'get_metric',
+           'hub_metric', 'compute_metrics', 'score_examples']
 
 # %% ../nbs/05_evaluation.ipynb #7110e4d3
 _all_ = ["EvalError", "Metric", "METRICS", "normalize_text", "as_references", "exact_match",
@@ -462,6 +464,99 @@ def to_markdown(table)->str:
         lines.append(f"| {name} | " + " | ".join(fmt(c, row[c]) for c in cols) + " |")
     return "\n".join(lines)
 
+# %% ../nbs/05_evaluation.ipynb #2db60912
+def example_scores(
+    r:EvalResult,           # one model's results
+    metric:str="accuracy",  # a per-example metric of `ft_nb.metrics`, or `scored_accuracy`
+)->list[float]:
+    "Per-example scores of `r` under `metric` (the scored answers for `scored_accuracy`)."
+    if metric == "scored_accuracy":
+        missing = sum(x in (None, "") for x in r.references)
+        if r.scored is None or missing:
+            raise EvalError(f"{r.name}: scored_accuracy needs scored answers (labels and "
+                            f"label_scoring: true) and a reference for every prompt ({missing} lack one)")
+        refs = [x if isinstance(x, list) else [x] for x in r.references]
+        return [float(label_accuracy(s, x, r.labels)) for s, x in zip(r.scored, refs)]
+    if get_metric(metric).corpus:
+        raise EvalError(f"{metric} is a corpus metric (one score for the whole set): a paired test "
+                        "needs a per-example metric such as accuracy or exact_match")
+    return [float(v) for v in r.examples([metric])[metric]]
+
+# %% ../nbs/05_evaluation.ipynb #8f6460ce
+def sign_test(
+    better:int,  # examples where the second model scores higher
+    worse:int,   # examples where it scores lower (ties left out)
+)->float:
+    "Two-sided exact sign test: the chance of a split at least this uneven if neither model were better."
+    n, k = better + worse, min(better, worse)
+    if n == 0: return 1.0
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
+
+# %% ../nbs/05_evaluation.ipynb #9c3e1a83
+@dataclass
+class PairedTest:
+    "Model `b` against model `a` on the same examples, under one metric."
+    a: str        # the model compared with (base, the start adapter)
+    b: str        # the model under test
+    metric: str
+    n: int        # examples
+    mean_a: float
+    mean_b: float
+    better: int   # examples where b scores higher than a
+    worse: int    # examples where b scores lower
+    p: float      # two-sided sign test (McNemar's exact test for 0/1 scores)
+
+    def __str__(self):
+        return (f"{self.metric}: {self.b} {100*self.mean_b:.1f}% vs {self.a} {100*self.mean_a:.1f}% "
+                f"({100*(self.mean_b - self.mean_a):+.1f} points; of {self.n} examples "
+                f"{self.better} better, {self.worse} worse; sign test p = {self.p:.2g})")
+
+# %% ../nbs/05_evaluation.ipynb #ae2b2bf7
+def paired_test(
+    a:EvalResult,           # the model compared with (e.g. the base or the start adapter)
+    b:EvalResult,           # the model under test
+    metric:str="accuracy",  # a per-example metric, or scored_accuracy
+)->PairedTest:
+    "Whether `b` beats `a` on the same examples: means, wins, losses and the sign test's p."
+    if a.prompts != b.prompts:
+        raise EvalError(f"{a.name} and {b.name} answered different prompts ({len(a.prompts)} and "
+                        f"{len(b.prompts)}): a paired test needs the same examples in the same order")
+    sa, sb = example_scores(a, metric), example_scores(b, metric)
+    better = sum(y > x for x, y in zip(sa, sb))
+    worse = sum(y < x for x, y in zip(sa, sb))
+    n = len(sa)
+    return PairedTest(a.name, b.name, metric, n, sum(sa) / max(n, 1), sum(sb) / max(n, 1),
+                      better, worse, sign_test(better, worse))
+
+# %% ../nbs/05_evaluation.ipynb #b3782d95
+def _per_example_metric(comp)->str|None:
+    "The first per-example metric of the comparison's results (what a paired test compares)."
+    ms = comp.results[0].metrics if comp.results else {}
+    return next((m for m in ms if m not in SCORED and m in METRICS and not METRICS[m].corpus), None)
+
+# %% ../nbs/05_evaluation.ipynb #efcb0a4f
+@patch
+def paired(
+    self:Comparison,
+    a:str,                # the row compared with ("base", "start")
+    b:str,                # the row under test
+    metric:str|None=None, # default: the first per-example metric evaluated
+)->PairedTest:
+    "`paired_test` of two rows of the comparison."
+    rs = {r.name: r for r in self.results}
+    for n in (a, b):
+        if n not in rs: raise EvalError(f"no model named {n!r} in the comparison: {', '.join(rs)}")
+    m = metric or _per_example_metric(self)
+    if m is None: raise EvalError("the comparison has no per-example metric to test; name one")
+    return paired_test(rs[a], rs[b], m)
+
+# %% ../nbs/05_evaluation.ipynb #fc98352b
+def first_row_tests(comp:Comparison)->list[PairedTest]:
+    "`paired_test` of each model against the first row, on the first per-example metric."
+    m, rs = _per_example_metric(comp), comp.results
+    if m is None or len(rs) < 2 or not rs[0].prompts: return []
+    return [paired_test(rs[0], r, m) for r in rs[1:]]
+
 # %% ../nbs/05_evaluation.ipynb #45f8ab68
 _NOT_METRICS = ("val_loss", "perplexity", "train_time_s", "adapter_mb", "trainable_pct",
                 "eval_time_s")
@@ -511,6 +606,7 @@ def _report(comp:Comparison)->dict:
                 labels=rs[0].labels if rs else None,
                 brief=None if comp.brief is None else comp.brief.to_dict(),
                 calibration={r.name: r.calibration for r in rs if r.calibration} or None,
+                paired=[dataclasses.asdict(p) for p in first_row_tests(comp)],
                 stage_times=comp.stage_times, config=comp.config)
 
 # %% ../nbs/05_evaluation.ipynb #dbb0d524
@@ -812,11 +908,7 @@ def save_task_comparison(tc:TaskComparison, out_dir, limit=None)->dict:
 def _print_comparison(comp:Comparison):
     print(to_markdown(comp.table))
     if comp.brief is not None: print("\n" + brief_markdown(comp.brief) + "\n")
-    t = comp.table
-    if "base" in t.index and len(t) > 1 and "accuracy" in t.columns:
-        for n in t.index[t.index != "base"]:
-            print(f"accuracy gain of {n} over base: "
-                  f"{t.loc[n,'accuracy'] - t.loc['base','accuracy']:+.1f} points")
+    for p in first_row_tests(comp): print(p)
 
 # %% ../nbs/05_evaluation.ipynb #0f38dc91
 def cmd_eval(
