@@ -46,7 +46,7 @@ from .preference import NoRefAdapterSave, end_of_turn, answers_only_scoring
 __all__ = ['IS_LEVELS', 'SCALE_REWARDS', 'REWARDS', 'SAMPLES', 'RLError', 'grpo_losses', 'reward_spec', 'GRPOSettings',
            'load_grpo', 'metric_reward', 'format_reward', 'import_reward', 'CheckedReward', 'build_rewards',
            'read_prompts', 'PromptData', 'prepare_prompts', 'generation_batch', 'check_group', 'vllm_arguments',
-           'grpo_arguments', 'RLTrainer', 'rl_comparison', 'cmd_grpo']
+           'grpo_arguments', 'RLTrainer', 'rl_comparison', 'rl_tests', 'cmd_grpo']
 
 # %% ../nbs/04d_rl.ipynb #978f18a7
 class RLError(FTError, ValueError):
@@ -798,6 +798,11 @@ def rl_comparison(
                           out_dir=out_dir or run_dir, progress=progress, val_loss=False,
                           names=names + ["after GRPO"])
 
+# %% ../nbs/04d_rl.ipynb #572ecadd
+def rl_tests(comp)->list:
+    "Paired tests of the GRPO adapter against its start adapter (if any) and the base model."
+    return [comp.paired(a, "after GRPO") for a in ("start", "base") if a in comp.table.index]
+
 # %% ../nbs/04d_rl.ipynb #ac61e3a6
 def cmd_grpo(
     config:str,          # YAML config with a `grpo:` block (see configs/smollm2_grpo.yaml)
@@ -824,5 +829,7 @@ def cmd_grpo(
         print(f"adapter, manifest, loss.png, report.json and {SAMPLES} in {t.cfg.output_dir}")
         if compare:
             both = dict(t.cfg.to_dict(), grpo=dataclasses.asdict(t.grpo))
-            print(rl_comparison(both, t.cfg.output_dir))
+            comp = rl_comparison(both, t.cfg.output_dir)
+            print(comp)
+            for p in rl_tests(comp): print(p)
     return 0
