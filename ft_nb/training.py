@@ -430,6 +430,8 @@ def speed(self:ProgressLines, step:int, max_steps:int)->dict:
 def on_log(self:ProgressLines, args, state, control, logs=None, **kw):
     "Write the log's line (above the bars in a terminal), on the main process only."
     if not state.is_world_process_zero or not logs: return
+    if hasattr(self, "t0") and "eval_runtime" in logs:   # the pace is training's: evaluations left out
+        self.t0, self.last = self.t0 + logs["eval_runtime"], self.last + logs["eval_runtime"]
     train = "loss" in logs and not any(k.startswith(("eval_", "train_")) for k in logs)
     sp = self.speed(state.global_step, state.max_steps) if train and hasattr(self, "t0") else None
     line = log_line(logs, state.global_step, state.max_steps, sp)
