@@ -20,16 +20,47 @@ import yaml
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METHODS', 'PROMPT_LEARNING_TYPES', 'VIRTUAL_TOKEN_METHODS', 'FIELD_ROLES', 'KIND_ROLES', 'DATA_FORMATS', 'TASK_KEYS',
-           'MAX_TASK_WEIGHT', 'REPORTERS', 'INFORMATIONAL_FIELDS', 'CPU_BF16_ENV', 'FTError', 'ConfigError',
-           'ConfigWarning', 'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'field_roles', 'fields_with',
-           'LoneSurrogate', 'find_lone_surrogate', 'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader',
-           'load_yaml', 'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
+__all__ = ['NOISE_LOGS', 'NOISE_WARNINGS', 'METHODS', 'PROMPT_LEARNING_TYPES', 'VIRTUAL_TOKEN_METHODS', 'FIELD_ROLES',
+           'KIND_ROLES', 'DATA_FORMATS', 'TASK_KEYS', 'MAX_TASK_WEIGHT', 'REPORTERS', 'INFORMATIONAL_FIELDS',
+           'CPU_BF16_ENV', 'DropMessage', 'quiet_library_noise', 'FTError', 'ConfigError', 'ConfigWarning',
+           'MethodSpec', 'method_family', 'methods_of', 'FTConfig', 'field_roles', 'fields_with', 'LoneSurrogate',
+           'find_lone_surrogate', 'check_number', 'ensure_dir', 'ignored_fields', 'YAMLLoader', 'load_yaml',
+           'parse_overrides', 'load_config', 'config_help', 'pick_device', 'pick_precision', 'torch_dtype',
            'compute_dtype_4bit', 'cpu_has_bf16', 'pick_device_and_precision', 'seed_everything', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #8cc59bf9
 import logging
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+# %% ../nbs/00_core.ipynb #0763d32c
+class DropMessage(logging.Filter):
+    "A logging filter that drops the records whose message starts with `prefix`."
+    def __init__(self, prefix:str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record)->bool: return not record.getMessage().startswith(self.prefix)
+
+# %% ../nbs/00_core.ipynb #509fe0fc
+NOISE_LOGS = {    # logger: the start of the one message of it that nobody can act on
+    "DeepSpeed": "Setting accelerator to CPU",
+    "kernels._internals.hf_hub": "Skipping publisher trust check",
+}
+NOISE_WARNINGS = (    # (category, the start of the message)
+    (FutureWarning, "`is_gradient_checkpointing` is deprecated"),
+)
+
+# %% ../nbs/00_core.ipynb #2c964d1d
+def quiet_library_noise():
+    "Drop the messages of `NOISE_LOGS` and the warnings of `NOISE_WARNINGS`, only those (idempotent)."
+    for name, prefix in NOISE_LOGS.items():
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, DropMessage) and f.prefix == prefix for f in lg.filters):
+            lg.addFilter(DropMessage(prefix))
+    for cat, msg in NOISE_WARNINGS:
+        warnings.filterwarnings("ignore", message=re.escape(msg), category=cat)
+
+quiet_library_noise()
 
 # %% ../nbs/00_core.ipynb #be7eff22
 class FTError(Exception):

@@ -25,7 +25,7 @@ Docs: https://ft-nb.github.io/ft_nb/training.html.md"""
 # %% ../nbs/04_training.ipynb #eb852ff0
 from __future__ import annotations
 import contextlib, dataclasses, errno, inspect, json, math, os, platform, re, secrets, shutil, subprocess, time
-import warnings, io
+import sys, warnings, io
 import yaml
 from pathlib import Path
 import importlib.metadata as md
@@ -33,6 +33,8 @@ import torch
 from fastcore.basics import patch
 from transformers import Trainer, TrainingArguments, TrainerCallback, EarlyStoppingCallback
 from transformers.integrations import TensorBoardCallback
+from transformers.trainer_callback import ProgressCallback, PrinterCallback
+from tqdm.auto import tqdm
 from .core import FTConfig, FTError, load_config, pick_device_and_precision, seed_everything
 from .core import ensure_dir, fields_with, method_family
 from .runs import (MANIFEST, MANIFEST_SKIP, RunError, atomic_write, clean_partials,
@@ -44,9 +46,10 @@ from .methods import apply_method, check_method, trainable_report, prepare_for_g
 from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
-__all__ = ['TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes', 'ResumePoint',
-           'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'LoRATrainer', 'trainables_to_fp32',
-           'target_positions', 'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
+__all__ = ['LOG_LINE_KEYS', 'TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes',
+           'ResumePoint', 'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'duration', 'log_line',
+           'ProgressLines', 'LoRATrainer', 'trainables_to_fp32', 'target_positions', 'FTTrainerMixin', 'curve_advice',
+           'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -328,6 +331,113 @@ class NonFiniteGuard(TrainerCallback):
     def on_epoch_end(self, args, state, control, **kw):
         if self.tripped: control.should_save = control.should_evaluate = False
         return control
+
+# %% ../nbs/04_training.ipynb #53d216bc
+def duration(s:float)->str:
+    "`s` seconds as `45s`, `1m45s` or `2h03m`."
+    s = max(0, round(s))
+    if s < 60: return f"{s}s"
+    if s < 3600: return f"{s//60}m{s%60:02d}s"
+    return f"{s//3600}h{s%3600//60:02d}m"
+
+# %% ../nbs/04_training.ipynb #bf89775b
+LOG_LINE_KEYS = (    # logged key: its label in the line
+    ("loss", "loss"), ("learning_rate", "lr"),
+    ("rewards/accuracies", "acc"), ("rewards/margins", "margin"),    # DPO, KTO, ORPO, SimPO
+    ("accuracy", "acc"), ("margin", "margin"),                       # the reward model
+    ("reward", "reward"),                                            # GRPO: the weighted mean reward
+)
+
+# %% ../nbs/04_training.ipynb #aa4c1333
+def _num(k:str, v)->str:
+    if not isinstance(v, (int, float)) or isinstance(v, bool): return str(v)[:40]
+    if k == "learning_rate": return "0" if v == 0 else f"{v:.1e}"
+    return f"{v:.4g}"
+
+# %% ../nbs/04_training.ipynb #f2ea343e
+def _fields(logs:dict, prefix:str="")->list[str]:
+    "`label value` for the keys of `LOG_LINE_KEYS` (after `prefix`) in `logs`; GRPO's reward means."
+    out = {lab: f"{lab} {_num(k, logs[prefix + k])}" for k, lab in LOG_LINE_KEYS if prefix + k in logs}
+    per = [f"{m.group(1)} {_num('', v)}" for k, v in logs.items()
+           if (m := re.fullmatch(re.escape(prefix) + r"rewards/(.+)/mean", k))]
+    if per: out["reward"] = out.get("reward", "rewards") + f" ({', '.join(per)})"
+    return list(out.values())
+
+# %% ../nbs/04_training.ipynb #38750972
+def log_line(logs:dict,          # one `Trainer` log: a training step's, an evaluation's or the run's end
+             step:int,           # the global step it was logged at
+             max_steps:int=0,    # the run's last step (0: unknown)
+             speed:dict|None=None,   # tok_s, s_step, eta_s (`ProgressLines` measures them)
+            )->str:
+    "One readable line for a `Trainer` log dict."
+    at = f"step {step}/{max_steps}" if max_steps else f"step {step}"
+    if "train_runtime" in logs:
+        loss = f" · mean loss {_num('loss', logs['train_loss'])}" if "train_loss" in logs else ""
+        return f"done · {at} in {duration(logs['train_runtime'])}{loss}"
+    if any(k.startswith("eval_") for k in logs):
+        tasks = [f"{m.group(1)} loss {_num('loss', v)}" for k, v in logs.items()
+                 if (m := re.fullmatch(r"eval_(.+)_loss", k))]
+        f = _fields(logs, "eval_")
+        f = [("val " + x if x.startswith("loss ") else x) for x in f]
+        return " · ".join(["eval", f"step {step}"] + f + tasks)
+    if not any(k for k, _ in LOG_LINE_KEYS if k in logs):   # someone's own log: every value
+        return " · ".join([at] + [f"{k} {_num(k, v)}" for k, v in logs.items()
+                                  if k not in ("epoch", "total_flos")])
+    sp = speed or {}
+    rate = ([f"{sp['tok_s']:.0f} tok/s"] if sp.get("tok_s") else []) + (
+        [f"{sp['s_step']:.3g} s/step"] if sp.get("s_step") else []) + (
+        [f"ETA {duration(sp['eta_s'])}"] if sp.get("eta_s") is not None else [])
+    return " · ".join([at] + _fields(logs) + rate)
+
+# %% ../nbs/04_training.ipynb #490ef049
+class ProgressLines(ProgressCallback):
+    "transformers' progress bars (in a terminal only), with one `log_line` per log instead of the raw dict."
+    def __init__(self,
+                 bar:bool|None=None,   # draw the bars (default: when stderr is a terminal)
+                 tokens=None,          # a function: the tokens trained on so far (for tok/s)
+                 clock=time.monotonic):
+        super().__init__()
+        self.bar = sys.stderr.isatty() if bar is None else bar
+        self.tokens, self.clock = tokens, clock
+
+    def on_train_begin(self, args, state, control, **kw):
+        if self.bar: super().on_train_begin(args, state, control, **kw)
+        else:   # counts the steps as the bar would, draws nothing
+            self.training_bar, self.current_step = tqdm(total=state.max_steps, disable=True), 0
+        self.t0 = self.last = self.clock()
+        self.step0 = self.last_step = state.global_step
+        self.last_tok = self.tokens() if self.tokens else None
+
+    def on_prediction_step(self, args, state, control, **kw):
+        if self.bar: super().on_prediction_step(args, state, control, **kw)
+
+# %% ../nbs/04_training.ipynb #20ecc259
+@patch
+def speed(self:ProgressLines, step:int, max_steps:int)->dict:
+    "tok/s and s/step since the last training log; the time left at the pace since the start."
+    now, tok = self.clock(), self.tokens() if self.tokens else None
+    dt, n, sp = now - self.last, step - self.last_step, {}
+    if n > 0 and dt > 0:
+        sp["s_step"] = dt / n
+        if tok is not None and self.last_tok is not None: sp["tok_s"] = (tok - self.last_tok) / dt
+    if step > self.step0 and max_steps:
+        sp["eta_s"] = (now - self.t0) / (step - self.step0) * max(0, max_steps - step)
+    self.last, self.last_step, self.last_tok = now, step, tok
+    return sp
+
+# %% ../nbs/04_training.ipynb #7aa04a8e
+@patch
+def on_log(self:ProgressLines, args, state, control, logs=None, **kw):
+    "Write the log's line (above the bars in a terminal), on the main process only."
+    if not state.is_world_process_zero or not logs: return
+    if hasattr(self, "t0") and "eval_runtime" in logs:   # the pace is training's: evaluations left out
+        self.t0, self.last = self.t0 + logs["eval_runtime"], self.last + logs["eval_runtime"]
+    train = "loss" in logs and not any(k.startswith(("eval_", "train_")) for k in logs)
+    sp = self.speed(state.global_step, state.max_steps) if train and hasattr(self, "t0") else None
+    line = log_line(logs, state.global_step, state.max_steps, sp)
+    if self.bar: tqdm.write(line)
+    else: print(line)
+    sys.stdout.flush()     # a log file shows each step as it happens
 
 # %% ../nbs/04_training.ipynb #68d8a29c
 class LoRATrainer:
@@ -652,7 +762,17 @@ def _make_hf_trainer(self:LoRATrainer)->Trainer:
                             "which lacks FTTrainerMixin (the NaN guard, the resumable learning "
                             "rate); list FTTrainerMixin first in its trainer class's bases")
     t.nan_guard = self.guard
+    self._readable_progress(t)
     return t
+
+# %% ../nbs/04_training.ipynb #f52b0959
+@patch
+def _readable_progress(self:LoRATrainer, t:Trainer):
+    "Replace `t`'s printer of raw log dicts by `ProgressLines`."
+    old = t.pop_callback(ProgressCallback) or t.pop_callback(PrinterCallback)
+    if old is None: return
+    t.add_callback(ProgressLines(bar=None if isinstance(old, ProgressCallback) else False,
+                                 tokens=lambda: t.real_tokens * _world_size()))
 
 # %% ../nbs/04_training.ipynb #336895e7
 class _env:
