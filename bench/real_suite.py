@@ -78,6 +78,17 @@ def set_fields(name:str, spec, where:Path=SETS_FILE)->dict:
     out.update(spec.get("fields") or {})
     return out
 
+def check_sets(layers:dict, sets:list)->dict:
+    "{name: fields} of `sets`, each checked as a config (base < set < suite) before any run."
+    from ft_nb.core import load_config
+    out = {}
+    for s in sets:
+        out[s] = set_fields(s, layers["sets"][s], layers["path"])
+        try: load_config(run_config(layers, out[s], {})[0])
+        except Exception as e:
+            raise SystemExit(f"error: {layers['path']}: set {s!r}: {e}") from None
+    return out
+
 def chosen(names:list|None, known:dict, what:str)->list:
     "`names` checked against `known` (all of them when None), or SystemExit naming the known ones."
     if not names: return list(known)
@@ -160,7 +171,7 @@ def run_facts(run_dir:Path)->dict:
 
 def pct(v): return None if v is None else round(100 * v, 1)
 
-def run_dataset(name:str, sets:list, layers:dict, a, data:Path)->dict:
+def run_dataset(name:str, sets:dict, layers:dict, a, data:Path)->dict:
     "Train every set on dataset `name`, compare them with the base; rows, paired tests, facts."
     from ft_nb.core import load_config
     from ft_nb.evaluation import compare_models
@@ -176,18 +187,18 @@ def run_dataset(name:str, sets:list, layers:dict, a, data:Path)->dict:
               run_name=f"real_suite {name} train sha256 {sha256(train)[:16]}")
     if a.max_steps: ds["max_steps"] = a.max_steps
     runs, info = {}, {}
-    for s in sets:
-        fields = set_fields(s, layers["sets"][s], layers["path"])
+    for s, fields in sets.items():
         d, replaced = run_config(layers, fields, dict(ds, output_dir=str(a.out/"runs"/name/s)))
         try: cfg = load_config(d)
         except Exception as e: raise SystemExit(f"error: set {s!r} on {name}: {e}") from None
         print(f"{name} · {s}", flush=True)
         info[s] = dict(status=train_set(cfg, a.reuse), fields=fields, replaced=replaced)
         runs[s] = cfg
-    base_cfg = load_config({**runs[sets[0]].to_dict(), "output_dir": str(a.out/"runs"/name)})
+    first = next(iter(runs.values()))   # the evaluation fields are the suite's, the same in all
+    base_cfg = load_config({**first.to_dict(), "output_dir": str(a.out/"runs"/name)})
     print(f"{name} · evaluate base and {', '.join(sets)}", flush=True)
     comp = compare_models(base_cfg, [c.output_dir for c in runs.values()], limit=a.test_limit,
-                          out_dir=a.out/"runs"/name/"compare", val_loss=False, names=sets,
+                          out_dir=a.out/"runs"/name/"compare", val_loss=False, names=list(sets),
                           progress=False)
     rows = []
     for r in comp.results:
@@ -280,7 +291,7 @@ def main(argv=None)->int:
     a = parse(argv)
     layers = read_sets(a.sets_file)
     names = chosen(a.only, datasets(), "dataset")
-    sets = chosen(a.settings, layers["sets"], "settings set")
+    sets = check_sets(layers, chosen(a.settings, layers["sets"], "settings set"))
     data = a.data or a.out/"data"
     rep = dict(command="python bench/real_suite.py " + " ".join(argv if argv is not None
                                                                 else sys.argv[1:]),
@@ -293,9 +304,8 @@ def main(argv=None)->int:
         rep["rows"] += d.pop("rows")
         rep["paired"] += d.pop("paired")
         rep["datasets"][n] = d
-    rep["machine"]["load_end"] = list(os.getloadavg())
-    a.out.mkdir(parents=True, exist_ok=True)
-    write_report(rep, a.out)
+        rep["machine"]["load_end"] = list(os.getloadavg())
+        write_report(rep, a.out)   # after each dataset: a stopped suite keeps what it measured
     print("\n" + rt.table(table_rows(rep["rows"]), COLUMNS))
     for p in rep["paired"]: print(f"{p['dataset']}: {p['text']}")
     print(f"\nwrote {a.out/'suite.md'} and {a.out/'suite.json'}")

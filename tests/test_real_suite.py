@@ -37,6 +37,10 @@ def test_unknown_names_refused(tmp_path):
     assert "'wnut16'" in refused(["--only", "wnut16"], tmp_path)   # extraction: no labels
     msg = refused(["--only", "hwu64", "--settings", "recipe2"], tmp_path)
     assert "settings set 'recipe2'" in msg and "shipped, demo" in msg
+    bad = tmp_path/"sets.yaml"   # a set's unknown field: refused before any run, naming both
+    bad.write_text("sets:\n  fast:\n    from_demo: [lora_r]\n    fields: {lora_rank: 8}\n")
+    msg = refused(["--sets-file", str(bad)], tmp_path)
+    assert "set 'fast'" in msg and "lora_rank" in msg and "lora_r" in msg
 
 def test_settings_sets():
     layers = suite.read_sets()
