@@ -247,6 +247,16 @@ def markdown(rep:dict)->str:
              f"{load(m['load_end'])}. Model {rep['model']}; command: `{rep['command']}`.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(rep["rows"])]
+    n = sorted({r["n_test"] for r in rep["rows"]})
+    limits = [f"{k.replace('_', ' ')} {rep[k]}" for k in ("train_limit", "max_steps") if rep[k]]
+    lines += ["", f"Test examples per dataset: {', '.join(map(str, n))}"
+              + (f" (the first {rep['test_limit']})" if rep["test_limit"] else " (all)")
+              + (f"; smoke run: {', '.join(limits)}" if limits else "") + "."]
+    lines += ["", "Settings sets (bench/real_suite.yaml); replaced: the set's fields that the "
+              "suite's own fields, the same for every set, replaced:", ""]
+    for s, spec in rep["sets"].items():
+        repl = sorted({f for d in rep["datasets"].values() for f in d["runs"][s]["replaced"]})
+        lines.append(f"- {s}: {json.dumps(spec)}; replaced: {', '.join(repl) or 'none'}")
     if rep["paired"]:
         lines += ["", "Paired sign tests against `shipped` (same test examples):", ""]
         lines += [f"- {p['dataset']}: {p['text']}" for p in rep["paired"]]
@@ -297,7 +307,8 @@ def main(argv=None)->int:
                                                                 else sys.argv[1:]),
                model=a.model, started_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                machine=machine(), test_limit=a.test_limit, train_limit=a.train_limit,
-               max_steps=a.max_steps, rows=[], paired=[], datasets={})
+               max_steps=a.max_steps, sets={s: layers["sets"][s] for s in sets}, rows=[],
+               paired=[], datasets={})
     ensure_data(names, data)
     for n in names:
         d = run_dataset(n, sets, layers, a, data)
