@@ -758,7 +758,7 @@ def result_fields(self:RLTrainer)->dict:
 # %% ../nbs/04d_rl.ipynb #a918a1dc
 @patch
 def plot(self:RLTrainer, path=None):
-    "Rewards (each, and their weighted sum), completion length, clipped ratio and KL, by step."
+    "Rewards (each, and their weighted sum), completion length, clipped ratio, groups without signal, KL."
     from matplotlib.figure import Figure
     h = self.hf_trainer.state.log_history
     fig = Figure(figsize=(12, 3.2))
@@ -772,8 +772,15 @@ def plot(self:RLTrainer, path=None):
     a2b = a2.twinx()
     if c := _curve(h, "completions/clipped_ratio"): a2b.plot(*zip(*c), "r--", label="clipped ratio")
     a2b.set_ylim(0, 1.05)
-    if c := _curve(h, "kl"): a3.plot(*zip(*c))
-    a3.set_title("KL to the reference" if self.grpo.beta > 0 else "KL: none (beta 0)")
+    if c := _curve(h, "frac_reward_zero_std"):   # such a group's advantages are all 0: it teaches nothing
+        a3.plot(*zip(*c), "k", label="groups without signal (equal rewards)")
+    a3.set_ylim(0, 1.05)
+    a3.legend(loc="upper left", fontsize=7)
+    if self.grpo.beta > 0 and (c := _curve(h, "kl")):
+        a3b = a3.twinx()
+        a3b.plot(*zip(*c), "m:", label="KL to the reference")
+        a3b.legend(loc="upper right", fontsize=7)
+    a3.set_title(f"learning signal{'' if self.grpo.beta > 0 else ' (beta 0: no KL)'}")
     for a in (a1, a2, a3): a.set_xlabel("step")
     a1.legend(fontsize=7)
     a2.legend(loc="upper left", fontsize=7)
