@@ -17,23 +17,12 @@ One command, on the CPU, with the built-in SmolLM2-135M-Instruct and the bundled
 Prints the table, the paired tests and the stage times; writes OUT/showcase.md, OUT/showcase.json and OUT/reward.png
 (the GRPO run's curves). Nothing downloads: the model is ft_nb's bundled GGUF.
 """
-import argparse, dataclasses, json, shutil, sys, time
+import argparse, dataclasses, json, shutil, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _stage(times, name):
-    class _T:
-        def __enter__(self):
-            self.t = time.time()
-            print(f"▶ {name} ...", flush=True)
-            return self
-
-        def __exit__(self, *a):
-            times[name] = round(time.time() - self.t, 1)
-            print(f"✓ {name}: {times[name]} s", flush=True)
-    return _T()
+sys.path.insert(0, str(ROOT/"bench"))
+from preference_showcase import _stage   # the same timed stages as the DPO showcase
 
 
 def _write(path: Path, rows: list):
