@@ -1790,14 +1790,15 @@ def _(w, good_adapter):
 
 # --- ft-nb grpo (every case refused by --preview, before any model loads)
 
-def _grpo(w, grpo=None, data=None, **kw):
+def _grpo(w, grpo=None, data=None, preview=True, **kw):
     "`ft-nb grpo --preview 1` on a tiny config over `data` (demo records as JSONL), with a `grpo:` block."
     w.write("g.jsonl", jl(data if data is not None else demo_rows(4)))
     d = dict(model_name="tiny-llama", dataset=str(w.d/"g.jsonl"), output_dir=str(w.d/"out"), val_fraction=0.0,
              max_seq_len=256, max_steps=1, per_device_batch_size=4, labels=["billing", "refund"])
     d.update(kw)
     d["grpo"] = dict(rewards=["exact_match"], max_completion_length=8) if grpo is None else grpo
-    return w.cli("grpo", w.config(yaml.safe_dump(d, sort_keys=False, allow_unicode=True)), "--preview", "1")
+    cfg = w.config(yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
+    return w.cli("grpo", cfg, "--preview", "1") if preview else w.cli("grpo", cfg)
 
 @case("grpo", "grpo-block-a-string")
 def _(w): error(_grpo(w, "dapo"), "c.yaml", "grpo", "expected a block of settings")
@@ -1815,6 +1816,14 @@ def _(w): error(_grpo(w, dict(rewards=["exact_match"], reward_weights=[1, 2])), 
 
 @case("grpo", "one-generation-per-prompt")
 def _(w): error(_grpo(w, dict(rewards=["exact_match"], num_generations=1)), "grpo: num_generations must be >= 2")
+
+@case("grpo", "vllm-memory-share-out-of-range")
+def _(w): error(_grpo(w, dict(rewards=["exact_match"], vllm_gpu_memory_utilization=1.5)),
+                "grpo: vllm_gpu_memory_utilization: 1.5 is out of range")
+
+@case("grpo", "vllm-on-the-cpu")
+def _(w): error(_grpo(w, dict(rewards=["exact_match"], max_completion_length=8, use_vllm=True), preview=False),
+                "grpo: use_vllm needs a CUDA GPU", "Set use_vllm: false")
 
 @case("grpo", "group-not-dividing-the-batch")
 def _(w): error(_grpo(w, dict(rewards=["exact_match"], num_generations=3)), "num_generations 3 must divide",
