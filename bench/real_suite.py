@@ -145,9 +145,15 @@ def run_config(layers:dict, fields:dict, ds:dict)->tuple[dict, list]:
 def finished(run_dir:Path, cfg)->bool:
     "Whether `run_dir` holds a finished run (its manifest) trained with exactly `cfg`."
     from ft_nb.runs import MANIFEST
+    from ft_nb.core import FTConfig
     try: m = json.loads((run_dir/MANIFEST).read_text())
     except (OSError, ValueError): return False
-    return m.get("config") == json.loads(json.dumps(cfg.to_dict(), default=str))
+    js = lambda d: json.loads(json.dumps(d, default=str))
+    got, want, dflt = m.get("config") or {}, js(cfg.to_dict()), js(FTConfig().to_dict())
+    want.update((m.get("result") or {}).get("recipe") or {})    # what the run's recipe chose
+    # a field ft_nb gained after the run was trained: the same run if the field is at its default
+    want = {k: v for k, v in want.items() if k in got or v != dflt[k]}
+    return got == want
 
 def train_set(cfg, reuse:bool)->str:
     "Train one run (or skip a finished identical one with `reuse`): 'trained' or 'reused'."

@@ -28,6 +28,7 @@ Modules:
 - `ft_nb.multitask`: Train one adapter on several tasks with a mixture you control, or merge adapters trained one per task.
 - `ft_nb.preference`: DPO, KTO, ORPO and SimPO on an SFT adapter: pairs rendered as SFT data, no second model, pairs from mistakes.
 - `ft_nb.prompt_files`: Read a file of prompts (JSONL, CSV, ...) and write its answers resumably, as `ft-nb infer --input` does.
+- `ft_nb.recipe`: Settings that work without a study: the LoRA settings a user leaves unset come from the base model's size and the training set's, each with the measurement it comes from.
 - `ft_nb.reward_model`: A scalar score of an answer, learned from preference pairs and blind A/B ratings, for GRPO.
 - `ft_nb.rl`: GRPO, Dr. GRPO, DAPO and GSPO on a LoRA adapter, rewarded by the task's own metrics or your function; no second model.
 - `ft_nb.runs`: Write run directories that a kill or a full disk never leaves looking complete; read them back through one reader.

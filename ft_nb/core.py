@@ -261,6 +261,11 @@ class FTConfig:
         "LoRA family: adapt only these decoder layers (a list of indices, or N for the top N); "
         "the backward pass then stops at the lowest adapted layer",
         min=1, roles="method searchable")
+    recipe: str = _f("auto",
+        "'auto': the LoRA-family settings you leave unset (target_modules, lora_r, lora_alpha, "
+        "learning_rate, num_epochs) come from ft_nb's recipe for the base model's size and the "
+        "training set's (`ft_nb.recipe`); 'off': the defaults below",
+        choices=("auto","off"), roles="method schedule card")
     # --- training
     num_epochs: float = _f(3, "passes over the training data",
         min=0, min_excl=True, roles="schedule resume_free searchable card")
@@ -328,7 +333,9 @@ class FTConfig:
     max_new_tokens: int = _f(256, "default generation budget for inference",
         min=1, roles="eval resume_free searchable")
 
-    def __post_init__(self): _validate(self)
+    def __post_init__(self):
+        _validate(self)
+        object.__setattr__(self, "_given", None)   # the fields a user set: see `FTConfig.given`
 
 # %% ../nbs/00_core.ipynb #d0cf0a45
 def field_roles(name:str)->tuple:
@@ -642,7 +649,7 @@ def from_dict(cls:FTConfig, d:dict, source:str="config"):
     for k in d:
         if k not in names:
             raise ConfigError(f"{source}: unknown key '{k}'{_suggest(str(k), names)}")
-    try: return cls(**d)
+    try: return cls(**d)._with_given(d)
     except ConfigError as e: raise ConfigError(f"{source}: {e}") from None
 
 # %% ../nbs/00_core.ipynb #7b375335
@@ -658,7 +665,22 @@ def _copy(v): return list(v) if isinstance(v,list) else dict(v) if isinstance(v,
 @patch
 def replace(self:FTConfig, **kw)->FTConfig:
     "A new validated config with the fields in `kw` changed."
-    return FTConfig.from_dict({**self.to_dict(), **kw}, source="replace()")
+    new = FTConfig.from_dict({**self.to_dict(), **kw}, source="replace()")
+    return new._with_given(self.given | set(kw))
+
+# %% ../nbs/00_core.ipynb #c4784f76
+@patch
+def _with_given(self:FTConfig, names)->FTConfig:
+    "This config, recording `names` as the fields the user set (see `FTConfig.given`)."
+    known = {f.name for f in fields(self)}
+    object.__setattr__(self, "_given", frozenset(n for n in names if n in known))
+    return self
+
+@patch(as_prop=True)
+def given(self:FTConfig)->frozenset:
+    "The names of the fields the user set: the dict's or YAML file's keys, overrides, `replace`'s."
+    if self._given is not None: return self._given
+    return frozenset(f.name for f in fields(self) if getattr(self, f.name) != _default(f))
 
 # %% ../nbs/00_core.ipynb #5a064024
 _FLOAT12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
@@ -781,12 +803,12 @@ def parse_overrides(args:list)->dict:
 def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
     ("An `FTConfig` from a dict, a YAML path, an `FTConfig` or None (defaults), with "
      "`overrides` applied.")
-    if config is None: d,src = {},"config"
-    elif isinstance(config, FTConfig): d,src = config.to_dict(),"config"
-    elif isinstance(config, dict): d,src = dict(config),"config"
+    if config is None: d,src,given = {},"config",set()
+    elif isinstance(config, FTConfig): d,src,given = config.to_dict(),"config",config.given
+    elif isinstance(config, dict): d,src,given = dict(config),"config",set(config)
     elif isinstance(config, (str, Path)): 
         c = FTConfig.from_yaml(config)
-        d,src = c.to_dict(),str(config)
+        d,src,given = c.to_dict(),str(config),c.given
     else:
         raise ConfigError("config: expected a dict, a YAML file path or an FTConfig, got "
                           f"{type(config).__name__}")
@@ -795,7 +817,7 @@ def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
     for k in ov:
         if k not in names:
             raise ConfigError(f"command line: unknown option '--{k}'{_suggest(k, names)}")
-    return FTConfig.from_dict({**d, **ov}, source=src)
+    return FTConfig.from_dict({**d, **ov}, source=src)._with_given(set(given) | set(ov))
 
 # %% ../nbs/00_core.ipynb #5c10c7cc
 def config_help()->str:

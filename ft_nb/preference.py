@@ -622,6 +622,7 @@ def preference_arguments(cfg:FTConfig, pref:PreferenceConfig, device:str, precis
 class PreferenceTrainer(LoRATrainer):
     ("Preference-tune `config.model_name` (or continue an SFT adapter) on preference pairs with "
      "TRL's trainers.")
+    takes_recipe = False    # the recipe (03b_recipe) is measured for supervised training
     def __init__(self,
                  config,            # YAML path, dict (with a `preference:` block) or `FTConfig`
                  preference=None,   # `PreferenceConfig` or dict (else config's `preference:` block)

@@ -255,6 +255,7 @@ def _trl_reward():
 class RewardModelTrainer(LoRATrainer):
     "Train a reward model (LoRA on `config.model_name`, a scalar head) on preference pairs."
     num_labels = 1                  # the base loads as a sequence classifier with one score
+    takes_recipe = False            # the recipe (03b_recipe) is measured for supervised training
 
     def __init__(self,
                  config,            # YAML path, dict (with a `reward:` block) or `FTConfig`

@@ -586,6 +586,7 @@ def _samples(self:_GRPOMixin)->list[dict]:
 # %% ../nbs/04d_rl.ipynb #374ebe5a
 class RLTrainer(LoRATrainer):
     "GRPO (DAPO, Dr. GRPO, GSPO) of a LoRA-family adapter against `grpo.rewards`, through TRL."
+    takes_recipe = False    # the recipe (03b_recipe) is measured for supervised training
     def __init__(self,
                  config,            # YAML path, dict (with a `grpo:` block) or `FTConfig`
                  grpo=None,         # `GRPOSettings` or dict (else the config's `grpo:` block)

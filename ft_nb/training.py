@@ -43,13 +43,14 @@ from .models import load_for, base_fingerprint, load_run_model, bnb_cpu_bf16_ker
 from .launch import check_launch, agree_on_config, close_group_at_exit
 from .data import prepare_data, make_collator
 from .methods import apply_method, check_method, trainable_report, prepare_for_generation
+from .recipe import RECIPE_FIELDS, apply_recipe, base_parameters, recipe_line
 from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
 __all__ = ['LOG_LINE_KEYS', 'TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes',
-           'ResumePoint', 'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'duration', 'log_line',
-           'ProgressLines', 'LoRATrainer', 'trainables_to_fp32', 'target_positions', 'FTTrainerMixin', 'curve_advice',
-           'QLoRATrainer', 'load_trained', 'cmd_train']
+           'ResumePoint', 'run_recipe', 'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'duration',
+           'log_line', 'ProgressLines', 'LoRATrainer', 'trainables_to_fp32', 'target_positions', 'FTTrainerMixin',
+           'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -208,6 +209,16 @@ def _changes(cfg:FTConfig, out:Path, step:int)->dict:
     for h in _resume_history(out, before=step + 1):
         old.update({k: v[1] for k, v in h["changed"].items()})
     return resume_changes(old, cfg)
+
+# %% ../nbs/04_training.ipynb #d7e8bb1b
+def run_recipe(cfg:FTConfig)->FTConfig:
+    ("On resume: the recipe's fields the user left unset take the values the run in "
+     "`cfg.output_dir` started with (its recipe chose them for its base and data).")
+    f = Path(cfg.output_dir)/"ft_nb_config.yaml"
+    if cfg.recipe != "auto" or not f.is_file(): return cfg
+    old = yaml.safe_load(f.read_text()) or {}
+    keep = {k: old[k] for k in RECIPE_FIELDS if k in old and k not in cfg.given}
+    return cfg.replace(**keep) if keep else cfg
 
 # %% ../nbs/04_training.ipynb #70bc44f6
 def _remove_run(out:Path, found:list):
@@ -450,6 +461,7 @@ class LoRATrainer:
                  data=None,     # a prepared `PreparedData` (else `prepare_data(config, tokenizer)`)
                  callbacks=None):   # extra `TrainerCallback`s
         self.cfg = cfg = self.configure(config)
+        if cfg.resume: self.cfg = cfg = run_recipe(cfg)   # a resume keeps what its recipe chose
         self.check_config()     # settings that cannot work together, before any file changes
         free = self.extra_resume_changes() if cfg.resume else {}
         self.resume = check_output_dir(cfg)
@@ -466,6 +478,7 @@ class LoRATrainer:
         self.tokenizer = tokenizer
         self.data = self._prepare_data(data)
         self.check_data()       # enough data for one optimizer step; sets `has_val`
+        self.recipe = self.use_recipe(model)   # the settings left unset, for this base and data
         seed_everything(cfg.seed)   # the adapter's initial weights depend only on the seed
         self.model = self.attach_adapter(model)
         self._setup_model()
@@ -547,6 +560,19 @@ def check_data(self:LoRATrainer):
                             f"{_world_size()} process(es) = {need}); add data or lower "
                             "those settings")
     self.has_val = self.data.val is not None and len(self.data.val) > 0
+
+# %% ../nbs/04_training.ipynb #0e0344b7
+LoRATrainer.takes_recipe = True
+
+@patch
+def use_recipe(self:LoRATrainer, model)->dict:
+    ("Hook: fill the settings the user left unset from the recipe (`apply_recipe`) for base "
+     "`model` and the training set; `{field: value}` it chose.")
+    if not self.takes_recipe: return {}
+    n, k = base_parameters(model), len(self.data.train)
+    self.cfg, chosen = apply_recipe(self.cfg, n, k)
+    if chosen and int(os.environ.get("RANK", "0")) == 0: print(recipe_line(chosen, n, k))
+    return chosen
 
 # %% ../nbs/04_training.ipynb #3cf14d36
 @patch
@@ -922,7 +948,7 @@ def train(self:LoRATrainer)->dict:
                            tokens_per_s=round(t.real_tokens*_world_size()/max(self.wall_time_s,
                                                                               1e-9), 1),
                            resumed_from=str(self.resume_from) if self.resume_from else None,
-                           output_dir=str(out))
+                           recipe=self.recipe, output_dir=str(out))
         self.result.update(self.result_fields())
         if self.has_val: self.result["curve"] = self.curve()
         self.save_adapter(out, extra={"report.json": self._report, "loss.png": self._png})
@@ -1201,6 +1227,7 @@ def cmd_train(
     if t.hf_trainer.is_world_process_zero():
         print(json.dumps(r, indent=1))
         print(f"adapter, manifest, loss.png and report.json in {cfg.output_dir}")
+        if r.get("recipe"): print(recipe_line(r["recipe"]))
         if "curve" in r:
             print(f"validation curve: {r['curve']['verdict']}: {r['curve']['message']}")
     return 0

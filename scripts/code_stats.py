@@ -11,7 +11,7 @@ import argparse, ast, io, json, re, sys, tokenize
 from pathlib import Path
 
 # the layer order of the architecture: a module may import only those before it (same-layer modules by name)
-LAYERS = [["core"], ["runs"], ["models"], ["data", "tasks", "metrics"], ["human_eval", "multitask"], ["methods"],
+LAYERS = [["core"], ["runs"], ["models"], ["data", "tasks", "metrics"], ["human_eval", "multitask"], ["methods", "recipe"],
           ["launch"], ["training"], ["evaluation", "inference", "prompt_files"], ["preference", "tuning", "demo"],
           ["reward_model", "rl"], ["deploy", "gguf_export", "serve"], ["cloud"], ["cli"]]
 # packages a module may import inside a function: optional extras, or heavy imports kept off the import path

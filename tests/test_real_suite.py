@@ -45,11 +45,21 @@ def test_unknown_names_refused(tmp_path):
 def test_settings_sets():
     layers = suite.read_sets()
     shipped = suite.set_fields("shipped", layers["sets"]["shipped"])
-    raw = yaml.safe_load((ROOT/"configs"/"smollm2_lora.yaml").read_text())
-    assert list(shipped) == list(raw)                           # the file's fields, no others
+    # shipped: the config's settings before the recipe, frozen; recipe: the config file as it is
     assert shipped["learning_rate"] == 5e-4 and isinstance(shipped["learning_rate"], float)
+    assert (shipped["target_modules"], shipped["lora_r"]) == (["q_proj", "v_proj"], 16)
+    raw = yaml.safe_load((ROOT/"configs"/"smollm2_lora.yaml").read_text())
+    recipe = suite.set_fields("recipe", layers["sets"]["recipe"])
+    assert list(recipe) == list(raw)                            # the file's fields, no others
+    from ft_nb.recipe import RECIPE_FIELDS
+    r, _ = suite.run_config(layers, recipe, dict(dataset="x.jsonl"))
+    assert not set(RECIPE_FIELDS) & set(r)                      # left to the recipe
+    for name in ("shipped", "demo"):      # they set every field the recipe fills: it changes none
+        f = suite.set_fields(name, layers["sets"][name])
+        assert set(RECIPE_FIELDS) <= set(suite.run_config(layers, f, {})[0]), name
     from ft_nb.demo import DEMO_CONFIG
     demo = suite.set_fields("demo", layers["sets"]["demo"])
+    assert demo.pop("num_epochs") == 1                          # one pass, not the demo's max_steps
     assert demo == {k: DEMO_CONFIG[k] for k in demo} and "max_steps" not in demo
     assert demo["target_modules"] == "all-linear" and demo["learning_rate"] == 1.75e-3
     # the suite's fields and the dataset's win over the set's; the replaced ones are listed
@@ -76,7 +86,7 @@ def test_smoke_run_and_reuse(tmp_path, bolt, monkeypatch, capsys):
     assert suite.main(["--out", str(out)] + SMOKE) == 0
     rep = json.loads((out/"suite.json").read_text())
     assert [(r["dataset"], r["settings"]) for r in rep["rows"]] == \
-        [("stackoverflow", "base"), ("stackoverflow", "shipped"), ("stackoverflow", "demo")]
+        [("stackoverflow", s) for s in ("base", "shipped", "demo", "recipe")]
     for r in rep["rows"]:
         assert r["n_test"] == 4 and r["eval_time_s"] > 0
         assert all(0 <= r[k] <= 100 for k in suite.METRICS)
@@ -88,7 +98,7 @@ def test_smoke_run_and_reuse(tmp_path, bolt, monkeypatch, capsys):
     assert m["cpu"] and isinstance(m["cpu_bf16"], bool) and m["torch_threads"] >= 1
     assert len(m["load_start"]) == len(m["load_end"]) == 3
     assert [(p["a"], p["b"], p["metric"], p["n"]) for p in rep["paired"]] == \
-        [("shipped", "demo", "scored_accuracy", 4), ("shipped", "demo", "accuracy", 4)]
+        [("shipped", s, m, 4) for s in ("demo", "recipe") for m in ("scored_accuracy", "accuracy")]
     ds = rep["datasets"]["stackoverflow"]
     cfg = ds["configs"]["demo"]
     assert cfg["max_seq_len"] > ds["measured"]["longest_example"]
@@ -96,21 +106,21 @@ def test_smoke_run_and_reuse(tmp_path, bolt, monkeypatch, capsys):
     assert cfg["labels"] == json.loads((out/"data"/"stackoverflow"/"labels.json").read_text())
     md = (out/"suite.md").read_text()
     assert "| " + " | ".join(suite.COLUMNS) + " |" in md
-    assert md.count("\n| stackoverflow | ") == 3 and "native bf16" in md
+    assert md.count("\n| stackoverflow | ") == 4 and "native bf16" in md
     assert "scored_accuracy: demo" in md and "sign test p" in md
     printed = capsys.readouterr().out
     assert "scored accuracy (%)" in printed and "train /" in printed
 
     runs = out/"runs"/"stackoverflow"
-    stamps = {s: (runs/s/"ft_nb_manifest.json").stat().st_mtime_ns for s in ("shipped", "demo")}
+    stamps = {s: (runs/s/"ft_nb_manifest.json").stat().st_mtime_ns for s in ("shipped", "demo", "recipe")}
     assert suite.main(["--out", str(out), "--reuse"] + SMOKE) == 0
     printed = capsys.readouterr().out
-    assert printed.count("  reuse /") == 2 and "  train /" not in printed
+    assert printed.count("  reuse /") == 3 and "  train /" not in printed
     assert {s: (runs/s/"ft_nb_manifest.json").stat().st_mtime_ns for s in stamps} == stamps
     rep2 = json.loads((out/"suite.json").read_text())
     assert [r["status"] for r in rep2["datasets"]["stackoverflow"]["runs"].values()] == \
-        ["reused"] * 2
-    assert [r["steps"] for r in rep2["rows"]] == [None, 2, 2]
+        ["reused"] * 3
+    assert [r["steps"] for r in rep2["rows"]] == [None, 2, 2, 2]
     # a run is reused only with the very config it was trained with
     from ft_nb.core import load_config
     c = load_config(cfg)
