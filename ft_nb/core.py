@@ -334,8 +334,9 @@ class FTConfig:
         min=1, roles="eval resume_free searchable")
 
     def __post_init__(self):
+        # the fields a user set (see `FTConfig.given`); built directly: those off their default
+        self._with_given(f.name for f in fields(self) if getattr(self, f.name) != _default(f))
         _validate(self)
-        object.__setattr__(self, "_given", None)   # the fields a user set: see `FTConfig.given`
 
 # %% ../nbs/00_core.ipynb #d0cf0a45
 def field_roles(name:str)->tuple:
@@ -629,6 +630,19 @@ def _validate(cfg:FTConfig):
     _check_output_dir(cfg.output_dir)
     _warn_ignored(cfg)
 
+# %% ../nbs/00_core.ipynb #c4784f76
+@patch
+def _with_given(self:FTConfig, names)->FTConfig:
+    "This config, recording `names` as the fields the user set (see `FTConfig.given`)."
+    known = {f.name for f in fields(self)}
+    object.__setattr__(self, "_given", frozenset(n for n in names if n in known))
+    return self
+
+@patch(as_prop=True)
+def given(self:FTConfig)->frozenset:
+    "The names of the fields the user set: the dict's or YAML file's keys, overrides, `replace`'s."
+    return self._given
+
 # %% ../nbs/00_core.ipynb #b4f39279
 _ALIASES = dict(lr="learning_rate", epochs="num_epochs", batch_size="per_device_batch_size",
                 rank="lora_r", model="model_name", max_length="max_seq_len", lora_rank="lora_r")
@@ -667,20 +681,6 @@ def replace(self:FTConfig, **kw)->FTConfig:
     "A new validated config with the fields in `kw` changed."
     new = FTConfig.from_dict({**self.to_dict(), **kw}, source="replace()")
     return new._with_given(self.given | set(kw))
-
-# %% ../nbs/00_core.ipynb #c4784f76
-@patch
-def _with_given(self:FTConfig, names)->FTConfig:
-    "This config, recording `names` as the fields the user set (see `FTConfig.given`)."
-    known = {f.name for f in fields(self)}
-    object.__setattr__(self, "_given", frozenset(n for n in names if n in known))
-    return self
-
-@patch(as_prop=True)
-def given(self:FTConfig)->frozenset:
-    "The names of the fields the user set: the dict's or YAML file's keys, overrides, `replace`'s."
-    if self._given is not None: return self._given
-    return frozenset(f.name for f in fields(self) if getattr(self, f.name) != _default(f))
 
 # %% ../nbs/00_core.ipynb #5a064024
 _FLOAT12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")

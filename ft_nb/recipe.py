@@ -47,7 +47,7 @@ def recipe_epochs(n_train:int)->int:
 # %% ../nbs/03b_recipe.ipynb #54919c19
 def recipe_settings(
     n_params:int,          # the base model's parameters (`base_parameters`)
-    n_train:int,           # training examples
+    n_train:int|None,      # training examples (None: not known yet, no num_epochs)
     method:str="lora",     # ft_nb method: the recipe covers the LoRA family
     max_steps:int=-1,      # > 0: the run's length is set, so no num_epochs
 )->dict:
@@ -55,11 +55,11 @@ def recipe_settings(
     spec = METHODS.get(method)
     if spec is None or spec.peft_type != "LORA" or n_params < MIN_RECIPE_PARAMS: return {}
     out = dict(next(b for b in BANDS if n_params <= b.below).settings)
-    if max_steps <= 0: out["num_epochs"] = recipe_epochs(n_train)
+    if max_steps <= 0 and n_train is not None: out["num_epochs"] = recipe_epochs(n_train)
     return out
 
 # %% ../nbs/03b_recipe.ipynb #9875a772
-def apply_recipe(cfg:FTConfig, n_params:int, n_train:int)->tuple[FTConfig, dict]:
+def apply_recipe(cfg:FTConfig, n_params:int, n_train:int|None)->tuple[FTConfig, dict]:
     "`(config, {field: value})`: `cfg` with the recipe's settings for the fields it leaves unset."
     if cfg.recipe != "auto": return cfg, {}
     rec = recipe_settings(n_params, n_train, cfg.method, cfg.max_steps)

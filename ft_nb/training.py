@@ -474,11 +474,12 @@ class LoRATrainer:
         check_launch(cfg, self.device)
         seed_everything(cfg.seed)
         model, tokenizer = self._load_model(model, tokenizer)
+        self.recipe = self.use_recipe(model)   # the settings left unset, for this base: before its check
         self.check_model(model)
         self.tokenizer = tokenizer
         self.data = self._prepare_data(data)
         self.check_data()       # enough data for one optimizer step; sets `has_val`
-        self.recipe = self.use_recipe(model)   # the settings left unset, for this base and data
+        self.recipe.update(self.use_recipe(model, len(self.data.train)))   # and for the data: epochs
         seed_everything(cfg.seed)   # the adapter's initial weights depend only on the seed
         self.model = self.attach_adapter(model)
         self._setup_model()
@@ -565,13 +566,16 @@ def check_data(self:LoRATrainer):
 LoRATrainer.takes_recipe = True
 
 @patch
-def use_recipe(self:LoRATrainer, model)->dict:
+def use_recipe(self:LoRATrainer, model, n_train:int|None=None)->dict:
     ("Hook: fill the settings the user left unset from the recipe (`apply_recipe`) for base "
-     "`model` and the training set; `{field: value}` it chose.")
+     "`model` and, given `n_train`, the training set's size (then say all it chose); "
+     "`{field: value}` it chose.")
     if not self.takes_recipe: return {}
-    n, k = base_parameters(model), len(self.data.train)
-    self.cfg, chosen = apply_recipe(self.cfg, n, k)
-    if chosen and int(os.environ.get("RANK", "0")) == 0: print(recipe_line(chosen, n, k))
+    n = base_parameters(model)
+    self.cfg, chosen = apply_recipe(self.cfg, n, n_train)
+    said = {**getattr(self, "recipe", {}), **chosen}
+    if n_train is not None and said and int(os.environ.get("RANK", "0")) == 0:
+        print(recipe_line(said, n, n_train))
     return chosen
 
 # %% ../nbs/04_training.ipynb #3cf14d36
