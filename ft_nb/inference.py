@@ -45,7 +45,7 @@ from .methods import label_targets, score_labels
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_NEW_TOKENS', 'END_TOKENS', 'MIN_TEMPERATURE', 'InferenceError', 'check_base_name', 'LoRAInference',
-           'StopText', 'cmd_infer', 'read_prompts']
+           'raw_label_targets', 'StopText', 'cmd_infer', 'read_prompts']
 
 # %% ../nbs/06_inference.ipynb #436d87a6
 class InferenceError(FTError, ValueError):
@@ -460,14 +460,32 @@ def classify(self:LoRAInference,
     normalize:bool=False,         # the mean log-probability per label token instead of the sum
     adapter:str|None="active",    # adapter for this call; None: the base model
     system_prompt:str|None=None,  # overrides the run's system prompt
+    raw:bool=False,               # the text as given, no chat template (see `raw_label_targets`)
 )->dict:
     "The likeliest of `labels` for `prompt` and every label's probability: dict(label, probs)."
-    targets = label_targets(self.messages(prompt, system_prompt), self.tokenizer, list(labels),
-                            self.chat_template)
+    targets = (raw_label_targets(self.encode(prompt, raw=True), self.tokenizer, list(labels))
+               if raw else label_targets(self.messages(prompt, system_prompt), self.tokenizer,
+                                         list(labels), self.chat_template))
     with self._lock, _using(self, adapter) as model, torch.inference_mode():
         probs = score_labels(model, targets, normalize).softmax(-1).tolist()
     return dict(label=labels[max(range(len(labels)), key=probs.__getitem__)],
                 probs=dict(zip(labels, probs)))
+
+# %% ../nbs/06_inference.ipynb #7c2d9e41
+def raw_label_targets(
+    prompt_ids:list[int],    # the prompt's token ids (`LoRAInference.encode(prompt, raw=True)`)
+    tokenizer,               # the model's tokenizer
+    labels:list[str],        # the allowed answers
+)->list[tuple[list[int],list[int]]]:
+    "Per label (prompt ids, the label's ids + the end-of-text token), for `methods.score_labels`."
+    if not labels: raise InferenceError("no labels to score: the list of labels is empty")
+    bad = [l for l in labels if not isinstance(l, str) or not l.strip()]
+    if bad:
+        raise InferenceError(f"label {bad[0]!r} cannot be scored: labels must be non-empty "
+                             "strings")
+    end = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
+    return [(list(prompt_ids), tokenizer(l, add_special_tokens=False).input_ids + end)
+            for l in labels]
 
 # %% ../nbs/06_inference.ipynb #9e3cc741
 class StopText:

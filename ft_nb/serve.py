@@ -7,7 +7,8 @@ the base weights in a `LoRAInference`. The server is built to be exposed to clie
 a request is checked against a stated bound before it costs anything (the body, the prompt's tokens, `max_tokens`,
 stop strings, nesting, strings that are not text), every refusal is a 4xx in OpenAI's error shape naming the field,
 and the model answers one request at a time behind a bounded queue, so no request can hold the others longer than
-the most expensive request the bounds allow.
+the most expensive request the bounds allow. A request may also ask for an answer that is always one of its labels
+(`guided_choice`, as vLLM names it), scored instead of generated, with each label's probability.
 
 Docs: https://ft-nb.github.io/ft_nb/serving.html.md"""
 
@@ -27,9 +28,10 @@ from .inference import MIN_TEMPERATURE, StopText
 from .inference import LoRAInference
 
 # %% auto #0
-__all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_MESSAGES',
-           'MAX_PARTS', 'MAX_DEPTH', 'SEED_LIMIT', 'API_KEY_ENV', 'SERVER_MINIMA', 'ServeError', 'parse_adapter_specs',
-           'check_server_options', 'ModelServer', 'load_engine', 'build_app', 'ServerThread', 'serve', 'cmd_serve']
+__all__ = ['MAX_TOKENS_LIMIT', 'MAX_BODY_BYTES', 'MIN_BODY_BYTES', 'MAX_QUEUE', 'MAX_STOP', 'MAX_STOP_CHARS', 'MAX_CHOICES',
+           'MAX_CHOICE_CHARS', 'MAX_MESSAGES', 'MAX_PARTS', 'MAX_DEPTH', 'SEED_LIMIT', 'API_KEY_ENV', 'SERVER_MINIMA',
+           'ServeError', 'parse_adapter_specs', 'check_server_options', 'ModelServer', 'load_engine', 'build_app',
+           'ServerThread', 'serve', 'cmd_serve']
 
 # %% ../nbs/07a_serving.ipynb #a0dfbc62
 MAX_TOKENS_LIMIT = 512        # largest max_tokens (or max_completion_tokens) a request may ask for
@@ -39,6 +41,8 @@ MIN_BODY_BYTES = 256
 MAX_QUEUE = 64                # requests waiting beyond this get 503 at once
 # stop strings per request (OpenAI's limit) and characters per stop string
 MAX_STOP, MAX_STOP_CHARS = 4, 256
+# guided_choice: labels per request and characters per label
+MAX_CHOICES, MAX_CHOICE_CHARS = 1000, 256
 MAX_MESSAGES, MAX_PARTS = 512, 64   # messages per chat, content parts per message
 MAX_DEPTH = 32                # JSON nesting (a chat request needs 5)
 SEED_LIMIT = 2**32            # seeds are 0 <= seed < 2**32 (what numpy and torch both accept)
@@ -133,6 +137,8 @@ def _request_models()->dict:
         tools: list|None = Field(None, max_length=0)
         functions: list|None = Field(None, max_length=0)
         user: StrictStr|None = Field(None, max_length=256)
+        # vLLM's name: the answer is one of these strings (bounds: `_choices`)
+        guided_choice: list[StrictStr]|None = None
     class Chat(Common):
         messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
         max_completion_tokens: StrictInt|None = Field(None, ge=1)
@@ -153,6 +159,7 @@ _WHY = {"n": "only n=1 is supported",
         "logit_bias": "logit_bias is not supported (send none or {})",
         "tools": "tools are not supported", "functions": "functions are not supported",
         "stream": "stream must be true or false",
+        "guided_choice": "guided_choice must be a list of strings (the allowed answers)",
         "stream_options": "stream_options must be an object like "
         '{"include_usage": true}',
         "stream_options.include_usage": "include_usage must be true or false"}
@@ -268,6 +275,23 @@ def check_server_options(**limits)->dict:
         except ConfigError as e: raise ConfigError(f"{e}; below {lo}, {why}") from None
     return limits
 
+# %% ../nbs/07a_serving.ipynb #1d5f8c63
+def _run_labels(path)->list|None:
+    "The `labels` of the run config in directory `path`; None for a hub name or a run without any."
+    p = Path(str(path)).expanduser()
+    return (list(read_run(p).config.get("labels") or []) or None) if p.is_dir() else None
+
+# %% ../nbs/07a_serving.ipynb #5a0e2b96
+def _scored_labels(models:dict)->dict:
+    ("{name: labels} of the served `models` ({name: directory or hub name}) whose runs have "
+     "labels; at least one.")
+    out = {n: labs for n, p in models.items() if p is not None and (labs := _run_labels(p))}
+    if not out:
+        raise FTError(f"--label-scoring: none of the served models ({', '.join(map(str, models))}) "
+                      "has `labels` in its run config; serve a run trained with labels, or leave "
+                      "--label-scoring out")
+    return out
+
 # %% ../nbs/07a_serving.ipynb #2747922e
 class ModelServer:
     ("The serving logic behind the HTTP routes: model names, request checks, the queue, and "
@@ -281,6 +305,7 @@ class ModelServer:
         max_queue:int=MAX_QUEUE,         # requests waiting beyond this get 503 at once
         api_key:str|None=None,           # when set, requests need `Authorization: Bearer <api_key>`
         max_prompt_tokens:int|None=None, # longest prompt (tokens); default: context less max_tokens
+        label_scoring:bool=False,        # score the labels of a model whose run has them
     ):
         check_server_options(max_tokens_limit=max_tokens_limit,
                              default_max_tokens=default_max_tokens, max_body_bytes=max_body_bytes,
@@ -298,6 +323,10 @@ class ModelServer:
         self.context = context_length(engine.model) or 0
         self.max_prompt_tokens = max_prompt_tokens or self.context or None
         self.stats = dict(requests=0, errors=0, generated_tokens=0)
+        # model name -> its run's labels, answered by scoring them
+        self.labels = (_scored_labels({self.base_name: getattr(engine, "base_name", None),
+                                       **getattr(engine, "adapters", {})})
+                       if label_scoring else {})
 
 # %% ../nbs/07a_serving.ipynb #448ebbeb
 @patch
@@ -378,6 +407,27 @@ def _stops(stop)->list|None:
                              f"{MAX_STOP_CHARS}", param="stop", code="invalid_value")
     return stops
 
+# %% ../nbs/07a_serving.ipynb #9b2e4d17
+def _choices(choices:list|None)->list|None:
+    ("The request's `guided_choice`: 1..`MAX_CHOICES` distinct labels of 1..`MAX_CHOICE_CHARS` "
+     "characters, not blank.")
+    if choices is None: return None
+    if not 1 <= len(choices) <= MAX_CHOICES:
+        raise ServeError(400, f"guided_choice: send 1 to {MAX_CHOICES} labels, got {len(choices)}",
+                         param="guided_choice", code="invalid_value")
+    first = {}
+    for i, s in enumerate(choices):
+        if not s.strip() or len(s) > MAX_CHOICE_CHARS:
+            raise ServeError(400, f"guided_choice[{i}] is {_sent(s)}; each label needs 1 to "
+                                  f"{MAX_CHOICE_CHARS} characters, not all blank",
+                             param="guided_choice", code="invalid_value")
+        if s in first:
+            raise ServeError(400, f"guided_choice[{i}] repeats guided_choice[{first[s]}] "
+                                  f"({s[:40]!r}); send each label once",
+                             param="guided_choice", code="invalid_value")
+        first[s] = i
+    return list(choices)
+
 # %% ../nbs/07a_serving.ipynb #00c50c31
 @patch
 def _max_tokens(self:ModelServer, req, kind:str)->int:
@@ -447,14 +497,16 @@ def parse(self:ModelServer, raw:bytes, kind:str)->dict:
     adapter = self.adapter_for(req.model)
     mt = self._max_tokens(req, kind)
     stops = _stops(req.stop)
+    labels = _choices(req.guided_choice) or self.labels.get(req.model)
     prompt, n_prompt = self._prompt(req, kind, mt)
     greedy = req.temperature is None or req.temperature < MIN_TEMPERATURE
+    if labels: self._check_labels(req, labels, greedy, n_prompt)
     kw = dict(adapter=adapter, raw=kind != "chat", do_sample=not greedy, seed=req.seed)
     if not greedy:
         kw.update(temperature=float(req.temperature),
                   top_p=None if req.top_p is None else float(req.top_p))
     return dict(kind=kind, req=req, prompt=prompt, max_tokens=mt, stops=stops, kw=kw,
-                prompt_tokens=n_prompt)
+                prompt_tokens=n_prompt, labels=labels)
 
 # %% ../nbs/07a_serving.ipynb #7d416e6b
 @patch
@@ -475,7 +527,11 @@ def release(self:ModelServer):
 # %% ../nbs/07a_serving.ipynb #9ecbe923
 @patch
 def _pieces(self:ModelServer, job:dict):
-    "The answer's text pieces, stops applied by `StopText` as in `LoRAInference.stream`."
+    ("The answer's text pieces, stops applied by `StopText` as in `LoRAInference.stream`; a scored "
+     "answer is one piece.")
+    if job.get("labels"):
+        yield self._label(job)
+        return
     text = StopText(job["stops"] or [])
     gen = self.engine.stream(job["prompt"], job["max_tokens"], **job["kw"])
     try: yield from text(gen)
@@ -490,7 +546,7 @@ def _usage(p:int, c:int)->dict: return dict(prompt_tokens=p, completion_tokens=c
 @patch
 def _generate(self:ModelServer, job:dict)->dict:
     "The whole answer of `job`: text, finish_reason and token counts."
-    if not job["stops"]:
+    if not job["stops"] and not job.get("labels"):
         return self.engine.generate(job["prompt"], job["max_tokens"], return_details=True,
                                     **job["kw"])
     pieces = list(self._pieces(job))
@@ -512,14 +568,16 @@ def complete(self:ModelServer, job:dict)->dict:
     with self._count_lock: self.stats["generated_tokens"] += r["completion_tokens"]
     base = dict(created=int(time.time()), model=req.model,
                 usage=_usage(r["prompt_tokens"], r["completion_tokens"]))
+    # a scored answer: each label's probability
+    extra = {"label_probs": job["label_probs"]} if "label_probs" in job else {}
     if kind == "chat":
         msg = dict(role="assistant", content=r["text"])
         return dict(id=f"chatcmpl-{uuid.uuid4().hex[:24]}", object="chat.completion", **base,
-                    choices=[dict(
-            index=0, message=msg, finish_reason=r["finish_reason"], logprobs=None)])
+                    choices=[dict(index=0, message=msg, finish_reason=r["finish_reason"],
+                                  logprobs=None, **extra)])
     text = (prompt + r["text"]) if req.echo else r["text"]
     return dict(id=f"cmpl-{uuid.uuid4().hex[:24]}", object="text_completion", **base, choices=[dict(
-        index=0, text=text, finish_reason=r["finish_reason"], logprobs=None)])
+        index=0, text=text, finish_reason=r["finish_reason"], logprobs=None, **extra)])
 
 # %% ../nbs/07a_serving.ipynb #20af5b7f
 def _refusal(e:FTError)->ServeError:
@@ -580,14 +638,46 @@ def stream_events(self:ModelServer, job:dict, reserved:bool=False):
                 yield _sse(dict(meta, choices=[choice(item)]))
             n = len(self.engine.tokenizer("".join(pieces), add_special_tokens=False).input_ids)
             with self._count_lock: self.stats["generated_tokens"] += n
-            yield _sse(dict(meta,
-                            choices=[choice(finish="length" if n >= mt and not job.get("stopped")
-                                            else "stop")]))
+            end = choice(finish="length" if n >= mt and not job.get("stopped") else "stop")
+            # a scored answer's probabilities come with its last chunk
+            if "label_probs" in job: end["label_probs"] = job["label_probs"]
+            yield _sse(dict(meta, choices=[end]))
             if req.stream_options and req.stream_options.include_usage:
                 yield _sse(dict(meta, choices=[], usage=_usage(job["prompt_tokens"], n)))
             yield "data: [DONE]\n\n"
         finally: cancel.set()
     return events()
+
+# %% ../nbs/07a_serving.ipynb #6d2a9f48
+@patch
+def _check_labels(self:ModelServer, req, labels:list, greedy:bool, n_prompt:int):
+    ("Refuse what cannot go with an answer scored among `labels`: sampling, stops, no room for a "
+     "label.")
+    lead = ("guided_choice" if req.guided_choice is not None else
+            f"--label-scoring (this server scores the labels of {req.model!r})")
+    if not greedy:
+        raise ServeError(400, f"temperature: with {lead}, the answer is the likeliest label, not a "
+                              "sample; leave temperature out or send 0", param="temperature",
+                         code="invalid_value")
+    if req.stop:
+        raise ServeError(400, f"stop: with {lead}, the answer is a whole label, which stop strings "
+                              "cannot cut; leave stop out", param="stop", code="invalid_value")
+    ids = self.engine.tokenizer(labels, add_special_tokens=False).input_ids
+    longest = max(map(len, ids)) + 1                 # its end token
+    if self.context and n_prompt + longest > self.context:
+        raise ServeError(400, f"the prompt is {n_prompt} tokens and the longest label {longest}: "
+                              f"more than the model's context of {self.context} tokens",
+                         param="guided_choice", code="context_length_exceeded")
+
+# %% ../nbs/07a_serving.ipynb #0e4b7c35
+@patch
+def _label(self:ModelServer, job:dict)->str:
+    ("The likeliest of the job's labels (`LoRAInference.classify`); each one's probability in the "
+     "job.")
+    r = self.engine.classify(job["prompt"], job["labels"], adapter=job["kw"]["adapter"],
+                             raw=job["kw"]["raw"])
+    job["label_probs"], job["stopped"] = r["probs"], True
+    return r["label"]
 
 # %% ../nbs/07a_serving.ipynb #dce19e81
 def build_app(server:ModelServer):
@@ -746,6 +836,9 @@ def serve(
     _check_address(host, port)
     # before minutes of loading
     check_server_options(**{k: v for k, v in server_kw.items() if k in SERVER_MINIMA})
+    if server_kw.get("label_scoring"):
+        named = {str(base_model): base_model} if base_model else {}
+        _scored_labels({**named, **(adapters or {})})
     if host not in ("127.0.0.1", "localhost", "::1") and not server_kw.get("api_key"):
         print(f"warning: serving on {host} without an API key: anyone who can reach this port can "
               "use the models",
@@ -776,6 +869,9 @@ def cmd_serve(
     max_tokens_limit:int=MAX_TOKENS_LIMIT,  # largest max_tokens a request may ask for
     max_body_bytes:int=MAX_BODY_BYTES,      # larger request bodies get 413
     max_queue:int=MAX_QUEUE, # requests waiting beyond this get 503 at once
+    # answer a model whose run config has `labels` by scoring them (always a label, with each one's
+    # probability), unless a request sends its own guided_choice
+    label_scoring:bool=False,
 )->int:
     ("Serve a base model and named adapters over an OpenAI-compatible HTTP API (API key: env "
      "FT_NB_API_KEY).")
@@ -785,5 +881,6 @@ def cmd_serve(
     serve(base, parse_adapter_specs(list(adapters or []) + list(adapter or [])), host=host,
           port=port, device=device, precision=precision, load_in_4bit=load_in_4bit, compile=compile,
           api_key=api_key or os.environ.get(API_KEY_ENV) or None,
-          max_tokens_limit=max_tokens_limit, max_body_bytes=max_body_bytes, max_queue=max_queue)
+          max_tokens_limit=max_tokens_limit, max_body_bytes=max_body_bytes, max_queue=max_queue,
+          label_scoring=label_scoring)
     return 0

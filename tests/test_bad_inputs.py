@@ -2662,6 +2662,61 @@ def _(w, server):
     r = post(server, chat(server, temperature="hot", seed="x")); refused(r)
     assert "(and 1 more problem)" in _msg(r), _msg(r)
 
+# guided_choice (vLLM's name): the answer is one of the labels, scored; bad lists are refused naming the field
+LABELS = ["card", "card_arrival", "refund"]
+
+@case("http", "valid-guided-choice-answers-a-label-with-probabilities")
+def _(w, server):
+    r = post(server, chat(server, guided_choice=LABELS)); assert r.status_code == 200, r.text[:300]
+    ch = r.json()["choices"][0]
+    assert ch["message"]["content"] in LABELS and set(ch["label_probs"]) == set(LABELS), ch
+    assert abs(sum(ch["label_probs"].values()) - 1) < 1e-4 and ch["finish_reason"] == "stop", ch
+
+@case("http", "valid-guided-choice-completions-and-stream")
+def _(w, server):
+    r = post(server, dict(model=server[1], prompt="Label:", guided_choice=LABELS), "/v1/completions")
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] in LABELS, r.text[:300]
+    r = post(server, chat(server, guided_choice=LABELS, stream=True))
+    assert r.status_code == 200 and "label_probs" in r.text and "data: [DONE]" in r.text, r.text[-400:]
+
+@case("http", "guided-choice-a-string")
+def _(w, server): refused(post(server, chat(server, guided_choice="card")), param="guided_choice")
+
+@case("http", "guided-choice-holding-a-number")
+def _(w, server): refused(post(server, chat(server, guided_choice=["card", 5])), param="guided_choice.1")
+
+@case("http", "guided-choice-empty")
+def _(w, server): refused(post(server, chat(server, guided_choice=[])), param="guided_choice")
+
+@case("http", "guided-choice-blank-label")
+def _(w, server): refused(post(server, chat(server, guided_choice=["card", "  "])), param="guided_choice")
+
+@case("http", "guided-choice-label-twice")
+def _(w, server):
+    r = post(server, chat(server, guided_choice=["card", "refund", "card"])); refused(r, param="guided_choice")
+    assert "repeats" in _msg(r), _msg(r)
+
+@case("http", "guided-choice-too-many")
+def _(w, server):
+    refused(post(server, chat(server, guided_choice=[f"l{i}" for i in range(5000)])), param="guided_choice", within=2)
+
+@case("http", "guided-choice-label-too-long")
+def _(w, server): refused(post(server, chat(server, guided_choice=["card", "x" * 50_000])), param="guided_choice")
+
+@case("http", "guided-choice-with-n-2")
+def _(w, server): refused(post(server, chat(server, guided_choice=LABELS, n=2)), param="n")
+
+@case("http", "guided-choice-with-temperature")
+def _(w, server):
+    r = post(server, chat(server, guided_choice=LABELS, temperature=0.8)); refused(r, param="temperature")
+    assert "likeliest label" in _msg(r), _msg(r)
+
+@case("http", "guided-choice-with-stop")
+def _(w, server): refused(post(server, chat(server, guided_choice=LABELS, stop=["\n"])), param="stop")
+
+@case("serve", "label-scoring-without-a-run-with-labels")
+def _(w): error(_serve(w, "--label-scoring"), "--label-scoring", "labels")
+
 class _RefusingEngine:
     "An engine that refuses every generation with an FTError (as compiled decoding refuses a prefix adapter)."
     def __init__(self, e): self._e = e
