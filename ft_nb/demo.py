@@ -88,7 +88,7 @@ def _check_out_dir(out:Path):
 # %% ../nbs/05b_demo.ipynb #17414d49
 def run_demo(
     out_dir:str="outputs/demo",   # run directory (an earlier demo there is replaced)
-    max_steps:int|None=None,      # training steps (default: DEMO_CONFIG's 40)
+    max_steps:int|None=None,      # training steps (default: DEMO_CONFIG's 60)
     limit:int|None=None,          # evaluate the first `limit` test examples only (default: all)
     overrides:list|dict|None=None,# further config overrides
     progress:bool=True,           # progress bars
@@ -144,7 +144,7 @@ def _print_demo(comp, gain:float, st:_Stages, total:float, out:Path):
 # %% ../nbs/05b_demo.ipynb #0b5d1a18
 def cmd_demo(
     out:str="outputs/demo",  # run directory (replaced if it holds an earlier demo)
-    max_steps:int=None,      # training steps (default 40)
+    max_steps:int=None,      # training steps (default 60, DEMO_CONFIG's)
     limit:int=None,          # evaluate the first N test examples only (default: all 150)
     threads:int=None,        # torch CPU threads (default: all cores; 1 on a shared machine)
     overrides:list=None,     # config overrides: --key value
