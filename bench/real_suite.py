@@ -203,8 +203,9 @@ def run_dataset(name:str, sets:dict, layers:dict, a, data:Path)->dict:
         runs[s] = cfg
     first = next(iter(runs.values()))   # the evaluation fields are the suite's, the same in all
     base_cfg = load_config({**first.to_dict(), "output_dir": str(a.out/"runs"/name)})
-    print(f"{name} · evaluate base and {', '.join(sets)}", flush=True)
+    print(f"{name} · evaluate {'' if a.no_base else 'base and '}{', '.join(sets)}", flush=True)
     comp = compare_models(base_cfg, [c.output_dir for c in runs.values()], limit=a.test_limit,
+                          include_base=not a.no_base,
                           out_dir=a.out/"runs"/name/"compare", val_loss=False, names=list(sets),
                           progress=False)
     rows = []
@@ -300,6 +301,8 @@ def parse(argv=None):
     ap.add_argument("--max-steps", type=int, metavar="N", help="override every set's length")
     ap.add_argument("--reuse", action="store_true",
                     help="skip a run whose directory holds a finished run of the same config")
+    ap.add_argument("--no-base", action="store_true",
+                    help="leave the base model out of the evaluation (its row measured before)")
     a = ap.parse_args(argv)
     for k in ("test_limit", "train_limit", "max_steps"):
         if getattr(a, k) is not None and getattr(a, k) < 1:

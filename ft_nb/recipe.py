@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from .core import FTConfig, METHODS
 
 # %% auto #0
-__all__ = ['RECIPE_FIELDS', 'MIN_RECIPE_PARAMS', 'BANDS', 'MIN_EXAMPLES_SEEN', 'MAX_RECIPE_EPOCHS', 'Band', 'recipe_epochs',
-           'recipe_settings', 'apply_recipe', 'base_parameters', 'recipe_line']
+__all__ = ['RECIPE_FIELDS', 'MIN_RECIPE_PARAMS', 'BANDS', 'MIN_EXAMPLES_SEEN', 'MIN_SEEN_PER_LABEL', 'MAX_RECIPE_EPOCHS', 'Band',
+           'recipe_epochs', 'recipe_settings', 'apply_recipe', 'base_parameters', 'recipe_line']
 
 # %% ../nbs/03b_recipe.ipynb #fbf02aa3
 RECIPE_FIELDS = ("target_modules", "lora_r", "lora_alpha", "learning_rate", "num_epochs")
@@ -40,11 +40,14 @@ BANDS = (
 
 # %% ../nbs/03b_recipe.ipynb #43328b04
 MIN_EXAMPLES_SEEN = 480   # the demo's 60 steps x 8 examples: 93-94 % on its task (05b_demo)
+MIN_SEEN_PER_LABEL = 60   # the same run: 480 examples over its 8 labels
 MAX_RECIPE_EPOCHS = 3
 
-def recipe_epochs(n_train:int)->int:
-    "Passes over a training set of `n_train` examples: one, or enough to see `MIN_EXAMPLES_SEEN`."
-    return min(MAX_RECIPE_EPOCHS, max(1, math.ceil(MIN_EXAMPLES_SEEN / max(n_train, 1))))
+def recipe_epochs(n_train:int, n_labels:int|None=None)->int:
+    ("Passes over `n_train` examples: one, or enough to see `MIN_SEEN_PER_LABEL` per label "
+     "(`MIN_EXAMPLES_SEEN` without labels); at most `MAX_RECIPE_EPOCHS`.")
+    need = MIN_SEEN_PER_LABEL * n_labels if n_labels else MIN_EXAMPLES_SEEN
+    return min(MAX_RECIPE_EPOCHS, max(1, math.ceil(need / max(n_train, 1))))
 
 # %% ../nbs/03b_recipe.ipynb #54919c19
 def recipe_settings(
@@ -52,19 +55,20 @@ def recipe_settings(
     n_train:int|None,      # training examples (None: not known yet, no num_epochs)
     method:str="lora",     # ft_nb method: the recipe covers the LoRA family
     max_steps:int=-1,      # > 0: the run's length is set, so no num_epochs
+    n_labels:int|None=None,# the task's labels, if it has them (see `recipe_epochs`)
 )->dict:
     "The recipe's `{field: value}` for this base and data ({} outside what it covers)."
     spec = METHODS.get(method)
     if spec is None or spec.peft_type != "LORA" or n_params < MIN_RECIPE_PARAMS: return {}
     out = dict(next(b for b in BANDS if n_params <= b.below).settings)
-    if max_steps <= 0 and n_train is not None: out["num_epochs"] = recipe_epochs(n_train)
+    if max_steps <= 0 and n_train is not None: out["num_epochs"] = recipe_epochs(n_train, n_labels)
     return out
 
 # %% ../nbs/03b_recipe.ipynb #9875a772
 def apply_recipe(cfg:FTConfig, n_params:int, n_train:int|None)->tuple[FTConfig, dict]:
     "`(config, {field: value})`: `cfg` with the recipe's settings for the fields it leaves unset."
     if cfg.recipe != "auto": return cfg, {}
-    rec = recipe_settings(n_params, n_train, cfg.method, cfg.max_steps)
+    rec = recipe_settings(n_params, n_train, cfg.method, cfg.max_steps, len(cfg.labels or []))
     chosen = {k: v for k, v in rec.items() if k not in cfg.given}
     if not chosen: return cfg, {}
     return cfg.replace(**chosen)._with_given(cfg.given), chosen
