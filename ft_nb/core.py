@@ -265,7 +265,7 @@ class FTConfig:
         "'auto': the LoRA-family settings you leave unset (target_modules, lora_r, lora_alpha, "
         "learning_rate, num_epochs) come from ft_nb's recipe for the base model's size and the "
         "training set's (`ft_nb.recipe`); 'off': the defaults below",
-        choices=("auto","off"), roles="method schedule card")
+        choices=("auto","off"), roles="method schedule searchable")
     # --- training
     num_epochs: float = _f(3, "passes over the training data",
         min=0, min_excl=True, roles="schedule resume_free searchable card")
