@@ -335,7 +335,7 @@ class FTConfig:
 
     def __post_init__(self):
         # the fields a user set (see `FTConfig.given`); built directly: those off their default
-        self._with_given(f.name for f in fields(self) if getattr(self, f.name) != _default(f))
+        self.with_given(f.name for f in fields(self) if getattr(self, f.name) != _default(f))
         _validate(self)
 
 # %% ../nbs/00_core.ipynb #d0cf0a45
@@ -632,7 +632,7 @@ def _validate(cfg:FTConfig):
 
 # %% ../nbs/00_core.ipynb #c4784f76
 @patch
-def _with_given(self:FTConfig, names)->FTConfig:
+def with_given(self:FTConfig, names)->FTConfig:
     "This config, recording `names` as the fields the user set (see `FTConfig.given`)."
     known = {f.name for f in fields(self)}
     object.__setattr__(self, "_given", frozenset(n for n in names if n in known))
@@ -663,7 +663,7 @@ def from_dict(cls:FTConfig, d:dict, source:str="config"):
     for k in d:
         if k not in names:
             raise ConfigError(f"{source}: unknown key '{k}'{_suggest(str(k), names)}")
-    try: return cls(**d)._with_given(d)
+    try: return cls(**d).with_given(d)
     except ConfigError as e: raise ConfigError(f"{source}: {e}") from None
 
 # %% ../nbs/00_core.ipynb #7b375335
@@ -680,7 +680,7 @@ def _copy(v): return list(v) if isinstance(v,list) else dict(v) if isinstance(v,
 def replace(self:FTConfig, **kw)->FTConfig:
     "A new validated config with the fields in `kw` changed."
     new = FTConfig.from_dict({**self.to_dict(), **kw}, source="replace()")
-    return new._with_given(self.given | set(kw))
+    return new.with_given(self.given | set(kw))
 
 # %% ../nbs/00_core.ipynb #5a064024
 _FLOAT12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
@@ -817,7 +817,7 @@ def load_config(config=None, overrides:list|dict|None=None)->FTConfig:
     for k in ov:
         if k not in names:
             raise ConfigError(f"command line: unknown option '--{k}'{_suggest(k, names)}")
-    return FTConfig.from_dict({**d, **ov}, source=src)._with_given(set(given) | set(ov))
+    return FTConfig.from_dict({**d, **ov}, source=src).with_given(set(given) | set(ov))
 
 # %% ../nbs/00_core.ipynb #5c10c7cc
 def config_help()->str:

@@ -71,7 +71,7 @@ def apply_recipe(cfg:FTConfig, n_params:int, n_train:int|None)->tuple[FTConfig, 
     rec = recipe_settings(n_params, n_train, cfg.method, cfg.max_steps, len(cfg.labels or []))
     chosen = {k: v for k, v in rec.items() if k not in cfg.given}
     if not chosen: return cfg, {}
-    return cfg.replace(**chosen)._with_given(cfg.given), chosen
+    return cfg.replace(**chosen).with_given(cfg.given), chosen
 
 # %% ../nbs/03b_recipe.ipynb #ef1bcc81
 def base_parameters(model)->int:
