@@ -48,9 +48,9 @@ from .multitask import MultiTaskData, prepare_multitask
 
 # %% auto #0
 __all__ = ['LOG_LINE_KEYS', 'TrainingError', 'checkpoint_problem', 'checkpoints', 'latest_checkpoint', 'resume_changes',
-           'ResumePoint', 'run_recipe', 'check_output_dir', 'training_arguments', 'NonFiniteGuard', 'duration',
-           'log_line', 'ProgressLines', 'LoRATrainer', 'trainables_to_fp32', 'target_positions', 'FTTrainerMixin',
-           'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
+           'ResumePoint', 'start_config', 'run_recipe', 'check_output_dir', 'training_arguments', 'NonFiniteGuard',
+           'duration', 'log_line', 'ProgressLines', 'LoRATrainer', 'trainables_to_fp32', 'target_positions',
+           'FTTrainerMixin', 'curve_advice', 'QLoRATrainer', 'load_trained', 'cmd_train']
 
 # %% ../nbs/04_training.ipynb #09c24d2e
 class TrainingError(FTError):
@@ -203,20 +203,23 @@ def _check_resume(cfg:FTConfig, out:Path)->ResumePoint:
 def _changes(cfg:FTConfig, out:Path, step:int)->dict:
     ("The settings `cfg` changes against the run's config at `step` (its start config plus the "
      "resumes before).")
-    f = out/"ft_nb_config.yaml"
-    if not f.is_file(): return {}
-    old = yaml.safe_load(f.read_text()) or {}
+    old = start_config(out)
+    if old is None: return {}
     for h in _resume_history(out, before=step + 1):
         old.update({k: v[1] for k, v in h["changed"].items()})
     return resume_changes(old, cfg)
 
 # %% ../nbs/04_training.ipynb #d7e8bb1b
+def start_config(out:Path)->dict|None:
+    "The config the run in `out` started with (its `ft_nb_config.yaml`), or None if it has none."
+    f = Path(out)/"ft_nb_config.yaml"
+    return (yaml.safe_load(f.read_text()) or {}) if f.is_file() else None
+
 def run_recipe(cfg:FTConfig)->FTConfig:
     ("On resume: the recipe's fields the user left unset take the values the run in "
      "`cfg.output_dir` started with (its recipe chose them for its base and data).")
-    f = Path(cfg.output_dir)/"ft_nb_config.yaml"
-    if cfg.recipe != "auto" or not f.is_file(): return cfg
-    old = yaml.safe_load(f.read_text()) or {}
+    old = start_config(cfg.output_dir)
+    if cfg.recipe != "auto" or old is None: return cfg
     keep = {k: old[k] for k in RECIPE_FIELDS if k in old and k not in cfg.given}
     return cfg.replace(**keep) if keep else cfg
 
